@@ -1,0 +1,13 @@
+import { defineConfig } from 'vite';
+import react from '@vitejs/plugin-react';
+import { fileURLToPath } from 'node:url';
+
+export default defineConfig({
+  plugins: [react()],
+  resolve: {
+    alias: { '@marginalia/shared': fileURLToPath(new URL('../shared/src/index.ts', import.meta.url)) },
+    dedupe: ['yjs', 'lexical', 'react', 'react-dom'],
+  },
+  build: { outDir: 'dist', emptyOutDir: true, chunkSizeWarningLimit: 2000 },
+  server: { proxy: { '/api': 'http://127.0.0.1:4000', '/collab': { target: 'ws://127.0.0.1:4000', ws: true } } },
+});
