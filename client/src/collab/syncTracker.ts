@@ -1,0 +1,156 @@
+/**
+ * Counts the local changes the server has not yet confirmed.
+ *
+ * The y-websocket protocol has no acknowledgements, but the server answers every SyncStep1 with a SyncStep2
+ * and handles one connection's messages in order. So a SyncStep1 sent after some updates is a probe: its
+ * answer proves the server has stored (or, with a 4403 close, refused) everything sent before it.
+ * The count and the threads it concerns survive a reload (localStorage), like the changes themselves do
+ * (y-indexeddb).
+ */
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
+import * as syncProtocol from 'y-protocols/sync';
+import type { WebsocketProvider } from 'y-websocket';
+import type * as Y from 'yjs';
+
+const MESSAGE_SYNC = 0;
+const PROBE_DELAY_MS = 200;
+
+interface Persisted {
+  count: number;
+  threads: string[];
+}
+
+export class SyncTracker {
+  private count: number;
+  private confirmed = 0;
+  private readonly threads: Set<string>;
+  /** Local counts at the time each outstanding SyncStep1 was sent, oldest first. */
+  private probes: number[] = [];
+  private probeTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly listeners = new Set<() => void>();
+  private readonly detach: () => void;
+
+  constructor(
+    private readonly doc: Y.Doc,
+    private readonly provider: WebsocketProvider,
+    private readonly storageKey: string,
+    isLocalOrigin: (origin: unknown) => boolean,
+  ) {
+    const saved = this.load();
+    this.count = saved.count;
+    this.threads = new Set(saved.threads);
+
+    const onUpdate = (_update: Uint8Array, origin: unknown) => {
+      if (!isLocalOrigin(origin)) return;
+      this.count += 1;
+      this.save();
+      this.emit();
+      this.scheduleProbe();
+    };
+    const onStatus = ({ status }: { status: string }) => {
+      // y-websocket sends its own SyncStep1 on open, before our offline changes go up (they travel in the
+      // answer to the server's SyncStep1): its reply confirms nothing new.
+      this.probes = status === 'connected' ? [this.confirmed] : [];
+    };
+    const onSync = (synced: boolean) => {
+      if (synced) this.scheduleProbe();
+    };
+    doc.on('update', onUpdate);
+    provider.on('status', onStatus);
+    provider.on('sync', onSync);
+
+    const original = provider.messageHandlers[MESSAGE_SYNC]!;
+    provider.messageHandlers[MESSAGE_SYNC] = (encoder, decoder, prov, emitSynced, messageType) => {
+      const syncType = decoding.peekVarUint(decoder);
+      original(encoder, decoder, prov, emitSynced, messageType);
+      if (syncType === syncProtocol.messageYjsSyncStep2) this.onProbeAnswered();
+    };
+
+    this.detach = () => {
+      doc.off('update', onUpdate);
+      provider.off('status', onStatus);
+      provider.off('sync', onSync);
+      provider.messageHandlers[MESSAGE_SYNC] = original;
+      if (this.probeTimer) clearTimeout(this.probeTimer);
+    };
+  }
+
+  /** Local changes not yet confirmed by the server. */
+  get pending(): number {
+    return Math.max(0, this.count - this.confirmed);
+  }
+
+  isThreadPending(threadId: string): boolean {
+    return this.threads.has(threadId);
+  }
+
+  /** Remember that a thread holds unconfirmed work, to mark its card until the server has it. */
+  markThread(threadId: string): void {
+    this.threads.add(threadId);
+    this.save();
+    this.emit();
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  destroy(): void {
+    this.detach();
+    this.listeners.clear();
+  }
+
+  private scheduleProbe(): void {
+    if (this.probeTimer || !this.provider.synced) return;
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = null;
+      this.sendProbe();
+    }, PROBE_DELAY_MS);
+  }
+
+  private sendProbe(): void {
+    const ws = this.provider.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN || !this.provider.wsconnected) return;
+    const encoder = encoding.createEncoder();
+    encoding.writeVarUint(encoder, MESSAGE_SYNC);
+    syncProtocol.writeSyncStep1(encoder, this.doc);
+    this.probes.push(this.count);
+    ws.send(encoding.toUint8Array(encoder));
+  }
+
+  private onProbeAnswered(): void {
+    const upTo = this.probes.shift();
+    if (upTo === undefined || upTo <= this.confirmed) return;
+    this.confirmed = upTo;
+    if (this.pending === 0) {
+      this.count = 0;
+      this.confirmed = 0;
+      this.threads.clear();
+      this.probes = this.probes.map(() => 0);
+    }
+    this.save();
+    this.emit();
+  }
+
+  private load(): Persisted {
+    try {
+      const raw = localStorage.getItem(this.storageKey);
+      if (raw) return JSON.parse(raw) as Persisted;
+    } catch {
+      // A corrupt entry only loses the count, never the changes themselves (they are in IndexedDB).
+    }
+    return { count: 0, threads: [] };
+  }
+
+  private save(): void {
+    const pending = this.pending;
+    if (pending === 0 && this.threads.size === 0) localStorage.removeItem(this.storageKey);
+    else localStorage.setItem(this.storageKey, JSON.stringify({ count: pending, threads: [...this.threads] }));
+  }
+
+  private emit(): void {
+    for (const listener of this.listeners) listener();
+  }
+}

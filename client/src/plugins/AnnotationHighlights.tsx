@@ -1,0 +1,115 @@
+/**
+ * AnnotationHighlights: every visible thread's passage drawn as translucent rectangles behind the text
+ * (overlays, never editor nodes: ARCHITECTURE.md §3). Overlaps stack visibly because each rectangle is
+ * translucent. Also publishes each highlight's top for the margin, and turns a click on a highlight into
+ * "focus its card".
+ */
+import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import type { Rect, TextSpan } from '../editor/geometry';
+import { DEFAULT_HIGHLIGHT } from '../ui/format';
+import { isFolded, visibleThreads } from '../threads/filters';
+import { useAnnotations, useDocument } from '../views/document/DocumentContext';
+import { useUiState } from '../views/document/uiStore';
+
+const DRAFT = '\u0000draft';
+
+interface Drawn {
+  id: string;
+  color: string;
+  rects: Rect[];
+  length: number;
+}
+
+export function useLayoutVersion(): number {
+  const { bridge } = useDocument();
+  return useSyncExternalStore(bridge.subscribe, bridge.getLayoutVersion);
+}
+
+export const AnnotationHighlights = memo(function AnnotationHighlights({ layer }: { layer: HTMLElement | null }) {
+  const { bridge, model, ui } = useDocument();
+  const snapshot = useAnnotations();
+  const layoutVersion = useLayoutVersion();
+  const filters = useUiState(ui, (s) => s.filters);
+  const showResolved = useUiState(ui, (s) => s.showResolved);
+  const unfolded = useUiState(ui, (s) => s.unfolded);
+  const activeId = useUiState(ui, (s) => s.activeThreadId);
+  const flash = useUiState(ui, (s) => s.flash);
+  const draft = useUiState(ui, (s) => s.draft);
+  const [drawn, setDrawn] = useState<Drawn[]>([]);
+  const drawnRef = useRef<Drawn[]>([]);
+
+  const visible = useMemo(() => visibleThreads(snapshot, filters).anchored, [snapshot, filters]);
+
+  useLayoutEffect(() => {
+    const geometry = bridge.geometry;
+    if (!geometry || !layer) return;
+    const spans: Array<[string, TextSpan]> = [];
+    const colors = new Map<string, string>();
+    for (const thread of visible) {
+      const anchor = snapshot.anchors.get(thread.id);
+      if (!anchor || anchor.start === null) continue;
+      if (isFolded(thread, showResolved, unfolded) && thread.id !== activeId) continue;
+      spans.push([thread.id, { start: anchor.start, end: anchor.end }]);
+      const tag = thread.tags.find((t) => snapshot.vocabulary[t]);
+      colors.set(thread.id, tag ? snapshot.vocabulary[tag]!.color : DEFAULT_HIGHLIGHT);
+    }
+    if (draft && draft.span.end <= snapshot.textLength) spans.push([DRAFT, draft.span]);
+    const rects = geometry.rects(model.articleIndex(), spans, layer);
+    const next: Drawn[] = [];
+    const tops = new Map<string, number>();
+    let draftTop: number | null = null;
+    for (const [id, span] of spans) {
+      const list = rects.get(id);
+      if (!list || list.length === 0) continue;
+      const top = Math.min(...list.map((r) => r.top));
+      if (id === DRAFT) draftTop = top;
+      else tops.set(id, top);
+      next.push({ id, color: colors.get(id) ?? DEFAULT_HIGHLIGHT, rects: list, length: span.end - span.start });
+    }
+    drawnRef.current = next;
+    setDrawn(next);
+    ui.setPlacement({ tops, draftTop });
+  }, [bridge, model, ui, layer, snapshot, visible, showResolved, unfolded, activeId, draft, layoutVersion]);
+
+  // A click on highlighted text (not the end of a drag-selection) focuses the innermost thread under it.
+  useEffect(() => {
+    const root = layer?.parentElement;
+    if (!root) return;
+    const onClick = (event: MouseEvent) => {
+      const selection = window.getSelection();
+      if (selection && !selection.isCollapsed) return;
+      const box = layer.getBoundingClientRect();
+      const x = event.clientX - box.left;
+      const y = event.clientY - box.top;
+      let best: Drawn | null = null;
+      for (const item of drawnRef.current) {
+        if (item.id === DRAFT) continue;
+        const hit = item.rects.some((r) => x >= r.left && x <= r.left + r.width && y >= r.top && y <= r.top + r.height);
+        if (hit && (!best || item.length < best.length)) best = item;
+      }
+      if (best) {
+        ui.activate(best.id);
+        document.querySelector<HTMLElement>(`[data-thread-card="${CSS.escape(best.id)}"]`)?.focus({ preventScroll: true });
+      }
+    };
+    root.addEventListener('click', onClick);
+    return () => root.removeEventListener('click', onClick);
+  }, [layer, ui]);
+
+  return (
+    <div className="highlights" aria-hidden="true">
+      {drawn.map((item) => (
+        <div
+          key={item.id === activeId ? `${item.id}:${flash}` : item.id}
+          className={item.id === DRAFT ? 'hl hl-draft' : item.id === activeId ? 'hl hl-active' : 'hl'}
+          data-highlight={item.id === DRAFT ? 'draft' : item.id}
+          style={{ ['--hl' as string]: item.color }}
+        >
+          {item.rects.map((r, i) => (
+            <span key={i} className="hl-rect" style={{ top: r.top, left: r.left, width: r.width, height: r.height }} />
+          ))}
+        </div>
+      ))}
+    </div>
+  );
+});

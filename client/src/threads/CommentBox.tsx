@@ -1,0 +1,97 @@
+/**
+ * A textarea for a comment: Enter sends, Shift+Enter starts a new line, Escape cancels. Used for new
+ * threads, replies and edits alike.
+ */
+import { useId, useRef, useState, type KeyboardEvent } from 'react';
+
+export function CommentBox({
+  label,
+  submitLabel,
+  initial = '',
+  autoFocus = false,
+  onSubmit,
+  onCancel,
+  onInput,
+  compact = false,
+}: {
+  label: string;
+  submitLabel: string;
+  initial?: string;
+  autoFocus?: boolean;
+  /** Returns an error message to show, or nothing when the comment was accepted. */
+  onSubmit: (body: string) => string | void;
+  onCancel?: () => void;
+  onInput?: () => void;
+  compact?: boolean;
+}) {
+  const [body, setBody] = useState(initial);
+  const [error, setError] = useState<string | null>(null);
+  const [focused, setFocused] = useState(autoFocus);
+  const id = useId();
+  const ref = useRef<HTMLTextAreaElement>(null);
+  const expanded = !compact || focused || body.length > 0;
+
+  function submit() {
+    const text = body.trim();
+    if (!text) {
+      setError('Write something first.');
+      return;
+    }
+    const problem = onSubmit(text);
+    if (problem) {
+      setError(problem);
+      return;
+    }
+    setBody('');
+    setError(null);
+  }
+
+  function onKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
+    if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
+      event.preventDefault();
+      submit();
+    } else if (event.key === 'Escape') {
+      event.preventDefault();
+      event.stopPropagation();
+      setBody(initial);
+      setError(null);
+      if (onCancel) onCancel();
+      else ref.current?.blur();
+    }
+  }
+
+  return (
+    <div className={expanded ? 'comment-box' : 'comment-box compact'}>
+      <label htmlFor={id} className="sr-only">{label}</label>
+      <textarea
+        id={id}
+        ref={ref}
+        rows={expanded ? 3 : 1}
+        value={body}
+        placeholder={label}
+        autoFocus={autoFocus}
+        onFocus={() => setFocused(true)}
+        onBlur={() => setFocused(false)}
+        onChange={(e) => {
+          setBody(e.target.value);
+          onInput?.();
+        }}
+        onKeyDown={onKeyDown}
+      />
+      {error && <p className="form-error" role="alert">{error}</p>}
+      {expanded && (
+        <div className="comment-box-actions">
+          <span className="hint">Enter to send · Shift+Enter for a new line</span>
+          {onCancel && (
+            <button type="button" onMouseDown={(e) => e.preventDefault()} onClick={() => { setBody(initial); onCancel(); }}>
+              Cancel
+            </button>
+          )}
+          <button type="button" className="primary" onMouseDown={(e) => e.preventDefault()} onClick={submit}>
+            {submitLabel}
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,217 @@
+/**
+ * One thread in the margin: its quote, comments (author, time, "edited"), a reply box, edit/delete of one's
+ * own comments, resolve/reopen and tags. A resolved thread folds to a one-line stub unless unfolded.
+ * Every piece of user text is rendered as a React text node: never as HTML.
+ */
+import { memo, useState, type CSSProperties, type KeyboardEvent, type Ref } from 'react';
+import {
+  addComment,
+  deleteComment,
+  editComment,
+  isModelError,
+  setThreadStatus,
+  type AnchorState,
+  type Comment,
+  type TagDefinition,
+  type Thread,
+} from '@marginalia/shared';
+import type { Peer } from '../collab/presence';
+import { Avatar } from '../ui/Avatar';
+import { fullTime, timeAgo, userColor } from '../ui/format';
+import { useDocument } from '../views/document/DocumentContext';
+import { CommentBox } from './CommentBox';
+import { TagPicker } from './TagPicker';
+import { useTyping } from './useTyping';
+
+export interface ThreadCardProps {
+  thread: Thread;
+  anchorState: AnchorState;
+  active: boolean;
+  folded: boolean;
+  pending: boolean;
+  typing: readonly Peer[];
+  vocabulary: Readonly<Record<string, TagDefinition>>;
+  style?: CSSProperties;
+  cardRef?: Ref<HTMLElement>;
+  onActivate: (threadId: string) => void;
+}
+
+function errorText(error: unknown): string {
+  if (isModelError(error)) return error.message;
+  throw error;
+}
+
+function CommentView({ threadId, comment, mine }: { threadId: string; comment: Comment; mine: boolean }) {
+  const { session } = useDocument();
+  const [editing, setEditing] = useState(false);
+  if (comment.deleted) {
+    return <li className="comment deleted" data-comment-id={comment.id}><p className="muted">Comment deleted</p></li>;
+  }
+  return (
+    <li className="comment" data-comment-id={comment.id}>
+      <div className="comment-head">
+        <Avatar name={comment.authorName || 'Someone'} color={userColor(comment.authorId)} size={22} />
+        <span className="comment-author">{comment.authorName || 'Someone'}</span>
+        <time className="comment-time" dateTime={new Date(comment.createdAt).toISOString()} title={fullTime(comment.createdAt)}>
+          {timeAgo(comment.createdAt)}
+        </time>
+        {comment.editedAt !== null && <span className="edited" title={`Edited ${fullTime(comment.editedAt)}`}>edited</span>}
+        {mine && !editing && (
+          <span className="comment-tools">
+            <button type="button" className="link" aria-label="Edit comment" onClick={() => setEditing(true)}>Edit</button>
+            <button
+              type="button"
+              className="link danger"
+              aria-label="Delete comment"
+              onClick={() => {
+                if (window.confirm('Delete this comment?')) deleteComment(session.doc, threadId, comment.id);
+              }}
+            >
+              Delete
+            </button>
+          </span>
+        )}
+      </div>
+      {editing ? (
+        <CommentBox
+          label="Edit your comment"
+          submitLabel="Save"
+          initial={comment.body}
+          autoFocus
+          onCancel={() => setEditing(false)}
+          onSubmit={(body) => {
+            try {
+              if (body !== comment.body) editComment(session.doc, threadId, comment.id, body);
+              setEditing(false);
+            } catch (error) {
+              return errorText(error);
+            }
+          }}
+        />
+      ) : (
+        <p className="comment-body">{comment.body}</p>
+      )}
+    </li>
+  );
+}
+
+function TagChips({ tags, vocabulary }: { tags: readonly string[]; vocabulary: Readonly<Record<string, TagDefinition>> }) {
+  if (tags.length === 0) return null;
+  return (
+    <ul className="tags" aria-label="Tags">
+      {tags.map((tag) => (
+        <li key={tag} className="tag" style={{ ['--tag' as string]: vocabulary[tag]?.color ?? '#8a8a8a' }}>{tag}</li>
+      ))}
+    </ul>
+  );
+}
+
+export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
+  const { thread, anchorState, active, folded, pending, typing, vocabulary, style, cardRef, onActivate } = props;
+  const { session, user, permissions, ui, model } = useDocument();
+  const [tagging, setTagging] = useState(false);
+  const typingPublisher = useTyping(session.presence, thread.id);
+  const first = thread.comments.find((c) => !c.deleted) ?? thread.comments[0];
+  const resolved = thread.status === 'resolved';
+  const mayTag = permissions.canEdit || thread.createdBy === user.id;
+
+  function onKeyDown(event: KeyboardEvent<HTMLElement>) {
+    if (event.target !== event.currentTarget) return;
+    if (event.key === 'Enter' || event.key === ' ') {
+      event.preventDefault();
+      onActivate(thread.id);
+    }
+  }
+
+  const common = {
+    ref: cardRef,
+    style,
+    tabIndex: 0,
+    'data-thread-card': thread.id,
+    'data-status': thread.status,
+    'data-anchor': anchorState,
+    'data-folded': folded ? 'true' : 'false',
+    onKeyDown,
+    onClick: (event: React.MouseEvent) => {
+      if ((event.target as HTMLElement).closest('button, textarea, input, select, a')) return;
+      onActivate(thread.id);
+    },
+  };
+
+  if (folded) {
+    return (
+      <article {...common} className={`thread-card folded${active ? ' active' : ''}`} aria-label={`Resolved thread on “${thread.quote.exact.slice(0, 60)}”`}>
+        <span className="resolved-mark" aria-hidden="true">✓</span>
+        <span className="folded-text">
+          Resolved · <q>{thread.quote.exact}</q>
+        </span>
+        <button type="button" className="link" onClick={() => ui.toggleUnfolded(thread.id)} aria-label="Show resolved thread">Show</button>
+      </article>
+    );
+  }
+
+  return (
+    <article
+      {...common}
+      className={`thread-card${active ? ' active' : ''}${resolved ? ' resolved' : ''}`}
+      aria-label={`Thread by ${first?.authorName ?? 'someone'} on “${thread.quote.exact.slice(0, 60)}”`}
+    >
+      <header className="thread-head">
+        <blockquote className="thread-quote" title={thread.quote.exact}>{thread.quote.exact}</blockquote>
+        {anchorState === 'moved' && <span className="chip warn" title="The text changed; the passage was found again nearby.">moved</span>}
+        {anchorState === 'orphan' && <span className="chip danger" title="The passage this thread was about is gone from the article.">orphaned</span>}
+      </header>
+      <TagChips tags={thread.tags} vocabulary={vocabulary} />
+      <ol className="comments">
+        {thread.comments.map((comment) => (
+          <CommentView key={comment.id} threadId={thread.id} comment={comment} mine={comment.authorId === user.id && permissions.canComment} />
+        ))}
+      </ol>
+      {pending && <p className="pending-note" role="status">Not yet synced: saved on this device</p>}
+      {typing.length > 0 && (
+        <p className="typing" aria-live="polite">{typing.map((p) => p.name).join(', ')} {typing.length === 1 ? 'is' : 'are'} typing…</p>
+      )}
+      {permissions.canComment && (
+        <div className="thread-actions">
+          {!resolved && (
+            <CommentBox
+              compact
+              label="Reply…"
+              submitLabel="Reply"
+              onInput={typingPublisher.onInput}
+              onCancel={typingPublisher.stop}
+              onSubmit={(body) => {
+                try {
+                  addComment(session.doc, thread.id, { authorId: user.id, authorName: user.name, body });
+                  session.tracker.markThread(thread.id);
+                  typingPublisher.stop();
+                  model.flush();
+                } catch (error) {
+                  return errorText(error);
+                }
+              }}
+            />
+          )}
+          <div className="thread-buttons">
+            <button
+              type="button"
+              onClick={() => {
+                setThreadStatus(session.doc, thread.id, resolved ? 'open' : 'resolved', user.id);
+                session.tracker.markThread(thread.id);
+              }}
+            >
+              {resolved ? 'Reopen' : 'Resolve'}
+            </button>
+            {resolved && <button type="button" className="link" onClick={() => ui.toggleUnfolded(thread.id)}>Fold</button>}
+            {mayTag && (
+              <button type="button" className="link" aria-expanded={tagging} onClick={() => setTagging((t) => !t)}>
+                {thread.tags.length ? 'Edit tags' : 'Add tags'}
+              </button>
+            )}
+          </div>
+          {tagging && <TagPicker thread={thread} vocabulary={vocabulary} onClose={() => setTagging(false)} />}
+        </div>
+      )}
+    </article>
+  );
+});

@@ -1,0 +1,57 @@
+/** Small formatting helpers shared by the views. */
+
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+const absolute = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+export function toMillis(value: number | string | null | undefined): number | null {
+  if (value === null || value === undefined) return null;
+  const ms = typeof value === 'number' ? value : Date.parse(value);
+  return Number.isFinite(ms) ? ms : null;
+}
+
+/** "just now", "5 minutes ago", "yesterday", then a date. */
+export function timeAgo(value: number | string | null | undefined, now = Date.now()): string {
+  const ms = toMillis(value);
+  if (ms === null) return '';
+  const seconds = Math.round((ms - now) / 1000);
+  const abs = Math.abs(seconds);
+  if (abs < 45) return 'just now';
+  if (abs < 3600) return relative.format(Math.round(seconds / 60), 'minute');
+  if (abs < 86400) return relative.format(Math.round(seconds / 3600), 'hour');
+  if (abs < 7 * 86400) return relative.format(Math.round(seconds / 86400), 'day');
+  return absolute.format(ms);
+}
+
+export function fullTime(value: number | string | null | undefined): string {
+  const ms = toMillis(value);
+  return ms === null ? '' : absolute.format(ms);
+}
+
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** Initials for an avatar: "Ada Lovelace" -> "AL", "bob" -> "B". */
+export function initials(name: string): string {
+  const words = name.trim().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return '?';
+  const first = [...words[0]!][0] ?? '';
+  const last = words.length > 1 ? ([...words[words.length - 1]!][0] ?? '') : '';
+  return (first + last).toUpperCase();
+}
+
+const USER_COLORS = ['#2f6fdf', '#c2410c', '#0f766e', '#7c3aed', '#b91c1c', '#15803d', '#a16207', '#be185d', '#0369a1', '#4d7c0f'];
+
+/** A stable colour per user id, distinct enough to tell collaborators apart. */
+export function userColor(userId: string): string {
+  let hash = 0;
+  for (let i = 0; i < userId.length; i++) hash = (hash * 31 + userId.charCodeAt(i)) | 0;
+  return USER_COLORS[Math.abs(hash) % USER_COLORS.length]!;
+}
+
+/** The colour a highlight takes: its first tag's colour, or the default marker yellow. */
+export const DEFAULT_HIGHLIGHT = '#e8b400';
+
+export function roleLabel(role: string): string {
+  return role.charAt(0).toUpperCase() + role.slice(1);
+}

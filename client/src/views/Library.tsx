@@ -1,0 +1,131 @@
+import { useCallback, useEffect, useState } from 'react';
+import { api, type DocumentSummary, type Session } from '../app/api';
+import { documentHref } from '../app/router';
+import { signOut } from '../app/session';
+import { fullTime, plural, roleLabel, timeAgo, userColor } from '../ui/format';
+import { Avatar } from '../ui/Avatar';
+import { NewDocumentDialog } from './NewDocumentDialog';
+
+const CACHE_KEY = 'marginalia.library';
+
+function cachedList(userId: string): DocumentSummary[] | null {
+  try {
+    const raw = localStorage.getItem(`${CACHE_KEY}.${userId}`);
+    return raw ? (JSON.parse(raw) as DocumentSummary[]) : null;
+  } catch {
+    return null;
+  }
+}
+
+export function Library({ session }: { session: Session }) {
+  const { user } = session;
+  const [documents, setDocuments] = useState<DocumentSummary[] | null>(() => cachedList(user.id));
+  const [error, setError] = useState<string | null>(null);
+  const [creating, setCreating] = useState(false);
+
+  const load = useCallback(async () => {
+    try {
+      const list = await api.documents();
+      setDocuments(list);
+      setError(null);
+      localStorage.setItem(`${CACHE_KEY}.${user.id}`, JSON.stringify(list));
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  }, [user.id]);
+
+  useEffect(() => {
+    document.title = 'Library · Marginalia';
+    void load();
+  }, [load]);
+
+  async function remove(doc: DocumentSummary) {
+    if (!window.confirm(`Delete “${doc.title}” and all its threads for everyone? This cannot be undone.`)) return;
+    try {
+      await api.deleteDocument(doc.id);
+      await load();
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  }
+
+  const sorted = [...(documents ?? [])].sort((a, b) => String(b.updatedAt).localeCompare(String(a.updatedAt)));
+
+  return (
+    <div className="page">
+      <header className="topbar">
+        <a className="brand small" href="#/">
+          <span className="brand-mark" aria-hidden="true">¶</span> Marginalia
+        </a>
+        <div className="topbar-right">
+          <span className="whoami">
+            <Avatar name={user.name} color={userColor(user.id)} size={26} />
+            <span>{user.name}</span>
+          </span>
+          <button type="button" onClick={() => void signOut()}>Sign out</button>
+        </div>
+      </header>
+      <main className="library">
+        <div className="library-head">
+          <h1>Documents</h1>
+          <button type="button" className="primary" onClick={() => setCreating(true)}>New document</button>
+        </div>
+        {error && <p className="banner warn" role="status">{error}</p>}
+        {documents === null ? (
+          <p className="muted">Loading…</p>
+        ) : sorted.length === 0 ? (
+          <div className="empty">
+            <p>No documents yet.</p>
+            <p className="muted">Create one by pasting text or uploading a .txt, .md or .html file.</p>
+          </div>
+        ) : (
+          <table className="doc-table">
+            <thead>
+              <tr>
+                <th scope="col">Title</th>
+                <th scope="col">Your role</th>
+                <th scope="col" className="num">Threads</th>
+                <th scope="col" className="num">Comments</th>
+                <th scope="col">Last activity</th>
+                <th scope="col"><span className="sr-only">Actions</span></th>
+              </tr>
+            </thead>
+            <tbody>
+              {sorted.map((doc) => (
+                <tr key={doc.id} data-doc-id={doc.id}>
+                  <td>
+                    <a className="doc-link" href={documentHref(doc.id)}>{doc.title}</a>
+                    {doc.guestRole && <span className="chip subtle" title="Guests may open this document">guests: {doc.guestRole}</span>}
+                  </td>
+                  <td><span className={`role role-${doc.role}`}>{roleLabel(doc.role)}</span></td>
+                  <td className="num">{doc.threadCount ?? '–'}</td>
+                  <td className="num">{doc.commentCount ?? '–'}</td>
+                  <td title={fullTime(doc.updatedAt)}>{timeAgo(doc.updatedAt)}</td>
+                  <td className="actions">
+                    {doc.role === 'owner' && (
+                      <button type="button" className="danger subtle" aria-label={`Delete ${doc.title}`} onClick={() => void remove(doc)}>
+                        Delete
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        {documents && documents.length > 0 && (
+          <p className="muted small">{plural(documents.length, 'document')} you can open.</p>
+        )}
+      </main>
+      {creating && (
+        <NewDocumentDialog
+          onClose={() => setCreating(false)}
+          onCreated={(id) => {
+            setCreating(false);
+            location.hash = documentHref(id);
+          }}
+        />
+      )}
+    </div>
+  );
+}

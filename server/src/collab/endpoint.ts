@@ -1,0 +1,129 @@
+/**
+ * The WebSocket endpoint `/collab/:docId?token=…`: authenticates at upgrade, checks the role, loads the
+ * document, then hands the socket to a Connection. Refusals after the upgrade use close codes a browser can
+ * read: 4401 (no or bad token), 4403 (no access), 4404 (no such document), 1011 (could not load).
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { DOC_ID, roleFor } from '../access.js';
+import { TokenError, type Tokens, type Principal } from '../auth/tokens.js';
+import type { Config } from '../config.js';
+import type { Storage } from '../storage/types.js';
+import { Connection } from './connection.js';
+import type { DocumentRegistry } from './registry.js';
+import { CLOSE } from './protocol.js';
+import { log } from '../log.js';
+
+export interface CollabEndpoint {
+  readonly connections: Set<Connection>;
+  /** Closes every socket with `code` (1001 on shutdown). */
+  closeAll(code: number, reason: string): void;
+  close(): void;
+}
+
+export interface EndpointDeps {
+  config: Config;
+  storage: Storage;
+  tokens: Tokens;
+  registry: DocumentRegistry;
+  /** Whether a token id has been revoked (sign-out). */
+  isRevoked(jti: string): boolean;
+  /** Origin check for browsers (non-browser clients send no Origin). */
+  originAllowed(origin: string | undefined, host: string | undefined): boolean;
+}
+
+export function attachCollabEndpoint(server: Server, deps: EndpointDeps): CollabEndpoint {
+  const { config, storage, tokens, registry } = deps;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.limits.maxFrameBytes });
+  const connections = new Set<Connection>();
+
+  const refuseHttp = (socket: Duplex, status: number, message: string) => {
+    socket.end(
+      `HTTP/1.1 ${status} ${message}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`,
+    );
+  };
+  const acceptThenClose = (req: IncomingMessage, socket: Duplex, head: Buffer, code: number, reason: string) => {
+    wss.handleUpgrade(req, socket, head, (ws) => ws.close(code, reason));
+  };
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const match = /^\/collab\/([^/]*)$/.exec(url.pathname);
+    if (!match) return refuseHttp(socket, 404, 'Not Found');
+    const docId = decodeURIComponent(match[1]!);
+    if (!DOC_ID.test(docId)) return refuseHttp(socket, 400, 'Bad Request: invalid document id');
+    if (!deps.originAllowed(req.headers.origin, req.headers.host)) return refuseHttp(socket, 403, 'Forbidden: origin not allowed');
+    void admit(req, socket, head, docId, url.searchParams.get('token'));
+  });
+
+  async function admit(req: IncomingMessage, socket: Duplex, head: Buffer, docId: string, token: string | null) {
+    let principal: Principal;
+    try {
+      if (!token) return acceptThenClose(req, socket, head, CLOSE.unauthorized, 'token required');
+      const verified = await tokens.verify(token);
+      if (deps.isRevoked(verified.jti)) return acceptThenClose(req, socket, head, CLOSE.unauthorized, 'token revoked');
+      principal = verified;
+    } catch (e) {
+      const reason = e instanceof TokenError ? e.message : 'invalid token';
+      return acceptThenClose(req, socket, head, CLOSE.unauthorized, reason);
+    }
+    try {
+      const record = await storage.getDocument(docId);
+      if (!record) return acceptThenClose(req, socket, head, CLOSE.notFound, 'no such document');
+      const role = await roleFor(storage, principal, record);
+      if (!role) return acceptThenClose(req, socket, head, CLOSE.forbidden, 'no access to this document');
+      let live;
+      try {
+        live = await registry.acquire(docId);
+      } catch (e) {
+        log.error('document load failed', { doc: docId, error: (e as Error).message });
+        return acceptThenClose(req, socket, head, CLOSE.internalError, 'document could not be loaded; try again later');
+      }
+      if (socket.destroyed) return registry.release(docId);
+      wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+        const conn = new Connection(ws, live, principal, role, config.limits, {
+          onRejected: (c, rule, bytes) => {
+            log.warn('update refused', { doc: docId, user: c.principal.id, rule });
+            void storage
+              .audit({ docId, actorId: c.principal.id, action: 'update.rejected', detail: { rule, bytes, role: c.role } })
+              .catch((err: Error) => log.error('audit write failed', { error: err.message }));
+          },
+          onClose: (c) => {
+            connections.delete(c);
+            registry.release(docId);
+          },
+        });
+        connections.add(conn);
+      });
+    } catch (e) {
+      log.error('upgrade failed', { doc: docId, error: (e as Error).message });
+      if (!socket.destroyed) refuseHttp(socket, 500, 'Internal Server Error');
+    }
+  }
+
+  // Ping every interval; a peer that has not answered the previous ping is dropped.
+  const pinger = setInterval(() => {
+    for (const c of connections) {
+      if (!c.alive) {
+        c.ws.terminate();
+        continue;
+      }
+      c.alive = false;
+      c.ws.ping();
+    }
+  }, config.limits.pingIntervalMs);
+  pinger.unref();
+
+  return {
+    connections,
+    closeAll(code, reason) {
+      for (const c of [...connections]) c.close(code, reason);
+    },
+    close() {
+      clearInterval(pinger);
+      wss.close();
+    },
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * The loaded documents. A document is loaded on first use (concurrent requests share one load) and unloaded
+ * a grace period after its last holder (connection or REST call) lets go; unloading waits for queued writes
+ * and destroys the awareness with its timers.
+ */
+import type { Storage } from '../storage/types.js';
+import type { Limits } from '../config.js';
+import { LiveDocument, type WriteListener } from './live-document.js';
+import { log } from '../log.js';
+
+interface Entry {
+  loading: Promise<LiveDocument>;
+  holders: number;
+  unloadTimer: NodeJS.Timeout | null;
+}
+
+export class DocumentRegistry {
+  private readonly entries = new Map<string, Entry>();
+  private readonly unloading = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly limits: Limits,
+    private readonly onWrite?: WriteListener,
+  ) {}
+
+  /** Loads (or reuses) the document and holds it until `release`. */
+  async acquire(id: string): Promise<LiveDocument> {
+    await this.unloading.get(id);
+    let entry = this.entries.get(id);
+    if (!entry) {
+      entry = { loading: LiveDocument.load(id, this.storage, this.limits, this.onWrite), holders: 0, unloadTimer: null };
+      this.entries.set(id, entry);
+      entry.loading.catch(() => this.entries.delete(id));
+    }
+    entry.holders++;
+    if (entry.unloadTimer) {
+      clearTimeout(entry.unloadTimer);
+      entry.unloadTimer = null;
+    }
+    try {
+      return await entry.loading;
+    } catch (e) {
+      entry.holders--;
+      throw e;
+    }
+  }
+
+  release(id: string): void {
+    const entry = this.entries.get(id);
+    if (!entry) return;
+    entry.holders--;
+    if (entry.holders > 0) return;
+    entry.loading.then((live) => {
+      if (live.broken) return void this.unload(id);
+      if (entry.holders === 0 && !entry.unloadTimer) {
+        entry.unloadTimer = setTimeout(() => void this.unload(id), this.limits.unloadGraceMs);
+        entry.unloadTimer.unref();
+      }
+    }, () => {});
+  }
+
+  /** Runs `fn` with the document loaded, then lets go of it. */
+  async with<T>(id: string, fn: (live: LiveDocument) => Promise<T> | T): Promise<T> {
+    const live = await this.acquire(id);
+    try {
+      return await fn(live);
+    } finally {
+      this.release(id);
+    }
+  }
+
+  /** The loaded document, if it is loaded (no load is started). */
+  peek(id: string): Promise<LiveDocument> | null {
+    return this.entries.get(id)?.loading ?? null;
+  }
+
+  get residentCount(): number {
+    return this.entries.size;
+  }
+
+  private unload(id: string): Promise<void> {
+    const entry = this.entries.get(id);
+    if (!entry) return Promise.resolve();
+    if (entry.unloadTimer) clearTimeout(entry.unloadTimer);
+    this.entries.delete(id);
+    const done = entry.loading
+      .then(async (live) => {
+        await live.idle();
+        for (const p of live.peers) p.close(1011, 'document reloading');
+        live.destroy();
+        log.debug('document unloaded', { doc: id });
+      }, () => {})
+      .finally(() => this.unloading.delete(id));
+    this.unloading.set(id, done);
+    return done;
+  }
+
+  /** Evicts a document at once (deleted, or its memory copy is no longer trusted). */
+  evict(id: string, code = 1011, reason = 'document reloading'): Promise<void> {
+    const entry = this.entries.get(id);
+    if (entry) {
+      entry.loading.then((live) => {
+        for (const p of live.peers) p.close(code, reason);
+      }, () => {});
+    }
+    return this.unload(id);
+  }
+
+  /** Stores every queued write and unloads everything (shutdown). */
+  async closeAll(code: number, reason: string): Promise<void> {
+    await Promise.all(
+      [...this.entries.keys()].map((id) => this.evict(id, code, reason)),
+    );
+  }
+}

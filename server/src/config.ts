@@ -1,0 +1,77 @@
+/** Start-up configuration, read once from the environment (CONTRACT.md names; README lists them all). */
+import { resolve } from 'node:path';
+
+export interface Limits {
+  /** Largest WebSocket frame accepted; larger closes the socket with 1009. */
+  maxFrameBytes: number;
+  /** Largest REST body; larger answers 413. */
+  maxBodyBytes: number;
+  /** A connection whose unsent data passes this is closed (1013) so that it resyncs instead of buffering. */
+  maxBufferedBytes: number;
+  /** How long a document stays loaded after its last connection leaves. */
+  unloadGraceMs: number;
+  /** Interval of WebSocket pings; a peer that misses one whole interval is dropped. */
+  pingIntervalMs: number;
+  /** The log is folded into a snapshot when it holds more entries or bytes than this. */
+  compactAfterUpdates: number;
+  compactAfterBytes: number;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | null;
+  redisUrl: string | null;
+  adminUser: string | null;
+  adminPassword: string | null;
+  secret: string | null;
+  allowedOrigins: string[] | null;
+  tokenTtlSeconds: number;
+  /** Create the sample document on first start. */
+  seedSample: boolean;
+  limits: Limits;
+}
+
+export class ConfigError extends Error {}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name} must be an integer >= ${min} (got "${raw}")`);
+  return n;
+}
+
+const nonEmpty = (v: string | undefined): string | null => (v && v.trim() ? v.trim() : null);
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const adminUser = nonEmpty(env.MARGINALIA_ADMIN_USER);
+  const adminPassword = nonEmpty(env.MARGINALIA_ADMIN_PASSWORD);
+  if ((adminUser === null) !== (adminPassword === null)) {
+    throw new ConfigError('MARGINALIA_ADMIN_USER and MARGINALIA_ADMIN_PASSWORD must be set together');
+  }
+  const origins = nonEmpty(env.ALLOWED_ORIGINS);
+  return {
+    port: int(env, 'PORT', 4000),
+    host: nonEmpty(env.HOST) ?? '127.0.0.1',
+    dataDir: resolve(nonEmpty(env.DATA_DIR) ?? './data'),
+    databaseUrl: nonEmpty(env.DATABASE_URL),
+    redisUrl: nonEmpty(env.REDIS_URL),
+    adminUser,
+    adminPassword,
+    secret: nonEmpty(env.MARGINALIA_SECRET),
+    allowedOrigins: origins ? origins.split(',').map((o) => o.trim()).filter(Boolean) : null,
+    tokenTtlSeconds: int(env, 'MARGINALIA_TOKEN_TTL', 12 * 3600, 60),
+    seedSample: env.MARGINALIA_SAMPLE !== '0',
+    limits: {
+      maxFrameBytes: int(env, 'MARGINALIA_MAX_FRAME_BYTES', 2 * 1024 * 1024, 1024),
+      maxBodyBytes: int(env, 'MARGINALIA_MAX_BODY_BYTES', 2 * 1024 * 1024, 1024),
+      maxBufferedBytes: int(env, 'MARGINALIA_MAX_BUFFERED_BYTES', 16 * 1024 * 1024, 1024),
+      unloadGraceMs: int(env, 'MARGINALIA_UNLOAD_GRACE_MS', 30_000),
+      pingIntervalMs: int(env, 'MARGINALIA_PING_INTERVAL_MS', 15_000, 100),
+      compactAfterUpdates: int(env, 'MARGINALIA_COMPACT_AFTER_UPDATES', 500, 1),
+      compactAfterBytes: int(env, 'MARGINALIA_COMPACT_AFTER_BYTES', 1024 * 1024, 1),
+    },
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * Creating documents: the article is imported on the server into a fresh Y.Doc with a headless Lexical
+ * editor (clients never bootstrap content), `meta` is filled, and the whole state is stored as the
+ * document's first log entry together with the owner's membership, in one transaction.
+ */
+import * as Y from 'yjs';
+import { randomUUID } from 'node:crypto';
+import { initMeta, threadsMap, type Role } from '@marginalia/shared';
+import { importArticle, type ArticleFormat } from './article/import.js';
+import type { Storage } from './storage/types.js';
+import type { LiveDocument } from './collab/live-document.js';
+
+export interface NewArticle {
+  id?: string;
+  title: string;
+  format: ArticleFormat;
+  content: string;
+  guestRole: Role | null;
+  source?: string;
+  author?: string;
+  publishedAt?: string;
+  createdBy: string;
+  /** Owner membership; omitted for documents made by the system (the sample). */
+  ownerId: string | null;
+  /** Further changes to make before storing (e.g. the sample's example threads). */
+  decorate?: (doc: Y.Doc) => void;
+}
+
+export async function createDocument(storage: Storage, a: NewArticle): Promise<string> {
+  const id = a.id ?? randomUUID();
+  const now = Date.now();
+  const doc = new Y.Doc();
+  try {
+    await importArticle(doc, a.format, a.content);
+    initMeta(doc, {
+      title: a.title,
+      createdAt: now,
+      ...(a.source ? { source: a.source } : {}),
+      ...(a.author ? { author: a.author } : {}),
+      ...(a.publishedAt ? { publishedAt: a.publishedAt } : {}),
+    });
+    a.decorate?.(doc);
+    const counts = documentCounts(doc);
+    await storage.createDocument({
+      record: {
+        id,
+        title: a.title,
+        guestRole: a.guestRole,
+        createdBy: a.createdBy,
+        createdAt: now,
+        updatedAt: now,
+        ...counts,
+      },
+      initialUpdate: Y.encodeStateAsUpdate(doc),
+      members: a.ownerId ? [{ userId: a.ownerId, role: 'owner' }] : [],
+    });
+  } finally {
+    doc.destroy();
+  }
+  return id;
+}
+
+/** Threads and live (not deleted) comments: what the library shows per document. */
+export function documentCounts(doc: Y.Doc): { threadCount: number; commentCount: number } {
+  let commentCount = 0;
+  const threads = threadsMap(doc);
+  for (const t of threads.values()) {
+    const comments = t.get('comments') as Y.Array<Y.Map<unknown>> | undefined;
+    if (comments) for (const c of comments) if (!c.get('deleted')) commentCount++;
+  }
+  return { threadCount: threads.size, commentCount };
+}
+
+/** Keeps each document's activity time and counts current, at most once per `intervalMs` per document. */
+export function activityRecorder(storage: Storage, intervalMs = 2000): (live: LiveDocument) => void {
+  const due = new Map<string, NodeJS.Timeout>();
+  return (live) => {
+    if (due.has(live.id)) return;
+    const timer = setTimeout(() => {
+      due.delete(live.id);
+      if (live.broken) return;
+      let counts;
+      try {
+        counts = documentCounts(live.doc);
+      } catch {
+        return; // destroyed meanwhile
+      }
+      storage.updateDocument(live.id, { updatedAt: Date.now(), ...counts }).catch(() => {});
+    }, intervalMs);
+    timer.unref();
+    due.set(live.id, timer);
+  };
+}

@@ -1,0 +1,92 @@
+/** The Express application: JSON API under /api, the built client at /, security headers. */
+import express, { type Express } from 'express';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { authenticate, type AppContext } from './context.js';
+import { authRoutes } from './auth-routes.js';
+import { documentRoutes } from './document-routes.js';
+import { HttpError, errorHandler } from './errors.js';
+
+export const VERSION = '0.1.0';
+
+export interface AppOptions {
+  /** Folder of the built client (client/dist); the API works without it. */
+  clientDir: string | null;
+  /** Extra routers mounted under /api (threads, exports…), in order. */
+  extraRoutes?: ((ctx: AppContext) => express.Router)[];
+}
+
+export function createApp(ctx: AppContext, opts: AppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'same-origin');
+    res.setHeader('X-Frame-Options', 'DENY');
+    next();
+  });
+
+  const api = express.Router();
+  api.use(express.json({ limit: ctx.config.limits.maxBodyBytes }));
+  api.use((req, _res, next) => {
+    const unsafe = req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS';
+    if (unsafe && !originAllowed(ctx, req.headers.origin, req.headers.host)) {
+      return next(new HttpError(403, `origin ${req.headers.origin} is not allowed (ALLOWED_ORIGINS)`));
+    }
+    next();
+  });
+  api.get('/health', (_req, res) => {
+    res.json({ ok: true, storage: ctx.storage.kind, documentsLoaded: ctx.registry.residentCount });
+  });
+  api.get('/config', (_req, res) => {
+    res.json({ guests: true, version: VERSION, storage: ctx.storage.kind });
+  });
+  api.use(authenticate(ctx));
+  api.use(authRoutes(ctx));
+  api.use(documentRoutes(ctx));
+  for (const routes of opts.extraRoutes ?? []) api.use(routes(ctx));
+  api.use((req, _res, next) => next(new HttpError(404, `no such endpoint: ${req.method} ${req.path}`)));
+  api.use(errorHandler);
+  app.use('/api', api);
+
+  if (opts.clientDir && existsSync(join(opts.clientDir, 'index.html'))) {
+    const clientDir = opts.clientDir;
+    app.use(
+      express.static(clientDir, {
+        index: false,
+        setHeaders: (res, path) => {
+          if (path.includes('/assets/')) res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+        },
+      }),
+    );
+    app.get('/{*path}', (_req, res) => {
+      res.setHeader(
+        'Content-Security-Policy',
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+      );
+      res.setHeader('Cache-Control', 'no-cache');
+      res.sendFile(join(clientDir, 'index.html'));
+    });
+  } else {
+    app.get('/', (_req, res) => {
+      res.type('text/plain').send('Marginalia API is running; the client bundle is not built (run `npm run build`).');
+    });
+  }
+  app.use(errorHandler);
+  return app;
+}
+
+/**
+ * Browsers send Origin on cross-site requests and WebSocket upgrades: it must be the server's own origin or
+ * one of ALLOWED_ORIGINS. Clients that send no Origin (scripts, the CLI) are not browsers and pass.
+ */
+export function originAllowed(ctx: AppContext, origin: string | undefined, host: string | undefined): boolean {
+  if (!origin) return true;
+  if (ctx.config.allowedOrigins?.includes(origin)) return true;
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}

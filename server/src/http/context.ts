@@ -1,0 +1,71 @@
+/** What the HTTP routes share: configuration, storage, tokens, loaded documents, and the caller helpers. */
+import type { Request, Response, NextFunction } from 'express';
+import type { Role } from '@marginalia/shared';
+import { ROLE_RANK } from '@marginalia/shared';
+import type { Config } from '../config.js';
+import type { Storage, DocumentRecord } from '../storage/types.js';
+import { TokenError, type Principal, type Tokens } from '../auth/tokens.js';
+import type { DocumentRegistry } from '../collab/registry.js';
+import type { CollabEndpoint } from '../collab/endpoint.js';
+import { DOC_ID, roleFor } from '../access.js';
+import { HttpError, forbidden, notFound, unauthorized } from './errors.js';
+
+export interface AppContext {
+  config: Config;
+  storage: Storage;
+  tokens: Tokens;
+  registry: DocumentRegistry;
+  /** Token ids signed out before they expire (jti -> expiry, ms). */
+  revoked: Map<string, number>;
+  /** Set once the WebSocket endpoint is attached (after the HTTP server exists). */
+  collab: CollabEndpoint | null;
+}
+
+/** Reads the bearer token (if any) into res.locals.principal; a bad token is a 401 even on public routes. */
+export function authenticate(ctx: AppContext) {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const header = req.headers.authorization;
+    if (!header) return next();
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!m) return next(unauthorized('Authorization header must be "Bearer <token>"'));
+    try {
+      const p = await ctx.tokens.verify(m[1]!);
+      if (ctx.revoked.has(p.jti)) return next(unauthorized('token revoked; sign in again'));
+      res.locals.principal = p;
+      res.locals.tokenId = p.jti;
+      res.locals.tokenExpiry = p.exp;
+      next();
+    } catch (e) {
+      next(unauthorized(e instanceof TokenError && e.reason === 'expired' ? 'token expired; sign in again' : 'invalid token'));
+    }
+  };
+}
+
+export function principalOf(res: Response): Principal {
+  const p = res.locals.principal as Principal | undefined;
+  if (!p) throw unauthorized();
+  return p;
+}
+
+/** The document and the caller's role on it, or 404 / 403 (at least `min`). */
+export async function documentAccess(
+  ctx: AppContext,
+  res: Response,
+  id: string | undefined,
+  min: Role = 'viewer',
+): Promise<{ record: DocumentRecord; role: Role; principal: Principal }> {
+  const principal = principalOf(res);
+  if (!id || !DOC_ID.test(id)) throw notFound('no such document');
+  const record = await ctx.storage.getDocument(id);
+  if (!record) throw notFound('no such document');
+  const role = await roleFor(ctx.storage, principal, record);
+  if (!role) throw forbidden('no access to this document');
+  if (ROLE_RANK[role] < ROLE_RANK[min]) throw forbidden(`this needs the ${min} role; you are ${role}`);
+  return { record, role, principal };
+}
+
+export function requireAdmin(res: Response): Principal {
+  const p = principalOf(res);
+  if (!p.admin) throw new HttpError(403, 'administrators only');
+  return p;
+}

@@ -1,0 +1,140 @@
+/** Documents: list, create (import), read, delete, members, plain text. */
+import { Router } from 'express';
+import { z } from 'zod';
+import { ROLES, articleText, type Role } from '@marginalia/shared';
+import { createDocument } from '../documents.js';
+import { roleFor } from '../access.js';
+import { HttpError, forbidden, notFound, parseBody } from './errors.js';
+import { documentAccess, principalOf, type AppContext } from './context.js';
+import type { DocumentRecord } from '../storage/types.js';
+
+const RoleSchema = z.enum(ROLES as [Role, ...Role[]]);
+const CreateBody = z.object({
+  title: z.string().trim().min(1, 'a title is required').max(300),
+  format: z.enum(['text', 'markdown', 'html']).default('text'),
+  content: z.string().min(1, 'content is empty'),
+  guestRole: RoleSchema.nullable().optional(),
+  source: z.string().max(2000).optional(),
+  author: z.string().max(300).optional(),
+  publishedAt: z.string().max(100).optional(),
+});
+const MemberBody = z.object({ role: RoleSchema });
+
+const view = (d: DocumentRecord, role: Role) => ({
+  id: d.id,
+  title: d.title,
+  role,
+  guestRole: d.guestRole,
+  createdBy: d.createdBy,
+  createdAt: d.createdAt,
+  updatedAt: d.updatedAt,
+  threadCount: d.threadCount,
+  commentCount: d.commentCount,
+});
+
+export function documentRoutes(ctx: AppContext): Router {
+  const r = Router();
+
+  r.get('/documents', async (_req, res) => {
+    const p = principalOf(res);
+    const memberships = p.guest ? new Map<string, Role>() : await ctx.storage.membershipsOf(p.id);
+    const docs = await ctx.storage.listDocuments();
+    const out = [];
+    for (const d of docs) {
+      const role: Role | null = p.admin ? 'owner' : (memberships.get(d.id) ?? d.guestRole);
+      if (role) out.push(view(d, role));
+    }
+    res.json(out);
+  });
+
+  r.post('/documents', async (req, res) => {
+    const p = principalOf(res);
+    if (p.guest) throw forbidden('guests cannot create documents; sign in with an account');
+    const body = parseBody(CreateBody, req.body);
+    let id: string;
+    try {
+      id = await createDocument(ctx.storage, {
+        title: body.title,
+        format: body.format,
+        content: body.content,
+        guestRole: body.guestRole ?? null,
+        source: body.source,
+        author: body.author,
+        publishedAt: body.publishedAt,
+        createdBy: p.id,
+        ownerId: p.id,
+      });
+    } catch (e) {
+      if ((e as { name?: string }).name === 'ImportError') throw new HttpError(422, (e as Error).message);
+      throw e;
+    }
+    await ctx.storage.audit({ docId: id, actorId: p.id, action: 'document.created', detail: { title: body.title, format: body.format } });
+    res.status(201).json({ id });
+  });
+
+  r.get('/documents/:id', async (req, res) => {
+    const { record, role } = await documentAccess(ctx, res, req.params.id);
+    res.json(view(record, role));
+  });
+
+  r.delete('/documents/:id', async (req, res) => {
+    const { record, principal } = await documentAccess(ctx, res, req.params.id, 'owner');
+    await ctx.registry.evict(record.id, 4404, 'document deleted');
+    await ctx.storage.deleteDocument(record.id);
+    await ctx.storage.audit({ docId: null, actorId: principal.id, action: 'document.deleted', detail: { id: record.id, title: record.title } });
+    res.status(204).end();
+  });
+
+  r.get('/documents/:id/text', async (req, res) => {
+    const { record } = await documentAccess(ctx, res, req.params.id);
+    const text = await ctx.registry.with(record.id, (live) => articleText(live.doc));
+    res.type('text/plain; charset=utf-8').send(text);
+  });
+
+  r.get('/documents/:id/members', async (req, res) => {
+    const { record } = await documentAccess(ctx, res, req.params.id, 'owner');
+    const members = await ctx.storage.listMembers(record.id);
+    res.json(members.map((m) => ({ id: m.userId, username: m.username, name: m.name, role: m.role })));
+  });
+
+  r.put('/documents/:id/members/:username', async (req, res) => {
+    const { record, principal } = await documentAccess(ctx, res, req.params.id, 'owner');
+    const { role } = parseBody(MemberBody, req.body);
+    const user = await ctx.storage.getUserByUsername(String(req.params.username).toLowerCase());
+    if (!user) throw notFound(`no user "${req.params.username}"`);
+    const previous = await ctx.storage.getMemberRole(record.id, user.id);
+    if (previous === 'owner' && role !== 'owner') await ensureAnotherOwner(ctx, record.id, user.id);
+    await ctx.storage.setMember(record.id, user.id, role);
+    await ctx.storage.audit({ docId: record.id, actorId: principal.id, action: 'member.set', detail: { username: user.username, role, previous } });
+    if (previous && previous !== role) closeSessionsOf(ctx, record.id, user.id, 4000, 'your role changed; reconnecting');
+    res.json({ id: user.id, username: user.username, name: user.name, role });
+  });
+
+  r.delete('/documents/:id/members/:username', async (req, res) => {
+    const { record, principal } = await documentAccess(ctx, res, req.params.id, 'owner');
+    const user = await ctx.storage.getUserByUsername(String(req.params.username).toLowerCase());
+    if (!user) throw notFound(`no user "${req.params.username}"`);
+    const previous = await ctx.storage.getMemberRole(record.id, user.id);
+    if (!previous) throw notFound(`"${user.username}" is not a member`);
+    if (previous === 'owner') await ensureAnotherOwner(ctx, record.id, user.id);
+    await ctx.storage.removeMember(record.id, user.id);
+    await ctx.storage.audit({ docId: record.id, actorId: principal.id, action: 'member.removed', detail: { username: user.username, previous } });
+    const still = await roleFor(ctx.storage, { ...principal, id: user.id, admin: user.isAdmin, guest: false }, record);
+    closeSessionsOf(ctx, record.id, user.id, still ? 4000 : 4403, still ? 'your role changed; reconnecting' : 'your access was removed');
+    res.status(204).end();
+  });
+
+  return r;
+}
+
+async function ensureAnotherOwner(ctx: AppContext, docId: string, leavingUserId: string): Promise<void> {
+  const owners = (await ctx.storage.listMembers(docId)).filter((m) => m.role === 'owner' && m.userId !== leavingUserId);
+  if (owners.length === 0) throw new HttpError(409, 'a document needs at least one owner; add another owner first');
+}
+
+/** Connections of a user whose access changed are closed; they reconnect with the new role (or are refused). */
+function closeSessionsOf(ctx: AppContext, docId: string, userId: string, code: number, reason: string): void {
+  for (const c of ctx.collab?.connections ?? []) {
+    if (c.live.id === docId && c.principal.id === userId) c.close(code, reason);
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Assembles a running server: storage, accounts, the sample document, the HTTP app and the WebSocket
+ * endpoint. `close()` stops accepting, stores every queued write, closes sockets with 1001, closes storage.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import type { Config } from './config.js';
+import type { Storage } from './storage/types.js';
+import { openSqliteStorage } from './storage/sqlite.js';
+import { Tokens, loadSecret } from './auth/tokens.js';
+import { hashPassword } from './auth/passwords.js';
+import { DocumentRegistry } from './collab/registry.js';
+import { attachCollabEndpoint } from './collab/endpoint.js';
+import { createApp, originAllowed } from './http/app.js';
+import type { AppContext } from './http/context.js';
+import { activityRecorder } from './documents.js';
+import { ensureSampleDocument } from './sample.js';
+import { log } from './log.js';
+import type express from 'express';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  http: Server;
+  context: AppContext;
+  close(): Promise<void>;
+}
+
+export interface ServerOptions {
+  /** Storage to use instead of the one the configuration names (tests). */
+  storage?: Storage;
+  clientDir?: string | null;
+  extraRoutes?: ((ctx: AppContext) => express.Router)[];
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const DEFAULT_CLIENT_DIR = join(here, '..', '..', 'client', 'dist');
+
+export async function openStorage(config: Config): Promise<Storage> {
+  if (config.databaseUrl) {
+    throw new Error('DATABASE_URL (PostgreSQL) is not supported yet: unset it to use SQLite under DATA_DIR');
+  }
+  return openSqliteStorage(join(config.dataDir, 'marginalia.db'));
+}
+
+export async function startServer(config: Config, opts: ServerOptions = {}): Promise<RunningServer> {
+  const storage = opts.storage ?? (await openStorage(config));
+  await ensureAdmin(storage, config);
+  if (config.seedSample) await ensureSampleDocument(storage, config);
+
+  const tokens = new Tokens(loadSecret(config.secret, config.dataDir), config.tokenTtlSeconds);
+  const registry = new DocumentRegistry(storage, config.limits, activityRecorder(storage));
+  const ctx: AppContext = { config, storage, tokens, registry, revoked: new Map(), collab: null };
+  const app = createApp(ctx, { clientDir: opts.clientDir === undefined ? DEFAULT_CLIENT_DIR : opts.clientDir, extraRoutes: opts.extraRoutes });
+  const http = createServer(app);
+  ctx.collab = attachCollabEndpoint(http, {
+    config,
+    storage,
+    tokens,
+    registry,
+    isRevoked: (jti) => ctx.revoked.has(jti),
+    originAllowed: (origin, host) => originAllowed(ctx, origin, host),
+  });
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const [jti, exp] of ctx.revoked) if (exp < now) ctx.revoked.delete(jti);
+  }, 60_000);
+  sweep.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(config.port, config.host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (http.address() as AddressInfo).port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      clearInterval(sweep);
+      http.close();
+      ctx.collab?.close();
+      await registry.closeAll(1001, 'server shutting down');
+      ctx.collab?.closeAll(1001, 'server shutting down');
+      http.closeAllConnections();
+      if (!opts.storage) await storage.close();
+    })());
+  return { url, port, http, context: ctx, close };
+}
+
+async function ensureAdmin(storage: Storage, config: Config): Promise<void> {
+  if (!config.adminUser || !config.adminPassword) return;
+  const username = config.adminUser.toLowerCase();
+  const existing = await storage.getUserByUsername(username);
+  const passwordHash = await hashPassword(config.adminPassword);
+  if (existing) {
+    await storage.setPassword(existing.id, passwordHash);
+    return;
+  }
+  await storage.createUser({ id: randomUUID(), username, name: config.adminUser, passwordHash, isAdmin: true, createdAt: Date.now() });
+  log.info('admin account created', { username });
+}

@@ -1,0 +1,336 @@
+/**
+ * SQLite storage (better-sqlite3, WAL). The default engine: one file under DATA_DIR.
+ * synchronous=FULL: a commit is on disk before appendUpdates resolves, so an update the server acknowledged
+ * survives a crash of the process or the machine. Updates arriving together are written in one transaction.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Role } from '@marginalia/shared';
+import {
+  StorageError,
+  type AuditEntry,
+  type AuditRecord,
+  type DocumentFields,
+  type DocumentRecord,
+  type Member,
+  type NewDocument,
+  type Storage,
+  type StoredState,
+  type UserRecord,
+} from './types.js';
+
+const MIGRATIONS: string[] = [
+  `CREATE TABLE documents (
+     id TEXT PRIMARY KEY,
+     title TEXT NOT NULL,
+     guest_role TEXT,
+     created_by TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     thread_count INTEGER NOT NULL DEFAULT 0,
+     comment_count INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE TABLE updates (
+     doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+     seq INTEGER NOT NULL,
+     data BLOB NOT NULL,
+     PRIMARY KEY (doc_id, seq)
+   );
+   CREATE TABLE snapshots (
+     doc_id TEXT PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
+     upto_seq INTEGER NOT NULL,
+     data BLOB NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE users (
+     id TEXT PRIMARY KEY,
+     username TEXT NOT NULL UNIQUE,
+     name TEXT NOT NULL,
+     password_hash TEXT NOT NULL,
+     is_admin INTEGER NOT NULL DEFAULT 0,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE memberships (
+     doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+     user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+     role TEXT NOT NULL,
+     PRIMARY KEY (doc_id, user_id)
+   );
+   CREATE INDEX memberships_user ON memberships(user_id);
+   CREATE TABLE audit (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     doc_id TEXT,
+     actor_id TEXT,
+     action TEXT NOT NULL,
+     detail TEXT NOT NULL,
+     at INTEGER NOT NULL
+   );
+   CREATE INDEX audit_doc ON audit(doc_id, id);
+   CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+];
+
+interface DocumentRow {
+  id: string;
+  title: string;
+  guest_role: string | null;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
+  thread_count: number;
+  comment_count: number;
+}
+interface UserRow {
+  id: string;
+  username: string;
+  name: string;
+  password_hash: string;
+  is_admin: number;
+  created_at: number;
+}
+
+const DOCUMENT_COLUMNS: [keyof DocumentFields, string][] = [
+  ['title', 'title'],
+  ['guestRole', 'guest_role'],
+  ['updatedAt', 'updated_at'],
+  ['threadCount', 'thread_count'],
+  ['commentCount', 'comment_count'],
+];
+
+const toDocument = (r: DocumentRow): DocumentRecord => ({
+  id: r.id,
+  title: r.title,
+  guestRole: (r.guest_role as Role | null) ?? null,
+  createdBy: r.created_by,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  threadCount: r.thread_count,
+  commentCount: r.comment_count,
+});
+const toUser = (r: UserRow): UserRecord => ({
+  id: r.id,
+  username: r.username,
+  name: r.name,
+  passwordHash: r.password_hash,
+  isAdmin: r.is_admin === 1,
+  createdAt: r.created_at,
+});
+const bytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+
+export function openSqliteStorage(file: string): Storage {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+
+  const q = {
+    insertDoc: db.prepare(
+      'INSERT INTO documents (id, title, guest_role, created_by, created_at, updated_at, thread_count, comment_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    getDoc: db.prepare<[string], DocumentRow>('SELECT * FROM documents WHERE id = ?'),
+    listDocs: db.prepare<[], DocumentRow>('SELECT * FROM documents ORDER BY updated_at DESC, id'),
+    countDocs: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM documents'),
+    deleteDoc: db.prepare('DELETE FROM documents WHERE id = ?'),
+    maxSeq: db.prepare<[{ doc: string }], { s: number | null }>(
+      `SELECT max(s) AS s FROM (SELECT max(seq) AS s FROM updates WHERE doc_id = @doc
+                               UNION ALL SELECT upto_seq AS s FROM snapshots WHERE doc_id = @doc)`,
+    ),
+    insertUpdate: db.prepare('INSERT INTO updates (doc_id, seq, data) VALUES (?, ?, ?)'),
+    snapshot: db.prepare<[string], { upto_seq: number; data: Buffer }>(
+      'SELECT upto_seq, data FROM snapshots WHERE doc_id = ?',
+    ),
+    updatesAfter: db.prepare<[string, number], { seq: number; data: Buffer }>(
+      'SELECT seq, data FROM updates WHERE doc_id = ? AND seq > ? ORDER BY seq',
+    ),
+    upsertSnapshot: db.prepare(
+      `INSERT INTO snapshots (doc_id, upto_seq, data, created_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (doc_id) DO UPDATE SET upto_seq = excluded.upto_seq, data = excluded.data, created_at = excluded.created_at
+       WHERE excluded.upto_seq > snapshots.upto_seq`,
+    ),
+    deleteUpdatesUpTo: db.prepare('DELETE FROM updates WHERE doc_id = ? AND seq <= ?'),
+    insertUser: db.prepare(
+      'INSERT INTO users (id, username, name, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    userById: db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?'),
+    userByName: db.prepare<[string], UserRow>('SELECT * FROM users WHERE username = ?'),
+    setPassword: db.prepare('UPDATE users SET password_hash = ? WHERE id = ?'),
+    setMember: db.prepare(
+      `INSERT INTO memberships (doc_id, user_id, role) VALUES (?, ?, ?)
+       ON CONFLICT (doc_id, user_id) DO UPDATE SET role = excluded.role`,
+    ),
+    removeMember: db.prepare('DELETE FROM memberships WHERE doc_id = ? AND user_id = ?'),
+    memberRole: db.prepare<[string, string], { role: string }>(
+      'SELECT role FROM memberships WHERE doc_id = ? AND user_id = ?',
+    ),
+    members: db.prepare<[string], { user_id: string; username: string; name: string; role: string }>(
+      `SELECT m.user_id, u.username, u.name, m.role FROM memberships m JOIN users u ON u.id = m.user_id
+       WHERE m.doc_id = ? ORDER BY u.username`,
+    ),
+    membershipsOf: db.prepare<[string], { doc_id: string; role: string }>(
+      'SELECT doc_id, role FROM memberships WHERE user_id = ?',
+    ),
+    audit: db.prepare('INSERT INTO audit (doc_id, actor_id, action, detail, at) VALUES (?, ?, ?, ?, ?)'),
+    listAudit: db.prepare<[string, number], { id: number; doc_id: string; actor_id: string | null; action: string; detail: string; at: number }>(
+      'SELECT * FROM audit WHERE doc_id = ? ORDER BY id DESC LIMIT ?',
+    ),
+    getSetting: db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?'),
+    setSetting: db.prepare(
+      'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    ),
+  };
+
+  const nextSeq = (docId: string): number => (q.maxSeq.get({ doc: docId })?.s ?? 0) + 1;
+
+  const createDocument = db.transaction((d: NewDocument) => {
+    const r = d.record;
+    q.insertDoc.run(r.id, r.title, r.guestRole, r.createdBy, r.createdAt, r.updatedAt, r.threadCount, r.commentCount);
+    q.insertUpdate.run(r.id, 1, d.initialUpdate);
+    for (const m of d.members) q.setMember.run(r.id, m.userId, m.role);
+  });
+
+  const appendUpdates = db.transaction((docId: string, updates: Uint8Array[]): number[] => {
+    let seq = nextSeq(docId);
+    const seqs: number[] = [];
+    for (const u of updates) {
+      q.insertUpdate.run(docId, seq, u);
+      seqs.push(seq++);
+    }
+    return seqs;
+  });
+
+  const loadState = db.transaction((docId: string): StoredState => {
+    const snap = q.snapshot.get(docId);
+    const snapshotSeq = snap?.upto_seq ?? 0;
+    return {
+      snapshot: snap ? bytes(snap.data) : null,
+      snapshotSeq,
+      updates: q.updatesAfter.all(docId, snapshotSeq).map((u) => ({ seq: u.seq, data: bytes(u.data) })),
+    };
+  });
+
+  const compact = db.transaction((docId: string, snapshot: Uint8Array, uptoSeq: number) => {
+    q.upsertSnapshot.run(docId, uptoSeq, snapshot, Date.now());
+    q.deleteUpdatesUpTo.run(docId, uptoSeq);
+  });
+
+  const updateDocument = (id: string, fields: DocumentFields) => {
+    const sets: string[] = [];
+    const values: unknown[] = [];
+    for (const [key, column] of DOCUMENT_COLUMNS) {
+      if (fields[key] === undefined) continue;
+      sets.push(`${column} = ?`);
+      values.push(fields[key]);
+    }
+    if (sets.length) db.prepare(`UPDATE documents SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
+  };
+
+  return {
+    kind: 'sqlite',
+    async createDocument(d) {
+      try {
+        createDocument(d);
+      } catch (e) {
+        if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+          throw new StorageError(`document ${d.record.id} exists`, 'conflict');
+        }
+        throw e;
+      }
+    },
+    async getDocument(id) {
+      const r = q.getDoc.get(id);
+      return r ? toDocument(r) : null;
+    },
+    async listDocuments() {
+      return q.listDocs.all().map(toDocument);
+    },
+    async updateDocument(id, fields) {
+      updateDocument(id, fields);
+    },
+    async deleteDocument(id) {
+      return q.deleteDoc.run(id).changes > 0;
+    },
+    async countDocuments() {
+      return q.countDocs.get()?.n ?? 0;
+    },
+    async appendUpdates(docId, updates) {
+      return updates.length ? appendUpdates(docId, updates) : [];
+    },
+    async loadState(docId) {
+      return loadState(docId);
+    },
+    async compact(docId, snapshot, uptoSeq) {
+      compact(docId, snapshot, uptoSeq);
+    },
+    async createUser(u) {
+      try {
+        q.insertUser.run(u.id, u.username, u.name, u.passwordHash, u.isAdmin ? 1 : 0, u.createdAt);
+      } catch (e) {
+        if ((e as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT')) {
+          throw new StorageError(`username ${u.username} is taken`, 'conflict');
+        }
+        throw e;
+      }
+    },
+    async getUserById(id) {
+      const r = q.userById.get(id);
+      return r ? toUser(r) : null;
+    },
+    async getUserByUsername(username) {
+      const r = q.userByName.get(username);
+      return r ? toUser(r) : null;
+    },
+    async setPassword(userId, hash) {
+      q.setPassword.run(hash, userId);
+    },
+    async setMember(docId, userId, role) {
+      q.setMember.run(docId, userId, role);
+    },
+    async removeMember(docId, userId) {
+      return q.removeMember.run(docId, userId).changes > 0;
+    },
+    async getMemberRole(docId, userId) {
+      return (q.memberRole.get(docId, userId)?.role as Role | undefined) ?? null;
+    },
+    async listMembers(docId): Promise<Member[]> {
+      return q.members.all(docId).map((m) => ({ userId: m.user_id, username: m.username, name: m.name, role: m.role as Role }));
+    },
+    async membershipsOf(userId) {
+      return new Map(q.membershipsOf.all(userId).map((m) => [m.doc_id, m.role as Role]));
+    },
+    async audit(e: AuditEntry) {
+      q.audit.run(e.docId, e.actorId, e.action, JSON.stringify(e.detail), Date.now());
+    },
+    async listAudit(docId, limit = 200): Promise<AuditRecord[]> {
+      return q.listAudit.all(docId, limit).map((r) => ({
+        id: r.id,
+        docId: r.doc_id,
+        actorId: r.actor_id,
+        action: r.action,
+        detail: JSON.parse(r.detail) as Record<string, unknown>,
+        at: r.at,
+      }));
+    },
+    async getSetting(key) {
+      return q.getSetting.get(key)?.value ?? null;
+    },
+    async setSetting(key, value) {
+      q.setSetting.run(key, value);
+    },
+    async close() {
+      if (db.open) db.close();
+    },
+  };
+}
+
+function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * Anchors: where a thread sits in the article. Stand-off (the article is never touched): a pair of Yjs
+ * RelativePositions plus a W3C TextQuoteSelector to find the passage again when the text around it changes.
+ *
+ * Resolving an anchor:
+ * - 'exact'  the RelativePositions still span text equal to `quote.exact`;
+ * - 'moved'  they do not, but the quote was found again (approximately) with enough agreement of the quote, its
+ *            context and its old position — see MOVE_THRESHOLDS and the evidence in bench/RESULTS.md;
+ * - 'orphan' otherwise: start and end are null, and the thread must not be drawn on any words.
+ */
+import type * as Y from 'yjs';
+import { articleIndex, decodeRelative, encodeRelative, type ArticleIndex } from './article.js';
+import { AnchorError } from './errors.js';
+import { matchQuote, occurrences } from './match.js';
+import type { AnchorPositions, TextQuote, Thread } from './schema.js';
+
+/** Characters of context kept either side of a quote (W3C TextQuoteSelector prefix/suffix). */
+export const QUOTE_CONTEXT = 32;
+
+/**
+ * When a quote found again counts as the same passage ('moved'). All must hold for the best candidate:
+ * - quoteSimilarity >= minQuoteSimilarity: at most 1 edit in 5 characters of the quote;
+ * - contextSimilarity >= minContextSimilarity: the prefix/suffix mostly still surround it;
+ * - far from the old position (more than `nearby` characters plus the quote length) only with a verbatim quote
+ *   and context >= minFarContextSimilarity: text does not jump away under editing, other occurrences do exist;
+ * - no other, non-overlapping candidate scores within `minMargin` of it (otherwise it is ambiguous).
+ * The drill (`npm run drill:anchors`, 10,000 traces) found no wrong placement with these; see bench/RESULTS.md.
+ */
+export const MOVE_THRESHOLDS = {
+  minQuoteSimilarity: 0.8,
+  minContextSimilarity: 0.5,
+  nearby: 256,
+  minFarContextSimilarity: 0.9,
+  minMargin: 0.05,
+} as const;
+
+export type AnchorState = 'exact' | 'moved' | 'orphan';
+
+export type ResolvedAnchor =
+  | { state: 'exact'; start: number; end: number }
+  | { state: 'moved'; start: number; end: number; similarity: number }
+  | { state: 'orphan'; start: null; end: null };
+
+export type DocOrIndex = Y.Doc | ArticleIndex;
+
+function indexOf(source: DocOrIndex): ArticleIndex {
+  return 'toRelative' in source ? source : articleIndex(source);
+}
+
+/** Drops a lone surrogate left at either edge of a slice, so a context never holds half a character. */
+function wholeCharacters(s: string): string {
+  let from = 0;
+  let to = s.length;
+  if (to > 0 && /[\uDC00-\uDFFF]/.test(s[0]!)) from = 1;
+  if (to > from && /[\uD800-\uDBFF]/.test(s[to - 1]!)) to -= 1;
+  return s.slice(from, to);
+}
+
+/** The quote selector of text[start, end) with up to QUOTE_CONTEXT characters of context either side. */
+export function quoteAt(text: string, start: number, end: number): TextQuote {
+  return {
+    exact: text.slice(start, end),
+    prefix: wholeCharacters(text.slice(Math.max(0, start - QUOTE_CONTEXT), start)),
+    suffix: wholeCharacters(text.slice(end, end + QUOTE_CONTEXT)),
+  };
+}
+
+/**
+ * Anchors text[start, end) of the article (offsets as in `articleText`, end exclusive). The span is first trimmed
+ * of the blank lines between blocks at its edges (they are not content and have no position of their own).
+ * Throws AnchorError: 'out-of-range' (bad offsets), 'empty' (nothing left), 'whitespace' (only whitespace).
+ */
+export function anchorFromOffsets(
+  source: DocOrIndex,
+  start: number,
+  end: number,
+): { anchor: AnchorPositions; quote: TextQuote; start: number; end: number } {
+  const index = indexOf(source);
+  const { text } = index;
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > text.length || start > end) {
+    throw new AnchorError('out-of-range', `span ${start}..${end} is not within the article (0..${text.length})`);
+  }
+  let s = start;
+  let e = end;
+  while (s < e && !index.isContent(s)) s++;
+  while (e > s && !index.isContent(e - 1)) e--;
+  if (s >= e) throw new AnchorError('empty', `span ${start}..${end} holds no article text`);
+  if (text.slice(s, e).trim() === '') throw new AnchorError('whitespace', `span ${start}..${end} holds only whitespace`);
+  const anchor = { start: encodeRelative(index.toRelative(s, 0)), end: encodeRelative(index.toRelative(e, -1)) };
+  return { anchor, quote: quoteAt(text, s, e), start: s, end: e };
+}
+
+/**
+ * Anchors the span between two RelativePositions in either order — e.g. the `anchorPos`/`focusPos` the Lexical
+ * binding puts in awareness for the local selection.
+ */
+export function anchorFromRelative(source: DocOrIndex, a: Y.RelativePosition, b: Y.RelativePosition) {
+  const index = indexOf(source);
+  const x = index.fromRelative(a);
+  const y = index.fromRelative(b);
+  if (x === null || y === null) throw new AnchorError('out-of-range', 'the selection is not in the article');
+  return anchorFromOffsets(index, Math.min(x, y), Math.max(x, y));
+}
+
+export type QuoteQuery = { exact: string; prefix?: string | undefined; suffix?: string | undefined };
+
+/** Number of characters of `context` that agree with the text adjacent to an occurrence (prefix: ending at it). */
+function agreement(text: string, at: number, length: number, q: QuoteQuery): number {
+  let n = 0;
+  const prefix = q.prefix ?? '';
+  while (n < prefix.length && at - 1 - n >= 0 && text[at - 1 - n] === prefix[prefix.length - 1 - n]) n++;
+  let m = 0;
+  const suffix = q.suffix ?? '';
+  while (m < suffix.length && at + length + m < text.length && text[at + length + m] === suffix[m]) m++;
+  return n + m;
+}
+
+/**
+ * Finds where a quote is in the text, verbatim. With several occurrences, the one whose surroundings agree with the
+ * most characters of prefix/suffix wins; a tie is broken by nearness to `hint` when given, else it is 'ambiguous'.
+ */
+export function findQuote(
+  text: string,
+  query: QuoteQuery,
+  hint?: number,
+): { start: number; end: number } | { error: 'not-found' | 'ambiguous' } {
+  const { exact } = query;
+  if (exact.length === 0) return { error: 'not-found' };
+  const found = occurrences(text, exact);
+  if (found.length === 0) return { error: 'not-found' };
+  if (found.length === 1) return { start: found[0]!, end: found[0]! + exact.length };
+  const ranked = found
+    .map((at) => ({ at, agree: agreement(text, at, exact.length, query), distance: hint === undefined ? 0 : Math.abs(at - hint) }))
+    .sort((a, b) => b.agree - a.agree || a.distance - b.distance);
+  const [first, second] = ranked as [(typeof ranked)[0], (typeof ranked)[0]];
+  const tied = second.agree === first.agree && (hint === undefined || second.distance === first.distance);
+  if (tied) return { error: 'ambiguous' };
+  return { start: first.at, end: first.at + exact.length };
+}
+
+/** Anchors a quote found verbatim in the article; throws AnchorError 'quote-not-found' or 'quote-ambiguous'. */
+export function anchorFromQuote(source: DocOrIndex, query: QuoteQuery) {
+  const index = indexOf(source);
+  const found = findQuote(index.text, query);
+  if ('error' in found) {
+    throw found.error === 'not-found'
+      ? new AnchorError('quote-not-found', 'the quote does not occur in the article')
+      : new AnchorError('quote-ambiguous', 'the quote occurs several times; give a prefix or suffix that singles one out');
+  }
+  return anchorFromOffsets(index, found.start, found.end);
+}
+
+/** Where a thread's passage is now. Never places it on text that is not (approximately) its quote. */
+export function resolveAnchor(source: DocOrIndex, thread: Pick<Thread, 'anchor' | 'quote'>): ResolvedAnchor {
+  const index = indexOf(source);
+  const { text } = index;
+  const { quote } = thread;
+  let s: number | null = null;
+  let e: number | null = null;
+  try {
+    s = index.fromRelative(decodeRelative(thread.anchor.start));
+    e = index.fromRelative(decodeRelative(thread.anchor.end));
+  } catch (err) {
+    // A malformed stored anchor is treated as lost positions; the quote may still find the passage.
+    if (!(err instanceof Error)) throw err;
+  }
+  if (s !== null && e !== null && s <= e && text.slice(s, e) === quote.exact && quote.exact.length > 0) {
+    return { state: 'exact', start: s, end: e };
+  }
+  const hint = s ?? (e === null ? null : Math.max(0, e - quote.exact.length));
+  const moved = findMoved(text, quote, hint);
+  return moved ?? { state: 'orphan', start: null, end: null };
+}
+
+function findMoved(text: string, quote: TextQuote, hint: number | null): ResolvedAnchor | null {
+  const { best, runnerUp } = matchQuote(text, quote, hint);
+  if (best === null) return null;
+  const t = MOVE_THRESHOLDS;
+  if (best.quoteSimilarity < t.minQuoteSimilarity) return null;
+  if (best.contextSimilarity !== null && best.contextSimilarity < t.minContextSimilarity) return null;
+  const far = best.distance === null || best.distance > t.nearby + quote.exact.length;
+  if (far && (best.errors > 0 || (best.contextSimilarity ?? 1) < t.minFarContextSimilarity)) return null;
+  if (runnerUp !== null && best.score - runnerUp.score < t.minMargin) return null;
+  return { state: 'moved', start: best.start, end: best.end, similarity: best.quoteSimilarity };
+}

@@ -1,0 +1,148 @@
+/**
+ * Finding a quote again in text that has changed: candidates from exact occurrences, an approximate search near
+ * the old position and an approximate search for the quote with its context; each scored by how well the quote,
+ * its prefix, its suffix and its nearness to the old position agree. The thresholds that turn the best candidate
+ * into a "moved" anchor (or an orphan) live in anchor.ts, with the drill's evidence.
+ */
+import search from 'approx-string-match';
+import type { TextQuote } from './schema.js';
+
+export interface QuoteCandidate {
+  start: number;
+  end: number;
+  /** Edit distance between the quote and text[start, end). */
+  errors: number;
+  /** 1 - errors / quote length. */
+  quoteSimilarity: number;
+  /** Similarity of the stored prefix/suffix with the text around the candidate (mean of those stored), or null if none. */
+  contextSimilarity: number | null;
+  /** Distance in characters from the hint (the old position), or null without a hint. */
+  distance: number | null;
+  /** Weighted score in 0..1: quote 50, prefix 20, suffix 20, nearness 2 (Hypothesis' weights). */
+  score: number;
+}
+
+export interface QuoteMatch {
+  best: QuoteCandidate | null;
+  /** The best candidate that does not overlap `best`: a near tie means the quote cannot be placed reliably. */
+  runnerUp: QuoteCandidate | null;
+}
+
+/** Errors allowed when looking for candidates, as a share of the quote length (acceptance is stricter). */
+export const CANDIDATE_ERROR_RATE = 0.35;
+const MAX_CANDIDATES = 200;
+const WEIGHT = { quote: 50, prefix: 20, suffix: 20, position: 2 };
+
+/** Levenshtein distance; used on the short context strings only. */
+export function editDistance(a: string, b: string): number {
+  if (a === b) return 0;
+  if (a.length === 0) return b.length;
+  if (b.length === 0) return a.length;
+  let prev = new Array<number>(b.length + 1);
+  let cur = new Array<number>(b.length + 1);
+  for (let j = 0; j <= b.length; j++) prev[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    cur[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1;
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
+    }
+    [prev, cur] = [cur, prev];
+  }
+  return prev[b.length]!;
+}
+
+/** 1 for identical strings, 0 for nothing in common (edit distance over the longer length). */
+export function similarity(a: string, b: string): number {
+  const n = Math.max(a.length, b.length);
+  return n === 0 ? 1 : 1 - editDistance(a, b) / n;
+}
+
+/** All exact occurrences of `needle` in `text` (at most `limit`). */
+export function occurrences(text: string, needle: string, limit = Number.POSITIVE_INFINITY): number[] {
+  const found: number[] = [];
+  if (needle.length === 0) return found;
+  for (let i = text.indexOf(needle); i !== -1 && found.length < limit; i = text.indexOf(needle, i + 1)) found.push(i);
+  return found;
+}
+
+/**
+ * How well the stored context agrees with the text around [start, end). The prefix is compared with the text that
+ * ends at `start`, the suffix with the text that starts at `end`; an empty stored prefix means the quote began the
+ * article, so it agrees only with a candidate at 0 (and likewise an empty suffix at the end).
+ */
+function contextSimilarity(text: string, quote: TextQuote, start: number, end: number): { prefix: number; suffix: number } {
+  const before = text.slice(Math.max(0, start - quote.prefix.length), start);
+  const after = text.slice(end, end + quote.suffix.length);
+  const prefix = quote.prefix.length > 0 ? similarity(quote.prefix, before) : start === 0 ? 1 : 0;
+  const suffix = quote.suffix.length > 0 ? similarity(quote.suffix, after) : end === text.length ? 1 : 0;
+  return { prefix, suffix };
+}
+
+function scoreCandidate(text: string, quote: TextQuote, start: number, end: number, errors: number, hint: number | null): QuoteCandidate {
+  const length = Math.max(1, quote.exact.length);
+  const quoteSimilarity = Math.max(0, 1 - errors / length);
+  const ctx = contextSimilarity(text, quote, start, end);
+  const distance = hint === null ? null : Math.abs(start - hint);
+  const nearness = distance === null ? 0.5 : 1 - Math.min(1, distance / Math.max(1, text.length));
+  const score =
+    (WEIGHT.quote * quoteSimilarity + WEIGHT.prefix * ctx.prefix + WEIGHT.suffix * ctx.suffix + WEIGHT.position * nearness) /
+    (WEIGHT.quote + WEIGHT.prefix + WEIGHT.suffix + WEIGHT.position);
+  const hasContext = quote.prefix.length > 0 || quote.suffix.length > 0;
+  return {
+    start,
+    end,
+    errors,
+    quoteSimilarity,
+    contextSimilarity: hasContext ? (ctx.prefix + ctx.suffix) / 2 : null,
+    distance,
+    score,
+  };
+}
+
+/** Approximate matches of `pattern` in text[from, to), shifted to text offsets. */
+function searchIn(text: string, pattern: string, from: number, to: number, maxErrors: number) {
+  const lo = Math.max(0, from);
+  const slice = text.slice(lo, Math.min(text.length, to));
+  return search(slice, pattern, maxErrors).map((m) => ({ start: m.start + lo, end: m.end + lo, errors: m.errors }));
+}
+
+/** Scores every plausible place for `quote` in `text` and returns the best one and its best non-overlapping rival. */
+export function matchQuote(text: string, quote: TextQuote, hint: number | null): QuoteMatch {
+  const exact = quote.exact;
+  if (exact.length === 0 || text.length === 0) return { best: null, runnerUp: null };
+  const maxErrors = Math.floor(exact.length * CANDIDATE_ERROR_RATE);
+  const found = new Map<string, { start: number; end: number; errors: number }>();
+  const add = (m: { start: number; end: number; errors: number }): void => {
+    const key = `${m.start}:${m.end}`;
+    const had = found.get(key);
+    if (found.size < MAX_CANDIDATES && (had === undefined || had.errors > m.errors)) found.set(key, m);
+  };
+
+  // 1. Every exact occurrence.
+  for (const at of occurrences(text, exact, MAX_CANDIDATES / 2)) add({ start: at, end: at + exact.length, errors: 0 });
+
+  if (maxErrors > 0) {
+    // 2. The best approximate matches near the old position (a global search reports only the best anywhere).
+    if (hint !== null) {
+      const reach = exact.length + 64;
+      for (const m of searchIn(text, exact, hint - reach, hint + exact.length + reach, maxErrors)) add(m);
+    }
+    // 3. The quote with its context, then the quote inside each such region.
+    const withContext = quote.prefix + exact + quote.suffix;
+    if (withContext.length > exact.length) {
+      const regions = search(text, withContext, Math.floor(withContext.length * CANDIDATE_ERROR_RATE)).slice(0, 20);
+      for (const r of regions) {
+        for (const m of searchIn(text, exact, r.start - 8, r.end + 8, maxErrors)) add(m);
+      }
+    }
+    // 4. Without any exact occurrence, the best approximate matches anywhere.
+    if (found.size === 0) for (const m of search(text, exact, maxErrors)) add(m);
+  }
+
+  const scored = [...found.values()].map((m) => scoreCandidate(text, quote, m.start, m.end, m.errors, hint));
+  scored.sort((a, b) => b.score - a.score || a.start - b.start);
+  const best = scored[0] ?? null;
+  const runnerUp = best === null ? null : (scored.find((c) => c.end <= best.start || c.start >= best.end) ?? null);
+  return { best, runnerUp };
+}

@@ -1,0 +1,24 @@
+/**
+ * Transaction origins of the model's mutations (`doc.transact(fn, origin)`), so observers, the server's write
+ * path and undo managers can tell what a change was. Plain strings: they survive structured cloning and logging.
+ */
+export const ORIGIN = {
+  createThread: 'marginalia:create-thread',
+  deleteThread: 'marginalia:delete-thread',
+  addComment: 'marginalia:add-comment',
+  editComment: 'marginalia:edit-comment',
+  deleteComment: 'marginalia:delete-comment',
+  setThreadStatus: 'marginalia:set-thread-status',
+  setThreadTags: 'marginalia:set-thread-tags',
+  meta: 'marginalia:meta',
+  vocabulary: 'marginalia:vocabulary',
+} as const;
+
+export type ModelOrigin = (typeof ORIGIN)[keyof typeof ORIGIN];
+
+const ORIGINS: ReadonlySet<unknown> = new Set(Object.values(ORIGIN));
+
+/** Was this transaction made by one of the model's mutators? */
+export function isModelOrigin(origin: unknown): origin is ModelOrigin {
+  return ORIGINS.has(origin);
+}

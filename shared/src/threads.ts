@@ -1,0 +1,247 @@
+/**
+ * Threads: typed mutators (one Yjs transaction each, with an ORIGIN) and readers returning plain snapshots.
+ * Layout (docs/SCHEMA.md): threads: Y.Map threadId -> Y.Map { id, anchor, quote, createdBy, createdAt, status,
+ * resolvedBy, resolvedAt, tags: Y.Array<string>, comments: Y.Array<Y.Map comment> }.
+ */
+import * as Y from 'yjs';
+import { anchorFromOffsets, anchorFromQuote, type QuoteQuery } from './anchor.js';
+import { ModelError } from './errors.js';
+import { isUuid, newId } from './ids.js';
+import { ORIGIN } from './origins.js';
+import { threadsMap, type AnchorPositions, type TextQuote, type Thread, type ThreadStatus } from './schema.js';
+import { readComment, readThreadMap } from './thread-read.js';
+
+/** Where a new thread goes: article offsets, a verbatim quote, or an anchor made elsewhere (e.g. by a client). */
+export type ThreadTarget =
+  | { start: number; end: number }
+  | ({ exact: string } & Omit<QuoteQuery, 'exact'>)
+  | { anchor: AnchorPositions; quote: TextQuote };
+
+export interface NewThread {
+  id?: string;
+  createdBy: string;
+  authorName: string;
+  body: string;
+  tags?: readonly string[];
+  now?: number;
+  /** Id of the first comment; random by default. */
+  commentId?: string;
+}
+
+export interface NewComment {
+  authorId: string;
+  authorName: string;
+  body: string;
+  id?: string;
+  now?: number;
+}
+
+function requireId(id: string | undefined): string {
+  if (id === undefined) return newId();
+  if (!isUuid(id)) throw new ModelError('invalid', 'ids must be UUIDs');
+  return id;
+}
+
+function requireText(value: unknown, what: string): string {
+  if (typeof value !== 'string' || value.trim() === '') throw new ModelError('invalid', `${what} must be a non-empty string`);
+  return value;
+}
+
+function cleanTags(tags: readonly unknown[] | undefined): string[] {
+  const out: string[] = [];
+  for (const t of tags ?? []) {
+    if (typeof t !== 'string' || t.trim() === '') throw new ModelError('invalid', 'tags must be non-empty strings');
+    const tag = t.trim();
+    if (!out.includes(tag)) out.push(tag);
+  }
+  return out;
+}
+
+function isAnchor(x: unknown): x is AnchorPositions {
+  const a = x as AnchorPositions | null;
+  return typeof a === 'object' && a !== null && typeof a.start === 'string' && typeof a.end === 'string';
+}
+
+function isQuote(x: unknown): x is TextQuote {
+  const q = x as TextQuote | null;
+  return typeof q === 'object' && q !== null && typeof q.exact === 'string' && q.exact !== '' && typeof q.prefix === 'string' && typeof q.suffix === 'string';
+}
+
+function targetAnchor(doc: Y.Doc, target: ThreadTarget): { anchor: AnchorPositions; quote: TextQuote } {
+  if ('anchor' in target) {
+    if (!isAnchor(target.anchor) || !isQuote(target.quote)) throw new ModelError('invalid', 'anchor and quote are malformed');
+    return { anchor: { start: target.anchor.start, end: target.anchor.end }, quote: { ...target.quote } };
+  }
+  if ('exact' in target) return anchorFromQuote(doc, target);
+  return anchorFromOffsets(doc, target.start, target.end);
+}
+
+function commentMap(c: { id: string; authorId: string; authorName: string; body: string; createdAt: number }): Y.Map<unknown> {
+  return new Y.Map<unknown>([
+    ['id', c.id],
+    ['authorId', c.authorId],
+    ['authorName', c.authorName],
+    ['body', c.body],
+    ['createdAt', c.createdAt],
+    ['editedAt', null],
+    ['deleted', false],
+  ]);
+}
+
+function threadOf(doc: Y.Doc, threadId: string): Y.Map<unknown> {
+  const thread = threadsMap(doc).get(threadId);
+  if (!(thread instanceof Y.Map)) throw new ModelError('not-found', `no thread ${threadId}`);
+  return thread;
+}
+
+function commentsOf(thread: Y.Map<unknown>): Y.Array<Y.Map<unknown>> {
+  const comments = thread.get('comments');
+  if (!(comments instanceof Y.Array)) throw new ModelError('invalid', 'the thread has no comment list');
+  return comments as Y.Array<Y.Map<unknown>>;
+}
+
+function commentOf(doc: Y.Doc, threadId: string, commentId: string): Y.Map<unknown> {
+  for (const c of commentsOf(threadOf(doc, threadId))) {
+    if (c instanceof Y.Map && c.get('id') === commentId) return c;
+  }
+  throw new ModelError('not-found', `no comment ${commentId} in thread ${threadId}`);
+}
+
+/** Opens a thread on a passage with its first comment. Throws AnchorError for a target that cannot be anchored. */
+export function createThread(doc: Y.Doc, input: ThreadTarget & NewThread): { threadId: string; commentId: string } {
+  const threadId = requireId(input.id);
+  const commentId = requireId(input.commentId);
+  const createdBy = requireText(input.createdBy, 'createdBy');
+  const authorName = typeof input.authorName === 'string' ? input.authorName : '';
+  const body = requireText(input.body, 'the comment body');
+  const tags = cleanTags(input.tags);
+  const now = input.now ?? Date.now();
+  if (threadsMap(doc).has(threadId)) throw new ModelError('conflict', `thread ${threadId} exists`);
+  const { anchor, quote } = targetAnchor(doc, input);
+  doc.transact(() => {
+    const thread = new Y.Map<unknown>();
+    threadsMap(doc).set(threadId, thread);
+    thread.set('id', threadId);
+    thread.set('anchor', anchor);
+    thread.set('quote', quote);
+    thread.set('createdBy', createdBy);
+    thread.set('createdAt', now);
+    thread.set('status', 'open');
+    thread.set('resolvedBy', null);
+    thread.set('resolvedAt', null);
+    thread.set('tags', Y.Array.from(tags));
+    thread.set('comments', Y.Array.from([commentMap({ id: commentId, authorId: createdBy, authorName, body, createdAt: now })]));
+  }, ORIGIN.createThread);
+  return { threadId, commentId };
+}
+
+/** Removes a thread and all its comments. */
+export function deleteThread(doc: Y.Doc, threadId: string): void {
+  threadOf(doc, threadId);
+  doc.transact(() => threadsMap(doc).delete(threadId), ORIGIN.deleteThread);
+}
+
+/** Appends a reply to a thread. */
+export function addComment(doc: Y.Doc, threadId: string, input: NewComment): string {
+  const comments = commentsOf(threadOf(doc, threadId));
+  const id = requireId(input.id);
+  const authorId = requireText(input.authorId, 'authorId');
+  const body = requireText(input.body, 'the comment body');
+  const authorName = typeof input.authorName === 'string' ? input.authorName : '';
+  doc.transact(() => {
+    comments.push([commentMap({ id, authorId, authorName, body, createdAt: input.now ?? Date.now() })]);
+  }, ORIGIN.addComment);
+  return id;
+}
+
+export function editComment(doc: Y.Doc, threadId: string, commentId: string, body: string, now?: number): void {
+  const comment = commentOf(doc, threadId, commentId);
+  const text = requireText(body, 'the comment body');
+  if (comment.get('deleted') === true) throw new ModelError('invalid', 'a deleted comment cannot be edited');
+  doc.transact(() => {
+    comment.set('body', text);
+    comment.set('editedAt', now ?? Date.now());
+  }, ORIGIN.editComment);
+}
+
+/** Soft delete: the body is emptied and `deleted` set; the comment stays so the thread still reads. */
+export function deleteComment(doc: Y.Doc, threadId: string, commentId: string, now?: number): void {
+  const comment = commentOf(doc, threadId, commentId);
+  if (comment.get('deleted') === true) return;
+  doc.transact(() => {
+    comment.set('body', '');
+    comment.set('deleted', true);
+    comment.set('editedAt', now ?? Date.now());
+  }, ORIGIN.deleteComment);
+}
+
+export function setThreadStatus(doc: Y.Doc, threadId: string, status: ThreadStatus, userId: string, now?: number): void {
+  const thread = threadOf(doc, threadId);
+  if (status !== 'open' && status !== 'resolved') throw new ModelError('invalid', `unknown status ${String(status)}`);
+  requireText(userId, 'userId');
+  doc.transact(() => {
+    thread.set('status', status);
+    thread.set('resolvedBy', status === 'resolved' ? userId : null);
+    thread.set('resolvedAt', status === 'resolved' ? (now ?? Date.now()) : null);
+  }, ORIGIN.setThreadStatus);
+}
+
+/**
+ * Sets a thread's tags by removing those not wanted and appending those missing, so concurrent tag changes by
+ * others are kept. Two users adding one tag at once leave it twice in the Y.Array; readers de-duplicate.
+ */
+export function setThreadTags(doc: Y.Doc, threadId: string, tags: readonly string[]): void {
+  const thread = threadOf(doc, threadId);
+  const wanted = cleanTags(tags);
+  doc.transact(() => {
+    let list = thread.get('tags');
+    if (!(list instanceof Y.Array)) {
+      list = new Y.Array<string>();
+      thread.set('tags', list);
+    }
+    replaceTags(list as Y.Array<unknown>, wanted);
+  }, ORIGIN.setThreadTags);
+}
+
+/** Makes `list` hold `wanted` (in place, minimal changes); call inside a transaction. */
+export function replaceTags(list: Y.Array<unknown>, wanted: readonly string[]): void {
+  const seen = new Set<string>();
+  for (let i = list.length - 1; i >= 0; i--) {
+    const tag = list.get(i);
+    if (typeof tag !== 'string' || !wanted.includes(tag)) list.delete(i, 1);
+  }
+  for (const tag of list.toArray()) seen.add(tag as string);
+  const missing = wanted.filter((t) => !seen.has(t));
+  if (missing.length > 0) list.push(missing);
+}
+
+/** A snapshot of one thread, or null if there is none (or it is malformed). */
+export function readThread(doc: Y.Doc, threadId: string): Thread | null {
+  const thread = threadsMap(doc).get(threadId);
+  return thread instanceof Y.Map ? readThreadMap(thread) : null;
+}
+
+export { readComment };
+
+/**
+ * Calls `onChange` with the ids of the threads a transaction changed (created, deleted, or anything inside them),
+ * once per transaction. Returns the function that stops observing.
+ */
+export function observeThreads(doc: Y.Doc, onChange: (changedThreadIds: Set<string>, origin: unknown) => void): () => void {
+  const threads = threadsMap(doc);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the deep observer's event type
+  const handler = (events: Y.YEvent<any>[], transaction: Y.Transaction): void => {
+    const ids = new Set<string>();
+    for (const event of events) {
+      if (event.target === threads) {
+        for (const key of event.changes.keys.keys()) ids.add(key);
+      } else {
+        const first = event.path[0];
+        if (typeof first === 'string') ids.add(first);
+      }
+    }
+    if (ids.size > 0) onChange(ids, transaction.origin);
+  };
+  threads.observeDeep(handler);
+  return () => threads.unobserveDeep(handler);
+}
