@@ -4,6 +4,8 @@
  */
 import type { Config } from './config.js';
 import type { Storage } from './storage/types.js';
+import type * as Y from 'yjs';
+import { addComment, createThread, setTag } from '@marginalia/shared';
 import { createDocument } from './documents.js';
 import { log } from './log.js';
 
@@ -28,6 +30,30 @@ A useful map would be *revised on a schedule*, not after a disaster. It would sh
 None of this needs new science. It needs councils to treat the flood map as living infrastructure, budgeted like a bridge and inspected like one. Rivers do not read our maps; the least we can do is keep reading theirs.
 `;
 
+/** A small tag vocabulary and two example threads, so that a first visitor sees what annotation looks like. */
+function decorateSample(doc: Y.Doc): void {
+  setTag(doc, 'claim', { color: '#d9822b', description: 'A claim that needs support' });
+  setTag(doc, 'evidence', { color: '#3f9a6b', description: 'Supports or refutes a claim' });
+  setTag(doc, 'question', { color: '#5a7bd8', description: 'Something to find out' });
+  const mara = { id: 'sample:mara', name: 'Mara (policy desk)' };
+  const tom = { id: 'sample:tom', name: 'Tom (research)' };
+  const t1 = createThread(doc, {
+    exact: 'the odds reset every spring',
+    createdBy: mara.id,
+    authorName: mara.name,
+    body: 'Worth a sidebar: a 1% annual chance is about a 26% chance over a 30-year mortgage.',
+    tags: ['claim'],
+  });
+  addComment(doc, t1.threadId, { authorId: tom.id, authorName: tom.name, body: 'Agreed. 1 − 0.99^30 ≈ 0.26, so the figure holds.' });
+  createThread(doc, {
+    exact: 'flown two or three decades ago',
+    createdBy: tom.id,
+    authorName: tom.name,
+    body: 'Do we have the survey dates for our own district? Select any passage to reply or start a thread.',
+    tags: ['question'],
+  });
+}
+
 export async function ensureSampleDocument(storage: Storage, _config: Config): Promise<void> {
   if ((await storage.getSetting('sample.created')) !== null) return;
   if (!(await storage.getDocument(SAMPLE_ID))) {
@@ -40,6 +66,7 @@ export async function ensureSampleDocument(storage: Storage, _config: Config): P
       author: 'The Marginalia team',
       createdBy: 'system',
       ownerId: null,
+      decorate: decorateSample,
     });
     log.info('sample document created', { id: SAMPLE_ID });
   }

@@ -5,6 +5,7 @@
  * "focus its card".
  */
 import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import { resolveAnchor } from '@marginalia/shared';
 import type { Rect, TextSpan } from '../editor/geometry';
 import { DEFAULT_HIGHLIGHT } from '../ui/format';
 import { isFolded, visibleThreads } from '../threads/filters';
@@ -53,8 +54,12 @@ export const AnnotationHighlights = memo(function AnnotationHighlights({ layer }
       const tag = thread.tags.find((t) => snapshot.vocabulary[t]);
       colors.set(thread.id, tag ? snapshot.vocabulary[tag]!.color : DEFAULT_HIGHLIGHT);
     }
-    if (draft && draft.span.end <= snapshot.textLength) spans.push([DRAFT, draft.span]);
-    const rects = geometry.rects(model.articleIndex(), spans, layer);
+    const index = model.articleIndex();
+    if (draft) {
+      const at = resolveAnchor(index, draft);
+      if (at.start !== null) spans.push([DRAFT, { start: at.start, end: at.end }]);
+    }
+    const rects = geometry.rects(index, spans, layer);
     const next: Drawn[] = [];
     const tops = new Map<string, number>();
     let draftTop: number | null = null;

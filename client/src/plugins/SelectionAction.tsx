@@ -56,7 +56,7 @@ export function SelectionAction({ layer }: { layer: HTMLElement | null }) {
     if (!span) return false;
     try {
       const anchored = anchorFromOffsets(index, span.start, span.end);
-      ui.set({ draft: { span: { start: anchored.start, end: anchored.end }, quote: anchored.quote }, activeThreadId: null });
+      ui.set({ draft: { anchor: anchored.anchor, quote: anchored.quote }, activeThreadId: null });
       window.getSelection()?.removeAllRanges();
       setPlace(null);
     } catch (error) {

@@ -3,7 +3,7 @@
  * own comments, resolve/reopen and tags. A resolved thread folds to a one-line stub unless unfolded.
  * Every piece of user text is rendered as a React text node: never as HTML.
  */
-import { memo, useState, type CSSProperties, type KeyboardEvent, type Ref } from 'react';
+import { memo, useState, type CSSProperties, type KeyboardEvent, type MouseEvent, type Ref } from 'react';
 import {
   addComment,
   deleteComment,
@@ -19,6 +19,7 @@ import type { Peer } from '../collab/presence';
 import { Avatar } from '../ui/Avatar';
 import { fullTime, timeAgo, userColor } from '../ui/format';
 import { useDocument } from '../views/document/DocumentContext';
+import { useUiState } from '../views/document/uiStore';
 import { CommentBox } from './CommentBox';
 import { TagPicker } from './TagPicker';
 import { useTyping } from './useTyping';
@@ -31,7 +32,8 @@ export interface ThreadCardProps {
   pending: boolean;
   typing: readonly Peer[];
   vocabulary: Readonly<Record<string, TagDefinition>>;
-  style?: CSSProperties;
+  /** Position in the margin, in pixels from its top. */
+  top: number;
   cardRef?: Ref<HTMLElement>;
   onActivate: (threadId: string) => void;
 }
@@ -107,9 +109,11 @@ function TagChips({ tags, vocabulary }: { tags: readonly string[]; vocabulary: R
 }
 
 export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
-  const { thread, anchorState, active, folded, pending, typing, vocabulary, style, cardRef, onActivate } = props;
+  const { thread, anchorState, active, folded, pending, typing, vocabulary, top, cardRef, onActivate } = props;
+  const style: CSSProperties = { top };
   const { session, user, permissions, ui, model } = useDocument();
   const [tagging, setTagging] = useState(false);
+  const showResolved = useUiState(ui, (s) => s.showResolved);
   const typingPublisher = useTyping(session.presence, thread.id);
   const first = thread.comments.find((c) => !c.deleted) ?? thread.comments[0];
   const resolved = thread.status === 'resolved';
@@ -132,7 +136,7 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
     'data-anchor': anchorState,
     'data-folded': folded ? 'true' : 'false',
     onKeyDown,
-    onClick: (event: React.MouseEvent) => {
+    onClick: (event: MouseEvent) => {
       if ((event.target as HTMLElement).closest('button, textarea, input, select, a')) return;
       onActivate(thread.id);
     },
@@ -202,7 +206,7 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
             >
               {resolved ? 'Reopen' : 'Resolve'}
             </button>
-            {resolved && <button type="button" className="link" onClick={() => ui.toggleUnfolded(thread.id)}>Fold</button>}
+            {resolved && !showResolved && <button type="button" className="link" onClick={() => ui.toggleUnfolded(thread.id)}>Fold</button>}
             {mayTag && (
               <button type="button" className="link" aria-expanded={tagging} onClick={() => setTagging((t) => !t)}>
                 {thread.tags.length ? 'Edit tags' : 'Add tags'}

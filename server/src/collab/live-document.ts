@@ -101,15 +101,18 @@ export class LiveDocument {
     if (this.broken) throw new WriteError('document is being reloaded; try again');
     const updates: Uint8Array[] = [];
     const capture = (u: Uint8Array) => updates.push(u);
+    let failure: unknown = null;
     this.doc.on('update', capture);
     try {
       this.doc.transact(() => fn(this.doc), origin);
+    } catch (e) {
+      failure = e;
     } finally {
       this.doc.off('update', capture);
     }
-    if (updates.length === 0) return;
-    const update = updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates);
-    await this.enqueue(update, true, origin);
+    // Whatever the change applied before failing is stored too, so memory and storage never disagree.
+    if (updates.length > 0) await this.enqueue(updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates), true, origin);
+    if (failure !== null) throw failure;
   }
 
   private enqueue(update: Uint8Array, applied: boolean, origin: unknown): Promise<void> {

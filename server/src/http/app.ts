@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { authenticate, type AppContext } from './context.js';
 import { authRoutes } from './auth-routes.js';
 import { documentRoutes } from './document-routes.js';
+import { threadRoutes } from './thread-routes.js';
 import { HttpError, errorHandler } from './errors.js';
 
 export const VERSION = '0.1.0';
@@ -45,6 +46,7 @@ export function createApp(ctx: AppContext, opts: AppOptions): Express {
   api.use(authenticate(ctx));
   api.use(authRoutes(ctx));
   api.use(documentRoutes(ctx));
+  api.use(threadRoutes(ctx));
   for (const routes of opts.extraRoutes ?? []) api.use(routes(ctx));
   api.use((req, _res, next) => next(new HttpError(404, `no such endpoint: ${req.method} ${req.path}`)));
   api.use(errorHandler);

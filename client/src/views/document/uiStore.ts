@@ -4,8 +4,7 @@
  * margin). A tiny external store, so a highlight moving does not re-render the whole page.
  */
 import { useSyncExternalStore } from 'react';
-import type { TextQuote } from '@marginalia/shared';
-import type { TextSpan } from '../../editor/geometry';
+import type { AnchorPositions, TextQuote } from '@marginalia/shared';
 
 export type StatusFilter = 'all' | 'open' | 'resolved';
 
@@ -17,8 +16,9 @@ export interface Filters {
   search: string;
 }
 
+/** A thread being written: anchored when the passage was picked, so edits meanwhile do not shift it. */
 export interface Draft {
-  span: TextSpan;
+  anchor: AnchorPositions;
   quote: TextQuote;
 }
 

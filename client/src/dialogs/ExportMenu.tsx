@@ -1,0 +1,64 @@
+/** Export menu: every format the server offers (GET /api/documents/:id/export?format=…). */
+import { useEffect, useRef, useState } from 'react';
+import { downloadExport, type ExportFormat } from '../app/api';
+import { useDocument } from '../views/document/DocumentContext';
+
+const FORMATS: Array<{ format: ExportFormat; label: string; hint: string }> = [
+  { format: 'md', label: 'Markdown', hint: 'highlights as footnotes' },
+  { format: 'html', label: 'HTML', hint: 'standalone page' },
+  { format: 'docx', label: 'Word (.docx)', hint: 'with Word comments' },
+  { format: 'w3c', label: 'W3C Web Annotations', hint: 'JSON-LD' },
+  { format: 'csv', label: 'CSV', hint: 'one row per comment' },
+  { format: 'json', label: 'JSON', hint: 'threads as data' },
+];
+
+export function ExportMenu() {
+  const { docId, info, model } = useDocument();
+  const [open, setOpen] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState<ExportFormat | null>(null);
+  const root = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    if (!open) return;
+    const close = (event: MouseEvent | KeyboardEvent) => {
+      if (event instanceof KeyboardEvent ? event.key === 'Escape' : !root.current?.contains(event.target as Node)) setOpen(false);
+    };
+    document.addEventListener('mousedown', close);
+    document.addEventListener('keydown', close);
+    return () => {
+      document.removeEventListener('mousedown', close);
+      document.removeEventListener('keydown', close);
+    };
+  }, [open]);
+
+  async function run(format: ExportFormat) {
+    setBusy(format);
+    setError(null);
+    try {
+      await downloadExport(docId, format, model.getSnapshot().title || info.title);
+      setOpen(false);
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  return (
+    <div className="menu" ref={root}>
+      <button type="button" aria-haspopup="menu" aria-expanded={open} onClick={() => setOpen((o) => !o)}>Export ▾</button>
+      {open && (
+        <div className="menu-popup" role="menu" aria-label="Export formats">
+          {FORMATS.map(({ format, label, hint }) => (
+            <button key={format} type="button" role="menuitem" disabled={busy !== null} onClick={() => void run(format)}>
+              <span>{busy === format ? 'Preparing…' : label}</span>
+              <span className="hint">{hint}</span>
+            </button>
+          ))}
+          {error && <p className="form-error" role="alert">{error}</p>}
+        </div>
+      )}
+    </div>
+  );
+}

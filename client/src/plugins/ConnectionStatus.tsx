@@ -1,0 +1,35 @@
+/** Connection state, always visible: connected / reconnecting / offline, with the unsynced change count. */
+import { useSyncExternalStore } from 'react';
+import { useDocument } from '../views/document/DocumentContext';
+
+const LABELS: Record<string, string> = {
+  connecting: 'Connecting…',
+  connected: 'Connected',
+  reconnecting: 'Reconnecting…',
+  offline: 'Offline',
+  denied: 'Disconnected',
+  expired: 'Session expired',
+  missing: 'Document gone',
+};
+
+export function ConnectionStatus() {
+  const { session } = useDocument();
+  const state = useSyncExternalStore(session.subscribe, session.getConnection);
+  const { status, pending } = state;
+  const unsynced = pending > 0 ? `${pending} ${pending === 1 ? 'change' : 'changes'} not yet synced` : status === 'connected' ? 'All changes synced' : '';
+  const refused = status === 'denied' || status === 'expired' || status === 'missing';
+  return (
+    <div className={`connection connection-${status}`} role="status" aria-live="polite" data-connection={status} data-pending={pending}>
+      <span className="connection-dot" aria-hidden="true" />
+      <span className="connection-label">{LABELS[status] ?? status}</span>
+      {unsynced && <span className="connection-pending">· {unsynced}</span>}
+      {refused && (
+        <span className="connection-reason">
+          {status === 'denied' && (state.reason ? ` · The server refused a change: ${state.reason}` : ' · You no longer have access.')}
+          {' '}
+          <button type="button" className="link" onClick={() => location.reload()}>Reload</button>
+        </span>
+      )}
+    </div>
+  );
+}

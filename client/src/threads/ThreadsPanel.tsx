@@ -1,0 +1,160 @@
+/**
+ * ThreadsPanel: the right margin. Each visible thread's card sits level with its highlight (positions from
+ * AnnotationHighlights via the view store); heights are measured, and layoutMargin keeps cards apart.
+ */
+import { useCallback, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import type { Thread } from '@marginalia/shared';
+import { usePeers, type Peer } from '../collab/presence';
+import { CommentComposer } from '../plugins/CommentComposer';
+import { useAnnotations, useDocument } from '../views/document/DocumentContext';
+import { usePlacement, useUiState } from '../views/document/uiStore';
+import { isFolded, visibleThreads } from './filters';
+import { layoutMargin } from './marginLayout';
+import { ThreadCard } from './ThreadCard';
+
+const DRAFT_KEY = '\u0000draft';
+const GUESS_HEIGHT = 140;
+const NO_PEERS: readonly Peer[] = [];
+
+export function useTypingByThread(): ReadonlyMap<string, Peer[]> {
+  const { session } = useDocument();
+  const peers = usePeers(session.provider.awareness);
+  return useMemo(() => {
+    const map = new Map<string, Peer[]>();
+    for (const peer of peers) {
+      if (peer.isSelf || !peer.typing) continue;
+      const list = map.get(peer.typing) ?? [];
+      if (!list.some((p) => p.userId === peer.userId)) list.push(peer);
+      map.set(peer.typing, list);
+    }
+    return map;
+  }, [peers]);
+}
+
+export function usePendingThreads(): (threadId: string) => boolean {
+  const { session } = useDocument();
+  const version = useSyncExternalStore(session.subscribe, () => session.connection.pending);
+  // `version` changes whenever the tracker's set may have changed.
+  return useCallback((id: string) => version >= 0 && session.tracker.isThreadPending(id), [session, version]);
+}
+
+export function ThreadsPanel() {
+  const { ui, bridge } = useDocument();
+  const snapshot = useAnnotations();
+  const filters = useUiState(ui, (s) => s.filters);
+  const showResolved = useUiState(ui, (s) => s.showResolved);
+  const unfolded = useUiState(ui, (s) => s.unfolded);
+  const activeId = useUiState(ui, (s) => s.activeThreadId);
+  const draft = useUiState(ui, (s) => s.draft);
+  const placement = usePlacement(ui);
+  const typing = useTypingByThread();
+  const isPending = usePendingThreads();
+
+  const heights = useRef(new Map<string, number>());
+  const [measured, setMeasured] = useState(0);
+  const observer = useMemo(
+    () =>
+      new ResizeObserver((entries) => {
+        let changed = false;
+        for (const entry of entries) {
+          const key = (entry.target as HTMLElement).dataset.marginKey;
+          if (!key) continue;
+          const height = Math.round(entry.borderBoxSize[0]?.blockSize ?? entry.contentRect.height);
+          if (heights.current.get(key) !== height) {
+            heights.current.set(key, height);
+            changed = true;
+          }
+        }
+        if (changed) setMeasured((n) => n + 1);
+      }),
+    [],
+  );
+  useLayoutEffect(() => () => observer.disconnect(), [observer]);
+
+  const refFor = useCallback(
+    (key: string) => (element: HTMLElement | null) => {
+      if (!element) return;
+      element.dataset.marginKey = key;
+      observer.observe(element);
+      return () => {
+        observer.unobserve(element);
+      };
+    },
+    [observer],
+  );
+  const refs = useRef(new Map<string, (element: HTMLElement | null) => void>());
+  const stableRef = (key: string) => {
+    let ref = refs.current.get(key);
+    if (!ref) {
+      ref = refFor(key);
+      refs.current.set(key, ref);
+    }
+    return ref;
+  };
+
+  const threads = useMemo(
+    () => visibleThreads(snapshot, filters).anchored.filter((t) => placement.tops.has(t.id)),
+    [snapshot, filters, placement],
+  );
+
+  const positions = useMemo(() => {
+    const items = threads.map((t) => ({ key: t.id, desired: placement.tops.get(t.id)!, height: heights.current.get(t.id) ?? GUESS_HEIGHT }));
+    if (draft) {
+      items.push({ key: DRAFT_KEY, desired: placement.draftTop ?? 0, height: heights.current.get(DRAFT_KEY) ?? 200 });
+    }
+    return layoutMargin(items, draft ? DRAFT_KEY : activeId);
+    // `measured` re-runs the layout when a card's height changes.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [threads, placement, draft, activeId, measured]);
+
+  const onActivate = useCallback(
+    (threadId: string) => {
+      ui.activate(threadId, true);
+      const top = ui.getPlacement().tops.get(threadId);
+      const root = bridge.rootElement;
+      if (top !== undefined && root) {
+        const scroller = root.closest('.doc-scroll');
+        const layer = root.closest('.article-wrap');
+        if (scroller && layer) {
+          const layerTop = layer.getBoundingClientRect().top - scroller.getBoundingClientRect().top + scroller.scrollTop;
+          const target = layerTop + top - scroller.clientHeight / 3;
+          const visibleTop = scroller.scrollTop;
+          const y = layerTop + top;
+          if (y < visibleTop + 40 || y > visibleTop + scroller.clientHeight - 80) {
+            scroller.scrollTo({ top: Math.max(0, target), behavior: 'smooth' });
+          }
+        }
+      }
+    },
+    [ui, bridge],
+  );
+
+  const bottom = Math.max(0, ...[...positions].map(([key, top]) => top + (heights.current.get(key) ?? GUESS_HEIGHT)));
+
+  return (
+    <div className="threads-panel" style={{ minHeight: bottom + 40 }}>
+      {draft && positions.has(DRAFT_KEY) && (
+        <CommentComposer
+          draft={draft}
+          cardRef={stableRef(DRAFT_KEY)}
+          style={{ top: positions.get(DRAFT_KEY) }}
+        />
+      )}
+      {threads.map((thread: Thread) => (
+        <ThreadCard
+          key={thread.id}
+          thread={thread}
+          anchorState={snapshot.anchors.get(thread.id)?.state ?? 'orphan'}
+          active={thread.id === activeId}
+          folded={isFolded(thread, showResolved, unfolded)}
+          pending={isPending(thread.id)}
+          typing={typing.get(thread.id) ?? NO_PEERS}
+          vocabulary={snapshot.vocabulary}
+          cardRef={stableRef(thread.id)}
+          top={positions.get(thread.id) ?? 0}
+          onActivate={onActivate}
+        />
+      ))}
+    </div>
+  );
+}

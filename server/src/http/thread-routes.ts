@@ -1,0 +1,194 @@
+/**
+ * Threads over REST (CONTRACT.md): read with resolved anchors, create by offsets or by quote, reply, edit and
+ * delete comments, resolve/reopen, tags; the document's tag vocabulary. Every write goes into the live Y.Doc
+ * through `shared`'s mutators and the same durable path as WebSocket updates, so connected clients see it at once.
+ */
+import { Router, type Response } from 'express';
+import { z } from 'zod';
+import * as Y from 'yjs';
+import {
+  ModelError,
+  AnchorError,
+  addComment,
+  createThread,
+  deleteComment,
+  editComment,
+  readResolvedThreads,
+  readThread,
+  readVocabulary,
+  removeTag,
+  setTag,
+  setThreadStatus,
+  setThreadTags,
+  type ResolvedThread,
+  type Role,
+} from '@marginalia/shared';
+import type { Principal } from '../auth/tokens.js';
+import { HttpError, forbidden, parseBody } from './errors.js';
+import { documentAccess, type AppContext } from './context.js';
+
+const MAX_BODY = 20_000;
+const Body = z.string().max(MAX_BODY, `at most ${MAX_BODY} characters`).refine((s) => s.trim() !== '', 'the comment is empty');
+const Tags = z.array(z.string().trim().min(1).max(60)).max(20);
+const CreateThread = z.union([
+  z.object({ start: z.number().int().min(0), end: z.number().int().min(0), body: Body, tags: Tags.optional() }),
+  z.object({
+    exact: z.string().min(1).max(MAX_BODY),
+    prefix: z.string().max(1000).optional(),
+    suffix: z.string().max(1000).optional(),
+    body: Body,
+    tags: Tags.optional(),
+  }),
+]);
+const NewComment = z.object({ body: Body });
+const PatchThread = z
+  .object({ status: z.enum(['open', 'resolved']).optional(), tags: Tags.optional() })
+  .refine((b) => b.status !== undefined || b.tags !== undefined, 'give status or tags');
+const TagBody = z.object({
+  color: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour like #aabbcc'),
+  description: z.string().max(500).optional(),
+});
+
+export function threadView(t: ResolvedThread) {
+  return {
+    id: t.id,
+    status: t.status,
+    tags: t.tags,
+    quote: t.quote,
+    start: t.start,
+    end: t.end,
+    anchorState: t.anchorState,
+    createdBy: t.createdBy,
+    createdAt: t.createdAt,
+    resolvedBy: t.resolvedBy,
+    resolvedAt: t.resolvedAt,
+    comments: t.comments,
+  };
+}
+
+/** Maps the model's refusals to statuses: not-found 404, invalid 422, conflict 409. */
+function modelError(e: unknown): never {
+  if (e instanceof AnchorError) throw new HttpError(422, e.message);
+  if (e instanceof ModelError) throw new HttpError(e.code === 'not-found' ? 404 : e.code === 'conflict' ? 409 : 422, e.message);
+  throw e;
+}
+
+function requireKnownTags(doc: Y.Doc, tags: readonly string[] | undefined): void {
+  if (!tags?.length) return;
+  const vocabulary = readVocabulary(doc);
+  const unknown = tags.filter((t) => !(t in vocabulary));
+  if (unknown.length) throw new HttpError(422, `unknown tag(s): ${unknown.join(', ')} (an editor adds tags to the vocabulary first)`);
+}
+
+export function threadRoutes(ctx: AppContext): Router {
+  const r = Router();
+
+  /** Runs a change on the live document as the caller, with the model's errors mapped to statuses. */
+  async function write<T>(res: Response, id: string | undefined, min: Role, fn: (doc: Y.Doc, p: Principal, role: Role) => T): Promise<T> {
+    const { record, principal, role } = await documentAccess(ctx, res, id, min);
+    return ctx.registry.with(record.id, async (live) => {
+      let result!: T;
+      try {
+        await live.change((doc) => {
+          result = fn(doc, principal, role);
+        }, `rest:${principal.id}`);
+      } catch (e) {
+        modelError(e);
+      }
+      return result;
+    });
+  }
+
+  r.get('/documents/:id/threads', async (req, res) => {
+    const { record } = await documentAccess(ctx, res, req.params.id);
+    const threads = await ctx.registry.with(record.id, (live) => readResolvedThreads(live.doc));
+    res.json(threads.map(threadView));
+  });
+
+  r.post('/documents/:id/threads', async (req, res) => {
+    const body = parseBody(CreateThread, req.body);
+    const created = await write(res, req.params.id, 'commenter', (doc, p) => {
+      requireKnownTags(doc, body.tags);
+      const target = 'exact' in body ? { exact: body.exact, prefix: body.prefix, suffix: body.suffix } : { start: body.start, end: body.end };
+      return createThread(doc, { ...target, createdBy: p.id, authorName: p.name, body: body.body, tags: body.tags });
+    });
+    res.status(201).json({ id: created.threadId, commentId: created.commentId });
+  });
+
+  r.get('/documents/:id/threads/:threadId', async (req, res) => {
+    const { record } = await documentAccess(ctx, res, req.params.id);
+    const thread = await ctx.registry.with(record.id, (live) => readResolvedThreads(live.doc).find((t) => t.id === req.params.threadId));
+    if (!thread) throw new HttpError(404, 'no such thread');
+    res.json(threadView(thread));
+  });
+
+  r.patch('/documents/:id/threads/:threadId', async (req, res) => {
+    const body = parseBody(PatchThread, req.body);
+    const thread = await write(res, req.params.id, 'commenter', (doc, p) => {
+      if (body.tags) {
+        requireKnownTags(doc, body.tags);
+        setThreadTags(doc, req.params.threadId, body.tags);
+      }
+      if (body.status) setThreadStatus(doc, req.params.threadId, body.status, p.id);
+      return readThread(doc, req.params.threadId);
+    });
+    res.json(thread);
+  });
+
+  r.post('/documents/:id/threads/:threadId/comments', async (req, res) => {
+    const { body } = parseBody(NewComment, req.body);
+    const id = await write(res, req.params.id, 'commenter', (doc, p) =>
+      addComment(doc, req.params.threadId, { authorId: p.id, authorName: p.name, body }),
+    );
+    res.status(201).json({ id });
+  });
+
+  r.patch('/documents/:id/threads/:threadId/comments/:commentId', async (req, res) => {
+    const { body } = parseBody(NewComment, req.body);
+    await write(res, req.params.id, 'commenter', (doc, p) => {
+      requireAuthor(doc, req.params.threadId, req.params.commentId, p, false);
+      editComment(doc, req.params.threadId, req.params.commentId, body);
+    });
+    res.json({ id: req.params.commentId });
+  });
+
+  r.delete('/documents/:id/threads/:threadId/comments/:commentId', async (req, res) => {
+    await write(res, req.params.id, 'commenter', (doc, p, role) => {
+      requireAuthor(doc, req.params.threadId, req.params.commentId, p, role === 'owner');
+      deleteComment(doc, req.params.threadId, req.params.commentId);
+    });
+    res.status(204).end();
+  });
+
+  r.get('/documents/:id/vocabulary', async (req, res) => {
+    const { record } = await documentAccess(ctx, res, req.params.id);
+    res.json(await ctx.registry.with(record.id, (live) => readVocabulary(live.doc)));
+  });
+
+  r.put('/documents/:id/vocabulary/:tag', async (req, res) => {
+    const body = parseBody(TagBody, req.body);
+    await write(res, req.params.id, 'editor', (doc) => setTag(doc, req.params.tag, body));
+    res.json({ name: req.params.tag, ...body });
+  });
+
+  r.delete('/documents/:id/vocabulary/:tag', async (req, res) => {
+    await write(res, req.params.id, 'editor', (doc) => {
+      if (!(req.params.tag in readVocabulary(doc))) throw new ModelError('not-found', `no tag ${req.params.tag}`);
+      removeTag(doc, req.params.tag);
+    });
+    res.status(204).end();
+  });
+
+  return r;
+}
+
+/** Only a comment's author edits it; deleting another's comment needs the owner role. */
+function requireAuthor(doc: Y.Doc, threadId: string, commentId: string, p: Principal, ownerMayOverride: boolean): void {
+  const thread = readThread(doc, threadId);
+  if (!thread) throw new ModelError('not-found', `no thread ${threadId}`);
+  const comment = thread.comments.find((c) => c.id === commentId);
+  if (!comment) throw new ModelError('not-found', `no comment ${commentId} in thread ${threadId}`);
+  if (comment.authorId !== p.id && !ownerMayOverride) throw forbidden('only its author may change this comment');
+}
+
+
