@@ -22,7 +22,15 @@ export interface Config {
   host: string;
   dataDir: string;
   databaseUrl: string | null;
+  /** PostgreSQL schema for Marginalia's tables (MARGINALIA_PG_SCHEMA); null: the connection's default. */
+  pgSchema: string | null;
+  /** MARGINALIA_STORAGE=memory keeps nothing (benchmarks, trials); otherwise SQLite or PostgreSQL. */
+  memoryOnly: boolean;
   redisUrl: string | null;
+  /** Prefix of every Redis channel and key (REDIS_PREFIX), so deployments can share one Redis. */
+  redisPrefix: string;
+  /** How often loaded documents are compared with the shared log when scaled out (ms). */
+  catchUpIntervalMs: number;
   adminUser: string | null;
   adminPassword: string | null;
   secret: string | null;
@@ -52,12 +60,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('MARGINALIA_ADMIN_USER and MARGINALIA_ADMIN_PASSWORD must be set together');
   }
   const origins = nonEmpty(env.ALLOWED_ORIGINS);
+  if (nonEmpty(env.REDIS_URL) && !nonEmpty(env.DATABASE_URL) && env.MARGINALIA_STORAGE !== 'memory') {
+    throw new ConfigError('REDIS_URL (several instances) needs DATABASE_URL: the instances must share one PostgreSQL log');
+  }
   return {
     port: int(env, 'PORT', 4000),
     host: nonEmpty(env.HOST) ?? '127.0.0.1',
     dataDir: resolve(nonEmpty(env.DATA_DIR) ?? './data'),
     databaseUrl: nonEmpty(env.DATABASE_URL),
+    pgSchema: nonEmpty(env.MARGINALIA_PG_SCHEMA),
+    memoryOnly: env.MARGINALIA_STORAGE === 'memory',
     redisUrl: nonEmpty(env.REDIS_URL),
+    redisPrefix: nonEmpty(env.REDIS_PREFIX) ?? 'marginalia:',
+    catchUpIntervalMs: int(env, 'MARGINALIA_CATCHUP_INTERVAL_MS', 2000, 50),
     adminUser,
     adminPassword,
     secret: nonEmpty(env.MARGINALIA_SECRET),

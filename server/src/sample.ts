@@ -3,7 +3,7 @@
  * The article is the project's own (a short original piece); guests may comment on it.
  */
 import type { Config } from './config.js';
-import type { Storage } from './storage/types.js';
+import { StorageError, type Storage } from './storage/types.js';
 import type * as Y from 'yjs';
 import { addComment, createThread, setTag } from '@marginalia/shared';
 import { createDocument } from './documents.js';
@@ -67,8 +67,13 @@ export async function ensureSampleDocument(storage: Storage, _config: Config): P
       createdBy: 'system',
       ownerId: null,
       decorate: decorateSample,
-    });
-    log.info('sample document created', { id: SAMPLE_ID });
+    }).then(
+      () => log.info('sample document created', { id: SAMPLE_ID }),
+      (e: unknown) => {
+        // another instance starting at the same moment created it
+        if (!(e instanceof StorageError && e.code === 'conflict')) throw e;
+      },
+    );
   }
   await storage.setSetting('sample.created', new Date().toISOString());
 }

@@ -8,8 +8,9 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
-import type { Storage } from './storage/types.js';
+import { StorageError, type Storage } from './storage/types.js';
 import { openSqliteStorage } from './storage/sqlite.js';
+import { openPostgresStorage } from './storage/postgres.js';
 import { Tokens, loadSecret } from './auth/tokens.js';
 import { hashPassword } from './auth/passwords.js';
 import { DocumentRegistry } from './collab/registry.js';
@@ -17,6 +18,7 @@ import { attachCollabEndpoint } from './collab/endpoint.js';
 import { createApp, originAllowed } from './http/app.js';
 import type { AppContext } from './http/context.js';
 import { activityRecorder } from './documents.js';
+import { RedisReplicator } from './scale/redis-replicator.js';
 import { ensureSampleDocument } from './sample.js';
 import { log } from './log.js';
 import type express from 'express';
@@ -40,8 +42,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const DEFAULT_CLIENT_DIR = join(here, '..', '..', 'client', 'dist');
 
 export async function openStorage(config: Config): Promise<Storage> {
+  if (config.memoryOnly) return openSqliteStorage(':memory:');
   if (config.databaseUrl) {
-    throw new Error('DATABASE_URL (PostgreSQL) is not supported yet: unset it to use SQLite under DATA_DIR');
+    return openPostgresStorage({ connectionString: config.databaseUrl, ...(config.pgSchema ? { schema: config.pgSchema } : {}) });
   }
   return openSqliteStorage(join(config.dataDir, 'marginalia.db'));
 }
@@ -52,8 +55,23 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   if (config.seedSample) await ensureSampleDocument(storage, config);
 
   const tokens = new Tokens(loadSecret(config.secret, config.dataDir), config.tokenTtlSeconds);
-  const registry = new DocumentRegistry(storage, config.limits, activityRecorder(storage));
-  const ctx: AppContext = { config, storage, tokens, registry, revoked: new Map(), collab: null };
+  const recordActivity = activityRecorder(storage);
+  const replicator = config.redisUrl
+    ? await RedisReplicator.connect({ url: config.redisUrl, prefix: config.redisPrefix, storage, catchUpIntervalMs: config.catchUpIntervalMs })
+    : null;
+  const registry = new DocumentRegistry(
+    storage,
+    config.limits,
+    {
+      onStored: (live, seqs, update) => {
+        recordActivity(live);
+        replicator?.hooks.onStored(live, seqs, update);
+      },
+      onLocalAwareness: replicator?.hooks.onLocalAwareness,
+    },
+    replicator,
+  );
+  const ctx: AppContext = { config, storage, tokens, registry, revoked: new Map(), collab: null, replicator };
   const app = createApp(ctx, { clientDir: opts.clientDir === undefined ? DEFAULT_CLIENT_DIR : opts.clientDir, extraRoutes: opts.extraRoutes });
   const http = createServer(app);
   ctx.collab = attachCollabEndpoint(http, {
@@ -90,6 +108,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       await registry.closeAll(1001, 'server shutting down');
       ctx.collab?.closeAll(1001, 'server shutting down');
       http.closeAllConnections();
+      await replicator?.close();
       if (!opts.storage) await storage.close();
     })());
   return { url, port, http, context: ctx, close };
@@ -104,6 +123,11 @@ async function ensureAdmin(storage: Storage, config: Config): Promise<void> {
     await storage.setPassword(existing.id, passwordHash);
     return;
   }
-  await storage.createUser({ id: randomUUID(), username, name: config.adminUser, passwordHash, isAdmin: true, createdAt: Date.now() });
-  log.info('admin account created', { username });
+  try {
+    await storage.createUser({ id: randomUUID(), username, name: config.adminUser, passwordHash, isAdmin: true, createdAt: Date.now() });
+    log.info('admin account created', { username });
+  } catch (e) {
+    // another instance starting at the same moment created it
+    if (!(e instanceof StorageError && e.code === 'conflict')) throw e;
+  }
 }

@@ -3,6 +3,8 @@ import * as Y from 'yjs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { openSqliteStorage } from '@marginalia/server/storage/sqlite.js';
+import { openPostgresStorage } from '@marginalia/server/storage/postgres.js';
+import { POSTGRES_URL, describeIfService, dropSchema, postgresReachable, uniqueSchema } from '../support/services.js';
 import type { Storage } from '@marginalia/server/storage/types.js';
 import { StorageError } from '@marginalia/server/storage/types.js';
 import { tempDir, ROOT } from '../support/server.js';
@@ -37,16 +39,52 @@ function rebuild(state: { snapshot: Uint8Array | null; updates: { data: Uint8Arr
   return s;
 }
 
-describe('SQLite storage', () => {
-  let dir: ReturnType<typeof tempDir>;
+interface Backend {
+  open(): Promise<Storage>;
+  cleanup(): Promise<void>;
+}
+
+const sqliteBackend = (): Backend => {
+  let dir: ReturnType<typeof tempDir> | null = null;
+  return {
+    async open() {
+      dir = tempDir();
+      return openSqliteStorage(join(dir.path, 'm.db'));
+    },
+    async cleanup() {
+      dir?.remove();
+    },
+  };
+};
+
+const postgresBackend = (): Backend => {
+  let schema: string | null = null;
+  return {
+    async open() {
+      schema = uniqueSchema('storage');
+      return openPostgresStorage({ connectionString: POSTGRES_URL, schema });
+    },
+    async cleanup() {
+      if (schema) await dropSchema(schema);
+    },
+  };
+};
+
+const pgAvailable = await postgresReachable();
+
+for (const [name, make, describeFor] of [
+  ['SQLite', sqliteBackend, describe],
+  ['PostgreSQL', postgresBackend, describeIfService('postgresql', pgAvailable)],
+] as const) describeFor(`${name} storage`, () => {
+  let backend: Backend;
   let storage: Storage;
-  beforeEach(() => {
-    dir = tempDir();
-    storage = openSqliteStorage(join(dir.path, 'm.db'));
+  beforeEach(async () => {
+    backend = make();
+    storage = await backend.open();
   });
   afterEach(async () => {
     await storage.close();
-    dir.remove();
+    await backend.cleanup();
   });
 
   test('a created document starts with its initial update as log entry 1', async () => {
@@ -80,39 +118,56 @@ describe('SQLite storage', () => {
     doc.destroy();
   });
 
-  test('compaction replaces the log up to a sequence by one snapshot; later entries stay', async () => {
+  test('compaction folds snapshot and log into one snapshot; sequence numbers keep growing after it', async () => {
     const doc = new Y.Doc();
     await storage.createDocument({ record: record('d1'), initialUpdate: textUpdate(doc, 'a'), members: [] });
     await storage.appendUpdates('d1', [textUpdate(doc, 'b'), textUpdate(doc, 'c')]);
-    const snapshot = Y.encodeStateAsUpdate(doc);
-    await storage.appendUpdates('d1', [textUpdate(doc, 'd')]);
-    await storage.compact('d1', snapshot, 3);
-    const state = await storage.loadState('d1');
+    expect(await storage.compact('d1')).toBe(3);
+    let state = await storage.loadState('d1');
     expect(state.snapshotSeq).toBe(3);
-    expect(state.updates.map((u) => u.seq)).toEqual([4]);
-    expect(rebuild(state)).toBe('abcd');
-    // sequence numbers keep growing after compaction, even when the log is empty
-    await storage.compact('d1', Y.encodeStateAsUpdate(doc), 4);
+    expect(state.updates).toEqual([]);
+    expect(rebuild(state)).toBe('abc');
+    expect(await storage.lastSeq('d1')).toBe(3);
+    expect(await storage.appendUpdates('d1', [textUpdate(doc, 'd')])).toEqual([4]);
+    expect(await storage.compact('d1')).toBe(4);
     expect(await storage.appendUpdates('d1', [textUpdate(doc, 'e')])).toEqual([5]);
-    expect(rebuild(await storage.loadState('d1'))).toBe('abcde');
+    state = await storage.loadState('d1');
+    expect(state.updates.map((u) => u.seq)).toEqual([5]);
+    expect(rebuild(state)).toBe('abcde');
     doc.destroy();
   });
 
-  test('an older snapshot never replaces a newer one', async () => {
+  test('compaction keeps entries another writer appended (it folds what is stored, not a copy in memory)', async () => {
+    const mine = new Y.Doc();
+    const theirs = new Y.Doc();
+    await storage.createDocument({ record: record('d1'), initialUpdate: textUpdate(mine, 'm'), members: [] });
+    Y.applyUpdate(theirs, Y.encodeStateAsUpdate(mine));
+    await storage.appendUpdates('d1', [textUpdate(theirs, 'T')]);
+    await storage.appendUpdates('d1', [textUpdate(mine, 'M')]);
+    await storage.compact('d1');
+    const text = rebuild(await storage.loadState('d1'));
+    expect(text).toContain('T');
+    expect(text).toContain('M');
+    mine.destroy();
+    theirs.destroy();
+  });
+
+  test('updatesAfter returns the log tail, or null once compaction folded part of it', async () => {
     const doc = new Y.Doc();
     await storage.createDocument({ record: record('d1'), initialUpdate: textUpdate(doc, 'a'), members: [] });
-    await storage.appendUpdates('d1', [textUpdate(doc, 'b')]);
-    const newer = Y.encodeStateAsUpdate(doc);
-    await storage.compact('d1', newer, 2);
-    await storage.compact('d1', new Uint8Array([0, 0]), 1);
-    expect(rebuild(await storage.loadState('d1'))).toBe('ab');
+    await storage.appendUpdates('d1', [textUpdate(doc, 'b'), textUpdate(doc, 'c')]);
+    expect((await storage.updatesAfter('d1', 1))!.map((u) => u.seq)).toEqual([2, 3]);
+    await storage.compact('d1');
+    expect(await storage.updatesAfter('d1', 1)).toBeNull();
+    expect(await storage.updatesAfter('d1', 3)).toEqual([]);
+    doc.destroy();
   });
 
   test('deleting a document removes its log, snapshot and memberships', async () => {
     const doc = new Y.Doc();
     await storage.createUser({ id: 'u1', username: 'ann', name: 'Ann', passwordHash: 'x', isAdmin: false, createdAt: 1 });
     await storage.createDocument({ record: record('d1'), initialUpdate: textUpdate(doc, 'a'), members: [{ userId: 'u1', role: 'owner' }] });
-    await storage.compact('d1', Y.encodeStateAsUpdate(doc), 1);
+    await storage.compact('d1');
     expect(await storage.deleteDocument('d1')).toBe(true);
     expect(await storage.getDocument('d1')).toBeNull();
     expect((await storage.loadState('d1')).snapshot).toBeNull();

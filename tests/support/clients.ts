@@ -14,8 +14,8 @@ export interface TestClient {
   destroy(): void;
 }
 
-export function connectClient(wsUrl: string, docId: string, token: string | null, opts: { connect?: boolean } = {}): TestClient {
-  const doc = new Y.Doc();
+export function connectClient(wsUrl: string, docId: string, token: string | null, opts: { connect?: boolean; doc?: Y.Doc } = {}): TestClient {
+  const doc = opts.doc ?? new Y.Doc();
   const provider = new WebsocketProvider(`${wsUrl}/collab`, docId, doc, {
     params: token ? { token } : {},
     WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,

@@ -47,6 +47,7 @@ export class DocumentSession {
   private persistence: IndexeddbPersistence | null = null;
   private state: ConnectionState;
   private everConnected = false;
+  private localCopyDiscarded = false;
   private wantConnection = false;
   private readonly listeners = new Set<() => void>();
   private readonly cleanups: Array<() => void> = [];
@@ -130,8 +131,18 @@ export class DocumentSession {
     this.listeners.clear();
   }
 
+  private discardLocalCopy(): void {
+    const persistence = this.persistence;
+    this.persistence = null;
+    this.localCopyDiscarded = true;
+    this.tracker.forget();
+    void persistence?.clearData().catch((error: unknown) => {
+      console.error('Could not clear the local copy of the document.', error);
+    });
+  }
+
   private persist(userId: string): void {
-    if (this.persistence) return;
+    if (this.persistence || this.localCopyDiscarded) return;
     this.persistence = new IndexeddbPersistence(`marginalia:${userId}:${this.docId}`, this.doc);
   }
 
@@ -167,6 +178,11 @@ export class DocumentSession {
     const onClosed = ({ code, reason }: { code: number; reason: string }) => {
       const status: ConnectionStatus = code === 4401 ? 'expired' : code === 4404 ? 'missing' : 'denied';
       this.update({ status, reason: this.state.reason ?? (reason || null) });
+      // A change the server refused would be sent again from IndexedDB on every reload and refused again:
+      // forget this device's copy, so a reload starts over from what the server has.
+      if (status === 'denied' || status === 'missing') {
+        this.discardLocalCopy();
+      }
     };
     provider.on('status', onStatus);
     provider.on('sync', onSync);

@@ -92,6 +92,16 @@ export class SyncTracker {
     this.emit();
   }
 
+  /** Drops the count and marks: the unconfirmed changes are being thrown away. */
+  forget(): void {
+    this.count = 0;
+    this.confirmed = 0;
+    this.probes = [];
+    this.threads.clear();
+    this.save();
+    this.emit();
+  }
+
   subscribe(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

@@ -4,7 +4,7 @@
  * out), and a "layout changed" signal that fires after every reconciled update, resize or font load.
  */
 import type { LexicalEditor } from 'lexical';
-import { syncCursorPositions, type AnyBinding, type Binding, type SyncCursorPositionsFn } from '@lexical/yjs';
+import { syncCursorPositions, type Binding, type SyncCursorPositionsFn } from '@lexical/yjs';
 import { ArticleGeometry } from './geometry';
 
 export class ArticleBridge {
@@ -16,7 +16,7 @@ export class ArticleBridge {
   /** Counts layout changes; a layer recomputes when it differs from the one it drew. */
   layoutVersion = 0;
 
-  readonly syncCursorPositions: SyncCursorPositionsFn = (binding: AnyBinding, provider, options) => {
+  readonly syncCursorPositions: SyncCursorPositionsFn = (binding, provider, options) => {
     if ('collabNodeMap' in binding && this.binding !== binding) {
       this.binding = binding;
       this.geometryCache = null;

@@ -46,10 +46,12 @@ export const AnnotationHighlights = memo(function AnnotationHighlights({ layer }
     if (!geometry || !layer) return;
     const spans: Array<[string, TextSpan]> = [];
     const colors = new Map<string, string>();
+    // Folded (resolved) threads are measured, for their stub in the margin, but not drawn.
+    const undrawn = new Set<string>();
     for (const thread of visible) {
       const anchor = snapshot.anchors.get(thread.id);
       if (!anchor || anchor.start === null) continue;
-      if (isFolded(thread, showResolved, unfolded) && thread.id !== activeId) continue;
+      if (isFolded(thread, showResolved, unfolded) && thread.id !== activeId) undrawn.add(thread.id);
       spans.push([thread.id, { start: anchor.start, end: anchor.end }]);
       const tag = thread.tags.find((t) => snapshot.vocabulary[t]);
       colors.set(thread.id, tag ? snapshot.vocabulary[tag]!.color : DEFAULT_HIGHLIGHT);
@@ -69,6 +71,7 @@ export const AnnotationHighlights = memo(function AnnotationHighlights({ layer }
       const top = Math.min(...list.map((r) => r.top));
       if (id === DRAFT) draftTop = top;
       else tops.set(id, top);
+      if (undrawn.has(id)) continue;
       next.push({ id, color: colors.get(id) ?? DEFAULT_HIGHLIGHT, rects: list, length: span.end - span.start });
     }
     drawnRef.current = next;

@@ -18,7 +18,10 @@ export function CommentComposer({ draft, style, cardRef }: { draft: Draft; style
     return () => session.presence.set({ typing: null });
   }, [session]);
 
-  const cancel = () => ui.set({ draft: null });
+  const cancel = () => {
+    session.presence.set({ selection: null });
+    ui.set({ draft: null });
+  };
 
   return (
     <article ref={cardRef} style={style} className="thread-card composer active" aria-label="New comment" data-composer="true"
@@ -54,6 +57,7 @@ export function CommentComposer({ draft, style, cardRef }: { draft: Draft; style
               tags,
             });
             session.tracker.markThread(threadId);
+            session.presence.set({ selection: null });
             ui.set({ draft: null, activeThreadId: threadId });
             model.flush();
           } catch (error) {

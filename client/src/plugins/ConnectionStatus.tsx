@@ -1,5 +1,6 @@
 /** Connection state, always visible: connected / reconnecting / offline, with the unsynced change count. */
 import { useSyncExternalStore } from 'react';
+import { endSession } from '../app/session';
 import { useDocument } from '../views/document/DocumentContext';
 
 const LABELS: Record<string, string> = {
@@ -22,12 +23,19 @@ export function ConnectionStatus() {
     <div className={`connection connection-${status}`} role="status" aria-live="polite" data-connection={status} data-pending={pending}>
       <span className="connection-dot" aria-hidden="true" />
       <span className="connection-label">{LABELS[status] ?? status}</span>
-      {unsynced && <span className="connection-pending">· {unsynced}</span>}
+      {unsynced && <span className={pending > 0 ? 'connection-pending' : 'connection-synced'}>· {unsynced}</span>}
       {refused && (
         <span className="connection-reason">
-          {status === 'denied' && (state.reason ? ` · The server refused a change: ${state.reason}` : ' · You no longer have access.')}
-          {' '}
-          <button type="button" className="link" onClick={() => location.reload()}>Reload</button>
+          {status === 'denied' &&
+            (state.reason ? ` · The server refused a change (${state.reason}); unsynced changes were discarded.` : ' · You no longer have access.')}
+          {status === 'missing' && ' · This document was deleted.'}{' '}
+          {status === 'expired' ? (
+            <button type="button" className="link" onClick={() => endSession('Your session has expired. Please sign in again.')}>
+              Sign in again
+            </button>
+          ) : (
+            <button type="button" className="link" onClick={() => location.reload()}>Reload</button>
+          )}
         </span>
       )}
     </div>

@@ -33,7 +33,7 @@ export function plural(n: number, one: string, many = `${one}s`): string {
 
 /** Initials for an avatar: "Ada Lovelace" -> "AL", "bob" -> "B". */
 export function initials(name: string): string {
-  const words = name.trim().split(/\s+/).filter(Boolean);
+  const words = name.trim().split(/\s+/).filter((w) => /^\p{L}|^\p{N}/u.test(w));
   if (words.length === 0) return '?';
   const first = [...words[0]!][0] ?? '';
   const last = words.length > 1 ? ([...words[words.length - 1]!][0] ?? '') : '';

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import { api, type DocumentSummary, type Session } from '../app/api';
-import { documentHref } from '../app/router';
+import { documentHref, followLink, navigate } from '../app/router';
 import { signOut } from '../app/session';
 import { fullTime, plural, roleLabel, timeAgo, userColor } from '../ui/format';
 import { Avatar } from '../ui/Avatar';
@@ -54,7 +54,7 @@ export function Library({ session }: { session: Session }) {
   return (
     <div className="page">
       <header className="topbar">
-        <a className="brand small" href="#/">
+        <a className="brand small" href="/" onClick={followLink}>
           <span className="brand-mark" aria-hidden="true">¶</span> Marginalia
         </a>
         <div className="topbar-right">
@@ -94,7 +94,7 @@ export function Library({ session }: { session: Session }) {
               {sorted.map((doc) => (
                 <tr key={doc.id} data-doc-id={doc.id}>
                   <td>
-                    <a className="doc-link" href={documentHref(doc.id)}>{doc.title}</a>
+                    <a className="doc-link" href={documentHref(doc.id)} onClick={followLink}>{doc.title}</a>
                     {doc.guestRole && <span className="chip subtle" title="Guests may open this document">guests: {doc.guestRole}</span>}
                   </td>
                   <td><span className={`role role-${doc.role}`}>{roleLabel(doc.role)}</span></td>
@@ -122,7 +122,7 @@ export function Library({ session }: { session: Session }) {
           onClose={() => setCreating(false)}
           onCreated={(id) => {
             setCreating(false);
-            location.hash = documentHref(id);
+            navigate(documentHref(id));
           }}
         />
       )}

@@ -14,7 +14,11 @@ export function SignIn() {
 
   useEffect(() => {
     api.config().then(
-      (config) => setGuestsAllowed(config.guests),
+      (config) => {
+        setGuestsAllowed(config.guests);
+        // With guests allowed, most first visits are a newcomer opening a shared link: offer that first.
+        if (config.guests && !sessionNotice()) setMode('guest');
+      },
       () => setGuestsAllowed(false),
     );
   }, []);
@@ -51,6 +55,7 @@ export function SignIn() {
             </button>
           </div>
         )}
+        {guestsAllowed === null ? <p className="muted">Loading…</p> : (
         <form onSubmit={submit} aria-describedby={error ? ids.error : undefined}>
           {mode === 'password' ? (
             <>
@@ -74,6 +79,7 @@ export function SignIn() {
             {busy ? 'Signing in…' : mode === 'guest' ? 'Continue as guest' : 'Sign in'}
           </button>
         </form>
+        )}
       </div>
     </main>
   );

@@ -124,7 +124,7 @@ export class Connection implements Peer {
     if (this.closed) return;
     this.closed = true;
     this.live.peers.delete(this);
-    this.live.forgetAwareness(this.controlledIds);
+    this.live.forgetAwareness(this);
     this.hooks.onClose(this);
   }
 }

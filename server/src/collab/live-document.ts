@@ -9,6 +9,8 @@ import { Awareness, removeAwarenessStates } from 'y-protocols/awareness';
 import type { Storage } from '../storage/types.js';
 import type { Limits } from '../config.js';
 import { encodeAwareness, encodeUpdate } from './protocol.js';
+import { SeqTracker } from './seq-tracker.js';
+import { encodeAwarenessUpdate } from 'y-protocols/awareness';
 import { log } from '../log.js';
 
 /** A recipient of broadcasts: a WebSocket connection, or (later) a peer instance. */
@@ -27,8 +29,16 @@ interface PendingWrite {
   reject: (e: Error) => void;
 }
 
-/** Told after each stored batch (e.g. to keep the library's activity time and counts current). */
-export type WriteListener = (live: LiveDocument) => void;
+/** What the rest of the server learns from a live document. */
+export interface DocumentHooks {
+  /** After each stored batch, with its sequence numbers and merged update (activity; scale-out publishes it). */
+  onStored?(live: LiveDocument, seqs: number[], update: Uint8Array): void;
+  /** After a local client's awareness changed (scale-out publishes it). */
+  onLocalAwareness?(live: LiveDocument, update: Uint8Array): void;
+}
+
+/** Origin of changes that come from the store or another instance, already stored there. */
+export const STORED_ORIGIN = 'marginalia:stored';
 
 export class LoadError extends Error {}
 export class WriteError extends Error {}
@@ -45,7 +55,9 @@ export class LiveDocument {
   private flushing: Promise<void> | null = null;
   private logEntries: number;
   private logBytes: number;
-  private lastSeq: number;
+  /** Log entries applied here (own writes, and other instances' through scale-out). */
+  readonly seqs: SeqTracker;
+  private catchingUp: Promise<void> | null = null;
 
   private constructor(
     readonly id: string,
@@ -53,19 +65,19 @@ export class LiveDocument {
     private readonly limits: Limits,
     doc: Y.Doc,
     state: { entries: number; bytes: number; lastSeq: number },
-    private readonly onWrite: WriteListener | undefined,
+    private readonly hooks: DocumentHooks,
   ) {
     this.doc = doc;
     this.logEntries = state.entries;
     this.logBytes = state.bytes;
-    this.lastSeq = state.lastSeq;
+    this.seqs = new SeqTracker(state.lastSeq);
     this.awareness = new Awareness(doc);
     this.awareness.setLocalState(null);
     this.awareness.on('update', this.onAwarenessUpdate);
   }
 
   /** Latest snapshot + replay of the log after it. Throws LoadError: never an empty stand-in document. */
-  static async load(id: string, storage: Storage, limits: Limits, onWrite?: WriteListener): Promise<LiveDocument> {
+  static async load(id: string, storage: Storage, limits: Limits, hooks: DocumentHooks = {}): Promise<LiveDocument> {
     let state;
     try {
       state = await storage.loadState(id);
@@ -85,7 +97,7 @@ export class LiveDocument {
       throw new LoadError(`stored state of ${id} could not be applied: ${(e as Error).message}`);
     }
     const lastSeq = state.updates.at(-1)?.seq ?? state.snapshotSeq;
-    return new LiveDocument(id, storage, limits, doc, { entries: state.updates.length, bytes, lastSeq }, onWrite);
+    return new LiveDocument(id, storage, limits, doc, { entries: state.updates.length, bytes, lastSeq }, hooks);
   }
 
   /** Queues an update (already checked by policy) for the write path; resolves once stored and applied. */
@@ -156,28 +168,65 @@ export class LiveDocument {
       this.logBytes += w.update.byteLength;
     }
     this.logEntries += batch.length;
-    this.lastSeq = seqs.at(-1) ?? this.lastSeq;
+    this.seqs.add(seqs);
     const merged = batch.length === 1 ? batch[0]!.update : Y.mergeUpdates(batch.map((w) => w.update));
     this.broadcast(encodeUpdate(merged));
     for (const w of batch) w.resolve();
-    this.onWrite?.(this);
-    const logFull = this.logEntries > this.limits.compactAfterUpdates || this.logBytes > this.limits.compactAfterBytes;
-    // A server-side change applied but not yet stored must not slip into a snapshot ahead of its own write.
-    if (logFull && !this.pending.some((w) => w.applied)) {
+    this.hooks.onStored?.(this, seqs, merged);
+    if (this.logEntries > this.limits.compactAfterUpdates || this.logBytes > this.limits.compactAfterBytes) {
       await this.compact();
     }
   }
 
-  /** Folds the log into one snapshot (in one storage transaction). Runs inside the write path, never beside it. */
+  /** Folds the stored log into one snapshot (in one storage transaction), from what is stored, not from memory. */
   private async compact(): Promise<void> {
     try {
-      await this.storage.compact(this.id, Y.encodeStateAsUpdate(this.doc), this.lastSeq);
+      await this.storage.compact(this.id);
       this.logEntries = 0;
       this.logBytes = 0;
     } catch (e) {
       // The log is intact; compaction is retried after the next write.
       log.warn('compaction failed', { doc: this.id, error: (e as Error).message });
     }
+  }
+
+  /**
+   * Applies updates that are already stored (by another instance, or found in the log on catch-up) and sends
+   * local clients what was new to this copy.
+   */
+  applyStored(updates: Uint8Array[], seqs: Iterable<number>): void {
+    const fresh: Uint8Array[] = [];
+    const capture = (u: Uint8Array) => fresh.push(u);
+    this.doc.on('update', capture);
+    try {
+      for (const u of updates) Y.applyUpdate(this.doc, u, STORED_ORIGIN);
+    } finally {
+      this.doc.off('update', capture);
+    }
+    this.seqs.add(seqs);
+    if (fresh.length) this.broadcast(encodeUpdate(fresh.length === 1 ? fresh[0]! : Y.mergeUpdates(fresh)));
+  }
+
+  /** Reads what the log holds beyond what this copy has applied, and applies it (one catch-up at a time). */
+  catchUp(): Promise<void> {
+    return (this.catchingUp ??= (async () => {
+      try {
+        const from = this.seqs.through;
+        const tail = await this.storage.updatesAfter(this.id, from);
+        if (tail) {
+          this.applyStored(tail.map((u) => u.data), tail.map((u) => u.seq));
+          if (tail.length) this.seqs.advanceTo(tail.at(-1)!.seq);
+        } else {
+          // compaction folded entries we lack into the snapshot: apply the whole stored state (idempotent)
+          const state = await this.storage.loadState(this.id);
+          const all = [...(state.snapshot ? [state.snapshot] : []), ...state.updates.map((u) => u.data)];
+          this.applyStored(all, []);
+          this.seqs.advanceTo(state.updates.at(-1)?.seq ?? state.snapshotSeq);
+        }
+      } finally {
+        this.catchingUp = null;
+      }
+    })());
   }
 
   /** Waits until every queued write has been stored and applied (or failed). */
@@ -197,18 +246,20 @@ export class LiveDocument {
     origin: unknown,
   ): void => {
     const changed = added.concat(updated, removed);
+    if (changed.length === 0) return;
     if (origin && typeof origin === 'object' && 'controlledIds' in origin) {
       const ids = (origin as { controlledIds: Set<number> }).controlledIds;
       for (const id of added) ids.add(id);
       for (const id of removed) ids.delete(id);
+      this.hooks.onLocalAwareness?.(this, encodeAwarenessUpdate(this.awareness, changed));
     }
-    if (changed.length) this.broadcast(encodeAwareness(this.awareness, changed));
+    this.broadcast(encodeAwareness(this.awareness, changed));
   };
 
-  /** Clears the awareness states a departing peer controlled. */
-  forgetAwareness(ids: Iterable<number>): void {
-    const list = [...ids];
-    if (list.length) removeAwarenessStates(this.awareness, list, null);
+  /** Clears the awareness states a departing peer controlled (as its own change, so other instances hear it). */
+  forgetAwareness(peer: { controlledIds: Set<number> }): void {
+    const list = [...peer.controlledIds];
+    if (list.length) removeAwarenessStates(this.awareness, list, peer);
   }
 
   destroy(): void {

@@ -5,7 +5,16 @@
  */
 import type { Storage } from '../storage/types.js';
 import type { Limits } from '../config.js';
-import { LiveDocument, type WriteListener } from './live-document.js';
+import { LiveDocument, type DocumentHooks } from './live-document.js';
+
+/** Scale-out: keeps a loaded document in step with the other instances serving it. */
+export interface Replicator {
+  /** Starts listening for the document's updates from other instances; called before it is loaded. */
+  attach(id: string): Promise<void>;
+  /** The document is loaded: deliver what arrived meanwhile, and everything after. */
+  ready(live: LiveDocument): void;
+  detach(id: string): void;
+}
 import { log } from '../log.js';
 
 interface Entry {
@@ -21,15 +30,28 @@ export class DocumentRegistry {
   constructor(
     private readonly storage: Storage,
     private readonly limits: Limits,
-    private readonly onWrite?: WriteListener,
+    private readonly hooks: DocumentHooks = {},
+    private readonly replicator: Replicator | null = null,
   ) {}
+
+  private async load(id: string): Promise<LiveDocument> {
+    await this.replicator?.attach(id);
+    try {
+      const live = await LiveDocument.load(id, this.storage, this.limits, this.hooks);
+      this.replicator?.ready(live);
+      return live;
+    } catch (e) {
+      this.replicator?.detach(id);
+      throw e;
+    }
+  }
 
   /** Loads (or reuses) the document and holds it until `release`. */
   async acquire(id: string): Promise<LiveDocument> {
     await this.unloading.get(id);
     let entry = this.entries.get(id);
     if (!entry) {
-      entry = { loading: LiveDocument.load(id, this.storage, this.limits, this.onWrite), holders: 0, unloadTimer: null };
+      entry = { loading: this.load(id), holders: 0, unloadTimer: null };
       this.entries.set(id, entry);
       entry.loading.catch(() => this.entries.delete(id));
     }
@@ -79,6 +101,12 @@ export class DocumentRegistry {
     return this.entries.size;
   }
 
+  /** The documents loaded right now. */
+  async loaded(): Promise<LiveDocument[]> {
+    const settled = await Promise.allSettled([...this.entries.values()].map((e) => e.loading));
+    return settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  }
+
   private unload(id: string): Promise<void> {
     const entry = this.entries.get(id);
     if (!entry) return Promise.resolve();
@@ -88,6 +116,7 @@ export class DocumentRegistry {
       .then(async (live) => {
         await live.idle();
         for (const p of live.peers) p.close(1011, 'document reloading');
+        this.replicator?.detach(id);
         live.destroy();
         log.debug('document unloaded', { doc: id });
       }, () => {})

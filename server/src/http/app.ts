@@ -37,8 +37,20 @@ export function createApp(ctx: AppContext, opts: AppOptions): Express {
     }
     next();
   });
-  api.get('/health', (_req, res) => {
-    res.json({ ok: true, storage: ctx.storage.kind, documentsLoaded: ctx.registry.residentCount });
+  api.get('/health', async (_req, res) => {
+    const storageOk = await Promise.race([
+      ctx.storage.ping().then(() => true, () => false),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 2000).unref()),
+    ]);
+    const redis = ctx.replicator ? (ctx.replicator.healthy ? 'ok' : 'down') : 'off';
+    const ok = storageOk && redis !== 'down';
+    res.status(storageOk ? 200 : 503).json({
+      ok,
+      storage: ctx.storage.kind,
+      storageOk,
+      redis,
+      documentsLoaded: ctx.registry.residentCount,
+    });
   });
   api.get('/config', (_req, res) => {
     res.json({ guests: true, version: VERSION, storage: ctx.storage.kind });

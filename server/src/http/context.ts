@@ -19,6 +19,8 @@ export interface AppContext {
   revoked: Map<string, number>;
   /** Set once the WebSocket endpoint is attached (after the HTTP server exists). */
   collab: CollabEndpoint | null;
+  /** Scale-out over Redis, when REDIS_URL is set. */
+  replicator: { readonly healthy: boolean } | null;
 }
 
 /** Reads the bearer token (if any) into res.locals.principal; a bad token is a 401 even on public routes. */

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Role } from '@marginalia/shared';
+import { foldState } from './merge.js';
 import {
   StorageError,
   type AuditEntry,
@@ -120,8 +121,10 @@ const bytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, 
 export function openSqliteStorage(file: string): Storage {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
+  if (file !== ':memory:') {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+  }
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db);
@@ -147,8 +150,7 @@ export function openSqliteStorage(file: string): Storage {
     ),
     upsertSnapshot: db.prepare(
       `INSERT INTO snapshots (doc_id, upto_seq, data, created_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (doc_id) DO UPDATE SET upto_seq = excluded.upto_seq, data = excluded.data, created_at = excluded.created_at
-       WHERE excluded.upto_seq > snapshots.upto_seq`,
+       ON CONFLICT (doc_id) DO UPDATE SET upto_seq = excluded.upto_seq, data = excluded.data, created_at = excluded.created_at`,
     ),
     deleteUpdatesUpTo: db.prepare('DELETE FROM updates WHERE doc_id = ? AND seq <= ?'),
     insertUser: db.prepare(
@@ -211,9 +213,13 @@ export function openSqliteStorage(file: string): Storage {
     };
   });
 
-  const compact = db.transaction((docId: string, snapshot: Uint8Array, uptoSeq: number) => {
-    q.upsertSnapshot.run(docId, uptoSeq, snapshot, Date.now());
+  const compact = db.transaction((docId: string): number => {
+    const state = loadState(docId);
+    const uptoSeq = state.updates.at(-1)?.seq ?? state.snapshotSeq;
+    if (state.updates.length === 0) return uptoSeq;
+    q.upsertSnapshot.run(docId, uptoSeq, foldState(state), Date.now());
     q.deleteUpdatesUpTo.run(docId, uptoSeq);
+    return uptoSeq;
   });
 
   const updateDocument = (id: string, fields: DocumentFields) => {
@@ -261,8 +267,16 @@ export function openSqliteStorage(file: string): Storage {
     async loadState(docId) {
       return loadState(docId);
     },
-    async compact(docId, snapshot, uptoSeq) {
-      compact(docId, snapshot, uptoSeq);
+    async compact(docId) {
+      return compact(docId);
+    },
+    async lastSeq(docId) {
+      return nextSeq(docId) - 1;
+    },
+    async updatesAfter(docId, seq) {
+      const snapshotSeq = q.snapshot.get(docId)?.upto_seq ?? 0;
+      if (seq < snapshotSeq) return null;
+      return q.updatesAfter.all(docId, seq).map((u) => ({ seq: u.seq, data: bytes(u.data) }));
     },
     async createUser(u) {
       try {
@@ -318,6 +332,9 @@ export function openSqliteStorage(file: string): Storage {
     },
     async setSetting(key, value) {
       q.setSetting.run(key, value);
+    },
+    async ping() {
+      db.prepare('SELECT 1').get();
     },
     async close() {
       if (db.open) db.close();

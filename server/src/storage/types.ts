@@ -78,8 +78,16 @@ export interface Storage {
   /** Appends updates to the log in one transaction; resolves with their sequence numbers once durable. */
   appendUpdates(docId: string, updates: Uint8Array[]): Promise<number[]>;
   loadState(docId: string): Promise<StoredState>;
-  /** Stores `snapshot` as covering every log entry up to `uptoSeq` and deletes those entries, in one transaction. */
-  compact(docId: string, snapshot: Uint8Array, uptoSeq: number): Promise<void>;
+  /**
+   * Folds the snapshot and every log entry into a new snapshot and deletes those entries, in one transaction.
+   * It reads what is stored rather than trusting a copy in memory, so entries appended by anyone else (another
+   * instance, the CLI) are never dropped. Resolves with the sequence number now covered (0: nothing stored).
+   */
+  compact(docId: string): Promise<number>;
+  /** Highest sequence number stored for a document (log or snapshot); 0 when none. */
+  lastSeq(docId: string): Promise<number>;
+  /** Log entries after `seq`, or null when compaction already folded some of them into the snapshot. */
+  updatesAfter(docId: string, seq: number): Promise<{ seq: number; data: Uint8Array }[] | null>;
 
   createUser(user: UserRecord): Promise<void>;
   getUserById(id: string): Promise<UserRecord | null>;
@@ -100,6 +108,8 @@ export interface Storage {
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string): Promise<void>;
 
+  /** Resolves when the engine answers (health checks). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 

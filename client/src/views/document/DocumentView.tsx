@@ -1,0 +1,112 @@
+/**
+ * One open document: header (title, connection, presence, actions), filter bar, the article with its
+ * overlays, and the margin of threads. The live objects come from useLiveResources; views read them
+ * through DocumentContext.
+ */
+import { useEffect, useMemo, useState } from 'react';
+import type { Session } from '../../app/api';
+import { followLink } from '../../app/router';
+import { ArticleEditor } from '../../editor/ArticleEditor';
+import { AnnotationHighlights, useLayoutVersion } from '../../plugins/AnnotationHighlights';
+import { RemoteSelections, SelectionPublisher } from '../../plugins/Presence';
+import { SelectionAction } from '../../plugins/SelectionAction';
+import { FilterBar } from '../../threads/FilterBar';
+import { OrphanedThreads } from '../../threads/OrphanedThreads';
+import { ThreadsPanel } from '../../threads/ThreadsPanel';
+import { userColor } from '../../ui/format';
+import { DocumentContext, permissionsFor, useDocument, type DocumentContextValue } from './DocumentContext';
+import { DocumentHeader } from './DocumentHeader';
+import { useDocumentInfo, useLiveResources } from './useDocumentResources';
+
+function ArticleLayer() {
+  const [layer, setLayer] = useState<HTMLDivElement | null>(null);
+  const { bridge } = useDocument();
+  useLayoutVersion();
+  return (
+    <div className="article-wrap" data-article-ready={bridge.geometry ? 'true' : 'false'}>
+      <div className="overlay-layer" ref={setLayer}>
+        <AnnotationHighlights layer={layer} />
+        <RemoteSelections layer={layer} />
+      </div>
+      <ArticleEditor>
+        <SelectionPublisher />
+      </ArticleEditor>
+      <SelectionAction layer={layer} />
+      <LayoutWatcher layer={layer} />
+    </div>
+  );
+}
+
+/** Re-measures highlights when the article's box changes size or web fonts arrive. */
+function LayoutWatcher({ layer }: { layer: HTMLElement | null }) {
+  const { bridge } = useDocument();
+  useEffect(() => {
+    if (!layer) return;
+    const observer = new ResizeObserver(() => bridge.invalidate());
+    observer.observe(layer);
+    void document.fonts.ready.then(() => bridge.invalidate());
+    return () => observer.disconnect();
+  }, [bridge, layer]);
+  return null;
+}
+
+export function DocumentView({ docId, session }: { docId: string; session: Session }) {
+  const infoState = useDocumentInfo(docId, session);
+  const live = useLiveResources(docId, session, infoState.status === 'ready');
+
+  const value = useMemo<DocumentContextValue | null>(() => {
+    if (infoState.status !== 'ready' || !live) return null;
+    return {
+      docId,
+      info: infoState.info,
+      user: session.user,
+      color: userColor(session.user.id),
+      permissions: permissionsFor(infoState.info.role),
+      ...live,
+    };
+  }, [docId, infoState, live, session.user]);
+
+  useEffect(() => {
+    if (infoState.status === 'ready') document.title = `${infoState.info.title} · Marginalia`;
+  }, [infoState]);
+
+  useEffect(() => {
+    if (!value) return;
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === 'Escape' && !event.defaultPrevented) value.ui.set({ activeThreadId: null, draft: null });
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [value]);
+
+  if (infoState.status === 'error') {
+    return (
+      <main className="page message-page">
+        <h1>Cannot open this document</h1>
+        <p>{infoState.message}</p>
+        <p><a href="/" onClick={followLink}>Back to the library</a></p>
+      </main>
+    );
+  }
+  if (!value) return <main className="page message-page"><p className="muted">Opening…</p></main>;
+
+  return (
+    <DocumentContext.Provider value={value}>
+      <div className="doc-page" data-role={value.permissions.role}>
+        <DocumentHeader offline={infoState.status === 'ready' && infoState.offline} />
+        <FilterBar />
+        <div className="doc-scroll">
+          <div className="doc-columns">
+            <main className="article-column">
+              <ArticleLayer />
+            </main>
+            <aside className="margin" aria-label="Threads">
+              <ThreadsPanel />
+            </aside>
+          </div>
+          <OrphanedThreads />
+        </div>
+      </div>
+    </DocumentContext.Provider>
+  );
+}

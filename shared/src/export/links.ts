@@ -1,0 +1,4 @@
+/** Links an export may keep: absolute http(s) and mailto. Anything else (javascript:, data:, relative) is dropped to its text. */
+export function isSafeLink(url: string): boolean {
+  return /^(https?:\/\/|mailto:)[^\s<>"]+$/i.test(url.trim()) && !/[\u0000-\u001f]/.test(url);
+}
