@@ -157,7 +157,6 @@ async function load(c: LoadConfig): Promise<LoadResult> {
 const idle: RawClient[] = [];
 async function memoryPhase(m: { target: Target; docs: string[]; perDoc: number; seedFile: string | null }): Promise<number> {
   const seed = m.seedFile ? new Uint8Array(readFileSync(m.seedFile)) : null;
-  let k = 0;
   await connectAll(m.docs.length * m.perDoc, (i) => {
     const doc = m.docs[i % m.docs.length]!;
     const c = new RawClient(m.target, doc, null);
@@ -166,7 +165,7 @@ async function memoryPhase(m: { target: Target; docs: string[]; perDoc: number; 
   }, 50);
   if (seed && m.perDoc === 1) {
     // References start empty: each document's first client pushes the small article into it.
-    for (const c of idle.slice(-m.docs.length)) await c.pushAndWait(seed), k++;
+    for (const c of idle.slice(-m.docs.length)) await c.pushAndWait(seed);
   }
   return idle.length;
 }

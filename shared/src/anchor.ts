@@ -11,7 +11,7 @@
 import type * as Y from 'yjs';
 import { articleIndex, decodeRelative, encodeRelative, type ArticleIndex } from './article.js';
 import { AnchorError } from './errors.js';
-import { matchQuote, occurrences } from './match.js';
+import { matchQuote, occurrences, type QuoteMatch } from './match.js';
 import type { AnchorPositions, TextQuote, Thread } from './schema.js';
 
 /** Characters of context kept either side of a quote (W3C TextQuoteSelector prefix/suffix). */
@@ -150,8 +150,23 @@ export function anchorFromQuote(source: DocOrIndex, query: QuoteQuery) {
   return anchorFromOffsets(index, found.start, found.end);
 }
 
+/** How an anchor was resolved: the stored positions as offsets now, the hint used, and the fuzzy match if any. */
+export interface AnchorExplanation {
+  resolved: ResolvedAnchor;
+  /** The stored RelativePositions as offsets now (null: the content they point into is gone). */
+  positions: { start: number | null; end: number | null };
+  hint: number | null;
+  /** The fuzzy search's best candidates (absent when the anchor was exact). */
+  match?: QuoteMatch;
+}
+
 /** Where a thread's passage is now. Never places it on text that is not (approximately) its quote. */
 export function resolveAnchor(source: DocOrIndex, thread: Pick<Thread, 'anchor' | 'quote'>): ResolvedAnchor {
+  return explainAnchor(source, thread).resolved;
+}
+
+/** resolveAnchor with its evidence, for diagnostics and the drill. */
+export function explainAnchor(source: DocOrIndex, thread: Pick<Thread, 'anchor' | 'quote'>): AnchorExplanation {
   const index = indexOf(source);
   const { text } = index;
   const { quote } = thread;
@@ -161,19 +176,21 @@ export function resolveAnchor(source: DocOrIndex, thread: Pick<Thread, 'anchor' 
     s = index.fromRelative(decodeRelative(thread.anchor.start));
     e = index.fromRelative(decodeRelative(thread.anchor.end));
   } catch (err) {
-    // A malformed stored anchor is treated as lost positions; the quote may still find the passage.
+    // A malformed stored anchor counts as positions lost; the quote may still find the passage.
     if (!(err instanceof Error)) throw err;
   }
-  if (s !== null && e !== null && s <= e && text.slice(s, e) === quote.exact && quote.exact.length > 0) {
-    return { state: 'exact', start: s, end: e };
+  const positions = { start: s, end: e };
+  if (s !== null && e !== null && s <= e && quote.exact.length > 0 && text.slice(s, e) === quote.exact) {
+    return { resolved: { state: 'exact', start: s, end: e }, positions, hint: s };
   }
   const hint = s ?? (e === null ? null : Math.max(0, e - quote.exact.length));
-  const moved = findMoved(text, quote, hint);
-  return moved ?? { state: 'orphan', start: null, end: null };
+  const match = matchQuote(text, quote, hint);
+  const resolved = acceptMove(match, quote) ?? { state: 'orphan', start: null, end: null };
+  return { resolved, positions, hint, match };
 }
 
-function findMoved(text: string, quote: TextQuote, hint: number | null): ResolvedAnchor | null {
-  const { best, runnerUp } = matchQuote(text, quote, hint);
+/** Applies MOVE_THRESHOLDS to the best candidate. */
+function acceptMove({ best, runnerUp }: QuoteMatch, quote: TextQuote): ResolvedAnchor | null {
   if (best === null) return null;
   const t = MOVE_THRESHOLDS;
   if (best.quoteSimilarity < t.minQuoteSimilarity) return null;

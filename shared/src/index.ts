@@ -9,3 +9,4 @@ export * from './threads.js';
 export * from './thread-read.js';
 export * from './meta.js';
 export * from './vocabulary.js';
+export * from './export/index.js';

@@ -170,6 +170,10 @@ export class RawWriter {
   private timer: NodeJS.Timeout | null = null;
   seq = 0;
 
+  get synced(): Promise<Uint8Array> {
+    return this.client.synced;
+  }
+
   constructor(t: Target, docId: string, readonly index: number, private readonly ledger: Ledger) {
     this.client = new RawClient(t, docId, ledger);
     this.doc.on('update', (u: Uint8Array) => this.client.send(wire.updateFrame(this.client.dialect, docId, u)));
@@ -220,7 +224,9 @@ export class RealClient {
   constructor(t: Target, docId: string, private readonly ledger: Ledger | null) {
     const Polyfill = countingSocket(ledger);
     if (t.server === 'hocuspocus') {
-      const p = new HocuspocusProvider({ url: t.base, name: docId, document: this.doc, token: t.token, WebSocketPolyfill: Polyfill });
+      // The provider hands WebSocketPolyfill on to its HocuspocusProviderWebsocket (the type omits it).
+      const config = { url: t.base, name: docId, document: this.doc, token: t.token, WebSocketPolyfill: Polyfill };
+      const p = new HocuspocusProvider(config as ConstructorParameters<typeof HocuspocusProvider>[0]);
       this.synced = new Promise((res) => p.on('synced', () => res()));
       this.provider = p;
     } else {

@@ -14,7 +14,7 @@ import type { WebsocketProvider } from 'y-websocket';
 import type * as Y from 'yjs';
 
 const MESSAGE_SYNC = 0;
-const PROBE_DELAY_MS = 200;
+const PROBE_DELAY_MS = 50;
 
 interface Persisted {
   count: number;

@@ -1,6 +1,7 @@
 /** Connection state, always visible: connected / reconnecting / offline, with the unsynced change count. */
 import { useSyncExternalStore } from 'react';
 import { endSession } from '../app/session';
+import { useSettled } from '../ui/useSettled';
 import { useDocument } from '../views/document/DocumentContext';
 
 const LABELS: Record<string, string> = {
@@ -16,11 +17,14 @@ const LABELS: Record<string, string> = {
 export function ConnectionStatus() {
   const { session } = useDocument();
   const state = useSyncExternalStore(session.subscribe, session.getConnection);
-  const { status, pending } = state;
+  const { status } = state;
+  // While connected, a change is normally confirmed within milliseconds: show the count only if it lingers.
+  const lingering = useSettled(state.pending > 0, status === 'connected' ? 1500 : 0);
+  const pending = lingering ? state.pending : 0;
   const unsynced = pending > 0 ? `${pending} ${pending === 1 ? 'change' : 'changes'} not yet synced` : status === 'connected' ? 'All changes synced' : '';
   const refused = status === 'denied' || status === 'expired' || status === 'missing';
   return (
-    <div className={`connection connection-${status}`} role="status" aria-live="polite" data-connection={status} data-pending={pending}>
+    <div className={`connection connection-${status}`} role="status" aria-live="polite" data-connection={status} data-pending={state.pending}>
       <span className="connection-dot" aria-hidden="true" />
       <span className="connection-label">{LABELS[status] ?? status}</span>
       {unsynced && <span className={pending > 0 ? 'connection-pending' : 'connection-synced'}>· {unsynced}</span>}

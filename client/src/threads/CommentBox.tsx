@@ -13,6 +13,8 @@ export function CommentBox({
   onCancel,
   onInput,
   compact = false,
+  value,
+  onValueChange,
 }: {
   label: string;
   submitLabel: string;
@@ -23,8 +25,13 @@ export function CommentBox({
   onCancel?: () => void;
   onInput?: () => void;
   compact?: boolean;
+  /** Controlled text, for a draft that must outlive the box (a reply box hidden while its card is inactive). */
+  value?: string;
+  onValueChange?: (value: string) => void;
 }) {
-  const [body, setBody] = useState(initial);
+  const [ownBody, setOwnBody] = useState(initial);
+  const body = value ?? ownBody;
+  const setBody = onValueChange ?? setOwnBody;
   const [error, setError] = useState<string | null>(null);
   const [focused, setFocused] = useState(autoFocus);
   const id = useId();
@@ -81,7 +88,7 @@ export function CommentBox({
       {error && <p className="form-error" role="alert">{error}</p>}
       {expanded && (
         <div className="comment-box-actions">
-          <span className="hint">Enter to send · Shift+Enter for a new line</span>
+          <span className="hint" title="Shift+Enter starts a new line">Enter to send</span>
           {onCancel && (
             <button type="button" onMouseDown={(e) => e.preventDefault()} onClick={() => { setBody(initial); onCancel(); }}>
               Cancel

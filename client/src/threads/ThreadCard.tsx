@@ -3,7 +3,7 @@
  * own comments, resolve/reopen and tags. A resolved thread folds to a one-line stub unless unfolded.
  * Every piece of user text is rendered as a React text node: never as HTML.
  */
-import { memo, useState, type CSSProperties, type KeyboardEvent, type MouseEvent, type Ref } from 'react';
+import { Fragment, memo, useEffect, useState, useSyncExternalStore, type CSSProperties, type KeyboardEvent, type MouseEvent, type Ref } from 'react';
 import {
   addComment,
   deleteComment,
@@ -18,6 +18,7 @@ import {
 import type { Peer } from '../collab/presence';
 import { Avatar } from '../ui/Avatar';
 import { fullTime, timeAgo, userColor } from '../ui/format';
+import { useSettled } from '../ui/useSettled';
 import { useDocument } from '../views/document/DocumentContext';
 import { useUiState } from '../views/document/uiStore';
 import { CommentBox } from './CommentBox';
@@ -114,10 +115,25 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
   const { session, user, permissions, ui, model } = useDocument();
   const [tagging, setTagging] = useState(false);
   const showResolved = useUiState(ui, (s) => s.showResolved);
+  const connected = useSyncExternalStore(session.subscribe, () => session.connection.status === 'connected');
+  const showPending = useSettled(pending, connected ? 1500 : 0);
   const typingPublisher = useTyping(session.presence, thread.id);
   const first = thread.comments.find((c) => !c.deleted) ?? thread.comments[0];
   const resolved = thread.status === 'resolved';
   const mayTag = permissions.canEdit || thread.createdBy === user.id;
+  // The reply box shows on the focused card, or wherever a reply is half written.
+  const [replyDraft, setReplyDraft] = useState('');
+  const [focusReply, setFocusReply] = useState(false);
+  useEffect(() => {
+    if (!active) setFocusReply(false);
+  }, [active]);
+  // A long discussion shows its first and last comment until the card is focused.
+  const hidden = !active && thread.comments.length > 3 ? thread.comments.length - 2 : 0;
+  const shownComments = hidden ? [thread.comments[0]!, thread.comments[thread.comments.length - 1]!] : thread.comments;
+  const toggleStatus = () => {
+    setThreadStatus(session.doc, thread.id, resolved ? 'open' : 'resolved', user.id);
+    session.tracker.markThread(thread.id);
+  };
 
   function onKeyDown(event: KeyboardEvent<HTMLElement>) {
     if (event.target !== event.currentTarget) return;
@@ -167,23 +183,36 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
       </header>
       <TagChips tags={thread.tags} vocabulary={vocabulary} />
       <ol className="comments">
-        {thread.comments.map((comment) => (
-          <CommentView key={comment.id} threadId={thread.id} comment={comment} mine={comment.authorId === user.id && permissions.canComment} />
+        {shownComments.map((comment, i) => (
+          <Fragment key={comment.id}>
+            {hidden > 0 && i === 1 && (
+              <li className="more-comments">
+                <button type="button" className="link" onClick={() => onActivate(thread.id)}>{hidden} more {hidden === 1 ? 'reply' : 'replies'}</button>
+              </li>
+            )}
+            <CommentView threadId={thread.id} comment={comment} mine={comment.authorId === user.id && permissions.canComment} />
+          </Fragment>
         ))}
       </ol>
-      {pending && <p className="pending-note" role="status">Not yet synced: saved on this device</p>}
+      {showPending && <p className="pending-note" role="status">Not yet synced: saved on this device</p>}
       {typing.length > 0 && (
         <p className="typing" aria-live="polite">{typing.map((p) => p.name).join(', ')} {typing.length === 1 ? 'is' : 'are'} typing…</p>
       )}
-      {permissions.canComment && (
+      {permissions.canComment && (active || replyDraft) && (
         <div className="thread-actions">
           {!resolved && (
             <CommentBox
               compact
               label="Reply…"
               submitLabel="Reply"
+              autoFocus={focusReply}
+              value={replyDraft}
+              onValueChange={setReplyDraft}
               onInput={typingPublisher.onInput}
-              onCancel={typingPublisher.stop}
+              onCancel={() => {
+                setReplyDraft('');
+                typingPublisher.stop();
+              }}
               onSubmit={(body) => {
                 try {
                   addComment(session.doc, thread.id, { authorId: user.id, authorName: user.name, body });
@@ -197,15 +226,7 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
             />
           )}
           <div className="thread-buttons">
-            <button
-              type="button"
-              onClick={() => {
-                setThreadStatus(session.doc, thread.id, resolved ? 'open' : 'resolved', user.id);
-                session.tracker.markThread(thread.id);
-              }}
-            >
-              {resolved ? 'Reopen' : 'Resolve'}
-            </button>
+            <button type="button" onClick={toggleStatus}>{resolved ? 'Reopen' : 'Resolve'}</button>
             {resolved && !showResolved && <button type="button" className="link" onClick={() => ui.toggleUnfolded(thread.id)}>Fold</button>}
             {mayTag && (
               <button type="button" className="link" aria-expanded={tagging} onClick={() => setTagging((t) => !t)}>
@@ -214,6 +235,14 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
             )}
           </div>
           {tagging && <TagPicker thread={thread} vocabulary={vocabulary} onClose={() => setTagging(false)} />}
+        </div>
+      )}
+      {permissions.canComment && !active && !replyDraft && (
+        <div className="thread-buttons quiet">
+          {!resolved && (
+            <button type="button" className="link" onClick={() => { setFocusReply(true); onActivate(thread.id); }}>Reply</button>
+          )}
+          <button type="button" className="link" onClick={toggleStatus}>{resolved ? 'Reopen' : 'Resolve'}</button>
         </div>
       )}
     </article>

@@ -24,8 +24,10 @@ const KEEP_ATTRIBUTES: Record<string, ReadonlySet<string>> = {
 /** Style properties Lexical reads to set text formats; everything else in a style attribute is dropped. */
 const KEEP_STYLE = /^(font-weight|font-style|text-decoration|text-decoration-line|vertical-align)$/i;
 
+/** http(s), mailto or a relative URL (not empty: an anchor without a target is no link). */
 export function isSafeUrl(url: string): boolean {
   const u = url.trim();
+  if (u === '') return false;
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(u);
   if (scheme === null) return !/[\u0000-\u001f]/.test(u);
   return ['http', 'https', 'mailto'].includes(scheme[1]!.toLowerCase());
@@ -48,6 +50,11 @@ export function sanitizeElement(root: Element): void {
   for (const el of Array.from(root.querySelectorAll('*'))) {
     if (REMOVE_WITH_CONTENT.has(el.tagName.toUpperCase())) {
       el.remove();
+      continue;
+    }
+    if (el.tagName.toUpperCase() === 'A' && !isSafeUrl(el.getAttribute('href') ?? '')) {
+      // A link to nowhere safe is just its text.
+      el.replaceWith(...Array.from(el.childNodes));
       continue;
     }
     const keep = KEEP_ATTRIBUTES[el.tagName.toUpperCase()];

@@ -102,7 +102,7 @@ export class Connection implements Peer {
   private onUpdate(update: Uint8Array): void {
     let decision;
     try {
-      decision = checkUpdate({ role: this.role, userId: this.principal.id }, this.live.doc, update);
+      decision = checkUpdate({ role: this.role, userId: this.principal.id, userName: this.principal.name }, this.live.doc, update);
     } catch (e) {
       if (e instanceof MalformedUpdateError) return this.close(CLOSE.badRequest, e.message);
       throw e;

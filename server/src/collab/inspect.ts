@@ -1,18 +1,38 @@
 /**
  * What an incoming update would change, found before it is applied: every new item and every deletion of a
- * live item, each with the root shared type it belongs to. The policy decides on this, not on the raw bytes.
+ * live item, each with where it sits — the chain of shared types from a root down to the type that holds it,
+ * and the map key it is stored under. The policy decides on this, not on the raw bytes.
  *
- * A decoded Item names its parent directly (a root name, or the ID of the item holding its parent type), or
- * leaves the parent to be inferred from its left/right origin (then it sits beside that item). Referenced items
- * are found in the update itself or in the current document. Structs the document already has (a sync step 2
- * carries the sender's whole state) and ranges that are already deleted are not changes.
+ * A decoded Item names its parent (a root name, or the ID of the item holding its parent type) and map key, or
+ * leaves both to be inferred from its left/right origin (then it sits beside that item: same parent, same key —
+ * this is how a map-key overwrite arrives). Referenced items are found in the update itself or in the document.
+ * Structs the document already has (a sync step 2 carries the sender's whole state) and ranges that are already
+ * deleted are not changes.
  */
 import * as Y from 'yjs';
 
+/** A shared type: live in the document, or created by this update (the decoded item that holds it). */
+export type TypeRef = { live: Y.AbstractType<unknown> } | { created: Y.Item };
+
+/** One step of a location: the type, and the key (map) or null (array/text element) under its parent. */
+export interface Step {
+  ref: TypeRef;
+  key: string | null;
+}
+
+export interface Location {
+  /** The root type's name (`root`, `meta`, `vocabulary`, `threads`). */
+  root: string;
+  /** Types below the root, outermost first, each with the key it sits under in its parent. */
+  steps: Step[];
+  /** The map key of the changed item itself (null inside arrays and text). */
+  key: string | null;
+}
+
 export interface ItemChange {
   kind: 'insert' | 'delete';
-  /** The root type's name (`root`, `meta`, `vocabulary`, `threads`), or null when it cannot be determined. */
-  root: string | null;
+  /** Where the item sits, or null when it cannot be determined. */
+  at: Location | null;
   /** For inserts: the decoded item; for deletes: the live item in the document. */
   item: Y.Item;
 }
@@ -21,19 +41,24 @@ export interface UpdateChanges {
   changes: ItemChange[];
   /** True when the update references content neither it nor the document has (it would wait as pending). */
   missingDependencies: boolean;
+  /** Values of map entries this update creates, by their holding type: read to validate new threads/comments. */
+  valueOf(ref: TypeRef, key: string): unknown;
 }
 
 type ID = { client: number; clock: number };
 
 export class MalformedUpdateError extends Error {}
 
-export function inspectUpdate(doc: Y.Doc, update: Uint8Array): UpdateChanges {
+const MAX_DEPTH = 64;
+
+export function inspectUpdate(doc: Y.Doc, update: Uint8Array, opts: { locate?: boolean } = {}): UpdateChanges {
   let decoded: { structs: Array<Y.Item | Y.GC | Y.Skip>; ds: { clients: Map<number, { clock: number; len: number }[]> } };
   try {
     decoded = Y.decodeUpdate(update) as typeof decoded;
   } catch (e) {
     throw new MalformedUpdateError(`malformed update: ${(e as Error).message}`);
   }
+  const locate = opts.locate ?? true;
   const known = Y.decodeStateVector(Y.encodeStateVector(doc));
   const ownItems = new Map<number, Y.Item[]>();
   for (const s of decoded.structs) {
@@ -43,14 +68,10 @@ export function inspectUpdate(doc: Y.Doc, update: Uint8Array): UpdateChanges {
       else ownItems.set(s.id.client, [s]);
     }
   }
-
   let missingDependencies = false;
-  const rootCache = new Map<Y.Item, string | null>();
 
   const findInUpdate = (id: ID): Y.Item | null => {
-    const list = ownItems.get(id.client);
-    if (!list) return null;
-    for (const it of list) if (id.clock >= it.id.clock && id.clock < it.id.clock + it.length) return it;
+    for (const it of ownItems.get(id.client) ?? []) if (id.clock >= it.id.clock && id.clock < it.id.clock + it.length) return it;
     return null;
   };
   const findInDoc = (id: ID): Y.Item | Y.GC | null => {
@@ -61,48 +82,61 @@ export function inspectUpdate(doc: Y.Doc, update: Uint8Array): UpdateChanges {
       return null;
     }
   };
-  const rootOfType = (type: Y.AbstractType<unknown>): string | null => {
+
+  /** Location of a live type: climb `_item` links to the root. */
+  const locateLive = (type: Y.AbstractType<unknown>): { root: string; steps: Step[] } | null => {
+    const steps: Step[] = [];
+    let t: Y.AbstractType<unknown> = type;
+    for (let depth = 0; t._item; depth++) {
+      if (depth > MAX_DEPTH) return null;
+      steps.unshift({ ref: { live: t }, key: t._item.parentSub });
+      t = t._item.parent as Y.AbstractType<unknown>;
+    }
+    let root: string;
     try {
-      return Y.findRootTypeKey(type);
+      root = Y.findRootTypeKey(t);
     } catch {
       return null;
     }
+    return { root, steps };
   };
-  /** Root of a live (integrated) item: its parent is a type object. */
-  const rootOfLive = (item: Y.Item): string | null => rootOfType(item.parent as Y.AbstractType<unknown>);
 
-  const rootOfDecoded = (item: Y.Item, depth = 0): string | null => {
-    if (rootCache.has(item)) return rootCache.get(item)!;
-    if (depth > 10_000) return null;
-    let root: string | null = null;
+  const placeCache = new Map<Y.Item, { parent: { root: string; steps: Step[] } | null; key: string | null }>();
+  /** Where a decoded item sits: its parent type's location and its own key. */
+  const placeOfDecoded = (item: Y.Item, depth = 0): { parent: { root: string; steps: Step[] } | null; key: string | null } => {
+    const cached = placeCache.get(item);
+    if (cached) return cached;
+    let place: { parent: { root: string; steps: Step[] } | null; key: string | null } = { parent: null, key: item.parentSub };
+    if (depth > MAX_DEPTH) return place;
     const parent = item.parent as unknown;
-    if (typeof parent === 'string') root = parent;
-    else if (parent && typeof parent === 'object' && 'client' in parent) root = rootOfTypeItem(parent as ID, depth);
-    else {
-      const neighbour = item.origin ?? item.rightOrigin;
-      if (neighbour) root = rootOfNeighbour(neighbour, depth);
+    if (typeof parent === 'string') place = { parent: { root: parent, steps: [] }, key: item.parentSub };
+    else if (parent && typeof parent === 'object' && 'client' in parent) {
+      place = { parent: locateTypeItem(parent as ID, depth), key: item.parentSub };
+    } else {
+      const neighbourId = item.origin ?? item.rightOrigin;
+      if (neighbourId) {
+        const own = findInUpdate(neighbourId);
+        if (own) place = placeOfDecoded(own, depth + 1);
+        else {
+          const live = findInDoc(neighbourId);
+          if (live instanceof Y.Item) place = { parent: locateLive(live.parent as Y.AbstractType<unknown>), key: live.parentSub };
+          else if (!live) missingDependencies = true;
+        }
+      }
     }
-    rootCache.set(item, root);
-    return root;
+    placeCache.set(item, place);
+    return place;
   };
-  /** The root of the type held by the item with this id. */
-  const rootOfTypeItem = (id: ID, depth: number): string | null => {
+  /** Location of the type held by the item with this id (created by the update, or live). */
+  const locateTypeItem = (id: ID, depth: number): { root: string; steps: Step[] } | null => {
     const own = findInUpdate(id);
-    if (own) return rootOfDecoded(own, depth + 1);
-    const live = findInDoc(id);
-    if (live instanceof Y.Item) {
-      const content = live.content;
-      return content instanceof Y.ContentType ? rootOfType(content.type) : rootOfLive(live);
+    if (own) {
+      const place = placeOfDecoded(own, depth + 1);
+      if (!place.parent) return null;
+      return { root: place.parent.root, steps: [...place.parent.steps, { ref: { created: own }, key: place.key }] };
     }
-    missingDependencies = true;
-    return null;
-  };
-  /** The root of the type that contains the item with this id. */
-  const rootOfNeighbour = (id: ID, depth: number): string | null => {
-    const own = findInUpdate(id);
-    if (own) return rootOfDecoded(own, depth + 1);
     const live = findInDoc(id);
-    if (live instanceof Y.Item) return rootOfLive(live);
+    if (live instanceof Y.Item && live.content instanceof Y.ContentType) return locateLive(live.content.type);
     if (!live) missingDependencies = true;
     return null;
   };
@@ -111,24 +145,50 @@ export function inspectUpdate(doc: Y.Doc, update: Uint8Array): UpdateChanges {
   for (const s of decoded.structs) {
     if (!(s instanceof Y.Item)) continue;
     if (s.id.clock + s.length <= (known.get(s.id.client) ?? 0)) continue; // already in the document
-    changes.push({ kind: 'insert', root: rootOfDecoded(s), item: s });
+    let at: Location | null = null;
+    if (locate) {
+      const place = placeOfDecoded(s);
+      if (place.parent) at = { root: place.parent.root, steps: place.parent.steps, key: place.key };
+    }
+    changes.push({ kind: 'insert', at, item: s });
   }
 
   for (const [client, ranges] of decoded.ds.clients) {
     const structs = doc.store.clients.get(client);
-    if (!structs) continue; // deletes of items we do not have: they belong to new structs of this update
+    if (!structs) continue; // deletes of items the document does not have: new structs of this update
     const state = Y.getState(doc.store, client);
     for (const { clock, len } of ranges) {
       const end = Math.min(clock + len, state);
       if (clock >= end) continue;
-      let i = Y.findIndexSS(structs, clock);
-      while (i < structs.length) {
+      for (let i = Y.findIndexSS(structs, clock); i < structs.length; i++) {
         const s = structs[i]!;
         if (s.id.clock >= end) break;
-        if (s instanceof Y.Item && !s.deleted) changes.push({ kind: 'delete', root: rootOfLive(s), item: s });
-        i++;
+        if (!(s instanceof Y.Item) || s.deleted) continue;
+        let at: Location | null = null;
+        if (locate) {
+          const parent = locateLive(s.parent as Y.AbstractType<unknown>);
+          if (parent) at = { ...parent, key: s.parentSub };
+        }
+        changes.push({ kind: 'delete', at, item: s });
       }
     }
   }
-  return { changes, missingDependencies };
+
+  const valueOf = (ref: TypeRef, key: string): unknown => {
+    if ('live' in ref) return (ref.live as Y.Map<unknown>).get(key);
+    // the newest entry this update sets for `key` in the created map (a later item wins, as in Yjs)
+    let value: unknown = undefined;
+    for (const c of changes) {
+      if (c.kind !== 'insert' || !c.at || c.at.key !== key) continue;
+      const last = c.at.steps.at(-1);
+      if (!last || !('created' in last.ref) || last.ref.created !== ref.created) continue;
+      const content = c.item.content;
+      if (content instanceof Y.ContentAny) value = content.getContent()[0];
+      else if (content instanceof Y.ContentType) value = content.type;
+      else if (content instanceof Y.ContentString) value = content.str;
+    }
+    return value;
+  };
+
+  return { changes, missingDependencies, valueOf };
 }

@@ -91,6 +91,12 @@ export function documentRoutes(ctx: AppContext): Router {
     res.type('text/plain; charset=utf-8').send(text);
   });
 
+  r.get('/documents/:id/audit', async (req, res) => {
+    const { record } = await documentAccess(ctx, res, req.params.id, 'owner');
+    const limit = Math.min(Math.max(Number(req.query.limit) || 200, 1), 1000);
+    res.json(await ctx.storage.listAudit(record.id, limit));
+  });
+
   r.get('/documents/:id/members', async (req, res) => {
     const { record } = await documentAccess(ctx, res, req.params.id, 'owner');
     const members = await ctx.storage.listMembers(record.id);

@@ -78,7 +78,9 @@ export function visibleComments(thread: Thread): Comment[] {
   return thread.comments.filter((c) => !c.deleted);
 }
 
-export function isPlaced(t: AnnotatedThread): t is AnnotatedThread & { start: number; end: number } {
+export type PlacedThread = AnnotatedThread & { start: number; end: number };
+
+export function isPlaced(t: AnnotatedThread): t is PlacedThread {
   return t.start !== null && t.end !== null;
 }
 
@@ -162,7 +164,7 @@ export function blockPieces(block: ArticleBlock, threads: readonly AnnotatedThre
 }
 
 /** Placed threads sorted by start (then end), the order blockPieces wants. */
-export function placedThreads(article: AnnotatedArticle): AnnotatedThread[] {
+export function placedThreads(article: AnnotatedArticle): PlacedThread[] {
   return article.threads.filter(isPlaced).sort((a, b) => a.start - b.start || a.end - b.end || a.number - b.number);
 }
 

@@ -17,6 +17,7 @@ import {
   visibleComments,
   type AnnotatedArticle,
   type AnnotatedThread,
+  type PlacedThread,
   type Piece,
 } from './annotated.js';
 import { HTML_STYLE } from './html-style.js';
@@ -67,7 +68,7 @@ function renderPiece(article: AnnotatedArticle, piece: Piece): string {
   return html + piece.closes.map(refMark).join('');
 }
 
-function renderBlock(article: AnnotatedArticle, block: ArticleBlock, threads: readonly AnnotatedThread[]): string {
+function renderBlock(article: AnnotatedArticle, block: ArticleBlock, threads: readonly PlacedThread[]): string {
   const inner = blockPieces(block, threads)
     .map((p) => renderPiece(article, p))
     .join('');

@@ -15,6 +15,7 @@ import {
   visibleComments,
   type AnnotatedArticle,
   type AnnotatedThread,
+  type PlacedThread,
   type Piece,
 } from './annotated.js';
 import { isSafeLink } from './links.js';
@@ -88,7 +89,7 @@ const ref = (t: AnnotatedThread) => `[^${t.number}]`;
  * A block's inline content. Pieces covered by passages that share a thread form one bracketed cluster; the marks
  * of the threads that end inside it follow the bracket (a passage running on into the next block is marked there).
  */
-function renderInline(block: ArticleBlock, threads: readonly AnnotatedThread[]): string {
+function renderInline(block: ArticleBlock, threads: readonly PlacedThread[]): string {
   const pieces = blockPieces(block, threads);
   let out = '';
   for (let i = 0; i < pieces.length; ) {
@@ -118,7 +119,7 @@ function prefixLines(text: string, first: string, rest: string): string {
     .join('\n');
 }
 
-function renderBlock(block: ArticleBlock, threads: readonly AnnotatedThread[]): string {
+function renderBlock(block: ArticleBlock, threads: readonly PlacedThread[]): string {
   if (block.type === 'code') {
     const code = block.runs.map((r) => stripControl(r.text)).join('');
     const longest = Math.max(2, ...(code.match(/`+/g) ?? []).map((m) => m.length));
@@ -166,12 +167,23 @@ function footnoteBody(t: AnnotatedThread): string {
 export function exportMarkdown(article: AnnotatedArticle): string {
   const placed = placedThreads(article);
   const parts: string[] = [];
-  const first = article.blocks[0];
+  const blocks = [...article.blocks];
+  const first = blocks[0];
   const firstText = first?.runs.map((r) => r.text).join('').trim();
-  if (!(first?.type === 'heading' && firstText === article.meta.title.trim())) parts.push(`# ${escapeText(article.meta.title)}`);
+  // The title heads the page: the article's own first heading when it is the title, else one of ours.
+  if (first?.type === 'heading' && firstText === article.meta.title.trim()) parts.push(renderBlock(blocks.shift()!, placed));
+  else parts.push(`# ${escapeText(article.meta.title)}`);
   const byline = [article.meta.author, article.meta.source, article.meta.publishedAt].filter((x): x is string => !!x);
   if (byline.length > 0) parts.push(`*${byline.map((x) => escapeInline(stripControl(x))).join(' · ')}*`);
-  for (const block of article.blocks) parts.push(renderBlock(block, placed));
+  // Items of one list are written on consecutive lines (a blank line between them would make a loose list).
+  let previous: ArticleBlock | undefined;
+  for (const block of blocks) {
+    const rendered = renderBlock(block, placed);
+    const sameList = previous?.type === 'listitem' && block.type === 'listitem' && (block.listType === previous.listType || (block.depth ?? 0) > 0);
+    if (sameList) parts[parts.length - 1] += `\n${rendered}`;
+    else parts.push(rendered);
+    previous = block;
+  }
   const orphans = article.threads.filter((t) => !isPlaced(t));
   if (orphans.length > 0) {
     parts.push('---', '**Threads whose passage is no longer in the article**');

@@ -1,0 +1,78 @@
+/**
+ * Anchoring-fidelity drill: N seeded random traces over the seed article (annotate, edit through Lexical, resolve,
+ * judge against the ground truth). Prints exact / moved-correct / orphan / wrong; exits 1 if any is wrong.
+ *
+ *   npm run drill:anchors [-- --traces 10000 --seed 1 --trace K --diagnose file.jsonl]
+ *
+ * --trace K replays trace K alone (verbose); --diagnose writes every non-exact anchor's best fuzzy candidate, with
+ * whether it was the right place, for choosing the thresholds in shared/src/anchor.ts.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as Y from 'yjs';
+import { MOVE_THRESHOLDS } from '@marginalia/shared';
+import { importArticle } from '../../server/dist/article/import.js';
+import { TraceRunner, type Judged, type Verdict } from './anchors/trace.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const FIXTURE = join(here, '../../../shared/fixtures/oped-kandahar-islamabad.txt');
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? undefined : process.argv[i + 1];
+}
+
+async function main(): Promise<void> {
+  const fixture = process.env.MARGINALIA_FIXTURE ?? (existsSync(FIXTURE) ? FIXTURE : '/work/shared/fixtures/oped-kandahar-islamabad.txt');
+  const traces = Number(arg('traces') ?? 10000);
+  const baseSeed = Number(arg('seed') ?? 1);
+  const only = arg('trace');
+  const diagnose = arg('diagnose');
+
+  const base = new Y.Doc();
+  await importArticle(base, 'text', readFileSync(fixture, 'utf8'));
+  const runner = new TraceRunner(Y.encodeStateAsUpdate(base));
+  base.destroy();
+
+  const counts: Record<Verdict, number> = { exact: 0, 'moved-correct': 0, orphan: 0, wrong: 0 };
+  let recoverableOrphans = 0;
+  let diverged = 0;
+  const samples: string[] = [];
+  const rows: string[] = [];
+  const started = Date.now();
+  const from = only === undefined ? 0 : Number(only);
+  const to = only === undefined ? traces : from + 1;
+  for (let t = from; t < to; t++) {
+    const seed = baseSeed * 1_000_003 + t;
+    const result = await runner.run(seed);
+    if (only !== undefined) console.log(JSON.stringify(result, null, 2));
+    if (result.diverged) {
+      diverged++;
+      if (samples.length < 10) samples.push(`trace ${t}: Lexical text diverged from the shadow ${result.diverged}`);
+      continue;
+    }
+    result.anchors.forEach((a: Judged) => {
+      counts[a.verdict]++;
+      if (a.verdict === 'orphan' && a.recoverable) recoverableOrphans++;
+      if (a.verdict === 'wrong' && samples.length < 20) samples.push(`trace ${t}: ${a.detail} quote ${JSON.stringify(a.quote.slice(0, 60))} ops ${result.ops.join('; ')}`);
+      if (diagnose && a.candidate) rows.push(JSON.stringify({ trace: t, verdict: a.verdict, length: a.quote.length, ...a.candidate }));
+    });
+    if ((t + 1) % 1000 === 0) console.error(`… ${t + 1} traces, ${Math.round((Date.now() - started) / 1000)} s`);
+  }
+  if (diagnose) writeFileSync(diagnose, rows.join('\n') + '\n');
+
+  const total = counts.exact + counts['moved-correct'] + counts.orphan + counts.wrong;
+  const pct = (n: number): string => `${((100 * n) / Math.max(1, total)).toFixed(2)}%`;
+  console.log(`anchoring drill: ${to - from} traces (seed ${baseSeed}), ${total} anchors, ${Math.round((Date.now() - started) / 1000)} s`);
+  console.log(`  exact          ${counts.exact} (${pct(counts.exact)})`);
+  console.log(`  moved-correct  ${counts['moved-correct']} (${pct(counts['moved-correct'])})`);
+  console.log(`  orphan         ${counts.orphan} (${pct(counts.orphan)}; of which the passage survived recognisably: ${recoverableOrphans})`);
+  console.log(`  wrong          ${counts.wrong}`);
+  if (diverged) console.log(`  traces not judged (Lexical text diverged from the shadow): ${diverged}`);
+  console.log(`  thresholds     ${JSON.stringify(MOVE_THRESHOLDS)}`);
+  for (const s of samples) console.log(`  ${s}`);
+  if (counts.wrong > 0) process.exitCode = 1;
+}
+
+await main();

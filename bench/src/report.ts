@@ -1,0 +1,66 @@
+/**
+ * Writes the results: latest.json (the issue's exact shape, median run per scenario and server), details.json
+ * (every run), latency.svg (latency against client count, drawn here from the data) and RESULTS.md (table,
+ * goals met or not, machine load, profile summaries). Scenarios this run did not measure keep their previous
+ * figures (or null); RESULTS.md keeps an "## Exports" section written by the exports bench, and the hand-written
+ * analysis between the analysis markers.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { medianRun } from './lib/hist.js';
+import { BENCH_DIR } from './servers.js';
+import { latencySvg } from './chart.js';
+import { goals, renderResults } from './results-md.js';
+import type { Details } from './run.js';
+
+type Json = Record<string, unknown>;
+const pick = <T, K extends keyof T>(o: T, keys: K[]): Pick<T, K> => Object.fromEntries(keys.map((k) => [k, o[k]])) as Pick<T, K>;
+
+function mapServers<T, R>(runs: Record<string, T[]>, key: (r: T) => number, shape: (r: T) => R): Record<string, R> | null {
+  const entries = Object.entries(runs).filter(([, r]) => r.length > 0);
+  return entries.length ? Object.fromEntries(entries.map(([k, r]) => [k, shape(medianRun(r, key))])) : null;
+}
+
+export function latestJson(d: Details, previous: Json | null): Json {
+  const prev = ((previous?.scenarios ?? {}) as Json) ?? {};
+  const keep = (name: string, now: unknown) => (now !== null ? now : (prev[name] ?? null));
+  const fanout = mapServers(d.fanout, (r) => r.p99_ms, (r) => pick(r, ['p50_ms', 'p99_ms', 'drops', 'server_us_per_frame']));
+  const hotroom = mapServers(d.hotroom, (r) => r.p99_ms, (r) => pick(r, ['p99_ms', 'loop_lag_p99_ms', 'frames_per_update', 'server_us_per_frame']));
+  const durable = mapServers(d.durable, (r) => r.p99_ms, (r) => pick(r, ['p99_ms']));
+  const memory = mapServers(d.memory, (r) => r.kb_per_idle_conn, (r) => pick(r, ['kb_per_idle_conn', 'kb_per_small_doc', 'docs_resident_after_grace']));
+  const cold = d.coldload ? medianRun(d.coldload.runs, (r) => r.first_sync_ms) : null;
+  return {
+    date: d.finished,
+    machine: { cpus: d.machine.cpus, node: d.machine.node },
+    scenarios: {
+      fanout: keep('fanout', fanout ? { clients: d.fanout.marginalia?.[0]?.clients ?? 500, servers: fanout } : null),
+      hotroom: keep('hotroom', hotroom ? { writers: 400, servers: hotroom } : null),
+      durable: keep('durable', durable ? { servers: durable } : null),
+      coldload: keep('coldload', cold ? { threads: d.coldload!.threads, comments: d.coldload!.comments, servers: { marginalia: pick(cold, ['load_ms', 'first_sync_ms']) } } : null),
+      memory: keep('memory', memory ? { servers: memory } : null),
+      exports: prev.exports ?? null,
+      scaleout: prev.scaleout ?? null,
+    },
+  };
+}
+
+/** The part of an existing RESULTS.md that another bench or a person wrote, to carry over. */
+function carried(file: string): { exports: string | null; analysis: string | null } {
+  if (!existsSync(file)) return { exports: null, analysis: null };
+  const text = readFileSync(file, 'utf8');
+  const ex = /\n## Exports[^\n]*\n[\s\S]*?(?=\n## |\n<!-- |$)/.exec(text);
+  const an = /<!-- analysis:start -->[\s\S]*?<!-- analysis:end -->/.exec(text);
+  return { exports: ex ? ex[0].trim() : null, analysis: an ? an[0] : null };
+}
+
+export function writeReport(d: Details, outDir: string, previous: Json | null): void {
+  const latest = latestJson(d, previous);
+  writeFileSync(join(outDir, 'latest.json'), JSON.stringify(latest, null, 2) + '\n');
+  writeFileSync(join(outDir, 'details.json'), JSON.stringify(d, null, 2) + '\n');
+  const svg = latencySvg(d.sweep);
+  if (svg) writeFileSync(join(outDir, 'latency.svg'), svg);
+  const mdFile = outDir === join(BENCH_DIR, 'results') ? join(BENCH_DIR, 'RESULTS.md') : join(outDir, 'RESULTS.md');
+  const keepParts = carried(mdFile);
+  writeFileSync(mdFile, renderResults(d, latest, goals(latest), keepParts, mdFile === join(BENCH_DIR, 'RESULTS.md') ? 'results/' : ''));
+  console.log(`wrote ${join(outDir, 'latest.json')}, details.json${svg ? ', latency.svg' : ''}, ${mdFile}`);
+}

@@ -1,0 +1,138 @@
+/** RESULTS.md: the figures, the goals (met, missed, not measured), machine load, and profile summaries. */
+import type { Details } from './run.js';
+import type { LoadRun } from './scenarios.js';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+export interface Goal {
+  scenario: string;
+  goal: string;
+  value: string;
+  met: boolean | null;
+}
+
+const REFS = ['y-websocket-server', 'hocuspocus'];
+const n = (x: unknown) => (typeof x === 'number' ? x : null);
+
+export function goals(latest: Json): Goal[] {
+  const s = latest.scenarios as Json;
+  const out: Goal[] = [];
+  const add = (scenario: string, goal: string, value: string, met: boolean | null) => out.push({ scenario, goal, value, met });
+  const refMin = (servers: Json | undefined, key: string) => {
+    const v = REFS.map((r) => n(servers?.[r]?.[key])).filter((x): x is number => x !== null);
+    return v.length === REFS.length ? Math.min(...v) : null;
+  };
+  const f = s.fanout?.servers as Json | undefined;
+  const fm = f?.marginalia;
+  const fRefCpu = refMin(f, 'server_us_per_frame');
+  const fRefP99 = refMin(f, 'p99_ms');
+  add('fanout', 'server CPU per delivered frame <= 0.5x both references', fm && fRefCpu !== null ? `${fm.server_us_per_frame} us vs 0.5 x ${fRefCpu} = ${(fRefCpu / 2).toFixed(2)} us` : 'not measured', fm && fRefCpu !== null ? fm.server_us_per_frame <= fRefCpu / 2 : null);
+  add('fanout', 'p99 no worse than either reference', fm && fRefP99 !== null ? `${fm.p99_ms} ms vs ${fRefP99} ms` : 'not measured', fm && fRefP99 !== null ? fm.p99_ms <= fRefP99 : null);
+  add('fanout', '0 drops', fm ? String(fm.drops) : 'not measured', fm ? fm.drops === 0 : null);
+  const h = s.hotroom?.servers as Json | undefined;
+  const hm = h?.marginalia;
+  const hRefCpu = refMin(h, 'server_us_per_frame');
+  add('hotroom', 'event-loop lag p99 <= 50 ms', hm ? `${hm.loop_lag_p99_ms} ms` : 'not measured', hm ? hm.loop_lag_p99_ms <= 50 : null);
+  add('hotroom', 'frames per update O(1) per recipient (<= 1)', hm ? String(hm.frames_per_update) : 'not measured', hm ? hm.frames_per_update <= 1 : null);
+  add('hotroom', 'server CPU per delivered frame <= 0.5x both references', hm && hRefCpu !== null ? `${hm.server_us_per_frame} us vs 0.5 x ${hRefCpu} = ${(hRefCpu / 2).toFixed(2)} us` : 'not measured', hm && hRefCpu !== null ? hm.server_us_per_frame <= hRefCpu / 2 : null);
+  const d = s.durable?.servers as Json | undefined;
+  const dm = n(d?.marginalia?.p99_ms);
+  const dn = n(d?.['marginalia-nopersist']?.p99_ms);
+  add('durable', 'p99 <= 1.2x no-persist', dm !== null && dn !== null ? `${dm} ms vs 1.2 x ${dn} = ${(1.2 * dn).toFixed(2)} ms` : 'not measured', dm !== null && dn !== null ? dm <= 1.2 * dn : null);
+  const c = s.coldload?.servers?.marginalia;
+  add('coldload', 'first sync <= 150 ms', c ? `${c.first_sync_ms} ms (load ${c.load_ms} ms)` : 'not measured', c ? c.first_sync_ms <= 150 : null);
+  const m = s.memory?.servers?.marginalia;
+  add('memory', '<= 20 KB per idle connection', m ? `${m.kb_per_idle_conn} KB` : 'not measured', m ? m.kb_per_idle_conn <= 20 : null);
+  add('memory', '<= 150 KB per small document', m ? `${m.kb_per_small_doc} KB` : 'not measured', m ? m.kb_per_small_doc <= 150 : null);
+  add('memory', '0 documents resident after the grace period', m ? String(m.docs_resident_after_grace) : 'not measured', m ? m.docs_resident_after_grace === 0 : null);
+  const e = s.exports?.ms as Json | undefined;
+  const worst = e ? Math.max(...Object.values(e).map((v) => Number(v))) : null;
+  add('exports', 'each export <= 1 s', worst !== null ? `slowest ${worst} ms (measured by the exports bench)` : 'not measured here (exports bench, another issue)', worst !== null ? worst <= 1000 : null);
+  const so = n(s.scaleout?.hop_added_p50_ms);
+  add('scaleout', 'scale-out hop <= 5 ms', so !== null ? `${so} ms` : 'not measured (scale-out has not landed)', so !== null ? so <= 5 : null);
+  return out;
+}
+
+const mark = (met: boolean | null) => (met === null ? 'not measured' : met ? '**met**' : '**MISSED**');
+const row = (cells: (string | number | null | undefined)[]) => `| ${cells.map((c) => (c === null || c === undefined ? '–' : String(c))).join(' | ')} |`;
+
+function loadTable(title: string, runs: Record<string, LoadRun[]>, cols: [string, (r: LoadRun) => unknown][]): string[] {
+  const servers = Object.keys(runs);
+  if (!servers.length) return [];
+  const out = [`**${title}**`, '', row(['server', ...cols.map((c) => c[0])]), row(['---', ...cols.map(() => '---:')])];
+  for (const k of servers) {
+    const sorted = [...runs[k]!].sort((a, b) => a.p99_ms - b.p99_ms);
+    const med = sorted[Math.floor((sorted.length - 1) / 2)]!;
+    out.push(row([k, ...cols.map((c) => c[1](med) as string)]));
+  }
+  out.push('');
+  return out;
+}
+
+export function renderResults(d: Details, latest: Json, gs: Goal[], kept: { exports: string | null; analysis: string | null }, rel: string): string {
+  const L: string[] = [];
+  const runs = d.profile === 'full' ? '3 runs per scenario, the median run (by p99) shown' : 'quick profile: 1 short run per scenario — indicative only';
+  L.push('# Benchmark results', '');
+  L.push(`Generated by \`npm run bench${d.profile === 'full' ? ' -- --full' : ''}\` on ${d.finished.slice(0, 16).replace('T', ' ')} UTC (${runs}).`);
+  L.push(`Machine: ${d.machine.cpus} × ${d.machine.model}, Node ${d.machine.node}; ${d.machine.pinning}.`);
+  L.push(`Load average (1/5/15 min) at start ${d.load.start}, at end ${d.load.end}. The machine is shared with other work: every run's load is in \`${rel}details.json\`.`);
+  L.push('Reference servers: @y/websocket-server 0.1.1 (its own bin: no persistence), Hocuspocus 4.7.0 (defaults: no extensions, no persistence). Marginalia runs as shipped: token auth at upgrade, per-update policy check (clients are commenters), SQLite log with synchronous=FULL.', '');
+  L.push('## Goals', '', row(['scenario', 'goal', 'measured', 'verdict']), row(['---', '---', '---', '---']));
+  for (const g of gs) L.push(row([g.scenario, g.goal, g.value, mark(g.met)]));
+  L.push('');
+  L.push('## Figures', '');
+  L.push(...loadTable('fanout — one writer (real provider) at 50 updates/s, 500 clients (494 raw receivers, 5 real providers)', d.fanout, [
+    ['p50 ms', (r) => r.p50_ms], ['p99 ms', (r) => r.p99_ms], ['max ms', (r) => r.max_ms], ['real-provider p50/p99 ms', (r) => `${r.real_p50_ms} / ${r.real_p99_ms}`],
+    ['drops', (r) => r.drops], ['server µs/frame', (r) => r.server_us_per_frame], ['server CPU', (r) => r.server_cpu_util], ['generator CPU', (r) => r.gen_cpu_util], ['loop lag p99 ms', (r) => r.loop_lag_p99_ms]]));
+  L.push(...loadTable('hotroom — 400 raw writers × 2 updates/s on one document (+2 real providers)', d.hotroom, [
+    ['p50 ms', (r) => r.p50_ms], ['p99 ms', (r) => r.p99_ms], ['max ms', (r) => r.max_ms], ['drops', (r) => r.drops], ['loop lag p99 ms', (r) => r.loop_lag_p99_ms],
+    ['frames/update/recipient', (r) => r.frames_per_update], ['server µs/frame', (r) => r.server_us_per_frame], ['server CPU', (r) => r.server_cpu_util], ['generator CPU', (r) => r.gen_cpu_util]]));
+  L.push(...loadTable('durable — 100 raw writers × 5 updates/s (+2 real providers)', d.durable, [
+    ['p50 ms', (r) => r.p50_ms], ['p99 ms', (r) => r.p99_ms], ['max ms', (r) => r.max_ms], ['drops', (r) => r.drops], ['loop lag p99 ms', (r) => r.loop_lag_p99_ms], ['server CPU', (r) => r.server_cpu_util], ['storage', (r) => r.storage]]));
+  if (d.coldload) {
+    L.push(`**coldload — the seed article with ${d.coldload.threads} threads / ${d.coldload.comments} comments stored, fresh server per run**`, '');
+    L.push(row(['run', 'load ms (connect → first frame)', 'first sync ms (cold, real provider)', 'first sync ms (doc already loaded)', 'state bytes', 'load avg']), row(['---', '---:', '---:', '---:', '---:', '---']));
+    d.coldload.runs.forEach((r, i) => L.push(row([i + 1, r.load_ms, r.first_sync_ms, r.warm_first_sync_ms, r.state_bytes, r.load_before])));
+    L.push('');
+  }
+  const mem = Object.entries(d.memory);
+  if (mem.length) {
+    L.push('**memory — 2,000 idle connections over 200 small documents (1.5 KB article each)**', '');
+    L.push(row(['server', 'KB/idle conn (RSS)', 'KB/small doc (RSS)', 'resident after grace', 'KB/conn (heap+external)', 'KB/doc (heap+external)', 'RSS MB base/docs/conns/after']), row(['---', '---:', '---:', '---:', '---:', '---:', '---']));
+    for (const [k, rs] of mem) {
+      const r = [...rs].sort((a, b) => a.kb_per_idle_conn - b.kb_per_idle_conn)[Math.floor((rs.length - 1) / 2)]!;
+      L.push(row([k, r.kb_per_idle_conn, r.kb_per_small_doc, r.docs_resident_after_grace, r.heap_kb_per_idle_conn, r.heap_kb_per_small_doc, Object.values(r.rss_mb).join(' / ')]));
+    }
+    L.push('');
+  }
+  const sweepServers = Object.keys(d.sweep);
+  if (sweepServers.length) {
+    const ns = [...new Set(sweepServers.flatMap((k) => Object.keys(d.sweep[k]!).map(Number)))].sort((a, b) => a - b);
+    L.push('**Latency against client count** (fanout; p50 / p99 ms; one run per point except the 500-client median)', '');
+    L.push(row(['server', ...ns.map(String)]), row(['---', ...ns.map(() => '---:')]));
+    for (const k of sweepServers) L.push(row([k, ...ns.map((x) => (d.sweep[k]![x] ? `${d.sweep[k]![x]!.p50_ms} / ${d.sweep[k]![x]!.p99_ms}` : null))]));
+    L.push('', `![latency against client count](${rel}latency.svg)`, '');
+  }
+  L.push('Not measured here: `exports` (the exports bench, another issue) and `scaleout` (scale-out has not landed) are `null` in latest.json unless those benches filled them.', '');
+  if (d.notes.length) L.push('Notes:', '', ...d.notes.map((x) => `- ${x}`), '');
+  const profiles = Object.entries(d.profiles);
+  if (profiles.length) {
+    L.push('## Server CPU profiles (Marginalia, measurement window only)', '');
+    L.push('V8 sampling profiler (what `node --cpu-prof` records), started and stopped inside the server process by the bench probe at the edges of the window; self time.', '');
+    for (const [name, p] of profiles) {
+      L.push(`**${name}** — ${p.busy_ms} ms busy of ${p.total_ms} ms. By area: ${p.areas.slice(0, 8).map((a) => `${a.area} ${a.pct}%`).join(', ')}.`, '');
+      L.push(row(['self %', 'function', 'where']), row(['---:', '---', '---']));
+      for (const t of p.top.slice(0, 12)) L.push(row([t.pct, `\`${t.fn}\``, t.where]));
+      L.push('', 'Marginalia functions, inclusive:', '', row(['incl %', 'function', 'where']), row(['---:', '---', '---']));
+      for (const t of p.ours.slice(0, 8)) L.push(row([t.pct, `\`${t.fn}\``, t.where]));
+      L.push('');
+    }
+  }
+  L.push('## Method', '');
+  L.push('- Every server runs in its own process pinned to its own core; one load-generator process (pinned to the other core) holds every client, so senders and receivers share one clock. Latency = receipt − send time of a beacon (a comment whose body carries writer id and sequence number).');
+  L.push('- Receivers are raw `ws` clients that do the y-websocket (or Hocuspocus: document-name framing + token message first) handshake, then only scan frames for beacon bytes; a few real providers (WebsocketProvider / HocuspocusProvider) apply every update to a Y.Doc and report their own latency beside the raw figure as a check. Writers make real Yjs updates with shared\'s `createThread`/`addComment`.');
+  L.push('- Server CPU per delivered frame = (utime + stime from /proc/<pid>/stat over the window) / frames received by all clients in the window. Event-loop lag from `perf_hooks.monitorEventLoopDelay` inside the server (preloaded probe, nothing added to the server). Drops = beacons sent in the window that a recipient had not received when the drain time ran out.');
+  L.push('- Durable without persistence: see the note above when the server lacks a storage knob. Memory: RSS after a forced GC, deltas between 0, 200 and 2,000 connections; Marginalia\'s unload grace set to 3 s for the run.');
+  L.push('', kept.analysis ?? '<!-- analysis:start -->\n<!-- analysis:end -->', '');
+  if (kept.exports) L.push(kept.exports, '');
+  return L.join('\n');
+}

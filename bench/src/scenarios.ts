@@ -1,0 +1,161 @@
+/**
+ * One run of each scenario against one server: start the server (fresh data), provision, drive a generator
+ * process, collect the generator's figures plus the server's event-loop delay, stop everything.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { ask, loadavg, pinned, sleep, spawnReady, stop, GENERATOR_CORE, type Child } from './lib/proc.js';
+import { round } from './lib/hist.js';
+import type { ServerKind, Target } from './lib/clients.js';
+import type { LoadConfig, LoadResult } from './gen.js';
+import { ARTICLE_FILE, probe, provision, referenceTarget, residentDocs, startTarget, type RunningTarget } from './servers.js';
+
+const GEN = join(import.meta.dirname, 'gen.js');
+
+export const ARTICLE = readFileSync(ARTICLE_FILE, 'utf8');
+/** A small document: the article's first paragraphs (about 1.5 KB). */
+export const SMALL_ARTICLE = ARTICLE.slice(0, ARTICLE.indexOf('\n\n', 1400));
+
+export const startGenerator = (): Promise<Child> =>
+  spawnReady(pinned(GENERATOR_CORE, ['node', '--max-old-space-size=4096', GEN]), { ready: /generator ready/ });
+
+export interface Seeds {
+  article: string;
+  small: string;
+}
+
+export interface LoadSpec {
+  receivers: number;
+  realReceivers: number;
+  writers: number;
+  writerKind: 'raw' | 'real';
+  rate: number;
+  warmupMs: number;
+  durationMs: number;
+  drainMs: number;
+}
+
+export interface LoadRun extends LoadResult {
+  loop_lag_p50_ms: number | null;
+  loop_lag_p99_ms: number | null;
+  loop_lag_max_ms: number | null;
+  storage: string | null;
+  load_before: string;
+  load_after: string;
+  profile: string | null;
+}
+
+/** A server with one document holding the seed article, and who the clients are. */
+async function targetWithDocument(kind: ServerKind, seeds: Seeds): Promise<{ server: RunningTarget; target: Target; doc: string; seedFile: string | null }> {
+  const server = await startTarget(kind);
+  if (kind.startsWith('marginalia')) {
+    const { target, docIds } = await provision(server, [{ title: 'Bench article', content: ARTICLE }]);
+    return { server, target, doc: docIds[0]!, seedFile: null };
+  }
+  return { server, target: referenceTarget(server), doc: `bench-${randomUUID()}`, seedFile: seeds.article };
+}
+
+/** Runs one load (fanout, hotroom or durable shape) against `kind`; `profileFile` records the window's CPU profile. */
+export async function runLoad(kind: ServerKind, spec: LoadSpec, seeds: Seeds, profileFile?: string): Promise<LoadRun> {
+  const load_before = loadavg();
+  const { server, target, doc, seedFile } = await targetWithDocument(kind, seeds);
+  const gen = await startGenerator();
+  let lag: Promise<{ p50_ms: number; p99_ms: number; max_ms: number }> | null = null;
+  let profiled: Promise<unknown> | null = null;
+  gen.proc.on('message', (m: { event?: string; phase?: string }) => {
+    if (m?.event !== 'window') return;
+    if (m.phase === 'start') {
+      void probe(server, 'lag-reset');
+      if (profileFile) profiled = ask(server.child.proc, { cmd: 'prof-start' });
+    } else {
+      lag = probe(server, 'lag');
+      if (profileFile) profiled = (profiled ?? Promise.resolve()).then(() => ask(server.child.proc, { cmd: 'prof-stop', file: profileFile }));
+    }
+  });
+  try {
+    const config: LoadConfig = { target, doc, serverPid: server.pid, seedFile, ...spec };
+    const budget = spec.warmupMs + spec.durationMs + spec.drainMs + 240_000;
+    const result = await ask<LoadResult>(gen.proc, { cmd: 'load', config }, budget);
+    const l = lag ? await (lag as Promise<{ p50_ms: number; p99_ms: number; max_ms: number }>) : null;
+    if (profiled) await profiled;
+    return {
+      ...result,
+      loop_lag_p50_ms: l ? round(l.p50_ms) : null,
+      loop_lag_p99_ms: l ? round(l.p99_ms) : null,
+      loop_lag_max_ms: l ? round(l.max_ms) : null,
+      storage: server.storage,
+      load_before,
+      load_after: loadavg(),
+      profile: profileFile ?? null,
+    };
+  } finally {
+    await stop(gen.proc);
+    await server.stop();
+  }
+}
+
+export interface MemoryRun {
+  kb_per_idle_conn: number;
+  kb_per_small_doc: number;
+  docs_resident_after_grace: number | null;
+  heap_kb_per_idle_conn: number;
+  heap_kb_per_small_doc: number;
+  rss_mb: { base: number; docs: number; conns: number; after: number };
+  grace_ms: number;
+  load_before: string;
+  load_after: string;
+}
+
+type Mem = { rss: number; heapUsed: number; external: number };
+
+/** 2,000 idle connections over 200 documents: memory per connection and per loaded document, then unload. */
+export async function runMemory(kind: ServerKind, seeds: Seeds, docsN = 200, perDoc = 10, graceMs = 3000): Promise<MemoryRun> {
+  const load_before = loadavg();
+  const server = await startTarget(kind, { env: { MARGINALIA_UNLOAD_GRACE_MS: String(graceMs) } });
+  const gen = await startGenerator();
+  try {
+    let target: Target;
+    let docs: string[];
+    let seedFile: string | null = null;
+    if (kind.startsWith('marginalia')) {
+      const p = await provision(server, Array.from({ length: docsN }, (_, i) => ({ title: `Small ${i}`, content: SMALL_ARTICLE })));
+      target = p.target;
+      docs = p.docIds;
+    } else {
+      target = referenceTarget(server);
+      docs = Array.from({ length: docsN }, (_, i) => `mem-${i}-${randomUUID()}`);
+      seedFile = seeds.small;
+    }
+    await sleep(500);
+    const m0 = await probe<Mem>(server, 'mem');
+    await ask(gen.proc, { cmd: 'memory-phase', target, docs, perDoc: 1, seedFile }, 120_000);
+    await sleep(500);
+    const m1 = await probe<Mem>(server, 'mem');
+    await ask(gen.proc, { cmd: 'memory-phase', target, docs, perDoc: perDoc - 1, seedFile: null }, 240_000);
+    await sleep(500);
+    const m2 = await probe<Mem>(server, 'mem');
+    await ask(gen.proc, { cmd: 'memory-close' });
+    await sleep(graceMs + 2000);
+    const resident = await residentDocs(server);
+    const m3 = await probe<Mem>(server, 'mem');
+    const extraConns = docsN * (perDoc - 1);
+    const heap = (m: Mem) => m.heapUsed + m.external;
+    const perConn = (m2.rss - m1.rss) / extraConns / 1024;
+    const heapPerConn = (heap(m2) - heap(m1)) / extraConns / 1024;
+    return {
+      kb_per_idle_conn: round(perConn, 1),
+      kb_per_small_doc: round((m1.rss - m0.rss) / docsN / 1024 - perConn, 1),
+      docs_resident_after_grace: resident,
+      heap_kb_per_idle_conn: round(heapPerConn, 1),
+      heap_kb_per_small_doc: round((heap(m1) - heap(m0)) / docsN / 1024 - heapPerConn, 1),
+      rss_mb: { base: round(m0.rss / 2 ** 20, 1), docs: round(m1.rss / 2 ** 20, 1), conns: round(m2.rss / 2 ** 20, 1), after: round(m3.rss / 2 ** 20, 1) },
+      grace_ms: kind.startsWith('marginalia') ? graceMs : 0,
+      load_before,
+      load_after: loadavg(),
+    };
+  } finally {
+    await stop(gen.proc);
+    await server.stop();
+  }
+}

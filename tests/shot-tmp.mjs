@@ -1,0 +1,12 @@
+import { chromium } from 'playwright-core';
+const [,, file, out, width = '1280', print] = process.argv;
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+const page = await browser.newPage({ viewport: { width: Number(width), height: 900 } });
+const errors = [];
+page.on('console', (m) => errors.push(m.text()));
+page.on('dialog', (d) => { errors.push('DIALOG ' + d.message()); d.dismiss(); });
+await page.goto('file://' + file);
+if (print) await page.emulateMedia({ media: 'print' });
+await page.screenshot({ path: out, fullPage: true });
+console.log('console/dialogs:', JSON.stringify(errors));
+await browser.close();
