@@ -38,6 +38,7 @@ async function main(): Promise<void> {
   const counts: Record<Verdict, number> = { exact: 0, 'moved-correct': 0, orphan: 0, wrong: 0 };
   let recoverableOrphans = 0;
   let diverged = 0;
+  let crashed = 0;
   const samples: string[] = [];
   const rows: string[] = [];
   const started = Date.now();
@@ -45,7 +46,14 @@ async function main(): Promise<void> {
   const to = only === undefined ? traces : from + 1;
   for (let t = from; t < to; t++) {
     const seed = baseSeed * 1_000_003 + t;
-    const result = await runner.run(seed);
+    let result;
+    try {
+      result = await runner.run(seed);
+    } catch (error) {
+      crashed++;
+      if (samples.length < 20) samples.push(`trace ${t}: the edit failed in Lexical: ${(error as Error).message}`);
+      continue;
+    }
     if (only !== undefined) console.log(JSON.stringify(result, null, 2));
     if (result.diverged) {
       diverged++;
@@ -69,6 +77,7 @@ async function main(): Promise<void> {
   console.log(`  moved-correct  ${counts['moved-correct']} (${pct(counts['moved-correct'])})`);
   console.log(`  orphan         ${counts.orphan} (${pct(counts.orphan)}; of which the passage survived recognisably: ${recoverableOrphans})`);
   console.log(`  wrong          ${counts.wrong}`);
+  if (crashed) console.log(`  traces not judged (an edit threw in Lexical): ${crashed}`);
   if (diverged) console.log(`  traces not judged (Lexical text diverged from the shadow): ${diverged}`);
   console.log(`  thresholds     ${JSON.stringify(MOVE_THRESHOLDS)}`);
   for (const s of samples) console.log(`  ${s}`);

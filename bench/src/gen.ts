@@ -45,6 +45,8 @@ export interface LoadResult {
   gen_cpu_util: number;
   window_s: number;
   drained_ms: number;
+  /** Sockets the server closed during the run, by code and reason. */
+  closed: Record<string, number>;
 }
 
 const send = (m: unknown) => process.send!(m);
@@ -148,6 +150,7 @@ async function load(c: LoadConfig): Promise<LoadResult> {
     gen_cpu_util: round((own1.user + own1.system) / 1e6 / windowS),
     window_s: round(windowS),
     drained_ms: Math.round(drained),
+    closed: Object.fromEntries(ledger.closes),
   };
   for (const x of [...receivers, ...rawWriters, ...realWriters, ...reals]) x.close();
   return result;

@@ -86,6 +86,7 @@ export async function startTarget(kind: ServerKind, opts: StartOptions = {}): Pr
     storage,
     async stop() {
       await stop(child.proc);
+      if (process.env.BENCH_SERVER_LOG) console.error(`--- ${kind} output ---\n${child.output().slice(-4000)}`);
       if (dir && !opts.dataDir) rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -15,6 +15,17 @@ export interface Limits {
   /** The log is folded into a snapshot when it holds more entries or bytes than this. */
   compactAfterUpdates: number;
   compactAfterBytes: number;
+  /** A document whose stored size passes this refuses further growth (close 4413). */
+  maxDocumentBytes: number;
+  /** Concurrent WebSocket connections from one IP address. */
+  maxConnectionsPerIp: number;
+  /** Per connection: messages and bytes per second (a token bucket holding two seconds' worth). */
+  maxMessagesPerSecond: number;
+  maxBytesPerSecond: number;
+  /** Failed sign-ins allowed per username and per IP address in `loginWindowMs`. */
+  maxLoginFailuresPerUser: number;
+  maxLoginFailuresPerIp: number;
+  loginWindowMs: number;
 }
 
 export interface Config {
@@ -87,6 +98,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       pingIntervalMs: int(env, 'MARGINALIA_PING_INTERVAL_MS', 15_000, 100),
       compactAfterUpdates: int(env, 'MARGINALIA_COMPACT_AFTER_UPDATES', 500, 1),
       compactAfterBytes: int(env, 'MARGINALIA_COMPACT_AFTER_BYTES', 1024 * 1024, 1),
+      maxDocumentBytes: int(env, 'MARGINALIA_MAX_DOCUMENT_BYTES', 64 * 1024 * 1024, 1024),
+      maxConnectionsPerIp: int(env, 'MARGINALIA_MAX_CONNECTIONS_PER_IP', 5000, 1),
+      maxMessagesPerSecond: int(env, 'MARGINALIA_MAX_MESSAGES_PER_SECOND', 300, 1),
+      maxBytesPerSecond: int(env, 'MARGINALIA_MAX_BYTES_PER_SECOND', 8 * 1024 * 1024, 1024),
+      maxLoginFailuresPerUser: int(env, 'MARGINALIA_MAX_LOGIN_FAILURES_PER_USER', 10, 1),
+      maxLoginFailuresPerIp: int(env, 'MARGINALIA_MAX_LOGIN_FAILURES_PER_IP', 50, 1),
+      loginWindowMs: int(env, 'MARGINALIA_LOGIN_WINDOW_MS', 15 * 60_000, 1000),
     },
   };
 }

@@ -21,6 +21,7 @@ import { activityRecorder } from './documents.js';
 import { RedisReplicator } from './scale/redis-replicator.js';
 import { ensureSampleDocument } from './sample.js';
 import { log } from './log.js';
+import { FailureCounter } from './limits.js';
 import type express from 'express';
 
 export interface RunningServer {
@@ -71,7 +72,19 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     },
     replicator,
   );
-  const ctx: AppContext = { config, storage, tokens, registry, revoked: new Map(), collab: null, replicator };
+  const ctx: AppContext = {
+    config,
+    storage,
+    tokens,
+    registry,
+    revoked: new Map(),
+    loginFailures: {
+      byUser: new FailureCounter(config.limits.maxLoginFailuresPerUser, config.limits.loginWindowMs),
+      byIp: new FailureCounter(config.limits.maxLoginFailuresPerIp, config.limits.loginWindowMs),
+    },
+    collab: null,
+    replicator,
+  };
   const app = createApp(ctx, { clientDir: opts.clientDir === undefined ? DEFAULT_CLIENT_DIR : opts.clientDir, extraRoutes: opts.extraRoutes });
   const http = createServer(app);
   ctx.collab = attachCollabEndpoint(http, {

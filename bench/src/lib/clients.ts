@@ -37,6 +37,8 @@ export class Ledger {
   readonly raw = new Histogram();
   readonly real = new Histogram();
   frames = 0;
+  /** Sockets the server closed during the run, by "code reason". */
+  readonly closes = new Map<string, number>();
   windowOpen = false;
   sentInWindow = 0;
   constructor(readonly writers: number, readonly maxSeq: number) {
@@ -107,7 +109,11 @@ export class RawClient {
       this.ws.send(wire.syncStep1(this.dialect, doc));
     });
     this.ws.on('error', (e) => failed(e));
-    this.ws.on('close', (code, reason) => failed(new Error(`closed ${code} ${reason.toString()}`)));
+    this.ws.on('close', (code, reason) => {
+      const why = `${code} ${reason.toString()}`;
+      if (ledger) ledger.closes.set(why, (ledger.closes.get(why) ?? 0) + 1);
+      failed(new Error(`closed ${why}`));
+    });
     const found = (w: number, s: number) => {
       this.beacons++;
       ledger!.delivered(w, s, ledger!.raw);

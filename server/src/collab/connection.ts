@@ -21,6 +21,7 @@ import {
   encodeSyncStep2,
 } from './protocol.js';
 import { log } from '../log.js';
+import { TokenBucket } from '../limits.js';
 
 export interface ConnectionHooks {
   /** Records a refused update in the audit log. */
@@ -33,6 +34,8 @@ export class Connection implements Peer {
   readonly controlledIds = new Set<number>();
   alive = true;
   private closed = false;
+  private readonly messages: TokenBucket;
+  private readonly bytes: TokenBucket;
 
   constructor(
     readonly ws: WebSocket,
@@ -42,6 +45,8 @@ export class Connection implements Peer {
     private readonly limits: Limits,
     private readonly hooks: ConnectionHooks,
   ) {
+    this.messages = new TokenBucket(limits.maxMessagesPerSecond, limits.maxMessagesPerSecond * 2);
+    this.bytes = new TokenBucket(limits.maxBytesPerSecond, Math.max(limits.maxBytesPerSecond * 2, limits.maxFrameBytes));
     ws.binaryType = 'nodebuffer';
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     ws.on('pong', () => (this.alive = true));
@@ -72,6 +77,9 @@ export class Connection implements Peer {
   private onMessage(data: Buffer, isBinary: boolean): void {
     if (this.closed) return;
     if (!isBinary) return this.close(CLOSE.unsupportedData, 'binary y-websocket frames only');
+    if (!this.messages.take(1) || !this.bytes.take(data.byteLength)) {
+      return this.close(CLOSE.tryAgainLater, 'rate limit: too many messages or bytes per second; reconnecting');
+    }
     let message;
     try {
       message = decodeMessage(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
@@ -114,6 +122,12 @@ export class Connection implements Peer {
       return;
     }
     if (decision.empty) return;
+    if (this.live.storedBytes > this.limits.maxDocumentBytes) {
+      const rule = `the document has reached its size limit (${Math.round(this.limits.maxDocumentBytes / 1048576)} MiB)`;
+      this.send(encodePermissionDenied(rule));
+      this.close(CLOSE.documentTooLarge, rule);
+      return;
+    }
     this.live.submit(update, this).catch((e: Error) => {
       // Not stored, so not applied: the client keeps it and resends after reconnecting.
       this.close(CLOSE.tryAgainLater, `update not stored: ${e.message}`);

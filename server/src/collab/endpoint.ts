@@ -14,6 +14,8 @@ import { Connection } from './connection.js';
 import type { DocumentRegistry } from './registry.js';
 import { CLOSE } from './protocol.js';
 import { log } from '../log.js';
+import { ConnectionCounter } from '../limits.js';
+import { SESSION_COOKIE, readCookie } from '../auth/cookies.js';
 
 export interface CollabEndpoint {
   readonly connections: Set<Connection>;
@@ -37,6 +39,7 @@ export function attachCollabEndpoint(server: Server, deps: EndpointDeps): Collab
   const { config, storage, tokens, registry } = deps;
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.limits.maxFrameBytes });
   const connections = new Set<Connection>();
+  const perIp = new ConnectionCounter(config.limits.maxConnectionsPerIp);
 
   const refuseHttp = (socket: Duplex, status: number, message: string) => {
     socket.end(
@@ -55,7 +58,16 @@ export function attachCollabEndpoint(server: Server, deps: EndpointDeps): Collab
     const docId = decodeURIComponent(match[1]!);
     if (!DOC_ID.test(docId)) return refuseHttp(socket, 400, 'Bad Request: invalid document id');
     if (!deps.originAllowed(req.headers.origin, req.headers.host)) return refuseHttp(socket, 403, 'Forbidden: origin not allowed');
-    void admit(req, socket, head, docId, url.searchParams.get('token'));
+    const ip = req.socket.remoteAddress ?? 'unknown';
+    if (!perIp.tryOpen(ip)) return refuseHttp(socket, 429, 'Too Many Requests: too many connections from this address');
+    let released = false;
+    const releaseIp = () => {
+      if (!released) perIp.close(ip);
+      released = true;
+    };
+    socket.once('close', releaseIp);
+    // A browser sends its session cookie with the upgrade; other clients pass ?token=.
+    void admit(req, socket, head, docId, url.searchParams.get('token') ?? readCookie(req, SESSION_COOKIE));
   });
 
   async function admit(req: IncomingMessage, socket: Duplex, head: Buffer, docId: string, token: string | null) {

@@ -55,6 +55,7 @@ export class LiveDocument {
   private flushing: Promise<void> | null = null;
   private logEntries: number;
   private logBytes: number;
+  private snapshotBytes: number;
   /** Log entries applied here (own writes, and other instances' through scale-out). */
   readonly seqs: SeqTracker;
   private catchingUp: Promise<void> | null = null;
@@ -64,12 +65,13 @@ export class LiveDocument {
     private readonly storage: Storage,
     private readonly limits: Limits,
     doc: Y.Doc,
-    state: { entries: number; bytes: number; lastSeq: number },
+    state: { entries: number; bytes: number; snapshotBytes: number; lastSeq: number },
     private readonly hooks: DocumentHooks,
   ) {
     this.doc = doc;
     this.logEntries = state.entries;
     this.logBytes = state.bytes;
+    this.snapshotBytes = state.snapshotBytes;
     this.seqs = new SeqTracker(state.lastSeq);
     this.awareness = new Awareness(doc);
     this.awareness.setLocalState(null);
@@ -97,7 +99,12 @@ export class LiveDocument {
       throw new LoadError(`stored state of ${id} could not be applied: ${(e as Error).message}`);
     }
     const lastSeq = state.updates.at(-1)?.seq ?? state.snapshotSeq;
-    return new LiveDocument(id, storage, limits, doc, { entries: state.updates.length, bytes, lastSeq }, hooks);
+    return new LiveDocument(id, storage, limits, doc, { entries: state.updates.length, bytes, snapshotBytes: state.snapshot?.byteLength ?? 0, lastSeq }, hooks);
+  }
+
+  /** About how many bytes the document takes in storage (snapshot + log since): the size limit's measure. */
+  get storedBytes(): number {
+    return this.snapshotBytes + this.logBytes;
   }
 
   /** Queues an update (already checked by policy) for the write path; resolves once stored and applied. */
@@ -184,6 +191,7 @@ export class LiveDocument {
       await this.storage.compact(this.id);
       this.logEntries = 0;
       this.logBytes = 0;
+      this.snapshotBytes = Y.encodeStateAsUpdate(this.doc).byteLength;
     } catch (e) {
       // The log is intact; compaction is retried after the next write.
       log.warn('compaction failed', { doc: this.id, error: (e as Error).message });

@@ -99,5 +99,6 @@ export const CLOSE = {
   unauthorized: 4401,
   forbidden: 4403,
   notFound: 4404,
+  documentTooLarge: 4413,
   tooManyRequests: 4429,
 } as const;

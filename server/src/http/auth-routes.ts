@@ -1,5 +1,6 @@
 /** Sign-in (password or guest), the current user, sign-out, and user accounts (admin). */
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
+import { clearSessionCookie, setSessionCookie } from '../auth/cookies.js';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { hashPassword, verifyPassword } from '../auth/passwords.js';
@@ -28,22 +29,36 @@ const publicUser = (p: Principal) => ({ id: p.id, username: p.username, name: p.
 export function authRoutes(ctx: AppContext): Router {
   const r = Router();
 
+  /** Issues a token, sets the session cookie, answers `{ token, expiresAt, user }`. */
+  async function signIn(req: Request, res: Response, principal: Principal) {
+    const { token, expiresAt } = await ctx.tokens.issue(principal);
+    setSessionCookie(req, res, token, expiresAt);
+    res.json({ token, expiresAt, user: publicUser(principal) });
+  }
+
   r.post('/auth/login', async (req, res) => {
     const body = parseBody(LoginBody, req.body);
-    const user = await ctx.storage.getUserByUsername(body.username.trim().toLowerCase());
+    const username = body.username.trim().toLowerCase();
+    const ip = req.ip ?? 'unknown';
+    const { byUser, byIp } = ctx.loginFailures;
+    const wait = Math.max(byUser.blockedFor(username), byIp.blockedFor(ip));
+    if (wait > 0) {
+      res.setHeader('Retry-After', String(Math.ceil(wait / 1000)));
+      throw new HttpError(429, `too many failed sign-ins; try again in ${Math.ceil(wait / 60000)} minute(s)`);
+    }
+    const user = await ctx.storage.getUserByUsername(username);
     if (!user || !(await verifyPassword(body.password, user.passwordHash))) {
+      byUser.fail(username);
+      byIp.fail(ip);
       throw unauthorized('wrong username or password');
     }
-    const principal: Principal = { id: user.id, username: user.username, name: user.name, guest: false, admin: user.isAdmin };
-    const { token, expiresAt } = await ctx.tokens.issue(principal);
-    res.json({ token, expiresAt, user: publicUser(principal) });
+    byUser.reset(username);
+    await signIn(req, res, { id: user.id, username: user.username, name: user.name, guest: false, admin: user.isAdmin });
   });
 
   r.post('/auth/guest', async (req, res) => {
     const body = parseBody(GuestBody, req.body);
-    const principal: Principal = { id: `guest:${randomUUID()}`, username: 'guest', name: body.name, guest: true, admin: false };
-    const { token, expiresAt } = await ctx.tokens.issue(principal);
-    res.json({ token, expiresAt, user: publicUser(principal) });
+    await signIn(req, res, { id: `guest:${randomUUID()}`, username: 'guest', name: body.name, guest: true, admin: false });
   });
 
   r.get('/auth/me', (_req, res) => {
@@ -51,15 +66,15 @@ export function authRoutes(ctx: AppContext): Router {
   });
 
   /** A fresh token for a valid one (the old one stays valid until it expires). */
-  r.post('/auth/refresh', async (_req, res) => {
+  r.post('/auth/refresh', async (req, res) => {
     const p = principalOf(res);
-    const { token, expiresAt } = await ctx.tokens.issue(p);
-    res.json({ token, expiresAt, user: publicUser(p) });
+    await signIn(req, res, { id: p.id, username: p.username, name: p.name, guest: p.guest, admin: p.admin });
   });
 
-  r.post('/auth/logout', (_req, res) => {
+  r.post('/auth/logout', (req, res) => {
     principalOf(res);
     ctx.revoked.set(res.locals.tokenId as string, res.locals.tokenExpiry as number);
+    clearSessionCookie(req, res);
     res.status(204).end();
   });
 

@@ -3,11 +3,13 @@ import type { Request, Response, NextFunction } from 'express';
 import type { Role } from '@marginalia/shared';
 import { ROLE_RANK } from '@marginalia/shared';
 import type { Config } from '../config.js';
+import type { FailureCounter } from '../limits.js';
 import type { Storage, DocumentRecord } from '../storage/types.js';
 import { TokenError, type Principal, type Tokens } from '../auth/tokens.js';
 import type { DocumentRegistry } from '../collab/registry.js';
 import type { CollabEndpoint } from '../collab/endpoint.js';
 import { DOC_ID, roleFor } from '../access.js';
+import { SESSION_COOKIE, readCookie } from '../auth/cookies.js';
 import { HttpError, forbidden, notFound, unauthorized } from './errors.js';
 
 export interface AppContext {
@@ -17,6 +19,8 @@ export interface AppContext {
   registry: DocumentRegistry;
   /** Token ids signed out before they expire (jti -> expiry, ms). */
   revoked: Map<string, number>;
+  /** Failed sign-ins per username and per IP address. */
+  loginFailures: { byUser: FailureCounter; byIp: FailureCounter };
   /** Set once the WebSocket endpoint is attached (after the HTTP server exists). */
   collab: CollabEndpoint | null;
   /** Scale-out over Redis, when REDIS_URL is set. */
@@ -27,11 +31,17 @@ export interface AppContext {
 export function authenticate(ctx: AppContext) {
   return async (req: Request, res: Response, next: NextFunction) => {
     const header = req.headers.authorization;
-    if (!header) return next();
-    const m = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!m) return next(unauthorized('Authorization header must be "Bearer <token>"'));
+    let token: string | null;
+    if (header) {
+      const m = /^Bearer\s+(\S+)$/i.exec(header);
+      if (!m) return next(unauthorized('Authorization header must be "Bearer <token>"'));
+      token = m[1]!;
+    } else {
+      token = readCookie(req, SESSION_COOKIE);
+      if (!token) return next();
+    }
     try {
-      const p = await ctx.tokens.verify(m[1]!);
+      const p = await ctx.tokens.verify(token);
       if (ctx.revoked.has(p.jti)) return next(unauthorized('token revoked; sign in again'));
       res.locals.principal = p;
       res.locals.tokenId = p.jti;

@@ -207,6 +207,7 @@ export async function exportDocx(article: AnnotatedArticle, options: DocxOptions
     title: article.meta.title,
     ...(ids.comments.length > 0 ? { comments: { children: ids.comments } } : {}),
     styles: {
+      default: { document: { paragraph: { spacing: { after: 120, line: 276 } }, run: { size: 22 } } },
       paragraphStyles: [
         { id: 'MarginaliaQuote', name: 'Quote', basedOn: 'Normal', run: { italics: true, color: '555555' }, paragraph: { indent: { left: 720 } } },
         { id: 'MarginaliaCode', name: 'Code', basedOn: 'Normal', run: { font: 'Courier New', size: 20 } },

@@ -14,7 +14,8 @@ body { margin: 0; background: #f6f8fa; color: var(--ink); font: 16px/1.6 Georgia
 .text h1, .text h2, .text h3, .text h4, .text h5, .text h6 { line-height: 1.3; margin-top: .6em; }
 .text blockquote { border-left: 3px solid var(--rule); padding-left: 14px; color: #3d444d; font-style: italic; }
 .text pre { background: #f6f8fa; padding: 10px 12px; overflow-x: auto; font-size: 14px; white-space: pre-wrap; }
-.text .li { display: flex; gap: .5em; padding-left: calc(var(--depth, 0) * 1.6em); }
+.text .li { display: flex; gap: .5em; margin: 0 0 .35em; padding-left: calc(var(--depth, 0) * 1.6em); }
+.text .li:last-child { margin-bottom: 1em; }
 .text .li .marker { flex: none; min-width: 1.2em; text-align: right; color: var(--muted); }
 code { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: .9em; }
 mark.hl { background: var(--hl); color: inherit; border-radius: 2px; padding: 0 1px; box-decoration-break: clone; -webkit-box-decoration-break: clone; }

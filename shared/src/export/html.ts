@@ -116,14 +116,14 @@ function renderThread(article: AnnotatedArticle, t: AnnotatedThread): string {
   );
 }
 
-function header(article: AnnotatedArticle, now: number): string {
+function header(article: AnnotatedArticle, now: number, withTitle: boolean): string {
   const { meta } = article;
   const byline = [meta.author, meta.source, meta.publishedAt].filter((x): x is string => !!x).map(escapeHtml).join(' · ');
   const count = article.threads.length;
   const comments = article.threads.reduce((n, t) => n + visibleComments(t).length, 0);
   const used = [...new Set(article.threads.flatMap((t) => t.tags))].sort();
   return (
-    `<header class="doc-header"><h1>${escapeHtml(meta.title)}</h1>` +
+    `<header class="doc-header">${withTitle ? `<h1>${escapeHtml(meta.title)}</h1>` : ''}` +
     (byline ? `<p class="byline">${byline}</p>` : '') +
     `<p class="summary">${count} thread${count === 1 ? '' : 's'}, ${comments} comment${comments === 1 ? '' : 's'} · exported from Marginalia ${formatTime(now)}</p>` +
     (used.length > 0 ? `<div class="legend">${used.map((tag) => renderTag(article, tag)).join('')}</div>` : '') +
@@ -149,10 +149,22 @@ export function exportHtml(article: AnnotatedArticle, options: HtmlOptions): str
     if (list) list.push(t);
     else startsIn.set(block, [t]);
   }
-  const rows = article.blocks.map((block) => {
-    const aside = (startsIn.get(block) ?? []).map((t) => renderThread(article, t)).join('');
-    return `<section class="row"><div class="text">${renderBlock(article, block, placed)}</div><aside class="threads">${aside}</aside></section>`;
+  // A row is a block with its threads beside it; the items of one list share a row, so the list stays together.
+  const groups: ArticleBlock[][] = [];
+  for (const block of article.blocks) {
+    const last = groups[groups.length - 1];
+    if (last && block.type === 'listitem' && last[last.length - 1]!.type === 'listitem') last.push(block);
+    else groups.push([block]);
+  }
+  const rows = groups.map((group) => {
+    const text = group.map((block) => renderBlock(article, block, placed)).join('');
+    const aside = group.flatMap((block) => startsIn.get(block) ?? []).map((t) => renderThread(article, t)).join('');
+    return `<section class="row"><div class="text">${text}</div><aside class="threads">${aside}</aside></section>`;
   });
+  // The header carries the title unless the article opens with it (then the byline follows that heading's row).
+  const first = article.blocks[0];
+  const opensWithTitle = first?.type === 'heading' && first.runs.map((r) => r.text).join('').trim() === article.meta.title.trim();
+  rows.splice(opensWithTitle ? 1 : 0, 0, header(article, options.now, !opensWithTitle));
   const orphans = article.threads.filter((t) => !isPlaced(t));
   const orphanSection =
     orphans.length > 0
@@ -170,7 +182,7 @@ export function exportHtml(article: AnnotatedArticle, options: HtmlOptions): str
     `<style>${HTML_STYLE}</style>`,
     '</head>',
     '<body>',
-    `<div class="page">${header(article, options.now)}<main>`,
+    '<div class="page"><main>',
     ...rows,
     orphanSection,
     '</main></div>',

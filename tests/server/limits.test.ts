@@ -1,0 +1,129 @@
+import { describe, expect, test, beforeAll, afterAll, afterEach } from '@jest/globals';
+import * as Y from 'yjs';
+import WebSocket from 'ws';
+import { startServer, createDocument, createUser, api, type TestServer } from '../support/server.js';
+import { connectClient, type TestClient } from '../support/clients.js';
+import { waitFor } from '../support/wait.js';
+
+describe('limits and sessions', () => {
+  let server: TestServer;
+  let docId: string;
+  const clients: TestClient[] = [];
+  const client = (token = server.adminToken) => {
+    const c = connectClient(server.wsUrl, docId, token);
+    clients.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    server = await startServer({
+      env: {
+        MARGINALIA_MAX_LOGIN_FAILURES_PER_USER: '3',
+        MARGINALIA_MAX_CONNECTIONS_PER_IP: '4',
+        MARGINALIA_MAX_MESSAGES_PER_SECOND: '50',
+        MARGINALIA_MAX_DOCUMENT_BYTES: '20000',
+      },
+    });
+    docId = await createDocument(server.url, server.adminToken, 'A small document.');
+    await createUser(server, 'lou', 'Lou');
+  });
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.destroy();
+  });
+  afterAll(async () => {
+    await server.dispose();
+  });
+
+  test('after too many failed sign-ins for a user, even the right password is refused with 429 and Retry-After', async () => {
+    const anon = api(server.url);
+    for (let i = 0; i < 3; i++) expect((await anon.post('/auth/login', { username: 'lou', password: 'wrong-password' })).status).toBe(401);
+    const blocked = await anon.post('/auth/login', { username: 'lou', password: 'lou-password' });
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(blocked.body.error).toMatch(/too many failed sign-ins/);
+  });
+
+  test('a session cookie (HttpOnly, SameSite=Lax) authenticates REST and WebSocket; sign-out clears and revokes it', async () => {
+    const res = await fetch(`${server.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password: 'admin-password' }),
+    });
+    const setCookie = res.headers.get('set-cookie')!;
+    expect(setCookie).toMatch(/marginalia_session=/);
+    expect(setCookie).toMatch(/HttpOnly/i);
+    expect(setCookie).toMatch(/SameSite=Lax/i);
+    const cookie = setCookie.split(';')[0]!;
+    const me = await api(server.url).get('/auth/me', { cookie });
+    expect(me.status).toBe(200);
+    expect(me.body.user.username).toBe('admin');
+
+    const opened = await new Promise<boolean>((resolve) => {
+      const ws = new WebSocket(`${server.wsUrl}/collab/${docId}`, { headers: { cookie } });
+      ws.on('message', () => {
+        resolve(true);
+        ws.close();
+      });
+      ws.on('close', () => resolve(false));
+      ws.on('error', () => resolve(false));
+    });
+    expect(opened).toBe(true);
+
+    const out = await api(server.url).post('/auth/logout', {}, { cookie });
+    expect(out.status).toBe(204);
+    expect(out.headers.get('set-cookie')).toMatch(/marginalia_session=;/);
+    expect((await api(server.url).get('/auth/me', { cookie })).status).toBe(401);
+  });
+
+  test('a state-changing request from a foreign origin is refused (403); the own origin passes', async () => {
+    const foreign = await api(server.url, server.adminToken).post('/documents', { title: 'x', format: 'text', content: 'x' }, { origin: 'https://evil.example' });
+    expect(foreign.status).toBe(403);
+    expect(foreign.body.error).toMatch(/origin/);
+    const own = await api(server.url, server.adminToken).post('/documents', { title: 'x', format: 'text', content: 'x' }, { origin: server.url });
+    expect(own.status).toBe(201);
+  });
+
+  test('connections per IP address are capped (429 at upgrade)', async () => {
+    const open = Array.from({ length: 4 }, () => client());
+    await Promise.all(open.map((c) => c.synced()));
+    const status = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(`${server.wsUrl}/collab/${docId}?token=${server.adminToken}`);
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => resolve(101));
+      ws.on('error', () => {});
+    });
+    expect(status).toBe(429);
+    open[0]!.destroy();
+    const again = client();
+    await again.synced();
+    expect(again.provider.synced).toBe(true);
+  });
+
+  test('a client sending more messages per second than allowed is closed with 1013', async () => {
+    const c = client();
+    await c.synced();
+    for (let i = 0; i < 300; i++) c.provider.awareness.setLocalStateField('n', i);
+    await waitFor(() => c.closes.some((x) => x.code === 1013 && /rate limit/.test(x.reason)), { message: 'rate-limit close' });
+  });
+
+  test('a document past its size limit refuses growth with 4413 and a reason; it is not stored', async () => {
+    const id = await createDocument(server.url, server.adminToken, 'Grows.');
+    const c = connectClient(server.wsUrl, id, server.adminToken);
+    clients.push(c);
+    await c.synced();
+    c.doc.getMap('meta').set('big', 'x'.repeat(25_000));
+    await waitFor(() => c.doc.getMap('meta').get('big') !== undefined);
+    const other = connectClient(server.wsUrl, id, server.adminToken);
+    clients.push(other);
+    await other.synced();
+    expect(typeof other.doc.getMap('meta').get('big')).toBe('string');
+    c.doc.getMap('meta').set('more', 'y');
+    await waitFor(() => c.closes.some((x) => x.code === 4413), { message: 'close 4413' });
+    expect(c.closes.find((x) => x.code === 4413)!.reason).toMatch(/size limit/);
+    const fresh = connectClient(server.wsUrl, id, server.adminToken);
+    clients.push(fresh);
+    await fresh.synced();
+    expect(fresh.doc.getMap('meta').has('more')).toBe(false);
+    expect(fresh.doc.get('root', Y.XmlText).length).toBeGreaterThan(0);
+  });
+});
