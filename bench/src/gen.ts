@@ -12,6 +12,8 @@ import { Ledger, RawClient, RawWriter, RealClient, connectAll, type Target, type
 
 export interface LoadConfig {
   target: Target;
+  /** Who the writers are, when not `target` (Marginalia: the document's owner). */
+  writerTarget: Target | null;
   doc: string;
   serverPid: number;
   /** A state to push into an empty reference document before anyone else connects (file of bytes). */
@@ -73,8 +75,9 @@ async function load(c: LoadConfig): Promise<LoadResult> {
   const ledger = new Ledger(c.writers, maxSeq);
   const { first, anchor } = await prepare(c);
   const receivers = await connectAll(c.receivers, () => new RawClient(c.target, c.doc, ledger));
-  const rawWriters = c.writerKind === 'raw' ? await connectAll(c.writers, (i) => new RawWriter(c.target, c.doc, i, ledger)) : [];
-  const realWriters = c.writerKind === 'real' ? await connectAll(c.writers, () => new RealClient(c.target, c.doc, ledger), 10) : [];
+  const wt = c.writerTarget ?? c.target;
+  const rawWriters = c.writerKind === 'raw' ? await connectAll(c.writers, (i) => new RawWriter(wt, c.doc, i, ledger)) : [];
+  const realWriters = c.writerKind === 'real' ? await connectAll(c.writers, () => new RealClient(wt, c.doc, ledger), 10) : [];
   const reals = await connectAll(c.realReceivers, () => new RealClient(c.target, c.doc, ledger), 10);
   for (const r of reals) r.watchBeacons();
   first.close(); // the seeding client leaves once everyone else holds the document open
@@ -82,13 +85,13 @@ async function load(c: LoadConfig): Promise<LoadResult> {
   const recipients = receivers.length + rawWriters.length + reals.length;
   const sockets = recipients + realWriters.length;
 
-  // Raw writers open their threads spread over half a second, then reply at `rate`.
+  // Raw writers open their threads spread over half a second, then, a second later, reply at `rate`.
   for (const w of rawWriters) {
     setTimeout(() => w.openThread(anchor), Math.random() * 500);
   }
-  await sleep(600);
+  await sleep(rawWriters.length ? 1500 : 0);
   rawWriters.forEach((w) => w.start(c.rate));
-  realWriters.forEach((w, i) => w.startWriting(c.target, i, c.rate));
+  realWriters.forEach((w, i) => w.startWriting(wt, i, c.rate));
 
   await sleep(c.warmupMs);
   send({ event: 'window', phase: 'start' });

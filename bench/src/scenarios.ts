@@ -26,6 +26,8 @@ export interface Seeds {
 }
 
 export interface LoadSpec {
+  /** Marginalia: writers connect as the document's owner instead of as commenters. */
+  ownerWriters?: boolean;
   receivers: number;
   realReceivers: number;
   writers: number;
@@ -47,19 +49,22 @@ export interface LoadRun extends LoadResult {
 }
 
 /** A server with one document holding the seed article, and who the clients are. */
-async function targetWithDocument(kind: ServerKind, seeds: Seeds): Promise<{ server: RunningTarget; target: Target; doc: string; seedFile: string | null }> {
+async function targetWithDocument(
+  kind: ServerKind,
+  seeds: Seeds,
+): Promise<{ server: RunningTarget; target: Target; owner: Target | null; doc: string; seedFile: string | null }> {
   const server = await startTarget(kind);
   if (kind.startsWith('marginalia')) {
-    const { target, docIds } = await provision(server, [{ title: 'Bench article', content: ARTICLE }]);
-    return { server, target, doc: docIds[0]!, seedFile: null };
+    const { target, owner, docIds } = await provision(server, [{ title: 'Bench article', content: ARTICLE }]);
+    return { server, target, owner, doc: docIds[0]!, seedFile: null };
   }
-  return { server, target: referenceTarget(server), doc: `bench-${randomUUID()}`, seedFile: seeds.article };
+  return { server, target: referenceTarget(server), owner: null, doc: `bench-${randomUUID()}`, seedFile: seeds.article };
 }
 
 /** Runs one load (fanout, hotroom or durable shape) against `kind`; `profileFile` records the window's CPU profile. */
 export async function runLoad(kind: ServerKind, spec: LoadSpec, seeds: Seeds, profileFile?: string): Promise<LoadRun> {
   const load_before = loadavg();
-  const { server, target, doc, seedFile } = await targetWithDocument(kind, seeds);
+  const { server, target, owner, doc, seedFile } = await targetWithDocument(kind, seeds);
   const gen = await startGenerator();
   let lag: Promise<{ p50_ms: number; p99_ms: number; max_ms: number }> | null = null;
   let profiled: Promise<unknown> | null = null;
@@ -74,7 +79,8 @@ export async function runLoad(kind: ServerKind, spec: LoadSpec, seeds: Seeds, pr
     }
   });
   try {
-    const config: LoadConfig = { target, doc, serverPid: server.pid, seedFile, ...spec };
+    const { ownerWriters, ...rest } = spec;
+    const config: LoadConfig = { target, writerTarget: ownerWriters && owner ? owner : null, doc, serverPid: server.pid, seedFile, ...rest };
     const budget = spec.warmupMs + spec.durationMs + spec.drainMs + 240_000;
     const result = await ask<LoadResult>(gen.proc, { cmd: 'load', config }, budget);
     const l = lag ? await (lag as Promise<{ p50_ms: number; p99_ms: number; max_ms: number }>) : null;

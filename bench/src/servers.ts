@@ -119,7 +119,10 @@ async function login(t: RunningTarget, u: { username: string; password: string }
 }
 
 /** Marginalia: the admin creates the documents (commenters may join) and a commenter account the clients use. */
-export async function provision(t: RunningTarget, docs: { title: string; content: string }[]): Promise<{ target: Target; docIds: string[]; adminToken: string }> {
+export async function provision(
+  t: RunningTarget,
+  docs: { title: string; content: string }[],
+): Promise<{ target: Target; owner: Target; docIds: string[]; adminToken: string }> {
   const admin = await login(t, ADMIN);
   const u = await api(t, 'POST', '/users', admin.token, BENCH_USER);
   if (u.status !== 201 && u.status !== 409) throw new Error(`create user: ${u.status} ${JSON.stringify(u.json)}`);
@@ -130,7 +133,12 @@ export async function provision(t: RunningTarget, docs: { title: string; content
     docIds.push(r.json.id);
   }
   const bench = await login(t, BENCH_USER);
-  return { target: { server: t.kind, base: t.ws, token: bench.token, userId: bench.user.id, userName: bench.user.name }, docIds, adminToken: admin.token };
+  return {
+    target: { server: t.kind, base: t.ws, token: bench.token, userId: bench.user.id, userName: bench.user.name },
+    owner: { server: t.kind, base: t.ws, token: admin.token, userId: admin.user.id, userName: admin.user.name },
+    docIds,
+    adminToken: admin.token,
+  };
 }
 
 /** References need no accounts: any token, any document name. */

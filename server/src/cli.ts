@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-/** The `marginalia` command: serve, import an article, manage users. */
+/** The `marginalia` command: serve, import an article, export a document, import annotations, manage users. */
 import { Command, Option } from 'commander';
-import { readFileSync } from 'node:fs';
+import * as Y from 'yjs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { extname, basename } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { ConfigError, loadConfig } from './config.js';
@@ -11,7 +12,18 @@ import { hashPassword } from './auth/passwords.js';
 import { USERNAME } from './http/auth-routes.js';
 import { ROLES, type Role } from '@marginalia/shared';
 import type { ArticleFormat } from './article/import.js';
-import { StorageError } from './storage/types.js';
+import { StorageError, type Storage } from './storage/types.js';
+import {
+  DUMP_FORMAT,
+  EXPORT_FORMATS,
+  IMPORT_FORMATS,
+  applyImport,
+  exportDocument,
+  planJsonImport,
+  planW3cImport,
+  type ExportFormat,
+  type ImportFormat,
+} from '@marginalia/shared';
 
 const program = new Command();
 program.name('marginalia').description('Collaborative annotation server').version('0.1.0');
@@ -71,6 +83,89 @@ program
         ownerId,
       });
       console.log(id);
+    } finally {
+      await storage.close();
+    }
+  });
+
+/** A document's Y.Doc as stored: the latest snapshot, then the log after it, in order. */
+async function loadDoc(storage: Storage, docId: string): Promise<Y.Doc> {
+  if (!(await storage.getDocument(docId))) throw new Error(`no document "${docId}"`);
+  const state = await storage.loadState(docId);
+  const doc = new Y.Doc();
+  if (state.snapshot) Y.applyUpdate(doc, state.snapshot);
+  for (const u of state.updates) Y.applyUpdate(doc, u.data);
+  return doc;
+}
+
+const list = (s: string | undefined) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+
+program
+  .command('export')
+  .description('export a document with its threads (to a file, or to standard output)')
+  .argument('<docId>')
+  .addOption(new Option('--format <format>', 'export format').choices(Object.keys(EXPORT_FORMATS)).makeOptionMandatory())
+  .option('-o, --output <file>', 'write here instead of standard output')
+  .addOption(new Option('--status <status>', 'only threads in this state').choices(['open', 'resolved', 'all']).default('all'))
+  .option('--tags <tags>', 'only threads with one of these tags (comma list)')
+  .option('--authors <authors>', 'only threads with a comment by one of these authors (ids or names, comma list)')
+  .option('--base-url <url>', 'public URL of the server, for W3C annotation ids (default: http://HOST:PORT)')
+  .action(async (docId: string, opts: { format: ExportFormat; output?: string; status: 'open' | 'resolved' | 'all'; tags?: string; authors?: string; baseUrl?: string }) => {
+    const config = loadConfig();
+    const storage = await openStorage(config);
+    try {
+      const doc = await loadDoc(storage, docId);
+      try {
+        const body = await exportDocument(doc, opts.format, {
+          docId,
+          baseUrl: opts.baseUrl ?? `http://${config.host}:${config.port}`,
+          status: opts.status,
+          tags: list(opts.tags),
+          authors: list(opts.authors),
+        });
+        if (opts.output) writeFileSync(opts.output, body);
+        else process.stdout.write(body);
+      } finally {
+        doc.destroy();
+      }
+    } finally {
+      await storage.close();
+    }
+  });
+
+program
+  .command('import-annotations')
+  .description('import annotations (a W3C collection or a Marginalia JSON dump) into a document; a running server shows them once it reloads the document (use the REST import for documents open in browsers)')
+  .argument('<docId>')
+  .argument('<file>', 'the annotations (JSON)')
+  .addOption(new Option('--format <format>', 'w3c or json (default: json for a Marginalia dump, else w3c)').choices([...IMPORT_FORMATS]))
+  .action(async (docId: string, file: string, opts: { format?: ImportFormat }) => {
+    let input: unknown;
+    try {
+      input = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new Error(`${file} is not JSON: ${(e as Error).message}`);
+    }
+    const isDump = typeof input === 'object' && input !== null && (input as { format?: unknown }).format === DUMP_FORMAT;
+    const format = opts.format ?? (isDump ? 'json' : 'w3c');
+    const now = Date.now();
+    const plan = format === 'json' ? planJsonImport(input, now) : planW3cImport(input, now);
+    const storage = await openStorage(loadConfig());
+    try {
+      const doc = await loadDoc(storage, docId);
+      try {
+        const updates: Uint8Array[] = [];
+        doc.on('update', (u: Uint8Array) => updates.push(u));
+        let result!: ReturnType<typeof applyImport>;
+        doc.transact(() => {
+          result = applyImport(doc, plan, { importerId: 'cli', mayDefineTags: true, now });
+        }, 'import:cli');
+        if (updates.length > 0) await storage.appendUpdates(docId, [Y.mergeUpdates(updates)]);
+        await storage.audit({ docId, actorId: null, action: 'annotations.imported', detail: { format, file: basename(file), imported: result.imported, skipped: result.skipped } });
+        console.log(JSON.stringify(result, null, 2));
+      } finally {
+        doc.destroy();
+      }
     } finally {
       await storage.close();
     }

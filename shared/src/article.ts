@@ -50,6 +50,11 @@ export interface ArticleIndex {
   toRelative(offset: number, assoc: 0 | -1): Y.RelativePosition;
   /** The article-text offset of a RelativePosition, or null when it points into content no longer in the article. */
   fromRelative(rel: Y.RelativePosition): number | null;
+  /**
+   * Like fromRelative, but for a position inside a block that was since removed (a paragraph merged into another,
+   * the second half of a split), the offset where that block was. Null only for positions this doc never saw.
+   */
+  nearestFromRelative(rel: Y.RelativePosition): number | null;
   /** Is the character at `offset` real article content (false for the "\n\n" between blocks)? */
   isContent(offset: number): boolean;
 }
@@ -247,9 +252,30 @@ export function articleIndex(doc: Y.Doc): ArticleIndex {
     return at === undefined ? null : Math.min(at, text.length);
   };
 
+  const nearestFromRelative = (rel: Y.RelativePosition): number | null => {
+    const abs = Y.createAbsolutePositionFromRelativePosition(rel, doc);
+    if (abs === null) return null;
+    const direct = w.boundaries.get(abs.type);
+    if (direct !== undefined) return Math.min(direct[Math.min(abs.index, direct.length - 1)] ?? text.length, text.length);
+    // Climb from the removed type to the first live ancestor; the offset is where the removed subtree sat in it.
+    let item = abs.type._item;
+    while (item !== null) {
+      const parent = item.parent;
+      if (!(parent instanceof Y.AbstractType)) return null;
+      const bounds = w.boundaries.get(parent);
+      if (bounds !== undefined) {
+        let index = 0;
+        for (let n = item.left; n !== null; n = n.left) if (!n.deleted && n.countable) index += n.length;
+        return Math.min(bounds[Math.min(index, bounds.length - 1)] ?? text.length, text.length);
+      }
+      item = parent._item;
+    }
+    return null;
+  };
+
   const isContent = (offset: number): boolean => w.charType[offset] != null;
 
-  return { doc, text, toRelative, fromRelative, isContent };
+  return { doc, text, toRelative, fromRelative, nearestFromRelative, isContent };
 }
 
 function endOfArticle(w: Walk, root: Y.XmlText, assoc: 0 | -1): Y.RelativePosition {

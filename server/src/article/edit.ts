@@ -31,12 +31,15 @@ export interface CaretMap {
   text: string;
   /** Offset -> the Lexical point a caret at that offset is. */
   stops: Map<number, CaretPoint>;
+  /** Offset of each block's first character, ascending. */
+  blockStarts: number[];
 }
 
 /** Walks the current editor state (call inside a read or update). */
 export function $caretMap(): CaretMap {
   let text = '';
   const stops = new Map<number, CaretPoint>();
+  const blockStarts: number[] = [];
 
   const walkInline = (parent: ElementNode): void => {
     parent.getChildren().forEach((child, index) => {
@@ -65,6 +68,7 @@ export function $caretMap(): CaretMap {
     const children = el.getChildren();
     const hasBlockChild = children.some((c: LexicalNode) => $isElementNode(c) && !c.isInline());
     if (!hasBlockChild) {
+      blockStarts.push(text.length);
       walkInline(el);
       stops.set(text.length, endPoint(el));
       return;
@@ -87,7 +91,7 @@ export function $caretMap(): CaretMap {
     else text += child.getTextContent();
     if ($isElementNode(child) && !child.isInline() && i < blocks.length - 1) text += '\n\n';
   });
-  return { text, stops };
+  return { text, stops, blockStarts };
 }
 
 /** Offsets where a caret can be put (sorted). */
@@ -106,22 +110,45 @@ function $select(map: CaretMap, start: number, end: number) {
   return selection;
 }
 
-/** Types `text` at `offset`, as a user would (the new text takes the format of the text it joins). */
-export function insertTextAt(article: ArticleEditor, offset: number, text: string): Promise<void> {
-  return article.update(() => $select($caretMap(), offset, offset).insertText(text));
+/** Runs an edit, naming it in any error Lexical throws (its own messages say nothing of the offsets). */
+async function edit(article: ArticleEditor, what: string, fn: () => void): Promise<void> {
+  try {
+    await article.update(fn);
+  } catch (error) {
+    throw new Error(`${what} failed: ${(error as Error).message}`, { cause: error });
+  }
 }
 
-/** Deletes text[start, end); a range over a block boundary merges the two blocks, as Backspace does. */
+/** Types `text` at `offset`, as a user would (the new text takes the format of the text it joins). */
+export function insertTextAt(article: ArticleEditor, offset: number, text: string): Promise<void> {
+  return edit(article, `insertTextAt(${offset}, ${JSON.stringify(text)})`, () => $select($caretMap(), offset, offset).insertText(text));
+}
+
+/**
+ * Deletes text[start, end); a range over a block boundary merges the blocks, as Backspace does.
+ * Lexical 0.52's removeText throws ("$getTextNodeOffset: invalid offset") for a range from the very start of a block
+ * into the middle of a later block's first text node when more nodes follow it; so a range over blocks is removed in
+ * two steps: the part inside the last block, then the rest (which then ends at that block's start).
+ */
 export function deleteRange(article: ArticleEditor, start: number, end: number): Promise<void> {
-  return article.update(() => $select($caretMap(), start, end).removeText());
+  return edit(article, `deleteRange(${start}, ${end})`, () => {
+    const map = $caretMap();
+    const lastBlock = map.blockStarts.filter((b) => b <= end).pop() ?? 0;
+    if (lastBlock > start && end > lastBlock) {
+      $select(map, lastBlock, end).removeText();
+      $select($caretMap(), start, lastBlock).removeText();
+    } else {
+      $select(map, start, end).removeText();
+    }
+  });
 }
 
 /** Toggles a text format (bold, italic, …) on text[start, end). */
 export function formatRange(article: ArticleEditor, start: number, end: number, format: TextFormatType = 'bold'): Promise<void> {
-  return article.update(() => $select($caretMap(), start, end).formatText(format));
+  return edit(article, `formatRange(${start}, ${end}, ${format})`, () => $select($caretMap(), start, end).formatText(format));
 }
 
 /** Splits the block at `offset`, as Enter does. */
 export function splitBlockAt(article: ArticleEditor, offset: number): Promise<void> {
-  return article.update(() => $select($caretMap(), offset, offset).insertParagraph());
+  return edit(article, `splitBlockAt(${offset})`, () => $select($caretMap(), offset, offset).insertParagraph());
 }
