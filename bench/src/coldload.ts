@@ -17,6 +17,8 @@ export interface ColdloadRun {
   load_ms: number;
   first_sync_ms: number;
   warm_first_sync_ms: number;
+  /** What a client spends applying the state it is sent (Y.applyUpdate in the generator). */
+  client_apply_ms: number;
   state_bytes: number;
   stored_bytes: number;
   load_before: string;
@@ -94,9 +96,9 @@ export async function buildColdloadData(threads: number, comments: number): Prom
   }
 }
 
-export async function runColdload(data: { dataDir: string; docId: string; storedBytes: number }): Promise<ColdloadRun> {
+export async function runColdload(data: { dataDir: string; docId: string; storedBytes: number }, cpuProfDir?: string): Promise<ColdloadRun> {
   const load_before = loadavg();
-  const server = await startTarget('marginalia', { dataDir: data.dataDir });
+  const server = await startTarget('marginalia', { dataDir: data.dataDir, ...(cpuProfDir ? { cpuProfDir } : {}) });
   const gen = await startGenerator();
   try {
     const res = await fetch(`${server.http}/api/auth/login`, {

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import * as Y from 'yjs';
 import { anchorFromOffsets } from '@marginalia/shared';
-import { cpuSeconds, sleep } from './lib/proc.js';
+import { cpuSplit, runQueueWaitSeconds, sleep } from './lib/proc.js';
 import { round } from './lib/hist.js';
 import { Ledger, RawClient, RawWriter, RealClient, connectAll, type Target, type ThreadTarget } from './lib/clients.js';
 
@@ -43,8 +43,13 @@ export interface LoadResult {
   frames_per_update: number;
   server_cpu_s: number;
   server_us_per_frame: number;
+  /** The user-space part (the rest is the kernel's: socket writes, loopback delivery). */
+  server_user_us_per_frame: number;
   server_cpu_util: number;
   gen_cpu_util: number;
+  /** Share of the window the server's / generator's main thread was runnable but waiting for a CPU (machine noise). */
+  server_runq_wait: number;
+  gen_runq_wait: number;
   window_s: number;
   drained_ms: number;
   /** Sockets the server closed during the run, by code and reason. */
@@ -52,6 +57,8 @@ export interface LoadResult {
 }
 
 const send = (m: unknown) => process.send!(m);
+/** CLOCK_MONOTONIC in ms: the clock the server's probe timestamps its event-loop samples with. */
+const mono = () => Number(process.hrtime.bigint()) / 1e6;
 
 /** The seed (references) and a valid anchor into the document's article, from the first client. */
 async function prepare(c: LoadConfig): Promise<{ first: RawClient; anchor: ThreadTarget }> {
@@ -94,17 +101,19 @@ async function load(c: LoadConfig): Promise<LoadResult> {
   realWriters.forEach((w, i) => w.startWriting(wt, i, c.rate));
 
   await sleep(c.warmupMs);
-  send({ event: 'window', phase: 'start' });
-  const cpu0 = cpuSeconds(c.serverPid);
+  send({ event: 'window', phase: 'start', at: mono() });
+  const cpu0 = cpuSplit(c.serverPid);
+  const wait0 = [runQueueWaitSeconds(c.serverPid), runQueueWaitSeconds('self')];
   const own0 = process.cpuUsage();
   const t0 = performance.now();
   ledger.windowOpen = true;
   await sleep(c.durationMs);
   ledger.windowOpen = false;
   const t1 = performance.now();
-  const cpu1 = cpuSeconds(c.serverPid);
+  const cpu1 = cpuSplit(c.serverPid);
+  const wait1 = [runQueueWaitSeconds(c.serverPid), runQueueWaitSeconds('self')];
   const own1 = process.cpuUsage(own0);
-  send({ event: 'window', phase: 'end' });
+  send({ event: 'window', phase: 'end', at: mono() });
   rawWriters.forEach((w) => w.stop());
   realWriters.forEach((w) => w.stop());
 
@@ -131,7 +140,8 @@ async function load(c: LoadConfig): Promise<LoadResult> {
     else duplicates += d - recipients;
   }
   const windowS = (t1 - t0) / 1000;
-  const serverCpu = cpu1 - cpu0;
+  const serverUser = cpu1.user - cpu0.user;
+  const serverCpu = serverUser + cpu1.system - cpu0.system;
   const raw = ledger.raw.summary();
   const real = ledger.real.summary();
   const result: LoadResult = {
@@ -149,8 +159,11 @@ async function load(c: LoadConfig): Promise<LoadResult> {
     frames_per_update: round(ledger.sentInWindow ? ledger.frames / (ledger.sentInWindow * sockets) : 0, 4),
     server_cpu_s: round(serverCpu),
     server_us_per_frame: round(ledger.frames ? (serverCpu * 1e6) / ledger.frames : 0, 2),
+    server_user_us_per_frame: round(ledger.frames ? (serverUser * 1e6) / ledger.frames : 0, 2),
     server_cpu_util: round(serverCpu / windowS),
     gen_cpu_util: round((own1.user + own1.system) / 1e6 / windowS),
+    server_runq_wait: round((wait1[0]! - wait0[0]!) / windowS),
+    gen_runq_wait: round((wait1[1]! - wait0[1]!) / windowS),
     window_s: round(windowS),
     drained_ms: Math.round(drained),
     closed: Object.fromEntries(ledger.closes),
@@ -188,14 +201,41 @@ async function coldload(m: { target: Target; doc: string }) {
   const warm = new RealClient(m.target, m.doc, null);
   await warm.synced;
   const warmSync = performance.now() - t1;
-  const stateBytes = Y.encodeStateAsUpdate(warm.doc).byteLength;
+  const state = Y.encodeStateAsUpdate(warm.doc);
+  const t2 = performance.now();
+  const probeDoc = new Y.Doc();
+  Y.applyUpdate(probeDoc, state);
+  const clientApply = performance.now() - t2;
+  probeDoc.destroy();
   raw.close();
   cold.close();
   warm.close();
-  return { load_ms: round(firstFrame - t0, 1), first_sync_ms: round(coldSync, 1), warm_first_sync_ms: round(warmSync, 1), state_bytes: stateBytes };
+  return { load_ms: round(firstFrame - t0, 1), first_sync_ms: round(coldSync, 1), warm_first_sync_ms: round(warmSync, 1), client_apply_ms: round(clientApply, 1), state_bytes: state.byteLength };
+}
+
+/** Calibration clients: plain sockets that only count messages. */
+const plain: import('ws').WebSocket[] = [];
+let plainFrames = 0;
+async function floorClients(m: { url: string; n: number }): Promise<number> {
+  const { default: WS } = await import('ws');
+  await Promise.all(
+    Array.from({ length: m.n }, () => {
+      const ws = new WS(m.url, { perMessageDeflate: false });
+      ws.on('message', () => void plainFrames++);
+      plain.push(ws);
+      return new Promise((res, rej) => (ws.once('open', res), ws.once('error', rej)));
+    }),
+  );
+  return plain.length;
 }
 
 const handlers: Record<string, (m: never) => Promise<unknown>> = {
+  'floor-clients': floorClients,
+  'floor-count': async () => {
+    await sleep(300);
+    for (const ws of plain.splice(0)) ws.terminate();
+    return plainFrames;
+  },
   load: (m: { config: LoadConfig }) => load(m.config),
   'memory-phase': memoryPhase,
   'memory-close': async () => {

@@ -7,7 +7,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Session } from 'node:inspector';
 import { writeFileSync } from 'node:fs';
 
-const RESOLUTION_MS = 2;
+const RESOLUTION_MS = 10; // the default of monitorEventLoopDelay
 const lag = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
 lag.enable();
 
@@ -16,7 +16,7 @@ declare global {
   var __benchResidentDocs: (() => number) | undefined;
 }
 
-type Request = { id: number; cmd: string; file?: string };
+type Request = { id: number; cmd: string; file?: string; from?: number; to?: number };
 
 /** The same V8 sampling profiler as `node --cpu-prof`, limited to the bench's measurement window. */
 let session: Session | null = null;
@@ -41,8 +41,45 @@ async function profile(cmd: string, file?: string): Promise<unknown> {
 
 const ms = (ns: number) => Math.max(0, ns / 1e6 - RESOLUTION_MS);
 
-function answer(cmd: string): unknown {
+/**
+ * monitorEventLoopDelay cannot be read for a past time window, and a saturated server reads the bench's IPC
+ * messages late (seconds), so the delay is also sampled here with timestamps: a timer at the same resolution records how late it
+ * fired (the same measure), and the bench asks for the samples inside its window, in CLOCK_MONOTONIC ms, a
+ * clock all processes share.
+ */
+const TICK_MS = RESOLUTION_MS;
+const RING = 1 << 19;
+const ringAt = new Float64Array(RING);
+const ringLag = new Float32Array(RING);
+let ringN = 0;
+const mono = () => Number(process.hrtime.bigint()) / 1e6;
+let last = mono();
+const tick = () => {
+  const now = mono();
+  ringAt[ringN % RING] = now;
+  ringLag[ringN % RING] = Math.max(0, now - last - TICK_MS);
+  ringN++;
+  last = now;
+  setTimeout(tick, TICK_MS).unref();
+};
+setTimeout(tick, TICK_MS).unref();
+
+function lagWindow(from: number, to: number) {
+  const v: number[] = [];
+  for (let i = Math.max(0, ringN - RING); i < ringN; i++) {
+    const at = ringAt[i % RING]!;
+    // A sample covers the interval before it: it belongs to the window if that interval overlaps it.
+    if (at > from && at - ringLag[i % RING]! - TICK_MS < to) v.push(ringLag[i % RING]!);
+  }
+  v.sort((a, b) => a - b);
+  const q = (p: number) => (v.length ? v[Math.min(v.length - 1, Math.ceil(p * v.length) - 1)]! : 0);
+  return { p50_ms: q(0.5), p99_ms: q(0.99), max_ms: v.length ? v[v.length - 1]! : 0, samples: v.length };
+}
+
+function answer(cmd: string, m: Request): unknown {
   switch (cmd) {
+    case 'lag-window':
+      return { ...lagWindow(m.from!, m.to!), eld: answer('lag', m) };
     case 'lag-reset':
       lag.reset();
       return true;
@@ -57,7 +94,7 @@ function answer(cmd: string): unknown {
     case 'docs':
       return globalThis.__benchResidentDocs ? globalThis.__benchResidentDocs() : null;
     default:
-      throw new Error(`unknown probe command ${cmd}`);
+      return undefined; // a launcher's own command (e.g. the calibration server's 'blast')
   }
 }
 
@@ -72,7 +109,8 @@ if (process.send) {
       return;
     }
     try {
-      process.send!({ id: m.id, result: answer(m.cmd) });
+      const result = answer(m.cmd, m);
+      if (result !== undefined) process.send!({ id: m.id, result });
     } catch (e) {
       process.send!({ id: m.id, error: (e as Error).message });
     }

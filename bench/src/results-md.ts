@@ -82,25 +82,31 @@ export function renderResults(d: Details, latest: Json, gs: Goal[], kept: { expo
   L.push('## Figures', '');
   L.push(...loadTable('fanout — one writer (real provider) at 50 updates/s, 500 clients (494 raw receivers, 5 real providers)', d.fanout, [
     ['p50 ms', (r) => r.p50_ms], ['p99 ms', (r) => r.p99_ms], ['max ms', (r) => r.max_ms], ['real-provider p50/p99 ms', (r) => `${r.real_p50_ms} / ${r.real_p99_ms}`],
-    ['drops', (r) => r.drops], ['server µs/frame', (r) => r.server_us_per_frame], ['server CPU', (r) => r.server_cpu_util], ['generator CPU', (r) => r.gen_cpu_util], ['loop lag p99 ms', (r) => r.loop_lag_p99_ms]]));
+    ['drops', (r) => r.drops], ['server µs/frame (user)', (r) => `${r.server_us_per_frame} (${r.server_user_us_per_frame})`], ['server CPU', (r) => r.server_cpu_util], ['generator CPU', (r) => r.gen_cpu_util],
+    ['run-queue wait server/gen', (r) => `${r.server_runq_wait} / ${r.gen_runq_wait}`], ['loop lag p99 ms', (r) => r.loop_lag_p99_ms]]));
+  if (d.floor) {
+    L.push(`Calibration: a bare \`ws\` server sending a ready-made 300-byte message to ${d.floor.clients} connections 50 times a second (no Yjs, no protocol) spends **${d.floor.us_per_frame} µs of CPU per frame** here (user ${d.floor.user_us_per_frame}, system ${d.floor.system_us_per_frame}: the loopback TCP send path). That is the floor for any Node server that writes each update to each socket.`, '');
+  }
   L.push(...loadTable('hotroom — 400 raw writers × 2 updates/s on one document (+2 real providers)', d.hotroom, [
     ['p50 ms', (r) => r.p50_ms], ['p99 ms', (r) => r.p99_ms], ['max ms', (r) => r.max_ms], ['drops', (r) => r.drops], ['loop lag p99 ms', (r) => r.loop_lag_p99_ms],
-    ['frames/update/recipient', (r) => r.frames_per_update], ['server µs/frame', (r) => r.server_us_per_frame], ['server CPU', (r) => r.server_cpu_util], ['generator CPU', (r) => r.gen_cpu_util]]));
+    ['frames/update/recipient', (r) => r.frames_per_update], ['server µs/frame (user)', (r) => `${r.server_us_per_frame} (${r.server_user_us_per_frame})`], ['server CPU', (r) => r.server_cpu_util], ['generator CPU', (r) => r.gen_cpu_util],
+    ['run-queue wait server/gen', (r) => `${r.server_runq_wait} / ${r.gen_runq_wait}`]]));
   L.push(...loadTable('durable — 100 raw writers × 5 updates/s (+2 real providers)', d.durable, [
     ['p50 ms', (r) => r.p50_ms], ['p99 ms', (r) => r.p99_ms], ['max ms', (r) => r.max_ms], ['drops', (r) => r.drops], ['loop lag p99 ms', (r) => r.loop_lag_p99_ms], ['server CPU', (r) => r.server_cpu_util], ['storage', (r) => r.storage]]));
   if (d.coldload) {
     L.push(`**coldload — the seed article with ${d.coldload.threads} threads / ${d.coldload.comments} comments stored, fresh server per run**`, '');
-    L.push(row(['run', 'load ms (connect → first frame)', 'first sync ms (cold, real provider)', 'first sync ms (doc already loaded)', 'state bytes', 'load avg']), row(['---', '---:', '---:', '---:', '---:', '---']));
-    d.coldload.runs.forEach((r, i) => L.push(row([i + 1, r.load_ms, r.first_sync_ms, r.warm_first_sync_ms, r.state_bytes, r.load_before])));
+    L.push(row(['run', 'load ms (connect → first frame)', 'first sync ms (cold, real provider)', 'first sync ms (doc already loaded)', 'client apply ms', 'state bytes', 'load avg']), row(['---', '---:', '---:', '---:', '---:', '---:', '---']));
+    d.coldload.runs.forEach((r, i) => L.push(row([i + 1, r.load_ms, r.first_sync_ms, r.warm_first_sync_ms, r.client_apply_ms, r.state_bytes, r.load_before])));
     L.push('');
   }
   const mem = Object.entries(d.memory);
   if (mem.length) {
     L.push('**memory — 2,000 idle connections over 200 small documents (1.5 KB article each)**', '');
-    L.push(row(['server', 'KB/idle conn (RSS)', 'KB/small doc (RSS)', 'resident after grace', 'KB/conn (heap+external)', 'KB/doc (heap+external)', 'RSS MB base/docs/conns/after']), row(['---', '---:', '---:', '---:', '---:', '---:', '---']));
+    L.push('KB figures are the larger of the RSS delta and the heap+external delta (both after a forced GC).', '');
+    L.push(row(['server', 'KB/idle conn', 'KB/small doc', 'resident after grace', 'KB/conn RSS · heap', 'KB/doc RSS · heap', 'RSS MB base/docs/conns/after']), row(['---', '---:', '---:', '---:', '---:', '---:', '---']));
     for (const [k, rs] of mem) {
       const r = [...rs].sort((a, b) => a.kb_per_idle_conn - b.kb_per_idle_conn)[Math.floor((rs.length - 1) / 2)]!;
-      L.push(row([k, r.kb_per_idle_conn, r.kb_per_small_doc, r.docs_resident_after_grace, r.heap_kb_per_idle_conn, r.heap_kb_per_small_doc, Object.values(r.rss_mb).join(' / ')]));
+      L.push(row([k, r.kb_per_idle_conn, r.kb_per_small_doc, r.docs_resident_after_grace, `${r.rss_kb_per_idle_conn} · ${r.heap_kb_per_idle_conn}`, `${r.rss_kb_per_small_doc} · ${r.heap_kb_per_small_doc}`, Object.values(r.rss_mb).join(' / ')]));
     }
     L.push('');
   }

@@ -11,10 +11,11 @@ import { loadavg, pinningNote } from './lib/proc.js';
 import { medianRun } from './lib/hist.js';
 import { summarize, type ProfileSummary } from './lib/profile.js';
 import type { ServerKind } from './lib/clients.js';
-import { ARTICLE, SMALL_ARTICLE, runLoad, runMemory, type LoadRun, type LoadSpec, type MemoryRun, type Seeds } from './scenarios.js';
+import { ARTICLE, SMALL_ARTICLE, runFloor, runLoad, runMemory, type FloorRun, type LoadRun, type LoadSpec, type MemoryRun, type Seeds } from './scenarios.js';
 import { buildColdloadData, runColdload, type ColdloadRun } from './coldload.js';
 import { BENCH_DIR, TMP, seedState } from './servers.js';
 import { writeReport } from './report.js';
+import { policyRaceCheck } from './checks.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
@@ -48,7 +49,10 @@ const P = full
     };
 
 const REAL_RECEIVERS = 5;
+// The fan-out writer connects as the document's owner: as a commenter at 50 updates/s it is refused (4403) by the
+// policy race that policyRaceCheck shows, whenever two of its updates reach the server in one turn.
 const fanoutSpec = (clients: number, durationMs = P.fanout.durationMs): LoadSpec => ({
+  ownerWriters: true,
   receivers: clients - REAL_RECEIVERS - 1,
   realReceivers: REAL_RECEIVERS,
   writers: 1,
@@ -67,6 +71,7 @@ export interface Details {
   finished: string;
   machine: { cpus: number; model: string; node: string; pinning: string };
   load: { start: string; end: string };
+  floor: FloorRun | null;
   fanout: Record<string, LoadRun[]>;
   sweep: Record<string, Record<number, LoadRun>>;
   hotroom: Record<string, LoadRun[]>;
@@ -89,7 +94,7 @@ async function repeat<T>(label: string, n: number, fn: () => Promise<T>, brief: 
   return out;
 }
 const briefLoad = (r: LoadRun) =>
-  `p50 ${r.p50_ms} p99 ${r.p99_ms} max ${r.max_ms} ms, drops ${r.drops}, ${r.server_us_per_frame} us/frame, ${r.frames_per_update} frames/update, lag p99 ${r.loop_lag_p99_ms} ms, server ${r.server_cpu_util} / gen ${r.gen_cpu_util} CPU`;
+  `p50 ${r.p50_ms} p99 ${r.p99_ms} max ${r.max_ms} ms, drops ${r.drops}, ${r.server_us_per_frame} us/frame (user ${r.server_user_us_per_frame}), ${r.frames_per_update} frames/update, lag p99 ${r.loop_lag_p99_ms} ms, CPU server ${r.server_cpu_util} gen ${r.gen_cpu_util}, run-queue wait server ${r.server_runq_wait} gen ${r.gen_runq_wait}${Object.keys(r.closed).length ? `, closed ${JSON.stringify(r.closed)}` : ''}`;
 
 async function main(): Promise<void> {
   mkdirSync(outDir, { recursive: true });
@@ -102,6 +107,7 @@ async function main(): Promise<void> {
     finished: '',
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '?', node: process.version, pinning: pinningNote },
     load: { start: loadavg(), end: '' },
+    floor: null,
     fanout: {},
     sweep: {},
     hotroom: {},
@@ -112,9 +118,20 @@ async function main(): Promise<void> {
     notes: [],
   };
   log(`bench ${d.profile}: ${only.join(', ')} against ${servers.join(', ')}; ${runs} run(s) each; ${pinningNote}`);
+  if (servers.includes('marginalia')) {
+    const race = await policyRaceCheck();
+    log(`policy race check: ${race.refused ? `REFUSED (${race.detail})` : race.detail}`);
+    if (race.refused) {
+      d.notes.push(`Policy race (a correctness bug, not only speed): a commenter's two dependent updates arriving in one server turn (open a thread, then reply) are refused — "${race.detail}" — because the second is checked against the document without the first, which is still in the write queue. Any fast client, or any client while the server is busy, hits it; at 50 updates/s on a loaded machine the fan-out writer is refused within seconds. The fan-out writer therefore connects as the document's owner (owners skip the check); every other Marginalia client is a commenter.`);
+    } else {
+      d.notes.push('Policy race check passed: two dependent commenter updates in one server turn are both accepted.');
+    }
+  }
   const seeds: Seeds = { article: await seedState('article', ARTICLE), small: await seedState('small', SMALL_ARTICLE) };
 
   if (only.includes('fanout')) {
+    d.floor = await runFloor(P.fanout.clients);
+    log(`floor: a bare ws server spends ${d.floor.us_per_frame} us CPU per frame (user ${d.floor.user_us_per_frame}, system ${d.floor.system_us_per_frame}); ${d.floor.frames_received}/${d.floor.frames_sent} received`);
     for (const k of servers) {
       d.fanout[k] = await repeat(`fanout ${k} ${P.fanout.clients}`, runs, () => runLoad(k, fanoutSpec(P.fanout.clients), seeds), briefLoad);
       d.sweep[k] = { [P.fanout.clients]: medianRun(d.fanout[k], (r) => r.p99_ms) };
@@ -146,9 +163,9 @@ async function main(): Promise<void> {
     rmSync(data.dataDir, { recursive: true, force: true });
   }
   if (only.includes('memory')) {
-    for (const k of servers.filter((x) => P.memoryServers.includes(x))) {
+    for (const k of opt('servers') ? servers : servers.filter((x) => P.memoryServers.includes(x))) {
       d.memory[k] = await repeat(`memory ${k}`, runs, () => runMemory(k, seeds), (x) =>
-        `${x.kb_per_idle_conn} KB/conn, ${x.kb_per_small_doc} KB/doc, resident after grace ${x.docs_resident_after_grace} (heap: ${x.heap_kb_per_idle_conn} KB/conn, ${x.heap_kb_per_small_doc} KB/doc) rss ${JSON.stringify(x.rss_mb)}`);
+        `${x.kb_per_idle_conn} KB/conn, ${x.kb_per_small_doc} KB/doc, resident after grace ${x.docs_resident_after_grace} (RSS ${x.rss_kb_per_idle_conn}/${x.rss_kb_per_small_doc}, heap ${x.heap_kb_per_idle_conn}/${x.heap_kb_per_small_doc}) rss MB ${JSON.stringify(x.rss_mb)}`);
     }
   }
   if (profiling && servers.includes('marginalia')) {

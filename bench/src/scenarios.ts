@@ -42,6 +42,9 @@ export interface LoadRun extends LoadResult {
   loop_lag_p50_ms: number | null;
   loop_lag_p99_ms: number | null;
   loop_lag_max_ms: number | null;
+  /** monitorEventLoopDelay over the same window (reset/read over IPC: shifted when the server is saturated). */
+  eld_p99_ms: number | null;
+  eld_samples: number | null;
   storage: string | null;
   load_before: string;
   load_after: string;
@@ -66,15 +69,18 @@ export async function runLoad(kind: ServerKind, spec: LoadSpec, seeds: Seeds, pr
   const load_before = loadavg();
   const { server, target, owner, doc, seedFile } = await targetWithDocument(kind, seeds);
   const gen = await startGenerator();
-  let lag: Promise<{ p50_ms: number; p99_ms: number; max_ms: number }> | null = null;
+  type Lag = { p50_ms: number; p99_ms: number; max_ms: number; samples: number };
+  let lag: Promise<Lag & { eld: Lag }> | null = null;
   let profiled: Promise<unknown> | null = null;
-  gen.proc.on('message', (m: { event?: string; phase?: string }) => {
+  let from = 0;
+  gen.proc.on('message', (m: { event?: string; phase?: string; at?: number }) => {
     if (m?.event !== 'window') return;
     if (m.phase === 'start') {
+      from = m.at!;
       void probe(server, 'lag-reset');
       if (profileFile) profiled = ask(server.child.proc, { cmd: 'prof-start' });
     } else {
-      lag = probe(server, 'lag');
+      lag = ask(server.child.proc, { cmd: 'lag-window', from, to: m.at! }, 120_000);
       if (profileFile) profiled = (profiled ?? Promise.resolve()).then(() => ask(server.child.proc, { cmd: 'prof-stop', file: profileFile }));
     }
   });
@@ -83,13 +89,16 @@ export async function runLoad(kind: ServerKind, spec: LoadSpec, seeds: Seeds, pr
     const config: LoadConfig = { target, writerTarget: ownerWriters && owner ? owner : null, doc, serverPid: server.pid, seedFile, ...rest };
     const budget = spec.warmupMs + spec.durationMs + spec.drainMs + 240_000;
     const result = await ask<LoadResult>(gen.proc, { cmd: 'load', config }, budget);
-    const l = lag ? await (lag as Promise<{ p50_ms: number; p99_ms: number; max_ms: number }>) : null;
+    const l = lag ? await (lag as Promise<Lag & { eld: Lag }>) : null;
+    if (process.env.BENCH_DEBUG) console.error('lag', l);
     if (profiled) await profiled;
     return {
       ...result,
       loop_lag_p50_ms: l ? round(l.p50_ms) : null,
       loop_lag_p99_ms: l ? round(l.p99_ms) : null,
       loop_lag_max_ms: l ? round(l.max_ms) : null,
+      eld_p99_ms: l ? round(l.eld.p99_ms) : null,
+      eld_samples: l ? l.eld.samples : null,
       storage: server.storage,
       load_before,
       load_after: loadavg(),
@@ -105,6 +114,8 @@ export interface MemoryRun {
   kb_per_idle_conn: number;
   kb_per_small_doc: number;
   docs_resident_after_grace: number | null;
+  rss_kb_per_idle_conn: number;
+  rss_kb_per_small_doc: number;
   heap_kb_per_idle_conn: number;
   heap_kb_per_small_doc: number;
   rss_mb: { base: number; docs: number; conns: number; after: number };
@@ -149,16 +160,52 @@ export async function runMemory(kind: ServerKind, seeds: Seeds, docsN = 200, per
     const heap = (m: Mem) => m.heapUsed + m.external;
     const perConn = (m2.rss - m1.rss) / extraConns / 1024;
     const heapPerConn = (heap(m2) - heap(m1)) / extraConns / 1024;
+    const perDocRss = (m1.rss - m0.rss) / docsN / 1024 - perConn;
+    const perDocHeap = (heap(m1) - heap(m0)) / docsN / 1024 - heapPerConn;
+    // RSS misses what fits in heap pages already reserved; the heap misses native memory: report the larger.
     return {
-      kb_per_idle_conn: round(perConn, 1),
-      kb_per_small_doc: round((m1.rss - m0.rss) / docsN / 1024 - perConn, 1),
+      kb_per_idle_conn: round(Math.max(perConn, heapPerConn), 1),
+      kb_per_small_doc: round(Math.max(perDocRss, perDocHeap), 1),
+      rss_kb_per_idle_conn: round(perConn, 1),
+      rss_kb_per_small_doc: round(perDocRss, 1),
       docs_resident_after_grace: resident,
       heap_kb_per_idle_conn: round(heapPerConn, 1),
-      heap_kb_per_small_doc: round((heap(m1) - heap(m0)) / docsN / 1024 - heapPerConn, 1),
+      heap_kb_per_small_doc: round(perDocHeap, 1),
       rss_mb: { base: round(m0.rss / 2 ** 20, 1), docs: round(m1.rss / 2 ** 20, 1), conns: round(m2.rss / 2 ** 20, 1), after: round(m3.rss / 2 ** 20, 1) },
       grace_ms: kind.startsWith('marginalia') ? graceMs : 0,
       load_before,
       load_after: loadavg(),
+    };
+  } finally {
+    await stop(gen.proc);
+    await server.stop();
+  }
+}
+
+export interface FloorRun {
+  clients: number;
+  frames_sent: number;
+  frames_received: number;
+  us_per_frame: number;
+  user_us_per_frame: number;
+  system_us_per_frame: number;
+}
+
+/** Calibration: CPU per delivered frame of a bare ws server sending ready-made messages (no Yjs, no protocol). */
+export async function runFloor(clients = 500, rounds = 250): Promise<FloorRun> {
+  const server = await startTarget('floor');
+  const gen = await startGenerator();
+  try {
+    await ask(gen.proc, { cmd: 'floor-clients', url: server.ws, n: clients }, 60_000);
+    const r = await ask<{ frames: number; user_us: number; system_us: number }>(server.child.proc, { cmd: 'blast', rounds, gapMs: 20 }, 120_000);
+    const received = await ask<number>(gen.proc, { cmd: 'floor-count' });
+    return {
+      clients,
+      frames_sent: r.frames,
+      frames_received: received,
+      us_per_frame: round((r.user_us + r.system_us) / r.frames, 2),
+      user_us_per_frame: round(r.user_us / r.frames, 2),
+      system_us_per_frame: round(r.system_us / r.frames, 2),
     };
   } finally {
     await stop(gen.proc);

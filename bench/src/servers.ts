@@ -66,7 +66,7 @@ export async function startTarget(kind: ServerKind, opts: StartOptions = {}): Pr
       ready: /running at (http:\/\/[^\s]+)/,
     });
   } else {
-    const script = join(here, 'targets', kind === 'hocuspocus' ? 'hocuspocus.js' : 'ywss.js');
+    const script = join(here, 'targets', { hocuspocus: 'hocuspocus.js', 'y-websocket-server': 'ywss.js', floor: 'floor.js' }[kind as string]!);
     child = await spawnReady(pinned(SERVER_CORE, ['node', ...nodeArgs, script]), {
       env: { PORT: '0', HOST: '127.0.0.1', NODE_ENV: 'production', ...opts.env },
       ready: /listening on (\d+)/,

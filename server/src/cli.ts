@@ -10,19 +10,20 @@ import { openStorage, startServer } from './server.js';
 import { createDocument } from './documents.js';
 import { hashPassword } from './auth/passwords.js';
 import { USERNAME } from './http/auth-routes.js';
-import { ROLES, type Role } from '@marginalia/shared';
 import type { ArticleFormat } from './article/import.js';
 import { StorageError, type Storage } from './storage/types.js';
 import {
   DUMP_FORMAT,
   EXPORT_FORMATS,
   IMPORT_FORMATS,
+  ROLES,
   applyImport,
   exportDocument,
   planJsonImport,
   planW3cImport,
   type ExportFormat,
   type ImportFormat,
+  type Role,
 } from '@marginalia/shared';
 
 const program = new Command();

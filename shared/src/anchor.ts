@@ -11,27 +11,42 @@
 import type * as Y from 'yjs';
 import { articleIndex, decodeRelative, encodeRelative, type ArticleIndex } from './article.js';
 import { AnchorError } from './errors.js';
-import { matchQuote, occurrences, type QuoteMatch } from './match.js';
+import { bestOf, editDistance, matchQuote, occurrences, scoreSpan, type BestCandidate, type QuoteCandidate, type QuoteMatch } from './match.js';
 import type { AnchorPositions, TextQuote, Thread } from './schema.js';
 
 /** Characters of context kept either side of a quote (W3C TextQuoteSelector prefix/suffix). */
 export const QUOTE_CONTEXT = 32;
 
 /**
- * When a quote found again counts as the same passage ('moved'). All must hold for the best candidate:
- * - quoteSimilarity >= minQuoteSimilarity: at most 1 edit in 5 characters of the quote;
- * - contextSimilarity >= minContextSimilarity: the prefix/suffix mostly still surround it;
- * - far from the old position (more than `nearby` characters plus the quote length) only with a verbatim quote
- *   and context >= minFarContextSimilarity: text does not jump away under editing, other occurrences do exist;
- * - no other, non-overlapping candidate scores within `minMargin` of it (otherwise it is ambiguous).
- * The drill (`npm run drill:anchors`, 10,000 traces) found no wrong placement with these; see bench/RESULTS.md.
+ * When a quote found again counts as the same passage ('moved'); the evidence is in bench/RESULTS.md.
+ *
+ * Near the old position (within `nearby` + the quote's length of where the stored positions point now) the best
+ * candidate is taken when its quote similarity >= minQuoteSimilarity (at most 1 edit in 5 characters), its context
+ * similarity >= minContextSimilarity for its length (verbatim context for quotes under 4 characters), and no other non-overlapping nearby candidate scores within minMargin of it.
+ * If a plausible candidate is near but fails those, or the stored positions still point into the text, the passage
+ * was edited here beyond recognition: orphan, never a jump to a look-alike elsewhere (a title repeated at the end,
+ * a phrase used twice). Only when the positions went with their block (a merge, a move) may the passage be found
+ * anywhere, and then only verbatim, in context >= minFarContextSimilarity, and unambiguous.
  */
 export const MOVE_THRESHOLDS = {
   minQuoteSimilarity: 0.8,
-  minContextSimilarity: 0.5,
+  /** By quote length: a short quote says little by itself, so its context must say more. */
+  minContextSimilarity: [
+    { shorterThan: 4, min: 0.99 },
+    { shorterThan: 16, min: 0.75 },
+    { shorterThan: Number.POSITIVE_INFINITY, min: 0.5 },
+  ],
   nearby: 256,
   minFarContextSimilarity: 0.9,
   minMargin: 0.05,
+  /**
+   * Exact needs, for quotes shorter than this, at least minExactContextSimilarity of context: Lexical's text diff
+   * can hand the identity of a short string to an equal one elsewhere (two paragraphs merged that both end in "s.").
+   */
+  exactContextBelowLength: 16,
+  minExactContextSimilarity: 0.5,
+  /** Longest quote compared in full with the text between its stored positions (edit distance is quadratic). */
+  maxPositionsCompare: 2000,
 } as const;
 
 export type AnchorState = 'exact' | 'moved' | 'orphan';
@@ -153,10 +168,11 @@ export function anchorFromQuote(source: DocOrIndex, query: QuoteQuery) {
 /** How an anchor was resolved: the stored positions as offsets now, the hint used, and the fuzzy match if any. */
 export interface AnchorExplanation {
   resolved: ResolvedAnchor;
-  /** The stored RelativePositions as offsets now (null: the content they point into is gone). */
+  /** The stored RelativePositions as offsets now (null: the block they pointed into is gone). */
   positions: { start: number | null; end: number | null };
+  /** Where the passage was: from the positions, else from where their removed block was. */
   hint: number | null;
-  /** The fuzzy search's best candidates (absent when the anchor was exact). */
+  /** The fuzzy search's candidates (absent when the anchor was exact). */
   match?: QuoteMatch;
 }
 
@@ -165,38 +181,79 @@ export function resolveAnchor(source: DocOrIndex, thread: Pick<Thread, 'anchor' 
   return explainAnchor(source, thread).resolved;
 }
 
+function decodeBoth(anchor: AnchorPositions): [Y.RelativePosition, Y.RelativePosition] | null {
+  try {
+    return [decodeRelative(anchor.start), decodeRelative(anchor.end)];
+  } catch (err) {
+    // A malformed stored anchor counts as positions lost; the quote may still find the passage.
+    if (err instanceof Error) return null;
+    throw err;
+  }
+}
+
 /** resolveAnchor with its evidence, for diagnostics and the drill. */
 export function explainAnchor(source: DocOrIndex, thread: Pick<Thread, 'anchor' | 'quote'>): AnchorExplanation {
   const index = indexOf(source);
   const { text } = index;
   const { quote } = thread;
-  let s: number | null = null;
-  let e: number | null = null;
-  try {
-    s = index.fromRelative(decodeRelative(thread.anchor.start));
-    e = index.fromRelative(decodeRelative(thread.anchor.end));
-  } catch (err) {
-    // A malformed stored anchor counts as positions lost; the quote may still find the passage.
-    if (!(err instanceof Error)) throw err;
-  }
+  const rel = decodeBoth(thread.anchor);
+  const s = rel && index.fromRelative(rel[0]);
+  const e = rel && index.fromRelative(rel[1]);
   const positions = { start: s, end: e };
-  if (s !== null && e !== null && s <= e && quote.exact.length > 0 && text.slice(s, e) === quote.exact) {
-    return { resolved: { state: 'exact', start: s, end: e }, positions, hint: s };
+  // Exact only while the first and last annotated characters themselves survive: positions whose characters were
+  // deleted slide to a neighbour, and may then span look-alike text by chance (a one-letter quote, a split word).
+  const L = quote.exact.length;
+  const t = MOVE_THRESHOLDS;
+  const live = rel !== null && index.isLive(rel[0]) && index.isLive(rel[1]);
+  if (live && s !== null && e !== null && s < e && text.slice(s, e) === quote.exact) {
+    const context = scoreSpan(text, quote, s, e, 0, s).contextSimilarity ?? 1;
+    if (L >= t.exactContextBelowLength || context >= t.minExactContextSimilarity) {
+      return { resolved: { state: 'exact', start: s, end: e }, positions, hint: s };
+    }
   }
-  const hint = s ?? (e === null ? null : Math.max(0, e - quote.exact.length));
-  const match = matchQuote(text, quote, hint);
-  const resolved = acceptMove(match, quote) ?? { state: 'orphan', start: null, end: null };
+  // The text between the stored positions, when it still resembles the quote, is the passage with its exact edges
+  // (a fuzzy match of a passage that lost its first words may take the words before it instead).
+  let between: QuoteCandidate | null = null;
+  if (s !== null && e !== null && s < e && L <= t.maxPositionsCompare && Math.abs(e - s - L) <= L * (1 - t.minQuoteSimilarity)) {
+    between = scoreSpan(text, quote, s, e, editDistance(quote.exact, text.slice(s, e)), s);
+  }
+  const alive = s !== null || e !== null;
+  const before = (end: number | null): number | null => (end === null ? null : Math.max(0, end - quote.exact.length));
+  const hint = alive ? (s ?? before(e)) : rel && (index.nearestFromRelative(rel[0]) ?? before(index.nearestFromRelative(rel[1])));
+  const match = matchQuote(text, quote, hint, MOVE_THRESHOLDS.nearby);
+  const resolved = acceptBetween(between, L) ?? acceptMove(match, quote, hint, alive) ?? { state: 'orphan', start: null, end: null };
   return { resolved, positions, hint, match };
 }
 
-/** Applies MOVE_THRESHOLDS to the best candidate. */
-function acceptMove({ best, runnerUp }: QuoteMatch, quote: TextQuote): ResolvedAnchor | null {
-  if (best === null) return null;
+export function minContextFor(quoteLength: number): number {
+  return MOVE_THRESHOLDS.minContextSimilarity.find((tier) => quoteLength < tier.shorterThan)!.min;
+}
+
+function moved(c: QuoteCandidate): ResolvedAnchor {
+  return { state: 'moved', start: c.start, end: c.end, similarity: c.quoteSimilarity };
+}
+
+function acceptBetween(c: QuoteCandidate | null, quoteLength: number): ResolvedAnchor | null {
+  if (c === null || c.quoteSimilarity < MOVE_THRESHOLDS.minQuoteSimilarity) return null;
+  return (c.contextSimilarity ?? 1) >= minContextFor(quoteLength) ? moved(c) : null;
+}
+
+/** Applies MOVE_THRESHOLDS (see there). */
+function acceptMove(match: QuoteMatch, quote: TextQuote, hint: number | null, alive: boolean): ResolvedAnchor | null {
   const t = MOVE_THRESHOLDS;
-  if (best.quoteSimilarity < t.minQuoteSimilarity) return null;
-  if (best.contextSimilarity !== null && best.contextSimilarity < t.minContextSimilarity) return null;
-  const far = best.distance === null || best.distance > t.nearby + quote.exact.length;
-  if (far && (best.errors > 0 || (best.contextSimilarity ?? 1) < t.minFarContextSimilarity)) return null;
-  if (runnerUp !== null && best.score - runnerUp.score < t.minMargin) return null;
-  return { state: 'moved', start: best.start, end: best.end, similarity: best.quoteSimilarity };
+  const clear = ({ best, runnerUp }: BestCandidate): boolean => runnerUp === null || best!.score - runnerUp.score >= t.minMargin;
+  if (hint !== null) {
+    const reach = t.nearby + quote.exact.length;
+    const near = bestOf(match.candidates.filter((c) => c.distance !== null && c.distance <= reach));
+    const best = near.best;
+    if (best !== null && best.quoteSimilarity >= t.minQuoteSimilarity) {
+      const inContext = best.contextSimilarity === null || best.contextSimilarity >= minContextFor(quote.exact.length);
+      return inContext && clear(near) ? moved(best) : null;
+    }
+    if (alive) return null;
+  }
+  const far = bestOf(match.candidates);
+  const best = far.best;
+  if (best === null || best.errors > 0 || (best.contextSimilarity ?? 1) < t.minFarContextSimilarity || !clear(far)) return null;
+  return moved(best);
 }

@@ -55,6 +55,11 @@ export interface ArticleIndex {
    * the second half of a split), the offset where that block was. Null only for positions this doc never saw.
    */
   nearestFromRelative(rel: Y.RelativePosition): number | null;
+  /**
+   * Is the character a RelativePosition is attached to still there (not deleted)? Anchors made here attach to the
+   * first and the last character of their span; while both live, the span between them is the annotated text.
+   */
+  isLive(rel: Y.RelativePosition): boolean;
   /** Is the character at `offset` real article content (false for the "\n\n" between blocks)? */
   isContent(offset: number): boolean;
 }
@@ -273,9 +278,17 @@ export function articleIndex(doc: Y.Doc): ArticleIndex {
     return null;
   };
 
+  const isLive = (rel: Y.RelativePosition): boolean => {
+    const id = rel.item;
+    if (id === null) return rel.tname !== null || rel.type !== null;
+    if (Y.getState(doc.store, id.client) <= id.clock) return false;
+    const item = Y.getItem(doc.store, id);
+    return item instanceof Y.Item && !item.deleted && fromRelative(rel) !== null;
+  };
+
   const isContent = (offset: number): boolean => w.charType[offset] != null;
 
-  return { doc, text, toRelative, fromRelative, nearestFromRelative, isContent };
+  return { doc, text, toRelative, fromRelative, nearestFromRelative, isLive, isContent };
 }
 
 function endOfArticle(w: Walk, root: Y.XmlText, assoc: 0 | -1): Y.RelativePosition {

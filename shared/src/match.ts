@@ -23,9 +23,21 @@ export interface QuoteCandidate {
 }
 
 export interface QuoteMatch {
+  /** Every place considered, best score first. */
+  candidates: QuoteCandidate[];
+}
+
+export interface BestCandidate {
   best: QuoteCandidate | null;
   /** The best candidate that does not overlap `best`: a near tie means the quote cannot be placed reliably. */
   runnerUp: QuoteCandidate | null;
+}
+
+/** The best of some candidates (sorted best first) and its best non-overlapping rival. */
+export function bestOf(sorted: readonly QuoteCandidate[]): BestCandidate {
+  const best = sorted[0] ?? null;
+  const runnerUp = best === null ? null : (sorted.find((c) => c.end <= best.start || c.start >= best.end) ?? null);
+  return { best, runnerUp };
 }
 
 /** Errors allowed when looking for candidates, as a share of the quote length (acceptance is stricter). */
@@ -79,7 +91,8 @@ function contextSimilarity(text: string, quote: TextQuote, start: number, end: n
   return { prefix, suffix };
 }
 
-function scoreCandidate(text: string, quote: TextQuote, start: number, end: number, errors: number, hint: number | null): QuoteCandidate {
+/** Scores text[start, end) as a place for `quote`, given its edit distance to the quote. */
+export function scoreSpan(text: string, quote: TextQuote, start: number, end: number, errors: number, hint: number | null): QuoteCandidate {
   const length = Math.max(1, quote.exact.length);
   const quoteSimilarity = Math.max(0, 1 - errors / length);
   const ctx = contextSimilarity(text, quote, start, end);
@@ -107,10 +120,13 @@ function searchIn(text: string, pattern: string, from: number, to: number, maxEr
   return search(slice, pattern, maxErrors).map((m) => ({ start: m.start + lo, end: m.end + lo, errors: m.errors }));
 }
 
-/** Scores every plausible place for `quote` in `text` and returns the best one and its best non-overlapping rival. */
-export function matchQuote(text: string, quote: TextQuote, hint: number | null): QuoteMatch {
+/**
+ * Scores every plausible place for `quote` in `text`. `hint` is the old position; `reach` how far from it to look
+ * for approximate matches (a search over the whole text reports only the best matches anywhere).
+ */
+export function matchQuote(text: string, quote: TextQuote, hint: number | null, reach = 256): QuoteMatch {
   const exact = quote.exact;
-  if (exact.length === 0 || text.length === 0) return { best: null, runnerUp: null };
+  if (exact.length === 0 || text.length === 0) return { candidates: [] };
   const maxErrors = Math.floor(exact.length * CANDIDATE_ERROR_RATE);
   const found = new Map<string, { start: number; end: number; errors: number }>();
   const add = (m: { start: number; end: number; errors: number }): void => {
@@ -123,10 +139,10 @@ export function matchQuote(text: string, quote: TextQuote, hint: number | null):
   for (const at of occurrences(text, exact, MAX_CANDIDATES / 2)) add({ start: at, end: at + exact.length, errors: 0 });
 
   if (maxErrors > 0) {
-    // 2. The best approximate matches near the old position (a global search reports only the best anywhere).
+    // 2. The best approximate matches near the old position, in a wide and a tight window (each search reports
+    //    only its lowest-error matches, so a verbatim repeat nearby would hide the edited passage itself).
     if (hint !== null) {
-      const reach = exact.length + 64;
-      for (const m of searchIn(text, exact, hint - reach, hint + exact.length + reach, maxErrors)) add(m);
+      for (const r of [reach, 32]) for (const m of searchIn(text, exact, hint - r, hint + exact.length + r, maxErrors)) add(m);
     }
     // 3. The quote with its context, then the quote inside each such region.
     const withContext = quote.prefix + exact + quote.suffix;
@@ -140,9 +156,7 @@ export function matchQuote(text: string, quote: TextQuote, hint: number | null):
     if (found.size === 0) for (const m of search(text, exact, maxErrors)) add(m);
   }
 
-  const scored = [...found.values()].map((m) => scoreCandidate(text, quote, m.start, m.end, m.errors, hint));
-  scored.sort((a, b) => b.score - a.score || a.start - b.start);
-  const best = scored[0] ?? null;
-  const runnerUp = best === null ? null : (scored.find((c) => c.end <= best.start || c.start >= best.end) ?? null);
-  return { best, runnerUp };
+  const candidates = [...found.values()].map((m) => scoreSpan(text, quote, m.start, m.end, m.errors, hint));
+  candidates.sort((a, b) => b.score - a.score || a.start - b.start);
+  return { candidates };
 }

@@ -86,5 +86,6 @@ describe('offline comments', () => {
 
     const threads = (await api(server.url, server.adminToken).get(`/documents/${docId}/threads`)).body as Array<{ quote: { exact: string } }>;
     expect(threads.map((t) => t.quote.exact)).toContain(passage);
+    expect(a.errors).toEqual([]);
   });
 });

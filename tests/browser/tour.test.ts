@@ -83,6 +83,7 @@ describe('an owner’s tour of the app', () => {
 
     await selectText(page, 'recorded nearly twice as many ships');
     await page.locator('.comment-button').waitFor();
+    await screenshot(page, 'tour-04b-selection-action');
     await page.keyboard.press('Control+Alt+KeyM');
     const composer = page.locator('[data-composer="true"]');
     await composer.getByRole('button', { name: 'evidence' }).click();
@@ -171,6 +172,14 @@ describe('an owner’s tour of the app', () => {
     await page.getByLabel(/Orphaned only/).uncheck();
   });
 
+  browserTest('the page reads well at 1920 pixels wide', async () => {
+    const { page } = owner;
+    await page.setViewportSize({ width: 1920, height: 1080 });
+    await page.locator('.threads-panel [data-thread-card]').first().waitFor();
+    await screenshot(page, 'tour-10b-wide');
+    await page.setViewportSize({ width: 1280, height: 860 });
+  });
+
   browserTest('the export menu offers every format', async () => {
     const { page } = owner;
     await page.getByRole('button', { name: 'Export' }).click();
@@ -191,6 +200,8 @@ describe('an owner’s tour of the app', () => {
     await selectText(guest.page, 'the two rarely agree');
     await guest.page.locator('.comment-button').waitFor();
     await screenshot(guest.page, 'tour-12-guest-sample');
+    expect(guest.errors).toEqual([]);
     await guest.context.close();
+    expect(owner.errors).toEqual([]);
   });
 });

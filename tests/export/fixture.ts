@@ -51,6 +51,8 @@ const minutes = (m: number) => T0 + m * 60_000;
 
 export async function buildFixture(): Promise<Y.Doc> {
   const doc = new Y.Doc();
+  // A fixed client id: the dump holds the anchors' RelativePositions, which name the client that wrote the text.
+  doc.clientID = 1;
   await importArticle(doc, 'markdown', FIXTURE_MARKDOWN);
   initMeta(doc, { title: FIXTURE_TITLE, author: 'Marginalia fixtures', source: 'https://example.org/night-trains', createdAt: T0 });
   setTag(doc, 'claim', { color: '#d9822b', description: 'A claim that needs support' });

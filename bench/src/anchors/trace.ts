@@ -10,7 +10,9 @@ import {
   anchorFromOffsets,
   articleIndex,
   articleText,
+  bestOf,
   explainAnchor,
+  MOVE_THRESHOLDS,
   similarity,
   type AnchorPositions,
   type TextQuote,
@@ -26,8 +28,18 @@ export interface Judged {
   recoverable: boolean;
   state: 'exact' | 'moved' | 'orphan';
   quote: string;
+  /** Whether the stored positions still pointed into the text. */
+  alive: boolean;
   /** The best fuzzy candidate's features for non-exact anchors (for choosing thresholds). */
-  candidate?: { quoteSimilarity: number; contextSimilarity: number | null; distance: number | null; margin: number | null; correct: boolean };
+  candidate?: {
+    near: boolean;
+    errors: number;
+    quoteSimilarity: number;
+    contextSimilarity: number | null;
+    distance: number | null;
+    margin: number | null;
+    correct: boolean;
+  };
   detail?: string;
 }
 
@@ -65,10 +77,23 @@ interface Annotation {
   ids: Set<number>;
 }
 
-function iou(a: [number, number], b: [number, number]): number {
-  const inter = Math.max(0, Math.min(a[1], b[1]) - Math.max(a[0], b[0]));
-  const union = Math.max(a[1], b[1]) - Math.min(a[0], b[0]);
-  return union === 0 ? 0 : inter / union;
+/**
+ * Is [start, end) on the passage? It must lie within the passage's hull (its surviving original characters and
+ * whatever was typed between them), give or take as many characters as an approximate match may have wrong (1 in 5
+ * of the quote, at least 2: an edit-distance-optimal match of a passage whose first letters were deleted may well
+ * begin with the letters before it, "he rik-i-Taliban" for "Tehrik-i-Taliban"), and hold some original character.
+ */
+function onPassage(shadow: Shadow, ids: Set<number>, quoteLength: number, start: number, end: number): boolean {
+  const survivors: number[] = [];
+  shadow.ids.forEach((id, at) => {
+    if (ids.has(id)) survivors.push(at);
+  });
+  if (survivors.length === 0) return false;
+  const lo = survivors[0]!;
+  const hi = survivors[survivors.length - 1]! + 1;
+  const covered = survivors.filter((p) => p >= start && p < end).length;
+  const outside = Math.max(0, lo - start) + Math.max(0, end - hi);
+  return covered > 0 && outside <= Math.max(2, Math.ceil(0.2 * quoteLength));
 }
 
 /** Where the annotated characters are now: the hull of the survivors, or null when none survived. */
@@ -169,17 +194,27 @@ export class TraceRunner {
     };
     const kind = random();
     if (kind < 0.3) {
-      const at = around();
+      let at = around();
       const r = random();
       let insert: string;
-      if (r < 0.25 && target !== null) insert = shadow.text.slice(target[0], target[1]); // a copy of the passage
-      else if (r < 0.4) {
+      if (r < 0.25 && target !== null) {
+        // A copy of the passage, away from it: a copy within its context window cannot be told from retyping it.
+        insert = shadow.text.slice(target[0], target[1]);
+        const away = stops.filter((x) => x < target[0] - 100 || x > target[1] + 100);
+        if (away.length === 0) return 'noop';
+        at = pick(away);
+      } else if (r < 0.4) {
         const from = pick(stops);
         insert = shadow.text.slice(from, from + 1 + Math.floor(random() * 40)).replace(/\n/g, ' ');
       } else {
         insert = Array.from({ length: 1 + Math.floor(random() * 4) }, () => pick(WORDS)).join(' ');
       }
       if (insert === '') insert = 'x';
+      // Text that could slide (its first character equal to the one after it, or its last to the one before) has
+      // several equally true histories — Lexical's diff may keep the old letters on either side — so the truth
+      // would be a guess: mark its edges instead.
+      if (insert[0] === shadow.text[at]) insert = '·' + insert;
+      if (insert[insert.length - 1] === shadow.text[at - 1]) insert = insert + '·';
       await insertTextAt(article, at, insert);
       shadow.text = shadow.text.slice(0, at) + insert + shadow.text.slice(at);
       shadow.ids.splice(at, 0, ...Array.from(insert, () => -1));
@@ -196,6 +231,9 @@ export class TraceRunner {
       }
       if (to < from) [from, to] = [to, from];
       if (to === from || to - from > shadow.text.length / 2) return 'noop';
+      // A deletion that could slide (same character before it as at its end, or at its start as after it) is as
+      // ambiguous as sliding insertions; leave those out.
+      if (shadow.text[from - 1] === shadow.text[to - 1] || shadow.text[from] === shadow.text[to]) return 'noop';
       await deleteRange(article, from, to);
       shadow.text = shadow.text.slice(0, from) + shadow.text.slice(to);
       shadow.ids.splice(from, to - from);
@@ -219,21 +257,28 @@ export class TraceRunner {
 function judge(index: ReturnType<typeof articleIndex>, shadow: Shadow, a: Annotation): Judged {
   const truth = truthSpan(shadow, a.ids);
   const recoverable = truth !== null && similarity(shadow.text.slice(truth[0], truth[1]), a.quote.exact) >= 0.8;
-  const { resolved, match } = explainAnchor(index, a);
+  const { resolved, match, hint, positions } = explainAnchor(index, a);
   let candidate: Judged['candidate'];
-  if (match?.best) {
-    const { best, runnerUp } = match;
-    candidate = {
-      quoteSimilarity: best.quoteSimilarity,
-      contextSimilarity: best.contextSimilarity,
-      distance: best.distance,
-      margin: runnerUp ? best.score - runnerUp.score : null,
-      correct: truth !== null && iou([best.start, best.end], truth) >= 0.5,
-    };
+  if (match) {
+    const reach = MOVE_THRESHOLDS.nearby + a.quote.exact.length;
+    const nearOnes = hint === null ? [] : match.candidates.filter((c) => c.distance !== null && c.distance <= reach);
+    const near = nearOnes.length > 0;
+    const { best, runnerUp } = bestOf(near ? nearOnes : match.candidates);
+    if (best) {
+      candidate = {
+        near,
+        errors: best.errors,
+        quoteSimilarity: best.quoteSimilarity,
+        contextSimilarity: best.contextSimilarity,
+        distance: best.distance,
+        margin: runnerUp ? best.score - runnerUp.score : null,
+        correct: onPassage(shadow, a.ids, a.quote.exact.length, best.start, best.end),
+      };
+    }
   }
-  const base = { recoverable, state: resolved.state, quote: a.quote.exact, ...(candidate ? { candidate } : {}) };
+  const alive = positions.start !== null || positions.end !== null;
+  const base = { recoverable, state: resolved.state, quote: a.quote.exact, alive, ...(candidate ? { candidate } : {}) };
   if (resolved.state === 'orphan') return { verdict: 'orphan', ...base };
-  const span: [number, number] = [resolved.start, resolved.end];
-  if (truth !== null && iou(span, truth) >= 0.5) return { verdict: resolved.state === 'exact' ? 'exact' : 'moved-correct', ...base };
-  return { verdict: 'wrong', ...base, detail: `${resolved.state} at ${span.join('-')}, passage now at ${truth?.join('-') ?? 'nowhere'}` };
+  if (onPassage(shadow, a.ids, a.quote.exact.length, resolved.start, resolved.end)) return { verdict: resolved.state === 'exact' ? 'exact' : 'moved-correct', ...base };
+  return { verdict: 'wrong', ...base, detail: `${resolved.state} at ${resolved.start}-${resolved.end}, passage now at ${truth?.join('-') ?? 'nowhere'}` };
 }

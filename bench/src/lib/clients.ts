@@ -12,7 +12,7 @@ import { addComment, createThread, threadsMap, type AnchorPositions, type TextQu
 import { Histogram } from './hist.js';
 import * as wire from './wire.js';
 
-export type ServerKind = 'marginalia' | 'marginalia-nopersist' | 'y-websocket-server' | 'hocuspocus';
+export type ServerKind = 'marginalia' | 'marginalia-nopersist' | 'y-websocket-server' | 'hocuspocus' | 'floor';
 
 export interface Target {
   server: ServerKind;

@@ -43,6 +43,7 @@ export class AnnotationModel {
   private readonly cleanups: Array<() => void> = [];
   private frame = 0;
   private textDirty = true;
+  private indexStale = true;
   private readonly dirtyThreads = new Set<string>();
 
   constructor(private readonly doc: Y.Doc) {
@@ -62,6 +63,7 @@ export class AnnotationModel {
     );
     const onText = () => {
       this.textDirty = true;
+      this.indexStale = true;
       this.schedule();
     };
     const onOther = () => this.schedule();
@@ -82,9 +84,12 @@ export class AnnotationModel {
 
   getSnapshot = (): AnnotationSnapshot => this.snapshot;
 
-  /** The offset map of the article as of the last snapshot. */
+  /** The offset map of the article as it is now. */
   articleIndex(): ArticleIndex {
-    if (!this.index) this.index = articleIndex(this.doc);
+    if (!this.index || this.indexStale) {
+      this.index = articleIndex(this.doc);
+      this.indexStale = false;
+    }
     return this.index;
   }
 
@@ -112,7 +117,6 @@ export class AnnotationModel {
 
   private build(): AnnotationSnapshot {
     if (this.textDirty) {
-      this.index = articleIndex(this.doc);
       this.anchors = new Map();
       this.textDirty = false;
       this.dirtyThreads.clear();

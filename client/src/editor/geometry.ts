@@ -75,7 +75,8 @@ export class ArticleGeometry {
 
   /** Must run inside editor.read(). */
   $domRange(index: ArticleIndex, span: TextSpan): Range | null {
-    if (span.end < span.start) return null;
+    // Anchors are resolved once per frame; the text may have shrunk since. Skip, the next frame redraws.
+    if (span.end < span.start || span.start < 0 || span.end > index.text.length) return null;
     const anchorPos = index.toRelative(span.start, 0);
     const focusPos = index.toRelative(span.end, span.end > span.start ? -1 : 0);
     if (!anchorPos || !focusPos) return null;

@@ -32,11 +32,12 @@ export function SelectionAction({ layer }: { layer: HTMLElement | null }) {
       const range = selectionInArticle();
       if (!range) return setPlace(null);
       const rects = range.getClientRects();
-      const last = rects[rects.length - 1] ?? range.getBoundingClientRect();
-      const first = rects[0] ?? last;
+      const first = rects[0] ?? range.getBoundingClientRect();
       const box = layer.getBoundingClientRect();
+      const center = first.left + first.width / 2 - box.left;
       setNotice(null);
-      setPlace({ top: Math.round(first.top - box.top - 40), left: Math.round(Math.min(last.right, box.width + box.left - 60) - box.left) });
+      // Above the selection's first line, centred on it, never past the article's edges.
+      setPlace({ top: Math.round(first.top - box.top - 42), left: Math.round(Math.min(Math.max(center, 70), box.width - 70)) });
     };
     const onChange = () => {
       if (!frame) frame = requestAnimationFrame(update);

@@ -120,7 +120,7 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
   const typingPublisher = useTyping(session.presence, thread.id);
   const first = thread.comments.find((c) => !c.deleted) ?? thread.comments[0];
   const resolved = thread.status === 'resolved';
-  const mayTag = permissions.canEdit || thread.createdBy === user.id;
+  const mayTag = permissions.canComment;
   // The reply box shows on the focused card, or wherever a reply is half written.
   const [replyDraft, setReplyDraft] = useState('');
   const [focusReply, setFocusReply] = useState(false);

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { api, type DocumentSummary, type Session } from '../app/api';
 import { documentHref, followLink, navigate } from '../app/router';
 import { signOut } from '../app/session';
-import { fullTime, plural, roleLabel, timeAgo, userColor } from '../ui/format';
+import { fullTime, plural, roleLabel, timeAgo, toMillis, userColor } from '../ui/format';
 import { Avatar } from '../ui/Avatar';
 import { NewDocumentDialog } from './NewDocumentDialog';
 
@@ -49,7 +49,7 @@ export function Library({ session }: { session: Session }) {
     }
   }
 
-  const sorted = [...(documents ?? [])].sort((a, b) => String(b.updatedAt).localeCompare(String(a.updatedAt)));
+  const sorted = [...(documents ?? [])].sort((a, b) => (toMillis(b.updatedAt) ?? 0) - (toMillis(a.updatedAt) ?? 0));
 
   return (
     <div className="page">

@@ -13,6 +13,7 @@ import { SelectionAction } from '../../plugins/SelectionAction';
 import { FilterBar } from '../../threads/FilterBar';
 import { OrphanedThreads } from '../../threads/OrphanedThreads';
 import { ThreadsPanel } from '../../threads/ThreadsPanel';
+import { ErrorBoundary } from '../../ui/ErrorBoundary';
 import { userColor } from '../../ui/format';
 import { DocumentContext, permissionsFor, useDocument, type DocumentContextValue } from './DocumentContext';
 import { DocumentHeader } from './DocumentHeader';
@@ -98,13 +99,17 @@ export function DocumentView({ docId, session }: { docId: string; session: Sessi
         <div className="doc-scroll">
           <div className="doc-columns">
             <main className="article-column">
-              <ArticleLayer />
+              <ErrorBoundary label="The article">
+                <ArticleLayer />
+              </ErrorBoundary>
+              <OrphanedThreads />
             </main>
             <aside className="margin" aria-label="Threads">
-              <ThreadsPanel />
+              <ErrorBoundary label="The threads">
+                <ThreadsPanel />
+              </ErrorBoundary>
             </aside>
           </div>
-          <OrphanedThreads />
         </div>
       </div>
     </DocumentContext.Provider>

@@ -1,0 +1,171 @@
+/**
+ * A minimal y-websocket client on a raw `ws` socket, for tests and drills that need exact control: no
+ * reconnects, every frame visible, arbitrary frames sendable. It does the handshake (sends sync step 1,
+ * answers the server's step 1), applies what the server sends, and sends every local change as an update.
+ * `confirmed` follows what the server echoed back: the server broadcasts only what it stored, so a clock
+ * the echo covers is durable.
+ */
+import WebSocket from 'ws';
+import * as Y from 'yjs';
+import * as encoding from 'lib0/encoding';
+import * as decoding from 'lib0/decoding';
+import * as syncProtocol from 'y-protocols/sync';
+import * as authProtocol from 'y-protocols/auth';
+
+const REMOTE = 'raw-client:remote';
+
+export interface Closed {
+  /** Close code, or the HTTP status when the upgrade itself was refused. */
+  code: number;
+  reason: string;
+  /** True when refused at upgrade with an HTTP status (then `code` is that status). */
+  http: boolean;
+}
+
+export interface RawClient {
+  doc: Y.Doc;
+  ws: WebSocket;
+  /** Resolves after the server's sync step 2 was applied; rejects if the socket ends first. */
+  synced: Promise<void>;
+  /** Resolves when the socket ends (never rejects). */
+  closed: Promise<Closed>;
+  /** Reasons of auth messages received ("permission denied: …"). */
+  denied: string[];
+  /** Highest clock + 1 per client seen in updates the server sent (what it has stored). */
+  confirmed: Map<number, number>;
+  isOpen(): boolean;
+  send(frame: Uint8Array): void;
+  /** Resolves once the server has echoed every local change made so far (it is stored). */
+  flushed(timeout?: number): Promise<void>;
+  close(): Promise<Closed>;
+}
+
+export interface RawOptions {
+  headers?: Record<string, string>;
+  /** Do not send anything on open (the caller drives the protocol). */
+  silent?: boolean;
+  /** Do not send local changes automatically. */
+  manual?: boolean;
+}
+
+export function syncStep1(doc: Y.Doc): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, 0);
+  syncProtocol.writeSyncStep1(e, doc);
+  return encoding.toUint8Array(e);
+}
+
+export function updateFrame(update: Uint8Array, syncType: number = syncProtocol.messageYjsUpdate): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, 0);
+  encoding.writeVarUint(e, syncType);
+  encoding.writeVarUint8Array(e, update);
+  return encoding.toUint8Array(e);
+}
+
+export function rawClient(wsUrl: string, docId: string, token: string | null, opts: RawOptions = {}): RawClient {
+  const doc = new Y.Doc();
+  const url = `${wsUrl}/collab/${encodeURIComponent(docId)}${token ? `?token=${encodeURIComponent(token)}` : ''}`;
+  const ws = new WebSocket(url, { headers: opts.headers });
+  const denied: string[] = [];
+  const confirmed = new Map<number, number>();
+  let isSynced = false;
+  let resolveSynced!: () => void;
+  let rejectSynced!: (e: Error) => void;
+  const synced = new Promise<void>((res, rej) => {
+    resolveSynced = res;
+    rejectSynced = rej;
+  });
+  synced.catch(() => {});
+  let resolveClosed!: (c: Closed) => void;
+  const closed = new Promise<Closed>((res) => (resolveClosed = res));
+  let done = false;
+  const finish = (c: Closed) => {
+    if (done) return;
+    done = true;
+    if (!isSynced) rejectSynced(new Error(`socket ended before sync: ${c.code} ${c.reason}`));
+    resolveClosed(c);
+  };
+
+  const send = (frame: Uint8Array) => {
+    if (ws.readyState === WebSocket.OPEN) ws.send(frame);
+  };
+  const noteConfirmed = (update: Uint8Array) => {
+    try {
+      for (const [client, clock] of Y.parseUpdateMeta(update).to) confirmed.set(client, Math.max(confirmed.get(client) ?? 0, clock));
+    } catch {
+      /* not ours to judge */
+    }
+  };
+
+  ws.binaryType = 'nodebuffer';
+  ws.on('unexpected-response', (_req, res) => {
+    finish({ code: res.statusCode ?? 0, reason: res.statusMessage ?? '', http: true });
+    ws.terminate();
+  });
+  ws.on('open', () => {
+    if (!opts.silent) send(syncStep1(doc));
+  });
+  ws.on('message', (data: Buffer) => {
+    const frame = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const decoder = decoding.createDecoder(frame);
+    const type = decoding.readVarUint(decoder);
+    if (type === 0) {
+      const sub = decoding.peekVarUint(decoder);
+      if (sub !== syncProtocol.messageYjsSyncStep1) {
+        const copy = decoding.createDecoder(frame);
+        decoding.readVarUint(copy);
+        decoding.readVarUint(copy);
+        noteConfirmed(decoding.readVarUint8Array(copy));
+      }
+      const reply = encoding.createEncoder();
+      encoding.writeVarUint(reply, 0);
+      const kind = syncProtocol.readSyncMessage(decoder, reply, doc, REMOTE);
+      if (encoding.length(reply) > 1 && !opts.silent) send(encoding.toUint8Array(reply));
+      if (kind === syncProtocol.messageYjsSyncStep2 && !isSynced) {
+        isSynced = true;
+        resolveSynced();
+      }
+    } else if (type === 2) {
+      authProtocol.readAuthMessage(decoder, doc, (_y, reason) => denied.push(reason));
+    }
+  });
+  ws.on('close', (code, reason) => finish({ code, reason: reason.toString(), http: false }));
+  ws.on('error', () => {});
+  if (!opts.manual) {
+    doc.on('update', (u: Uint8Array, origin: unknown) => {
+      if (origin !== REMOTE) send(updateFrame(u));
+    });
+  }
+
+  const client: RawClient = {
+    doc,
+    ws,
+    synced,
+    closed,
+    denied,
+    confirmed,
+    isOpen: () => ws.readyState === WebSocket.OPEN,
+    send,
+    async flushed(timeout = 10_000) {
+      const own = Y.getState(doc.store, doc.clientID);
+      const deadline = Date.now() + timeout;
+      while ((confirmed.get(doc.clientID) ?? 0) < own) {
+        if (done) throw new Error('socket closed before the server confirmed the local changes');
+        if (Date.now() > deadline) throw new Error(`server did not confirm local changes within ${timeout} ms`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    },
+    async close() {
+      if (!done) {
+        if (ws.readyState === WebSocket.CONNECTING || ws.readyState === WebSocket.OPEN) ws.close(1000);
+        const t = setTimeout(() => ws.terminate(), 2000);
+        await closed;
+        clearTimeout(t);
+      }
+      doc.destroy();
+      return closed;
+    },
+  };
+  return client;
+}
