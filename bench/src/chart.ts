@@ -8,11 +8,6 @@ const M = { left: 64, right: 180, top: 40, bottom: 56 };
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
-function niceStep(max: number): number {
-  const raw = max / 5;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  return [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
-}
 
 export function latencySvg(sweep: Record<string, Record<number, LoadRun>>): string | null {
   const series = Object.entries(sweep)
@@ -20,23 +15,28 @@ export function latencySvg(sweep: Record<string, Record<number, LoadRun>>): stri
     .filter((s) => s.points.length > 0);
   if (series.length === 0) return null;
   const ns = [...new Set(series.flatMap((s) => s.points.map((p) => p.n)))].sort((a, b) => a - b);
-  const maxY = Math.max(1, ...series.flatMap((s) => s.points.map((p) => p.p99)));
-  const step = niceStep(maxY * 1.05);
-  const top = Math.ceil((maxY * 1.05) / step) * step;
+  // Latencies span milliseconds to seconds: a log scale, whole decades.
+  const values = series.flatMap((s) => s.points.flatMap((p) => [p.p50, p.p99])).filter((v) => v > 0);
+  const bottom = 10 ** Math.floor(Math.log10(Math.max(0.01, Math.min(...values))));
+  const top = 10 ** Math.ceil(Math.log10(Math.max(bottom * 10, ...values)));
   const pw = W - M.left - M.right;
   const ph = H - M.top - M.bottom;
   const lo = Math.log(Math.min(...ns));
   const hi = Math.log(Math.max(...ns));
   const x = (n: number) => M.left + (hi === lo ? pw / 2 : ((Math.log(n) - lo) / (hi - lo)) * pw);
-  const y = (v: number) => M.top + ph - (v / top) * ph;
+  const y = (v: number) => M.top + ph - ((Math.log10(Math.max(v, bottom)) - Math.log10(bottom)) / (Math.log10(top) - Math.log10(bottom))) * ph;
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, sans-serif" font-size="12">`);
   out.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
   out.push(`<text x="${M.left}" y="22" font-size="15" font-weight="600">Fan-out delivery latency: one writer at 50 updates/s</text>`);
-  for (let v = 0; v <= top + 1e-9; v += step) {
-    const yy = y(v).toFixed(1);
-    out.push(`<line x1="${M.left}" x2="${M.left + pw}" y1="${yy}" y2="${yy}" stroke="#e5e7eb"/>`);
-    out.push(`<text x="${M.left - 8}" y="${yy}" text-anchor="end" dominant-baseline="middle" fill="#374151">${+v.toFixed(3)}</text>`);
+  for (let dec = bottom; dec <= top * 1.0001; dec *= 10) {
+    for (const m of [1, 2, 5]) {
+      const v = dec * m;
+      if (v > top * 1.0001) break;
+      const yy = y(v).toFixed(1);
+      out.push(`<line x1="${M.left}" x2="${M.left + pw}" y1="${yy}" y2="${yy}" stroke="${m === 1 ? '#d1d5db' : '#f3f4f6'}"/>`);
+      out.push(`<text x="${M.left - 8}" y="${yy}" text-anchor="end" dominant-baseline="middle" fill="#374151">${+v.toPrecision(3)}</text>`);
+    }
   }
   for (const n of ns) {
     const xx = x(n).toFixed(1);
@@ -46,7 +46,7 @@ export function latencySvg(sweep: Record<string, Record<number, LoadRun>>): stri
   out.push(`<line x1="${M.left}" x2="${M.left + pw}" y1="${M.top + ph}" y2="${M.top + ph}" stroke="#111827"/>`);
   out.push(`<line x1="${M.left}" x2="${M.left}" y1="${M.top}" y2="${M.top + ph}" stroke="#111827"/>`);
   out.push(`<text x="${M.left + pw / 2}" y="${H - 14}" text-anchor="middle" fill="#111827">connected clients (log scale)</text>`);
-  out.push(`<text transform="translate(18 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle" fill="#111827">delivery latency (ms)</text>`);
+  out.push(`<text transform="translate(18 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle" fill="#111827">delivery latency (ms, log scale)</text>`);
   series.forEach((s, i) => {
     const color = COLORS[s.server] ?? '#6b7280';
     for (const [key, dash] of [['p99', ''], ['p50', ' stroke-dasharray="5 4"']] as const) {

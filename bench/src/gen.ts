@@ -43,6 +43,8 @@ export interface LoadResult {
   frames_per_update: number;
   server_cpu_s: number;
   server_us_per_frame: number;
+  /** Server CPU per update delivered to one recipient (fair to servers that merge updates into fewer frames). */
+  server_us_per_delivery: number;
   /** The user-space part (the rest is the kernel's: socket writes, loopback delivery). */
   server_user_us_per_frame: number;
   server_cpu_util: number;
@@ -132,10 +134,12 @@ async function load(c: LoadConfig): Promise<LoadResult> {
   let sent = 0;
   let drops = 0;
   let duplicates = 0;
+  let delivered = 0;
   for (let i = 0; i < ledger.measured.length; i++) {
     if (!ledger.measured[i]) continue;
     sent++;
     const d = ledger.deliveries[i]!;
+    delivered += Math.min(d, recipients);
     if (d < recipients) drops += recipients - d;
     else duplicates += d - recipients;
   }
@@ -159,6 +163,7 @@ async function load(c: LoadConfig): Promise<LoadResult> {
     frames_per_update: round(ledger.sentInWindow ? ledger.frames / (ledger.sentInWindow * sockets) : 0, 4),
     server_cpu_s: round(serverCpu),
     server_us_per_frame: round(ledger.frames ? (serverCpu * 1e6) / ledger.frames : 0, 2),
+    server_us_per_delivery: round(delivered ? (serverCpu * 1e6) / delivered : 0, 2),
     server_user_us_per_frame: round(ledger.frames ? (serverUser * 1e6) / ledger.frames : 0, 2),
     server_cpu_util: round(serverCpu / windowS),
     gen_cpu_util: round((own1.user + own1.system) / 1e6 / windowS),

@@ -7,7 +7,7 @@
 import { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
-import { loadavg, pinningNote } from './lib/proc.js';
+import { loadavg, pinningNote, waitForQuiet } from './lib/proc.js';
 import { medianRun } from './lib/hist.js';
 import { summarize, type ProfileSummary } from './lib/profile.js';
 import type { ServerKind } from './lib/clients.js';
@@ -28,6 +28,8 @@ const REFS: ServerKind[] = ['marginalia', 'y-websocket-server', 'hocuspocus'];
 const servers = (opt('servers')?.split(',') as ServerKind[] | undefined) ?? REFS;
 const outDir = opt('out') ?? (full ? join(BENCH_DIR, 'results') : join(TMP, 'quick'));
 const profiling = !flag('no-profile');
+/** Before each run, wait up to this many seconds for other work on the machine to calm down. */
+const quietWaitS = Number(opt('quiet-wait') ?? (full ? 30 : 0));
 
 const s = (x: number) => x * 1000;
 const P = full
@@ -49,10 +51,15 @@ const P = full
     };
 
 const REAL_RECEIVERS = 5;
-// The fan-out writer connects as the document's owner: as a commenter at 50 updates/s it is refused (4403) by the
-// policy race that policyRaceCheck shows, whenever two of its updates reach the server in one turn.
+/**
+ * Marginalia's writers are commenters (the product's usual writer, full policy check) — unless the policy race
+ * check fails: then a commenter's updates are refused (4403) whenever two of them reach the server in one turn,
+ * which under load is within seconds, and the writers connect as the document's owner instead (noted in
+ * RESULTS.md). --writers=commenter|owner forces either.
+ */
+let ownerWriters = opt('writers') === 'owner';
 const fanoutSpec = (clients: number, durationMs = P.fanout.durationMs): LoadSpec => ({
-  ownerWriters: true,
+  ownerWriters,
   receivers: clients - REAL_RECEIVERS - 1,
   realReceivers: REAL_RECEIVERS,
   writers: 1,
@@ -62,8 +69,8 @@ const fanoutSpec = (clients: number, durationMs = P.fanout.durationMs): LoadSpec
   durationMs,
   drainMs: P.fanout.drainMs,
 });
-const hotroomSpec: LoadSpec = { receivers: 0, realReceivers: 2, writers: P.hotroom.writers, writerKind: 'raw', rate: P.hotroom.rate, warmupMs: P.hotroom.warmupMs, durationMs: P.hotroom.durationMs, drainMs: P.hotroom.drainMs };
-const durableSpec: LoadSpec = { receivers: 0, realReceivers: 2, writers: P.durable.writers, writerKind: 'raw', rate: P.durable.rate, warmupMs: P.durable.warmupMs, durationMs: P.durable.durationMs, drainMs: P.durable.drainMs };
+const hotroomSpec = (): LoadSpec => ({ ownerWriters, receivers: 0, realReceivers: 2, writers: P.hotroom.writers, writerKind: 'raw', rate: P.hotroom.rate, warmupMs: P.hotroom.warmupMs, durationMs: P.hotroom.durationMs, drainMs: P.hotroom.drainMs });
+const durableSpec = (): LoadSpec => ({ ownerWriters, receivers: 0, realReceivers: 2, writers: P.durable.writers, writerKind: 'raw', rate: P.durable.rate, warmupMs: P.durable.warmupMs, durationMs: P.durable.durationMs, drainMs: P.durable.drainMs });
 
 export interface Details {
   profile: 'quick' | 'full';
@@ -79,17 +86,44 @@ export interface Details {
   coldload: { threads: number; comments: number; runs: ColdloadRun[] } | null;
   memory: Record<string, MemoryRun[]>;
   profiles: Record<string, ProfileSummary>;
+  /** Share of the machine busy with other work just before each run. */
+  busyBefore: Record<string, number>;
   notes: string[];
 }
 
 const log = (...m: unknown[]) => console.log(`[${new Date().toISOString().slice(11, 19)}] load ${loadavg()} |`, ...m);
 
+/** Busy share of the machine (other work) measured just before each run, by run label. */
+const busyBefore: Record<string, number> = {};
+
+async function quiet(label: string): Promise<void> {
+  const q = await waitForQuiet(quietWaitS);
+  busyBefore[label] = q.busy;
+  if (q.waitedS > 1) log(`${label}: waited ${q.waitedS} s for a quieter machine (busy ${Math.round(q.busy * 100)}%)`);
+}
+
 async function repeat<T>(label: string, n: number, fn: () => Promise<T>, brief: (r: T) => string): Promise<T[]> {
   const out: T[] = [];
   for (let i = 0; i < n; i++) {
+    await quiet(`${label} #${i + 1}`);
     const r = await fn();
     log(`${label} run ${i + 1}/${n}: ${brief(r)}`);
     out.push(r);
+  }
+  return out;
+}
+
+/** Runs each server `n` times, rotating the order each round, so that a noisy period hits all servers alike. */
+async function interleaved(label: string, kinds: ServerKind[], n: number, fn: (k: ServerKind) => Promise<LoadRun>): Promise<Record<string, LoadRun[]>> {
+  const out: Record<string, LoadRun[]> = Object.fromEntries(kinds.map((k) => [k, []]));
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < kinds.length; j++) {
+      const k = kinds[(i + j) % kinds.length]!;
+      await quiet(`${label} ${k} #${i + 1}`);
+      const r = await fn(k);
+      log(`${label} ${k} run ${i + 1}/${n}: ${briefLoad(r)}`);
+      out[k]!.push(r);
+    }
   }
   return out;
 }
@@ -115,6 +149,7 @@ async function main(): Promise<void> {
     coldload: null,
     memory: {},
     profiles: {},
+    busyBefore,
     notes: [],
   };
   log(`bench ${d.profile}: ${only.join(', ')} against ${servers.join(', ')}; ${runs} run(s) each; ${pinningNote}`);
@@ -122,7 +157,8 @@ async function main(): Promise<void> {
     const race = await policyRaceCheck();
     log(`policy race check: ${race.refused ? `REFUSED (${race.detail})` : race.detail}`);
     if (race.refused) {
-      d.notes.push(`Policy race (a correctness bug, not only speed): a commenter's two dependent updates arriving in one server turn (open a thread, then reply) are refused — "${race.detail}" — because the second is checked against the document without the first, which is still in the write queue. Any fast client, or any client while the server is busy, hits it; at 50 updates/s on a loaded machine the fan-out writer is refused within seconds. The fan-out writer therefore connects as the document's owner (owners skip the check); every other Marginalia client is a commenter.`);
+      if (opt('writers') === undefined) ownerWriters = true;
+      d.notes.push(`Policy race (a correctness bug, not only speed): a commenter's two dependent updates arriving in one server turn (open a thread, then reply) are refused — "${race.detail}" — because the second is checked against the document without the first, which is still in the write queue. Any fast client, or any client while the server is busy (a flush with a compaction takes hundreds of ms), hits it, and a refused writer's socket is closed. ${ownerWriters ? "Marginalia's writers therefore connect as the document's owner here (owners skip the policy walk; the update is still decoded); receivers are commenters." : 'Writers were forced to be commenters (--writers=commenter).'}`);
     } else {
       d.notes.push('Policy race check passed: two dependent commenter updates in one server turn are both accepted.');
     }
@@ -132,25 +168,22 @@ async function main(): Promise<void> {
   if (only.includes('fanout')) {
     d.floor = await runFloor(P.fanout.clients);
     log(`floor: a bare ws server spends ${d.floor.us_per_frame} us CPU per frame (user ${d.floor.user_us_per_frame}, system ${d.floor.system_us_per_frame}); ${d.floor.frames_received}/${d.floor.frames_sent} received`);
-    for (const k of servers) {
-      d.fanout[k] = await repeat(`fanout ${k} ${P.fanout.clients}`, runs, () => runLoad(k, fanoutSpec(P.fanout.clients), seeds), briefLoad);
-      d.sweep[k] = { [P.fanout.clients]: medianRun(d.fanout[k], (r) => r.p99_ms) };
-      for (const n of P.sweep) {
-        const [r] = await repeat(`sweep ${k} ${n}`, 1, () => runLoad(k, fanoutSpec(n, P.sweepMs), seeds), briefLoad);
-        d.sweep[k][n] = r!;
-      }
+    d.fanout = await interleaved(`fanout ${P.fanout.clients}`, servers, runs, (k) => runLoad(k, fanoutSpec(P.fanout.clients), seeds));
+    for (const k of servers) d.sweep[k] = { [P.fanout.clients]: medianRun(d.fanout[k]!, (r) => r.p99_ms) };
+    for (const n of P.sweep) {
+      const point = await interleaved(`sweep ${n}`, servers, 1, (k) => runLoad(k, fanoutSpec(n, P.sweepMs), seeds));
+      for (const k of servers) d.sweep[k]![n] = point[k]![0]!;
     }
   }
   if (only.includes('hotroom')) {
-    for (const k of servers) d.hotroom[k] = await repeat(`hotroom ${k}`, runs, () => runLoad(k, hotroomSpec, seeds), briefLoad);
+    d.hotroom = await interleaved('hotroom', servers, runs, (k) => runLoad(k, hotroomSpec(), seeds));
   }
   if (only.includes('durable') && servers.includes('marginalia')) {
-    for (const k of ['marginalia', 'marginalia-nopersist'] as ServerKind[]) {
-      d.durable[k] = await repeat(`durable ${k}`, runs, () => runLoad(k, durableSpec, seeds), briefLoad);
-    }
-    if (d.durable['marginalia-nopersist']?.[0]?.storage === 'sqlite') {
-      d.notes.push('durable: the server has no storage knob for "persistence off" yet (MARGINALIA_STORAGE=memory is ignored); "marginalia-nopersist" is the same SQLite with DATA_DIR on tmpfs (/dev/shm), so fsync costs nothing but SQLite still runs.');
-    }
+    d.durable = await interleaved('durable', ['marginalia', 'marginalia-nopersist'], runs, (k) => runLoad(k, durableSpec(), seeds));
+    const st = d.durable['marginalia-nopersist']?.[0]?.storage;
+    d.notes.push(st === 'memory'
+      ? 'durable: "marginalia-nopersist" is the same server with MARGINALIA_STORAGE=memory (SQLite :memory:, nothing written to disk; the write path, batching and policy are unchanged).'
+      : 'durable: the server ignored MARGINALIA_STORAGE=memory; "marginalia-nopersist" is the same SQLite with DATA_DIR on tmpfs (/dev/shm): fsync costs nothing but SQLite still runs.');
   }
   if (only.includes('coldload') && servers.includes('marginalia')) {
     const threads = 10_000;
@@ -172,12 +205,13 @@ async function main(): Promise<void> {
     // One more run of the load scenarios with the V8 sampling profiler on Marginalia, limited to the window.
     const profile = async (name: string, spec: LoadSpec) => {
       const file = join(profDir, `marginalia-${name}.cpuprofile`);
+      await quiet(`profile ${name}`);
       const r = await runLoad('marginalia', spec, seeds, file);
       d.profiles[name] = summarize(file);
       log(`profile ${name}: ${briefLoad(r)}; busy ${d.profiles[name].busy_ms} ms; areas ${d.profiles[name].areas.slice(0, 6).map((a) => `${a.area} ${a.pct}%`).join(', ')}`);
     };
     if (only.includes('fanout')) await profile('fanout', fanoutSpec(P.fanout.clients));
-    if (only.includes('hotroom')) await profile('hotroom', hotroomSpec);
+    if (only.includes('hotroom')) await profile('hotroom', hotroomSpec());
   }
   d.load.end = loadavg();
   d.finished = new Date().toISOString();

@@ -3,7 +3,7 @@
  * Marginalia (server/dist/cli.js serve), @y/websocket-server 0.1.1 and Hocuspocus 4.7 (bench/src/targets).
  * Also: Marginalia's accounts and documents for a run, and the seed states the references start from.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { openSqliteStorage, createDocument } from '@marginalia/server';
@@ -75,6 +75,8 @@ export async function startTarget(kind: ServerKind, opts: StartOptions = {}): Pr
   const http = kind.startsWith('marginalia') ? child.ready[1]! : `http://127.0.0.1:${child.ready[1]}`;
   let storage: string | null = null;
   if (kind.startsWith('marginalia')) storage = ((await (await fetch(`${http}/api/health`)).json()) as { storage: string }).storage;
+  // MARGINALIA_STORAGE=memory keeps SQLite in memory (health still says "sqlite"): no database file is made.
+  if (kind === 'marginalia-nopersist') storage = existsSync(join(dataDir!, 'marginalia.db')) ? 'sqlite on tmpfs' : 'memory';
   const dir = dataDir;
   return {
     kind,

@@ -11,7 +11,18 @@
 import type * as Y from 'yjs';
 import { articleIndex, decodeRelative, encodeRelative, type ArticleIndex } from './article.js';
 import { AnchorError } from './errors.js';
-import { bestOf, editDistance, matchQuote, occurrences, scoreSpan, type BestCandidate, type QuoteCandidate, type QuoteMatch } from './match.js';
+import {
+  alignmentGains,
+  bestOf,
+  editDistance,
+  matchQuote,
+  occurrences,
+  scoreSpan,
+  trimToAlignment,
+  type BestCandidate,
+  type QuoteCandidate,
+  type QuoteMatch,
+} from './match.js';
 import type { AnchorPositions, TextQuote, Thread } from './schema.js';
 
 /** Characters of context kept either side of a quote (W3C TextQuoteSelector prefix/suffix). */
@@ -28,7 +39,7 @@ export const QUOTE_CONTEXT = 32;
  * a phrase used twice). Only when the positions went with their block (a merge, a move) may the passage be found
  * anywhere, and then only verbatim, in context >= minFarContextSimilarity, and unambiguous.
  */
-export const MOVE_THRESHOLDS = {
+export const MOVE_THRESHOLDS: MoveThresholds = {
   minQuoteSimilarity: 0.8,
   /** By quote length: a short quote says little by itself, so its context must say more. */
   minContextSimilarity: [
@@ -47,7 +58,18 @@ export const MOVE_THRESHOLDS = {
   minExactContextSimilarity: 0.5,
   /** Longest quote compared in full with the text between its stored positions (edit distance is quadratic). */
   maxPositionsCompare: 2000,
-} as const;
+};
+
+export interface MoveThresholds {
+  minQuoteSimilarity: number;
+  minContextSimilarity: ReadonlyArray<{ shorterThan: number; min: number }>;
+  nearby: number;
+  minFarContextSimilarity: number;
+  minMargin: number;
+  exactContextBelowLength: number;
+  minExactContextSimilarity: number;
+  maxPositionsCompare: number;
+}
 
 export type AnchorState = 'exact' | 'moved' | 'orphan';
 
@@ -191,8 +213,12 @@ function decodeBoth(anchor: AnchorPositions): [Y.RelativePosition, Y.RelativePos
   }
 }
 
-/** resolveAnchor with its evidence, for diagnostics and the drill. */
-export function explainAnchor(source: DocOrIndex, thread: Pick<Thread, 'anchor' | 'quote'>): AnchorExplanation {
+/** resolveAnchor with its evidence, for diagnostics and the drill (which also tries other thresholds). */
+export function explainAnchor(
+  source: DocOrIndex,
+  thread: Pick<Thread, 'anchor' | 'quote'>,
+  t: MoveThresholds = MOVE_THRESHOLDS,
+): AnchorExplanation {
   const index = indexOf(source);
   const { text } = index;
   const { quote } = thread;
@@ -203,8 +229,13 @@ export function explainAnchor(source: DocOrIndex, thread: Pick<Thread, 'anchor' 
   // Exact only while the first and last annotated characters themselves survive: positions whose characters were
   // deleted slide to a neighbour, and may then span look-alike text by chance (a one-letter quote, a split word).
   const L = quote.exact.length;
-  const t = MOVE_THRESHOLDS;
-  const live = rel !== null && index.isLive(rel[0]) && index.isLive(rel[1]);
+  const startLive = rel !== null && index.isLive(rel[0]);
+  const endLive = rel !== null && index.isLive(rel[1]);
+  const live = startLive && endLive;
+  const bounds: [Bound | null, Bound | null] = [
+    s === null ? null : { at: s, hard: startLive },
+    e === null ? null : { at: e, hard: endLive },
+  ];
   if (live && s !== null && e !== null && s < e && text.slice(s, e) === quote.exact) {
     const context = scoreSpan(text, quote, s, e, 0, s).contextSimilarity ?? 1;
     if (L >= t.exactContextBelowLength || context >= t.minExactContextSimilarity) {
@@ -220,40 +251,100 @@ export function explainAnchor(source: DocOrIndex, thread: Pick<Thread, 'anchor' 
   const alive = s !== null || e !== null;
   const before = (end: number | null): number | null => (end === null ? null : Math.max(0, end - quote.exact.length));
   const hint = alive ? (s ?? before(e)) : rel && (index.nearestFromRelative(rel[0]) ?? before(index.nearestFromRelative(rel[1])));
-  const match = matchQuote(text, quote, hint, MOVE_THRESHOLDS.nearby);
-  const resolved = acceptBetween(between, L) ?? acceptMove(match, quote, hint, alive) ?? { state: 'orphan', start: null, end: null };
+  const match = matchQuote(text, quote, hint, t.nearby);
+  const resolved =
+    acceptBetween(between, L, t) ??
+    acceptMove(index, match, quote, hint, alive, bounds, t) ?? { state: 'orphan', start: null, end: null };
   return { resolved, positions, hint, match };
 }
 
-export function minContextFor(quoteLength: number): number {
-  return MOVE_THRESHOLDS.minContextSimilarity.find((tier) => quoteLength < tier.shorterThan)!.min;
+export function minContextFor(quoteLength: number, t: MoveThresholds = MOVE_THRESHOLDS): number {
+  return t.minContextSimilarity.find((tier) => quoteLength < tier.shorterThan)?.min ?? 0;
 }
 
 function moved(c: QuoteCandidate): ResolvedAnchor {
   return { state: 'moved', start: c.start, end: c.end, similarity: c.quoteSimilarity };
 }
 
-function acceptBetween(c: QuoteCandidate | null, quoteLength: number): ResolvedAnchor | null {
-  if (c === null || c.quoteSimilarity < MOVE_THRESHOLDS.minQuoteSimilarity) return null;
-  return (c.contextSimilarity ?? 1) >= minContextFor(quoteLength) ? moved(c) : null;
+/** A stored position bounding the passage: hard while its character lives, soft once it was deleted. */
+interface Bound {
+  at: number;
+  hard: boolean;
+}
+
+/** Share of an overhang past a soft bound that must match the quote letter for letter. */
+const OVERHANG_MATCH = 0.9;
+
+/**
+ * The candidate cut to the stored positions and tightened to what aligns with the quote (trimToAlignment). The
+ * passage never reaches past a position whose character still lives. Past one whose character was deleted it may
+ * (Lexical re-creates the letters it formats or splits, after the old ones) but then only with text that matches
+ * the quote almost letter for letter: a look-alike beside a deleted edge ("Afghan Taliban.\n\nPakistan" for
+ * "Afghanistan. Pakistan") must not extend the passage into other words.
+ */
+function tightened(
+  index: ArticleIndex,
+  quote: TextQuote,
+  c: QuoteCandidate,
+  hint: number | null,
+  lo: Bound | null,
+  hi: Bound | null,
+): QuoteCandidate | null {
+  const { text } = index;
+  let start = c.start;
+  let end = c.end;
+  const gains = alignmentGains(quote.exact, text.slice(c.start, c.end));
+  // The blank line of a block split inside the passage is not an error of the overhang.
+  const faithful = (from: number, to: number): boolean => {
+    if (gains === null) return false;
+    let sum = 0;
+    let letters = 0;
+    for (let k = from; k < to; k++) {
+      if (!index.isContent(k)) continue;
+      sum += gains[k - c.start]!;
+      letters++;
+    }
+    return sum >= (2 * OVERHANG_MATCH - 1) * letters;
+  };
+  if (hi !== null && end > hi.at && (hi.hard || !faithful(Math.max(start, hi.at), end))) end = Math.max(start, hi.at);
+  if (lo !== null && start < lo.at && (lo.hard || !faithful(start, Math.min(end, lo.at)))) start = Math.min(end, lo.at);
+  if (start >= end) return null;
+  const t = trimToAlignment(quote.exact, text, start, end);
+  if (t.start >= t.end) return null;
+  return t.start === c.start && t.end === c.end ? c : scoreSpan(text, quote, t.start, t.end, t.errors, hint);
+}
+
+function acceptBetween(c: QuoteCandidate | null, quoteLength: number, t: MoveThresholds): ResolvedAnchor | null {
+  if (c === null || c.quoteSimilarity < t.minQuoteSimilarity) return null;
+  return (c.contextSimilarity ?? 1) >= minContextFor(quoteLength, t) ? moved(c) : null;
 }
 
 /** Applies MOVE_THRESHOLDS (see there). */
-function acceptMove(match: QuoteMatch, quote: TextQuote, hint: number | null, alive: boolean): ResolvedAnchor | null {
-  const t = MOVE_THRESHOLDS;
+function acceptMove(
+  index: ArticleIndex,
+  match: QuoteMatch,
+  quote: TextQuote,
+  hint: number | null,
+  alive: boolean,
+  [lo, hi]: [Bound | null, Bound | null],
+  t: MoveThresholds,
+): ResolvedAnchor | null {
   const clear = ({ best, runnerUp }: BestCandidate): boolean => runnerUp === null || best!.score - runnerUp.score >= t.minMargin;
   if (hint !== null) {
     const reach = t.nearby + quote.exact.length;
     const near = bestOf(match.candidates.filter((c) => c.distance !== null && c.distance <= reach));
-    const best = near.best;
-    if (best !== null && best.quoteSimilarity >= t.minQuoteSimilarity) {
-      const inContext = best.contextSimilarity === null || best.contextSimilarity >= minContextFor(quote.exact.length);
+    const plausible = near.best !== null && near.best.quoteSimilarity >= t.minQuoteSimilarity;
+    const best = near.best && tightened(index, quote, near.best, hint, lo, hi);
+    if (plausible) {
+      if (best === null || best.quoteSimilarity < t.minQuoteSimilarity) return null;
+      const inContext = best.contextSimilarity === null || best.contextSimilarity >= minContextFor(quote.exact.length, t);
       return inContext && clear(near) ? moved(best) : null;
     }
     if (alive) return null;
   }
   const far = bestOf(match.candidates);
   const best = far.best;
+  // Far away, only a verbatim quote (nothing to tighten).
   if (best === null || best.errors > 0 || (best.contextSimilarity ?? 1) < t.minFarContextSimilarity || !clear(far)) return null;
   return moved(best);
 }

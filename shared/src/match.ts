@@ -160,3 +160,87 @@ export function matchQuote(text: string, quote: TextQuote, hint: number | null, 
   candidates.sort((a, b) => b.score - a.score || a.start - b.start);
   return { candidates };
 }
+
+/** Longest quote or span aligned letter by letter (the table is quote length x span length). */
+const MAX_ALIGN = 2000;
+
+/**
+ * Follows one optimal (edit-distance) alignment of `quote` with `span` and scores every letter of the span: +1 where
+ * it matches the quote, -1 where it is an error; a quote letter missing from the span counts -1 against the span
+ * letter it falls before. Null when either string is empty or longer than MAX_ALIGN.
+ */
+export function alignmentGains(quote: string, span: string): Int32Array | null {
+  const n = quote.length;
+  const m = span.length;
+  if (n === 0 || m === 0 || n > MAX_ALIGN || m > MAX_ALIGN) return null;
+  const width = m + 1;
+  const d = new Uint16Array((n + 1) * width);
+  for (let j = 0; j <= m; j++) d[j] = j;
+  for (let i = 1; i <= n; i++) {
+    d[i * width] = i;
+    for (let j = 1; j <= m; j++) {
+      const cost = quote.charCodeAt(i - 1) === span.charCodeAt(j - 1) ? 0 : 1;
+      d[i * width + j] = Math.min(d[(i - 1) * width + j]! + 1, d[i * width + j - 1]! + 1, d[(i - 1) * width + j - 1]! + cost);
+    }
+  }
+  const gain = new Int32Array(m);
+  let i = n;
+  let j = m;
+  while (i > 0 || j > 0) {
+    const here = d[i * width + j]!;
+    if (i > 0 && j > 0 && here === d[(i - 1) * width + j - 1]! + (quote.charCodeAt(i - 1) === span.charCodeAt(j - 1) ? 0 : 1)) {
+      gain[j - 1]! += here === d[(i - 1) * width + j - 1]! ? 1 : -1;
+      i--;
+      j--;
+    } else if (j > 0 && here === d[i * width + j - 1]! + 1) {
+      gain[j - 1]! -= 1;
+      j--;
+    } else {
+      gain[Math.min(m - 1, j)]! -= 1;
+      i--;
+    }
+  }
+  return gain;
+}
+
+/** Sum of gains over [from, to). */
+export function gainOf(gains: Int32Array, from: number, to: number): number {
+  let sum = 0;
+  for (let k = Math.max(0, from); k < Math.min(gains.length, to); k++) sum += gains[k]!;
+  return sum;
+}
+
+/**
+ * Tightens a match to the part that really aligns with the quote. An edit-distance-optimal match of a passage that
+ * lost its first (or last) letters may cover the letters beside it, as substitutions cost no more than deletions.
+ * Along an optimal alignment, an edge stretch with more errors than matching letters is cut off.
+ * Returns the (possibly) tightened span with its edit distance.
+ */
+export function trimToAlignment(quote: string, text: string, start: number, end: number): { start: number; end: number; errors: number } {
+  const gains = alignmentGains(quote, text.slice(start, end));
+  if (gains === null) return { start, end, errors: editDistance(quote, text.slice(start, end)) };
+  const m = gains.length;
+  let run = 0;
+  let worst = 0;
+  let cutLeft = 0;
+  for (let k = 0; k < m; k++) {
+    run += gains[k]!;
+    if (run < worst) {
+      worst = run;
+      cutLeft = k + 1;
+    }
+  }
+  run = 0;
+  worst = 0;
+  let cutRight = 0;
+  for (let k = m - 1; k >= cutLeft; k--) {
+    run += gains[k]!;
+    if (run < worst) {
+      worst = run;
+      cutRight = m - k;
+    }
+  }
+  const s = start + cutLeft;
+  const e = end - cutRight;
+  return { start: s, end: e, errors: editDistance(quote, text.slice(s, e)) };
+}

@@ -136,9 +136,13 @@ export async function selectText(page: Page, text: string, occurrence = 0): Prom
       range.setStart(startNode, startOffset);
       range.setEnd(endNode, endOffset);
       const selection = window.getSelection()!;
+      // Resolve once the page (Lexical, the selection action) has seen the change: selectionchange is async.
+      const seen = new Promise<void>((resolve) =>
+        document.addEventListener('selectionchange', () => requestAnimationFrame(() => resolve()), { once: true }),
+      );
       selection.removeAllRanges();
       selection.addRange(range);
-      return true;
+      return seen.then(() => true);
     },
     { text, occurrence },
   );

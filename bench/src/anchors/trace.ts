@@ -15,6 +15,7 @@ import {
   MOVE_THRESHOLDS,
   similarity,
   type AnchorPositions,
+  type MoveThresholds,
   type TextQuote,
 } from '@marginalia/shared';
 import { openArticleEditor, type ArticleEditor } from '../../../server/dist/article/headless.js';
@@ -44,7 +45,8 @@ export interface Judged {
 }
 
 export interface TraceResult {
-  anchors: Judged[];
+  /** Per threshold variant (the first is the one in use), per anchor. */
+  anchors: Judged[][];
   ops: string[];
   /** Set when Lexical's text did not follow the shadow (the trace is then not judged). */
   diverged?: string;
@@ -110,7 +112,10 @@ function truthSpan(shadow: Shadow, ids: Set<number>): [number, number] | null {
 }
 
 export class TraceRunner {
-  constructor(private readonly baseUpdate: Uint8Array) {}
+  constructor(
+    private readonly baseUpdate: Uint8Array,
+    private readonly variants: readonly MoveThresholds[] = [MOVE_THRESHOLDS],
+  ) {}
 
   async run(seed: number): Promise<TraceResult> {
     const random = rng(seed);
@@ -131,7 +136,7 @@ export class TraceRunner {
         if (actual !== shadow.text) return { anchors: [], ops, diverged: `after ${op}` };
       }
       const index = articleIndex(doc);
-      const anchors = annotations.map((a) => judge(index, shadow, a));
+      const anchors = this.variants.map((t) => annotations.map((a) => judge(index, shadow, a, t)));
       return { anchors, ops };
     } finally {
       article.destroy();
@@ -254,13 +259,13 @@ export class TraceRunner {
   }
 }
 
-function judge(index: ReturnType<typeof articleIndex>, shadow: Shadow, a: Annotation): Judged {
+function judge(index: ReturnType<typeof articleIndex>, shadow: Shadow, a: Annotation, t: MoveThresholds): Judged {
   const truth = truthSpan(shadow, a.ids);
   const recoverable = truth !== null && similarity(shadow.text.slice(truth[0], truth[1]), a.quote.exact) >= 0.8;
-  const { resolved, match, hint, positions } = explainAnchor(index, a);
+  const { resolved, match, hint, positions } = explainAnchor(index, a, t);
   let candidate: Judged['candidate'];
   if (match) {
-    const reach = MOVE_THRESHOLDS.nearby + a.quote.exact.length;
+    const reach = t.nearby + a.quote.exact.length;
     const nearOnes = hint === null ? [] : match.candidates.filter((c) => c.distance !== null && c.distance <= reach);
     const near = nearOnes.length > 0;
     const { best, runnerUp } = bestOf(near ? nearOnes : match.candidates);

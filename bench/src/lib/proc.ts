@@ -28,6 +28,32 @@ export function runQueueWaitSeconds(pid: number | 'self'): number {
   }
 }
 
+function cpuTimes(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = f[3]! + (f[4] ?? 0);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
+/** Share of the machine's CPU time (all cores) that was busy over the next `ms`. */
+export async function machineBusy(ms = 1000): Promise<number> {
+  const a = cpuTimes();
+  await sleep(ms);
+  const b = cpuTimes();
+  return (b.busy - a.busy) / Math.max(1, b.total - a.total);
+}
+
+/**
+ * Waits (up to `maxS` seconds) until the machine is quiet — at most `threshold` of its CPU busy with other work —
+ * so that runs start on an idle machine when there is one. Returns the busy share when it stopped waiting.
+ */
+export async function waitForQuiet(maxS: number, threshold = 0.3): Promise<{ busy: number; waitedS: number }> {
+  const t0 = Date.now();
+  let busy = await machineBusy();
+  while (busy > threshold && Date.now() - t0 < maxS * 1000) busy = await machineBusy(2000);
+  return { busy: Math.round(busy * 100) / 100, waitedS: Math.round((Date.now() - t0) / 1000) };
+}
+
 export function loadavg(): string {
   return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 }

@@ -98,6 +98,7 @@ export class AnnotationModel {
     if (this.frame) cancelAnimationFrame(this.frame);
     this.frame = 0;
     this.snapshot = this.build();
+    performance.mark('marginalia:threads-resolved');
     for (const listener of this.listeners) listener();
   }
 

@@ -173,6 +173,7 @@ export class DocumentSession {
       }
     };
     const onSync = (synced: boolean) => {
+      if (synced && !this.state.synced) performance.mark('marginalia:synced');
       if (synced) this.update({ synced: true });
     };
     const onClosed = ({ code, reason }: { code: number; reason: string }) => {

@@ -18,6 +18,7 @@ export class ArticleBridge {
 
   readonly syncCursorPositions: SyncCursorPositionsFn = (binding, provider, options) => {
     if ('collabNodeMap' in binding && this.binding !== binding) {
+      performance.mark('marginalia:article-bound');
       this.binding = binding;
       this.geometryCache = null;
     }

@@ -61,6 +61,7 @@ export const AnnotationHighlights = memo(function AnnotationHighlights({ layer }
       const at = resolveAnchor(index, draft);
       if (at.start !== null) spans.push([DRAFT, { start: at.start, end: at.end }]);
     }
+    performance.mark('marginalia:highlights-start');
     const rects = geometry.rects(index, spans, layer);
     const next: Drawn[] = [];
     const tops = new Map<string, number>();
@@ -75,6 +76,7 @@ export const AnnotationHighlights = memo(function AnnotationHighlights({ layer }
       next.push({ id, color: colors.get(id) ?? DEFAULT_HIGHLIGHT, rects: list, length: span.end - span.start });
     }
     drawnRef.current = next;
+    if (next.length > 0 && drawnRef.current.length > 0) performance.mark('marginalia:highlights-measured');
     setDrawn(next);
     ui.setPlacement({ tops, draftTop });
   }, [bridge, model, ui, layer, snapshot, visible, showResolved, unfolded, activeId, draft, layoutVersion]);

@@ -2,7 +2,7 @@
  * ThreadsPanel: the right margin. Each visible thread's card sits level with its highlight (positions from
  * AnnotationHighlights via the view store); heights are measured, and layoutMargin keeps cards apart.
  */
-import { useCallback, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import type { Thread } from '@marginalia/shared';
 import { usePeers, type Peer } from '../collab/presence';
 import { CommentComposer } from '../plugins/CommentComposer';
@@ -38,6 +38,37 @@ export function usePendingThreads(): (threadId: string) => boolean {
   return useCallback((id: string) => version >= 0 && session.tracker.isThreadPending(id), [session, version]);
 }
 
+/** How far beyond the visible part of the margin cards are still rendered, in pixels. */
+const OVERSCAN = 1200;
+
+/** The visible vertical range of the margin, in the margin's own coordinates (updated on scroll, per frame). */
+function useVisibleRange(panel: HTMLElement | null): { top: number; bottom: number } {
+  const [range, setRange] = useState({ top: 0, bottom: 4000 });
+  useEffect(() => {
+    const scroller = panel?.closest('.doc-scroll');
+    if (!panel || !scroller) return;
+    let frame = 0;
+    const measure = () => {
+      frame = 0;
+      const offset = panel.getBoundingClientRect().top - scroller.getBoundingClientRect().top;
+      const top = Math.round(-offset);
+      setRange((r) => (Math.abs(r.top - top) < 200 && r.bottom - r.top === scroller.clientHeight ? r : { top, bottom: top + scroller.clientHeight }));
+    };
+    const onScroll = () => {
+      if (!frame) frame = requestAnimationFrame(measure);
+    };
+    measure();
+    scroller.addEventListener('scroll', onScroll, { passive: true });
+    window.addEventListener('resize', onScroll);
+    return () => {
+      scroller.removeEventListener('scroll', onScroll);
+      window.removeEventListener('resize', onScroll);
+      if (frame) cancelAnimationFrame(frame);
+    };
+  }, [panel]);
+  return range;
+}
+
 export function ThreadsPanel() {
   const { ui, bridge } = useDocument();
   const snapshot = useAnnotations();
@@ -50,6 +81,8 @@ export function ThreadsPanel() {
   const typing = useTypingByThread();
   const isPending = usePendingThreads();
 
+  const [panel, setPanel] = useState<HTMLDivElement | null>(null);
+  const visibleRange = useVisibleRange(panel);
   const heights = useRef(new Map<string, number>());
   const [measured, setMeasured] = useState(0);
   const observer = useMemo(
@@ -129,10 +162,18 @@ export function ThreadsPanel() {
     [ui, bridge],
   );
 
-  const bottom = Math.max(0, ...[...positions].map(([key, top]) => top + (heights.current.get(key) ?? GUESS_HEIGHT)));
+  let bottom = 0;
+  for (const [key, top] of positions) bottom = Math.max(bottom, top + (heights.current.get(key) ?? GUESS_HEIGHT));
+  // Only cards near the visible part of the margin are in the DOM (thousands of threads stay fast); the
+  // focused one always is, so keyboard focus never lands on a card that is not there.
+  const near = (id: string) => {
+    const top = positions.get(id) ?? 0;
+    const height = heights.current.get(id) ?? GUESS_HEIGHT;
+    return id === activeId || (top + height >= visibleRange.top - OVERSCAN && top <= visibleRange.bottom + OVERSCAN);
+  };
 
   return (
-    <div className="threads-panel" style={{ minHeight: bottom + 40 }}>
+    <div className="threads-panel" ref={setPanel} style={{ minHeight: bottom + 40 }}>
       {draft && positions.has(DRAFT_KEY) && (
         <CommentComposer
           draft={draft}
@@ -140,7 +181,7 @@ export function ThreadsPanel() {
           style={{ top: positions.get(DRAFT_KEY) }}
         />
       )}
-      {threads.map((thread: Thread) => (
+      {threads.filter((thread) => near(thread.id)).map((thread: Thread) => (
         <ThreadCard
           key={thread.id}
           thread={thread}

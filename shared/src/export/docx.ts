@@ -1,18 +1,19 @@
 /**
- * Word export with real comments (npm `docx` >= 9.15): every thread's passage is a comment range, its first comment
- * the comment and each further comment a reply (parentId), with authors and dates; a resolved thread is marked done.
- * Comment ids follow document order. Overlapping passages are ranges that overlap, which Word supports: the text is
- * written once. A document without comments gets no comments part at all.
+ * Word export with real comments: every thread's passage is a comment range, its first comment the comment and
+ * each further comment a reply (threaded by paraIdParent), with authors, initials and dates; every comment of a
+ * resolved thread is marked done. Comment ids follow the export's thread order, so ranges open in document order.
+ * Overlapping passages are ranges that overlap, which Word supports: the text is written once. Threads whose
+ * passage is gone are listed at the end, each on its stored quote. A document without comments gets no comment
+ * parts at all.
  *
- * `docx` is loaded on first use, so that browser bundles of `shared` carry it only where a Word export is made.
- * Packing uses `toArrayBuffer`, which works without Node's Buffer.
+ * The parts are written by docx-xml.ts (strings, no object tree) and zipped with fflate: isomorphic, and fast
+ * enough for tens of thousands of comments. That module is loaded on first use, so that browser bundles of
+ * `shared` carry it (and fflate) only where a Word export is made.
  */
-import type * as Docx from 'docx';
 import type { ArticleBlock } from '../article.js';
 import {
   FORMAT,
   blockPieces,
-  isPlaced,
   placedThreads,
   stripControl,
   visibleComments,
@@ -20,30 +21,17 @@ import {
   type AnnotatedThread,
   type Piece,
 } from './annotated.js';
+import type * as DocxXml from './docx-xml.js';
 import { isSafeLink } from './links.js';
 
-type DocxModule = typeof Docx;
-type Child = Docx.ParagraphChild;
+type Xml = typeof DocxXml;
 
 export interface DocxOptions {
   /** The export's time (epoch ms): the document's "modified" property. */
   now: number;
 }
 
-/**
- * `docx` writes commentsExtended.xml (threading and the done flags) only when some comment has a parentId. A
- * parentId that names no comment switches that on for a thread's first comment without giving it a parent, so
- * every comment gets its done flag even in a document with no replies.
- */
-const NO_PARENT = -1;
-
-const HEADINGS = ['HEADING_1', 'HEADING_2', 'HEADING_3', 'HEADING_4', 'HEADING_5', 'HEADING_6'] as const;
-
-interface CommentIds {
-  /** Word comment ids of a thread: its first comment, then its replies. */
-  byThread: Map<string, number[]>;
-  comments: Docx.ICommentOptions[];
-}
+const LINE = /\r\n|\r|\n/;
 
 function initials(name: string): string {
   return (
@@ -56,179 +44,199 @@ function initials(name: string): string {
   );
 }
 
-function commentParagraphs(d: DocxModule, body: string, lead?: string): Docx.Paragraph[] {
-  const paragraphs = stripControl(body)
-    .split(/\r?\n/)
-    .map((line) => new d.Paragraph({ children: [new d.TextRun(line)] }));
-  if (lead) paragraphs.unshift(new d.Paragraph({ children: [new d.TextRun({ text: lead, italics: true })] }));
-  return paragraphs;
+interface Comments {
+  /** Word comment ids of a thread: its first comment, then its replies. */
+  byThread: Map<string, number[]>;
+  list: DocxXml.WordComment[];
 }
 
-function buildComments(d: DocxModule, threads: readonly AnnotatedThread[]): CommentIds {
+function buildComments(threads: readonly AnnotatedThread[]): Comments {
   const byThread = new Map<string, number[]>();
-  const comments: Docx.ICommentOptions[] = [];
+  const list: DocxXml.WordComment[] = [];
+  const initialsOf = new Map<string, string>();
   for (const t of threads) {
     const visible = visibleComments(t);
     if (visible.length === 0) continue;
+    const first = list.length;
     const ids: number[] = [];
-    const resolved = t.status === 'resolved';
+    const notes = [t.tags.length > 0 ? `Tags: ${t.tags.join(', ')}` : '', t.anchorState === 'moved' ? 'Passage moved since it was annotated' : '']
+      .filter(Boolean)
+      .join(' · ');
     visible.forEach((c, i) => {
-      const id = comments.length;
-      const notes = [t.tags.length > 0 ? `Tags: ${t.tags.join(', ')}` : '', t.anchorState === 'moved' ? 'Passage moved since it was annotated' : '']
-        .filter(Boolean)
-        .join(' · ');
+      const id = list.length;
       const name = stripControl(c.authorName || c.authorId);
-      comments.push({
+      let short = initialsOf.get(name);
+      if (short === undefined) initialsOf.set(name, (short = initials(name)));
+      const paragraphs: DocxXml.WordComment['paragraphs'] = c.body.split(LINE).map((text) => ({ text }));
+      if (i === 0 && notes) paragraphs.unshift({ text: notes, italic: true });
+      list.push({
         id,
         author: name,
-        initials: initials(name),
-        date: new Date(c.createdAt),
-        parentId: i === 0 ? NO_PARENT : ids[0]!,
-        resolved,
-        children: commentParagraphs(d, c.body, i === 0 && notes ? notes : undefined),
+        initials: short,
+        date: c.createdAt,
+        paragraphs,
+        ...(i === 0 ? {} : { parent: first }),
+        done: t.status === 'resolved',
       });
       ids.push(id);
     });
     byThread.set(t.id, ids);
   }
-  return { byThread, comments };
+  return { byThread, list };
 }
 
-function textRuns(d: DocxModule, text: string, format: number, style?: string): Docx.TextRun[] {
-  return stripControl(text)
-    .split('\n')
-    .map(
-      (line, i) =>
-        new d.TextRun({
-          text: line,
-          ...(i > 0 ? { break: 1 } : {}),
-          ...(format & FORMAT.bold ? { bold: true } : {}),
-          ...(format & FORMAT.italic ? { italics: true } : {}),
-          ...(format & FORMAT.strikethrough ? { strike: true } : {}),
-          ...(format & FORMAT.underline ? { underline: {} } : {}),
-          ...(format & FORMAT.code ? { font: 'Courier New' } : {}),
-          ...(style ? { style } : {}),
-        }),
-    );
-}
+/** Writes the body: paragraphs with comment ranges, links collected as relationships. */
+class BodyWriter {
+  readonly out: string[] = [];
+  readonly links = new Map<string, string>();
+  private readonly linkIds = new Map<string, string>();
+  private readonly rPr = new Map<string, string>();
+  /** Threads whose range has started; and those of them not yet ended. */
+  readonly opened = new Set<string>();
+  private readonly open = new Map<string, AnnotatedThread>();
 
-function pieceChildren(d: DocxModule, piece: Piece, ids: CommentIds): Child[] {
-  const out: Child[] = [];
-  for (const t of piece.opens) for (const id of ids.byThread.get(t.id) ?? []) out.push(new d.CommentRangeStart(id));
-  if (piece.link !== undefined && isSafeLink(piece.link)) {
-    out.push(new d.ExternalHyperlink({ link: piece.link.trim(), children: textRuns(d, piece.text, piece.format, 'Hyperlink') }));
-  } else {
-    out.push(...textRuns(d, piece.text, piece.format));
-  }
-  for (const t of piece.closes) {
-    for (const id of ids.byThread.get(t.id) ?? []) {
-      out.push(new d.CommentRangeEnd(id), new d.TextRun({ children: [new d.CommentReference(id)] }));
+  constructor(
+    private readonly x: Xml,
+    private readonly comments: Comments,
+  ) {}
+
+  private runProperties(format: number, style?: string): string {
+    const key = `${format}|${style ?? ''}`;
+    let p = this.rPr.get(key);
+    if (p === undefined) {
+      p = this.x.runProperties({
+        bold: (format & FORMAT.bold) !== 0,
+        italic: (format & FORMAT.italic) !== 0,
+        strike: (format & FORMAT.strikethrough) !== 0,
+        underline: (format & FORMAT.underline) !== 0,
+        code: (format & FORMAT.code) !== 0,
+        ...(style ? { style } : {}),
+      });
+      this.rPr.set(key, p);
     }
+    return p;
   }
-  return out;
+
+  private linkId(url: string): string {
+    let id = this.linkIds.get(url);
+    if (id === undefined) {
+      id = `rIdLink${this.linkIds.size + 1}`;
+      this.linkIds.set(url, id);
+      this.links.set(id, url);
+    }
+    return id;
+  }
+
+  /**
+   * Ends a thread's ranges: every end first, then every reference (interleaving them is reported to keep Word from
+   * threading a comment with two or more replies).
+   */
+  private close(t: AnnotatedThread): string {
+    const ids = this.comments.byThread.get(t.id)!;
+    this.open.delete(t.id);
+    let s = '';
+    for (const id of ids) s += this.x.commentRangeEnd(id);
+    for (const id of ids) s += this.x.commentReference(id);
+    return s;
+  }
+
+  /**
+   * A piece: the ranges of threads covering it that have not started yet (a passage starting at this piece, or in
+   * the gap before the block), its text, then the ends of the passages ending with it.
+   */
+  piece(piece: Piece): string {
+    let s = '';
+    let starting: number[] | undefined;
+    for (const t of piece.threads) {
+      if (this.opened.has(t.id)) continue;
+      const ids = this.comments.byThread.get(t.id);
+      if (!ids) continue;
+      this.opened.add(t.id);
+      this.open.set(t.id, t);
+      (starting ??= []).push(...ids);
+    }
+    if (starting) for (const id of starting.sort((a, b) => a - b)) s += this.x.commentRangeStart(id);
+    if (piece.link !== undefined && isSafeLink(piece.link)) {
+      s += `<w:hyperlink r:id="${this.linkId(piece.link.trim())}" w:history="1">${this.x.textRuns(piece.text, this.runProperties(piece.format, 'Hyperlink'))}</w:hyperlink>`;
+    } else {
+      s += this.x.textRuns(piece.text, this.runProperties(piece.format));
+    }
+    for (const t of piece.closes) if (this.open.has(t.id)) s += this.close(t);
+    return s;
+  }
+
+  /** Ends, at the end of the current paragraph, every open range whose passage ends before `next` (in a gap). */
+  closeBefore(next: number): string {
+    let s = '';
+    for (const t of [...this.open.values()]) if (t.end === null || t.end <= next) s += this.close(t);
+    return s;
+  }
+
+  paragraph(style: DocxXml.ParagraphStyle, content: string): void {
+    this.out.push(`<w:p>${this.x.paragraphProperties(style)}${content}</w:p>`);
+  }
 }
 
-function blockParagraph(d: DocxModule, block: ArticleBlock, children: Child[], listInstance: number): Docx.Paragraph {
+function blockStyle(block: ArticleBlock, listInstance: number, x: Xml): DocxXml.ParagraphStyle {
   switch (block.type) {
     case 'heading': {
-      const level = Math.min(6, Math.max(1, Number(block.tag?.slice(1) ?? 1)));
-      return new d.Paragraph({ heading: d.HeadingLevel[HEADINGS[level - 1]!], children });
+      const level = Math.min(6, Math.max(1, Number(block.tag?.slice(1) ?? 1) || 1));
+      return { style: `Heading${level}` };
     }
     case 'quote':
-      return new d.Paragraph({ style: 'MarginaliaQuote', children });
+      return { style: 'MarginaliaQuote' };
     case 'code':
-      return new d.Paragraph({ style: 'MarginaliaCode', children });
+      return { style: 'MarginaliaCode' };
     case 'listitem': {
-      const level = Math.min(8, block.depth ?? 0);
-      return block.listType === 'number'
-        ? new d.Paragraph({ numbering: { reference: 'marginalia-numbered', level, instance: listInstance }, children })
-        : new d.Paragraph({ bullet: { level }, children });
+      const level = Math.min(8, Math.max(0, block.depth ?? 0));
+      const numId = block.listType === 'number' ? x.numberedNumId(listInstance) : x.BULLET_NUM_ID;
+      return { style: 'ListParagraph', list: { numId, level } };
     }
     default:
-      return new d.Paragraph({ children });
+      return {};
   }
-}
-
-function w3cdtf(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-function xmlText(s: string): string {
-  return stripControl(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-/** Core properties with the document's own dates (docx would stamp the wall clock, and no two exports would agree). */
-function coreProperties(article: AnnotatedArticle, now: number): string {
-  return (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' +
-    '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" ' +
-    'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" ' +
-    'xmlns:dcmitype="http://purl.org/dc/dcmitype/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">' +
-    `<dc:title>${xmlText(article.meta.title)}</dc:title>` +
-    `<dc:creator>${xmlText(article.meta.author ?? 'Marginalia')}</dc:creator>` +
-    '<cp:lastModifiedBy>Marginalia</cp:lastModifiedBy>' +
-    `<dcterms:created xsi:type="dcterms:W3CDTF">${w3cdtf(article.meta.createdAt)}</dcterms:created>` +
-    `<dcterms:modified xsi:type="dcterms:W3CDTF">${w3cdtf(now)}</dcterms:modified>` +
-    '</cp:coreProperties>'
-  );
 }
 
 /** The article with its threads as a .docx file. */
 export async function exportDocx(article: AnnotatedArticle, options: DocxOptions): Promise<Uint8Array> {
-  const d = await import('docx');
-  const ids = buildComments(d, article.threads);
+  const x = await import('./docx-xml.js');
+  const comments = buildComments(article.threads);
   const placed = placedThreads(article);
-  const paragraphs: Docx.Paragraph[] = [];
+  const body = new BodyWriter(x, comments);
+
   const first = article.blocks[0];
   const firstText = first?.runs.map((r) => r.text).join('').trim();
   if (!(first?.type === 'heading' && firstText === article.meta.title.trim())) {
-    paragraphs.push(new d.Paragraph({ heading: d.HeadingLevel.TITLE, children: textRuns(d, article.meta.title, 0) }));
+    body.paragraph({ style: 'Title' }, x.textRuns(article.meta.title, ''));
   }
   let listInstance = 0;
   let previous: ArticleBlock | undefined;
-  for (const block of article.blocks) {
+  article.blocks.forEach((block, i) => {
     const numbered = block.type === 'listitem' && block.listType === 'number';
     const continues = previous?.type === 'listitem' && (previous.listType === 'number' || (previous.depth ?? 0) > 0);
     if (numbered && !continues) listInstance++;
-    const children = blockPieces(block, placed).flatMap((p) => pieceChildren(d, p, ids));
-    paragraphs.push(blockParagraph(d, block, children, listInstance));
+    let content = '';
+    for (const piece of blockPieces(block, placed)) content += body.piece(piece);
+    content += body.closeBefore(article.blocks[i + 1]?.start ?? Infinity);
+    body.paragraph(blockStyle(block, listInstance, x), content);
     previous = block;
-  }
-  const orphans = article.threads.filter((t) => !isPlaced(t) && ids.byThread.has(t.id));
-  if (orphans.length > 0) {
-    paragraphs.push(new d.Paragraph({ heading: d.HeadingLevel.HEADING_2, children: [new d.TextRun('Threads whose passage is no longer in the article')] }));
-    for (const t of orphans) {
+  });
+
+  // Orphans, and any thread whose passage had no character to hold its range (nothing was written for it above).
+  const rest = article.threads.filter((t) => comments.byThread.has(t.id) && !body.opened.has(t.id));
+  if (rest.length > 0) {
+    body.paragraph({ style: 'Heading2' }, x.textRuns('Threads whose passage is no longer in the article', ''));
+    for (const t of rest) {
       const piece: Piece = { text: `“${t.passage.exact}”`, format: FORMAT.italic, threads: [t], opens: [t], closes: [t] };
-      paragraphs.push(new d.Paragraph({ children: pieceChildren(d, piece, ids) }));
+      body.paragraph({}, body.piece(piece));
     }
   }
-  const document = new d.Document({
-    creator: article.meta.author ?? 'Marginalia',
-    title: article.meta.title,
-    ...(ids.comments.length > 0 ? { comments: { children: ids.comments } } : {}),
-    styles: {
-      default: { document: { paragraph: { spacing: { after: 120, line: 276 } }, run: { size: 22 } } },
-      paragraphStyles: [
-        { id: 'MarginaliaQuote', name: 'Quote', basedOn: 'Normal', run: { italics: true, color: '555555' }, paragraph: { indent: { left: 720 } } },
-        { id: 'MarginaliaCode', name: 'Code', basedOn: 'Normal', run: { font: 'Courier New', size: 20 } },
-      ],
-    },
-    numbering: {
-      config: [
-        {
-          reference: 'marginalia-numbered',
-          levels: Array.from({ length: 9 }, (_, level) => ({
-            level,
-            format: d.LevelFormat.DECIMAL,
-            text: `%${level + 1}.`,
-            alignment: d.AlignmentType.START,
-            style: { paragraph: { indent: { left: 720 * (level + 1), hanging: 360 } } },
-          })),
-        },
-      ],
-    },
-    sections: [{ children: paragraphs }],
+
+  return x.packDocx({
+    body: body.out.join(''),
+    core: { title: article.meta.title, creator: article.meta.author ?? 'Marginalia', created: article.meta.createdAt, modified: options.now },
+    links: body.links,
+    numberedLists: listInstance,
+    comments: comments.list,
   });
-  const packed = await d.Packer.toArrayBuffer(document, false, [{ path: 'docProps/core.xml', data: coreProperties(article, options.now) }]);
-  return new Uint8Array(packed);
 }

@@ -4,12 +4,13 @@
  * name-based v8), in a namespace of our own so these never equal a v5 id of the same name.
  */
 import { digest } from 'lib0/hash/sha256';
+import { encodeUtf8 } from 'lib0/string';
 import { isUuid } from '../ids.js';
 
 const NAMESPACE = 'marginalia:import:';
 
 export function nameUuid(name: string): string {
-  const b = digest(new TextEncoder().encode(NAMESPACE + name)).slice(0, 16);
+  const b = digest(encodeUtf8(NAMESPACE + name)).slice(0, 16);
   b[6] = (b[6]! & 0x0f) | 0x80;
   b[8] = (b[8]! & 0x3f) | 0x80;
   const hex = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');

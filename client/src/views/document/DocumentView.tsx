@@ -43,10 +43,21 @@ function LayoutWatcher({ layer }: { layer: HTMLElement | null }) {
   const { bridge } = useDocument();
   useEffect(() => {
     if (!layer) return;
-    const observer = new ResizeObserver(() => bridge.invalidate());
+    // Only a real change of width or height moves text (the first callback only reports the initial size).
+    let last = '';
+    const observer = new ResizeObserver(([entry]) => {
+      const size = `${Math.round(entry!.contentRect.width)}x${Math.round(entry!.contentRect.height)}`;
+      if (last && size !== last) bridge.invalidate();
+      last = size;
+    });
     observer.observe(layer);
-    void document.fonts.ready.then(() => bridge.invalidate());
-    return () => observer.disconnect();
+    // Web fonts arriving late reflow the text.
+    const onFonts = () => bridge.invalidate();
+    document.fonts.addEventListener('loadingdone', onFonts);
+    return () => {
+      observer.disconnect();
+      document.fonts.removeEventListener('loadingdone', onFonts);
+    };
   }, [bridge, layer]);
   return null;
 }
