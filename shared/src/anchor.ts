@@ -3,7 +3,8 @@
  * RelativePositions plus a W3C TextQuoteSelector to find the passage again when the text around it changes.
  *
  * Resolving an anchor:
- * - 'exact'  the RelativePositions still span text equal to `quote.exact`;
+ * - 'exact'  the characters the RelativePositions are attached to (first and last of the passage) still exist and
+ *            span text equal to `quote.exact`;
  * - 'moved'  they do not, but the quote was found again (approximately) with enough agreement of the quote, its
  *            context and its old position — see MOVE_THRESHOLDS and the evidence in bench/RESULTS.md;
  * - 'orphan' otherwise: start and end are null, and the thread must not be drawn on any words.
@@ -31,13 +32,15 @@ export const QUOTE_CONTEXT = 32;
 /**
  * When a quote found again counts as the same passage ('moved'); the evidence is in bench/RESULTS.md.
  *
- * Near the old position (within `nearby` + the quote's length of where the stored positions point now) the best
- * candidate is taken when its quote similarity >= minQuoteSimilarity (at most 1 edit in 5 characters), its context
- * similarity >= minContextSimilarity for its length (verbatim context for quotes under 4 characters), and no other non-overlapping nearby candidate scores within minMargin of it.
- * If a plausible candidate is near but fails those, or the stored positions still point into the text, the passage
- * was edited here beyond recognition: orphan, never a jump to a look-alike elsewhere (a title repeated at the end,
- * a phrase used twice). Only when the positions went with their block (a merge, a move) may the passage be found
- * anywhere, and then only verbatim, in context >= minFarContextSimilarity, and unambiguous.
+ * 1. The text between the stored positions, if it still resembles the quote (quote similarity >= minQuoteSimilarity,
+ *    i.e. at most 1 edit in 5 characters) in context (>= minContextSimilarity for its length).
+ * 2. Else, while a stored position still points into the text: the best approximate match within `nearby`
+ *    characters (plus the quote's length) of it, cut to the positions and to what aligns with the quote, with the
+ *    same two similarities, and no other non-overlapping nearby candidate within minMargin of its score. Nothing is
+ *    looked for further away: the passage was edited here beyond recognition, and a look-alike elsewhere (a title
+ *    repeated at the end, a phrase used twice) is other words.
+ * 3. Only when both positions went with their blocks (a merge, a split) may the passage be found anywhere, and then
+ *    only verbatim, in context >= minFarContextSimilarity, with no rival within minMargin.
  */
 export const MOVE_THRESHOLDS: MoveThresholds = {
   minQuoteSimilarity: 0.8,
@@ -141,20 +144,17 @@ export function anchorFromRelative(source: DocOrIndex, a: Y.RelativePosition, b:
 
 export type QuoteQuery = { exact: string; prefix?: string | undefined; suffix?: string | undefined };
 
-/** Number of characters of `context` that agree with the text adjacent to an occurrence (prefix: ending at it). */
-function agreement(text: string, at: number, length: number, q: QuoteQuery): number {
-  let n = 0;
+/** Is the occurrence preceded by the whole given prefix and followed by the whole given suffix? */
+function inContext(text: string, at: number, length: number, q: QuoteQuery): boolean {
   const prefix = q.prefix ?? '';
-  while (n < prefix.length && at - 1 - n >= 0 && text[at - 1 - n] === prefix[prefix.length - 1 - n]) n++;
-  let m = 0;
   const suffix = q.suffix ?? '';
-  while (m < suffix.length && at + length + m < text.length && text[at + length + m] === suffix[m]) m++;
-  return n + m;
+  return text.slice(Math.max(0, at - prefix.length), at) === prefix && text.slice(at + length, at + length + suffix.length) === suffix;
 }
 
 /**
- * Finds where a quote is in the text, verbatim. With several occurrences, the one whose surroundings agree with the
- * most characters of prefix/suffix wins; a tie is broken by nearness to `hint` when given, else it is 'ambiguous'.
+ * Finds where a quote is in the text, verbatim. A quote that occurs once is found whatever its context says. Of
+ * several occurrences, those preceded by the whole given prefix and followed by the whole given suffix remain; one
+ * left is found, several are told apart by nearness to `hint` when given, else (or none left) 'ambiguous'.
  */
 export function findQuote(
   text: string,
@@ -165,14 +165,14 @@ export function findQuote(
   if (exact.length === 0) return { error: 'not-found' };
   const found = occurrences(text, exact);
   if (found.length === 0) return { error: 'not-found' };
-  if (found.length === 1) return { start: found[0]!, end: found[0]! + exact.length };
-  const ranked = found
-    .map((at) => ({ at, agree: agreement(text, at, exact.length, query), distance: hint === undefined ? 0 : Math.abs(at - hint) }))
-    .sort((a, b) => b.agree - a.agree || a.distance - b.distance);
-  const [first, second] = ranked as [(typeof ranked)[0], (typeof ranked)[0]];
-  const tied = second.agree === first.agree && (hint === undefined || second.distance === first.distance);
-  if (tied) return { error: 'ambiguous' };
-  return { start: first.at, end: first.at + exact.length };
+  const fitting = found.length === 1 ? found : found.filter((at) => inContext(text, at, exact.length, query));
+  if (fitting.length === 0) return { error: 'ambiguous' };
+  if (fitting.length > 1) {
+    if (hint === undefined) return { error: 'ambiguous' };
+    fitting.sort((a, b) => Math.abs(a - hint) - Math.abs(b - hint));
+    if (Math.abs(fitting[0]! - hint) === Math.abs(fitting[1]! - hint)) return { error: 'ambiguous' };
+  }
+  return { start: fitting[0]!, end: fitting[0]! + exact.length };
 }
 
 /** Anchors a quote found verbatim in the article; throws AnchorError 'quote-not-found' or 'quote-ambiguous'. */
@@ -192,7 +192,7 @@ export interface AnchorExplanation {
   resolved: ResolvedAnchor;
   /** The stored RelativePositions as offsets now (null: the block they pointed into is gone). */
   positions: { start: number | null; end: number | null };
-  /** Where the passage was: from the positions, else from where their removed block was. */
+  /** Where the passage was, from the positions (null when both went with their blocks). */
   hint: number | null;
   /** The fuzzy search's candidates (absent when the anchor was exact). */
   match?: QuoteMatch;
@@ -248,13 +248,12 @@ export function explainAnchor(
   if (s !== null && e !== null && s < e && L <= t.maxPositionsCompare && Math.abs(e - s - L) <= L * (1 - t.minQuoteSimilarity)) {
     between = scoreSpan(text, quote, s, e, editDistance(quote.exact, text.slice(s, e)), s);
   }
-  const alive = s !== null || e !== null;
   const before = (end: number | null): number | null => (end === null ? null : Math.max(0, end - quote.exact.length));
-  const hint = alive ? (s ?? before(e)) : rel && (index.nearestFromRelative(rel[0]) ?? before(index.nearestFromRelative(rel[1])));
+  const hint = s ?? before(e);
   const match = matchQuote(text, quote, hint, t.nearby);
   const resolved =
     acceptBetween(between, L, t) ??
-    acceptMove(index, match, quote, hint, alive, bounds, t) ?? { state: 'orphan', start: null, end: null };
+    acceptMove(index, match, quote, hint, bounds, t) ?? { state: 'orphan', start: null, end: null };
   return { resolved, positions, hint, match };
 }
 
@@ -325,7 +324,6 @@ function acceptMove(
   match: QuoteMatch,
   quote: TextQuote,
   hint: number | null,
-  alive: boolean,
   [lo, hi]: [Bound | null, Bound | null],
   t: MoveThresholds,
 ): ResolvedAnchor | null {
@@ -340,7 +338,7 @@ function acceptMove(
       const inContext = best.contextSimilarity === null || best.contextSimilarity >= minContextFor(quote.exact.length, t);
       return inContext && clear(near) ? moved(best) : null;
     }
-    if (alive) return null;
+    return null;
   }
   const far = bestOf(match.candidates);
   const best = far.best;

@@ -48,13 +48,12 @@ export interface ArticleIndex {
   readonly text: string;
   /** A position before the character at `offset` (assoc 0, for a start) or after the one before it (assoc -1, for an end). */
   toRelative(offset: number, assoc: 0 | -1): Y.RelativePosition;
-  /** The article-text offset of a RelativePosition, or null when it points into content no longer in the article. */
-  fromRelative(rel: Y.RelativePosition): number | null;
   /**
-   * Like fromRelative, but for a position inside a block that was since removed (a paragraph merged into another,
-   * the second half of a split), the offset where that block was. Null only for positions this doc never saw.
+   * The article-text offset of a RelativePosition, or null when it points into content no longer in the article:
+   * a block since removed (merged into another, the second half of a split) — its content is garbage-collected,
+   * so where it was is not known either.
    */
-  nearestFromRelative(rel: Y.RelativePosition): number | null;
+  fromRelative(rel: Y.RelativePosition): number | null;
   /**
    * Is the character a RelativePosition is attached to still there (not deleted)? Anchors made here attach to the
    * first and the last character of their span; while both live, the span between them is the annotated text.
@@ -257,27 +256,6 @@ export function articleIndex(doc: Y.Doc): ArticleIndex {
     return at === undefined ? null : Math.min(at, text.length);
   };
 
-  const nearestFromRelative = (rel: Y.RelativePosition): number | null => {
-    const abs = Y.createAbsolutePositionFromRelativePosition(rel, doc);
-    if (abs === null) return null;
-    const direct = w.boundaries.get(abs.type);
-    if (direct !== undefined) return Math.min(direct[Math.min(abs.index, direct.length - 1)] ?? text.length, text.length);
-    // Climb from the removed type to the first live ancestor; the offset is where the removed subtree sat in it.
-    let item = abs.type._item;
-    while (item !== null) {
-      const parent = item.parent;
-      if (!(parent instanceof Y.AbstractType)) return null;
-      const bounds = w.boundaries.get(parent);
-      if (bounds !== undefined) {
-        let index = 0;
-        for (let n = item.left; n !== null; n = n.left) if (!n.deleted && n.countable) index += n.length;
-        return Math.min(bounds[Math.min(index, bounds.length - 1)] ?? text.length, text.length);
-      }
-      item = parent._item;
-    }
-    return null;
-  };
-
   const isLive = (rel: Y.RelativePosition): boolean => {
     const id = rel.item;
     if (id === null) return rel.tname !== null || rel.type !== null;
@@ -288,7 +266,7 @@ export function articleIndex(doc: Y.Doc): ArticleIndex {
 
   const isContent = (offset: number): boolean => w.charType[offset] != null;
 
-  return { doc, text, toRelative, fromRelative, nearestFromRelative, isLive, isContent };
+  return { doc, text, toRelative, fromRelative, isLive, isContent };
 }
 
 function endOfArticle(w: Walk, root: Y.XmlText, assoc: 0 | -1): Y.RelativePosition {

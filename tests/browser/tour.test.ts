@@ -4,6 +4,7 @@
  * the document, watch a thread become an orphan when its passage is deleted, export; and a guest reaching
  * the sample document. Screenshots of each main state.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect } from '@jest/globals';
 import type { Browser } from 'playwright-core';
 import {
@@ -180,7 +181,7 @@ describe('an owner’s tour of the app', () => {
     await page.setViewportSize({ width: 1280, height: 860 });
   });
 
-  browserTest('the export menu offers every format', async () => {
+  browserTest('the export menu offers every format and downloads the annotated text', async () => {
     const { page } = owner;
     await page.getByRole('button', { name: 'Export' }).click();
     const menu = page.getByRole('menu', { name: 'Export formats' });
@@ -188,7 +189,12 @@ describe('an owner’s tour of the app', () => {
       await menu.getByRole('menuitem', { name: new RegExp(`^${name.replace(/[().]/g, '\\$&')}`) }).waitFor();
     }
     await screenshot(page, 'tour-11-export-menu');
-    await page.keyboard.press('Escape');
+    const [download] = await Promise.all([page.waitForEvent('download'), menu.getByRole('menuitem', { name: /^Markdown/ }).click()]);
+    expect(download.suggestedFilename()).toBe('Port of call.md');
+    const markdown = readFileSync((await download.path())!, 'utf8');
+    expect(markdown).toContain('recorded nearly twice as many ships');
+    expect(markdown).toContain('Is the private ledger complete for those years?');
+    await menu.waitFor({ state: 'detached' });
   });
 
   browserTest('a guest reaches the sample document and may comment on it', async () => {

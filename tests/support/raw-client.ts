@@ -46,6 +46,8 @@ export interface RawOptions {
   silent?: boolean;
   /** Do not send local changes automatically. */
   manual?: boolean;
+  /** Reuse this document (a client reconnecting with what it has); it is not destroyed on close. */
+  doc?: Y.Doc;
 }
 
 export function syncStep1(doc: Y.Doc): Uint8Array {
@@ -64,7 +66,7 @@ export function updateFrame(update: Uint8Array, syncType: number = syncProtocol.
 }
 
 export function rawClient(wsUrl: string, docId: string, token: string | null, opts: RawOptions = {}): RawClient {
-  const doc = new Y.Doc();
+  const doc = opts.doc ?? new Y.Doc();
   const url = `${wsUrl}/collab/${encodeURIComponent(docId)}${token ? `?token=${encodeURIComponent(token)}` : ''}`;
   const ws = new WebSocket(url, { headers: opts.headers });
   const denied: string[] = [];
@@ -132,11 +134,10 @@ export function rawClient(wsUrl: string, docId: string, token: string | null, op
   });
   ws.on('close', (code, reason) => finish({ code, reason: reason.toString(), http: false }));
   ws.on('error', () => {});
-  if (!opts.manual) {
-    doc.on('update', (u: Uint8Array, origin: unknown) => {
-      if (origin !== REMOTE) send(updateFrame(u));
-    });
-  }
+  const onUpdate = (u: Uint8Array, origin: unknown) => {
+    if (origin !== REMOTE) send(updateFrame(u));
+  };
+  if (!opts.manual) doc.on('update', onUpdate);
 
   const client: RawClient = {
     doc,
@@ -163,7 +164,8 @@ export function rawClient(wsUrl: string, docId: string, token: string | null, op
         await closed;
         clearTimeout(t);
       }
-      doc.destroy();
+      doc.off('update', onUpdate);
+      if (!opts.doc) doc.destroy();
       return closed;
     },
   };

@@ -140,7 +140,8 @@ export async function downloadExport(docId: string, format: ExportFormat, title:
   }
   const blob = await response.blob();
   const disposition = response.headers.get('Content-Disposition') ?? '';
-  const named = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(disposition)?.[1];
+  // RFC 6266: prefer the exact UTF-8 name (filename*) over the ASCII fallback (filename).
+  const named = /filename\*=UTF-8''([^;]+)/i.exec(disposition)?.[1] ?? /filename="?([^";]+)"?/i.exec(disposition)?.[1];
   const extension: Record<ExportFormat, string> = {
     md: 'md', html: 'html', w3c: 'jsonld', csv: 'csv', docx: 'docx', json: 'json',
   };

@@ -9,6 +9,7 @@ import { resolveAnchor } from '@marginalia/shared';
 import type { Rect, TextSpan } from '../editor/geometry';
 import { DEFAULT_HIGHLIGHT } from '../ui/format';
 import { isFolded, visibleThreads } from '../threads/filters';
+import { focusCardWhenShown } from '../threads/focusCard';
 import { useAnnotations, useDocument } from '../views/document/DocumentContext';
 import { useUiState } from '../views/document/uiStore';
 
@@ -61,7 +62,6 @@ export const AnnotationHighlights = memo(function AnnotationHighlights({ layer }
       const at = resolveAnchor(index, draft);
       if (at.start !== null) spans.push([DRAFT, { start: at.start, end: at.end }]);
     }
-    performance.mark('marginalia:highlights-start');
     const rects = geometry.rects(index, spans, layer);
     const next: Drawn[] = [];
     const tops = new Map<string, number>();
@@ -76,7 +76,7 @@ export const AnnotationHighlights = memo(function AnnotationHighlights({ layer }
       next.push({ id, color: colors.get(id) ?? DEFAULT_HIGHLIGHT, rects: list, length: span.end - span.start });
     }
     drawnRef.current = next;
-    if (next.length > 0 && drawnRef.current.length > 0) performance.mark('marginalia:highlights-measured');
+    if (next.length > 0) performance.mark('marginalia:highlights-measured'); // read by client/bench/render.mjs
     setDrawn(next);
     ui.setPlacement({ tops, draftTop });
   }, [bridge, model, ui, layer, snapshot, visible, showResolved, unfolded, activeId, draft, layoutVersion]);
@@ -99,7 +99,7 @@ export const AnnotationHighlights = memo(function AnnotationHighlights({ layer }
       }
       if (best) {
         ui.activate(best.id);
-        document.querySelector<HTMLElement>(`[data-thread-card="${CSS.escape(best.id)}"]`)?.focus({ preventScroll: true });
+        focusCardWhenShown(best.id);
       }
     };
     root.addEventListener('click', onClick);

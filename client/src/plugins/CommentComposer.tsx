@@ -7,6 +7,7 @@ import { createThread, isModelError } from '@marginalia/shared';
 import { useDocument } from '../views/document/DocumentContext';
 import type { Draft } from '../views/document/uiStore';
 import { CommentBox } from '../threads/CommentBox';
+import { focusCardWhenShown } from '../threads/focusCard';
 
 export function CommentComposer({ draft, style, cardRef }: { draft: Draft; style?: CSSProperties; cardRef?: Ref<HTMLElement> }) {
   const { session, user, ui, model } = useDocument();
@@ -60,6 +61,7 @@ export function CommentComposer({ draft, style, cardRef }: { draft: Draft; style
             session.presence.set({ selection: null });
             ui.set({ draft: null, activeThreadId: threadId });
             model.flush();
+            focusCardWhenShown(threadId);
           } catch (error) {
             if (isModelError(error)) return error.message;
             throw error;

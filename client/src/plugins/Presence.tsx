@@ -7,6 +7,7 @@ import { decodeRelative, encodeRelative } from '@marginalia/shared';
 import { usePeers, type Peer } from '../collab/presence';
 import type { Rect, TextSpan } from '../editor/geometry';
 import { Avatar } from '../ui/Avatar';
+import { distinctColors } from '../ui/format';
 import { useDocument } from '../views/document/DocumentContext';
 import { useLayoutVersion } from './AnnotationHighlights';
 
@@ -60,6 +61,7 @@ export const RemoteSelections = memo(function RemoteSelections({ layer }: { laye
   const layoutVersion = useLayoutVersion();
   const [drawn, setDrawn] = useState<DrawnPeer[]>([]);
   const others = useMemo(() => peers.filter((p) => !p.isSelf && p.selection), [peers]);
+  const colors = useMemo(() => distinctColors(peers.map((p) => p.userId)), [peers]);
 
   useLayoutEffect(() => {
     const geometry = bridge.geometry;
@@ -85,7 +87,7 @@ export const RemoteSelections = memo(function RemoteSelections({ layer }: { laye
         const first = rects[0]!;
         const collapsed = rects.length === 1 && first.width <= 2;
         return (
-          <div key={peer.clientId} className="remote-selection" data-peer={peer.userId} style={{ ['--peer' as string]: peer.color }}>
+          <div key={peer.clientId} className="remote-selection" data-peer={peer.userId} style={{ ['--peer' as string]: colors.get(peer.userId) ?? peer.color }}>
             {rects.map((r, i) => (
               <span key={i} className={collapsed ? 'remote-caret' : 'remote-rect'}
                 style={{ top: r.top, left: r.left, width: collapsed ? 2 : r.width, height: r.height }} />
@@ -110,13 +112,14 @@ export function PresenceAvatars() {
     for (const peer of peers) if (!byUser.has(peer.userId) || peer.isSelf) byUser.set(peer.userId, peer);
     return [...byUser.values()].sort((a, b) => Number(b.isSelf) - Number(a.isSelf) || a.name.localeCompare(b.name));
   }, [peers]);
+  const colors = useMemo(() => distinctColors(people.map((p) => p.userId)), [people]);
   if (people.length === 0) return null;
   const shown = people.slice(0, 6);
   return (
     <div className="presence" aria-label={`${people.length} here now`} role="group">
       {shown.map((peer) => (
         <span key={peer.userId} className="presence-item" data-presence={peer.userId}>
-          <Avatar name={peer.name} color={peer.color} size={28} title={peer.isSelf ? `${peer.name} (you)` : peer.name} />
+          <Avatar name={peer.name} color={colors.get(peer.userId) ?? peer.color} size={28} title={peer.isSelf ? `${peer.name} (you)` : peer.name} />
         </span>
       ))}
       {people.length > shown.length && <span className="presence-more">+{people.length - shown.length}</span>}

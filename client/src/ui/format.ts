@@ -40,13 +40,37 @@ export function initials(name: string): string {
   return (first + last).toUpperCase();
 }
 
-const USER_COLORS = ['#2f6fdf', '#c2410c', '#0f766e', '#7c3aed', '#b91c1c', '#15803d', '#a16207', '#be185d', '#0369a1', '#4d7c0f'];
+export const USER_COLORS = [
+  '#2f6fdf', '#c2410c', '#0f766e', '#7c3aed', '#b91c1c', '#15803d', '#a16207', '#be185d',
+  '#0369a1', '#4d7c0f', '#9333ea', '#0e7490', '#c026d3', '#854d0e', '#4338ca', '#047857',
+];
+
+function colorIndex(userId: string): number {
+  let hash = 0;
+  for (let i = 0; i < userId.length; i++) hash = (hash * 31 + userId.charCodeAt(i)) | 0;
+  return Math.abs(hash) % USER_COLORS.length;
+}
 
 /** A stable colour per user id, distinct enough to tell collaborators apart. */
 export function userColor(userId: string): string {
-  let hash = 0;
-  for (let i = 0; i < userId.length; i++) hash = (hash * 31 + userId.charCodeAt(i)) | 0;
-  return USER_COLORS[Math.abs(hash) % USER_COLORS.length]!;
+  return USER_COLORS[colorIndex(userId)]!;
+}
+
+/**
+ * Colours for the people present now, no two alike while the palette lasts: each keeps its own colour
+ * unless someone earlier (by id) already has it, then takes the next free one. Every browser computes the
+ * same answer from the same set of people.
+ */
+export function distinctColors(userIds: Iterable<string>): Map<string, string> {
+  const taken = new Set<number>();
+  const result = new Map<string, string>();
+  for (const id of [...new Set(userIds)].sort()) {
+    let index = colorIndex(id);
+    for (let tries = 0; taken.has(index) && tries < USER_COLORS.length; tries++) index = (index + 1) % USER_COLORS.length;
+    taken.add(index);
+    result.set(id, USER_COLORS[index]!);
+  }
+  return result;
 }
 
 /** The colour a highlight takes: its first tag's colour, or the default marker yellow. */

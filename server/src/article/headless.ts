@@ -110,11 +110,12 @@ export function openArticleEditor(doc: Y.Doc, options: { id?: string } = {}): Ar
       throw error;
     },
   });
+  const root = rootText(doc);
+  // Before the binding exists: it caches its own root collab node on `root` as it is created.
+  forgetCollabNodes(root);
   const provider = silentProvider();
   const docMap = new Map<string, Y.Doc>([[id, doc]]);
   const binding = createBinding(editor, provider, id, doc, docMap);
-  const root = rootText(doc);
-  forgetCollabNodes(root);
   openDocs.add(doc);
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the deep observer's event type

@@ -34,6 +34,11 @@ export class Connection implements Peer {
   readonly controlledIds = new Set<number>();
   alive = true;
   private closed = false;
+  /**
+   * This connection's updates, checked and stored one after another: a client's next update may build on its
+   * previous one (typing), so it is checked only once that one is in the document.
+   */
+  private updates: Promise<void> = Promise.resolve();
   private readonly messages: TokenBucket;
   private readonly bytes: TokenBucket;
 
@@ -90,8 +95,16 @@ export class Connection implements Peer {
       case 'sync-step1':
         this.send(encodeSyncStep2(this.live.doc, message.stateVector));
         return;
-      case 'update':
-        return this.onUpdate(message.update);
+      case 'update': {
+        const update = message.update;
+        this.updates = this.updates
+          .then(() => this.onUpdate(update))
+          .catch((e: Error) => {
+            log.error('update failed', { doc: this.live.id, error: e.message });
+            this.close(CLOSE.internalError, 'internal error');
+          });
+        return;
+      }
       case 'awareness':
         try {
           applyAwarenessUpdate(this.live.awareness, message.update, this);
@@ -107,7 +120,8 @@ export class Connection implements Peer {
     }
   }
 
-  private onUpdate(update: Uint8Array): void {
+  private async onUpdate(update: Uint8Array): Promise<void> {
+    if (this.closed) return;
     let decision;
     try {
       decision = checkUpdate({ role: this.role, userId: this.principal.id, userName: this.principal.name }, this.live.doc, update);
@@ -128,7 +142,7 @@ export class Connection implements Peer {
       this.close(CLOSE.documentTooLarge, rule);
       return;
     }
-    this.live.submit(update, this).catch((e: Error) => {
+    await this.live.submit(update, this).catch((e: Error) => {
       // Not stored, so not applied: the client keeps it and resends after reconnecting.
       this.close(CLOSE.tryAgainLater, `update not stored: ${e.message}`);
     });

@@ -69,6 +69,21 @@ export function inspectUpdate(doc: Y.Doc, update: Uint8Array, opts: { locate?: b
     }
   }
   let missingDependencies = false;
+  // Clock ranges this update itself carries, per client (Skip structs are gaps, not content).
+  const spans = new Map<number, Array<[number, number]>>();
+  for (const s of decoded.structs) {
+    if (s instanceof Y.Skip) continue;
+    const list = spans.get(s.id.client) ?? [];
+    list.push([s.id.clock, s.id.clock + s.length]);
+    spans.set(s.id.client, list);
+  }
+  const coveredByUpdate = (client: number, from: number, to: number): boolean => {
+    let at = from;
+    for (const [start, end] of spans.get(client) ?? []) if (start <= at && end > at) at = end;
+    return at >= to;
+  };
+  // Structs that start past what the document has would wait as pending: a gap no other client can fill.
+  for (const [client, list] of spans) if (list[0]![0] > Y.getState(doc.store, client) || !coveredByUpdate(client, list[0]![0], list.at(-1)![1])) missingDependencies = true;
 
   const findInUpdate = (id: ID): Y.Item | null => {
     for (const it of ownItems.get(id.client) ?? []) if (id.clock >= it.id.clock && id.clock < it.id.clock + it.length) return it;
@@ -155,8 +170,13 @@ export function inspectUpdate(doc: Y.Doc, update: Uint8Array, opts: { locate?: b
 
   for (const [client, ranges] of decoded.ds.clients) {
     const structs = doc.store.clients.get(client);
-    if (!structs) continue; // deletes of items the document does not have: new structs of this update
     const state = Y.getState(doc.store, client);
+    // Deleting clocks the document does not have is allowed only for structs this update brings: Yjs would keep
+    // any other such range pending and delete whatever another client later writes there.
+    for (const { clock, len } of ranges) {
+      if (clock + len > state && !coveredByUpdate(client, Math.max(clock, state), clock + len)) missingDependencies = true;
+    }
+    if (!structs) continue; // deletes of items the document does not have: new structs of this update
     for (const { clock, len } of ranges) {
       const end = Math.min(clock + len, state);
       if (clock >= end) continue;

@@ -43,6 +43,11 @@ export function checkUpdate(ctx: UpdateContext, doc: Y.Doc, update: Uint8Array):
   const ordered = [...changes].sort((a, b) => (a.at?.steps.length ?? -1) - (b.at?.steps.length ?? -1));
   for (const c of ordered) {
     if (!c.at) return deny('the update touches content that cannot be located');
+    // Y.Map reads the last value of an entry: an entry with several could show one value to this check and
+    // another to readers. Yjs itself never writes more than one.
+    if (c.kind === 'insert' && c.at.key !== null && c.item.length !== 1 && !(c.item.content instanceof Y.ContentDeleted)) {
+      return deny('a map entry holds exactly one value');
+    }
     if (c.at.root === THREADS) {
       const rule = checker.check(c);
       if (rule) return deny(rule);
@@ -83,7 +88,7 @@ class ThreadRules {
     // a field of a thread
     if (!field) {
       if (!key || !THREAD_FIELDS.has(key)) return `unknown thread field "${key}"`;
-      if (isCreated(threadRef)) return c.kind === 'insert' ? this.checkNewThreadField(threadRef, thread.key, key) : null;
+      if (isCreated(threadRef)) return c.kind === 'insert' ? this.checkNewThreadField(thread.key, key, c) : null;
       if (STATUS_FIELDS.has(key)) return c.kind === 'insert' ? this.checkStatusField(threadRef, key, c) : null;
       return `commenters and editors may not change a thread's ${key}`;
     }
@@ -103,19 +108,28 @@ class ThreadRules {
     }
     if (steps.length > 3) return 'comments hold no nested types';
     if (!key || !COMMENT_FIELDS.has(key)) return `unknown comment field "${key}"`;
-    if (isCreated(comment.ref)) return c.kind === 'insert' ? this.checkNewCommentField(comment.ref, key) : null;
+    if (isCreated(comment.ref)) return c.kind === 'insert' ? this.checkNewCommentField(key, c) : null;
     const author = this.inspected.valueOf(comment.ref, 'authorId');
     if (author !== this.ctx.userId) return 'only its author may change a comment';
     if (!OWN_COMMENT_EDITS.has(key)) return `a comment's ${key} may not change`;
     return null;
   }
 
-  private value(ref: TypeRef, key: string): unknown {
-    return this.inspected.valueOf(ref, key);
+  /**
+   * The value one entry of a new thread or comment sets. Every entry the update makes for a key is checked,
+   * not only the one that looks newest: concurrent entries (several client ids in one update) are ordered by
+   * Yjs, not by their place in the update. Entries already overwritten inside the update (deleted content) show
+   * nothing and pass.
+   */
+  private value(c: ItemChange): { skip: true } | { skip: false; v: unknown } {
+    if (c.item.content instanceof Y.ContentDeleted) return { skip: true };
+    return { skip: false, v: c.item.content.getContent()[c.item.length - 1] };
   }
 
-  private checkNewThreadField(ref: TypeRef, threadId: string | null, key: string): string | null {
-    const v = this.value(ref, key);
+  private checkNewThreadField(threadId: string | null, key: string, c: ItemChange): string | null {
+    const entry = this.value(c);
+    if (entry.skip) return null;
+    const v = entry.v;
     switch (key) {
       case 'id':
         return v === threadId ? null : 'a thread id must match its key';
@@ -145,15 +159,19 @@ class ThreadRules {
   }
 
   private checkStatusField(ref: TypeRef, key: string, c: ItemChange): string | null {
-    const v = c.item.content.getContent()[0];
+    const entry = this.value(c);
+    if (entry.skip) return null;
+    const v = entry.v;
     if (key === 'status') return v === 'open' || v === 'resolved' ? null : 'status is open or resolved';
     if (key === 'resolvedBy') return v === null || v === this.ctx.userId ? null : 'resolvedBy must be the resolving user';
     void ref;
     return v === null || (typeof v === 'number' && Number.isFinite(v)) ? null : 'resolvedAt must be a time or null';
   }
 
-  private checkNewCommentField(ref: TypeRef, key: string): string | null {
-    const v = this.value(ref, key);
+  private checkNewCommentField(key: string, c: ItemChange): string | null {
+    const entry = this.value(c);
+    if (entry.skip) return null;
+    const v = entry.v;
     switch (key) {
       case 'authorId':
         return v === this.ctx.userId ? null : 'a new comment must carry its author\'s own user id';

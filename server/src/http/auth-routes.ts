@@ -8,6 +8,7 @@ import { StorageError } from '../storage/types.js';
 import { HttpError, parseBody, unauthorized } from './errors.js';
 import { principalOf, requireAdmin, type AppContext } from './context.js';
 import type { Principal } from '../auth/tokens.js';
+import { CLOSE } from '../collab/protocol.js';
 
 export const USERNAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
 
@@ -74,6 +75,10 @@ export function authRoutes(ctx: AppContext): Router {
   r.post('/auth/logout', (req, res) => {
     principalOf(res);
     ctx.revoked.set(res.locals.tokenId as string, res.locals.tokenExpiry as number);
+    // WebSocket sessions opened with this token end too (the endpoint keeps the verified token's jti).
+    for (const c of [...(ctx.collab?.connections ?? [])]) {
+      if ((c.principal as Principal & { jti?: string }).jti === res.locals.tokenId) c.close(CLOSE.unauthorized, 'signed out');
+    }
     clearSessionCookie(req, res);
     res.status(204).end();
   });

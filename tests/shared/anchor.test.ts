@@ -1,0 +1,224 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import type * as Y from 'yjs';
+import {
+  AnchorError,
+  MOVE_THRESHOLDS,
+  anchorFromOffsets,
+  anchorFromQuote,
+  articleIndex,
+  articleText,
+  findQuote,
+  quoteAt,
+  resolveAnchor,
+  similarity,
+} from '@marginalia/shared';
+import { articleDoc, deleteRange, formatRange, insertTextAt, openArticleEditor, splitBlockAt, type ArticleEditor } from '../support/lexical.js';
+
+const ARTICLE = [
+  'Afghanistan After Takeover Of Taliban: Relationships Between Kandahar And Islamabad',
+  'The fall of the Taliban regime in Afghanistan in 2001 marked a turning point in the country’s history.',
+  'Pakistan, under the leadership of former Prime Minister Imran Khan, lobbied for the recognition of the Taliban.',
+  'The Tehrik-i-Taliban Pakistan (TTP) resettled in Khyber Pakhtunkhwa. The TTP remains a threat.',
+  'One thought on “Afghanistan After Takeover Of Taliban: Relationships Between Kandahar And Islamabad”',
+].join('\n\n');
+
+const opened: { doc: Y.Doc; editor: ArticleEditor }[] = [];
+async function open(content = ARTICLE) {
+  const doc = await articleDoc(content);
+  const editor = openArticleEditor(doc);
+  opened.push({ doc, editor });
+  return { doc, editor };
+}
+afterEach(() => {
+  for (const { doc, editor } of opened.splice(0)) {
+    editor.destroy();
+    doc.destroy();
+  }
+});
+
+function spanOf(text: string, needle: string, nth = 0): [number, number] {
+  let at = -1;
+  for (let i = 0; i <= nth; i++) at = text.indexOf(needle, at + 1);
+  if (at < 0) throw new Error(`${needle} not in text`);
+  return [at, at + needle.length];
+}
+
+function thrownBy(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a throw');
+}
+
+describe('quoteAt', () => {
+  it('keeps the exact text with 32 characters of context either side', () => {
+    const text = 'a'.repeat(40) + 'QUOTE' + 'b'.repeat(40);
+    expect(quoteAt(text, 40, 45)).toEqual({ exact: 'QUOTE', prefix: 'a'.repeat(32), suffix: 'b'.repeat(32) });
+    expect(quoteAt('xxQUOTEyy', 2, 7)).toEqual({ exact: 'QUOTE', prefix: 'xx', suffix: 'yy' });
+  });
+
+  it('never cuts a surrogate pair in half at the edge of the context', () => {
+    const text = '😀'.repeat(20) + 'Q' + '😀'.repeat(20);
+    const q = quoteAt(text, 40, 41);
+    expect(q.prefix.length % 2).toBe(0);
+    expect(q.suffix.length % 2).toBe(0);
+  });
+});
+
+describe('anchorFromOffsets', () => {
+  it('anchors a span and records its quote', async () => {
+    const { doc } = await open();
+    const [s, e] = spanOf(articleText(doc), 'turning point');
+    const a = anchorFromOffsets(doc, s, e);
+    expect(a.quote.exact).toBe('turning point');
+    expect(resolveAnchor(doc, a)).toEqual({ state: 'exact', start: s, end: e });
+  });
+
+  it('drops the blank line between blocks at the edges of a span', async () => {
+    const { doc } = await open();
+    const text = articleText(doc);
+    const [, e] = spanOf(text, 'Islamabad');
+    const a = anchorFromOffsets(doc, e, e + 2 + 3); // "\n\nThe"
+    expect(a.quote.exact).toBe('The');
+    expect(a.start).toBe(e + 2);
+  });
+
+  it.each([
+    ['out-of-range', -1, 3],
+    ['out-of-range', 5, 4],
+    ['out-of-range', 0, 1e9],
+    ['out-of-range', 0.5, 3],
+    ['empty', 7, 7],
+  ])('throws AnchorError %s for span %p..%p', async (reason, s, e) => {
+    const { doc } = await open();
+    const err = thrownBy(() => anchorFromOffsets(doc, s, e));
+    expect(err).toBeInstanceOf(AnchorError);
+    expect(err).toMatchObject({ reason, code: 'invalid' });
+  });
+
+  it('throws AnchorError empty for the blank line between blocks and whitespace for spaces only', async () => {
+    const { doc } = await open();
+    const [, e] = spanOf(articleText(doc), 'Islamabad');
+    expect(thrownBy(() => anchorFromOffsets(doc, e, e + 2))).toMatchObject({ reason: 'empty' });
+    const space = articleText(doc).indexOf(' ');
+    expect(thrownBy(() => anchorFromOffsets(doc, space, space + 1))).toMatchObject({ reason: 'whitespace' });
+  });
+});
+
+describe('findQuote', () => {
+  const text = 'the cat sat on the mat; the cat ran to the hat';
+
+  it('finds a quote that occurs once', () => {
+    expect(findQuote(text, { exact: 'mat' })).toEqual({ start: 19, end: 22 });
+  });
+
+  it('reports not-found for a quote that does not occur, or an empty one', () => {
+    expect(findQuote(text, { exact: 'dog' })).toEqual({ error: 'not-found' });
+    expect(findQuote(text, { exact: '' })).toEqual({ error: 'not-found' });
+  });
+
+  it('reports ambiguous for a repeated quote without context that singles one out', () => {
+    expect(findQuote(text, { exact: 'the cat' })).toEqual({ error: 'ambiguous' });
+    expect(findQuote(text, { exact: 'the cat', prefix: 'zzz ' })).toEqual({ error: 'ambiguous' });
+  });
+
+  it('lets prefix or suffix single out one occurrence', () => {
+    expect(findQuote(text, { exact: 'the cat', prefix: 'mat; ' })).toEqual({ start: 24, end: 31 });
+    expect(findQuote(text, { exact: 'the cat', suffix: ' sat' })).toEqual({ start: 0, end: 7 });
+  });
+
+  it('breaks a tie by nearness to the hint when one is given', () => {
+    expect(findQuote(text, { exact: 'the cat' }, 30)).toEqual({ start: 24, end: 31 });
+  });
+});
+
+describe('anchorFromQuote', () => {
+  it('anchors a verbatim quote, and throws quote-not-found / quote-ambiguous otherwise', async () => {
+    const { doc } = await open();
+    expect(anchorFromQuote(doc, { exact: 'turning point' }).quote.exact).toBe('turning point');
+    expect(thrownBy(() => anchorFromQuote(doc, { exact: 'not in the article' }))).toMatchObject({ reason: 'quote-not-found' });
+    expect(thrownBy(() => anchorFromQuote(doc, { exact: 'Taliban' }))).toMatchObject({ reason: 'quote-ambiguous' });
+    expect(anchorFromQuote(doc, { exact: 'Taliban', suffix: ' regime' }).quote.suffix.startsWith(' regime')).toBe(true);
+  });
+});
+
+describe('resolveAnchor', () => {
+  async function annotated(needle: string, nth = 0) {
+    const { doc, editor } = await open();
+    const [s, e] = spanOf(articleText(doc), needle, nth);
+    const thread = anchorFromOffsets(doc, s, e);
+    return { doc, editor, thread, s, e };
+  }
+
+  it('is exact after edits elsewhere, at the shifted offsets', async () => {
+    const { doc, editor, thread, s, e } = await annotated('turning point');
+    await insertTextAt(editor, 0, 'Breaking: ');
+    await deleteRange(editor, articleText(doc).length - 5, articleText(doc).length);
+    expect(resolveAnchor(doc, thread)).toEqual({ state: 'exact', start: s + 10, end: e + 10 });
+  });
+
+  it('keeps text typed right before or after the passage outside it', async () => {
+    const { doc, editor, thread, s, e } = await annotated('turning point');
+    await insertTextAt(editor, e, '!');
+    await insertTextAt(editor, s, '¡');
+    const r = resolveAnchor(doc, thread);
+    expect(r).toEqual({ state: 'exact', start: s + 1, end: e + 1 });
+  });
+
+  it('is moved onto the same words after they are bolded (Lexical re-creates the letters it formats)', async () => {
+    const { doc, editor, thread, s, e } = await annotated('turning point');
+    await formatRange(editor, s + 3, e, 'bold');
+    expect(resolveAnchor(doc, thread)).toMatchObject({ state: 'moved', start: s, end: e });
+  });
+
+  it('is moved across a paragraph split inside the passage', async () => {
+    const { doc, editor, thread, s, e } = await annotated('marked a turning point in');
+    await splitBlockAt(editor, s + 9);
+    const r = resolveAnchor(doc, thread);
+    expect(r).toMatchObject({ state: 'moved', start: s, end: e + 2 });
+  });
+
+  it('is moved onto a lightly edited passage, within the quote threshold', async () => {
+    const { doc, editor, thread, s } = await annotated('leadership of former Prime Minister Imran Khan');
+    await formatRange(editor, s, s + 10, 'italic');
+    await insertTextAt(editor, s + 21, 'then-');
+    const r = resolveAnchor(doc, thread);
+    expect(r.state).toBe('moved');
+    const text = articleText(doc);
+    expect(similarity(text.slice(r.start!, r.end!), thread.quote.exact)).toBeGreaterThanOrEqual(MOVE_THRESHOLDS.minQuoteSimilarity);
+  });
+
+  it('is an orphan once the passage is deleted, even though the same words occur elsewhere', async () => {
+    const { doc, editor, thread, s, e } = await annotated('Relationships Between Kandahar And Islamabad');
+    await deleteRange(editor, s, e);
+    expect(articleText(doc)).toContain('Relationships Between Kandahar And Islamabad”'); // the copy at the end
+    expect(resolveAnchor(doc, thread)).toEqual({ state: 'orphan', start: null, end: null });
+  });
+
+  it('is an orphan once the passage is rewritten beyond the threshold', async () => {
+    const { doc, editor, thread, s, e } = await annotated('turning point');
+    await deleteRange(editor, s, e);
+    await insertTextAt(editor, s, 'watershed');
+    expect(resolveAnchor(doc, thread).state).toBe('orphan');
+  });
+
+  it('does not move a short quote onto a neighbouring look-alike', async () => {
+    const { doc, editor, thread, s, e } = await annotated('TTP', 1);
+    await deleteRange(editor, s, e);
+    expect(resolveAnchor(doc, thread).state).toBe('orphan');
+  });
+
+  it('finds a passage by its quote when the stored positions are unreadable', async () => {
+    const { doc, thread, s, e } = await annotated('turning point');
+    const broken = { ...thread, anchor: { start: '!!', end: '??' } };
+    expect(resolveAnchor(doc, broken)).toMatchObject({ state: 'moved', start: s, end: e });
+  });
+
+  it('resolves many anchors against one index', async () => {
+    const { doc, thread, s, e } = await annotated('turning point');
+    const index = articleIndex(doc);
+    for (let i = 0; i < 3; i++) expect(resolveAnchor(index, thread)).toEqual({ state: 'exact', start: s, end: e });
+  });
+});
