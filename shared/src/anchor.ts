@@ -19,6 +19,7 @@ import {
   matchQuote,
   occurrences,
   scoreSpan,
+  similarity,
   trimToAlignment,
   type BestCandidate,
   type QuoteCandidate,
@@ -222,38 +223,32 @@ export function explainAnchor(
   const index = indexOf(source);
   const { text } = index;
   const { quote } = thread;
+  const L = quote.exact.length;
   const rel = decodeBoth(thread.anchor);
   const s = rel && index.fromRelative(rel[0]);
   const e = rel && index.fromRelative(rel[1]);
   const positions = { start: s, end: e };
-  // Exact only while the first and last annotated characters themselves survive: positions whose characters were
-  // deleted slide to a neighbour, and may then span look-alike text by chance (a one-letter quote, a split word).
-  const L = quote.exact.length;
   const startLive = rel !== null && index.isLive(rel[0]);
   const endLive = rel !== null && index.isLive(rel[1]);
-  const live = startLive && endLive;
-  const bounds: [Bound | null, Bound | null] = [
-    s === null ? null : { at: s, hard: startLive },
-    e === null ? null : { at: e, hard: endLive },
-  ];
-  if (live && s !== null && e !== null && s < e && text.slice(s, e) === quote.exact) {
+
+  // Exact only while the first and last annotated characters themselves survive: positions whose characters were
+  // deleted slide to a neighbour, and may then span look-alike text by chance (a one-letter quote, a split word).
+  if (startLive && endLive && s !== null && e !== null && s < e && text.slice(s, e) === quote.exact) {
     const context = scoreSpan(text, quote, s, e, 0, s).contextSimilarity ?? 1;
     if (L >= t.exactContextBelowLength || context >= t.minExactContextSimilarity) {
       return { resolved: { state: 'exact', start: s, end: e }, positions, hint: s };
     }
   }
   // The text between the stored positions, when it still resembles the quote, is the passage with its exact edges
-  // (a fuzzy match of a passage that lost its first words may take the words before it instead).
-  let between: QuoteCandidate | null = null;
+  // (an approximate match of a passage that lost its first words may take the words before it instead).
   if (s !== null && e !== null && s < e && L <= t.maxPositionsCompare && Math.abs(e - s - L) <= L * (1 - t.minQuoteSimilarity)) {
-    between = scoreSpan(text, quote, s, e, editDistance(quote.exact, text.slice(s, e)), s);
+    const between = acceptBetween(scoreSpan(text, quote, s, e, editDistance(quote.exact, text.slice(s, e)), s), L, t);
+    if (between) return { resolved: between, positions, hint: s };
   }
-  const before = (end: number | null): number | null => (end === null ? null : Math.max(0, end - quote.exact.length));
-  const hint = s ?? before(e);
+  const hint = s ?? (e === null ? null : Math.max(0, e - L));
   const match = matchQuote(text, quote, hint, t.nearby);
-  const resolved =
-    acceptBetween(between, L, t) ??
-    acceptMove(index, match, quote, hint, bounds, t) ?? { state: 'orphan', start: null, end: null };
+  const bounds: [Bound | null, Bound | null] = [s === null ? null : { at: s, hard: startLive }, e === null ? null : { at: e, hard: endLive }];
+  const resolved = acceptMove(index, match, quote, hint, bounds, t) ?? { state: 'orphan', start: null, end: null };
   return { resolved, positions, hint, match };
 }
 
@@ -271,15 +266,18 @@ interface Bound {
   hard: boolean;
 }
 
-/** Share of an overhang past a soft bound that must match the quote letter for letter. */
+/** Share of an overhang past a soft bound that must match the quote letter for letter… */
 const OVERHANG_MATCH = 0.9;
+/** …and how well the stored context on that side must agree beyond it. */
+const OVERHANG_CONTEXT = 0.5;
 
 /**
  * The candidate cut to the stored positions and tightened to what aligns with the quote (trimToAlignment). The
  * passage never reaches past a position whose character still lives. Past one whose character was deleted it may
  * (Lexical re-creates the letters it formats or splits, after the old ones) but then only with text that matches
- * the quote almost letter for letter: a look-alike beside a deleted edge ("Afghan Taliban.\n\nPakistan" for
- * "Afghanistan. Pakistan") must not extend the passage into other words.
+ * the quote almost letter for letter, and with the stored context on that side still beyond it: a look-alike beside
+ * a deleted edge ("Afghan Taliban.\n\nPakistan" for "Afghanistan. Pakistan", or "…ion to the" after "relief" when
+ * "relief to the Afghan people" lost its end) must not extend the passage into other words.
  */
 function tightened(
   index: ArticleIndex,
@@ -305,16 +303,18 @@ function tightened(
     }
     return sum >= (2 * OVERHANG_MATCH - 1) * letters;
   };
-  if (hi !== null && end > hi.at && (hi.hard || !faithful(Math.max(start, hi.at), end))) end = Math.max(start, hi.at);
-  if (lo !== null && start < lo.at && (lo.hard || !faithful(start, Math.min(end, lo.at)))) start = Math.min(end, lo.at);
+  const suffixAgrees = (): boolean => similarity(quote.suffix, text.slice(end, end + quote.suffix.length)) >= OVERHANG_CONTEXT;
+  const prefixAgrees = (): boolean => similarity(quote.prefix, text.slice(Math.max(0, start - quote.prefix.length), start)) >= OVERHANG_CONTEXT;
+  if (hi !== null && end > hi.at && (hi.hard || !faithful(Math.max(start, hi.at), end) || !suffixAgrees())) end = Math.max(start, hi.at);
+  if (lo !== null && start < lo.at && (lo.hard || !faithful(start, Math.min(end, lo.at)) || !prefixAgrees())) start = Math.min(end, lo.at);
   if (start >= end) return null;
   const t = trimToAlignment(quote.exact, text, start, end);
   if (t.start >= t.end) return null;
   return t.start === c.start && t.end === c.end ? c : scoreSpan(text, quote, t.start, t.end, t.errors, hint);
 }
 
-function acceptBetween(c: QuoteCandidate | null, quoteLength: number, t: MoveThresholds): ResolvedAnchor | null {
-  if (c === null || c.quoteSimilarity < t.minQuoteSimilarity) return null;
+function acceptBetween(c: QuoteCandidate, quoteLength: number, t: MoveThresholds): ResolvedAnchor | null {
+  if (c.quoteSimilarity < t.minQuoteSimilarity) return null;
   return (c.contextSimilarity ?? 1) >= minContextFor(quoteLength, t) ? moved(c) : null;
 }
 
@@ -331,14 +331,12 @@ function acceptMove(
   if (hint !== null) {
     const reach = t.nearby + quote.exact.length;
     const near = bestOf(match.candidates.filter((c) => c.distance !== null && c.distance <= reach));
-    const plausible = near.best !== null && near.best.quoteSimilarity >= t.minQuoteSimilarity;
-    const best = near.best && tightened(index, quote, near.best, hint, lo, hi);
-    if (plausible) {
-      if (best === null || best.quoteSimilarity < t.minQuoteSimilarity) return null;
-      const inContext = best.contextSimilarity === null || best.contextSimilarity >= minContextFor(quote.exact.length, t);
-      return inContext && clear(near) ? moved(best) : null;
-    }
-    return null;
+    // The passage was here: take what is still recognisable of it here, or nothing (never a look-alike elsewhere).
+    if (near.best === null || near.best.quoteSimilarity < t.minQuoteSimilarity) return null;
+    const best = tightened(index, quote, near.best, hint, lo, hi);
+    if (best === null || best.quoteSimilarity < t.minQuoteSimilarity) return null;
+    const inContext = best.contextSimilarity === null || best.contextSimilarity >= minContextFor(quote.exact.length, t);
+    return inContext && clear(near) ? moved(best) : null;
   }
   const far = bestOf(match.candidates);
   const best = far.best;

@@ -203,13 +203,6 @@ export function alignmentGains(quote: string, span: string): Int32Array | null {
   return gain;
 }
 
-/** Sum of gains over [from, to). */
-export function gainOf(gains: Int32Array, from: number, to: number): number {
-  let sum = 0;
-  for (let k = Math.max(0, from); k < Math.min(gains.length, to); k++) sum += gains[k]!;
-  return sum;
-}
-
 /**
  * Tightens a match to the part that really aligns with the quote. An edit-distance-optimal match of a passage that
  * lost its first (or last) letters may cover the letters beside it, as substitutions cost no more than deletions.

@@ -229,7 +229,7 @@ export { readComment };
  */
 export function observeThreads(doc: Y.Doc, onChange: (changedThreadIds: Set<string>, origin: unknown) => void): () => void {
   const threads = threadsMap(doc);
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the deep observer's event type
+  // `any`: the deep observer's event type
   const handler = (events: Y.YEvent<any>[], transaction: Y.Transaction): void => {
     const ids = new Set<string>();
     for (const event of events) {

@@ -225,6 +225,55 @@ describe('hardening against crafted updates', () => {
     expect((watcher.provider.awareness.getStates().get(aliceId) as { user?: { name: string } } | undefined)?.user?.name).toBe('Cleo');
   });
 
+  test('a malformed sync step 1 (state vector) from a viewer closes only that connection (4400)', async () => {
+    const vera = await createUser(server, 'vera', 'Vera');
+    expect((await api(server.url, server.adminToken).put(`/documents/${docId}/members/vera`, { role: 'viewer' })).status).toBe(200);
+    const v = raw(vera, { manual: true });
+    await v.synced;
+    v.send(Uint8Array.of(0, 0, 1, 1)); // sync step 1 whose state vector announces a client and ends
+    expect((await within(v.closed, 3000))?.code).toBe(4400);
+    expect((await api(server.url).get('/health')).status).toBe(200);
+    expect((await fresh()).text).toContain('The minister announced');
+  });
+
+  test("an owner's update with an empty delete range is refused as malformed; the document still loads after a restart", async () => {
+    const o = raw({ token: server.adminToken }, { manual: true });
+    await o.synced;
+    const sv = Y.encodeStateVector(o.doc);
+    o.doc.getMap('meta').set('note', 'with an empty delete range');
+    const legit = Y.encodeStateAsUpdate(o.doc, sv);
+    // same structs, and a delete set naming one range of length 0 past the document's clocks
+    const bytes = Array.from(legit.subarray(0, legit.length - 1));
+    const e = encoding.createEncoder();
+    encoding.writeVarUint(e, 1);
+    encoding.writeVarUint(e, 12345);
+    encoding.writeVarUint(e, 1);
+    encoding.writeVarUint(e, 99);
+    encoding.writeVarUint(e, 0);
+    expect(legit.at(-1)).toBe(0); // the original update has an empty delete set
+    o.send(updateFrame(Uint8Array.from([...bytes, ...encoding.toUint8Array(e)])));
+    expect((await within(o.closed, 3000))?.code).toBe(4400);
+    await server.restart();
+    const seen = await fresh();
+    expect(seen.text).toContain('The minister announced');
+  });
+
+  test('a commenter cannot store an update that refers forward to its own later struct (it would not load again)', async () => {
+    const c = raw(carl, { manual: true });
+    await c.synced;
+    const sv = Y.encodeStateVector(c.doc);
+    createThread(c.doc, { exact: 'Critics', createdBy: carl.id, authorName: carl.name, body: 'forward' });
+    const structs = Y.decodeUpdate(Y.encodeStateAsUpdate(c.doc, sv)).structs as Y.Item[];
+    const commentMap = structs.find((s) => s.parent !== null && typeof s.parent === 'object' && s.parentSub === null)!;
+    const idField = structs.find((s) => s.parentSub === 'id')!;
+    expect(commentMap.id.clock).toBeGreaterThan(idField.id.clock);
+    (idField as any).parent = Y.createID(commentMap.id.client, commentMap.id.clock); // the thread's id field, inside the later comment map
+    c.send(updateFrame(encodeStructs(structs)));
+    expect((await within(c.closed, 3000))?.code).toBe(4400);
+    await server.restart();
+    expect((await fresh()).text).toContain('The minister announced');
+  });
+
   test('signing out ends the WebSocket sessions opened with that token (close 4401)', async () => {
     const token = await login(server.url, 'carl', 'carl-password');
     const c = raw({ token });

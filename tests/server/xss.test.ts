@@ -8,7 +8,7 @@ import { startServer, createUser, api, type TestServer } from '../support/server
 import { rawClient } from '../support/raw-client.js';
 import { readResolvedThreads, readVocabulary } from '@marginalia/shared';
 
-const HOSTILE = [
+const HOSTILE: string[] = [
   '<script>alert(1)</script>',
   '<img src=x onerror="alert(document.cookie)">',
   '"><svg/onload=alert(1)>',
@@ -120,14 +120,14 @@ describe('hostile text is stored verbatim and returned as data', () => {
   });
 
   test('errors that echo hostile input are JSON, not HTML', async () => {
-    const missing = await owner.get(`/documents/${docId}/threads/${encodeURIComponent(HOSTILE[0])}`);
+    const missing = await owner.get(`/documents/${docId}/threads/${encodeURIComponent(HOSTILE[0]!)}`);
     expect(missing.status).toBe(404);
     expect(missing.headers.get('content-type')).toMatch(/^application\/json/);
     const unknownTag = await owner.post(`/documents/${docId}/threads`, { exact: 'in its text', body: 'x', tags: [HOSTILE[1]] });
     expect(unknownTag.status).toBe(422);
     expect(unknownTag.headers.get('content-type')).toMatch(/^application\/json/);
     expect(unknownTag.body.error).toContain(HOSTILE[1]);
-    const route = await owner.get(`/${encodeURIComponent(HOSTILE[0])}`);
+    const route = await owner.get(`/${encodeURIComponent(HOSTILE[0]!)}`);
     expect(route.status).toBe(404);
     expect(route.headers.get('content-type')).toMatch(/^application\/json/);
   });

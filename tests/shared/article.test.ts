@@ -122,7 +122,7 @@ describe('articleIndex', () => {
     expect(articleIndex(doc).fromRelative(awarenessPos)).toBe(6);
   });
 
-  it('follows concurrent typing before a position, and keeps text typed at either edge of a span outside it', async () => {
+  it('follows typing before a position, and keeps text typed at either edge of a span outside it', async () => {
     const { doc, editor } = await open('The quick brown fox jumps.', 'text');
     const index = articleIndex(doc);
     const start = index.toRelative(4, 0);

@@ -9,7 +9,7 @@
  * receiver lacks); annotation against annotation under partitions is the second property's subject. (Lexical 0.52's collab v1 itself loses letters when a format
  * and a deletion of the same letters meet — see lexical-collab.test.ts — in both networks alike.)
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import {
   MOVE_THRESHOLDS,
@@ -73,7 +73,9 @@ const networkStep: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'heal' as const }) },
 );
 
-function isText(step: Step): boolean {
+type TextStep = Extract<Step, { kind: 'insert' | 'remove' | 'bold' | 'split' }>;
+
+function isText(step: Step): step is TextStep {
   return step.kind === 'insert' || step.kind === 'remove' || step.kind === 'bold' || step.kind === 'split';
 }
 
@@ -139,7 +141,6 @@ beforeAll(async () => {
   base = await articleUpdate(ARTICLE, 'markdown');
   console.log(`concurrency properties: seed ${SEED} (replay with MARGINALIA_PROPERTY_SEED=${SEED})`);
 });
-afterAll(() => undefined);
 
 describe('concurrent annotation and editing', () => {
   it('converges; the text is what the text operations alone make; no anchor lands on other words', async () => {
@@ -176,7 +177,7 @@ describe('concurrent annotation and editing', () => {
           textOnly.destroy();
         }
       }),
-      { seed: SEED, numRuns: Number(process.env.MARGINALIA_PROPERTY_RUNS ?? 60) },
+      { seed: SEED, numRuns: Number(process.env.MARGINALIA_PROPERTY_RUNS ?? 200) },
     );
   });
 });

@@ -78,8 +78,21 @@ export interface Replica {
 
 interface Message {
   update: Uint8Array;
-  /** Written by the replica's editor (an article change), as opposed to the annotation model. */
+  /** Changes the article (`root`), as opposed to annotations only. */
   text: boolean;
+}
+
+/** Did the transaction change anything under `root`? (Its origin does not say: the Lexical binding also writes
+ * from inside its Yjs observer, in transactions of its own with no origin.) */
+function touchesArticle(doc: Y.Doc, tr: Y.Transaction): boolean {
+  const root = rootText(doc);
+  for (const changed of tr.changed.keys()) {
+    // `any`: yjs types are invariant in their event type
+    let type: Y.AbstractType<any> = changed;
+    while (type._item !== null) type = type._item.parent as Y.AbstractType<unknown>;
+    if (type === root) return true;
+  }
+  return false;
 }
 
 /**
@@ -99,9 +112,9 @@ export class ReplicaNetwork {
       doc.clientID = (options.clientIdBase ?? 1000) + i;
       Y.applyUpdate(doc, base, NETWORK);
       const replica: Replica = { doc, editor: null };
-      doc.on('update', (update: Uint8Array, origin: unknown) => {
+      doc.on('update', (update: Uint8Array, origin: unknown, _doc: Y.Doc, tr: Y.Transaction) => {
         if (origin === NETWORK) return;
-        const text = replica.editor !== null && origin === replica.editor.binding;
+        const text = touchesArticle(doc, tr);
         for (let j = 0; j < count; j++) if (j !== i) this.queue(i, j).push({ update, text });
       });
       replica.editor = options.editors === false ? null : openArticleEditor(doc);

@@ -33,6 +33,12 @@ export interface RawClient {
   denied: string[];
   /** Highest clock + 1 per client seen in updates the server sent (what it has stored). */
   confirmed: Map<number, number>;
+  /** Sync step 2 messages received so far (answers to our step 1). */
+  step2s(): number;
+  /** Resolves once `pred` holds, checked after every message the client handles; rejects after `timeout`. */
+  until(pred: () => boolean, timeout?: number, what?: string): Promise<void>;
+  /** Sends a sync step 1 and resolves true on its answer, false if the socket ends first. */
+  probe(timeout?: number): Promise<boolean>;
   isOpen(): boolean;
   send(frame: Uint8Array): void;
   /** Resolves once the server has echoed every local change made so far (it is stored). */
@@ -72,6 +78,11 @@ export function rawClient(wsUrl: string, docId: string, token: string | null, op
   const denied: string[] = [];
   const confirmed = new Map<number, number>();
   let isSynced = false;
+  let step2s = 0;
+  const waiters = new Set<() => void>();
+  const wake = () => {
+    for (const w of [...waiters]) w();
+  };
   let resolveSynced!: () => void;
   let rejectSynced!: (e: Error) => void;
   const synced = new Promise<void>((res, rej) => {
@@ -87,6 +98,7 @@ export function rawClient(wsUrl: string, docId: string, token: string | null, op
     done = true;
     if (!isSynced) rejectSynced(new Error(`socket ended before sync: ${c.code} ${c.reason}`));
     resolveClosed(c);
+    wake();
   };
 
   const send = (frame: Uint8Array) => {
@@ -124,6 +136,7 @@ export function rawClient(wsUrl: string, docId: string, token: string | null, op
       encoding.writeVarUint(reply, 0);
       const kind = syncProtocol.readSyncMessage(decoder, reply, doc, REMOTE);
       if (encoding.length(reply) > 1 && !opts.silent) send(encoding.toUint8Array(reply));
+      if (kind === syncProtocol.messageYjsSyncStep2) step2s++;
       if (kind === syncProtocol.messageYjsSyncStep2 && !isSynced) {
         isSynced = true;
         resolveSynced();
@@ -131,6 +144,7 @@ export function rawClient(wsUrl: string, docId: string, token: string | null, op
     } else if (type === 2) {
       authProtocol.readAuthMessage(decoder, doc, (_y, reason) => denied.push(reason));
     }
+    wake();
   });
   ws.on('close', (code, reason) => finish({ code, reason: reason.toString(), http: false }));
   ws.on('error', () => {});
@@ -147,15 +161,42 @@ export function rawClient(wsUrl: string, docId: string, token: string | null, op
     denied,
     confirmed,
     isOpen: () => ws.readyState === WebSocket.OPEN,
+    step2s: () => step2s,
     send,
-    async flushed(timeout = 10_000) {
+    until(pred, timeout = 10_000, what = 'a condition') {
+      if (pred()) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (pred()) {
+            finishWait();
+            resolve();
+          } else if (done) {
+            finishWait();
+            reject(new Error(`socket closed while waiting for ${what}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          finishWait();
+          reject(new Error(`timed out after ${timeout} ms waiting for ${what}`));
+        }, timeout);
+        const finishWait = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    async probe(timeout = 10_000) {
+      if (done) return false;
+      const before = step2s;
+      send(syncStep1(doc));
+      await client.until(() => step2s > before || done, timeout, 'the answer to sync step 1');
+      return step2s > before;
+    },
+    flushed(timeout = 10_000) {
       const own = Y.getState(doc.store, doc.clientID);
-      const deadline = Date.now() + timeout;
-      while ((confirmed.get(doc.clientID) ?? 0) < own) {
-        if (done) throw new Error('socket closed before the server confirmed the local changes');
-        if (Date.now() > deadline) throw new Error(`server did not confirm local changes within ${timeout} ms`);
-        await new Promise((r) => setTimeout(r, 5));
-      }
+      return client.until(() => (confirmed.get(doc.clientID) ?? 0) >= own, timeout, 'the server to confirm local changes');
     },
     async close() {
       if (!done) {

@@ -13,6 +13,10 @@
  * - The binding caches its collab nodes on the Y types (`_collabNode`) and never removes them; a later binding on
  *   the same doc would reuse the stale ones and duplicate every text node. So one editor per doc at a time, and
  *   `destroy` clears the cache.
+ * - Reacting to remote updates, the binding sometimes writes to the doc itself, from inside its observer, in
+ *   transactions with no origin (its "dangling text" repairs). Under concurrent format + delete those repairs lose
+ *   letters (tests/shared/lexical-collab.test.ts). A live server doc therefore has no editor bound to it: the server
+ *   binds one only to import into a fresh doc; reading the article needs none (shared/src/article.ts).
  */
 import { createHeadlessEditor } from '@lexical/headless';
 import { CodeHighlightNode, CodeNode } from '@lexical/code';
@@ -118,7 +122,7 @@ export function openArticleEditor(doc: Y.Doc, options: { id?: string } = {}): Ar
   const binding = createBinding(editor, provider, id, doc, docMap);
   openDocs.add(doc);
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the deep observer's event type
+  // `any`: the deep observer's event type
   const onYjs = (events: Y.YEvent<any>[], transaction: Y.Transaction): void => {
     if (transaction.origin !== binding) {
       syncYjsChangesToLexical(binding, provider, events, transaction.origin instanceof Y.UndoManager);

@@ -53,7 +53,15 @@ export class Connection implements Peer {
     this.messages = new TokenBucket(limits.maxMessagesPerSecond, limits.maxMessagesPerSecond * 2);
     this.bytes = new TokenBucket(limits.maxBytesPerSecond, Math.max(limits.maxBytesPerSecond * 2, limits.maxFrameBytes));
     ws.binaryType = 'nodebuffer';
-    ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
+    ws.on('message', (data, isBinary) => {
+      // Whatever a frame makes go wrong ends this connection, never the process.
+      try {
+        this.onMessage(data as Buffer, isBinary);
+      } catch (e) {
+        log.error('message failed', { doc: live.id, error: (e as Error).message });
+        this.close(CLOSE.internalError, 'internal error');
+      }
+    });
     ws.on('pong', () => (this.alive = true));
     ws.on('close', () => this.onClosed());
     ws.on('error', (e) => log.debug('socket error', { doc: live.id, error: e.message }));
@@ -92,9 +100,16 @@ export class Connection implements Peer {
       return this.close(CLOSE.badRequest, e instanceof ProtocolError ? e.message : 'malformed message');
     }
     switch (message.kind) {
-      case 'sync-step1':
-        this.send(encodeSyncStep2(this.live.doc, message.stateVector));
+      case 'sync-step1': {
+        let reply: Uint8Array;
+        try {
+          reply = encodeSyncStep2(this.live.doc, message.stateVector);
+        } catch {
+          return this.close(CLOSE.badRequest, 'malformed state vector');
+        }
+        this.send(reply);
         return;
+      }
       case 'update': {
         const update = message.update;
         this.updates = this.updates

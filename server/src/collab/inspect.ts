@@ -58,6 +58,9 @@ export function inspectUpdate(doc: Y.Doc, update: Uint8Array, opts: { locate?: b
   } catch (e) {
     throw new MalformedUpdateError(`malformed update: ${(e as Error).message}`);
   }
+  // Yjs never encodes empty structs or empty delete ranges; applying them can throw after the update is stored.
+  if (decoded.structs.some((s) => s.length < 1)) throw new MalformedUpdateError('malformed update: empty struct');
+  for (const ranges of decoded.ds.clients.values()) if (ranges.some((r) => !(r.len > 0))) throw new MalformedUpdateError('malformed update: empty delete range');
   const locate = opts.locate ?? true;
   const known = Y.decodeStateVector(Y.encodeStateVector(doc));
   const ownItems = new Map<number, Y.Item[]>();
@@ -84,6 +87,18 @@ export function inspectUpdate(doc: Y.Doc, update: Uint8Array, opts: { locate?: b
   };
   // Structs that start past what the document has would wait as pending: a gap no other client can fill.
   for (const [client, list] of spans) if (list[0]![0] > Y.getState(doc.store, client) || !coveredByUpdate(client, list[0]![0], list.at(-1)![1])) missingDependencies = true;
+  // Every struct an item refers to (origin, right origin, parent) must exist: in the document or in the update,
+  // and, within one client, before it (Yjs integrates a client's structs in clock order and assumes so; a
+  // forward reference makes applying throw after the update was stored, and the stored log no longer loads).
+  for (const s of decoded.structs) {
+    if (!(s instanceof Y.Item)) continue;
+    const parent = s.parent as unknown;
+    for (const ref of [s.origin, s.rightOrigin, parent && typeof parent === 'object' && 'client' in parent ? (parent as ID) : null]) {
+      if (!ref) continue;
+      if (ref.client === s.id.client && ref.clock >= s.id.clock) throw new MalformedUpdateError('malformed update: a struct refers to a later one');
+      if (ref.clock >= Y.getState(doc.store, ref.client) && !coveredByUpdate(ref.client, ref.clock, ref.clock + 1)) missingDependencies = true;
+    }
+  }
 
   const findInUpdate = (id: ID): Y.Item | null => {
     for (const it of ownItems.get(id.client) ?? []) if (id.clock >= it.id.clock && id.clock < it.id.clock + it.length) return it;

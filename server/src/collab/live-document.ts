@@ -170,13 +170,25 @@ export class LiveDocument {
       for (const w of batch) w.reject(err);
       return;
     }
-    for (const w of batch) {
-      if (!w.applied) Y.applyUpdate(this.doc, w.update, w.origin);
-      this.logBytes += w.update.byteLength;
+    let merged: Uint8Array;
+    try {
+      for (const w of batch) {
+        if (!w.applied) Y.applyUpdate(this.doc, w.update, w.origin);
+        this.logBytes += w.update.byteLength;
+      }
+      this.logEntries += batch.length;
+      this.seqs.add(seqs);
+      merged = batch.length === 1 ? batch[0]!.update : Y.mergeUpdates(batch.map((w) => w.update));
+    } catch (e) {
+      // Stored but not applicable (the policy should have refused it): the copy in memory is no longer
+      // trusted. Its connections are closed and it reloads from the log; the process carries on.
+      log.error('stored update could not be applied', { doc: this.id, error: (e as Error).message });
+      this.broken = true;
+      const err = new WriteError('update could not be applied');
+      for (const w of batch) w.reject(err);
+      for (const p of this.peers) p.close(1011, 'document reloading');
+      return;
     }
-    this.logEntries += batch.length;
-    this.seqs.add(seqs);
-    const merged = batch.length === 1 ? batch[0]!.update : Y.mergeUpdates(batch.map((w) => w.update));
     this.broadcast(encodeUpdate(merged));
     for (const w of batch) w.resolve();
     this.hooks.onStored?.(this, seqs, merged);

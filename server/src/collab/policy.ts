@@ -35,9 +35,11 @@ export function checkUpdate(ctx: UpdateContext, doc: Y.Doc, update: Uint8Array):
   const inspected = inspectUpdate(doc, update, { locate: !owner });
   const { changes, missingDependencies } = inspected;
   if (changes.length === 0 && !missingDependencies) return { ok: true, empty: true };
-  if (owner) return { ok: true, empty: false };
   if (ctx.role === 'viewer') return deny('viewers may not change the document');
+  // Owners too: Yjs would keep such content pending, stored but not applied (and a pending delete set can
+  // make a later apply throw, so the stored log no longer loads).
   if (missingDependencies) return deny('the update depends on content the server does not have');
+  if (owner) return { ok: true, empty: false };
   const checker = new ThreadRules(ctx, doc, inspected);
   // Outermost changes first, so a refusal names what the user did (deleting a thread deletes its comments too).
   const ordered = [...changes].sort((a, b) => (a.at?.steps.length ?? -1) - (b.at?.steps.length ?? -1));
