@@ -54,10 +54,10 @@ async function main(): Promise<void> {
     let seq = 0;
     const timers = clients.map((c, i) =>
       setTimeout(() => {
+        const p = paragraph(c.doc);
         const write = () => {
           const before = Y.getState(c.doc.store, c.doc.clientID);
           const marker = `<r${round}u${++seq}>`;
-          const p = paragraph(c.doc);
           // at the end of the paragraph, so no later insert splits a marker (Yjs splits an item typed into)
           p.insert(p.length, marker);
           sent.push({ client: c.doc.clientID, from: before, to: Y.getState(c.doc.store, c.doc.clientID), marker });

@@ -66,7 +66,24 @@ function carried(file: string): { exports: string | null; analysis: string | nul
   return { exports: ex ? ex[0].trim() : null, analysis: an ? an[0] : null };
 }
 
-export function writeReport(d: Details, outDir: string, previous: Json | null): void {
+/** A run of some scenarios only (--only) keeps the other scenarios' details from the previous run. */
+function mergeDetails(d: Details, file: string): Details {
+  if (!existsSync(file)) return d;
+  const prev = JSON.parse(readFileSync(file, 'utf8')) as Details;
+  const empty = (v: unknown) => v === null || v === undefined || (typeof v === 'object' && Object.keys(v as object).length === 0);
+  const out = { ...d } as Record<string, unknown>;
+  for (const k of ['floor', 'fanout', 'sweep', 'hotroom', 'durable', 'coldload', 'memory'] as const) {
+    if (empty(d[k]) && !empty(prev[k])) out[k] = prev[k];
+  }
+  out.profiles = { ...prev.profiles, ...d.profiles };
+  out.busyBefore = { ...prev.busyBefore, ...d.busyBefore };
+  const same = (a: string, b: string) => a.slice(0, 30) === b.slice(0, 30);
+  out.notes = [...d.notes, ...prev.notes.filter((n) => !d.notes.some((m) => same(m, n)))];
+  return out as unknown as Details;
+}
+
+export function writeReport(dNow: Details, outDir: string, previous: Json | null, merge = true): void {
+  const d = merge ? mergeDetails(dNow, join(outDir, 'details.json')) : dNow;
   const mdFile = outDir === join(BENCH_DIR, 'results') ? join(BENCH_DIR, 'RESULTS.md') : join(outDir, 'RESULTS.md');
   const keepParts = carried(mdFile.endsWith(join('bench', 'RESULTS.md')) ? mdFile : join(BENCH_DIR, 'RESULTS.md'));
   const latest = latestJson(d, previous, keepParts.exports);

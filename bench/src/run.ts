@@ -2,9 +2,10 @@
  * `npm run bench` (quick profile, one run each, results in bench/tmp/quick) and `npm run bench -- --full`
  * (3 runs per scenario, the median run reported, results in bench/results + bench/RESULTS.md).
  * Options: --only=fanout,hotroom,durable,coldload,memory  --servers=marginalia,hocuspocus,…  --runs=N
- *          --out=DIR  --no-profile
+ *          --out=DIR  --no-profile  --quiet-wait=SECONDS  --writers=owner|commenter
+ *          --report-only (rewrite latest.json, RESULTS.md and latency.svg from DIR/details.json, measuring nothing)
  */
-import { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
 import { loadavg, pinningNote, waitForQuiet } from './lib/proc.js';
@@ -16,6 +17,8 @@ import { buildColdloadData, runColdload, type ColdloadRun } from './coldload.js'
 import { BENCH_DIR, TMP, seedState } from './servers.js';
 import { writeReport } from './report.js';
 import { policyRaceCheck } from './checks.js';
+import { freeze, sourceState } from './lib/freeze.js';
+import { spawnSync } from 'node:child_process';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
@@ -74,6 +77,8 @@ const durableSpec = (): LoadSpec => ({ ownerWriters, receivers: 0, realReceivers
 
 export interface Details {
   profile: 'quick' | 'full';
+  /** The source the measured build came from (a dirty tree: files changed since the commit). */
+  source?: { commit: string; changed_files: number };
   started: string;
   finished: string;
   machine: { cpus: number; model: string; node: string; pinning: string };
@@ -139,6 +144,7 @@ async function main(): Promise<void> {
     profile: full ? 'full' : 'quick',
     started: new Date().toISOString(),
     finished: '',
+    source: sourceState(join(BENCH_DIR, '..')),
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '?', node: process.version, pinning: pinningNote },
     load: { start: loadavg(), end: '' },
     floor: null,
@@ -193,6 +199,15 @@ async function main(): Promise<void> {
     log(`coldload: built ${threads} threads / ${comments} comments (${(data.storedBytes / 2 ** 20).toFixed(1)} MB stored) in ${Date.now() - t0} ms`);
     const r = await repeat('coldload', runs, () => runColdload(data), (x) => `load ${x.load_ms} ms, first sync ${x.first_sync_ms} ms (cold), ${x.warm_first_sync_ms} ms (warm), state ${x.state_bytes} B`);
     d.coldload = { threads, comments, runs: r };
+    if (profiling) {
+      // The whole server process under `node --cpu-prof`: start, load, three syncs.
+      const dir = join(profDir, 'coldload');
+      await quiet('profile coldload');
+      await runColdload(data, dir);
+      const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+      if (file) d.profiles.coldload = summarize(join(dir, file));
+      log(`profile coldload: ${d.profiles.coldload ? `busy ${d.profiles.coldload.busy_ms} ms; ${d.profiles.coldload.ours.slice(0, 4).map((o) => `${o.fn} ${o.pct}%`).join(', ')}` : 'no profile written'}`);
+    }
     rmSync(data.dataDir, { recursive: true, force: true });
   }
   if (only.includes('memory')) {
@@ -220,7 +235,27 @@ async function main(): Promise<void> {
   log(`done: ${outDir}`);
 }
 
-main().then(
+async function reportOnly(): Promise<void> {
+  const d = JSON.parse(readFileSync(join(outDir, 'details.json'), 'utf8')) as Details;
+  const previous = existsSync(join(outDir, 'latest.json')) ? (JSON.parse(readFileSync(join(outDir, 'latest.json'), 'utf8')) as Record<string, unknown>) : null;
+  writeReport(d, outDir, previous, false);
+}
+
+/** Re-runs this bench from a frozen copy of the build (see lib/freeze.ts); returns its exit code. */
+function runFrozen(): number {
+  const sut = freeze(BENCH_DIR);
+  console.log(`bench: running from a frozen copy of server/dist, shared/dist and bench/dist in ${sut}`);
+  const r = spawnSync(process.execPath, [join(sut, 'bench', 'dist', 'run.js'), ...args], {
+    stdio: 'inherit',
+    env: { ...process.env, MARGINALIA_BENCH_FROZEN: sut, MARGINALIA_BENCH_HOME: BENCH_DIR },
+  });
+  rmSync(sut, { recursive: true, force: true });
+  return r.status ?? 1;
+}
+
+if (!flag('report-only') && !process.env.MARGINALIA_BENCH_FROZEN && !flag('no-freeze')) process.exit(runFrozen());
+
+(flag('report-only') ? reportOnly() : main()).then(
   () => process.exit(0),
   (e: Error) => {
     console.error(e.stack ?? e.message);

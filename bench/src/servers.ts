@@ -11,11 +11,13 @@ import { ask, pinned, spawnReady, stop, SERVER_CORE, type Child } from './lib/pr
 import type { ServerKind, Target } from './lib/clients.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const BENCH_DIR = join(here, '..');
+/** The bench workspace (when running from a frozen copy, the copy's launcher says where the real one is). */
+export const BENCH_DIR = process.env.MARGINALIA_BENCH_HOME ?? join(here, '..');
 export const ROOT = join(BENCH_DIR, '..');
 export const TMP = join(BENCH_DIR, 'tmp');
 const PROBE = pathToFileURL(join(here, 'probe.js')).href;
-const CLI = join(ROOT, 'server', 'dist', 'cli.js');
+/** The server's CLI as this process resolves @marginalia/server: the frozen copy during a run. */
+const CLI = join(dirname(fileURLToPath(import.meta.resolve('@marginalia/server'))), 'cli.js');
 export const ARTICLE_FILE = join(ROOT, '..', 'shared', 'fixtures', 'oped-kandahar-islamabad.txt');
 
 export const ADMIN = { username: 'admin', password: 'admin-password' };

@@ -9,7 +9,7 @@ import type { Role } from '@marginalia/shared';
 import type { Principal } from '../auth/tokens.js';
 import type { Limits } from '../config.js';
 import type { LiveDocument, Peer } from './live-document.js';
-import { checkUpdate } from './policy.js';
+import { checkUpdate, type PolicyDecision } from './policy.js';
 import { MalformedUpdateError } from './inspect.js';
 import {
   CLOSE,
@@ -22,6 +22,12 @@ import {
 } from './protocol.js';
 import { log } from '../log.js';
 import { TokenBucket } from '../limits.js';
+import { decodeAwarenessEntries, encodeAwarenessEntries } from './protocol.js';
+
+/** Largest presence state (JSON characters) a client may announce: names, colours and selections fit easily. */
+const MAX_AWARENESS_STATE_CHARS = 8192;
+
+const formatBytes = (n: number): string => (n >= 1048576 ? `${Math.round(n / 1048576)} MiB` : `${Math.round(n / 1024)} KiB`);
 
 export interface ConnectionHooks {
   /** Records a refused update in the audit log. */
@@ -101,13 +107,18 @@ export class Connection implements Peer {
     }
     switch (message.kind) {
       case 'sync-step1': {
-        let reply: Uint8Array;
-        try {
-          reply = encodeSyncStep2(this.live.doc, message.stateVector);
-        } catch {
-          return this.close(CLOSE.badRequest, 'malformed state vector');
-        }
-        this.send(reply);
+        // Answered after this client's earlier updates are stored, so the answer confirms them (clients count
+        // their unconfirmed changes by it).
+        const stateVector = message.stateVector;
+        this.updates = this.updates.then(() => {
+          let reply: Uint8Array;
+          try {
+            reply = encodeSyncStep2(this.live.doc, stateVector);
+          } catch {
+            return this.close(CLOSE.badRequest, 'malformed state vector');
+          }
+          this.send(reply);
+        });
         return;
       }
       case 'update': {
@@ -121,12 +132,7 @@ export class Connection implements Peer {
         return;
       }
       case 'awareness':
-        try {
-          applyAwarenessUpdate(this.live.awareness, message.update, this);
-        } catch {
-          this.close(CLOSE.badRequest, 'malformed awareness update');
-        }
-        return;
+        return this.onAwareness(message.update);
       case 'query-awareness':
         this.send(encodeAwareness(this.live.awareness, [...this.live.awareness.getStates().keys()]));
         return;
@@ -137,12 +143,27 @@ export class Connection implements Peer {
 
   private async onUpdate(update: Uint8Array): Promise<void> {
     if (this.closed) return;
-    let decision;
+    let decision: PolicyDecision;
     try {
       decision = checkUpdate({ role: this.role, userId: this.principal.id, userName: this.principal.name }, this.live.doc, update);
     } catch (e) {
       if (e instanceof MalformedUpdateError) return this.close(CLOSE.badRequest, e.message);
       throw e;
+    }
+    if (!decision.ok && decision.retry) {
+      // Not the user's fault: this instance lags behind the shared log (scale-out). Catch up; the client resends.
+      void this.live.catchUp().catch(() => {});
+      this.close(CLOSE.tryAgainLater, `${decision.rule}; reconnecting`);
+      return;
+    }
+    if (decision.ok && !decision.empty) {
+      let squatted: number | null;
+      try {
+        squatted = await this.live.claimWriters(decision.writers, this.principal.id);
+      } catch (e) {
+        return this.close(CLOSE.tryAgainLater, `update not stored: ${(e as Error).message}`);
+      }
+      if (squatted !== null) decision = { ok: false, rule: `Yjs client id ${squatted} belongs to another user` };
     }
     if (!decision.ok) {
       this.hooks.onRejected(this, decision.rule, update.byteLength);
@@ -152,7 +173,7 @@ export class Connection implements Peer {
     }
     if (decision.empty) return;
     if (this.live.storedBytes > this.limits.maxDocumentBytes) {
-      const rule = `the document has reached its size limit (${Math.round(this.limits.maxDocumentBytes / 1048576)} MiB)`;
+      const rule = `the document has reached its size limit (${formatBytes(this.limits.maxDocumentBytes)})`;
       this.send(encodePermissionDenied(rule));
       this.close(CLOSE.documentTooLarge, rule);
       return;
@@ -161,6 +182,46 @@ export class Connection implements Peer {
       // Not stored, so not applied: the client keeps it and resends after reconnecting.
       this.close(CLOSE.tryAgainLater, `update not stored: ${e.message}`);
     });
+  }
+
+  /**
+   * Presence: a client may change only its own states — ids this connection controls, or ids no one else here
+   * has announced — each a JSON object (or null) of bounded size. Stock clients echo every presence change they
+   * receive, and may time out others' states on their own: entries that would change someone else's state are
+   * dropped (the rest applies), not treated as an attack.
+   */
+  private onAwareness(update: Uint8Array): void {
+    let entries;
+    try {
+      entries = decodeAwarenessEntries(update);
+    } catch {
+      return this.close(CLOSE.badRequest, 'malformed awareness update');
+    }
+    const awareness = this.live.awareness;
+    const allowed = [];
+    for (const e of entries) {
+      if (e.state.length > MAX_AWARENESS_STATE_CHARS) return this.close(CLOSE.badRequest, 'presence state too large');
+      let value: unknown;
+      try {
+        value = JSON.parse(e.state);
+      } catch {
+        return this.close(CLOSE.badRequest, 'presence state is not JSON');
+      }
+      if (value !== null && (typeof value !== 'object' || Array.isArray(value))) {
+        return this.close(CLOSE.badRequest, 'presence state must be an object or null');
+      }
+      const current = awareness.meta.get(e.clientId)?.clock ?? 0;
+      const changes = current < e.clock || (current === e.clock && value === null && awareness.states.has(e.clientId));
+      if (!changes) continue;
+      const mine = this.controlledIds.has(e.clientId);
+      if (!mine && (awareness.states.has(e.clientId) || this.live.awarenessOwner(e.clientId) !== null)) {
+        log.debug("presence change for another client's id dropped", { doc: this.live.id, user: this.principal.id, clientId: e.clientId });
+        continue;
+      }
+      allowed.push(e);
+    }
+    if (allowed.length === 0) return;
+    applyAwarenessUpdate(awareness, allowed.length === entries.length ? update : encodeAwarenessEntries(allowed), this);
   }
 
   private onClosed(): void {

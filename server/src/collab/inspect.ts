@@ -41,6 +41,8 @@ export interface UpdateChanges {
   changes: ItemChange[];
   /** True when the update references content neither it nor the document has (it would wait as pending). */
   missingDependencies: boolean;
+  /** Yjs client ids under which the update writes new structs. */
+  writers: number[];
   /** Values of map entries this update creates, by their holding type: read to validate new threads/comments. */
   valueOf(ref: TypeRef, key: string): unknown;
 }
@@ -172,9 +174,11 @@ export function inspectUpdate(doc: Y.Doc, update: Uint8Array, opts: { locate?: b
   };
 
   const changes: ItemChange[] = [];
+  const writers = new Set<number>();
   for (const s of decoded.structs) {
+    if (s instanceof Y.Skip || s.id.clock + s.length <= (known.get(s.id.client) ?? 0)) continue; // already in the document
+    writers.add(s.id.client);
     if (!(s instanceof Y.Item)) continue;
-    if (s.id.clock + s.length <= (known.get(s.id.client) ?? 0)) continue; // already in the document
     let at: Location | null = null;
     if (locate) {
       const place = placeOfDecoded(s);
@@ -225,5 +229,5 @@ export function inspectUpdate(doc: Y.Doc, update: Uint8Array, opts: { locate?: b
     return value;
   };
 
-  return { changes, missingDependencies, valueOf };
+  return { changes, missingDependencies, valueOf, writers: [...writers] };
 }

@@ -37,6 +37,9 @@ export interface DocumentHooks {
   onLocalAwareness?(live: LiveDocument, update: Uint8Array): void;
 }
 
+/** The owner recorded for the client ids under which the server itself writes (REST changes, imports). */
+export const SERVER_WRITER = 'marginalia:server';
+
 /** Origin of changes that come from the store or another instance, already stored there. */
 export const STORED_ORIGIN = 'marginalia:stored';
 
@@ -102,6 +105,28 @@ export class LiveDocument {
     return new LiveDocument(id, storage, limits, doc, { entries: state.updates.length, bytes, snapshotBytes: state.snapshot?.byteLength ?? 0, lastSeq }, hooks);
   }
 
+  /** Owners of Yjs client ids seen so far (cache of the stored claims). */
+  private readonly writerOwners = new Map<number, string>();
+
+  /**
+   * Claims the client ids an update writes under for `userId` (first writer owns an id, in storage, so the claim
+   * holds across restarts and instances). Returns an id owned by someone else, or null.
+   */
+  async claimWriters(clientIds: number[], userId: string): Promise<number | null> {
+    const unknown = clientIds.filter((id) => !this.writerOwners.has(id));
+    if (unknown.length) {
+      const owners = await this.storage.claimClientIds(this.id, userId, unknown);
+      for (const [id, owner] of owners) this.writerOwners.set(id, owner);
+    }
+    return clientIds.find((id) => this.writerOwners.get(id) !== userId) ?? null;
+  }
+
+  /** The connection that announced presence under this client id, if one here did. */
+  awarenessOwner(clientId: number): Peer | null {
+    for (const p of this.peers) if ((p as { controlledIds?: Set<number> }).controlledIds?.has(clientId)) return p;
+    return null;
+  }
+
   /** About how many bytes the document takes in storage (snapshot + log since): the size limit's measure. */
   get storedBytes(): number {
     return this.snapshotBytes + this.logBytes;
@@ -118,6 +143,11 @@ export class LiveDocument {
    */
   async change(fn: (doc: Y.Doc) => void, origin: unknown): Promise<void> {
     if (this.broken) throw new WriteError('document is being reloaded; try again');
+    if ((await this.claimWriters([this.doc.clientID], SERVER_WRITER)) !== null) {
+      // someone wrote under this copy's random client id first: take another before writing
+      this.doc.clientID = Math.floor(Math.random() * 2 ** 31);
+      throw new WriteError('client id taken; try again');
+    }
     const updates: Uint8Array[] = [];
     const capture = (u: Uint8Array) => updates.push(u);
     let failure: unknown = null;

@@ -21,7 +21,10 @@ export interface UpdateContext {
   userName: string;
 }
 
-export type PolicyDecision = { ok: true; empty: boolean } | { ok: false; rule: string };
+export type PolicyDecision =
+  | { ok: true; empty: boolean; writers: number[] }
+  /** `retry`: not a refusal of the user, but of this server's state (it lacks what the update builds on). */
+  | { ok: false; rule: string; retry?: boolean };
 
 const THREAD_FIELDS = new Set(['id', 'anchor', 'quote', 'createdBy', 'createdAt', 'status', 'resolvedBy', 'resolvedAt', 'tags', 'comments']);
 const STATUS_FIELDS = new Set(['status', 'resolvedBy', 'resolvedAt']);
@@ -34,12 +37,12 @@ export function checkUpdate(ctx: UpdateContext, doc: Y.Doc, update: Uint8Array):
   // Owners may change anything: decode only to validate the update.
   const inspected = inspectUpdate(doc, update, { locate: !owner });
   const { changes, missingDependencies } = inspected;
-  if (changes.length === 0 && !missingDependencies) return { ok: true, empty: true };
+  if (changes.length === 0 && !missingDependencies) return { ok: true, empty: true, writers: [] };
   if (ctx.role === 'viewer') return deny('viewers may not change the document');
   // Owners too: Yjs would keep such content pending, stored but not applied (and a pending delete set can
   // make a later apply throw, so the stored log no longer loads).
-  if (missingDependencies) return deny('the update depends on content the server does not have');
-  if (owner) return { ok: true, empty: false };
+  if (missingDependencies) return { ok: false, rule: 'the update builds on content this server does not have yet', retry: true };
+  if (owner) return { ok: true, empty: false, writers: inspected.writers };
   const checker = new ThreadRules(ctx, doc, inspected);
   // Outermost changes first, so a refusal names what the user did (deleting a thread deletes its comments too).
   const ordered = [...changes].sort((a, b) => (a.at?.steps.length ?? -1) - (b.at?.steps.length ?? -1));
@@ -57,7 +60,7 @@ export function checkUpdate(ctx: UpdateContext, doc: Y.Doc, update: Uint8Array):
       return deny(ROLE_RANK[ctx.role] >= ROLE_RANK.editor ? `unknown shared type "${c.at.root}"` : `commenters may change only threads (touched ${c.at.root})`);
     }
   }
-  return { ok: true, empty: false };
+  return { ok: true, empty: false, writers: inspected.writers };
 }
 
 const deny = (rule: string): PolicyDecision => ({ ok: false, rule });

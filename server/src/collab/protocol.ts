@@ -102,3 +102,26 @@ export const CLOSE = {
   documentTooLarge: 4413,
   tooManyRequests: 4429,
 } as const;
+
+/** The entries of an awareness update: `[count, (clientId, clock, state JSON)*]`. Throws on malformed input. */
+export function decodeAwarenessEntries(update: Uint8Array): { clientId: number; clock: number; state: string }[] {
+  const decoder = decoding.createDecoder(update);
+  const count = decoding.readVarUint(decoder);
+  const entries = [];
+  for (let i = 0; i < count; i++) {
+    entries.push({ clientId: decoding.readVarUint(decoder), clock: decoding.readVarUint(decoder), state: decoding.readVarString(decoder) });
+  }
+  if (decoding.hasContent(decoder)) throw new ProtocolError('trailing bytes after awareness entries');
+  return entries;
+}
+
+export function encodeAwarenessEntries(entries: { clientId: number; clock: number; state: string }[]): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, entries.length);
+  for (const e of entries) {
+    encoding.writeVarUint(encoder, e.clientId);
+    encoding.writeVarUint(encoder, e.clock);
+    encoding.writeVarString(encoder, e.state);
+  }
+  return encoding.toUint8Array(encoder);
+}

@@ -65,6 +65,12 @@ const MIGRATIONS: string[] = [
    );
    CREATE INDEX audit_doc ON audit(doc_id, id);
    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  `CREATE TABLE client_ids (
+     doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+     client_id BIGINT NOT NULL,
+     user_id TEXT NOT NULL,
+     PRIMARY KEY (doc_id, client_id)
+   );`,
 ];
 
 const DOCUMENT_COLUMNS: [keyof DocumentFields, string][] = [
@@ -247,6 +253,17 @@ export async function openPostgresStorage(opts: PostgresOptions): Promise<Storag
         const rows = await c.query('SELECT seq, data FROM updates WHERE doc_id = $1 AND seq > $2 ORDER BY seq', [docId, seq]);
         return rows.rows.map((r) => ({ seq: r.seq as number, data: bytes(r.data as Buffer) }));
       });
+    },
+    async claimClientIds(docId, userId, ids) {
+      const owners = new Map<number, string>();
+      if (ids.length === 0) return owners;
+      await pool.query(
+        'INSERT INTO client_ids (doc_id, client_id, user_id) SELECT $1, unnest($2::bigint[]), $3 ON CONFLICT DO NOTHING',
+        [docId, ids, userId],
+      );
+      const r = await pool.query('SELECT client_id, user_id FROM client_ids WHERE doc_id = $1 AND client_id = ANY($2::bigint[])', [docId, ids]);
+      for (const row of r.rows) owners.set(row.client_id as number, row.user_id as string);
+      return owners;
     },
     async createUser(u) {
       try {

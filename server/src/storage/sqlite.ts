@@ -69,6 +69,12 @@ const MIGRATIONS: string[] = [
    );
    CREATE INDEX audit_doc ON audit(doc_id, id);
    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  `CREATE TABLE client_ids (
+     doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+     client_id INTEGER NOT NULL,
+     user_id TEXT NOT NULL,
+     PRIMARY KEY (doc_id, client_id)
+   );`,
 ];
 
 interface DocumentRow {
@@ -178,6 +184,8 @@ export function openSqliteStorage(file: string): Storage {
     listAudit: db.prepare<[string, number], { id: number; doc_id: string; actor_id: string | null; action: string; detail: string; at: number }>(
       'SELECT * FROM audit WHERE doc_id = ? ORDER BY id DESC LIMIT ?',
     ),
+    claimClient: db.prepare('INSERT INTO client_ids (doc_id, client_id, user_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+    clientOwner: db.prepare<[string, number], { user_id: string }>('SELECT user_id FROM client_ids WHERE doc_id = ? AND client_id = ?'),
     getSetting: db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?'),
     setSetting: db.prepare(
       'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
@@ -211,6 +219,15 @@ export function openSqliteStorage(file: string): Storage {
       snapshotSeq,
       updates: q.updatesAfter.all(docId, snapshotSeq).map((u) => ({ seq: u.seq, data: bytes(u.data) })),
     };
+  });
+
+  const claimClientIds = db.transaction((docId: string, userId: string, ids: number[]) => {
+    const owners = new Map<number, string>();
+    for (const id of ids) {
+      q.claimClient.run(docId, id, userId);
+      owners.set(id, q.clientOwner.get(docId, id)!.user_id);
+    }
+    return owners;
   });
 
   const compact = db.transaction((docId: string): number => {
@@ -277,6 +294,9 @@ export function openSqliteStorage(file: string): Storage {
       const snapshotSeq = q.snapshot.get(docId)?.upto_seq ?? 0;
       if (seq < snapshotSeq) return null;
       return q.updatesAfter.all(docId, seq).map((u) => ({ seq: u.seq, data: bytes(u.data) }));
+    },
+    async claimClientIds(docId, userId, ids) {
+      return claimClientIds(docId, userId, ids);
     },
     async createUser(u) {
       try {

@@ -89,6 +89,12 @@ export interface Storage {
   /** Log entries after `seq`, or null when compaction already folded some of them into the snapshot. */
   updatesAfter(docId: string, seq: number): Promise<{ seq: number; data: Uint8Array }[] | null>;
 
+  /**
+   * Records `userId` as the owner of each Yjs client id not owned yet in this document, and returns the owner of
+   * every id asked about. A client id is a writer's identity inside the CRDT: only its owner may write under it.
+   */
+  claimClientIds(docId: string, userId: string, clientIds: number[]): Promise<Map<number, string>>;
+
   createUser(user: UserRecord): Promise<void>;
   getUserById(id: string): Promise<UserRecord | null>;
   getUserByUsername(username: string): Promise<UserRecord | null>;
