@@ -252,6 +252,16 @@ export function explainAnchor(
   return { resolved, positions, hint, match };
 }
 
+/**
+ * Places a quote near an offset that is only a hint (an imported TextPositionSelector from another copy of the
+ * text): the same acceptance rules as a moved anchor, but no stored positions bound where the passage may be.
+ */
+export function placeQuoteNear(source: DocOrIndex, quote: TextQuote, hint: number | null, t: MoveThresholds = MOVE_THRESHOLDS): ResolvedAnchor {
+  const index = indexOf(source);
+  const match = matchQuote(index.text, quote, hint, t.nearby);
+  return acceptMove(index, match, quote, hint, [null, null], t) ?? { state: 'orphan', start: null, end: null };
+}
+
 export function minContextFor(quoteLength: number, t: MoveThresholds = MOVE_THRESHOLDS): number {
   return t.minContextSimilarity.find((tier) => quoteLength < tier.shorterThan)?.min ?? 0;
 }

@@ -7,7 +7,7 @@
  */
 import * as Y from 'yjs';
 import { articleIndex, encodeRelative, type ArticleIndex } from '../article.js';
-import { anchorFromOffsets, findQuote, resolveAnchor } from '../anchor.js';
+import { anchorFromOffsets, findQuote, placeQuoteNear } from '../anchor.js';
 import { AnchorError } from '../errors.js';
 import { threadsMap, type AnchorPositions, type TextQuote } from '../schema.js';
 import { addComment, createThread, deleteComment, editComment, readThread, setThreadStatus } from '../threads.js';
@@ -79,8 +79,9 @@ function place(index: ArticleIndex, t: PlannedThread): Placement {
   const found = findQuote(text, quote, t.position?.start);
   if (!('error' in found)) return { kind: 'offsets', start: found.start, end: found.end };
   if (found.error === 'ambiguous') return { kind: 'orphan', quote, reason: 'the quote occurs several times and its context does not tell which' };
-  const hintAnchor = span ? anchorFromOffsets(index, span.start, span.end).anchor : unplacedAnchor();
-  const near = resolveAnchor(index, { anchor: hintAnchor, quote });
+  // An imported position is a hint from another copy of the text, not a stored anchor: it says where to look,
+  // not how far the passage may reach.
+  const near = placeQuoteNear(index, quote, span?.start ?? t.position?.start ?? null);
   if (near.state !== 'orphan') {
     return { kind: 'moved', anchor: anchorFromOffsets(index, near.start, near.end).anchor, quote };
   }
