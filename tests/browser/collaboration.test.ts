@@ -18,7 +18,7 @@ import {
   threadCard,
   type UserPage,
 } from '../support/browser.js';
-import { api, createDocument, createUser, startServer, type TestServer } from '../support/server.js';
+import { addMember, api, createDocument, startServer, type TestServer } from '../support/server.js';
 
 const ARTICLE = [
   'Harbour towns grew rich on the grain trade, and their councils built quays that still stand today.',
@@ -40,11 +40,8 @@ describe('two analysts annotate one article live', () => {
     server = await startServer();
     browser = await launchBrowser();
     docId = await createDocument(server.url, server.adminToken, ARTICLE, { title: 'Harbour towns' });
-    alice = await createUser(server, 'alice', 'Alice Archer');
-    bob = await createUser(server, 'bob', 'Bob Baker');
-    const admin = api(server.url, server.adminToken);
-    await admin.put(`/documents/${docId}/members/alice`, { role: 'commenter' });
-    await admin.put(`/documents/${docId}/members/bob`, { role: 'commenter' });
+    alice = await addMember(server, docId, 'alice', 'Alice Archer', 'commenter');
+    bob = await addMember(server, docId, 'bob', 'Bob Baker', 'commenter');
     a = await newUserPage(browser, server);
     b = await newUserPage(browser, server);
     await signIn(a.page, 'alice', 'alice-password');

@@ -17,7 +17,7 @@ import {
   waitForArticle,
   type UserPage,
 } from '../support/browser.js';
-import { api, createDocument, createUser, startServer, type TestServer } from '../support/server.js';
+import { addMember, api, createDocument, startServer, type TestServer } from '../support/server.js';
 
 const ARTICLE = [
   'The survey behind the flood line was flown thirty years ago, before the bypass drained the wetlands.',
@@ -36,11 +36,8 @@ describe('offline comments', () => {
     server = await startServer();
     browser = await launchBrowser();
     docId = await createDocument(server.url, server.adminToken, ARTICLE, { title: 'Flood lines' });
-    await createUser(server, 'ann', 'Ann Analyst');
-    await createUser(server, 'ben', 'Ben Reviewer');
-    const admin = api(server.url, server.adminToken);
-    await admin.put(`/documents/${docId}/members/ann`, { role: 'commenter' });
-    await admin.put(`/documents/${docId}/members/ben`, { role: 'commenter' });
+    await addMember(server, docId, 'ann', 'Ann Analyst', 'commenter');
+    await addMember(server, docId, 'ben', 'Ben Reviewer', 'commenter');
     a = await newUserPage(browser, server);
     b = await newUserPage(browser, server);
     await signIn(a.page, 'ann', 'ann-password');

@@ -19,7 +19,7 @@ import {
   threadCard,
   type UserPage,
 } from '../support/browser.js';
-import { api, createDocument, createUser, startServer, type TestServer } from '../support/server.js';
+import { addMember, api, createDocument, startServer, type TestServer } from '../support/server.js';
 
 const ARTICLE = [
   'Quarterly revenue rose by four percent, driven mostly by the northern region.',
@@ -39,15 +39,9 @@ describe('roles and user text', () => {
     server = await startServer();
     browser = await launchBrowser();
     docId = await createDocument(server.url, server.adminToken, ARTICLE, { title: 'Quarterly report' });
-    const admin = api(server.url, server.adminToken);
-    for (const [username, name, role] of [
-      ['vic', 'Vic Viewer', 'viewer'],
-      ['cora', 'Cora Commenter', 'commenter'],
-      ['ed', 'Ed Editor', 'editor'],
-    ] as const) {
-      await createUser(server, username, name);
-      await admin.put(`/documents/${docId}/members/${username}`, { role });
-    }
+    await addMember(server, docId, 'vic', 'Vic Viewer', 'viewer');
+    await addMember(server, docId, 'cora', 'Cora Commenter', 'commenter');
+    await addMember(server, docId, 'ed', 'Ed Editor', 'editor');
     viewer = await newUserPage(browser, server);
     commenter = await newUserPage(browser, server);
     editor = await newUserPage(browser, server);

@@ -8,7 +8,7 @@ import { describe, expect, test, beforeAll, afterAll, afterEach } from '@jest/gl
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
 import { articleText, createThread, readResolvedThreads, setThreadStatus, threadsMap } from '@marginalia/shared';
-import { startServer, createDocument, createUser, api, login, type TestServer } from '../support/server.js';
+import { startServer, createDocument, createUser, addMember, api, login, type TestServer } from '../support/server.js';
 import { rawClient, updateFrame, type RawClient } from '../support/raw-client.js';
 import { connectClient, type TestClient } from '../support/clients.js';
 import { waitFor } from '../support/wait.js';
@@ -73,12 +73,7 @@ describe('hardening against crafted updates', () => {
   beforeAll(async () => {
     server = await startServer({ env: { MARGINALIA_SAMPLE: '0' } });
     docId = await createDocument(server.url, server.adminToken, ARTICLE);
-    const owner = api(server.url, server.adminToken);
-    const mk = async (username: string, name: string, role: string): Promise<Actor> => {
-      const u = await createUser(server, username, name);
-      expect((await owner.put(`/documents/${docId}/members/${username}`, { role })).status).toBe(200);
-      return { ...u, name };
-    };
+    const mk = (username: string, name: string, role: string): Promise<Actor> => addMember(server, docId, username, name, role);
     carl = await mk('carl', 'Carl', 'commenter');
     cleo = await mk('cleo', 'Cleo', 'commenter');
     eddy = await mk('eddy', 'Eddy', 'editor');

@@ -5,7 +5,7 @@
 import { describe, expect, test, beforeAll, afterAll, afterEach } from '@jest/globals';
 import * as Y from 'yjs';
 import { addComment, createThread, deleteComment, editComment, readThread, setThreadStatus, setThreadTags, threadsMap } from '@marginalia/shared';
-import { startServer, createDocument, createUser, api, type TestServer } from '../support/server.js';
+import { startServer, createDocument, addMember, api, type TestServer } from '../support/server.js';
 import { connectClient, canonical, type TestClient } from '../support/clients.js';
 import { waitFor } from '../support/wait.js';
 
@@ -67,17 +67,12 @@ describe('field-level write policy', () => {
   beforeAll(async () => {
     server = await startServer();
     docId = await createDocument(server.url, server.adminToken, ARTICLE);
-    const owner = api(server.url, server.adminToken);
-    const mk = async (username: string, name: string, role: string): Promise<Actor> => {
-      const u = await createUser(server, username, name);
-      expect((await owner.put(`/documents/${docId}/members/${username}`, { role })).status).toBe(200);
-      return { ...u, name };
-    };
+    const mk = (username: string, name: string, role: string): Promise<Actor> => addMember(server, docId, username, name, role);
     carl = await mk('carl', 'Carl', 'commenter');
     cleo = await mk('cleo', 'Cleo', 'commenter');
     vera = await mk('vera', 'Vera', 'viewer');
     eddy = await mk('eddy', 'Eddy', 'editor');
-    await owner.put(`/documents/${docId}/vocabulary/question`, { color: '#3366cc' });
+    await api(server.url, server.adminToken).put(`/documents/${docId}/vocabulary/question`, { color: '#3366cc' });
     const t = await api(server.url, cleo.token).post(`/documents/${docId}/threads`, { exact: 'new policy', body: 'Cleo asks' });
     annThread = t.body.id;
     annComment = t.body.commentId;

@@ -166,6 +166,20 @@ export async function createUser(s: Pick<TestServer, 'url' | 'adminToken'>, user
   return { token: await login(s.url, username, password), id: r.body.id };
 }
 
+export interface Member {
+  token: string;
+  id: string;
+  name: string;
+}
+
+/** Creates a user and makes them a member of the document with `role` (as admin); fails loudly otherwise. */
+export async function addMember(s: Pick<TestServer, 'url' | 'adminToken'>, docId: string, username: string, name: string, role: string): Promise<Member> {
+  const user = await createUser(s, username, name);
+  const r = await api(s.url, s.adminToken).put(`/documents/${docId}/members/${username}`, { role });
+  if (r.status !== 200) throw new Error(`make ${username} ${role}: ${r.status} ${r.text}`);
+  return { ...user, name };
+}
+
 /** Creates a document from plain text (as `token`'s user, who becomes owner). */
 export async function createDocument(url: string, token: string, content: string, extra: Record<string, unknown> = {}): Promise<string> {
   const r = await api(url, token).post('/documents', { title: 'Test article', format: 'text', content, ...extra });

@@ -114,7 +114,8 @@ function build(format: ArticleFormat, content: string): SerializedLexicalNode[] 
           $convertFromMarkdownString(content, TRANSFORMERS);
         } else {
           if (window === undefined) throw new Error('HTML import needs a DOM');
-          $appendAsBlocks($generateNodesFromDOM(editor, parseSafeHtml(window, content)));
+          // happy-dom's Document stands in for the browser's (the two type declarations differ, not the objects)
+          $appendAsBlocks($generateNodesFromDOM(editor, parseSafeHtml(window, content) as unknown as Parameters<typeof $generateNodesFromDOM>[1]));
         }
         $dropUnsafeLinks(root);
       },
