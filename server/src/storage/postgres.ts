@@ -6,14 +6,12 @@
 import pg from 'pg';
 import type { Role } from '@marginalia/shared';
 import { foldState } from './merge.js';
+import { DOCUMENT_COLUMNS, bytes, toDocument, toUser, type DocumentRow, type UserRow } from './rows.js';
 import {
   StorageError,
   type AuditRecord,
-  type DocumentFields,
-  type DocumentRecord,
   type Storage,
   type StoredState,
-  type UserRecord,
 } from './types.js';
 
 const MIGRATIONS: string[] = [
@@ -73,39 +71,12 @@ const MIGRATIONS: string[] = [
    );`,
 ];
 
-const DOCUMENT_COLUMNS: [keyof DocumentFields, string][] = [
-  ['title', 'title'],
-  ['guestRole', 'guest_role'],
-  ['updatedAt', 'updated_at'],
-  ['threadCount', 'thread_count'],
-  ['commentCount', 'comment_count'],
-];
-
 // BIGINT columns hold epoch milliseconds and sequence numbers: well inside Number's exact range.
 const types = {
   getTypeParser: ((oid: number, format?: string) =>
     oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
-const toDocument = (r: Record<string, unknown>): DocumentRecord => ({
-  id: r.id as string,
-  title: r.title as string,
-  guestRole: (r.guest_role as Role | null) ?? null,
-  createdBy: r.created_by as string,
-  createdAt: r.created_at as number,
-  updatedAt: r.updated_at as number,
-  threadCount: r.thread_count as number,
-  commentCount: r.comment_count as number,
-});
-const toUser = (r: Record<string, unknown>): UserRecord => ({
-  id: r.id as string,
-  username: r.username as string,
-  name: r.name as string,
-  passwordHash: r.password_hash as string,
-  isAdmin: r.is_admin as boolean,
-  createdAt: r.created_at as number,
-});
-const bytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 
 export interface PostgresOptions {
   connectionString: string;
@@ -185,10 +156,10 @@ export async function openPostgresStorage(opts: PostgresOptions): Promise<Storag
     },
     async getDocument(id) {
       const r = await pool.query('SELECT * FROM documents WHERE id = $1', [id]);
-      return r.rows[0] ? toDocument(r.rows[0]) : null;
+      return r.rows[0] ? toDocument(r.rows[0] as DocumentRow) : null;
     },
     async listDocuments() {
-      return (await pool.query('SELECT * FROM documents ORDER BY updated_at DESC, id')).rows.map(toDocument);
+      return (await pool.query('SELECT * FROM documents ORDER BY updated_at DESC, id')).rows.map((row) => toDocument(row as DocumentRow));
     },
     async updateDocument(id, fields) {
       const sets: string[] = [];
@@ -278,11 +249,11 @@ export async function openPostgresStorage(opts: PostgresOptions): Promise<Storag
     },
     async getUserById(id) {
       const r = await pool.query('SELECT * FROM users WHERE id = $1', [id]);
-      return r.rows[0] ? toUser(r.rows[0]) : null;
+      return r.rows[0] ? toUser(r.rows[0] as UserRow) : null;
     },
     async getUserByUsername(username) {
       const r = await pool.query('SELECT * FROM users WHERE username = $1', [username]);
-      return r.rows[0] ? toUser(r.rows[0]) : null;
+      return r.rows[0] ? toUser(r.rows[0] as UserRow) : null;
     },
     async setPassword(userId, hash) {
       await pool.query('UPDATE users SET password_hash = $1 WHERE id = $2', [hash, userId]);

@@ -8,17 +8,16 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Role } from '@marginalia/shared';
 import { foldState } from './merge.js';
+import { DOCUMENT_COLUMNS, bytes, toDocument, toUser, type DocumentRow, type UserRow } from './rows.js';
 import {
   StorageError,
   type AuditEntry,
-  type AuditRecord,
   type DocumentFields,
-  type DocumentRecord,
+  type AuditRecord,
   type Member,
   type NewDocument,
   type Storage,
   type StoredState,
-  type UserRecord,
 } from './types.js';
 
 const MIGRATIONS: string[] = [
@@ -77,52 +76,6 @@ const MIGRATIONS: string[] = [
    );`,
 ];
 
-interface DocumentRow {
-  id: string;
-  title: string;
-  guest_role: string | null;
-  created_by: string;
-  created_at: number;
-  updated_at: number;
-  thread_count: number;
-  comment_count: number;
-}
-interface UserRow {
-  id: string;
-  username: string;
-  name: string;
-  password_hash: string;
-  is_admin: number;
-  created_at: number;
-}
-
-const DOCUMENT_COLUMNS: [keyof DocumentFields, string][] = [
-  ['title', 'title'],
-  ['guestRole', 'guest_role'],
-  ['updatedAt', 'updated_at'],
-  ['threadCount', 'thread_count'],
-  ['commentCount', 'comment_count'],
-];
-
-const toDocument = (r: DocumentRow): DocumentRecord => ({
-  id: r.id,
-  title: r.title,
-  guestRole: (r.guest_role as Role | null) ?? null,
-  createdBy: r.created_by,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-  threadCount: r.thread_count,
-  commentCount: r.comment_count,
-});
-const toUser = (r: UserRow): UserRecord => ({
-  id: r.id,
-  username: r.username,
-  name: r.name,
-  passwordHash: r.password_hash,
-  isAdmin: r.is_admin === 1,
-  createdAt: r.created_at,
-});
-const bytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 
 export function openSqliteStorage(file: string): Storage {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
