@@ -64,7 +64,6 @@ export function inspectUpdate(doc: Y.Doc, update: Uint8Array, opts: { locate?: b
   if (decoded.structs.some((s) => s.length < 1)) throw new MalformedUpdateError('malformed update: empty struct');
   for (const ranges of decoded.ds.clients.values()) if (ranges.some((r) => !(r.len > 0))) throw new MalformedUpdateError('malformed update: empty delete range');
   const locate = opts.locate ?? true;
-  const known = Y.decodeStateVector(Y.encodeStateVector(doc));
   const ownItems = new Map<number, Y.Item[]>();
   for (const s of decoded.structs) {
     if (s instanceof Y.Item) {
@@ -176,7 +175,7 @@ export function inspectUpdate(doc: Y.Doc, update: Uint8Array, opts: { locate?: b
   const changes: ItemChange[] = [];
   const writers = new Set<number>();
   for (const s of decoded.structs) {
-    if (s instanceof Y.Skip || s.id.clock + s.length <= (known.get(s.id.client) ?? 0)) continue; // already in the document
+    if (s instanceof Y.Skip || s.id.clock + s.length <= Y.getState(doc.store, s.id.client)) continue; // already in the document
     writers.add(s.id.client);
     if (!(s instanceof Y.Item)) continue;
     let at: Location | null = null;
