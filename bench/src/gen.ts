@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import * as Y from 'yjs';
 import { anchorFromOffsets } from '@marginalia/shared';
-import { cpuSplit, runQueueWaitSeconds, sleep } from './lib/proc.js';
+import { cpuSplit, machineBusySeconds, runQueueWaitSeconds, sleep } from './lib/proc.js';
 import { round } from './lib/hist.js';
 import { Ledger, RawClient, RawWriter, RealClient, connectAll, type Target, type ThreadTarget } from './lib/clients.js';
 
@@ -52,6 +52,8 @@ export interface LoadResult {
   /** Share of the window the server's / generator's main thread was runnable but waiting for a CPU (machine noise). */
   server_runq_wait: number;
   gen_runq_wait: number;
+  /** CPU (in cores) that other processes used during the window: how disturbed the run was. */
+  others_cpu: number;
   window_s: number;
   drained_ms: number;
   /** Sockets the server closed during the run, by code and reason. */
@@ -105,6 +107,7 @@ async function load(c: LoadConfig): Promise<LoadResult> {
   await sleep(c.warmupMs);
   send({ event: 'window', phase: 'start', at: mono() });
   const cpu0 = cpuSplit(c.serverPid);
+  const machine0 = machineBusySeconds();
   const wait0 = [runQueueWaitSeconds(c.serverPid), runQueueWaitSeconds('self')];
   const own0 = process.cpuUsage();
   const t0 = performance.now();
@@ -113,6 +116,7 @@ async function load(c: LoadConfig): Promise<LoadResult> {
   ledger.windowOpen = false;
   const t1 = performance.now();
   const cpu1 = cpuSplit(c.serverPid);
+  const machine1 = machineBusySeconds();
   const wait1 = [runQueueWaitSeconds(c.serverPid), runQueueWaitSeconds('self')];
   const own1 = process.cpuUsage(own0);
   send({ event: 'window', phase: 'end', at: mono() });
@@ -168,6 +172,7 @@ async function load(c: LoadConfig): Promise<LoadResult> {
     server_cpu_util: round(serverCpu / windowS),
     gen_cpu_util: round((own1.user + own1.system) / 1e6 / windowS),
     server_runq_wait: round((wait1[0]! - wait0[0]!) / windowS),
+    others_cpu: round(Math.max(0, machine1 - machine0 - serverCpu - (own1.user + own1.system) / 1e6) / windowS),
     gen_runq_wait: round((wait1[1]! - wait0[1]!) / windowS),
     window_s: round(windowS),
     drained_ms: Math.round(drained),

@@ -39,6 +39,8 @@ export interface LoadSpec {
 }
 
 export interface LoadRun extends LoadResult {
+  /** Set by the bench: which attempt this run was (runs disturbed by other work are repeated). */
+  attempts?: number;
   loop_lag_p50_ms: number | null;
   loop_lag_p99_ms: number | null;
   loop_lag_max_ms: number | null;

@@ -35,6 +35,16 @@ function cpuTimes(): { busy: number; total: number } {
   return { busy: total - idle, total };
 }
 
+/**
+ * CPU seconds the machine has been busy since boot (user, nice, system, irq, softirq; all cores). Processes'
+ * utime/stime include some of the interrupt time and not the rest, so "other work" derived from it is approximate
+ * (a few hundredths of a core when nothing else runs).
+ */
+export function machineBusySeconds(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]!) / CLK_TCK;
+}
+
 /** Share of the machine's CPU time (all cores) that was busy over the next `ms`. */
 export async function machineBusy(ms = 1000): Promise<number> {
   const a = cpuTimes();
