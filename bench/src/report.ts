@@ -57,13 +57,22 @@ export function latestJson(d: Details, previous: Json | null, exportsSection: st
   };
 }
 
-/** The part of an existing RESULTS.md that another bench or a person wrote, to carry over. */
-function carried(file: string): { exports: string | null; analysis: string | null } {
-  if (!existsSync(file)) return { exports: null, analysis: null };
+/** Sections of RESULTS.md this bench writes itself; every other "## " section was written elsewhere and is kept. */
+const OWN_SECTIONS = ['Goals', 'Figures', 'Server CPU profiles', 'Method'];
+
+/** The parts of an existing RESULTS.md that other benches, drills or a person wrote, to carry over. */
+function carried(file: string): { exports: string | null; analysis: string | null; others: string[] } {
+  if (!existsSync(file)) return { exports: null, analysis: null, others: [] };
   const text = readFileSync(file, 'utf8');
-  const ex = /\n## Exports[^\n]*\n[\s\S]*?(?=\n## |\n<!-- |$)/.exec(text);
   const an = /<!-- analysis:start -->[\s\S]*?<!-- analysis:end -->/.exec(text);
-  return { exports: ex ? ex[0].trim() : null, analysis: an ? an[0] : null };
+  const sections = [...text.replace(/<!-- analysis:start -->[\s\S]*?<!-- analysis:end -->/, '').matchAll(/\n## ([^\n]*)\n[\s\S]*?(?=\n## |$)/g)];
+  const foreign = sections.filter((m) => !OWN_SECTIONS.some((own) => m[1]!.startsWith(own)));
+  const ex = foreign.find((m) => m[1]!.startsWith('Exports'));
+  return {
+    exports: ex ? ex[0].trim() : null,
+    analysis: an ? an[0] : null,
+    others: foreign.filter((m) => m !== ex).map((m) => m[0].trim()),
+  };
 }
 
 /** A run of some scenarios only (--only) keeps the other scenarios' details from the previous run. */

@@ -67,7 +67,7 @@ export function goals(latest: Json, det?: Details): Goal[] {
   const slowest = e ? Object.entries(e).sort((a, b) => Number(b[1]) - Number(a[1]))[0]! : null;
   add('exports', 'each export <= 1 s', slowest ? `slowest: ${slowest[0]} ${slowest[1]} ms (from the Exports section below, \`npm run bench:exports\`)` : 'not measured (exports bench, another issue)', worst !== null ? worst <= 1000 : null);
   const so = n(s.scaleout?.hop_added_p50_ms);
-  add('scaleout', 'scale-out hop <= 5 ms', so !== null ? `${so} ms` : 'not measured (scale-out has not landed)', so !== null ? so <= 5 : null);
+  add('scaleout', 'scale-out hop <= 5 ms', so !== null ? `${so} ms` : 'not measured (run `npm run bench:scaleout`)', so !== null ? so <= 5 : null);
   return out;
 }
 
@@ -87,7 +87,7 @@ function loadTable(title: string, runs: Record<string, LoadRun[]>, cols: [string
   return out;
 }
 
-export function renderResults(d: Details, latest: Json, gs: Goal[], kept: { exports: string | null; analysis: string | null }, rel: string): string {
+export function renderResults(d: Details, latest: Json, gs: Goal[], kept: { exports: string | null; analysis: string | null; others: string[] }, rel: string): string {
   const L: string[] = [];
   const runs = d.profile === 'full' ? '3 runs per scenario, the median run (by p99) shown' : 'quick profile: 1 short run per scenario — indicative only';
   L.push('# Benchmark results', '');
@@ -139,7 +139,7 @@ export function renderResults(d: Details, latest: Json, gs: Goal[], kept: { expo
     for (const k of sweepServers) L.push(row([k, ...ns.map((x) => (d.sweep[k]![x] ? `${d.sweep[k]![x]!.p50_ms} / ${d.sweep[k]![x]!.p99_ms}` : null))]));
     L.push('', `![latency against client count](${rel}latency.svg)`, '');
   }
-  L.push(`Not measured by this bench: \`exports\` comes from the Exports section below (written by \`npm run bench:exports\`, another issue) and is copied into latest.json${(latest.scenarios as Json).exports ? '' : ' (absent so far: null)'}; \`scaleout\` is null — scale-out has no benchmark yet.`, '');
+  L.push(`Not measured by this bench: \`exports\` comes from the Exports section below (written by \`npm run bench:exports\`, another issue) and is copied into latest.json${(latest.scenarios as Json).exports ? '' : ' (absent so far: null)'}; \`scaleout\` comes from the Scale-out section (\`npm run bench:scaleout\`).`, '');
   if (d.notes.length) L.push('Notes:', '', ...d.notes.map((x) => `- ${x}`), '');
   const profiles = Object.entries(d.profiles);
   if (profiles.length) {
@@ -163,5 +163,6 @@ export function renderResults(d: Details, latest: Json, gs: Goal[], kept: { expo
   L.push('- Real providers are the last clients to connect, so they sit last in every server\'s broadcast loop: their latency is the raw receivers\' plus their place in line plus applying the update — the check is that they see every beacon and follow the raw figures.');
   L.push('', kept.analysis ?? '<!-- analysis:start -->\n<!-- analysis:end -->', '');
   if (kept.exports) L.push(kept.exports, '');
+  for (const section of kept.others) L.push(section, '');
   return L.join('\n');
 }

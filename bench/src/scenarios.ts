@@ -26,6 +26,8 @@ export interface Seeds {
 }
 
 export interface LoadSpec {
+  /** Extra environment for the server under test (experiments with its knobs). */
+  serverEnv?: Record<string, string>;
   /** Marginalia: writers connect as the document's owner instead of as commenters. */
   ownerWriters?: boolean;
   receivers: number;
@@ -57,8 +59,9 @@ export interface LoadRun extends LoadResult {
 async function targetWithDocument(
   kind: ServerKind,
   seeds: Seeds,
+  env?: Record<string, string>,
 ): Promise<{ server: RunningTarget; target: Target; owner: Target | null; doc: string; seedFile: string | null }> {
-  const server = await startTarget(kind);
+  const server = await startTarget(kind, env ? { env } : {});
   if (kind.startsWith('marginalia')) {
     const { target, owner, docIds } = await provision(server, [{ title: 'Bench article', content: ARTICLE }]);
     return { server, target, owner, doc: docIds[0]!, seedFile: null };
@@ -69,7 +72,7 @@ async function targetWithDocument(
 /** Runs one load (fanout, hotroom or durable shape) against `kind`; `profileFile` records the window's CPU profile. */
 export async function runLoad(kind: ServerKind, spec: LoadSpec, seeds: Seeds, profileFile?: string): Promise<LoadRun> {
   const load_before = loadavg();
-  const { server, target, owner, doc, seedFile } = await targetWithDocument(kind, seeds);
+  const { server, target, owner, doc, seedFile } = await targetWithDocument(kind, seeds, spec.serverEnv);
   const gen = await startGenerator();
   type Lag = { p50_ms: number; p99_ms: number; max_ms: number; samples: number };
   let lag: Promise<Lag & { eld: Lag }> | null = null;
@@ -87,7 +90,7 @@ export async function runLoad(kind: ServerKind, spec: LoadSpec, seeds: Seeds, pr
     }
   });
   try {
-    const { ownerWriters, ...rest } = spec;
+    const { ownerWriters, serverEnv: _env, ...rest } = spec;
     const config: LoadConfig = { target, writerTarget: ownerWriters && owner ? owner : null, doc, serverPid: server.pid, seedFile, ...rest };
     const budget = spec.warmupMs + spec.durationMs + spec.drainMs + 240_000;
     const result = await ask<LoadResult>(gen.proc, { cmd: 'load', config }, budget);

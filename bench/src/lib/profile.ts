@@ -35,7 +35,9 @@ function area(url: string, fn: string): string {
 }
 
 const where = (n: Node) => {
-  const u = n.callFrame.url.replace(/^file:\/\/.*?\/(node_modules|server|shared|bench)\//, '$1/');
+  const u = n.callFrame.url
+    .replace(/^file:\/\/.*\/(?:node_modules\/@marginalia\/)?(server|shared)\/dist\//, '$1/dist/')
+    .replace(/^file:\/\/.*?\/node_modules\//, 'node_modules/');
   return u ? `${u}:${n.callFrame.lineNumber + 1}` : '';
 };
 
