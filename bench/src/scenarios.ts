@@ -61,7 +61,8 @@ async function targetWithDocument(
   seeds: Seeds,
   env?: Record<string, string>,
 ): Promise<{ server: RunningTarget; target: Target; owner: Target | null; doc: string; seedFile: string | null }> {
-  const server = await startTarget(kind, env ? { env } : {});
+  // Only Marginalia takes the experiment's environment; the references run as they are.
+  const server = await startTarget(kind, env && kind.startsWith('marginalia') ? { env } : {});
   if (kind.startsWith('marginalia')) {
     const { target, owner, docIds } = await provision(server, [{ title: 'Bench article', content: ARTICLE }]);
     return { server, target, owner, doc: docIds[0]!, seedFile: null };
