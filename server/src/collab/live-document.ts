@@ -222,7 +222,10 @@ export class LiveDocument {
     this.broadcast(encodeUpdate(merged));
     for (const w of batch) w.resolve();
     this.hooks.onStored?.(this, seqs, merged);
-    if (this.logEntries > this.limits.compactAfterUpdates || this.logBytes > this.limits.compactAfterBytes) {
+    // A fold costs the whole document, so it waits until the log is also at least half the snapshot's size: the
+    // cost per stored byte stays constant however large the document grows (a hot room is not folded every second).
+    const logLong = this.logEntries > this.limits.compactAfterUpdates || this.logBytes > this.limits.compactAfterBytes;
+    if (logLong && this.logBytes * 2 >= this.snapshotBytes) {
       await this.compact();
     }
   }
