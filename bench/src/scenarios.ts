@@ -25,19 +25,13 @@ export interface Seeds {
   small: string;
 }
 
-export interface LoadSpec {
+/** The generator's load shape, plus what the scenario decides about the server under test. */
+export interface LoadSpec
+  extends Pick<LoadConfig, 'receivers' | 'realReceivers' | 'writers' | 'writerKind' | 'rate' | 'warmupMs' | 'durationMs' | 'drainMs'> {
   /** Extra environment for the server under test (experiments with its knobs). */
   serverEnv?: Record<string, string>;
   /** Marginalia: writers connect as the document's owner instead of as commenters. */
   ownerWriters?: boolean;
-  receivers: number;
-  realReceivers: number;
-  writers: number;
-  writerKind: 'raw' | 'real';
-  rate: number;
-  warmupMs: number;
-  durationMs: number;
-  drainMs: number;
 }
 
 export interface LoadRun extends LoadResult {

@@ -178,7 +178,7 @@ export class Connection implements Peer {
       this.close(CLOSE.documentTooLarge, rule);
       return;
     }
-    await this.live.submit(update, this).catch((e: Error) => {
+    await this.live.submit(update).catch((e: Error) => {
       // Not stored, so not applied: the client keeps it and resends after reconnecting.
       this.close(CLOSE.tryAgainLater, `update not stored: ${e.message}`);
     });

@@ -24,7 +24,6 @@ interface PendingWrite {
   update: Uint8Array;
   /** Already applied to `doc` (server-side changes); stored after the fact, or the document is discarded. */
   applied: boolean;
-  origin: unknown;
   resolve: () => void;
   reject: (e: Error) => void;
 }
@@ -39,6 +38,9 @@ export interface DocumentHooks {
 
 /** The owner recorded for the client ids under which the server itself writes (REST changes, imports). */
 export const SERVER_WRITER = 'marginalia:server';
+
+/** Origin of the transaction that applies a stored batch of clients' updates. */
+export const CLIENT_ORIGIN = 'marginalia:client-updates';
 
 /** Origin of changes that come from the store or another instance, already stored there. */
 export const STORED_ORIGIN = 'marginalia:stored';
@@ -133,8 +135,8 @@ export class LiveDocument {
   }
 
   /** Queues an update (already checked by policy) for the write path; resolves once stored and applied. */
-  submit(update: Uint8Array, origin: unknown): Promise<void> {
-    return this.enqueue(update, false, origin);
+  submit(update: Uint8Array): Promise<void> {
+    return this.enqueue(update, false);
   }
 
   /**
@@ -160,13 +162,13 @@ export class LiveDocument {
       this.doc.off('update', capture);
     }
     // Whatever the change applied before failing is stored too, so memory and storage never disagree.
-    if (updates.length > 0) await this.enqueue(updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates), true, origin);
+    if (updates.length > 0) await this.enqueue(updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates), true);
     if (failure !== null) throw failure;
   }
 
-  private enqueue(update: Uint8Array, applied: boolean, origin: unknown): Promise<void> {
+  private enqueue(update: Uint8Array, applied: boolean): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ update, applied, origin, resolve, reject });
+      this.pending.push({ update, applied, resolve, reject });
       this.scheduleFlush();
     });
   }
@@ -202,10 +204,11 @@ export class LiveDocument {
     }
     let merged: Uint8Array;
     try {
-      for (const w of batch) {
-        if (!w.applied) Y.applyUpdate(this.doc, w.update, w.origin);
-        this.logBytes += w.update.byteLength;
-      }
+      // One transaction for the whole batch: observers and update encoding run once, not once per update.
+      this.doc.transact(() => {
+        for (const w of batch) if (!w.applied) Y.applyUpdate(this.doc, w.update);
+      }, CLIENT_ORIGIN);
+      for (const w of batch) this.logBytes += w.update.byteLength;
       this.logEntries += batch.length;
       this.seqs.add(seqs);
       merged = batch.length === 1 ? batch[0]!.update : Y.mergeUpdates(batch.map((w) => w.update));
