@@ -7,6 +7,7 @@ import { openPostgresStorage } from '@marginalia/server/storage/postgres.js';
 import { POSTGRES_URL, describeIfService, dropSchema, postgresReachable, uniqueSchema } from '../support/services.js';
 import type { Storage } from '@marginalia/server/storage/types.js';
 import { StorageError } from '@marginalia/server/storage/types.js';
+import { foldState } from '@marginalia/server/storage/merge.js';
 import { tempDir, ROOT } from '../support/server.js';
 import { seededRandom, testSeed } from '../support/random.js';
 
@@ -150,6 +151,52 @@ for (const [name, make, describeFor] of [
     expect(text).toContain('M');
     mine.destroy();
     theirs.destroy();
+  });
+
+  test('a fold that runs while writes go on removes only the entries it folded', async () => {
+    const doc = new Y.Doc();
+    await storage.createDocument({ record: record('d1'), initialUpdate: textUpdate(doc, 'a'), members: [] });
+    await storage.appendUpdates('d1', [textUpdate(doc, 'b')]);
+    const upto = await storage.compact('d1', async (state) => {
+      // a write that lands while the fold is still working (as it does when the fold runs in a worker)
+      expect(await storage.appendUpdates('d1', [textUpdate(doc, 'c')])).toEqual([3]);
+      return foldState(state);
+    });
+    expect(upto).toBe(2);
+    const state = await storage.loadState('d1');
+    expect(state.snapshotSeq).toBe(2);
+    expect(state.updates.map((u) => u.seq)).toEqual([3]);
+    expect(rebuild(state)).toBe('abc');
+    doc.destroy();
+  });
+
+  test('of two overlapping compactions one stores its fold and the other writes nothing', async () => {
+    const doc = new Y.Doc();
+    await storage.createDocument({ record: record('d1'), initialUpdate: textUpdate(doc, 'a'), members: [] });
+    await storage.appendUpdates('d1', [textUpdate(doc, 'b'), textUpdate(doc, 'c')]);
+    let inner = 0;
+    const outer = await storage.compact('d1', async (state) => {
+      inner = await storage.compact('d1');
+      return foldState(state);
+    });
+    expect([outer, inner].sort((x, y) => x - y)).toEqual([-1, 3]);
+    const state = await storage.loadState('d1');
+    expect(state.snapshotSeq).toBe(3);
+    expect(state.updates).toEqual([]);
+    expect(rebuild(state)).toBe('abc');
+    doc.destroy();
+  });
+
+  test('a fold that fails leaves snapshot and log as they were', async () => {
+    const doc = new Y.Doc();
+    await storage.createDocument({ record: record('d1'), initialUpdate: textUpdate(doc, 'a'), members: [] });
+    await storage.appendUpdates('d1', [textUpdate(doc, 'b')]);
+    await expect(storage.compact('d1', () => Promise.reject(new Error('worker gone')))).rejects.toThrow('worker gone');
+    const state = await storage.loadState('d1');
+    expect(state.snapshot).toBeNull();
+    expect(state.updates.map((u) => u.seq)).toEqual([1, 2]);
+    expect(rebuild(state)).toBe('ab');
+    doc.destroy();
   });
 
   test('updatesAfter returns the log tail, or null once compaction folded part of it', async () => {

@@ -12,6 +12,7 @@ import { encodeAwareness, encodeUpdate } from './protocol.js';
 import { SeqTracker } from './seq-tracker.js';
 import { encodeAwarenessUpdate } from 'y-protocols/awareness';
 import { log } from '../log.js';
+import { foldInWorker } from '../storage/fold-worker.js';
 
 /** A recipient of broadcasts: a WebSocket connection, or (later) a peer instance. */
 export interface Peer {
@@ -64,6 +65,7 @@ export class LiveDocument {
   /** Log entries applied here (own writes, and other instances' through scale-out). */
   readonly seqs: SeqTracker;
   private catchingUp: Promise<void> | null = null;
+  private compacting: Promise<void> | null = null;
 
   private constructor(
     readonly id: string,
@@ -228,22 +230,34 @@ export class LiveDocument {
     // A fold costs the whole document, so it waits until the log is also at least half the snapshot's size: the
     // cost per stored byte stays constant however large the document grows (a hot room is not folded every second).
     const logLong = this.logEntries > this.limits.compactAfterUpdates || this.logBytes > this.limits.compactAfterBytes;
-    if (logLong && this.logBytes * 2 >= this.snapshotBytes) {
-      await this.compact();
-    }
+    if (logLong && this.logBytes * 2 >= this.snapshotBytes) this.compactInBackground();
   }
 
-  /** Folds the stored log into one snapshot (in one storage transaction), from what is stored, not from memory. */
-  private async compact(): Promise<void> {
-    try {
-      await this.storage.compact(this.id);
-      this.logEntries = 0;
-      this.logBytes = 0;
-      this.snapshotBytes = Y.encodeStateAsUpdate(this.doc).byteLength;
-    } catch (e) {
-      // The log is intact; compaction is retried after the next write.
-      log.warn('compaction failed', { doc: this.id, error: (e as Error).message });
-    }
+  /**
+   * Folds the stored log into one snapshot, from what is stored, not from memory. The fold runs in a worker
+   * thread while writes go on (one compaction at a time); only the entries it folded leave the log.
+   */
+  private compactInBackground(): void {
+    if (this.compacting) return;
+    this.compacting = (async () => {
+      try {
+        let folded = { entries: 0, bytes: 0, snapshotBytes: 0 };
+        const upto = await this.storage.compact(this.id, async (state) => {
+          const data = await foldInWorker(state);
+          folded = { entries: state.updates.length, bytes: state.updates.reduce((n, u) => n + u.data.byteLength, 0), snapshotBytes: data.byteLength };
+          return data;
+        });
+        if (upto < 0 || folded.entries === 0) return;
+        this.logEntries = Math.max(0, this.logEntries - folded.entries);
+        this.logBytes = Math.max(0, this.logBytes - folded.bytes);
+        this.snapshotBytes = folded.snapshotBytes;
+      } catch (e) {
+        // The log is intact; compaction is retried after the next write.
+        log.warn('compaction failed', { doc: this.id, error: (e as Error).message });
+      } finally {
+        this.compacting = null;
+      }
+    })();
   }
 
   /**
@@ -285,10 +299,11 @@ export class LiveDocument {
     })());
   }
 
-  /** Waits until every queued write has been stored and applied (or failed). */
+  /** Waits until every queued write has been stored and applied (or failed), and a running compaction ended. */
   async idle(): Promise<void> {
-    while (this.flushing || this.flushScheduled || this.pending.length) {
+    while (this.flushing || this.flushScheduled || this.pending.length || this.compacting) {
       if (this.flushing) await this.flushing;
+      else if (this.compacting) await this.compacting;
       else await new Promise((r) => setImmediate(r));
     }
   }

@@ -198,7 +198,8 @@ export async function openPostgresStorage(opts: PostgresOptions): Promise<Storag
     async loadState(docId) {
       return tx((c) => readState(c, docId));
     },
-    async compact(docId) {
+    async compact(docId, fold = foldState) {
+      // The advisory lock keeps other instances' compactions out while the fold runs (the transaction stays open).
       return tx(async (c) => {
         const lock = await c.query("SELECT pg_try_advisory_xact_lock(hashtext('marginalia.compact:' || $1)) AS ok", [docId]);
         if (!lock.rows[0].ok) return -1; // another instance is compacting this document right now
@@ -208,7 +209,7 @@ export async function openPostgresStorage(opts: PostgresOptions): Promise<Storag
         await c.query(
           `INSERT INTO snapshots (doc_id, upto_seq, data, created_at) VALUES ($1, $2, $3, $4)
            ON CONFLICT (doc_id) DO UPDATE SET upto_seq = excluded.upto_seq, data = excluded.data, created_at = excluded.created_at`,
-          [docId, upto, foldState(state), Date.now()],
+          [docId, upto, await fold(state), Date.now()],
         );
         await c.query('DELETE FROM updates WHERE doc_id = $1 AND seq <= $2', [docId, upto]);
         return upto;

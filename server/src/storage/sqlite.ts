@@ -14,6 +14,7 @@ import {
   type AuditEntry,
   type DocumentFields,
   type AuditRecord,
+  type Fold,
   type Member,
   type NewDocument,
   type Storage,
@@ -183,14 +184,23 @@ export function openSqliteStorage(file: string): Storage {
     return owners;
   });
 
-  const compact = db.transaction((docId: string): number => {
-    const state = loadState(docId);
-    const uptoSeq = state.updates.at(-1)?.seq ?? state.snapshotSeq;
-    if (state.updates.length === 0) return uptoSeq;
-    q.upsertSnapshot.run(docId, uptoSeq, foldState(state), Date.now());
+  /** Writes a folded snapshot if the stored snapshot is still the one the fold started from. */
+  const storeFold = db.transaction((docId: string, fromSeq: number, uptoSeq: number, data: Uint8Array): number => {
+    if ((q.snapshot.get(docId)?.upto_seq ?? 0) !== fromSeq) return -1;
+    q.upsertSnapshot.run(docId, uptoSeq, data, Date.now());
     q.deleteUpdatesUpTo.run(docId, uptoSeq);
     return uptoSeq;
   });
+
+  // The fold runs outside any transaction (it may be a worker's): the log is append-only, so the entries it read
+  // are still there unchanged when it ends, and storeFold checks that no other compaction replaced the snapshot.
+  const compact = async (docId: string, fold: Fold): Promise<number> => {
+    const state = loadState(docId);
+    const uptoSeq = state.updates.at(-1)?.seq ?? state.snapshotSeq;
+    if (state.updates.length === 0) return uptoSeq;
+    const data = await fold(state);
+    return storeFold(docId, state.snapshotSeq, uptoSeq, data);
+  };
 
   const updateDocument = (id: string, fields: DocumentFields) => {
     const sets: string[] = [];
@@ -237,8 +247,8 @@ export function openSqliteStorage(file: string): Storage {
     async loadState(docId) {
       return loadState(docId);
     },
-    async compact(docId) {
-      return compact(docId);
+    async compact(docId, fold = foldState) {
+      return compact(docId, fold);
     },
     async lastSeq(docId) {
       return nextSeq(docId) - 1;

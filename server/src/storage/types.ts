@@ -55,6 +55,9 @@ export interface StoredState {
   updates: { seq: number; data: Uint8Array }[];
 }
 
+/** Folds a stored state into one update holding all of it. */
+export type Fold = (state: Pick<StoredState, 'snapshot' | 'updates'>) => Uint8Array | Promise<Uint8Array>;
+
 export interface NewDocument {
   record: DocumentRecord;
   /** The document's first state (article + meta), stored as its first log entry. */
@@ -81,9 +84,12 @@ export interface Storage {
   /**
    * Folds the snapshot and every log entry into a new snapshot and deletes those entries, in one transaction.
    * It reads what is stored rather than trusting a copy in memory, so entries appended by anyone else (another
-   * instance, the CLI) are never dropped. Resolves with the sequence number now covered (0: nothing stored).
+   * instance, the CLI) are never dropped. Resolves with the sequence number now covered (0: nothing stored;
+   * -1: someone else compacted meanwhile and nothing was written).
+   * `fold` builds the new snapshot (default: `foldState` in this thread); it may run elsewhere (a worker) while
+   * appends go on: only the entries it was given are deleted, and only if the snapshot is still the one it read.
    */
-  compact(docId: string): Promise<number>;
+  compact(docId: string, fold?: Fold): Promise<number>;
   /** Highest sequence number stored for a document (log or snapshot); 0 when none. */
   lastSeq(docId: string): Promise<number>;
   /** Log entries after `seq`, or null when compaction already folded some of them into the snapshot. */
