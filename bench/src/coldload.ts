@@ -1,8 +1,9 @@
 /**
  * Coldload: the seed article with 10,000 threads / 30,000 comments stored (written into the SQLite file with the
  * server's own storage and import code, the threads made with shared's mutators by 50 different authors), then,
- * per run, a freshly started server and a new client: load (connect -> the server's first frame, which it sends
- * once the document is loaded) and first sync (connect -> a real WebsocketProvider's `sync`).
+ * per run, a freshly started server and two new clients in separate processes: load (a raw client: connect ->
+ * the server's sync step 1, which it sends once the document is loaded) and first sync (connect -> a real
+ * WebsocketProvider's `sync`).
  */
 import { join } from 'node:path';
 import * as Y from 'yjs';
@@ -15,6 +16,8 @@ import { ARTICLE, startGenerator } from './scenarios.js';
 
 export interface ColdloadRun {
   load_ms: number;
+  /** Connect -> the first frame with document state at a raw client (what the server adds before the client's apply). */
+  first_data_ms: number;
   first_sync_ms: number;
   warm_first_sync_ms: number;
   /** What a client spends applying the state it is sent (Y.applyUpdate in the generator). */
@@ -99,7 +102,7 @@ export async function buildColdloadData(threads: number, comments: number): Prom
 export async function runColdload(data: { dataDir: string; docId: string; storedBytes: number }, cpuProfDir?: string): Promise<ColdloadRun> {
   const load_before = loadavg();
   const server = await startTarget('marginalia', { dataDir: data.dataDir, ...(cpuProfDir ? { cpuProfDir } : {}) });
-  const gen = await startGenerator();
+  const [gen, loadGen] = await Promise.all([startGenerator(), startGenerator()]);
   try {
     const res = await fetch(`${server.http}/api/auth/login`, {
       method: 'POST',
@@ -108,10 +111,15 @@ export async function runColdload(data: { dataDir: string; docId: string; stored
     });
     const { token, user } = (await res.json()) as { token: string; user: { id: string; name: string } };
     const target: Target = { server: 'marginalia', base: server.ws, token, userId: user.id, userName: user.name };
-    const r = await ask<Omit<ColdloadRun, 'load_before' | 'load_after' | 'stored_bytes'>>(gen.proc, { cmd: 'coldload', target, doc: data.docId }, 120_000);
-    return { ...r, stored_bytes: data.storedBytes, load_before, load_after: loadavg() };
+    type Sync = Pick<ColdloadRun, 'first_sync_ms' | 'warm_first_sync_ms' | 'client_apply_ms' | 'state_bytes'>;
+    const [sync, load] = await Promise.all([
+      ask<Sync>(gen.proc, { cmd: 'coldload', target, doc: data.docId }, 120_000),
+      ask<Pick<ColdloadRun, 'load_ms' | 'first_data_ms'>>(loadGen.proc, { cmd: 'coldloadRaw', target, doc: data.docId }, 120_000),
+    ]);
+    return { ...load, ...sync, stored_bytes: data.storedBytes, load_before, load_after: loadavg() };
   } finally {
     await stop(gen.proc);
+    await stop(loadGen.proc);
     await server.stop();
   }
 }

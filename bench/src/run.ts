@@ -211,7 +211,7 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     const data = await buildColdloadData(threads, comments);
     log(`coldload: built ${threads} threads / ${comments} comments (${(data.storedBytes / 2 ** 20).toFixed(1)} MB stored) in ${Date.now() - t0} ms`);
-    const r = await repeat('coldload', runs, () => runColdload(data), (x) => `load ${x.load_ms} ms, first sync ${x.first_sync_ms} ms (cold), ${x.warm_first_sync_ms} ms (warm), state ${x.state_bytes} B`);
+    const r = await repeat('coldload', runs, () => runColdload(data), (x) => `load ${x.load_ms} ms, first data ${x.first_data_ms} ms, first sync ${x.first_sync_ms} ms (cold), ${x.warm_first_sync_ms} ms (warm), state ${x.state_bytes} B`);
     d.coldload = { threads, comments, runs: r };
     if (profiling) {
       // The whole server process under `node --cpu-prof`: start, load, three syncs.

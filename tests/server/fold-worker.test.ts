@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ROOT } from '../support/server.js';
 
-type FoldModule = { foldInWorker(state: { snapshot: Uint8Array | null; updates: { seq: number; data: Uint8Array }[] }): Promise<Uint8Array> };
+type FoldModule = { foldInWorker(state: { snapshot: Uint8Array | null; updates: { seq: number; data: Uint8Array }[] }): Promise<{ update: Uint8Array; stateVector: Uint8Array }> };
 const load = async (): Promise<FoldModule> =>
   (await import(pathToFileURL(join(ROOT, 'server', 'dist', 'storage', 'fold-worker.js')).href)) as FoldModule;
 
@@ -29,10 +29,11 @@ describe('fold worker', () => {
     const { snapshot, updates, doc } = history();
     const folded = await foldInWorker({ snapshot, updates });
     const copy = new Y.Doc();
-    Y.applyUpdate(copy, folded);
+    Y.applyUpdate(copy, folded.update);
     expect(copy.getText('t').toString()).toBe('ello world');
     expect(copy.getMap('m').get('k')).toBe('v');
     expect(Y.encodeStateVector(copy)).toEqual(Y.encodeStateVector(doc));
+    expect(folded.stateVector).toEqual(Y.encodeStateVector(doc));
   });
 
   test('a state that cannot be applied is refused with an error, and the worker keeps serving', async () => {
@@ -42,7 +43,7 @@ describe('fold worker', () => {
     const results = await Promise.all([1, 2, 3].map(() => foldInWorker({ snapshot, updates })));
     for (const r of results) {
       const copy = new Y.Doc();
-      Y.applyUpdate(copy, r);
+      Y.applyUpdate(copy, r.update);
       expect(copy.getText('t').toString()).toBe('ello world');
     }
   });

@@ -88,8 +88,13 @@ export class RawClient {
   private readonly off: number;
   /** Resolves with the server's sync step 2 payload (the document state). */
   readonly synced: Promise<Uint8Array>;
-  /** Resolves when the first frame arrives (the server has loaded the document). */
-  readonly firstFrame: Promise<number>;
+  /**
+   * Resolves when the server's sync step 1 arrives: Marginalia sends it once the document is loaded (a client
+   * that arrives while it loads is sent the stored state before that).
+   */
+  readonly serverStep1: Promise<number>;
+  /** Resolves when the first frame carrying document state arrives (sync step 2 or update). */
+  readonly firstData: Promise<number>;
   beacons = 0;
   private echo: (() => void) | null = null;
 
@@ -98,12 +103,13 @@ export class RawClient {
     this.off = wire.typeOffset(this.dialect, doc);
     this.ws = new WebSocket(rawUrl(t, doc), { perMessageDeflate: false });
     let onSynced!: (u: Uint8Array) => void;
-    let onFirst!: (at: number) => void;
+    let onStep1!: (at: number) => void;
     let failed!: (e: Error) => void;
     this.synced = new Promise((res, rej) => ((onSynced = res), (failed = rej)));
-    this.firstFrame = new Promise((res) => (onFirst = res));
+    this.serverStep1 = new Promise((res) => (onStep1 = res));
+    let onData!: (at: number) => void;
+    this.firstData = new Promise((res) => (onData = res));
     this.synced.catch(() => {});
-    let first = true;
     this.ws.on('open', () => {
       if (this.dialect === 'hp') this.ws.send(wire.hpAuth(doc, t.token));
       this.ws.send(wire.syncStep1(this.dialect, doc));
@@ -119,17 +125,15 @@ export class RawClient {
       ledger!.delivered(w, s, ledger!.raw);
     };
     this.ws.on('message', (data: Buffer) => {
-      if (first) {
-        first = false;
-        onFirst(performance.now());
-      }
       ledger?.frame();
       if (data[this.off] !== wire.SYNC) return;
       const sub = data[this.off + 1];
+      if (sub === wire.UPDATE || sub === wire.STEP2) onData(performance.now());
       if (sub === wire.UPDATE) {
         if (ledger) wire.scanBeacons(data, found);
         if (this.echo) this.echo();
       } else if (sub === wire.STEP1) {
+        onStep1(performance.now());
         this.ws.send(wire.syncStep2(this.dialect, doc));
       } else if (sub === wire.STEP2) {
         onSynced(wire.parse(this.dialect, data).payload!);

@@ -4,6 +4,7 @@
  * stored or broadcast; the client is told why (auth message) and the socket is closed with 4403.
  */
 import type { WebSocket } from 'ws';
+import * as Y from 'yjs';
 import { applyAwarenessUpdate } from 'y-protocols/awareness';
 import type { Role } from '@marginalia/shared';
 import type { Principal } from '../auth/tokens.js';
@@ -18,7 +19,6 @@ import {
   encodeAwareness,
   encodePermissionDenied,
   encodeSyncStep1,
-  encodeSyncStep2,
 } from './protocol.js';
 import { log } from '../log.js';
 import { TokenBucket } from '../limits.js';
@@ -33,6 +33,14 @@ export interface ConnectionHooks {
   /** Records a refused update in the audit log. */
   onRejected(conn: Connection, rule: string, bytes: number): void;
   onClose(conn: Connection): void;
+}
+
+/** What happened on a socket before its Connection existed (it was upgraded while the document loaded). */
+export interface EarlyStart {
+  /** State vector of what the socket was already sent (the stored state, while the document loaded). */
+  sent: Map<number, number>;
+  /** Frames the client sent meanwhile, in order. */
+  frames: { data: Buffer; isBinary: boolean }[];
 }
 
 export class Connection implements Peer {
@@ -55,19 +63,12 @@ export class Connection implements Peer {
     readonly role: Role,
     private readonly limits: Limits,
     private readonly hooks: ConnectionHooks,
+    early?: EarlyStart,
   ) {
     this.messages = new TokenBucket(limits.maxMessagesPerSecond, limits.maxMessagesPerSecond * 2);
     this.bytes = new TokenBucket(limits.maxBytesPerSecond, Math.max(limits.maxBytesPerSecond * 2, limits.maxFrameBytes));
     ws.binaryType = 'nodebuffer';
-    ws.on('message', (data, isBinary) => {
-      // Whatever a frame makes go wrong ends this connection, never the process.
-      try {
-        this.onMessage(data as Buffer, isBinary);
-      } catch (e) {
-        log.error('message failed', { doc: live.id, error: (e as Error).message });
-        this.close(CLOSE.internalError, 'internal error');
-      }
-    });
+    ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
     ws.on('pong', () => (this.alive = true));
     ws.on('close', () => this.onClosed());
     ws.on('error', (e) => log.debug('socket error', { doc: live.id, error: e.message }));
@@ -76,7 +77,14 @@ export class Connection implements Peer {
     this.send(encodeSyncStep1(live.doc));
     const states = [...live.awareness.getStates().keys()];
     if (states.length) this.send(encodeAwareness(live.awareness, states));
+    if (early) {
+      this.sent = early.sent;
+      for (const f of early.frames) this.onFrame(f.data, f.isBinary);
+    }
   }
+
+  /** What this client was sent outside sync answers (the stored state while loading): not sent again. */
+  private sent: Map<number, number> | null = null;
 
   send(message: Uint8Array): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
@@ -91,6 +99,16 @@ export class Connection implements Peer {
     if (this.closed) return;
     this.ws.close(code, reason.slice(0, 120));
     this.onClosed();
+  }
+
+  private onFrame(data: Buffer, isBinary: boolean): void {
+    // Whatever a frame makes go wrong ends this connection, never the process.
+    try {
+      this.onMessage(data, isBinary);
+    } catch (e) {
+      log.error('message failed', { doc: this.live.id, error: (e as Error).message });
+      this.close(CLOSE.internalError, 'internal error');
+    }
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
@@ -109,15 +127,17 @@ export class Connection implements Peer {
       case 'sync-step1': {
         // Answered after this client's earlier updates are stored, so the answer confirms them (clients count
         // their unconfirmed changes by it).
-        const stateVector = message.stateVector;
+        let stateVector: Map<number, number>;
+        try {
+          stateVector = Y.decodeStateVector(message.stateVector);
+        } catch {
+          return this.close(CLOSE.badRequest, 'malformed state vector');
+        }
+        for (const [client, clock] of this.sent ?? []) {
+          if ((stateVector.get(client) ?? 0) < clock) stateVector.set(client, clock);
+        }
         this.updates = this.updates.then(() => {
-          let reply: Uint8Array;
-          try {
-            reply = encodeSyncStep2(this.live.doc, stateVector);
-          } catch {
-            return this.close(CLOSE.badRequest, 'malformed state vector');
-          }
-          this.send(reply);
+          for (const reply of this.live.answerSyncStep1(stateVector)) this.send(reply);
         });
         return;
       }

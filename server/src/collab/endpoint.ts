@@ -9,10 +9,10 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { DOC_ID, roleFor } from '../access.js';
 import { TokenError, type Tokens, type Principal } from '../auth/tokens.js';
 import type { Config } from '../config.js';
-import type { Storage } from '../storage/types.js';
-import { Connection } from './connection.js';
-import type { DocumentRegistry } from './registry.js';
-import { CLOSE } from './protocol.js';
+import type { Storage, StoredState } from '../storage/types.js';
+import { Connection, type EarlyStart } from './connection.js';
+import type { DocumentRegistry, EarlyHold } from './registry.js';
+import { CLOSE, encodeStep2Update, encodeUpdate } from './protocol.js';
 import { log } from '../log.js';
 import { ConnectionCounter } from '../limits.js';
 import { SESSION_COOKIE, readCookie } from '../auth/cookies.js';
@@ -33,6 +33,22 @@ export interface EndpointDeps {
   isRevoked(jti: string): boolean;
   /** Origin check for browsers (non-browser clients send no Origin). */
   originAllowed(origin: string | undefined, host: string | undefined): boolean;
+}
+
+/**
+ * Sends a stored state (snapshot, then log entries) as it is stored, with no document built: the last piece as
+ * sync step 2, so that the client counts itself synced once it has all of it. Resolves when the socket has
+ * taken the last byte (or closed).
+ */
+function sendStoredState(ws: WebSocket, state: StoredState): Promise<void> {
+  const pieces = [...(state.snapshot ? [state.snapshot] : []), ...state.updates.map((u) => u.data)];
+  if (pieces.length === 0) pieces.push(new Uint8Array([0, 0]));
+  return new Promise((resolve) => {
+    pieces.forEach((piece, i) => {
+      const last = i === pieces.length - 1;
+      ws.send(last ? encodeStep2Update(piece) : encodeUpdate(piece), { binary: true }, last ? () => resolve() : undefined);
+    });
+  });
 }
 
 export function attachCollabEndpoint(server: Server, deps: EndpointDeps): CollabEndpoint {
@@ -86,28 +102,47 @@ export function attachCollabEndpoint(server: Server, deps: EndpointDeps): Collab
       if (!record) return acceptThenClose(req, socket, head, CLOSE.notFound, 'no such document');
       const role = await roleFor(storage, principal, record);
       if (!role) return acceptThenClose(req, socket, head, CLOSE.forbidden, 'no access to this document');
-      let live;
+      let hold: EarlyHold;
       try {
-        live = await registry.acquire(docId);
+        hold = await registry.acquireEarly(docId);
       } catch (e) {
         log.error('document load failed', { doc: docId, error: (e as Error).message });
         return acceptThenClose(req, socket, head, CLOSE.internalError, 'document could not be loaded; try again later');
       }
-      if (socket.destroyed) return registry.release(docId);
+      if (socket.destroyed) {
+        hold.live.then(() => registry.release(docId), () => {});
+        return;
+      }
       wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-        const conn = new Connection(ws, live, principal, role, config.limits, {
-          onRejected: (c, rule, bytes) => {
-            log.warn('update refused', { doc: docId, user: c.principal.id, rule });
-            void storage
-              .audit({ docId, actorId: c.principal.id, action: 'update.rejected', detail: { rule, bytes, role: c.role } })
-              .catch((err: Error) => log.error('audit write failed', { error: err.message }));
+        // While the document is built, the client is sent its stored state and what it sends is kept for later.
+        const frames: EarlyStart['frames'] = [];
+        const keep = (data: Buffer, isBinary: boolean) => frames.push({ data, isBinary });
+        ws.on('message', keep);
+        if (hold.stored) hold.sending(sendStoredState(ws, hold.stored));
+        hold.live.then(
+          (live) => {
+            ws.off('message', keep);
+            if (ws.readyState !== ws.OPEN) return registry.release(docId);
+            const early = hold.stored ? { sent: live.loadedStateVector, frames } : { sent: new Map<number, number>(), frames };
+            const conn = new Connection(ws, live, principal, role, config.limits, {
+              onRejected: (c, rule, bytes) => {
+                log.warn('update refused', { doc: docId, user: c.principal.id, rule });
+                void storage
+                  .audit({ docId, actorId: c.principal.id, action: 'update.rejected', detail: { rule, bytes, role: c.role } })
+                  .catch((err: Error) => log.error('audit write failed', { error: err.message }));
+              },
+              onClose: (c) => {
+                connections.delete(c);
+                registry.release(docId);
+              },
+            }, early);
+            connections.add(conn);
           },
-          onClose: (c) => {
-            connections.delete(c);
-            registry.release(docId);
+          (e: Error) => {
+            log.error('document load failed', { doc: docId, error: e.message });
+            ws.close(CLOSE.internalError, 'document could not be loaded; try again later');
           },
-        });
-        connections.add(conn);
+        );
       });
     } catch (e) {
       log.error('upgrade failed', { doc: docId, error: (e as Error).message });

@@ -6,9 +6,9 @@
  */
 import * as Y from 'yjs';
 import { Awareness, removeAwarenessStates } from 'y-protocols/awareness';
-import type { Storage } from '../storage/types.js';
+import type { Storage, StoredState } from '../storage/types.js';
 import type { Limits } from '../config.js';
-import { encodeAwareness, encodeUpdate } from './protocol.js';
+import { encodeAwareness, encodeStep2Update, encodeUpdate } from './protocol.js';
 import { SeqTracker } from './seq-tracker.js';
 import { encodeAwarenessUpdate } from 'y-protocols/awareness';
 import { log } from '../log.js';
@@ -46,6 +46,17 @@ export const CLIENT_ORIGIN = 'marginalia:client-updates';
 /** Origin of changes that come from the store or another instance, already stored there. */
 export const STORED_ORIGIN = 'marginalia:stored';
 
+/** A full-state encoding kept for clients that join with nothing, and the state vector it covers. */
+interface FullState {
+  update: Uint8Array;
+  stateVector: Map<number, number>;
+}
+
+/** Documents whose full state encodes smaller than this are encoded per joining client instead of cached. */
+const FULL_STATE_CACHE_MIN_BYTES = 64 * 1024;
+
+const stateVectorOf = (doc: Y.Doc): Map<number, number> => Y.decodeStateVector(Y.encodeStateVector(doc));
+
 export class LoadError extends Error {}
 export class WriteError extends Error {}
 
@@ -66,6 +77,14 @@ export class LiveDocument {
   readonly seqs: SeqTracker;
   private catchingUp: Promise<void> | null = null;
   private compacting: Promise<void> | null = null;
+  /**
+   * The full state as last stored in one piece (the snapshot it loaded, each compaction's fold) or encoded for a
+   * joiner: a new client is sent it as is, then what changed since. Encoding a large document for every joiner
+   * costs the event loop hundreds of milliseconds each time.
+   */
+  private full: FullState | null = null;
+  /** The document's state vector right after loading: what a client sent the stored state while it loaded has. */
+  readonly loadedStateVector: Map<number, number>;
 
   private constructor(
     readonly id: string,
@@ -74,8 +93,11 @@ export class LiveDocument {
     doc: Y.Doc,
     state: { entries: number; bytes: number; snapshotBytes: number; lastSeq: number },
     private readonly hooks: DocumentHooks,
+    full: FullState | null,
   ) {
     this.doc = doc;
+    this.full = full;
+    this.loadedStateVector = stateVectorOf(doc);
     this.logEntries = state.entries;
     this.logBytes = state.bytes;
     this.snapshotBytes = state.snapshotBytes;
@@ -85,20 +107,41 @@ export class LiveDocument {
     this.awareness.on('update', this.onAwarenessUpdate);
   }
 
-  /** Latest snapshot + replay of the log after it. Throws LoadError: never an empty stand-in document. */
-  static async load(id: string, storage: Storage, limits: Limits, hooks: DocumentHooks = {}): Promise<LiveDocument> {
+  /**
+   * Latest snapshot + replay of the log after it. Throws LoadError: never an empty stand-in document.
+   * `beforeBuild` sees the stored state as soon as it is read (clients that arrive now can be sent it while the
+   * document is built, which occupies this thread); the build starts when it resolves.
+   */
+  static async load(
+    id: string,
+    storage: Storage,
+    limits: Limits,
+    hooks: DocumentHooks = {},
+    beforeBuild?: (state: StoredState) => Promise<void>,
+  ): Promise<LiveDocument> {
     let state;
     try {
       state = await storage.loadState(id);
     } catch (e) {
       throw new LoadError(`storage unavailable: ${(e as Error).message}`);
     }
+    await beforeBuild?.(state);
     const doc = new Y.Doc({ gc: true });
     let bytes = 0;
+    // The first stored piece (the snapshot, or the first log entry of a document never compacted: a large
+    // import) is a complete update already encoded: cached as the full state for joiners.
+    let full: FullState | null = null;
+    const keepFirst = (piece: Uint8Array) => {
+      if (piece.byteLength >= FULL_STATE_CACHE_MIN_BYTES) full = { update: piece, stateVector: stateVectorOf(doc) };
+    };
     try {
-      if (state.snapshot) Y.applyUpdate(doc, state.snapshot);
-      for (const u of state.updates) {
+      if (state.snapshot) {
+        Y.applyUpdate(doc, state.snapshot);
+        keepFirst(state.snapshot);
+      }
+      for (const [i, u] of state.updates.entries()) {
         Y.applyUpdate(doc, u.data);
+        if (i === 0 && !state.snapshot) keepFirst(u.data);
         bytes += u.data.byteLength;
       }
     } catch (e) {
@@ -106,7 +149,29 @@ export class LiveDocument {
       throw new LoadError(`stored state of ${id} could not be applied: ${(e as Error).message}`);
     }
     const lastSeq = state.updates.at(-1)?.seq ?? state.snapshotSeq;
-    return new LiveDocument(id, storage, limits, doc, { entries: state.updates.length, bytes, snapshotBytes: state.snapshot?.byteLength ?? 0, lastSeq }, hooks);
+    return new LiveDocument(id, storage, limits, doc, { entries: state.updates.length, bytes, snapshotBytes: state.snapshot?.byteLength ?? 0, lastSeq }, hooks, full);
+  }
+
+  /**
+   * The messages that answer a client's sync step 1: everything the document has beyond `stateVector`. A client
+   * with nothing gets what changed since the cached full state (an update), then that full state (sync step 2).
+   */
+  answerSyncStep1(stateVector: Map<number, number>): Uint8Array[] {
+    if (stateVector.size === 0) {
+      if (!this.full) {
+        const update = Y.encodeStateAsUpdate(this.doc);
+        if (update.byteLength < FULL_STATE_CACHE_MIN_BYTES) return [encodeStep2Update(update)];
+        this.full = { update, stateVector: stateVectorOf(this.doc) };
+        return [encodeStep2Update(update)];
+      }
+      // What changed since goes first: the client keeps it pending until the full state (which it builds on)
+      // arrives as sync step 2, so a client that counts itself synced at step 2 then has everything.
+      const since = Y.encodeStateAsUpdate(this.doc, Y.encodeStateVector(this.full.stateVector));
+      const EMPTY_UPDATE_BYTES = 2; // no structs, no deletions
+      const full = encodeStep2Update(this.full.update);
+      return since.byteLength > EMPTY_UPDATE_BYTES ? [encodeUpdate(since), full] : [full];
+    }
+    return [encodeStep2Update(Y.encodeStateAsUpdate(this.doc, Y.encodeStateVector(stateVector)))];
   }
 
   /** Owners of Yjs client ids seen so far (cache of the stored claims). */
@@ -241,16 +306,20 @@ export class LiveDocument {
     if (this.compacting) return;
     this.compacting = (async () => {
       try {
-        let folded = { entries: 0, bytes: 0, snapshotBytes: 0 };
+        let folded: { entries: number; bytes: number; full: FullState } | null = null;
         const upto = await this.storage.compact(this.id, async (state) => {
-          const data = await foldInWorker(state);
-          folded = { entries: state.updates.length, bytes: state.updates.reduce((n, u) => n + u.data.byteLength, 0), snapshotBytes: data.byteLength };
-          return data;
+          const { update, stateVector } = await foldInWorker(state);
+          const bytes = state.updates.reduce((n, u) => n + u.data.byteLength, 0);
+          folded = { entries: state.updates.length, bytes, full: { update, stateVector: Y.decodeStateVector(stateVector) } };
+          return update;
         });
-        if (upto < 0 || folded.entries === 0) return;
-        this.logEntries = Math.max(0, this.logEntries - folded.entries);
-        this.logBytes = Math.max(0, this.logBytes - folded.bytes);
-        this.snapshotBytes = folded.snapshotBytes;
+        if (upto < 0 || !folded) return;
+        const f: { entries: number; bytes: number; full: FullState } = folded;
+        this.logEntries = Math.max(0, this.logEntries - f.entries);
+        this.logBytes = Math.max(0, this.logBytes - f.bytes);
+        this.snapshotBytes = f.full.update.byteLength;
+        // The new snapshot is a full state already encoded (and stored): joiners are sent it from now on.
+        this.full = f.full.update.byteLength >= FULL_STATE_CACHE_MIN_BYTES ? f.full : null;
       } catch (e) {
         // The log is intact; compaction is retried after the next write.
         log.warn('compaction failed', { doc: this.id, error: (e as Error).message });

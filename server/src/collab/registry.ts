@@ -3,7 +3,7 @@
  * a grace period after its last holder (connection or REST call) lets go; unloading waits for queued writes
  * and destroys the awareness with its timers.
  */
-import type { Storage } from '../storage/types.js';
+import type { Storage, StoredState } from '../storage/types.js';
 import type { Limits } from '../config.js';
 import { LiveDocument, type DocumentHooks } from './live-document.js';
 
@@ -19,9 +19,25 @@ import { log } from '../log.js';
 
 interface Entry {
   loading: Promise<LiveDocument>;
+  /** The stored state once read, while the document is being built from it; null once loaded (or failed). */
+  stored: Promise<StoredState | null>;
+  /** Sends of the stored state to clients that arrived while loading: the build waits for them (bounded). */
+  transfers: Promise<void>[];
   holders: number;
   unloadTimer: NodeJS.Timeout | null;
 }
+
+/** A hold on a document that may still be loading (see `acquireEarly`). */
+export interface EarlyHold {
+  live: Promise<LiveDocument>;
+  /** The stored state being loaded, when the document is not loaded yet: it can be sent to the client now. */
+  stored: StoredState | null;
+  /** Lets the build wait (at most BUILD_WAIT_MS) until this send of the stored state has left. */
+  sending(transfer: Promise<void>): void;
+}
+
+/** Longest the build of a loading document waits for the stored state to leave for clients that arrived. */
+const BUILD_WAIT_MS = 1000;
 
 export class DocumentRegistry {
   private readonly entries = new Map<string, Entry>();
@@ -34,38 +50,73 @@ export class DocumentRegistry {
     private readonly replicator: Replicator | null = null,
   ) {}
 
-  private async load(id: string): Promise<LiveDocument> {
-    await this.replicator?.attach(id);
+  private async load(id: string, entry: Entry, storedRead: (s: StoredState | null) => void): Promise<LiveDocument> {
     try {
-      const live = await LiveDocument.load(id, this.storage, this.limits, this.hooks);
+      await this.replicator?.attach(id);
+      const live = await LiveDocument.load(id, this.storage, this.limits, this.hooks, async (state) => {
+        storedRead(state);
+        // Clients admitted in this turn are sent the state before the build occupies the thread for a while.
+        await new Promise((r) => setImmediate(r));
+        let timer: NodeJS.Timeout | undefined;
+        const limit = new Promise<void>((r) => (timer = setTimeout(r, BUILD_WAIT_MS)));
+        await Promise.race([Promise.allSettled(entry.transfers), limit]);
+        clearTimeout(timer);
+        entry.transfers = [];
+      });
       this.replicator?.ready(live);
       return live;
     } catch (e) {
       this.replicator?.detach(id);
       throw e;
+    } finally {
+      storedRead(null);
     }
   }
 
   /** Loads (or reuses) the document and holds it until `release`. */
   async acquire(id: string): Promise<LiveDocument> {
+    return (await this.acquireEarly(id)).live;
+  }
+
+  /**
+   * Holds the document (until `release`) and starts loading it if needed. Resolves as soon as the stored state
+   * is read: a client can be sent it while the document is built from it. `live` rejects if the load fails
+   * (the hold is then already given back).
+   */
+  async acquireEarly(id: string): Promise<EarlyHold> {
     await this.unloading.get(id);
     let entry = this.entries.get(id);
     if (!entry) {
-      entry = { loading: this.load(id), holders: 0, unloadTimer: null };
+      let storedRead!: (s: StoredState | null) => void;
+      const created: Entry = {
+        loading: null as unknown as Promise<LiveDocument>,
+        stored: new Promise((r) => (storedRead = r)),
+        transfers: [],
+        holders: 0,
+        unloadTimer: null,
+      };
+      created.loading = this.load(id, created, storedRead);
+      created.loading.then(
+        () => (created.stored = Promise.resolve(null)),
+        () => this.entries.delete(id),
+      );
+      entry = created;
       this.entries.set(id, entry);
-      entry.loading.catch(() => this.entries.delete(id));
     }
     entry.holders++;
     if (entry.unloadTimer) {
       clearTimeout(entry.unloadTimer);
       entry.unloadTimer = null;
     }
-    try {
-      return await entry.loading;
-    } catch (e) {
-      entry.holders--;
+    const held = entry;
+    const live = held.loading.catch((e: unknown) => {
+      held.holders--;
       throw e;
-    }
+    });
+    live.catch(() => {}); // the caller awaits `live`; a failure before it does is not unhandled
+    const stored = await held.stored;
+    if (!stored) await live; // loaded already, or the load failed: the caller sees which without a stored state
+    return { live, stored, sending: (t) => void held.transfers.push(t) };
   }
 
   release(id: string): void {

@@ -10,12 +10,17 @@ import { Worker, parentPort, workerData } from 'node:worker_threads';
 import { existsSync, readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { foldState } from './merge.js';
+import { foldWithVector } from './merge.js';
 import type { StoredState } from './types.js';
 
 type FoldInput = Pick<StoredState, 'snapshot' | 'updates'>;
 interface Request { id: number; snapshot: Uint8Array | null; updates: Uint8Array[] }
-type Reply = { id: number; ok: true; data: Uint8Array } | { id: number; ok: false; error: string };
+export interface Folded {
+  update: Uint8Array;
+  /** Encoded state vector of `update`. */
+  stateVector: Uint8Array;
+}
+type Reply = { id: number; ok: true; folded: Folded } | { id: number; ok: false; error: string };
 
 const ROLE = 'marginalia:fold-worker';
 
@@ -25,12 +30,12 @@ if (parentPort && (workerData as { role?: string } | null)?.role === ROLE) {
   port.on('message', (req: Request) => {
     let reply: Reply;
     try {
-      const data = foldState({ snapshot: req.snapshot, updates: req.updates.map((data, seq) => ({ seq, data })) });
-      reply = { id: req.id, ok: true, data };
+      const folded = foldWithVector({ snapshot: req.snapshot, updates: req.updates.map((data, seq) => ({ seq, data })) });
+      reply = { id: req.id, ok: true, folded };
     } catch (e) {
       reply = { id: req.id, ok: false, error: (e as Error).message };
     }
-    port.postMessage(reply, reply.ok ? [reply.data.buffer as ArrayBuffer] : []);
+    port.postMessage(reply, reply.ok ? [reply.folded.update.buffer as ArrayBuffer] : []);
   });
 }
 
@@ -51,7 +56,7 @@ const WORKER_FILE = fileURLToPath(import.meta.url);
 
 let worker: Worker | null = null;
 let nextId = 1;
-const waiting = new Map<number, { resolve: (d: Uint8Array) => void; reject: (e: Error) => void }>();
+const waiting = new Map<number, { resolve: (d: Folded) => void; reject: (e: Error) => void }>();
 
 function failAll(error: Error): void {
   for (const w of waiting.values()) w.reject(error);
@@ -67,7 +72,7 @@ function getWorker(): Worker | null {
     if (!entry) return;
     waiting.delete(r.id);
     if (waiting.size === 0) w.unref();
-    if (r.ok) entry.resolve(r.data);
+    if (r.ok) entry.resolve(r.folded);
     else entry.reject(new Error(r.error));
   });
   w.on('error', (e) => {
@@ -83,10 +88,10 @@ function getWorker(): Worker | null {
   return w;
 }
 
-/** Folds a stored state into one update (as `foldState`), in the worker thread when it can. */
-export function foldInWorker(state: FoldInput): Promise<Uint8Array> {
+/** Folds a stored state into one update (as `foldState`) with its state vector, in the worker thread when it can. */
+export function foldInWorker(state: FoldInput): Promise<Folded> {
   const w = getWorker();
-  if (!w) return Promise.resolve().then(() => foldState(state));
+  if (!w) return Promise.resolve().then(() => foldWithVector(state));
   return new Promise((resolve, reject) => {
     const id = nextId++;
     waiting.set(id, { resolve, reject });

@@ -1,0 +1,127 @@
+/**
+ * A new client's first sync of a large document: while the document loads, the client is sent the stored
+ * state at once (the build of the document then runs beside the client's own apply); once it is loaded,
+ * joiners get the cached full state plus what changed since, and are complete when sync step 2 arrives.
+ */
+import { describe, expect, test, beforeAll, afterAll, afterEach } from '@jest/globals';
+import * as Y from 'yjs';
+import WebSocket from 'ws';
+import * as decoding from 'lib0/decoding';
+import { startServer, createDocument, type TestServer } from '../support/server.js';
+import { connectClient, canonical, type TestClient } from '../support/clients.js';
+import { rawClient, type RawClient } from '../support/raw-client.js';
+import { waitFor } from '../support/wait.js';
+
+const ARTICLE = 'A short article.\n\nThe threads below make the document large.';
+const BULK = 'x'.repeat(3000);
+
+const stateOf = (doc: Y.Doc) => canonical({ threads: doc.getMap('threads').toJSON(), meta: doc.getMap('meta').toJSON() });
+
+/** Adds `n` threads of ~3 KB each, one transaction (one update) per thread. */
+function addThreads(doc: Y.Doc, prefix: string, n: number): void {
+  for (let i = 0; i < n; i++) {
+    doc.transact(() => {
+      const t = new Y.Map<unknown>();
+      t.set('id', `${prefix}-${i}`);
+      t.set('note', `${prefix} ${i} ${BULK}`);
+      doc.getMap('threads').set(`${prefix}-${i}`, t);
+    });
+  }
+}
+
+/** Every frame of a socket that only listens (it sends nothing), decoded to type, sync kind and payload. */
+function listen(url: string): { frames: { type: number; sub: number; payload: Uint8Array | null }[]; ws: WebSocket } {
+  const frames: { type: number; sub: number; payload: Uint8Array | null }[] = [];
+  const ws = new WebSocket(url);
+  ws.on('message', (data: Buffer) => {
+    const d = decoding.createDecoder(new Uint8Array(data));
+    const type = decoding.readVarUint(d);
+    if (type !== 0) return void frames.push({ type, sub: -1, payload: null });
+    const sub = decoding.readVarUint(d);
+    frames.push({ type, sub, payload: decoding.readVarUint8Array(d) });
+  });
+  return { frames, ws };
+}
+
+describe('first sync of a large document', () => {
+  let server: TestServer;
+  let docId: string;
+  const providers: TestClient[] = [];
+  const raws: RawClient[] = [];
+
+  beforeAll(async () => {
+    // Compaction after a few entries, so that the document is stored as a snapshot plus a log.
+    server = await startServer({ env: { MARGINALIA_COMPACT_AFTER_UPDATES: '10', MARGINALIA_UNLOAD_GRACE_MS: '200' } });
+    docId = await createDocument(server.url, server.adminToken, ARTICLE);
+    const writer = rawClient(server.wsUrl, docId, server.adminToken);
+    await writer.synced;
+    addThreads(writer.doc, 'stored', 60);
+    await writer.flushed(20_000);
+    await writer.close();
+    await server.restart(); // graceful: the document is stored, and nobody has it loaded now
+  });
+  afterEach(async () => {
+    for (const p of providers.splice(0)) p.destroy();
+    for (const r of raws.splice(0)) await r.close();
+  });
+  afterAll(async () => {
+    await server.dispose();
+  });
+
+  test('a client that arrives while the document loads is sent the stored state first; clients writing meanwhile converge', async () => {
+    const listener = listen(`${server.wsUrl}/collab/${docId}?token=${encodeURIComponent(server.adminToken)}`);
+    const a = connectClient(server.wsUrl, docId, server.adminToken);
+    const b = connectClient(server.wsUrl, docId, server.adminToken);
+    providers.push(a, b);
+    // A writes at once, before it is synced: its update waits for the document and is then stored.
+    a.doc.getMap('meta').set('source', 'written while loading');
+    try {
+      await waitFor(() => listener.frames.some((f) => f.type === 0 && f.sub === 0), { message: "the server's sync step 1 (sent once loaded)" });
+      const firstStep1 = listener.frames.findIndex((f) => f.type === 0 && f.sub === 0);
+      const before = listener.frames.slice(0, firstStep1);
+      // Before the document was loaded, the listener already had all of it: sync data ending in a sync step 2.
+      expect(before.length).toBeGreaterThan(0);
+      expect(before.every((f) => f.type === 0 && (f.sub === 1 || f.sub === 2))).toBe(true);
+      expect(before.at(-1)!.sub).toBe(1);
+      const seen = new Y.Doc();
+      for (const f of before) Y.applyUpdate(seen, f.payload!);
+      expect(seen.getMap('threads').size).toBe(60);
+      expect((seen.getMap('threads').get('stored-59') as Y.Map<unknown>).get('note')).toBe(`stored 59 ${BULK}`);
+    } finally {
+      listener.ws.close();
+    }
+    await Promise.all([a.synced(20_000), b.synced(20_000)]);
+    await waitFor(() => stateOf(a.doc) === stateOf(b.doc) && b.doc.getMap('meta').get('source') === 'written while loading', {
+      timeout: 20_000,
+      message: 'both clients converge, with what A wrote while the document loaded',
+    });
+    expect(b.doc.getMap('threads').size).toBe(60);
+    const expected = stateOf(a.doc);
+    for (const p of providers.splice(0)) p.destroy();
+    // Stored: after a restart a fresh client sees the same.
+    await server.restart();
+    const fresh = rawClient(server.wsUrl, docId, server.adminToken);
+    raws.push(fresh);
+    await fresh.synced;
+    expect(stateOf(fresh.doc)).toBe(expected);
+  });
+
+  test('a client joining the loaded document is complete when its sync step 2 arrives, changes since the cached state included', async () => {
+    const writer = rawClient(server.wsUrl, docId, server.adminToken);
+    raws.push(writer);
+    await writer.synced; // loads the document: its snapshot is the cached full state
+    addThreads(writer.doc, 'later', 5);
+    writer.doc.getMap('threads').delete('stored-0');
+    await writer.flushed();
+    for (let round = 0; round < 3; round++) {
+      const joiner = rawClient(server.wsUrl, docId, server.adminToken);
+      raws.push(joiner);
+      await joiner.synced; // resolves right after the first sync step 2 was applied
+      expect(stateOf(joiner.doc)).toBe(stateOf(writer.doc));
+      expect(joiner.doc.getMap('threads').has('stored-0')).toBe(false);
+      expect(joiner.doc.getMap('threads').has(`later-4`)).toBe(true);
+      writer.doc.getMap('meta').set('round', round);
+      await writer.flushed();
+    }
+  });
+});
