@@ -53,6 +53,8 @@ export class Connection implements Peer {
    * previous one (typing), so it is checked only once that one is in the document.
    */
   private updates: Promise<void> = Promise.resolve();
+  /** What this client was sent outside sync answers (the stored state while it loaded): not sent again. */
+  private sent: Map<number, number> | null = null;
   private readonly messages: TokenBucket;
   private readonly bytes: TokenBucket;
 
@@ -82,9 +84,6 @@ export class Connection implements Peer {
       for (const f of early.frames) this.onFrame(f.data, f.isBinary);
     }
   }
-
-  /** What this client was sent outside sync answers (the stored state while loading): not sent again. */
-  private sent: Map<number, number> | null = null;
 
   send(message: Uint8Array): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;

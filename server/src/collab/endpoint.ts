@@ -116,14 +116,19 @@ export function attachCollabEndpoint(server: Server, deps: EndpointDeps): Collab
       wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
         // While the document is built, the client is sent its stored state and what it sends is kept for later.
         const frames: EarlyStart['frames'] = [];
-        const keep = (data: Buffer, isBinary: boolean) => frames.push({ data, isBinary });
+        let kept = 0;
+        const keep = (data: Buffer, isBinary: boolean) => {
+          kept += data.byteLength;
+          if (kept > config.limits.maxBytesPerSecond * 2) return ws.close(CLOSE.tryAgainLater, 'too much sent before the document was ready');
+          frames.push({ data, isBinary });
+        };
         ws.on('message', keep);
         if (hold.stored) hold.sending(sendStoredState(ws, hold.stored));
         hold.live.then(
           (live) => {
             ws.off('message', keep);
             if (ws.readyState !== ws.OPEN) return registry.release(docId);
-            const early = hold.stored ? { sent: live.loadedStateVector, frames } : { sent: new Map<number, number>(), frames };
+            const early = { sent: hold.stored ? live.loadedStateVector : new Map<number, number>(), frames };
             const conn = new Connection(ws, live, principal, role, config.limits, {
               onRejected: (c, rule, bytes) => {
                 log.warn('update refused', { doc: docId, user: c.principal.id, rule });
