@@ -125,3 +125,35 @@ describe('first sync of a large document', () => {
     }
   });
 });
+
+describe('first sync of a large document that was never compacted', () => {
+  let server: TestServer;
+  afterAll(async () => {
+    await server.dispose();
+  });
+
+  test('the first joiner caches the full state; later joiners are complete at sync step 2, later changes included', async () => {
+    server = await startServer(); // default compaction thresholds: 60 small entries stay in the log
+    const docId = await createDocument(server.url, server.adminToken, ARTICLE);
+    const writer = rawClient(server.wsUrl, docId, server.adminToken);
+    await writer.synced;
+    addThreads(writer.doc, 'logged', 60);
+    await writer.flushed(20_000);
+    const joiners: RawClient[] = [];
+    try {
+      for (let round = 0; round < 3; round++) {
+        const joiner = rawClient(server.wsUrl, docId, server.adminToken);
+        joiners.push(joiner);
+        await joiner.synced;
+        expect(stateOf(joiner.doc)).toBe(stateOf(writer.doc));
+        expect(joiner.doc.getMap('threads').size).toBe(60 + round - (round > 1 ? 1 : 0));
+        addThreads(writer.doc, `round${round}`, 1);
+        if (round === 1) writer.doc.getMap('threads').delete('logged-5');
+        await writer.flushed();
+      }
+    } finally {
+      for (const j of joiners) await j.close();
+      await writer.close();
+    }
+  });
+});

@@ -160,8 +160,7 @@ export class LiveDocument {
     if (stateVector.size === 0) {
       if (!this.full) {
         const update = Y.encodeStateAsUpdate(this.doc);
-        if (update.byteLength < FULL_STATE_CACHE_MIN_BYTES) return [encodeStep2Update(update)];
-        this.full = { update, stateVector: stateVectorOf(this.doc) };
+        if (update.byteLength >= FULL_STATE_CACHE_MIN_BYTES) this.full = { update, stateVector: stateVectorOf(this.doc) };
         return [encodeStep2Update(update)];
       }
       // What changed since goes first: the client keeps it pending until the full state (which it builds on)
@@ -306,15 +305,15 @@ export class LiveDocument {
     if (this.compacting) return;
     this.compacting = (async () => {
       try {
-        let folded: { entries: number; bytes: number; full: FullState } | null = null;
+        const out: { folded?: { entries: number; bytes: number; full: FullState } } = {};
         const upto = await this.storage.compact(this.id, async (state) => {
           const { update, stateVector } = await foldInWorker(state);
           const bytes = state.updates.reduce((n, u) => n + u.data.byteLength, 0);
-          folded = { entries: state.updates.length, bytes, full: { update, stateVector: Y.decodeStateVector(stateVector) } };
+          out.folded = { entries: state.updates.length, bytes, full: { update, stateVector: Y.decodeStateVector(stateVector) } };
           return update;
         });
-        if (upto < 0 || !folded) return;
-        const f: { entries: number; bytes: number; full: FullState } = folded;
+        const f = out.folded;
+        if (upto < 0 || !f) return;
         this.logEntries = Math.max(0, this.logEntries - f.entries);
         this.logBytes = Math.max(0, this.logBytes - f.bytes);
         this.snapshotBytes = f.full.update.byteLength;
