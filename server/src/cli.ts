@@ -12,6 +12,7 @@ import { hashPassword } from './auth/passwords.js';
 import { USERNAME } from './http/auth-routes.js';
 import type { ArticleFormat } from './article/import.js';
 import { StorageError, type Storage } from './storage/types.js';
+import { storedPieces } from './storage/merge.js';
 import {
   DUMP_FORMAT,
   EXPORT_FORMATS,
@@ -94,8 +95,7 @@ async function loadDoc(storage: Storage, docId: string): Promise<Y.Doc> {
   if (!(await storage.getDocument(docId))) throw new Error(`no document "${docId}"`);
   const state = await storage.loadState(docId);
   const doc = new Y.Doc();
-  if (state.snapshot) Y.applyUpdate(doc, state.snapshot);
-  for (const u of state.updates) Y.applyUpdate(doc, u.data);
+  for (const piece of storedPieces(state)) Y.applyUpdate(doc, piece);
   return doc;
 }
 

@@ -13,6 +13,7 @@ import {
   similarity,
 } from '@marginalia/shared';
 import { articleDoc, deleteRange, formatRange, insertTextAt, openArticleEditor, splitBlockAt, type ArticleEditor } from '../support/lexical.js';
+import { thrownBy } from '../support/errors.js';
 
 const ARTICLE = [
   'Afghanistan After Takeover Of Taliban: Relationships Between Kandahar And Islamabad',
@@ -41,15 +42,6 @@ function spanOf(text: string, needle: string, nth = 0): [number, number] {
   for (let i = 0; i <= nth; i++) at = text.indexOf(needle, at + 1);
   if (at < 0) throw new Error(`${needle} not in text`);
   return [at, at + needle.length];
-}
-
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a throw');
 }
 
 describe('quoteAt', () => {

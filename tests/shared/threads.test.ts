@@ -27,6 +27,7 @@ import {
   threadsMap,
 } from '@marginalia/shared';
 import { articleDoc } from '../support/lexical.js';
+import { thrownBy } from '../support/errors.js';
 
 const ARTICLE = 'The fall of the Taliban regime in 2001 marked a turning point.\n\nPakistan lobbied for recognition.';
 const author = { createdBy: 'user-1', authorName: 'Ada', body: 'Source?' };
@@ -40,15 +41,6 @@ async function doc(): Promise<Y.Doc> {
 afterEach(() => {
   for (const d of docs.splice(0)) d.destroy();
 });
-
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a throw');
-}
 
 /** Records the origin of every transaction on the doc. */
 function origins(d: Y.Doc): unknown[] {

@@ -16,13 +16,14 @@ import {
   CLOSE,
   ProtocolError,
   decodeMessage,
+  decodeAwarenessEntries,
   encodeAwareness,
+  encodeAwarenessEntries,
   encodePermissionDenied,
   encodeSyncStep1,
 } from './protocol.js';
 import { log } from '../log.js';
 import { TokenBucket } from '../limits.js';
-import { decodeAwarenessEntries, encodeAwarenessEntries } from './protocol.js';
 
 /** Largest presence state (JSON characters) a client may announce: names, colours and selections fit easily. */
 const MAX_AWARENESS_STATE_CHARS = 8192;

@@ -10,9 +10,10 @@ import { DOC_ID, roleFor } from '../access.js';
 import { TokenError, type Tokens, type Principal } from '../auth/tokens.js';
 import type { Config } from '../config.js';
 import type { Storage, StoredState } from '../storage/types.js';
+import { storedPieces } from '../storage/merge.js';
 import { Connection, type EarlyStart } from './connection.js';
 import type { DocumentRegistry, EarlyHold } from './registry.js';
-import { CLOSE, encodeStep2Update, encodeUpdate } from './protocol.js';
+import { CLOSE, EMPTY_UPDATE, encodeStep2Update, encodeUpdate } from './protocol.js';
 import { log } from '../log.js';
 import { ConnectionCounter } from '../limits.js';
 import { SESSION_COOKIE, readCookie } from '../auth/cookies.js';
@@ -41,8 +42,8 @@ export interface EndpointDeps {
  * taken the last byte (or closed).
  */
 function sendStoredState(ws: WebSocket, state: StoredState): Promise<void> {
-  const pieces = [...(state.snapshot ? [state.snapshot] : []), ...state.updates.map((u) => u.data)];
-  if (pieces.length === 0) pieces.push(new Uint8Array([0, 0]));
+  const pieces = storedPieces(state);
+  if (pieces.length === 0) pieces.push(EMPTY_UPDATE);
   return new Promise((resolve) => {
     pieces.forEach((piece, i) => {
       const last = i === pieces.length - 1;

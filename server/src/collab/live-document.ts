@@ -8,11 +8,12 @@ import * as Y from 'yjs';
 import { Awareness, removeAwarenessStates } from 'y-protocols/awareness';
 import type { Storage, StoredState } from '../storage/types.js';
 import type { Limits } from '../config.js';
-import { encodeAwareness, encodeStep2Update, encodeUpdate } from './protocol.js';
+import { EMPTY_UPDATE, encodeAwareness, encodeStep2Update, encodeUpdate } from './protocol.js';
 import { SeqTracker } from './seq-tracker.js';
 import { encodeAwarenessUpdate } from 'y-protocols/awareness';
 import { log } from '../log.js';
 import { foldInWorker } from '../storage/fold-worker.js';
+import { storedPieces } from '../storage/merge.js';
 
 /** A recipient of broadcasts: a WebSocket connection, or (later) a peer instance. */
 export interface Peer {
@@ -56,6 +57,12 @@ interface FullState {
 const FULL_STATE_CACHE_MIN_BYTES = 64 * 1024;
 
 const stateVectorOf = (doc: Y.Doc): Map<number, number> => Y.decodeStateVector(Y.encodeStateVector(doc));
+
+/** `update` as the cached full state, covering `covered` (a state vector, or the document it was encoded from), if large. */
+function fullStateIfLarge(update: Uint8Array, covered: Y.Doc | Map<number, number>): FullState | null {
+  if (update.byteLength < FULL_STATE_CACHE_MIN_BYTES) return null;
+  return { update, stateVector: covered instanceof Y.Doc ? stateVectorOf(covered) : covered };
+}
 
 export class LoadError extends Error {}
 export class WriteError extends Error {}
@@ -127,28 +134,20 @@ export class LiveDocument {
     }
     await beforeBuild?.(state);
     const doc = new Y.Doc({ gc: true });
-    let bytes = 0;
     // The first stored piece (the snapshot, or the first log entry of a document never compacted: a large
     // import) is a complete update already encoded: cached as the full state for joiners.
     let full: FullState | null = null;
-    const keepFirst = (piece: Uint8Array) => {
-      if (piece.byteLength >= FULL_STATE_CACHE_MIN_BYTES) full = { update: piece, stateVector: stateVectorOf(doc) };
-    };
     try {
-      if (state.snapshot) {
-        Y.applyUpdate(doc, state.snapshot);
-        keepFirst(state.snapshot);
-      }
-      for (const [i, u] of state.updates.entries()) {
-        Y.applyUpdate(doc, u.data);
-        if (i === 0 && !state.snapshot) keepFirst(u.data);
-        bytes += u.data.byteLength;
+      for (const [i, piece] of storedPieces(state).entries()) {
+        Y.applyUpdate(doc, piece);
+        if (i === 0) full = fullStateIfLarge(piece, doc);
       }
     } catch (e) {
       doc.destroy();
       throw new LoadError(`stored state of ${id} could not be applied: ${(e as Error).message}`);
     }
     const lastSeq = state.updates.at(-1)?.seq ?? state.snapshotSeq;
+    const bytes = state.updates.reduce((n, u) => n + u.data.byteLength, 0);
     return new LiveDocument(id, storage, limits, doc, { entries: state.updates.length, bytes, snapshotBytes: state.snapshot?.byteLength ?? 0, lastSeq }, hooks, full);
   }
 
@@ -160,15 +159,14 @@ export class LiveDocument {
     if (stateVector.size === 0) {
       if (!this.full) {
         const update = Y.encodeStateAsUpdate(this.doc);
-        if (update.byteLength >= FULL_STATE_CACHE_MIN_BYTES) this.full = { update, stateVector: stateVectorOf(this.doc) };
+        this.full = fullStateIfLarge(update, this.doc);
         return [encodeStep2Update(update)];
       }
       // What changed since goes first: the client keeps it pending until the full state (which it builds on)
       // arrives as sync step 2, so a client that counts itself synced at step 2 then has everything.
       const since = Y.encodeStateAsUpdate(this.doc, Y.encodeStateVector(this.full.stateVector));
-      const EMPTY_UPDATE_BYTES = 2; // no structs, no deletions
       const full = encodeStep2Update(this.full.update);
-      return since.byteLength > EMPTY_UPDATE_BYTES ? [encodeUpdate(since), full] : [full];
+      return since.byteLength > EMPTY_UPDATE.byteLength ? [encodeUpdate(since), full] : [full];
     }
     return [encodeStep2Update(Y.encodeStateAsUpdate(this.doc, Y.encodeStateVector(stateVector)))];
   }
@@ -305,20 +303,20 @@ export class LiveDocument {
     if (this.compacting) return;
     this.compacting = (async () => {
       try {
-        const out: { folded?: { entries: number; bytes: number; full: FullState } } = {};
+        const out: { folded?: { entries: number; bytes: number; update: Uint8Array; stateVector: Uint8Array } } = {};
         const upto = await this.storage.compact(this.id, async (state) => {
           const { update, stateVector } = await foldInWorker(state);
           const bytes = state.updates.reduce((n, u) => n + u.data.byteLength, 0);
-          out.folded = { entries: state.updates.length, bytes, full: { update, stateVector: Y.decodeStateVector(stateVector) } };
+          out.folded = { entries: state.updates.length, bytes, update, stateVector };
           return update;
         });
         const f = out.folded;
         if (upto < 0 || !f) return;
         this.logEntries = Math.max(0, this.logEntries - f.entries);
         this.logBytes = Math.max(0, this.logBytes - f.bytes);
-        this.snapshotBytes = f.full.update.byteLength;
+        this.snapshotBytes = f.update.byteLength;
         // The new snapshot is a full state already encoded (and stored): joiners are sent it from now on.
-        this.full = f.full.update.byteLength >= FULL_STATE_CACHE_MIN_BYTES ? f.full : null;
+        this.full = fullStateIfLarge(f.update, Y.decodeStateVector(f.stateVector));
       } catch (e) {
         // The log is intact; compaction is retried after the next write.
         log.warn('compaction failed', { doc: this.id, error: (e as Error).message });
@@ -357,8 +355,7 @@ export class LiveDocument {
         } else {
           // compaction folded entries we lack into the snapshot: apply the whole stored state (idempotent)
           const state = await this.storage.loadState(this.id);
-          const all = [...(state.snapshot ? [state.snapshot] : []), ...state.updates.map((u) => u.data)];
-          this.applyStored(all, []);
+          this.applyStored(storedPieces(state), []);
           this.seqs.advanceTo(state.updates.at(-1)?.seq ?? state.snapshotSeq);
         }
       } finally {

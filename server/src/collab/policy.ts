@@ -93,8 +93,8 @@ class ThreadRules {
     // a field of a thread
     if (!field) {
       if (!key || !THREAD_FIELDS.has(key)) return `unknown thread field "${key}"`;
-      if (isCreated(threadRef)) return c.kind === 'insert' ? this.checkNewThreadField(thread.key, key, c) : null;
-      if (STATUS_FIELDS.has(key)) return c.kind === 'insert' ? this.checkStatusField(threadRef, key, c) : null;
+      if (isCreated(threadRef)) return this.checkEntry(c, (v) => this.newThreadField(thread.key, key, v));
+      if (STATUS_FIELDS.has(key)) return this.checkEntry(c, (v) => this.statusField(key, v));
       return `commenters and editors may not change a thread's ${key}`;
     }
     if (field.key === 'tags' && steps.length === 2) {
@@ -113,7 +113,7 @@ class ThreadRules {
     }
     if (steps.length > 3) return 'comments hold no nested types';
     if (!key || !COMMENT_FIELDS.has(key)) return `unknown comment field "${key}"`;
-    if (isCreated(comment.ref)) return c.kind === 'insert' ? this.checkNewCommentField(key, c) : null;
+    if (isCreated(comment.ref)) return this.checkEntry(c, (v) => this.newCommentField(key, v));
     const author = this.inspected.valueOf(comment.ref, 'authorId');
     if (author !== this.ctx.userId) return 'only its author may change a comment';
     if (!OWN_COMMENT_EDITS.has(key)) return `a comment's ${key} may not change`;
@@ -121,20 +121,17 @@ class ThreadRules {
   }
 
   /**
-   * The value one entry of a new thread or comment sets. Every entry the update makes for a key is checked,
-   * not only the one that looks newest: concurrent entries (several client ids in one update) are ordered by
-   * Yjs, not by their place in the update. Entries already overwritten inside the update (deleted content) show
-   * nothing and pass.
+   * Checks the value a map entry the update inserts sets (deletions of such entries pass). Every entry the update
+   * makes for a key is checked, not only the one that looks newest: concurrent entries (several client ids in one
+   * update) are ordered by Yjs, not by their place in the update. Entries already overwritten inside the update
+   * (deleted content) show nothing and pass.
    */
-  private value(c: ItemChange): { skip: true } | { skip: false; v: unknown } {
-    if (c.item.content instanceof Y.ContentDeleted) return { skip: true };
-    return { skip: false, v: c.item.content.getContent()[c.item.length - 1] };
+  private checkEntry(c: ItemChange, rule: (v: unknown) => string | null): string | null {
+    if (c.kind !== 'insert' || c.item.content instanceof Y.ContentDeleted) return null;
+    return rule(c.item.content.getContent()[c.item.length - 1]);
   }
 
-  private checkNewThreadField(threadId: string | null, key: string, c: ItemChange): string | null {
-    const entry = this.value(c);
-    if (entry.skip) return null;
-    const v = entry.v;
+  private newThreadField(threadId: string | null, key: string, v: unknown): string | null {
     switch (key) {
       case 'id':
         return v === threadId ? null : 'a thread id must match its key';
@@ -163,20 +160,13 @@ class ThreadRules {
     }
   }
 
-  private checkStatusField(ref: TypeRef, key: string, c: ItemChange): string | null {
-    const entry = this.value(c);
-    if (entry.skip) return null;
-    const v = entry.v;
+  private statusField(key: string, v: unknown): string | null {
     if (key === 'status') return v === 'open' || v === 'resolved' ? null : 'status is open or resolved';
     if (key === 'resolvedBy') return v === null || v === this.ctx.userId ? null : 'resolvedBy must be the resolving user';
-    void ref;
     return v === null || (typeof v === 'number' && Number.isFinite(v)) ? null : 'resolvedAt must be a time or null';
   }
 
-  private checkNewCommentField(key: string, c: ItemChange): string | null {
-    const entry = this.value(c);
-    if (entry.skip) return null;
-    const v = entry.v;
+  private newCommentField(key: string, v: unknown): string | null {
     switch (key) {
       case 'authorId':
         return v === this.ctx.userId ? null : 'a new comment must carry its author\'s own user id';

@@ -59,6 +59,9 @@ export function encodeSyncStep1(doc: Y.Doc): Uint8Array {
   return encoding.toUint8Array(encoder);
 }
 
+/** A Yjs update with no structs and no deletions. */
+export const EMPTY_UPDATE: Readonly<Uint8Array> = new Uint8Array([0, 0]);
+
 /** A sync step 2 message carrying an update that is already encoded (a stored or cached full state). */
 export function encodeStep2Update(update: Uint8Array): Uint8Array {
   const encoder = encoding.createEncoder();

@@ -10,11 +10,11 @@ import { Worker, parentPort, workerData } from 'node:worker_threads';
 import { existsSync, readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { foldWithVector } from './merge.js';
+import { foldPieces, storedPieces } from './merge.js';
 import type { StoredState } from './types.js';
 
 type FoldInput = Pick<StoredState, 'snapshot' | 'updates'>;
-interface Request { id: number; snapshot: Uint8Array | null; updates: Uint8Array[] }
+interface Request { id: number; pieces: Uint8Array[] }
 export interface Folded {
   update: Uint8Array;
   /** Encoded state vector of `update`. */
@@ -30,7 +30,7 @@ if (parentPort && (workerData as { role?: string } | null)?.role === ROLE) {
   port.on('message', (req: Request) => {
     let reply: Reply;
     try {
-      const folded = foldWithVector({ snapshot: req.snapshot, updates: req.updates.map((data, seq) => ({ seq, data })) });
+      const folded = foldPieces(req.pieces);
       reply = { id: req.id, ok: true, folded };
     } catch (e) {
       reply = { id: req.id, ok: false, error: (e as Error).message };
@@ -91,11 +91,12 @@ function getWorker(): Worker | null {
 /** Folds a stored state into one update (as `foldState`) with its state vector, in the worker thread when it can. */
 export function foldInWorker(state: FoldInput): Promise<Folded> {
   const w = getWorker();
-  if (!w) return Promise.resolve().then(() => foldWithVector(state));
+  const pieces = storedPieces(state);
+  if (!w) return Promise.resolve().then(() => foldPieces(pieces));
   return new Promise((resolve, reject) => {
     const id = nextId++;
     waiting.set(id, { resolve, reject });
     w.ref(); // held only while a fold is running
-    w.postMessage({ id, snapshot: state.snapshot, updates: state.updates.map((u) => u.data) } satisfies Request);
+    w.postMessage({ id, pieces } satisfies Request);
   });
 }

@@ -2,12 +2,17 @@
 import * as Y from 'yjs';
 import type { StoredState } from './types.js';
 
-/** The folded update and the state vector it covers (encoded), from one pass over the state. */
-export function foldWithVector(state: Pick<StoredState, 'snapshot' | 'updates'>): { update: Uint8Array; stateVector: Uint8Array } {
+/** A stored state as the updates that rebuild it, in order: the snapshot (if any), then the log entries. */
+export function storedPieces(state: Pick<StoredState, 'snapshot' | 'updates'>): Uint8Array[] {
+  const log = state.updates.map((u) => u.data);
+  return state.snapshot ? [state.snapshot, ...log] : log;
+}
+
+/** Updates folded into one, and the state vector it covers (encoded), from one pass. */
+export function foldPieces(pieces: Uint8Array[]): { update: Uint8Array; stateVector: Uint8Array } {
   const doc = new Y.Doc({ gc: true });
   try {
-    if (state.snapshot) Y.applyUpdate(doc, state.snapshot);
-    for (const u of state.updates) Y.applyUpdate(doc, u.data);
+    for (const piece of pieces) Y.applyUpdate(doc, piece);
     return { update: Y.encodeStateAsUpdate(doc), stateVector: Y.encodeStateVector(doc) };
   } finally {
     doc.destroy();
@@ -15,5 +20,5 @@ export function foldWithVector(state: Pick<StoredState, 'snapshot' | 'updates'>)
 }
 
 export function foldState(state: Pick<StoredState, 'snapshot' | 'updates'>): Uint8Array {
-  return foldWithVector(state).update;
+  return foldPieces(storedPieces(state)).update;
 }

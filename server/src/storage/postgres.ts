@@ -77,7 +77,6 @@ const types = {
     oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
-
 export interface PostgresOptions {
   connectionString: string;
   /** Schema to use (created if missing); default: the connection's search_path (usually public). */

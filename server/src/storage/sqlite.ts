@@ -77,7 +77,6 @@ const MIGRATIONS: string[] = [
    );`,
 ];
 
-
 export function openSqliteStorage(file: string): Storage {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
