@@ -3,6 +3,7 @@
  * its updates through the document's write path after the policy check. A refused update is not applied,
  * stored or broadcast; the client is told why (auth message) and the socket is closed with 4403.
  */
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import * as Y from 'yjs';
 import { applyAwarenessUpdate } from 'y-protocols/awareness';
@@ -24,6 +25,7 @@ import {
 } from './protocol.js';
 import { log } from '../log.js';
 import { TokenBucket } from '../limits.js';
+import { Outgoing } from './wire.js';
 
 /** Largest presence state (JSON characters) a client may announce: names, colours and selections fit easily. */
 const MAX_AWARENESS_STATE_CHARS = 8192;
@@ -61,6 +63,8 @@ export class Connection implements Peer {
 
   constructor(
     readonly ws: WebSocket,
+    /** The socket `ws` was upgraded on: broadcasts, framed once (wire.ts), are written to it directly. */
+    private readonly socket: Duplex,
     readonly live: LiveDocument,
     readonly principal: Principal,
     readonly role: Role,
@@ -86,13 +90,14 @@ export class Connection implements Peer {
     }
   }
 
-  send(message: Uint8Array): void {
+  send(message: Uint8Array | Outgoing): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
       this.close(CLOSE.tryAgainLater, 'too slow to keep up; reconnect to resync');
       return;
     }
-    this.ws.send(message, { binary: true });
+    if (message instanceof Outgoing) this.socket.write(message.frame);
+    else this.ws.send(message, { binary: true });
   }
 
   close(code: number, reason: string): void {

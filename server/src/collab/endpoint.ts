@@ -54,7 +54,12 @@ function sendStoredState(ws: WebSocket, state: StoredState): Promise<void> {
 
 export function attachCollabEndpoint(server: Server, deps: EndpointDeps): CollabEndpoint {
   const { config, storage, tokens, registry } = deps;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: config.limits.maxFrameBytes });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: config.limits.maxFrameBytes,
+    // No compression: frames are small Yjs updates, and broadcasts are written pre-framed (wire.ts).
+    perMessageDeflate: false,
+  });
   const connections = new Set<Connection>();
   const perIp = new ConnectionCounter(config.limits.maxConnectionsPerIp);
 
@@ -130,7 +135,7 @@ export function attachCollabEndpoint(server: Server, deps: EndpointDeps): Collab
             ws.off('message', keep);
             if (ws.readyState !== ws.OPEN) return registry.release(docId);
             const early = { sent: hold.stored ? live.loadedStateVector : new Map<number, number>(), frames };
-            const conn = new Connection(ws, live, principal, role, config.limits, {
+            const conn = new Connection(ws, socket, live, principal, role, config.limits, {
               onRejected: (c, rule, bytes) => {
                 log.warn('update refused', { doc: docId, user: c.principal.id, rule });
                 void storage

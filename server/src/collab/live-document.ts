@@ -14,10 +14,12 @@ import { encodeAwarenessUpdate } from 'y-protocols/awareness';
 import { log } from '../log.js';
 import { foldInWorker } from '../storage/fold-worker.js';
 import { storedPieces } from '../storage/merge.js';
+import { Outgoing } from './wire.js';
 
 /** A recipient of broadcasts: a WebSocket connection, or (later) a peer instance. */
 export interface Peer {
-  send(message: Uint8Array): void;
+  /** A broadcast comes as an Outgoing (framed once for all recipients); a message for this peer alone as bytes. */
+  send(message: Uint8Array | Outgoing): void;
   /** Ends the peer's session with a close code and reason. */
   close(code: number, reason: string): void;
 }
@@ -374,7 +376,8 @@ export class LiveDocument {
   }
 
   broadcast(message: Uint8Array): void {
-    for (const p of this.peers) p.send(message);
+    const outgoing = new Outgoing(message);
+    for (const p of this.peers) p.send(outgoing);
   }
 
   private onAwarenessUpdate = (
