@@ -18,6 +18,8 @@ export interface ColdloadRun {
   load_ms: number;
   /** Connect -> the first frame with document state at a raw client (what the server adds before the client's apply). */
   first_data_ms: number;
+  /** Connect -> the server's sync step 2 (the whole state) has arrived at that raw client, before any apply. */
+  state_received_ms: number;
   first_sync_ms: number;
   warm_first_sync_ms: number;
   /** What a client spends applying the state it is sent (Y.applyUpdate in the generator). */
@@ -114,7 +116,7 @@ export async function runColdload(data: { dataDir: string; docId: string; stored
     type Sync = Pick<ColdloadRun, 'first_sync_ms' | 'warm_first_sync_ms' | 'client_apply_ms' | 'state_bytes'>;
     const [sync, load] = await Promise.all([
       ask<Sync>(gen.proc, { cmd: 'coldload', target, doc: data.docId }, 120_000),
-      ask<Pick<ColdloadRun, 'load_ms' | 'first_data_ms'>>(loadGen.proc, { cmd: 'coldloadRaw', target, doc: data.docId }, 120_000),
+      ask<Pick<ColdloadRun, 'load_ms' | 'first_data_ms' | 'state_received_ms'>>(loadGen.proc, { cmd: 'coldloadRaw', target, doc: data.docId }, 120_000),
     ]);
     return { ...load, ...sync, stored_bytes: data.storedBytes, load_before, load_after: loadavg() };
   } finally {

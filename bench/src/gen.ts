@@ -202,15 +202,15 @@ async function memoryPhase(m: { target: Target; docs: string[]; perDoc: number; 
 /**
  * Coldload, in two generator processes started together (so that neither client waits while the other one's
  * process is busy applying 13 MB): `coldloadRaw` times the load (connect -> the server's sync step 1, sent once
- * the document is loaded) and the first state frame; `coldload` times a new real provider's first sync on the
+ * the document is loaded), the first state frame and the whole state (its sync step 2) arriving; `coldload` times a new real provider's first sync on the
  * cold document, then a second provider's on the loaded one, then what applying the state costs a client.
  */
 async function coldloadRaw(m: { target: Target; doc: string }) {
   const t0 = performance.now();
   const raw = new RawClient(m.target, m.doc, null);
-  const [loaded, firstData] = await Promise.all([raw.serverStep1, raw.firstData, raw.synced]);
+  const [loaded, firstData, received] = await Promise.all([raw.serverStep1, raw.firstData, raw.synced.then(() => performance.now())]);
   raw.close();
-  return { load_ms: round(loaded - t0, 1), first_data_ms: round(firstData - t0, 1) };
+  return { load_ms: round(loaded - t0, 1), first_data_ms: round(firstData - t0, 1), state_received_ms: round(received - t0, 1) };
 }
 
 async function coldload(m: { target: Target; doc: string }) {
@@ -251,9 +251,10 @@ async function floorClients(m: { url: string; n: number }): Promise<number> {
 
 const handlers: Record<string, (m: never) => Promise<unknown>> = {
   'floor-clients': floorClients,
-  'floor-count': async () => {
+  /** Frames counted so far (after a moment for the last round to arrive); `close` ends the clients. */
+  'floor-count': async (m: { close?: boolean }) => {
     await sleep(300);
-    for (const ws of plain.splice(0)) ws.terminate();
+    if (m.close) for (const ws of plain.splice(0)) ws.terminate();
     return plainFrames;
   },
   load: (m: { config: LoadConfig }) => load(m.config),

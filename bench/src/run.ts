@@ -187,7 +187,8 @@ async function main(): Promise<void> {
 
   if (only.includes('fanout')) {
     d.floor = await runFloor(P.fanout.clients);
-    log(`floor: a bare ws server spends ${d.floor.us_per_frame} us CPU per frame (user ${d.floor.user_us_per_frame}, system ${d.floor.system_us_per_frame}); ${d.floor.frames_received}/${d.floor.frames_sent} received`);
+    const f = d.floor;
+    log(`floor: a bare ws server spends ${f.us_per_frame} us CPU per frame with ws.send (user ${f.user_us_per_frame}, system ${f.system_us_per_frame}; ${f.frames_received}/${f.frames_sent} received), ${f.raw.us_per_frame} us writing ready frames (user ${f.raw.user_us_per_frame}, system ${f.raw.system_us_per_frame}; ${f.raw.frames_received}/${f.raw.frames_sent} received)`);
     d.fanout = await interleaved(`fanout ${P.fanout.clients}`, servers, runs, (k) => runLoad(k, fanoutSpec(P.fanout.clients), seeds));
     for (const k of servers) d.sweep[k] = { [P.fanout.clients]: medianRun(d.fanout[k]!, (r) => r.p99_ms) };
     for (const n of P.sweep) {
@@ -211,7 +212,7 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     const data = await buildColdloadData(threads, comments);
     log(`coldload: built ${threads} threads / ${comments} comments (${(data.storedBytes / 2 ** 20).toFixed(1)} MB stored) in ${Date.now() - t0} ms`);
-    const r = await repeat('coldload', runs, () => runColdload(data), (x) => `load ${x.load_ms} ms, first data ${x.first_data_ms} ms, first sync ${x.first_sync_ms} ms (cold), ${x.warm_first_sync_ms} ms (warm), state ${x.state_bytes} B`);
+    const r = await repeat('coldload', runs, () => runColdload(data), (x) => `load ${x.load_ms} ms, first data ${x.first_data_ms} ms, whole state ${x.state_received_ms} ms, first sync ${x.first_sync_ms} ms (cold), ${x.warm_first_sync_ms} ms (warm), state ${x.state_bytes} B`);
     d.coldload = { threads, comments, runs: r };
     if (profiling) {
       // The whole server process under `node --cpu-prof`: start, load, three syncs.

@@ -182,13 +182,18 @@ export async function runMemory(kind: ServerKind, seeds: Seeds, docsN = 200, per
   }
 }
 
-export interface FloorRun {
-  clients: number;
+export interface FloorFigures {
   frames_sent: number;
   frames_received: number;
   us_per_frame: number;
   user_us_per_frame: number;
   system_us_per_frame: number;
+}
+
+/** `ws.send` per socket (the figures at the top level), and `raw`: one frame built once, written to each socket. */
+export interface FloorRun extends FloorFigures {
+  clients: number;
+  raw: FloorFigures;
 }
 
 /** Calibration: CPU per delivered frame of a bare ws server sending ready-made messages (no Yjs, no protocol). */
@@ -197,16 +202,22 @@ export async function runFloor(clients = 500, rounds = 250): Promise<FloorRun> {
   const gen = await startGenerator();
   try {
     await ask(gen.proc, { cmd: 'floor-clients', url: server.ws, n: clients }, 60_000);
-    const r = await ask<{ frames: number; user_us: number; system_us: number }>(server.child.proc, { cmd: 'blast', rounds, gapMs: 20 }, 120_000);
-    const received = await ask<number>(gen.proc, { cmd: 'floor-count' });
-    return {
-      clients,
-      frames_sent: r.frames,
-      frames_received: received,
-      us_per_frame: round((r.user_us + r.system_us) / r.frames, 2),
-      user_us_per_frame: round(r.user_us / r.frames, 2),
-      system_us_per_frame: round(r.system_us / r.frames, 2),
+    let counted = 0;
+    const blast = async (mode: 'ws' | 'raw', close = false): Promise<FloorFigures> => {
+      const r = await ask<{ frames: number; user_us: number; system_us: number }>(server.child.proc, { cmd: 'blast', rounds, gapMs: 20, mode }, 120_000);
+      const total = await ask<number>(gen.proc, { cmd: 'floor-count', close });
+      const received = total - counted;
+      counted = total;
+      return {
+        frames_sent: r.frames,
+        frames_received: received,
+        us_per_frame: round((r.user_us + r.system_us) / r.frames, 2),
+        user_us_per_frame: round(r.user_us / r.frames, 2),
+        system_us_per_frame: round(r.system_us / r.frames, 2),
+      };
     };
+    const viaWs = await blast('ws');
+    return { clients, ...viaWs, raw: await blast('raw', true) };
   } finally {
     await stop(gen.proc);
     await server.stop();
