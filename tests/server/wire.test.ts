@@ -45,6 +45,8 @@ describe('broadcasts on the wire', () => {
     const writer = rawClient(server.wsUrl, docId, server.adminToken);
     const readers = [0, 1, 2].map(() => rawClient(server.wsUrl, docId, server.adminToken));
     await Promise.all([writer.synced, ...readers.map((r) => r.synced)]);
+    // The ws client offers permessage-deflate; the server declines it (frames are written as built, in order).
+    for (const c of [writer, ...readers]) expect(c.ws.extensions).toBe('');
     const notes = writer.doc.getArray<string>('frame-test');
     // Each insert is one update, broadcast as one frame: 7-bit, 16-bit and 64-bit lengths, small again.
     const sizes = [10, 200, 70_000, 3, 1_000, 150_000, 20];
