@@ -131,7 +131,7 @@ export class Connection implements Peer {
     switch (message.kind) {
       case 'sync-step1': {
         // Answered after this client's earlier updates are stored, so the answer confirms them (clients count
-        // their unconfirmed changes by it).
+        // their unconfirmed changes by it), and after server-side changes in flight are stored.
         let stateVector: Map<number, number>;
         try {
           stateVector = Y.decodeStateVector(message.stateVector);
@@ -141,9 +141,13 @@ export class Connection implements Peer {
         for (const [client, clock] of this.sent ?? []) {
           if ((stateVector.get(client) ?? 0) < clock) stateVector.set(client, clock);
         }
-        this.updates = this.updates.then(() => {
-          for (const reply of this.live.answerSyncStep1(stateVector)) this.send(reply);
-        });
+        this.updates = this.updates
+          .then(() => this.live.changesSettled())
+          .then(() => {
+            // A copy that lost a server-side change is being replaced: this client reconnects to the reloaded one.
+            if (this.live.broken) return this.close(CLOSE.internalError, 'document reloading');
+            for (const reply of this.live.answerSyncStep1(stateVector)) this.send(reply);
+          });
         return;
       }
       case 'update': {

@@ -92,6 +92,11 @@ export class LiveDocument {
    * costs the event loop hundreds of milliseconds each time.
    */
   private full: FullState | null = null;
+  /**
+   * Server-side changes (`change`) are applied before they are stored; until each one's store settles, nothing is
+   * answered from the document (a joiner would otherwise be sent a change that a failing store then drops).
+   */
+  private readonly unstoredChanges = new Set<Promise<void>>();
   /** The document's state vector right after loading: what a client sent the stored state while it loaded has. */
   readonly loadedStateVector: Map<number, number>;
 
@@ -228,8 +233,25 @@ export class LiveDocument {
       this.doc.off('update', capture);
     }
     // Whatever the change applied before failing is stored too, so memory and storage never disagree.
-    if (updates.length > 0) await this.enqueue(updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates), true);
+    if (updates.length > 0) {
+      const stored = this.enqueue(updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates), true);
+      const settled = stored.then(() => {}, () => {});
+      this.unstoredChanges.add(settled);
+      void settled.then(() => this.unstoredChanges.delete(settled));
+      await stored;
+    }
     if (failure !== null) throw failure;
+  }
+
+  /** Resolves once every server-side change applied so far is stored (or failed: then `broken` is set). */
+  async changesSettled(): Promise<void> {
+    while (this.unstoredChanges.size) await Promise.all([...this.unstoredChanges]);
+  }
+
+  /** Marks this copy untrusted and closes its connections; it is unloaded once they are gone, and reloaded on demand. */
+  private discard(): void {
+    this.broken = true;
+    for (const p of this.peers) p.close(1011, 'document reloading');
   }
 
   private enqueue(update: Uint8Array, applied: boolean): Promise<void> {
@@ -264,8 +286,10 @@ export class LiveDocument {
     } catch (e) {
       const err = new WriteError(`could not store the update: ${(e as Error).message}`);
       log.error('append failed', { doc: this.id, error: (e as Error).message });
-      if (batch.some((w) => w.applied)) this.broken = true;
       for (const w of batch) w.reject(err);
+      // A server-side change in the batch is in memory but not stored: the copy is no longer trusted. Its clients
+      // reconnect to a copy loaded from storage (they never received the change: nothing unstored is sent).
+      if (batch.some((w) => w.applied)) this.discard();
       return;
     }
     let merged: Uint8Array;
@@ -282,10 +306,9 @@ export class LiveDocument {
       // Stored but not applicable (the policy should have refused it): the copy in memory is no longer
       // trusted. Its connections are closed and it reloads from the log; the process carries on.
       log.error('stored update could not be applied', { doc: this.id, error: (e as Error).message });
-      this.broken = true;
       const err = new WriteError('update could not be applied');
       for (const w of batch) w.reject(err);
-      for (const p of this.peers) p.close(1011, 'document reloading');
+      this.discard();
       return;
     }
     this.broadcast(encodeUpdate(merged));

@@ -2,6 +2,7 @@
 import type { ErrorRequestHandler } from 'express';
 import { z } from 'zod';
 import { log } from '../log.js';
+import { WriteError } from '../collab/live-document.js';
 
 export class HttpError extends Error {
   constructor(
@@ -32,6 +33,12 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infe
 export const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => {
   if (err instanceof HttpError) {
     res.status(err.status).json({ error: err.message });
+    return;
+  }
+  if (err instanceof WriteError) {
+    // The change was not stored (so it is nowhere): safe to send again. The storage's own words stay in the log.
+    log.warn('change not stored', { error: err.message });
+    res.status(503).set('Retry-After', '1').json({ error: 'the change could not be stored; nothing was changed, try again' });
     return;
   }
   const e = err as { type?: string; status?: number; message?: string };

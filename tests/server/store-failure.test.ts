@@ -1,0 +1,160 @@
+/**
+ * A server-side change (REST) is applied to the server's copy of the document before it is stored. If storing it
+ * fails, no client may ever have been sent it: the REST call gets 503, every client is closed with 1011 and
+ * reconnects to a copy loaded from storage, and the document carries on without the change. While it is being
+ * stored, nothing is answered from the copy. The failures are real ones of the real databases: a trigger that
+ * refuses the log insert, and (PostgreSQL) a table lock that holds the insert while a client joins.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { join } from 'node:path';
+import { api, createDocument, startServer, type TestServer } from '../support/server.js';
+import { rawClient, type RawClient } from '../support/raw-client.js';
+import { waitFor } from '../support/wait.js';
+import { POSTGRES_URL, describeIfService, dropSchema, postgresReachable, uniqueSchema } from '../support/services.js';
+
+const ARTICLE = 'The first paragraph of the article.\n\nThe second paragraph, which gets a thread.';
+const THREAD = { exact: 'second paragraph', body: 'A thread that must never be seen' };
+const threadCount = (c: RawClient) => c.doc.getMap('threads').size;
+
+/** What the tests need of a database: a way to make the log refuse inserts for one document, and to stop that. */
+interface Saboteur {
+  refuse(docId: string): Promise<void>;
+  allow(): Promise<void>;
+}
+
+/** The shared story: the failed change reaches no one, the document reloads without it and takes writes again. */
+async function failedChangeIsNeverSeen(server: TestServer, saboteur: Saboteur): Promise<void> {
+  const docId = await createDocument(server.url, server.adminToken, ARTICLE);
+  const a = rawClient(server.wsUrl, docId, server.adminToken);
+  await a.synced;
+  await saboteur.refuse(docId);
+  const res = await api(server.url, server.adminToken).post(`/documents/${docId}/threads`, THREAD);
+  expect(res.status).toBe(503);
+  expect(res.headers.get('retry-after')).toBe('1');
+  expect(res.body.error).toMatch(/could not be stored/);
+  await a.until(() => !a.isOpen(), 10_000, 'the server to close the connection');
+  expect((await a.closed).code).toBe(1011);
+  expect(threadCount(a)).toBe(0);
+  await saboteur.allow();
+  // Reloaded from storage: neither a new client nor the REST listing has the thread.
+  const b = rawClient(server.wsUrl, docId, server.adminToken);
+  await b.synced;
+  expect(threadCount(b)).toBe(0);
+  expect((await api(server.url, server.adminToken).get(`/documents/${docId}/threads`)).body).toEqual([]);
+  // And it takes writes again, stored for good.
+  const ok = await api(server.url, server.adminToken).post(`/documents/${docId}/threads`, { ...THREAD, body: 'kept' });
+  expect(ok.status).toBe(201);
+  await b.until(() => threadCount(b) === 1, 10_000, 'the kept thread');
+  await b.close();
+  await server.restart();
+  const c = rawClient(server.wsUrl, docId, server.adminToken);
+  await c.synced;
+  expect(threadCount(c)).toBe(1);
+  expect(c.doc.getMap('threads').toJSON()[ok.body.id]).toBeDefined();
+  await c.close();
+}
+
+describe('a server-side change whose store fails (SQLite)', () => {
+  let server: TestServer;
+  let db: Database.Database;
+  beforeAll(async () => {
+    server = await startServer();
+    db = new Database(join(server.dataDir, 'marginalia.db'));
+  });
+  afterAll(async () => {
+    db?.close();
+    await server?.dispose();
+  });
+
+  test('is sent to no client; the document reloads without it and carries on', async () => {
+    await failedChangeIsNeverSeen(server, {
+      async refuse(docId) {
+        db.exec(`CREATE TRIGGER refuse_log BEFORE INSERT ON updates WHEN NEW.doc_id = '${docId}' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`);
+      },
+      async allow() {
+        db.exec('DROP TRIGGER refuse_log');
+      },
+    });
+  });
+});
+
+const pgAvailable = await postgresReachable();
+
+describeIfService('postgresql', pgAvailable)('a server-side change whose store fails (PostgreSQL)', () => {
+  const schema = uniqueSchema('storefail');
+  let server: TestServer;
+  let admin: pg.Client;
+  beforeAll(async () => {
+    server = await startServer({ env: { DATABASE_URL: POSTGRES_URL, MARGINALIA_PG_SCHEMA: schema } });
+    admin = new pg.Client({ connectionString: POSTGRES_URL });
+    await admin.connect();
+  });
+  afterAll(async () => {
+    await admin?.end();
+    await server?.dispose();
+    await dropSchema(schema);
+  });
+
+  test('is sent to no client; the document reloads without it and carries on', async () => {
+    await failedChangeIsNeverSeen(server, {
+      async refuse(docId) {
+        await admin.query(`CREATE FUNCTION ${schema}.refuse_log() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql`);
+        await admin.query(`CREATE TRIGGER refuse_log BEFORE INSERT ON ${schema}.updates FOR EACH ROW WHEN (NEW.doc_id = '${docId}') EXECUTE FUNCTION ${schema}.refuse_log()`);
+      },
+      async allow() {
+        await admin.query(`DROP TRIGGER refuse_log ON ${schema}.updates`);
+        await admin.query(`DROP FUNCTION ${schema}.refuse_log()`);
+      },
+    });
+  });
+
+  test('a client that joins while the change is being stored is not answered until it is: then closed when it fails', async () => {
+    const docId = await createDocument(server.url, server.adminToken, ARTICLE);
+    const a = rawClient(server.wsUrl, docId, server.adminToken);
+    await a.synced;
+    // Hold the server's next log insert: a lock that conflicts with INSERT, in a transaction kept open.
+    const holder = new pg.Client({ connectionString: POSTGRES_URL });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`LOCK TABLE ${schema}.updates IN SHARE ROW EXCLUSIVE MODE`);
+      const posted = api(server.url, server.adminToken).post(`/documents/${docId}/threads`, THREAD);
+      await waitFor(
+        async () => (await admin.query(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = '${schema}.updates'::regclass`)).rows[0].n > 0,
+        { message: 'the server to wait for the lock' },
+      );
+      // The thread is in the server's copy now, not stored. A client joins and asks for the state (sync step 1,
+      // sent on open), then asks for presence: the presence answer comes back only after the server has taken
+      // the sync step 1, whose answer (were it sent) would be in the same turn, ahead of the failure below.
+      const b = rawClient(server.wsUrl, docId, server.adminToken);
+      let presence = 0;
+      b.ws.on('message', (data: Buffer) => void (data[0] === 1 && presence++));
+      await waitFor(() => b.isOpen(), { message: 'the joiner to connect' });
+      b.send(Uint8Array.of(3));
+      await waitFor(() => presence > 0, { message: 'the presence answer' });
+      expect(b.step2s()).toBe(0);
+      // The insert now fails: a trigger created in the lock's transaction refuses it once the lock is gone.
+      await holder.query(`CREATE FUNCTION ${schema}.refuse_held() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql`);
+      await holder.query(`CREATE TRIGGER refuse_held BEFORE INSERT ON ${schema}.updates FOR EACH ROW WHEN (NEW.doc_id = '${docId}') EXECUTE FUNCTION ${schema}.refuse_held()`);
+      await holder.query('COMMIT');
+      expect((await posted).status).toBe(503);
+      await Promise.all([a, b].map((c) => c.until(() => !c.isOpen(), 10_000, 'the server to close the connection')));
+      const [closedA, closedB] = await Promise.all([a.closed, b.closed]);
+      expect([closedA.code, closedB.code]).toEqual([1011, 1011]);
+      expect(b.step2s()).toBe(0);
+      expect([threadCount(a), threadCount(b)]).toEqual([0, 0]);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => {});
+      await holder.query(`DROP TRIGGER IF EXISTS refuse_held ON ${schema}.updates`);
+      await holder.query(`DROP FUNCTION IF EXISTS ${schema}.refuse_held()`);
+      await holder.end();
+    }
+    // Reloaded without it.
+    const c = rawClient(server.wsUrl, docId, server.adminToken);
+    await c.synced;
+    expect(threadCount(c)).toBe(0);
+    await c.close();
+  });
+});
