@@ -15,6 +15,8 @@ export interface Limits {
   /** The log is folded into a snapshot when it holds more entries or bytes than this. */
   compactAfterUpdates: number;
   compactAfterBytes: number;
+  /** A document whose stored state is at least this large is built in slices, one per event-loop turn. */
+  slicedLoadBytes: number;
   /** A document whose stored size passes this refuses further growth (close 4413). */
   maxDocumentBytes: number;
   /** Concurrent WebSocket connections from one IP address. */
@@ -98,6 +100,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       pingIntervalMs: int(env, 'MARGINALIA_PING_INTERVAL_MS', 15_000, 100),
       compactAfterUpdates: int(env, 'MARGINALIA_COMPACT_AFTER_UPDATES', 500, 1),
       compactAfterBytes: int(env, 'MARGINALIA_COMPACT_AFTER_BYTES', 1024 * 1024, 1),
+      slicedLoadBytes: int(env, 'MARGINALIA_SLICED_LOAD_BYTES', 1024 * 1024, 1),
       maxDocumentBytes: int(env, 'MARGINALIA_MAX_DOCUMENT_BYTES', 64 * 1024 * 1024, 1024),
       maxConnectionsPerIp: int(env, 'MARGINALIA_MAX_CONNECTIONS_PER_IP', 5000, 1),
       maxMessagesPerSecond: int(env, 'MARGINALIA_MAX_MESSAGES_PER_SECOND', 300, 1),

@@ -4,10 +4,18 @@
  * frames itself (sync answers, awareness) on the same socket.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { Receiver } from 'ws';
+import { createRequire } from 'node:module';
 import { frameBinary } from '@marginalia/server/collab/wire.js';
 import { startServer, createDocument, type TestServer } from '../support/server.js';
 import { rawClient } from '../support/raw-client.js';
+
+/** ws's own frame parser: ws exports it, its type definitions do not declare it. */
+interface FrameParser {
+  write(chunk: Buffer): boolean;
+  on(event: 'message', fn: (data: Buffer, isBinary: boolean) => void): void;
+  on(event: 'error', fn: (e: Error) => void): void;
+}
+const { Receiver } = createRequire(import.meta.url)('ws') as { Receiver: new (options: { isServer: boolean; binaryType: string }) => FrameParser };
 
 describe('pre-framed broadcast frames', () => {
   // 125/126 and 65535/65536: where the length moves from 7 bits to 16 and from 16 to 64.

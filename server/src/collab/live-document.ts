@@ -12,7 +12,7 @@ import { EMPTY_UPDATE, encodeAwareness, encodeStep2Update, encodeUpdate } from '
 import { SeqTracker } from './seq-tracker.js';
 import { encodeAwarenessUpdate } from 'y-protocols/awareness';
 import { log } from '../log.js';
-import { foldInWorker } from '../storage/fold-worker.js';
+import { foldInWorker, sliceInWorker } from '../storage/fold-worker.js';
 import { storedPieces } from '../storage/merge.js';
 import { Outgoing } from './wire.js';
 
@@ -67,6 +67,60 @@ function fullStateIfLarge(update: Uint8Array, covered: Y.Doc | Map<number, numbe
 }
 
 export class LoadError extends Error {}
+
+/**
+ * The document from its stored pieces in one go. The first piece (the snapshot, or the first log entry of a
+ * document never compacted: a large import) is a complete update already encoded: cached as the full state.
+ */
+function buildWhole(id: string, pieces: Uint8Array[]): { doc: Y.Doc; full: FullState | null } {
+  const doc = new Y.Doc({ gc: true });
+  let full: FullState | null = null;
+  try {
+    for (const [i, piece] of pieces.entries()) {
+      Y.applyUpdate(doc, piece);
+      if (i === 0) full = fullStateIfLarge(piece, doc);
+    }
+  } catch (e) {
+    doc.destroy();
+    throw new LoadError(`stored state of ${id} could not be applied: ${(e as Error).message}`);
+  }
+  return { doc, full };
+}
+
+/**
+ * The document from its stored pieces a slice per event-loop turn (slice.ts; the slices are cut in the worker),
+ * so that a large document's build never holds the thread: other documents and clients arriving meanwhile are
+ * served between slices. Null when the state cannot be sliced (it is then built whole, as before).
+ */
+async function buildSliced(id: string, pieces: Uint8Array[]): Promise<{ doc: Y.Doc; full: FullState | null } | null> {
+  let sliced;
+  try {
+    sliced = await sliceInWorker(pieces);
+  } catch (e) {
+    log.warn('stored state not sliced; built whole', { doc: id, error: (e as Error).message });
+    return null;
+  }
+  if (!sliced.slices) return null;
+  const doc = new Y.Doc({ gc: true });
+  try {
+    for (const slice of sliced.slices) {
+      Y.applyUpdate(doc, slice);
+      await new Promise((r) => setImmediate(r));
+    }
+  } catch (e) {
+    doc.destroy();
+    throw new LoadError(`stored state of ${id} could not be applied: ${(e as Error).message}`);
+  }
+  const firstStateVector = Y.decodeStateVector(sliced.firstStateVector);
+  const short = [...firstStateVector].some(([client, clock]) => Y.getState(doc.store, client) < clock);
+  if (doc.store.pendingStructs || doc.store.pendingDs || short) {
+    // Not what slicing promises: build it the proven way instead.
+    log.warn('sliced build incomplete; built whole', { doc: id });
+    doc.destroy();
+    return null;
+  }
+  return { doc, full: fullStateIfLarge(pieces[0]!, firstStateVector) };
+}
 export class WriteError extends Error {}
 
 export class LiveDocument {
@@ -124,14 +178,15 @@ export class LiveDocument {
   /**
    * Latest snapshot + replay of the log after it. Throws LoadError: never an empty stand-in document.
    * `beforeBuild` sees the stored state as soon as it is read (clients that arrive now can be sent it while the
-   * document is built, which occupies this thread); the build starts when it resolves.
+   * document is built), and whether the build will be sliced (else it occupies this thread until done); the build
+   * starts when it resolves.
    */
   static async load(
     id: string,
     storage: Storage,
     limits: Limits,
     hooks: DocumentHooks = {},
-    beforeBuild?: (state: StoredState) => Promise<void>,
+    beforeBuild?: (state: StoredState, build: { sliced: boolean }) => Promise<void>,
   ): Promise<LiveDocument> {
     let state;
     try {
@@ -139,20 +194,10 @@ export class LiveDocument {
     } catch (e) {
       throw new LoadError(`storage unavailable: ${(e as Error).message}`);
     }
-    await beforeBuild?.(state);
-    const doc = new Y.Doc({ gc: true });
-    // The first stored piece (the snapshot, or the first log entry of a document never compacted: a large
-    // import) is a complete update already encoded: cached as the full state for joiners.
-    let full: FullState | null = null;
-    try {
-      for (const [i, piece] of storedPieces(state).entries()) {
-        Y.applyUpdate(doc, piece);
-        if (i === 0) full = fullStateIfLarge(piece, doc);
-      }
-    } catch (e) {
-      doc.destroy();
-      throw new LoadError(`stored state of ${id} could not be applied: ${(e as Error).message}`);
-    }
+    const pieces = storedPieces(state);
+    const sliced = pieces.reduce((n, p) => n + p.byteLength, 0) >= limits.slicedLoadBytes;
+    await beforeBuild?.(state, { sliced });
+    const { doc, full } = (sliced ? await buildSliced(id, pieces) : null) ?? buildWhole(id, pieces);
     const lastSeq = state.updates.at(-1)?.seq ?? state.snapshotSeq;
     const bytes = state.updates.reduce((n, u) => n + u.data.byteLength, 0);
     return new LiveDocument(id, storage, limits, doc, { entries: state.updates.length, bytes, snapshotBytes: state.snapshot?.byteLength ?? 0, lastSeq }, hooks, full);

@@ -53,10 +53,13 @@ export class DocumentRegistry {
   private async load(id: string, entry: Entry, storedRead: (s: StoredState | null) => void): Promise<LiveDocument> {
     try {
       await this.replicator?.attach(id);
-      const live = await LiveDocument.load(id, this.storage, this.limits, this.hooks, async (state) => {
+      const live = await LiveDocument.load(id, this.storage, this.limits, this.hooks, async (state, { sliced }) => {
         storedRead(state);
-        // Clients admitted in this turn are sent the state before the build occupies the thread for a while.
+        // Clients admitted in this turn are sent the state before the build starts.
         await new Promise((r) => setImmediate(r));
+        // A sliced build leaves the thread free between slices: the sends go on meanwhile. A whole build holds the
+        // thread, so it waits (a little) for them to leave first.
+        if (sliced) return;
         let timer: NodeJS.Timeout | undefined;
         const limit = new Promise<void>((r) => (timer = setTimeout(r, BUILD_WAIT_MS)));
         await Promise.race([Promise.allSettled(entry.transfers), limit]);
@@ -70,6 +73,7 @@ export class DocumentRegistry {
       throw e;
     } finally {
       storedRead(null);
+      entry.transfers = [];
     }
   }
 

@@ -1,26 +1,52 @@
 /**
- * Folds stored states (snapshot + log) in a worker thread, so compaction never stalls the event loop that
- * carries every live document's writes and broadcasts: a fold costs the whole document (hundreds of
- * milliseconds for a large one), the write path a few microseconds per update.
+ * Whole-document work on stored states in a worker thread, so it never stalls the event loop that carries every
+ * live document's writes and broadcasts: folding a stored state (snapshot + log) for compaction, and cutting a
+ * large one into slices for loading (slice.ts). Either costs the whole document (hundreds of milliseconds for a
+ * large one), the write path a few microseconds per update.
  *
- * One worker per process, started on first use; it keeps the process alive only while a fold is running. If
- * the worker cannot run (no compiled worker file, e.g. under a TypeScript test runner), folds run in this thread.
+ * One worker per process, started on first use; it keeps the process alive only while a job is running. If the
+ * worker cannot run (no compiled worker file, e.g. under a TypeScript test runner), jobs run in this thread.
  */
 import { Worker, parentPort, workerData } from 'node:worker_threads';
 import { existsSync, readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import * as Y from 'yjs';
 import { foldPieces, storedPieces } from './merge.js';
+import { sliceUpdate } from './slice.js';
 import type { StoredState } from './types.js';
 
 type FoldInput = Pick<StoredState, 'snapshot' | 'updates'>;
-interface Request { id: number; pieces: Uint8Array[] }
+type Job = 'fold' | 'slice';
+interface Request { id: number; job: Job; pieces: Uint8Array[] }
 export interface Folded {
   update: Uint8Array;
   /** Encoded state vector of `update`. */
   stateVector: Uint8Array;
 }
-type Reply = { id: number; ok: true; folded: Folded } | { id: number; ok: false; error: string };
+export interface Sliced {
+  /** The pieces as slices to apply in order (slice.ts); null when they must be applied whole. */
+  slices: Uint8Array[] | null;
+  /** Encoded state vector of the first piece alone (empty when not sliced). */
+  firstStateVector: Uint8Array;
+}
+type Result = Folded | Sliced;
+type Reply = { id: number; ok: true; result: Result } | { id: number; ok: false; error: string };
+
+/** Runs a job where it is called (the worker, or this thread when there is none). */
+function run(job: Job, pieces: Uint8Array[]): Result {
+  if (job === 'fold') return foldPieces(pieces);
+  // The first piece (snapshot, or a never-compacted document's first entry) is the bulk: it is sliced; the log
+  // entries after it are small and already in the order they were written, so they follow as they are.
+  const sliced = sliceUpdate(pieces[0]!);
+  if (!sliced) return { slices: null, firstStateVector: new Uint8Array() };
+  return { slices: [...sliced.slices, ...pieces.slice(1)], firstStateVector: Y.encodeStateVector(sliced.stateVector) };
+}
+
+/** The buffers a reply can hand over instead of copying (each once: pieces may share one). */
+const buffersOf = (r: Result): ArrayBuffer[] => [
+  ...new Set(('update' in r ? [r.update] : (r.slices ?? [])).map((u) => u.buffer as ArrayBuffer)),
+];
 
 const ROLE = 'marginalia:fold-worker';
 
@@ -30,17 +56,16 @@ if (parentPort && (workerData as { role?: string } | null)?.role === ROLE) {
   port.on('message', (req: Request) => {
     let reply: Reply;
     try {
-      const folded = foldPieces(req.pieces);
-      reply = { id: req.id, ok: true, folded };
+      reply = { id: req.id, ok: true, result: run(req.job, req.pieces) };
     } catch (e) {
       reply = { id: req.id, ok: false, error: (e as Error).message };
     }
-    port.postMessage(reply, reply.ok ? [reply.folded.update.buffer as ArrayBuffer] : []);
+    port.postMessage(reply, reply.ok ? buffersOf(reply.result) : []);
   });
 }
 
 /**
- * Folding is background work: on Linux this thread gets the lowest CPU priority (nice 19, for this thread only:
+ * This is background work: on Linux this thread gets the lowest CPU priority (nice 19, for this thread only:
  * /proc/thread-self names its task id), so on a busy core it yields to the event loop that serves clients.
  */
 function lowerThreadPriority(): void {
@@ -48,7 +73,7 @@ function lowerThreadPriority(): void {
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
     if (Number.isInteger(tid) && tid > 0) setPriority(tid, 19);
   } catch {
-    // not Linux, or not permitted: folds run at normal priority
+    // not Linux, or not permitted: jobs run at normal priority
   }
 }
 
@@ -56,7 +81,7 @@ const WORKER_FILE = fileURLToPath(import.meta.url);
 
 let worker: Worker | null = null;
 let nextId = 1;
-const waiting = new Map<number, { resolve: (d: Folded) => void; reject: (e: Error) => void }>();
+const waiting = new Map<number, { resolve: (r: Result) => void; reject: (e: Error) => void }>();
 
 function failAll(error: Error): void {
   for (const w of waiting.values()) w.reject(error);
@@ -72,7 +97,7 @@ function getWorker(): Worker | null {
     if (!entry) return;
     waiting.delete(r.id);
     if (waiting.size === 0) w.unref();
-    if (r.ok) entry.resolve(r.folded);
+    if (r.ok) entry.resolve(r.result);
     else entry.reject(new Error(r.error));
   });
   w.on('error', (e) => {
@@ -81,22 +106,30 @@ function getWorker(): Worker | null {
   });
   w.on('exit', (code) => {
     if (worker === w) worker = null;
-    failAll(new Error(`fold worker exited (${code})`));
+    failAll(new Error(`stored-state worker exited (${code})`));
   });
   w.unref(); // after the listeners: adding a 'message' listener refs the worker again
   worker = w;
   return w;
 }
 
-/** Folds a stored state into one update (as `foldState`) with its state vector, in the worker thread when it can. */
-export function foldInWorker(state: FoldInput): Promise<Folded> {
+function inWorker(job: Job, pieces: Uint8Array[]): Promise<Result> {
   const w = getWorker();
-  const pieces = storedPieces(state);
-  if (!w) return Promise.resolve().then(() => foldPieces(pieces));
+  if (!w) return Promise.resolve().then(() => run(job, pieces));
   return new Promise((resolve, reject) => {
     const id = nextId++;
     waiting.set(id, { resolve, reject });
-    w.ref(); // held only while a fold is running
-    w.postMessage({ id, pieces } satisfies Request);
+    w.ref(); // held only while a job is running
+    w.postMessage({ id, job, pieces } satisfies Request);
   });
+}
+
+/** Folds a stored state into one update (as `foldState`) with its state vector, in the worker thread when it can. */
+export function foldInWorker(state: FoldInput): Promise<Folded> {
+  return inWorker('fold', storedPieces(state)) as Promise<Folded>;
+}
+
+/** Cuts stored pieces (snapshot, log entries) into slices that build the document a turn at a time (slice.ts). */
+export function sliceInWorker(pieces: Uint8Array[]): Promise<Sliced> {
+  return inWorker('slice', pieces) as Promise<Sliced>;
 }
