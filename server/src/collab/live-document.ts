@@ -121,6 +121,7 @@ async function buildSliced(id: string, pieces: Uint8Array[]): Promise<{ doc: Y.D
   }
   return { doc, full: fullStateIfLarge(pieces[0]!, firstStateVector) };
 }
+
 export class WriteError extends Error {}
 
 export class LiveDocument {
