@@ -110,6 +110,44 @@ describeIfService('postgresql', pgAvailable)('a server-side change whose store f
     });
   });
 
+  test('a write held up by the database is logged as slow, and the change is stored once it goes through', async () => {
+    const docId = await createDocument(server.url, server.adminToken, ARTICLE);
+    const holder = new pg.Client({ connectionString: POSTGRES_URL });
+    await holder.connect();
+    let posted: ReturnType<ReturnType<typeof api>['post']> | null = null;
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`LOCK TABLE ${schema}.updates IN SHARE ROW EXCLUSIVE MODE`);
+      posted = api(server.url, server.adminToken).post(`/documents/${docId}/threads`, { ...THREAD, body: 'held, then stored' });
+      await waitFor(
+        async () => (await admin.query(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = '${schema}.updates'::regclass`)).rows[0].n > 0,
+        { message: 'the server to wait for the lock' },
+      );
+      // Held until the server's insert has been waiting longer than the slow-write threshold (100 ms), as
+      // PostgreSQL itself reports it.
+      await waitFor(
+        async () =>
+          (
+            await admin.query(
+              `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+               WHERE NOT l.granted AND l.relation = '${schema}.updates'::regclass AND now() - a.query_start > interval '150 milliseconds'`,
+            )
+          ).rows[0].n > 0,
+        { message: 'the server to have waited 150 ms' },
+      );
+    } finally {
+      await holder.query('COMMIT').catch(() => {});
+      await holder.end();
+    }
+    expect((await posted!).status).toBe(201);
+    await waitFor(() => /slow storage write/.test(server.output()), { message: 'the slow write to be logged' });
+    expect(server.output()).toMatch(new RegExp(`slow storage write.*${docId}`));
+    const c = rawClient(server.wsUrl, docId, server.adminToken);
+    await c.synced;
+    expect(threadCount(c)).toBe(1);
+    await c.close();
+  });
+
   test('a client that joins while the change is being stored is not answered until it is: then closed when it fails', async () => {
     const docId = await createDocument(server.url, server.adminToken, ARTICLE);
     const a = rawClient(server.wsUrl, docId, server.adminToken);

@@ -66,6 +66,9 @@ function fullStateIfLarge(update: Uint8Array, covered: Y.Doc | Map<number, numbe
   return { update, stateVector: covered instanceof Y.Doc ? stateVectorOf(covered) : covered };
 }
 
+/** A stored write that takes this long is logged: clients notice it (their changes wait to be confirmed). */
+const SLOW_WRITE_MS = 100;
+
 export class LoadError extends Error {}
 
 /**
@@ -324,11 +327,15 @@ export class LiveDocument {
     this.pending = [];
     if (batch.length === 0) return;
     let seqs: number[];
+    const started = performance.now();
     try {
       seqs = await this.storage.appendUpdates(
         this.id,
         batch.map((w) => w.update),
       );
+      const ms = performance.now() - started;
+      // Everything this document's clients send waits for this (and, with SQLite, the whole instance does).
+      if (ms >= SLOW_WRITE_MS) log.warn('slow storage write', { doc: this.id, ms: Math.round(ms), updates: batch.length });
     } catch (e) {
       const err = new WriteError(`could not store the update: ${(e as Error).message}`);
       log.error('append failed', { doc: this.id, error: (e as Error).message });
