@@ -202,8 +202,9 @@ async function memoryPhase(m: { target: Target; docs: string[]; perDoc: number; 
 /**
  * Coldload, in two generator processes started together (so that neither client waits while the other one's
  * process is busy applying 13 MB): `coldloadRaw` times the load (connect -> the server's sync step 1, sent once
- * the document is loaded), the first state frame and the whole state (its sync step 2) arriving; `coldload` times a new real provider's first sync on the
- * cold document, then a second provider's on the loaded one, then what applying the state costs a client.
+ * the document is loaded), the first state frame and the whole state (its sync step 2) arriving; `coldload`
+ * times a new real provider's first sync on the cold document, then a second provider's on the loaded one, then
+ * what applying the state costs a client.
  */
 async function coldloadRaw(m: { target: Target; doc: string }) {
   const t0 = performance.now();

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { openSqliteStorage } from '@marginalia/server/storage/sqlite.js';
 import { openPostgresStorage } from '@marginalia/server/storage/postgres.js';
 import { POSTGRES_URL, describeIfService, dropSchema, postgresReachable, uniqueSchema } from '../support/services.js';
-import type { Storage } from '@marginalia/server/storage/types.js';
+import type { Storage, StoredState } from '@marginalia/server/storage/types.js';
 import { StorageError } from '@marginalia/server/storage/types.js';
-import { foldState } from '@marginalia/server/storage/merge.js';
+import { foldState, storedPieces } from '@marginalia/server/storage/merge.js';
 import { tempDir, ROOT } from '../support/server.js';
 import { seededRandom, testSeed } from '../support/random.js';
 
@@ -31,10 +31,9 @@ function textUpdate(doc: Y.Doc, s: string): Uint8Array {
   return updates[0]!;
 }
 
-function rebuild(state: { snapshot: Uint8Array | null; updates: { data: Uint8Array }[] }): string {
+function rebuild(state: Pick<StoredState, 'snapshot' | 'updates'>): string {
   const doc = new Y.Doc();
-  if (state.snapshot) Y.applyUpdate(doc, state.snapshot);
-  for (const u of state.updates) Y.applyUpdate(doc, u.data);
+  for (const piece of storedPieces(state)) Y.applyUpdate(doc, piece);
   const s = doc.getText('t').toString();
   doc.destroy();
   return s;
@@ -87,6 +86,12 @@ for (const [name, make, describeFor] of [
     await storage.close();
     await backend.cleanup();
   });
+  /** Creates document d1 holding "a"; returns the Y.Doc that wrote it, for further updates. */
+  const createD1 = async (): Promise<Y.Doc> => {
+    const doc = new Y.Doc();
+    await storage.createDocument({ record: record('d1'), initialUpdate: textUpdate(doc, 'a'), members: [] });
+    return doc;
+  };
 
   test('a created document starts with its initial update as log entry 1', async () => {
     const doc = new Y.Doc();
@@ -100,8 +105,7 @@ for (const [name, make, describeFor] of [
   });
 
   test('creating a document with an existing id is a conflict and changes nothing', async () => {
-    const doc = new Y.Doc();
-    await storage.createDocument({ record: record('d1'), initialUpdate: textUpdate(doc, 'a'), members: [] });
+    const doc = await createD1();
     await expect(storage.createDocument({ record: { ...record('d1'), title: 'other' }, initialUpdate: textUpdate(doc, 'b'), members: [] })).rejects.toBeInstanceOf(StorageError);
     expect((await storage.getDocument('d1'))?.title).toBe('T');
     expect(rebuild(await storage.loadState('d1'))).toBe('a');
@@ -109,8 +113,7 @@ for (const [name, make, describeFor] of [
   });
 
   test('appended updates come back in order with increasing sequence numbers', async () => {
-    const doc = new Y.Doc();
-    await storage.createDocument({ record: record('d1'), initialUpdate: textUpdate(doc, 'a'), members: [] });
+    const doc = await createD1();
     const seqs = await storage.appendUpdates('d1', [textUpdate(doc, 'b'), textUpdate(doc, 'c')]);
     const more = await storage.appendUpdates('d1', [textUpdate(doc, 'd')]);
     expect(seqs).toEqual([2, 3]);
@@ -120,8 +123,7 @@ for (const [name, make, describeFor] of [
   });
 
   test('compaction folds snapshot and log into one snapshot; sequence numbers keep growing after it', async () => {
-    const doc = new Y.Doc();
-    await storage.createDocument({ record: record('d1'), initialUpdate: textUpdate(doc, 'a'), members: [] });
+    const doc = await createD1();
     await storage.appendUpdates('d1', [textUpdate(doc, 'b'), textUpdate(doc, 'c')]);
     expect(await storage.compact('d1')).toBe(3);
     let state = await storage.loadState('d1');
@@ -154,8 +156,7 @@ for (const [name, make, describeFor] of [
   });
 
   test('a fold that runs while writes go on removes only the entries it folded', async () => {
-    const doc = new Y.Doc();
-    await storage.createDocument({ record: record('d1'), initialUpdate: textUpdate(doc, 'a'), members: [] });
+    const doc = await createD1();
     await storage.appendUpdates('d1', [textUpdate(doc, 'b')]);
     const upto = await storage.compact('d1', async (state) => {
       // a write that lands while the fold is still working (as it does when the fold runs in a worker)
@@ -171,8 +172,7 @@ for (const [name, make, describeFor] of [
   });
 
   test('of two overlapping compactions one stores its fold and the other writes nothing', async () => {
-    const doc = new Y.Doc();
-    await storage.createDocument({ record: record('d1'), initialUpdate: textUpdate(doc, 'a'), members: [] });
+    const doc = await createD1();
     await storage.appendUpdates('d1', [textUpdate(doc, 'b'), textUpdate(doc, 'c')]);
     let inner = 0;
     const outer = await storage.compact('d1', async (state) => {
@@ -188,8 +188,7 @@ for (const [name, make, describeFor] of [
   });
 
   test('a fold that fails leaves snapshot and log as they were', async () => {
-    const doc = new Y.Doc();
-    await storage.createDocument({ record: record('d1'), initialUpdate: textUpdate(doc, 'a'), members: [] });
+    const doc = await createD1();
     await storage.appendUpdates('d1', [textUpdate(doc, 'b')]);
     await expect(storage.compact('d1', () => Promise.reject(new Error('worker gone')))).rejects.toThrow('worker gone');
     const state = await storage.loadState('d1');
@@ -200,8 +199,7 @@ for (const [name, make, describeFor] of [
   });
 
   test('updatesAfter returns the log tail, or null once compaction folded part of it', async () => {
-    const doc = new Y.Doc();
-    await storage.createDocument({ record: record('d1'), initialUpdate: textUpdate(doc, 'a'), members: [] });
+    const doc = await createD1();
     await storage.appendUpdates('d1', [textUpdate(doc, 'b'), textUpdate(doc, 'c')]);
     expect((await storage.updatesAfter('d1', 1))!.map((u) => u.seq)).toEqual([2, 3]);
     await storage.compact('d1');

@@ -96,45 +96,51 @@ describeIfService('postgresql', pgAvailable)('a server-side change whose store f
     await server?.dispose();
     await dropSchema(schema);
   });
+  /** Makes the log refuse inserts for `docId` (a trigger named `name`), on `client`'s connection. */
+  const refuseLog = async (client: pg.Client, name: string, docId: string) => {
+    await client.query(`CREATE FUNCTION ${schema}.${name}() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql`);
+    await client.query(`CREATE TRIGGER ${name} BEFORE INSERT ON ${schema}.updates FOR EACH ROW WHEN (NEW.doc_id = '${docId}') EXECUTE FUNCTION ${schema}.${name}()`);
+  };
+  const allowLog = async (client: pg.Client, name: string) => {
+    await client.query(`DROP TRIGGER IF EXISTS ${name} ON ${schema}.updates`);
+    await client.query(`DROP FUNCTION IF EXISTS ${schema}.${name}()`);
+  };
+  /** A connection holding a lock that conflicts with INSERT on the log, in a transaction kept open. */
+  const holdLog = async (): Promise<pg.Client> => {
+    const holder = new pg.Client({ connectionString: POSTGRES_URL });
+    await holder.connect();
+    await holder.query('BEGIN');
+    await holder.query(`LOCK TABLE ${schema}.updates IN SHARE ROW EXCLUSIVE MODE`);
+    return holder;
+  };
+  /** Waits until the server's log insert has been waiting for the lock longer than `ms`, as PostgreSQL reports it. */
+  const serverWaitsOnLog = (ms = 0) =>
+    waitFor(
+      async () =>
+        (
+          await admin.query(
+            `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+             WHERE NOT l.granted AND l.relation = '${schema}.updates'::regclass AND now() - a.query_start > interval '${ms} milliseconds'`,
+          )
+        ).rows[0].n > 0,
+      { message: `the server to have waited for the lock over ${ms} ms` },
+    );
 
   test('is sent to no client; the document reloads without it and carries on', async () => {
     await failedChangeIsNeverSeen(server, {
-      async refuse(docId) {
-        await admin.query(`CREATE FUNCTION ${schema}.refuse_log() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql`);
-        await admin.query(`CREATE TRIGGER refuse_log BEFORE INSERT ON ${schema}.updates FOR EACH ROW WHEN (NEW.doc_id = '${docId}') EXECUTE FUNCTION ${schema}.refuse_log()`);
-      },
-      async allow() {
-        await admin.query(`DROP TRIGGER refuse_log ON ${schema}.updates`);
-        await admin.query(`DROP FUNCTION ${schema}.refuse_log()`);
-      },
+      refuse: (docId) => refuseLog(admin, 'refuse_log', docId),
+      allow: () => allowLog(admin, 'refuse_log'),
     });
   });
 
   test('a write held up by the database is logged as slow, and the change is stored once it goes through', async () => {
     const docId = await createDocument(server.url, server.adminToken, ARTICLE);
-    const holder = new pg.Client({ connectionString: POSTGRES_URL });
-    await holder.connect();
+    const holder = await holdLog();
     let posted: ReturnType<ReturnType<typeof api>['post']> | null = null;
     try {
-      await holder.query('BEGIN');
-      await holder.query(`LOCK TABLE ${schema}.updates IN SHARE ROW EXCLUSIVE MODE`);
       posted = api(server.url, server.adminToken).post(`/documents/${docId}/threads`, { ...THREAD, body: 'held, then stored' });
-      await waitFor(
-        async () => (await admin.query(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = '${schema}.updates'::regclass`)).rows[0].n > 0,
-        { message: 'the server to wait for the lock' },
-      );
-      // Held until the server's insert has been waiting longer than the slow-write threshold (100 ms), as
-      // PostgreSQL itself reports it.
-      await waitFor(
-        async () =>
-          (
-            await admin.query(
-              `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-               WHERE NOT l.granted AND l.relation = '${schema}.updates'::regclass AND now() - a.query_start > interval '150 milliseconds'`,
-            )
-          ).rows[0].n > 0,
-        { message: 'the server to have waited 150 ms' },
-      );
+      // Held until the server's insert has been waiting longer than the slow-write threshold (100 ms).
+      await serverWaitsOnLog(150);
     } finally {
       await holder.query('COMMIT').catch(() => {});
       await holder.end();
@@ -152,17 +158,11 @@ describeIfService('postgresql', pgAvailable)('a server-side change whose store f
     const docId = await createDocument(server.url, server.adminToken, ARTICLE);
     const a = rawClient(server.wsUrl, docId, server.adminToken);
     await a.synced;
-    // Hold the server's next log insert: a lock that conflicts with INSERT, in a transaction kept open.
-    const holder = new pg.Client({ connectionString: POSTGRES_URL });
-    await holder.connect();
+    // Hold the server's next log insert.
+    const holder = await holdLog();
     try {
-      await holder.query('BEGIN');
-      await holder.query(`LOCK TABLE ${schema}.updates IN SHARE ROW EXCLUSIVE MODE`);
       const posted = api(server.url, server.adminToken).post(`/documents/${docId}/threads`, THREAD);
-      await waitFor(
-        async () => (await admin.query(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = '${schema}.updates'::regclass`)).rows[0].n > 0,
-        { message: 'the server to wait for the lock' },
-      );
+      await serverWaitsOnLog();
       // The thread is in the server's copy now, not stored. A client joins and asks for the state (sync step 1,
       // sent on open), then asks for presence: the presence answer comes back only after the server has taken
       // the sync step 1, whose answer (were it sent) would be in the same turn, ahead of the failure below.
@@ -174,8 +174,7 @@ describeIfService('postgresql', pgAvailable)('a server-side change whose store f
       await waitFor(() => presence > 0, { message: 'the presence answer' });
       expect(b.step2s()).toBe(0);
       // The insert now fails: a trigger created in the lock's transaction refuses it once the lock is gone.
-      await holder.query(`CREATE FUNCTION ${schema}.refuse_held() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql`);
-      await holder.query(`CREATE TRIGGER refuse_held BEFORE INSERT ON ${schema}.updates FOR EACH ROW WHEN (NEW.doc_id = '${docId}') EXECUTE FUNCTION ${schema}.refuse_held()`);
+      await refuseLog(holder, 'refuse_held', docId);
       await holder.query('COMMIT');
       expect((await posted).status).toBe(503);
       await Promise.all([a, b].map((c) => c.until(() => !c.isOpen(), 10_000, 'the server to close the connection')));
@@ -185,8 +184,7 @@ describeIfService('postgresql', pgAvailable)('a server-side change whose store f
       expect([threadCount(a), threadCount(b)]).toEqual([0, 0]);
     } finally {
       await holder.query('ROLLBACK').catch(() => {});
-      await holder.query(`DROP TRIGGER IF EXISTS refuse_held ON ${schema}.updates`);
-      await holder.query(`DROP FUNCTION IF EXISTS ${schema}.refuse_held()`);
+      await allowLog(holder, 'refuse_held');
       await holder.end();
     }
     // Reloaded without it.

@@ -7,6 +7,7 @@
  */
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { frameBinary } from '@marginalia/server';
 
 const wss = new WebSocketServer({ port: Number(process.env.PORT ?? 0), host: process.env.HOST ?? '127.0.0.1' });
 const conns = new Map<WebSocket, Socket>();
@@ -17,8 +18,8 @@ wss.on('connection', (ws, req) => {
 wss.on('listening', () => console.log(`listening on ${(wss.address() as AddressInfo).port}`));
 
 const payload = new Uint8Array(300).fill(7);
-/** FIN + binary opcode, 16-bit length 300, unmasked. */
-const frame = Buffer.concat([Buffer.from([0x82, 126, 300 >> 8, 300 & 0xff]), payload]);
+/** The message as one ready WebSocket frame, built the way Marginalia's broadcasts build theirs. */
+const frame = frameBinary(payload);
 process.on('message', (m: { id: number; cmd: string; rounds: number; gapMs: number; mode: 'ws' | 'raw' }) => {
   if (m?.cmd !== 'blast') return;
   const c0 = process.cpuUsage();

@@ -71,6 +71,12 @@ const SLOW_WRITE_MS = 100;
 
 export class LoadError extends Error {}
 
+/** Ends a build whose stored state cannot be applied: never an empty or partial stand-in document. */
+function buildFailed(id: string, doc: Y.Doc, e: unknown): never {
+  doc.destroy();
+  throw new LoadError(`stored state of ${id} could not be applied: ${(e as Error).message}`);
+}
+
 /**
  * The document from its stored pieces in one go. The first piece (the snapshot, or the first log entry of a
  * document never compacted: a large import) is a complete update already encoded: cached as the full state.
@@ -84,45 +90,43 @@ function buildWhole(id: string, pieces: Uint8Array[]): { doc: Y.Doc; full: FullS
       if (i === 0) full = fullStateIfLarge(piece, doc);
     }
   } catch (e) {
-    doc.destroy();
-    throw new LoadError(`stored state of ${id} could not be applied: ${(e as Error).message}`);
+    buildFailed(id, doc, e);
   }
   return { doc, full };
 }
 
 /**
- * The document from its stored pieces a slice per event-loop turn (slice.ts; the slices are cut in the worker),
- * so that a large document's build never holds the thread: other documents and clients arriving meanwhile are
- * served between slices. Null when the state cannot be sliced (it is then built whole, as before).
+ * The document from its stored pieces a slice per event-loop turn, so that a large document's build never holds
+ * the thread: other documents and clients arriving meanwhile are served between slices. The first piece (the
+ * bulk) is cut into slices in the worker (slice.ts); the log entries after it are small and already in the order
+ * they were written, so they follow as they are. Null when the state cannot be sliced (it is then built whole).
  */
 async function buildSliced(id: string, pieces: Uint8Array[]): Promise<{ doc: Y.Doc; full: FullState | null } | null> {
   let sliced;
   try {
-    sliced = await sliceInWorker(pieces);
+    sliced = await sliceInWorker(pieces[0]!);
   } catch (e) {
     log.warn('stored state not sliced; built whole', { doc: id, error: (e as Error).message });
     return null;
   }
-  if (!sliced.slices) return null;
+  if (!sliced) return null;
   const doc = new Y.Doc({ gc: true });
   try {
-    for (const slice of sliced.slices) {
-      Y.applyUpdate(doc, slice);
+    for (const update of [...sliced.slices, ...pieces.slice(1)]) {
+      Y.applyUpdate(doc, update);
       await new Promise((r) => setImmediate(r));
     }
   } catch (e) {
-    doc.destroy();
-    throw new LoadError(`stored state of ${id} could not be applied: ${(e as Error).message}`);
+    buildFailed(id, doc, e);
   }
-  const firstStateVector = Y.decodeStateVector(sliced.firstStateVector);
-  const short = [...firstStateVector].some(([client, clock]) => Y.getState(doc.store, client) < clock);
+  const short = [...sliced.stateVector].some(([client, clock]) => Y.getState(doc.store, client) < clock);
   if (doc.store.pendingStructs || doc.store.pendingDs || short) {
     // Not what slicing promises: build it the proven way instead.
     log.warn('sliced build incomplete; built whole', { doc: id });
     doc.destroy();
     return null;
   }
-  return { doc, full: fullStateIfLarge(pieces[0]!, firstStateVector) };
+  return { doc, full: fullStateIfLarge(pieces[0]!, sliced.stateVector) };
 }
 
 export class WriteError extends Error {}

@@ -64,7 +64,6 @@ export class DocumentRegistry {
         const limit = new Promise<void>((r) => (timer = setTimeout(r, BUILD_WAIT_MS)));
         await Promise.race([Promise.allSettled(entry.transfers), limit]);
         clearTimeout(timer);
-        entry.transfers = [];
       });
       this.replicator?.ready(live);
       return live;

@@ -11,7 +11,6 @@ import { Worker, parentPort, workerData } from 'node:worker_threads';
 import { existsSync, readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import * as Y from 'yjs';
 import { foldPieces, storedPieces } from './merge.js';
 import { sliceUpdate } from './slice.js';
 import type { StoredState } from './types.js';
@@ -24,28 +23,19 @@ export interface Folded {
   /** Encoded state vector of `update`. */
   stateVector: Uint8Array;
 }
-export interface Sliced {
-  /** The pieces as slices to apply in order (slice.ts); null when they must be applied whole. */
-  slices: Uint8Array[] | null;
-  /** Encoded state vector of the first piece alone (empty when not sliced). */
-  firstStateVector: Uint8Array;
-}
+/** An update cut into slices to apply in order, and the state vector it covers (slice.ts); null: apply it whole. */
+export type Sliced = ReturnType<typeof sliceUpdate>;
 type Result = Folded | Sliced;
 type Reply = { id: number; ok: true; result: Result } | { id: number; ok: false; error: string };
 
 /** Runs a job where it is called (the worker, or this thread when there is none). */
 function run(job: Job, pieces: Uint8Array[]): Result {
-  if (job === 'fold') return foldPieces(pieces);
-  // The first piece (snapshot, or a never-compacted document's first entry) is the bulk: it is sliced; the log
-  // entries after it are small and already in the order they were written, so they follow as they are.
-  const sliced = sliceUpdate(pieces[0]!);
-  if (!sliced) return { slices: null, firstStateVector: new Uint8Array() };
-  return { slices: [...sliced.slices, ...pieces.slice(1)], firstStateVector: Y.encodeStateVector(sliced.stateVector) };
+  return job === 'fold' ? foldPieces(pieces) : sliceUpdate(pieces[0]!);
 }
 
-/** The buffers a reply can hand over instead of copying (each once: pieces may share one). */
+/** The buffers a reply can hand over instead of copying (each once). */
 const buffersOf = (r: Result): ArrayBuffer[] => [
-  ...new Set(('update' in r ? [r.update] : (r.slices ?? [])).map((u) => u.buffer as ArrayBuffer)),
+  ...new Set((r === null ? [] : 'update' in r ? [r.update] : r.slices).map((u) => u.buffer as ArrayBuffer)),
 ];
 
 const ROLE = 'marginalia:fold-worker';
@@ -129,7 +119,7 @@ export function foldInWorker(state: FoldInput): Promise<Folded> {
   return inWorker('fold', storedPieces(state)) as Promise<Folded>;
 }
 
-/** Cuts stored pieces (snapshot, log entries) into slices that build the document a turn at a time (slice.ts). */
-export function sliceInWorker(pieces: Uint8Array[]): Promise<Sliced> {
-  return inWorker('slice', pieces) as Promise<Sliced>;
+/** Cuts an update into slices that build the document a turn at a time (slice.ts), in the worker when it can. */
+export function sliceInWorker(update: Uint8Array): Promise<Sliced> {
+  return inWorker('slice', [update]) as Promise<Sliced>;
 }
