@@ -37,6 +37,8 @@ export interface Config {
   databaseUrl: string | null;
   /** PostgreSQL schema for Marginalia's tables (MARGINALIA_PG_SCHEMA); null: the connection's default. */
   pgSchema: string | null;
+  /** SQLite: a WAL checkpoint (in the worker thread) starts after about this many bytes written. */
+  sqliteCheckpointBytes: number;
   /** MARGINALIA_STORAGE=memory keeps nothing (benchmarks, trials); otherwise SQLite or PostgreSQL. */
   memoryOnly: boolean;
   redisUrl: string | null;
@@ -83,6 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: nonEmpty(env.DATABASE_URL),
     pgSchema: nonEmpty(env.MARGINALIA_PG_SCHEMA),
     memoryOnly: env.MARGINALIA_STORAGE === 'memory',
+    sqliteCheckpointBytes: int(env, 'MARGINALIA_SQLITE_CHECKPOINT_BYTES', 4 * 1024 * 1024, 4096),
     redisUrl: nonEmpty(env.REDIS_URL),
     redisPrefix: nonEmpty(env.REDIS_PREFIX) ?? 'marginalia:',
     catchUpIntervalMs: int(env, 'MARGINALIA_CATCHUP_INTERVAL_MS', 2000, 50),

@@ -47,7 +47,7 @@ export async function openStorage(config: Config): Promise<Storage> {
   if (config.databaseUrl) {
     return openPostgresStorage({ connectionString: config.databaseUrl, ...(config.pgSchema ? { schema: config.pgSchema } : {}) });
   }
-  return openSqliteStorage(join(config.dataDir, 'marginalia.db'));
+  return openSqliteStorage(join(config.dataDir, 'marginalia.db'), { checkpointAfterBytes: config.sqliteCheckpointBytes });
 }
 
 export async function startServer(config: Config, opts: ServerOptions = {}): Promise<RunningServer> {

@@ -4,8 +4,9 @@
  */
 import { SignJWT, jwtVerify, errors } from 'jose';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { log } from '../log.js';
 
 /** Who is calling: a stored user, or a guest who only gave a name. */
 export interface Principal {
@@ -19,11 +20,56 @@ export interface Principal {
 export function loadSecret(secret: string | null, dataDir: string): Uint8Array {
   if (secret) return new TextEncoder().encode(secret);
   const file = join(dataDir, 'secret.key');
-  if (!existsSync(file)) {
-    mkdirSync(dataDir, { recursive: true });
-    writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
+  let key = readKey(file);
+  if (key === '') {
+    // Left empty by a power cut while it was created (or by an older version, which did not sync it): with
+    // nothing to check tokens against, a new key costs no one more than signing in again.
+    log.warn('secret.key is empty (lost in a crash?); a new one is generated and everyone signs in again', { file });
+    unlinkSync(file);
+    key = null;
   }
-  return new TextEncoder().encode(readFileSync(file, 'utf8').trim());
+  if (key === null) {
+    mkdirSync(dataDir, { recursive: true });
+    createDurably(file, randomBytes(32).toString('base64'));
+    key = readKey(file)!;
+  }
+  return new TextEncoder().encode(key);
+}
+
+function readKey(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ENOENT') return null;
+    throw e;
+  }
+}
+
+/**
+ * Creates `file` with `content`, on the disk before any token is signed with it: written, synced, and its
+ * directory synced. If the power goes before that, the file may be left empty (no token was signed with it yet:
+ * `loadSecret` makes a new one). If another process created it first, theirs is kept.
+ */
+function createDurably(file: string, content: string): void {
+  let fd;
+  try {
+    fd = openSync(file, 'wx', 0o600);
+  } catch (e) {
+    if ((e as { code?: string }).code === 'EEXIST') return;
+    throw e;
+  }
+  try {
+    writeSync(fd, content);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  const dir = openSync(dirname(file), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
 }
 
 export class Tokens {

@@ -338,7 +338,7 @@ export class LiveDocument {
         batch.map((w) => w.update),
       );
       const ms = performance.now() - started;
-      // Everything this document's clients send waits for this (and, with SQLite, the whole instance does).
+      // Everything this document's clients send waits for this (the disk, or the database server).
       if (ms >= SLOW_WRITE_MS) log.warn('slow storage write', { doc: this.id, ms: Math.round(ms), updates: batch.length });
     } catch (e) {
       const err = new WriteError(`could not store the update: ${(e as Error).message}`);

@@ -3,6 +3,7 @@ import type { ErrorRequestHandler } from 'express';
 import { z } from 'zod';
 import { log } from '../log.js';
 import { WriteError } from '../collab/live-document.js';
+import { StorageError } from '../storage/types.js';
 
 export class HttpError extends Error {
   constructor(
@@ -35,7 +36,7 @@ export const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => {
     res.status(err.status).json({ error: err.message });
     return;
   }
-  if (err instanceof WriteError) {
+  if (err instanceof WriteError || (err instanceof StorageError && err.code === 'unavailable')) {
     // The change was not stored (so it is nowhere): safe to send again. The storage's own words stay in the log.
     log.warn('change not stored', { error: err.message });
     res.status(503).set('Retry-After', '1').json({ error: 'the change could not be stored; nothing was changed, try again' });

@@ -2,12 +2,14 @@
  * Whole-document work on stored states in a worker thread, so it never stalls the event loop that carries every
  * live document's writes and broadcasts: folding a stored state (snapshot + log) for compaction, and cutting a
  * large one into slices for loading (slice.ts). Either costs the whole document (hundreds of milliseconds for a
- * large one), the write path a few microseconds per update.
+ * large one), the write path a few microseconds per update. SQLite's WAL checkpoints run here too: each copies
+ * pages into the database file and waits for two fsyncs, which the event loop must never wait for.
  *
  * One worker per process, started on first use; it keeps the process alive only while a job is running. If the
  * worker cannot run (no compiled worker file, e.g. under a TypeScript test runner), jobs run in this thread.
  */
 import { Worker, parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
 import { existsSync, readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -16,8 +18,9 @@ import { sliceUpdate } from './slice.js';
 import type { StoredState } from './types.js';
 
 type FoldInput = Pick<StoredState, 'snapshot' | 'updates'>;
-type Job = 'fold' | 'slice';
-interface Request { id: number; job: Job; pieces: Uint8Array[] }
+type Job = 'fold' | 'slice' | 'checkpoint';
+/** `pieces`: the stored pieces to fold or slice; `file`: the SQLite database to checkpoint. */
+interface Request { id: number; job: Job; pieces: Uint8Array[]; file?: string }
 export interface Folded {
   update: Uint8Array;
   /** Encoded state vector of `update`. */
@@ -25,17 +28,40 @@ export interface Folded {
 }
 /** An update cut into slices to apply in order, and the state vector it covers (slice.ts); null: apply it whole. */
 export type Sliced = ReturnType<typeof sliceUpdate>;
-type Result = Folded | Sliced;
+/** What a checkpoint did: frames in the WAL, and how many of them are now in the database file. */
+export interface Checkpointed {
+  walFrames: number;
+  checkpointed: number;
+}
+type Result = Folded | Sliced | Checkpointed;
 type Reply = { id: number; ok: true; result: Result } | { id: number; ok: false; error: string };
 
 /** Runs a job where it is called (the worker, or this thread when there is none). */
-function run(job: Job, pieces: Uint8Array[]): Result {
-  return job === 'fold' ? foldPieces(pieces) : sliceUpdate(pieces[0]!);
+function run(req: Omit<Request, 'id'>): Result {
+  if (req.job === 'checkpoint') return checkpoint(req.file!);
+  return req.job === 'fold' ? foldPieces(req.pieces) : sliceUpdate(req.pieces[0]!);
+}
+
+/**
+ * Copies what the WAL holds into the database file, on a connection of its own (opened per job: a checkpoint runs
+ * every few megabytes written). PASSIVE: it never waits for, nor blocks, the server's connection; the next commit
+ * there starts the WAL over once everything is copied. synchronous=NORMAL syncs the WAL before copying and the
+ * database after.
+ */
+function checkpoint(file: string): Checkpointed {
+  const db = new Database(file, { fileMustExist: true });
+  try {
+    db.pragma('synchronous = NORMAL');
+    const [r] = db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
+    return { walFrames: r!.log, checkpointed: r!.checkpointed };
+  } finally {
+    db.close();
+  }
 }
 
 /** The buffers a reply can hand over instead of copying (each once). */
 const buffersOf = (r: Result): ArrayBuffer[] => [
-  ...new Set((r === null ? [] : 'update' in r ? [r.update] : r.slices).map((u) => u.buffer as ArrayBuffer)),
+  ...new Set((r === null || 'walFrames' in r ? [] : 'update' in r ? [r.update] : r.slices).map((u) => u.buffer as ArrayBuffer)),
 ];
 
 const ROLE = 'marginalia:fold-worker';
@@ -46,7 +72,7 @@ if (parentPort && (workerData as { role?: string } | null)?.role === ROLE) {
   port.on('message', (req: Request) => {
     let reply: Reply;
     try {
-      reply = { id: req.id, ok: true, result: run(req.job, req.pieces) };
+      reply = { id: req.id, ok: true, result: run(req) };
     } catch (e) {
       reply = { id: req.id, ok: false, error: (e as Error).message };
     }
@@ -103,23 +129,28 @@ function getWorker(): Worker | null {
   return w;
 }
 
-function inWorker(job: Job, pieces: Uint8Array[]): Promise<Result> {
+function inWorker(job: Omit<Request, 'id'>): Promise<Result> {
   const w = getWorker();
-  if (!w) return Promise.resolve().then(() => run(job, pieces));
+  if (!w) return Promise.resolve().then(() => run(job));
   return new Promise((resolve, reject) => {
     const id = nextId++;
     waiting.set(id, { resolve, reject });
     w.ref(); // held only while a job is running
-    w.postMessage({ id, job, pieces } satisfies Request);
+    w.postMessage({ id, ...job } satisfies Request);
   });
 }
 
 /** Folds a stored state into one update (as `foldState`) with its state vector, in the worker thread when it can. */
 export function foldInWorker(state: FoldInput): Promise<Folded> {
-  return inWorker('fold', storedPieces(state)) as Promise<Folded>;
+  return inWorker({ job: 'fold', pieces: storedPieces(state) }) as Promise<Folded>;
 }
 
 /** Cuts an update into slices that build the document a turn at a time (slice.ts), in the worker when it can. */
 export function sliceInWorker(update: Uint8Array): Promise<Sliced> {
-  return inWorker('slice', [update]) as Promise<Sliced>;
+  return inWorker({ job: 'slice', pieces: [update] }) as Promise<Sliced>;
+}
+
+/** Checkpoints a SQLite database's WAL (see `checkpoint`), in the worker when it can. */
+export function checkpointInWorker(file: string): Promise<Checkpointed> {
+  return inWorker({ job: 'checkpoint', pieces: [], file }) as Promise<Checkpointed>;
 }

@@ -1,11 +1,17 @@
 /**
  * SQLite storage (better-sqlite3, WAL). The default engine: one file under DATA_DIR.
- * synchronous=FULL: a commit is on disk before appendUpdates resolves, so an update the server acknowledged
- * survives a crash of the process or the machine. Updates arriving together are written in one transaction.
+ * Every write resolves only once it is on the disk, so whatever the server acknowledged survives a crash of the
+ * process or the machine; but the event loop never waits for the disk. Commits run with synchronous=NORMAL (no
+ * fsync in the commit) and each write then waits for an fdatasync of the WAL in the thread pool (wal-sync.ts),
+ * shared by every write committed meanwhile; checkpoints run in the worker thread, never inside a commit.
+ * Updates arriving together are written in one transaction.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { log } from '../log.js';
+import { checkpointInWorker } from './fold-worker.js';
+import { WalSync } from './wal-sync.js';
 import type { Role } from '@marginalia/shared';
 import { foldState } from './merge.js';
 import { DOCUMENT_COLUMNS, bytes, toDocument, toUser, type DocumentRow, type UserRow } from './rows.js';
@@ -77,16 +83,41 @@ const MIGRATIONS: string[] = [
    );`,
 ];
 
-export function openSqliteStorage(file: string): Storage {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+/** A checkpoint is started once about this much has been written to the WAL since the last (SQLite's own default: 1,000 pages). */
+const CHECKPOINT_AFTER_BYTES = 4 * 1024 * 1024;
+/** What a commit adds to the WAL besides its payload, about (a page per touched table or index leaf). */
+const COMMIT_OVERHEAD_BYTES = 2 * 4096;
+
+export interface SqliteOptions {
+  /** Start a WAL checkpoint after about this many bytes written (default 4 MiB). */
+  checkpointAfterBytes?: number;
+}
+
+export function openSqliteStorage(file: string, options: SqliteOptions = {}): Storage {
+  const onDisk = file !== ':memory:';
+  if (onDisk) mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
-  if (file !== ':memory:') {
+  if (onDisk) {
     db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('wal_autocheckpoint = 0');
+    // The WAL is reused from its start after each checkpoint; one that a burst made long is cut back then.
+    db.pragma(`journal_size_limit = ${8 * CHECKPOINT_AFTER_BYTES}`);
   }
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db);
+  const disk = onDisk ? openDisk(file, options.checkpointAfterBytes ?? CHECKPOINT_AFTER_BYTES) : null;
+
+  /** Runs a write and resolves once it is on the disk. Refused at once if the disk already failed a sync. */
+  const durably = async <T>(write: () => T, bytes = 0): Promise<T> => {
+    if (!disk) return write();
+    disk.wal.check();
+    const result = write();
+    disk.written(bytes);
+    await disk.wal.sync();
+    return result;
+  };
 
   const q = {
     insertDoc: db.prepare(
@@ -198,7 +229,7 @@ export function openSqliteStorage(file: string): Storage {
     const uptoSeq = state.updates.at(-1)?.seq ?? state.snapshotSeq;
     if (state.updates.length === 0) return uptoSeq;
     const data = await fold(state);
-    return storeFold(docId, state.snapshotSeq, uptoSeq, data);
+    return durably(() => storeFold(docId, state.snapshotSeq, uptoSeq, data), data.byteLength);
   };
 
   const updateDocument = (id: string, fields: DocumentFields) => {
@@ -216,7 +247,7 @@ export function openSqliteStorage(file: string): Storage {
     kind: 'sqlite',
     async createDocument(d) {
       try {
-        createDocument(d);
+        await durably(() => createDocument(d), d.initialUpdate.byteLength);
       } catch (e) {
         if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
           throw new StorageError(`document ${d.record.id} exists`, 'conflict');
@@ -232,16 +263,17 @@ export function openSqliteStorage(file: string): Storage {
       return q.listDocs.all().map(toDocument);
     },
     async updateDocument(id, fields) {
-      updateDocument(id, fields);
+      await durably(() => updateDocument(id, fields));
     },
     async deleteDocument(id) {
-      return q.deleteDoc.run(id).changes > 0;
+      return durably(() => q.deleteDoc.run(id).changes > 0);
     },
     async countDocuments() {
       return q.countDocs.get()?.n ?? 0;
     },
     async appendUpdates(docId, updates) {
-      return updates.length ? appendUpdates(docId, updates) : [];
+      if (!updates.length) return [];
+      return durably(() => appendUpdates(docId, updates), updates.reduce((n, u) => n + u.byteLength, 0));
     },
     async loadState(docId) {
       return loadState(docId);
@@ -258,11 +290,15 @@ export function openSqliteStorage(file: string): Storage {
       return q.updatesAfter.all(docId, seq).map((u) => ({ seq: u.seq, data: bytes(u.data) }));
     },
     async claimClientIds(docId, userId, ids) {
+      // Committed, not waited for: a claim matters only with the update written under it, and that update's own
+      // flush comes later in the same WAL, so it carries the claim to the disk too. (Waiting here would let a
+      // writer's first update fall a flush behind everyone else's.)
+      disk?.wal.check();
       return claimClientIds(docId, userId, ids);
     },
     async createUser(u) {
       try {
-        q.insertUser.run(u.id, u.username, u.name, u.passwordHash, u.isAdmin ? 1 : 0, u.createdAt);
+        await durably(() => q.insertUser.run(u.id, u.username, u.name, u.passwordHash, u.isAdmin ? 1 : 0, u.createdAt));
       } catch (e) {
         if ((e as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT')) {
           throw new StorageError(`username ${u.username} is taken`, 'conflict');
@@ -279,13 +315,13 @@ export function openSqliteStorage(file: string): Storage {
       return r ? toUser(r) : null;
     },
     async setPassword(userId, hash) {
-      q.setPassword.run(hash, userId);
+      await durably(() => q.setPassword.run(hash, userId));
     },
     async setMember(docId, userId, role) {
-      q.setMember.run(docId, userId, role);
+      await durably(() => q.setMember.run(docId, userId, role));
     },
     async removeMember(docId, userId) {
-      return q.removeMember.run(docId, userId).changes > 0;
+      return durably(() => q.removeMember.run(docId, userId).changes > 0);
     },
     async getMemberRole(docId, userId) {
       return (q.memberRole.get(docId, userId)?.role as Role | undefined) ?? null;
@@ -297,7 +333,7 @@ export function openSqliteStorage(file: string): Storage {
       return new Map(q.membershipsOf.all(userId).map((m) => [m.doc_id, m.role as Role]));
     },
     async audit(e: AuditEntry) {
-      q.audit.run(e.docId, e.actorId, e.action, JSON.stringify(e.detail), Date.now());
+      await durably(() => q.audit.run(e.docId, e.actorId, e.action, JSON.stringify(e.detail), Date.now()));
     },
     async listAudit(docId, limit = 200): Promise<AuditRecord[]> {
       return q.listAudit.all(docId, limit).map((r) => ({
@@ -313,13 +349,61 @@ export function openSqliteStorage(file: string): Storage {
       return q.getSetting.get(key)?.value ?? null;
     },
     async setSetting(key, value) {
-      q.setSetting.run(key, value);
+      await durably(() => q.setSetting.run(key, value));
     },
     async ping() {
+      disk?.wal.check(); // a disk that failed a sync is down until the server restarts
       db.prepare('SELECT 1').get();
     },
     async close() {
+      await disk?.close();
       if (db.open) db.close();
+    },
+  };
+}
+
+/**
+ * The file side of an on-disk database: the WAL's sync (wal-sync.ts) and checkpoints in the worker thread, one
+ * at a time, once about `checkpointAfterBytes` have been written since the last.
+ */
+function openDisk(file: string, checkpointAfterBytes: number) {
+  // The WAL exists from the first read of a WAL database (migrate read the schema version). It is removed only by
+  // the last connection to close, and this one stays open as long as the storage: the descriptor stays valid.
+  const wal = new WalSync(openSync(`${file}-wal`, 'r'));
+  // The database file's own directory entry, once (SQLite syncs the WAL's when it creates it).
+  const dir = openSync(dirname(file), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+  let sinceCheckpoint = 0;
+  let checkpointing: Promise<void> | null = null;
+  let closed = false;
+  const checkpoint = () => {
+    sinceCheckpoint = 0;
+    checkpointing = checkpointInWorker(file)
+      .then(
+        (r) => log.debug('checkpoint', { frames: r.walFrames, copied: r.checkpointed }),
+        (e: Error) => log.warn('checkpoint failed; retried after more writes', { error: e.message }),
+      )
+      .finally(() => {
+        checkpointing = null;
+      });
+  };
+  return {
+    wal,
+    /** Counts what a commit wrote to the WAL; starts a checkpoint when enough has. */
+    written(bytes: number) {
+      sinceCheckpoint += bytes + COMMIT_OVERHEAD_BYTES;
+      if (sinceCheckpoint >= checkpointAfterBytes && !checkpointing && !closed) checkpoint();
+    },
+    /** Lets a running checkpoint finish (closing the database then checkpoints what is left, as SQLite does). */
+    async close() {
+      if (closed) return;
+      closed = true;
+      await checkpointing;
+      await wal.close();
     },
   };
 }
