@@ -142,6 +142,19 @@ describeIfService('fuse (lazyfs)', lazyfsAvailable())('lazyfs: a power cut for a
     expect(fs.readFileSync(b('d.txt'), 'utf8')).toBe('d-new-and-longer');
   });
 
+  test('a failing disk: after failFsync every fsync and fdatasync fails with EIO and keeps nothing; writes still succeed', async () => {
+    const { lfs, m, b } = await mount({ 'f.txt': 'old' });
+    writeAt(m('f.txt'), 'synced', 0, 'fsync');
+    lfs.failFsync();
+    expect(() => writeAt(m('f.txt'), 'SYNCED', 0, 'fdatasync')).toThrow(/EIO/);
+    expect(() => fsyncFile(m('f.txt'))).toThrow(/EIO/);
+    writeAt(m('g.txt'), 'written', 0);
+    expect(fs.readFileSync(b('g.txt'), 'utf8')).toBe('written');
+    await lfs.crash();
+    expect(fs.readFileSync(b('f.txt'), 'utf8')).toBe('synced');
+    expect(fs.readFileSync(b('g.txt'), 'utf8')).toBe('');
+  });
+
   test('writes after an fsync are undone, newest first, and the synced bytes come back exactly', async () => {
     const { lfs, m, b } = await mount();
     const synced = randomBytes(200_000); // several FUSE writes (128 KiB at most each)

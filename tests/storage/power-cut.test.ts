@@ -71,6 +71,15 @@ async function cutPower(): Promise<void> {
   fs = null;
 }
 
+/** Cuts the power, starts the server again on what the disk kept, and returns the document's meta map as it loads. */
+async function cutAndRestart(backing: string, docId: string) {
+  await cutPower();
+  const again = await boot(backing);
+  const fresh = raw(again, docId);
+  await fresh.synced;
+  return { again, meta: fresh.doc.getMap('meta') };
+}
+
 const raw = (s: TestServer, docId: string) => {
   const c = rawClient(s.wsUrl, docId, s.adminToken);
   clients.push(c);
@@ -206,11 +215,43 @@ describeIfService('fuse (lazyfs)', lazyfsAvailable())(`a power cut under a runni
     // It is committed (in the page cache) and waits for the disk: nothing of it may reach anyone yet.
     await observer.probe();
     expect(has('cut')).toBe(false);
-    await cutPower();
-    const again = await boot(backing);
-    const fresh = raw(again, docId);
-    await fresh.synced;
-    expect(fresh.doc.getMap('meta').get('slow')).toBe(1);
-    expect(fresh.doc.getMap('meta').has('cut')).toBe(false);
+    const { meta } = await cutAndRestart(backing, docId);
+    expect(meta.get('slow')).toBe(1);
+    expect(meta.has('cut')).toBe(false);
+  });
+
+  test('a disk that fails a flush: nothing more is acknowledged, health says so, and what was acknowledged survives', async () => {
+    const backing = join(dir.path, 'disk');
+    const s = await boot(backing);
+    const docId = await createDocument(s.url, s.adminToken, ARTICLE);
+    const writer = raw(s, docId);
+    const observer = raw(s, docId);
+    await Promise.all([writer.synced, observer.synced]);
+    const has = (key: string) => observer.doc.getMap('meta').has(key);
+    writer.doc.getMap('meta').set('before', 1);
+    await observer.until(() => has('before'), 10_000, 'before broadcast');
+
+    fs!.failFsync();
+    writer.doc.getMap('meta').set('after', 1);
+    const closed = await writer.closed;
+    expect(closed.code).toBe(1013); // try again later: the client keeps the update and resends it after reconnecting
+    expect(closed.reason).toMatch(/not stored/);
+    await observer.probe();
+    expect(has('after')).toBe(false);
+    const rest = api(s.url, s.adminToken);
+    const thread = await rest.post(`/documents/${docId}/threads`, { start: 4, end: 9, body: 'not stored' });
+    expect(thread.status).toBe(503);
+    expect(thread.headers.get('retry-after')).toBe('1');
+    // Refused from now on without trying (the failed flush may have dropped pages): health says the storage is down.
+    const health = await api(s.url).get('/health');
+    expect(health.status).toBe(503);
+    expect(health.body.storageOk).toBe(false);
+    expect((await rest.post('/documents', { title: 'New', format: 'text', content: ARTICLE })).status).toBe(503);
+    expect(s.output()).toMatch(/storage sync failed: refusing writes until restarted/);
+
+    const { meta, again } = await cutAndRestart(backing, docId);
+    expect(meta.get('before')).toBe(1);
+    expect(meta.has('after')).toBe(false);
+    expect((await api(again.url, again.adminToken).get(`/documents/${docId}/threads`)).body).toEqual([]);
   });
 });

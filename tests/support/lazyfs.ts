@@ -45,6 +45,8 @@ export interface Lazyfs {
    * same path waits for it. A write through a hard link to the file (lazyfs gives every name its own inode) does not.
    */
   setFsyncDelay(ms: number): void;
+  /** A failing disk: from now on every fsync/fdatasync fails with EIO and keeps nothing; writes still succeed. */
+  failFsync(): void;
   /** The fsyncs/fdatasyncs of files under the mount that have begun and not yet returned. */
   fsyncsInFlight(): number;
   /** Unmounts and waits for the process to exit. Safe to call more than once, and after anything went wrong. */
@@ -174,6 +176,9 @@ export async function mountLazyfs(backing: string, mountpoint: string): Promise<
     setFsyncDelay(ms) {
       if (!Number.isInteger(ms) || ms < 0 || ms > 3_600_000) throw new Error(`fsync delay out of range: ${ms}`);
       writeFileSync(control, `fsync-delay ${ms}`);
+    },
+    failFsync() {
+      writeFileSync(control, 'fail-fsync');
     },
     fsyncsInFlight() {
       const m = /^fsyncs-in-flight (\d+)$/m.exec(status());

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { log } from '../log.js';
+import { syncDirectory } from '../sync-dir.js';
 
 /** Who is calling: a stored user, or a guest who only gave a name. */
 export interface Principal {
@@ -64,12 +65,7 @@ function createDurably(file: string, content: string): void {
   } finally {
     closeSync(fd);
   }
-  const dir = openSync(dirname(file), 'r');
-  try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
-  }
+  syncDirectory(dirname(file));
 }
 
 export class Tokens {

@@ -7,9 +7,10 @@
  * Updates arriving together are written in one transaction.
  */
 import Database from 'better-sqlite3';
-import { closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
+import { mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { log } from '../log.js';
+import { syncDirectory } from '../sync-dir.js';
 import { checkpointInWorker } from './fold-worker.js';
 import { WalSync } from './wal-sync.js';
 import type { Role } from '@marginalia/shared';
@@ -95,6 +96,7 @@ export interface SqliteOptions {
 
 export function openSqliteStorage(file: string, options: SqliteOptions = {}): Storage {
   const onDisk = file !== ':memory:';
+  const checkpointAfterBytes = options.checkpointAfterBytes ?? CHECKPOINT_AFTER_BYTES;
   if (onDisk) mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
   if (onDisk) {
@@ -102,12 +104,12 @@ export function openSqliteStorage(file: string, options: SqliteOptions = {}): St
     db.pragma('synchronous = NORMAL');
     db.pragma('wal_autocheckpoint = 0');
     // The WAL is reused from its start after each checkpoint; one that a burst made long is cut back then.
-    db.pragma(`journal_size_limit = ${8 * CHECKPOINT_AFTER_BYTES}`);
+    db.pragma(`journal_size_limit = ${8 * checkpointAfterBytes}`);
   }
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db);
-  const disk = onDisk ? openDisk(file, options.checkpointAfterBytes ?? CHECKPOINT_AFTER_BYTES) : null;
+  const disk = onDisk ? openDisk(file, checkpointAfterBytes) : null;
 
   /** Runs a write and resolves once it is on the disk. Refused at once if the disk already failed a sync. */
   const durably = async <T>(write: () => T, bytes = 0): Promise<T> => {
@@ -371,12 +373,7 @@ function openDisk(file: string, checkpointAfterBytes: number) {
   // the last connection to close, and this one stays open as long as the storage: the descriptor stays valid.
   const wal = new WalSync(openSync(`${file}-wal`, 'r'));
   // The database file's own directory entry, once (SQLite syncs the WAL's when it creates it).
-  const dir = openSync(dirname(file), 'r');
-  try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
-  }
+  syncDirectory(dirname(file));
   let sinceCheckpoint = 0;
   let checkpointing: Promise<void> | null = null;
   let closed = false;

@@ -23,6 +23,9 @@
  *                     began: changes that arrive while it waits stay undoable. A crash while it waits makes it
  *                     fail with EIO, keeping nothing. A new delay applies to fsyncs already waiting too (counted
  *                     from their start), so "fsync-delay 0" lets them all return at once.
+ *   write "fail-fsync" a failing disk: from now on every fsync/fdatasync of a file fails with EIO and keeps
+ *                     nothing (writes still succeed, into the undo log, as into a page cache that cannot be
+ *                     written back).
  *   read              "pending <files> <bytes>\n" — files with a non-empty log, bytes of old data saved — then
  *                     "fsync-delay <ms>\n", "fsyncs-in-flight <n>\n" (fsyncs of files begun and not yet
  *                     returned), and "crashed\n" after a crash.
@@ -97,6 +100,7 @@ static struct pending *pendings;   /* every file with a non-empty undo log */
 static int crashed;                /* after "crash", everything but the control file fails with EIO */
 static uint64_t last_seq;          /* the sequence number of the latest change recorded */
 static long fsync_delay_ms;        /* "fsync-delay": how long every fsync waits before it returns */
+static int fsync_fails;            /* "fail-fsync": every fsync of a file answers EIO (a failing disk) */
 static unsigned fsyncs_in_flight;  /* fsyncs begun and not yet returned */
 
 /* Guards everything above (and the file table: the undo logs' descriptors). Held by every operation while it
@@ -311,6 +315,10 @@ static int control_write(const char *buf, size_t size)
 	}
 	if (size > 12 && memcmp(buf, "fsync-delay ", 12) == 0)
 		return set_fsync_delay(buf + 12, size - 12);
+	if (size == 10 && memcmp(buf, "fail-fsync", 10) == 0) {
+		fsync_fails = 1;
+		return 0;
+	}
 	return -EINVAL;
 }
 
@@ -583,8 +591,8 @@ static int lfs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 	if (is_control(NULL, fi))
 		return 0;
 	pthread_mutex_lock(&lock);
-	if (crashed) {
-		err = -EIO;
+	if (crashed || fsync_fails) {
+		err = -EIO; /* a failing disk keeps nothing of what it was asked to flush */
 		goto out;
 	}
 	/* What the fsync covers: the changes made before it began (the kernel sends it once the writes it covers have
