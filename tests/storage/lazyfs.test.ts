@@ -252,8 +252,8 @@ describeIfService('fuse (lazyfs)', lazyfsAvailable())('lazyfs: a power cut for a
     const { lfs, m } = await mount({ 'a.txt': 'a-old', 'b.txt': 'b-old' });
     writeAt(m('a.txt'), 'a-new', 0);
     expect(errorCode(() => fs.writeFileSync(m(CONTROL_FILE), 'fsync-delay soon'))).toBe('EINVAL');
-    lfs.setFsyncDelay(300);
-    expect(fs.readFileSync(m(CONTROL_FILE), 'utf8')).toBe('pending 1 5\nfsync-delay 300\nfsyncs-in-flight 0\n');
+    lfs.setFsyncDelay(1500);
+    expect(fs.readFileSync(m(CONTROL_FILE), 'utf8')).toBe('pending 1 5\nfsync-delay 1500\nfsyncs-in-flight 0\n');
     const a = await fs.promises.open(m('a.txt'), 'r');
     cleanups.push(() => a.close());
     // Completion order (every call below is asynchronous, on libuv's thread pool): b's calls are issued only once

@@ -190,9 +190,9 @@ describeIfService('fuse (lazyfs)', lazyfsAvailable())(`a power cut under a runni
     await Promise.all([writer.synced, observer.synced, talker.synced(), listener.synced()]);
     const has = (key: string) => observer.doc.getMap('meta').has(key);
 
-    // A flush now takes 800 ms. While the one carrying `slow` waits, the server keeps serving: presence on another
+    // A flush now takes 2 s. While the one carrying `slow` waits, the server keeps serving: presence on another
     // document is relayed and a REST read answers, both before `slow` is broadcast (it is, once flushed).
-    fs!.setFsyncDelay(800);
+    fs!.setFsyncDelay(2000);
     const order: string[] = [];
     void observer.until(() => has('slow'), 15_000, 'slow broadcast').then(() => order.push('update broadcast'));
     writer.doc.getMap('meta').set('slow', 1);
