@@ -9,18 +9,9 @@ import type { Storage, StoredState } from '@marginalia/server/storage/types.js';
 import { StorageError } from '@marginalia/server/storage/types.js';
 import { foldState, storedPieces } from '@marginalia/server/storage/merge.js';
 import { tempDir, ROOT } from '../support/server.js';
+import { documentRecord } from '../support/records.js';
 import { seededRandom, testSeed } from '../support/random.js';
 
-const record = (id: string) => ({
-  id,
-  title: 'T',
-  guestRole: null,
-  createdBy: 'u',
-  createdAt: 1,
-  updatedAt: 1,
-  threadCount: 0,
-  commentCount: 0,
-});
 
 function textUpdate(doc: Y.Doc, s: string): Uint8Array {
   const updates: Uint8Array[] = [];
@@ -89,14 +80,14 @@ for (const [name, make, describeFor] of [
   /** Creates document d1 holding "a"; returns the Y.Doc that wrote it, for further updates. */
   const createD1 = async (): Promise<Y.Doc> => {
     const doc = new Y.Doc();
-    await storage.createDocument({ record: record('d1'), initialUpdate: textUpdate(doc, 'a'), members: [] });
+    await storage.createDocument({ record: documentRecord('d1'), initialUpdate: textUpdate(doc, 'a'), members: [] });
     return doc;
   };
 
   test('a created document starts with its initial update as log entry 1', async () => {
     const doc = new Y.Doc();
     const initial = textUpdate(doc, 'hello');
-    await storage.createDocument({ record: record('d1'), initialUpdate: initial, members: [] });
+    await storage.createDocument({ record: documentRecord('d1'), initialUpdate: initial, members: [] });
     const state = await storage.loadState('d1');
     expect(state.snapshot).toBeNull();
     expect(state.updates.map((u) => u.seq)).toEqual([1]);
@@ -106,7 +97,7 @@ for (const [name, make, describeFor] of [
 
   test('creating a document with an existing id is a conflict and changes nothing', async () => {
     const doc = await createD1();
-    await expect(storage.createDocument({ record: { ...record('d1'), title: 'other' }, initialUpdate: textUpdate(doc, 'b'), members: [] })).rejects.toBeInstanceOf(StorageError);
+    await expect(storage.createDocument({ record: { ...documentRecord('d1'), title: 'other' }, initialUpdate: textUpdate(doc, 'b'), members: [] })).rejects.toBeInstanceOf(StorageError);
     expect((await storage.getDocument('d1'))?.title).toBe('T');
     expect(rebuild(await storage.loadState('d1'))).toBe('a');
     doc.destroy();
@@ -143,7 +134,7 @@ for (const [name, make, describeFor] of [
   test('compaction keeps entries another writer appended (it folds what is stored, not a copy in memory)', async () => {
     const mine = new Y.Doc();
     const theirs = new Y.Doc();
-    await storage.createDocument({ record: record('d1'), initialUpdate: textUpdate(mine, 'm'), members: [] });
+    await storage.createDocument({ record: documentRecord('d1'), initialUpdate: textUpdate(mine, 'm'), members: [] });
     Y.applyUpdate(theirs, Y.encodeStateAsUpdate(mine));
     await storage.appendUpdates('d1', [textUpdate(theirs, 'T')]);
     await storage.appendUpdates('d1', [textUpdate(mine, 'M')]);
@@ -211,7 +202,7 @@ for (const [name, make, describeFor] of [
   test('deleting a document removes its log, snapshot and memberships', async () => {
     const doc = new Y.Doc();
     await storage.createUser({ id: 'u1', username: 'ann', name: 'Ann', passwordHash: 'x', isAdmin: false, createdAt: 1 });
-    await storage.createDocument({ record: record('d1'), initialUpdate: textUpdate(doc, 'a'), members: [{ userId: 'u1', role: 'owner' }] });
+    await storage.createDocument({ record: documentRecord('d1'), initialUpdate: textUpdate(doc, 'a'), members: [{ userId: 'u1', role: 'owner' }] });
     await storage.compact('d1');
     expect(await storage.deleteDocument('d1')).toBe(true);
     expect(await storage.getDocument('d1')).toBeNull();
@@ -225,7 +216,7 @@ for (const [name, make, describeFor] of [
     await expect(storage.createUser({ id: 'u2', username: 'ann', name: 'X', passwordHash: 'h', isAdmin: false, createdAt: 5 })).rejects.toMatchObject({ code: 'conflict' });
     expect(await storage.getUserByUsername('ann')).toMatchObject({ id: 'u1', isAdmin: true });
     const doc = new Y.Doc();
-    await storage.createDocument({ record: record('d1'), initialUpdate: textUpdate(doc, 'a'), members: [{ userId: 'u1', role: 'owner' }] });
+    await storage.createDocument({ record: documentRecord('d1'), initialUpdate: textUpdate(doc, 'a'), members: [{ userId: 'u1', role: 'owner' }] });
     await storage.setMember('d1', 'u1', 'editor');
     expect(await storage.getMemberRole('d1', 'u1')).toBe('editor');
     expect(await storage.listMembers('d1')).toEqual([{ userId: 'u1', username: 'ann', name: 'Ann', role: 'editor' }]);
@@ -249,7 +240,7 @@ describe('SQLite storage under SIGKILL', () => {
     const file = join(dir.path, 'crash.db');
     const setup = openSqliteStorage(file);
     const seedDoc = new Y.Doc();
-    await setup.createDocument({ record: record('crash'), initialUpdate: textUpdate(seedDoc, '^'), members: [] });
+    await setup.createDocument({ record: documentRecord('crash'), initialUpdate: textUpdate(seedDoc, '^'), members: [] });
     await setup.close();
     const reported = new Set<number>();
     try {

@@ -12,7 +12,7 @@
  * This fails if the server acknowledges before the WAL is flushed (checked by hand: with the flush's await
  * removed from the write path, the first cut loses acknowledged updates).
  */
-import { afterEach, expect, test } from '@jest/globals';
+import { afterEach, beforeEach, expect, test } from '@jest/globals';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -32,7 +32,11 @@ let fs: Lazyfs | null = null;
 let server: TestServer | null = null;
 const clients: RawClient[] = [];
 const providers: TestClient[] = [];
-let dir = tempDir('marginalia-power-');
+let dir: ReturnType<typeof tempDir>;
+
+beforeEach(() => {
+  dir = tempDir('marginalia-power-');
+});
 
 afterEach(async () => {
   for (const c of clients.splice(0)) c.ws.terminate();
@@ -42,10 +46,9 @@ afterEach(async () => {
   await fs?.unmount();
   fs = null;
   dir.remove();
-  dir = tempDir('marginalia-power-');
 });
 
-/** Mounts lazyfs over a fresh backing directory (or `backing`), and starts the server on it. */
+/** Mounts lazyfs over `backing` (created if missing) and starts the server on the mount. */
 async function boot(backing: string, env: Record<string, string> = {}): Promise<TestServer> {
   const mountpoint = join(dir.path, 'mnt');
   mkdirSync(backing, { recursive: true });

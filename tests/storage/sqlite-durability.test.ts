@@ -13,18 +13,9 @@ import { WalSync } from '@marginalia/server/storage/wal-sync.js';
 import { openSqliteStorage } from '@marginalia/server/storage/sqlite.js';
 import { StorageError } from '@marginalia/server/storage/types.js';
 import { tempDir } from '../support/server.js';
+import { documentRecord } from '../support/records.js';
 import { waitFor } from '../support/wait.js';
 
-const record = (id: string) => ({
-  id,
-  title: 'T',
-  guestRole: null,
-  createdBy: 'u',
-  createdAt: 1,
-  updatedAt: 1,
-  threadCount: 0,
-  commentCount: 0,
-});
 
 describe('WalSync', () => {
   test('writes that ask while a flush runs share the next one; a later ask starts its own', async () => {
@@ -79,7 +70,7 @@ describe('SQLite storage on disk', () => {
     const dir = tempDir();
     const file = join(dir.path, 'm.db');
     const storage = openSqliteStorage(file, { checkpointAfterBytes });
-    await storage.createDocument({ record: record('d1'), initialUpdate: new Uint8Array([0, 0]), members: [] });
+    await storage.createDocument({ record: documentRecord('d1'), initialUpdate: new Uint8Array([0, 0]), members: [] });
     const before = statSync(file).size;
     // 30 rounds of 10 concurrent appends of 4 KB (1.2 MB in all): each round shares flushes, and together they
     // pass the checkpoint threshold many times.

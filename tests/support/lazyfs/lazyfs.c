@@ -456,17 +456,13 @@ static int do_link(const char *from, const char *to)
 	return linkat(backing, rel(from), backing, rel(to), 0) < 0 ? -errno : 0;
 }
 
-static int do_open(const char *path, struct fuse_file_info *fi)
+/* Opens the backing file for open and create (`extra`: O_CREAT or 0); O_TRUNC goes through the undo log. */
+static int open_backing(const char *path, int extra, mode_t mode, struct fuse_file_info *fi)
 {
 	int fd, err;
-	if (is_control(path, NULL)) {
-		fi->fh = CONTROL_FH;
-		fi->direct_io = 1; /* no page cache: reads are not limited by its size of 0, writes come straight here */
-		return 0;
-	}
 	if (crashed)
 		return -EIO;
-	fd = openat(backing, rel(path), backing_flags(fi->flags));
+	fd = openat(backing, rel(path), backing_flags(fi->flags) | extra, mode);
 	if (fd < 0)
 		return -errno;
 	if ((fi->flags & O_TRUNC) && (err = truncate_fd(fd, 0))) {
@@ -477,22 +473,21 @@ static int do_open(const char *path, struct fuse_file_info *fi)
 	return 0;
 }
 
+static int do_open(const char *path, struct fuse_file_info *fi)
+{
+	if (is_control(path, NULL)) {
+		fi->fh = CONTROL_FH;
+		fi->direct_io = 1; /* no page cache: reads are not limited by its size of 0, writes come straight here */
+		return 0;
+	}
+	return open_backing(path, 0, 0, fi);
+}
+
 static int do_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
-	int fd, err;
 	if (is_control(path, NULL))
 		return -EPERM;
-	if (crashed)
-		return -EIO;
-	fd = openat(backing, rel(path), backing_flags(fi->flags) | O_CREAT, mode);
-	if (fd < 0)
-		return -errno;
-	if ((fi->flags & O_TRUNC) && (err = truncate_fd(fd, 0))) {
-		close(fd);
-		return err;
-	}
-	fi->fh = (uint64_t)fd;
-	return 0;
+	return open_backing(path, O_CREAT, mode, fi);
 }
 
 static int do_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
