@@ -32,7 +32,14 @@ function newestMtime(path) {
 run(bin('tsc'), ['-b', 'shared', 'server']);
 
 const stamp = join(root, 'client', 'dist', '.built');
-const inputs = ['client/src', 'client/index.html', 'client/vite.config.ts', 'client/public', 'shared/src', 'client/package.json'];
+const inputs = [
+  'client/src',
+  'client/index.html',
+  'client/vite.config.ts',
+  'client/public',
+  'shared/src',
+  'client/package.json',
+];
 const newestInput = Math.max(...inputs.map((p) => newestMtime(join(root, p))));
 const built = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
 if (newestInput > built) {

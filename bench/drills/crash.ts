@@ -25,7 +25,10 @@ interface Sent {
   marker: string;
 }
 
-const paragraph = (doc: Y.Doc) => (doc.get('root', Y.XmlText).toDelta() as { insert: unknown }[]).map((d) => d.insert).find((x): x is Y.XmlText => x instanceof Y.XmlText)!;
+const paragraph = (doc: Y.Doc) =>
+  (doc.get('root', Y.XmlText).toDelta() as { insert: unknown }[])
+    .map((d) => d.insert)
+    .find((x): x is Y.XmlText => x instanceof Y.XmlText)!;
 
 async function main(): Promise<void> {
   const started = new Date();
@@ -34,7 +37,11 @@ async function main(): Promise<void> {
   const admin = await login(server.url, 'admin', 'admin-password');
   const call = api(server.url, admin);
   await call('POST', '/users', { username: 'writer', password: 'writer-password', name: 'Writer' });
-  const doc = await call('POST', '/documents', { title: 'Crash drill', format: 'text', content: 'Crash drill article.\n\nSecond paragraph.' });
+  const doc = await call('POST', '/documents', {
+    title: 'Crash drill',
+    format: 'text',
+    content: 'Crash drill article.\n\nSecond paragraph.',
+  });
   const docId = doc.body.id as string;
   await call('PUT', `/documents/${docId}/members/writer`, { role: 'editor' });
   const token = await login(server.url, 'writer', 'writer-password');
@@ -53,18 +60,21 @@ async function main(): Promise<void> {
     const period = (1000 * CLIENTS) / RATE;
     let seq = 0;
     const timers = clients.map((c, i) =>
-      setTimeout(() => {
-        const p = paragraph(c.doc);
-        const write = () => {
-          const before = Y.getState(c.doc.store, c.doc.clientID);
-          const marker = `<r${round}u${++seq}>`;
-          // at the end of the paragraph, so no later insert splits a marker (Yjs splits an item typed into)
-          p.insert(p.length, marker);
-          sent.push({ client: c.doc.clientID, from: before, to: Y.getState(c.doc.store, c.doc.clientID), marker });
-        };
-        write();
-        timers[i] = setInterval(write, period);
-      }, (i * period) / CLIENTS),
+      setTimeout(
+        () => {
+          const p = paragraph(c.doc);
+          const write = () => {
+            const before = Y.getState(c.doc.store, c.doc.clientID);
+            const marker = `<r${round}u${++seq}>`;
+            // at the end of the paragraph, so no later insert splits a marker (Yjs splits an item typed into)
+            p.insert(p.length, marker);
+            sent.push({ client: c.doc.clientID, from: before, to: Y.getState(c.doc.store, c.doc.clientID), marker });
+          };
+          write();
+          timers[i] = setInterval(write, period);
+        },
+        (i * period) / CLIENTS,
+      ),
     );
     const loadMs = MIN_MS + Math.random() * (MAX_MS - MIN_MS);
     await sleep(loadMs);
@@ -91,7 +101,13 @@ async function main(): Promise<void> {
     const line = `| ${round} | ${(loadMs / 1000).toFixed(1)} | ${sent.length} | ${Math.round(sent.length / (loadMs / 1000))} | ${accepted.length} | ${extra} | ${lost.length} | ${Math.round(restartMs)} |`;
     rows.push(line);
     console.log(line);
-    if (lost.length) console.log(`  lost: ${lost.slice(0, 5).map((s) => s.marker).join(' ')}`);
+    if (lost.length)
+      console.log(
+        `  lost: ${lost
+          .slice(0, 5)
+          .map((s) => s.marker)
+          .join(' ')}`,
+      );
   }
   await server.stop();
   console.log(`

@@ -11,13 +11,19 @@ const seed = process.env.TEST_SEED ?? String(Date.now() % 2 ** 31);
 const started = new Date();
 console.log(`drill:fuzz: ${runs} cases, seed ${seed}; ${machine()}`);
 const t0 = performance.now();
-const child = spawn(process.execPath, ['--experimental-vm-modules', join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), 'server/fuzz.test.ts'], {
-  cwd: join(ROOT, 'tests'),
-  env: { ...process.env, FUZZ_RUNS: runs, TEST_SEED: seed, FUZZ_STATS: process.env.FUZZ_STATS ?? '1' },
-  stdio: 'inherit',
-});
+const child = spawn(
+  process.execPath,
+  ['--experimental-vm-modules', join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), 'server/fuzz.test.ts'],
+  {
+    cwd: join(ROOT, 'tests'),
+    env: { ...process.env, FUZZ_RUNS: runs, TEST_SEED: seed, FUZZ_STATS: process.env.FUZZ_STATS ?? '1' },
+    stdio: 'inherit',
+  },
+);
 child.on('exit', (code) => {
   const minutes = ((performance.now() - t0) / 60000).toFixed(1);
-  console.log(`drill:fuzz ${code === 0 ? 'passed' : 'FAILED'}: ${runs} cases, seed ${seed}, ${minutes} min (started ${started.toISOString()})`);
+  console.log(
+    `drill:fuzz ${code === 0 ? 'passed' : 'FAILED'}: ${runs} cases, seed ${seed}, ${minutes} min (started ${started.toISOString()})`,
+  );
   process.exitCode = code ?? 1;
 });

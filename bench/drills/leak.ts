@@ -63,7 +63,14 @@ function cycle(wsUrl: string, docId: string, token: string, n: number): Promise<
   });
 }
 
-async function run(wsUrl: string, docs: string[], token: string, count: number, offset: number, errors: Map<string, number>): Promise<void> {
+async function run(
+  wsUrl: string,
+  docs: string[],
+  token: string,
+  count: number,
+  offset: number,
+  errors: Map<string, number>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: PARALLEL }, async () => {
@@ -79,12 +86,19 @@ async function run(wsUrl: string, docs: string[], token: string, count: number, 
 async function main(): Promise<void> {
   const started = new Date();
   const machineAtStart = machine();
-  const server = await startServer({ MARGINALIA_UNLOAD_GRACE_MS: String(GRACE_MS), MARGINALIA_MAX_CONNECTIONS_PER_IP: '100000' }, { inspect: true });
+  const server = await startServer(
+    { MARGINALIA_UNLOAD_GRACE_MS: String(GRACE_MS), MARGINALIA_MAX_CONNECTIONS_PER_IP: '100000' },
+    { inspect: true },
+  );
   const token = await login(server.url, 'admin', 'admin-password');
   const call = api(server.url, token);
   const docs: string[] = [];
   for (let i = 0; i < DOCS; i++) {
-    const r = await call('POST', '/documents', { title: `Leak ${i}`, format: 'text', content: `Document ${i}.\n\nA second paragraph for document ${i}.` });
+    const r = await call('POST', '/documents', {
+      title: `Leak ${i}`,
+      format: 'text',
+      content: `Document ${i}.\n\nA second paragraph for document ${i}.`,
+    });
     docs.push(r.body.id);
   }
   const resident = async () => (await call('GET', '/health')).body.documentsLoaded as number;

@@ -34,35 +34,50 @@ export async function startServer(env: Record<string, string>, opts: { inspect?:
   const dataDir = mkdtempSync(join(tmpdir(), 'marginalia-drill-'));
   let port = 0;
   const launch = () =>
-    new Promise<{ child: ChildProcess; url: string; out: () => string; inspectorUrl: string | null }>((resolve, reject) => {
-      const args = [...(opts.inspect ? ['--inspect=127.0.0.1:0'] : []), CLI, 'serve'];
-      const child = spawn(process.execPath, args, {
-        env: { ...process.env, LOG_LEVEL: 'error', HOST: '127.0.0.1', PORT: String(port), DATA_DIR: dataDir, MARGINALIA_SAMPLE: '0', MARGINALIA_ADMIN_USER: ADMIN.username, MARGINALIA_ADMIN_PASSWORD: ADMIN.password, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      let inspectorUrl: string | null = null;
-      const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 30_000);
-      const onData = (d: Buffer) => {
-        out += d.toString();
-        if (out.length > 200_000) out = out.slice(-100_000);
-        inspectorUrl ??= /Debugger listening on (ws:\/\/\S+)/.exec(out)?.[1] ?? null;
-        const m = /running at (http:\/\/\S+)/.exec(out);
-        if (m && (!opts.inspect || inspectorUrl)) {
+    new Promise<{ child: ChildProcess; url: string; out: () => string; inspectorUrl: string | null }>(
+      (resolve, reject) => {
+        const args = [...(opts.inspect ? ['--inspect=127.0.0.1:0'] : []), CLI, 'serve'];
+        const child = spawn(process.execPath, args, {
+          env: {
+            ...process.env,
+            LOG_LEVEL: 'error',
+            HOST: '127.0.0.1',
+            PORT: String(port),
+            DATA_DIR: dataDir,
+            MARGINALIA_SAMPLE: '0',
+            MARGINALIA_ADMIN_USER: ADMIN.username,
+            MARGINALIA_ADMIN_PASSWORD: ADMIN.password,
+            ...env,
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        let inspectorUrl: string | null = null;
+        const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 30_000);
+        const onData = (d: Buffer) => {
+          out += d.toString();
+          if (out.length > 200_000) out = out.slice(-100_000);
+          inspectorUrl ??= /Debugger listening on (ws:\/\/\S+)/.exec(out)?.[1] ?? null;
+          const m = /running at (http:\/\/\S+)/.exec(out);
+          if (m && (!opts.inspect || inspectorUrl)) {
+            clearTimeout(timer);
+            resolve({ child, url: m[1]!, out: () => out, inspectorUrl });
+          }
+        };
+        child.stdout!.on('data', onData);
+        child.stderr!.on('data', onData);
+        child.once('exit', (code, signal) => {
           clearTimeout(timer);
-          resolve({ child, url: m[1]!, out: () => out, inspectorUrl });
-        }
-      };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', onData);
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        reject(new Error(`server exited (${code ?? signal}) before starting:\n${out}`));
-      });
-    });
+          reject(new Error(`server exited (${code ?? signal}) before starting:\n${out}`));
+        });
+      },
+    );
   let current = await launch();
   port = Number(new URL(current.url).port);
-  const exited = (c: ChildProcess) => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => c.once('exit', () => r())));
+  const exited = (c: ChildProcess) =>
+    c.exitCode !== null || c.signalCode !== null
+      ? Promise.resolve()
+      : new Promise<void>((r) => c.once('exit', () => r()));
   const server: DrillServer = {
     get url() {
       return current.url;
@@ -101,7 +116,10 @@ export function api(url: string, token?: string) {
   return async (method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> => {
     const res = await fetch(`${url}/api${path}`, {
       method,
-      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      headers: {
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();

@@ -24,7 +24,13 @@ export async function policyRaceCheck(): Promise<{ refused: boolean; detail: str
     const local = new Y.Doc();
     const updates: Uint8Array[] = [];
     local.on('update', (u: Uint8Array) => updates.push(u));
-    const { threadId } = createThread(local, { anchor: a.anchor, quote: a.quote, createdBy: target.userId, authorName: target.userName, body: 'first' });
+    const { threadId } = createThread(local, {
+      anchor: a.anchor,
+      quote: a.quote,
+      createdBy: target.userId,
+      authorName: target.userName,
+      body: 'first',
+    });
     addComment(local, threadId, { authorId: target.userId, authorName: target.userName, body: 'reply' });
     let closed = '';
     c.ws.on('close', (code, reason) => (closed = `${code} ${reason.toString()}`));

@@ -76,7 +76,10 @@ export function addThreads(doc: Y.Doc, threads: number, perThread: number): void
 }
 
 /** Creates the data directory with the big document; returns it and the document id. */
-export async function buildColdloadData(threads: number, comments: number): Promise<{ dataDir: string; docId: string; storedBytes: number }> {
+export async function buildColdloadData(
+  threads: number,
+  comments: number,
+): Promise<{ dataDir: string; docId: string; storedBytes: number }> {
   // Start once so that the server creates its schema, the admin and the bench account; then write directly.
   const first = await startTarget('marginalia');
   const dataDir = first.dataDir!;
@@ -95,13 +98,20 @@ export async function buildColdloadData(threads: number, comments: number): Prom
       decorate: (doc) => addThreads(doc, threads, comments / threads),
     });
     const state = await storage.loadState(docId);
-    return { dataDir, docId, storedBytes: state.updates.reduce((n, u) => n + u.data.byteLength, state.snapshot?.byteLength ?? 0) };
+    return {
+      dataDir,
+      docId,
+      storedBytes: state.updates.reduce((n, u) => n + u.data.byteLength, state.snapshot?.byteLength ?? 0),
+    };
   } finally {
     await storage.close();
   }
 }
 
-export async function runColdload(data: { dataDir: string; docId: string; storedBytes: number }, cpuProfDir?: string): Promise<ColdloadRun> {
+export async function runColdload(
+  data: { dataDir: string; docId: string; storedBytes: number },
+  cpuProfDir?: string,
+): Promise<ColdloadRun> {
   const load_before = loadavg();
   const server = await startTarget('marginalia', { dataDir: data.dataDir, ...(cpuProfDir ? { cpuProfDir } : {}) });
   const [gen, loadGen] = await Promise.all([startGenerator(), startGenerator()]);
@@ -116,7 +126,11 @@ export async function runColdload(data: { dataDir: string; docId: string; stored
     type Sync = Pick<ColdloadRun, 'first_sync_ms' | 'warm_first_sync_ms' | 'client_apply_ms' | 'state_bytes'>;
     const [sync, load] = await Promise.all([
       ask<Sync>(gen.proc, { cmd: 'coldload', target, doc: data.docId }, 120_000),
-      ask<Pick<ColdloadRun, 'load_ms' | 'first_data_ms' | 'state_received_ms'>>(loadGen.proc, { cmd: 'coldloadRaw', target, doc: data.docId }, 120_000),
+      ask<Pick<ColdloadRun, 'load_ms' | 'first_data_ms' | 'state_received_ms'>>(
+        loadGen.proc,
+        { cmd: 'coldloadRaw', target, doc: data.docId },
+        120_000,
+      ),
     ]);
     return { ...load, ...sync, stored_bytes: data.storedBytes, load_before, load_after: loadavg() };
   } finally {

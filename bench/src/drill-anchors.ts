@@ -49,7 +49,9 @@ function arg(name: string): string | undefined {
 }
 
 async function main(): Promise<void> {
-  const fixture = process.env.MARGINALIA_FIXTURE ?? (existsSync(FIXTURE) ? FIXTURE : '/work/shared/fixtures/oped-kandahar-islamabad.txt');
+  const fixture =
+    process.env.MARGINALIA_FIXTURE ??
+    (existsSync(FIXTURE) ? FIXTURE : '/work/shared/fixtures/oped-kandahar-islamabad.txt');
   const traces = Number(arg('traces') ?? 10000);
   const baseSeed = Number(arg('seed') ?? 1);
   const only = arg('trace');
@@ -58,7 +60,10 @@ async function main(): Promise<void> {
   const base = new Y.Doc();
   await importArticle(base, 'text', readFileSync(fixture, 'utf8'));
   const variants = process.argv.includes('--sweep') ? SWEEP : SWEEP.slice(0, 1);
-  const runner = new TraceRunner(Y.encodeStateAsUpdate(base), variants.map(([, t]) => t));
+  const runner = new TraceRunner(
+    Y.encodeStateAsUpdate(base),
+    variants.map(([, t]) => t),
+  );
   const perVariant = variants.map(() => ({ exact: 0, 'moved-correct': 0, orphan: 0, wrong: 0 }));
   base.destroy();
 
@@ -91,8 +96,12 @@ async function main(): Promise<void> {
     result.anchors[0]!.forEach((a: Judged) => {
       counts[a.verdict]++;
       if (a.verdict === 'orphan' && a.recoverable) recoverableOrphans++;
-      if (a.verdict === 'wrong' && samples.length < 20) samples.push(`trace ${t}: ${a.detail} quote ${JSON.stringify(a.quote.slice(0, 60))} ops ${result.ops.join('; ')}`);
-      if (diagnose && a.candidate) rows.push(JSON.stringify({ trace: t, verdict: a.verdict, length: a.quote.length, ...a.candidate }));
+      if (a.verdict === 'wrong' && samples.length < 20)
+        samples.push(
+          `trace ${t}: ${a.detail} quote ${JSON.stringify(a.quote.slice(0, 60))} ops ${result.ops.join('; ')}`,
+        );
+      if (diagnose && a.candidate)
+        rows.push(JSON.stringify({ trace: t, verdict: a.verdict, length: a.quote.length, ...a.candidate }));
     });
     if ((t + 1) % 1000 === 0) console.error(`… ${t + 1} traces, ${Math.round((Date.now() - started) / 1000)} s`);
   }
@@ -100,14 +109,20 @@ async function main(): Promise<void> {
 
   const total = counts.exact + counts['moved-correct'] + counts.orphan + counts.wrong;
   const pct = (n: number): string => `${((100 * n) / Math.max(1, total)).toFixed(2)}%`;
-  console.log(`anchoring drill: ${to - from} traces (seed ${baseSeed}), ${total} anchors, ${Math.round((Date.now() - started) / 1000)} s`);
+  console.log(
+    `anchoring drill: ${to - from} traces (seed ${baseSeed}), ${total} anchors, ${Math.round((Date.now() - started) / 1000)} s`,
+  );
   console.log(`  exact          ${counts.exact} (${pct(counts.exact)})`);
   console.log(`  moved-correct  ${counts['moved-correct']} (${pct(counts['moved-correct'])})`);
-  console.log(`  orphan         ${counts.orphan} (${pct(counts.orphan)}; of which the passage survived recognisably: ${recoverableOrphans})`);
+  console.log(
+    `  orphan         ${counts.orphan} (${pct(counts.orphan)}; of which the passage survived recognisably: ${recoverableOrphans})`,
+  );
   console.log(`  wrong          ${counts.wrong}`);
   if (crashed) console.log(`  traces not judged (an edit threw in Lexical): ${crashed}`);
   if (diverged) console.log(`  traces not judged (Lexical text diverged from the shadow): ${diverged}`);
-  console.log(`  thresholds     ${JSON.stringify(MOVE_THRESHOLDS, (_k, v: unknown) => (v === Number.POSITIVE_INFINITY ? 'any' : v))}`);
+  console.log(
+    `  thresholds     ${JSON.stringify(MOVE_THRESHOLDS, (_k, v: unknown) => (v === Number.POSITIVE_INFINITY ? 'any' : v))}`,
+  );
   if (variants.length > 1) {
     console.log('\n| thresholds | exact | moved-correct | orphan | wrong |\n|---|---|---|---|---|');
     variants.forEach(([name], v) => {

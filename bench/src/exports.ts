@@ -33,21 +33,33 @@ const GOAL_MS = 1000;
 const RUNS = 3;
 
 function article(): { text: string; source: string } {
-  if (existsSync(SEED)) return { text: readFileSync(SEED, 'utf8'), source: 'the seed op-ed (../shared/fixtures/oped-kandahar-islamabad.txt)' };
+  if (existsSync(SEED))
+    return {
+      text: readFileSync(SEED, 'utf8'),
+      source: 'the seed op-ed (../shared/fixtures/oped-kandahar-islamabad.txt)',
+    };
   const para = 'Analysts read the same passage differently, and the margin is where that difference is argued out. ';
-  return { text: Array.from({ length: 40 }, () => para.repeat(3)).join('\n\n'), source: 'a generated article (the seed op-ed is absent)' };
+  return {
+    text: Array.from({ length: 40 }, () => para.repeat(3)).join('\n\n'),
+    source: 'a generated article (the seed op-ed is absent)',
+  };
 }
 
 async function build(): Promise<Y.Doc> {
   const doc = new Y.Doc();
   await importArticle(doc, 'text', article().text);
   initMeta(doc, { title: 'Export bench', createdAt: 0 });
-  for (const [tag, color] of [['claim', '#d9822b'], ['evidence', '#3f9a6b'], ['question', '#5a7bd8']] as const) setTag(doc, tag, { color });
+  for (const [tag, color] of [
+    ['claim', '#d9822b'],
+    ['evidence', '#3f9a6b'],
+    ['question', '#5a7bd8'],
+  ] as const)
+    setTag(doc, tag, { color });
   const index = articleIndex(doc);
   let seed = 42;
   const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   doc.transact(() => {
-    for (let made = 0; made < THREADS; ) {
+    for (let made = 0; made < THREADS;) {
       const start = Math.floor(rand() * (index.text.length - 200));
       const end = start + 10 + Math.floor(rand() * 120);
       let target;
@@ -67,7 +79,12 @@ async function build(): Promise<Y.Doc> {
         now: 1_700_000_000_000 + n * 1000,
       });
       for (let k = 1; k <= 2; k++) {
-        addComment(doc, threadId, { authorId: `user-${(n + k) % 17}`, authorName: `Analyst ${(n + k) % 17}`, body: `Reply ${k} to thread ${n}, with "quotes", commas, and a line\nbreak.`, now: 1_700_000_000_000 + n * 1000 + k });
+        addComment(doc, threadId, {
+          authorId: `user-${(n + k) % 17}`,
+          authorName: `Analyst ${(n + k) % 17}`,
+          body: `Reply ${k} to thread ${n}, with "quotes", commas, and a line\nbreak.`,
+          now: 1_700_000_000_000 + n * 1000 + k,
+        });
       }
       if (n % 4 === 0) setThreadStatus(doc, threadId, 'resolved', 'user-0', 1_700_000_000_000 + n * 1000 + 5);
     }
@@ -110,7 +127,10 @@ async function main(): Promise<void> {
     '',
     '| format | ms (median) | first run | output | goal <= 1 s |',
     '|---|---:|---:|---:|---|',
-    ...rows.map((r) => `| ${r.format} | ${r.ms.toFixed(0)} | ${r.first.toFixed(0)} | ${(r.bytes / 1024 / 1024).toFixed(1)} MiB | ${r.ms <= GOAL_MS ? 'met' : 'missed'} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.format} | ${r.ms.toFixed(0)} | ${r.first.toFixed(0)} | ${(r.bytes / 1024 / 1024).toFixed(1)} MiB | ${r.ms <= GOAL_MS ? 'met' : 'missed'} |`,
+    ),
     '',
     'Figures vary by ±50 % with the load of the shared 2-core machine. The Word export writes its parts as strings ' +
       '(`shared/src/export/docx-xml.ts`) and zips them with fflate (deflate level 3): about half of its time is the ' +

@@ -87,8 +87,10 @@ async function load(c: LoadConfig): Promise<LoadResult> {
   const { first, anchor } = await prepare(c);
   const receivers = await connectAll(c.receivers, () => new RawClient(c.target, c.doc, ledger));
   const wt = c.writerTarget ?? c.target;
-  const rawWriters = c.writerKind === 'raw' ? await connectAll(c.writers, (i) => new RawWriter(wt, c.doc, i, ledger)) : [];
-  const realWriters = c.writerKind === 'real' ? await connectAll(c.writers, () => new RealClient(wt, c.doc, ledger), 10) : [];
+  const rawWriters =
+    c.writerKind === 'raw' ? await connectAll(c.writers, (i) => new RawWriter(wt, c.doc, i, ledger)) : [];
+  const realWriters =
+    c.writerKind === 'real' ? await connectAll(c.writers, () => new RealClient(wt, c.doc, ledger), 10) : [];
   const reals = await connectAll(c.realReceivers, () => new RealClient(c.target, c.doc, ledger), 10);
   for (const r of reals) r.watchBeacons();
   first.close(); // the seeding client leaves once everyone else holds the document open
@@ -184,14 +186,23 @@ async function load(c: LoadConfig): Promise<LoadResult> {
 
 /** Memory scenario: idle raw clients over many documents, connected in phases the bench measures between. */
 const idle: RawClient[] = [];
-async function memoryPhase(m: { target: Target; docs: string[]; perDoc: number; seedFile: string | null }): Promise<number> {
+async function memoryPhase(m: {
+  target: Target;
+  docs: string[];
+  perDoc: number;
+  seedFile: string | null;
+}): Promise<number> {
   const seed = m.seedFile ? new Uint8Array(readFileSync(m.seedFile)) : null;
-  await connectAll(m.docs.length * m.perDoc, (i) => {
-    const doc = m.docs[i % m.docs.length]!;
-    const c = new RawClient(m.target, doc, null);
-    idle.push(c);
-    return c;
-  }, 50);
+  await connectAll(
+    m.docs.length * m.perDoc,
+    (i) => {
+      const doc = m.docs[i % m.docs.length]!;
+      const c = new RawClient(m.target, doc, null);
+      idle.push(c);
+      return c;
+    },
+    50,
+  );
   if (seed && m.perDoc === 1) {
     // References start empty: each document's first client pushes the small article into it.
     for (const c of idle.slice(-m.docs.length)) await c.pushAndWait(seed);
@@ -209,9 +220,17 @@ async function memoryPhase(m: { target: Target; docs: string[]; perDoc: number; 
 async function coldloadRaw(m: { target: Target; doc: string }) {
   const t0 = performance.now();
   const raw = new RawClient(m.target, m.doc, null);
-  const [loaded, firstData, received] = await Promise.all([raw.serverStep1, raw.firstData, raw.synced.then(() => performance.now())]);
+  const [loaded, firstData, received] = await Promise.all([
+    raw.serverStep1,
+    raw.firstData,
+    raw.synced.then(() => performance.now()),
+  ]);
   raw.close();
-  return { load_ms: round(loaded - t0, 1), first_data_ms: round(firstData - t0, 1), state_received_ms: round(received - t0, 1) };
+  return {
+    load_ms: round(loaded - t0, 1),
+    first_data_ms: round(firstData - t0, 1),
+    state_received_ms: round(received - t0, 1),
+  };
 }
 
 async function coldload(m: { target: Target; doc: string }) {
@@ -231,7 +250,12 @@ async function coldload(m: { target: Target; doc: string }) {
   probeDoc.destroy();
   cold.close();
   warm.close();
-  return { first_sync_ms: round(coldSync, 1), warm_first_sync_ms: round(warmSync, 1), client_apply_ms: round(clientApply, 1), state_bytes: state.byteLength };
+  return {
+    first_sync_ms: round(coldSync, 1),
+    warm_first_sync_ms: round(warmSync, 1),
+    client_apply_ms: round(clientApply, 1),
+    state_bytes: state.byteLength,
+  };
 }
 
 /** Calibration clients: plain sockets that only count messages. */

@@ -21,7 +21,9 @@ type Request = { id: number; cmd: string; file?: string; from?: number; to?: num
 /** The same V8 sampling profiler as `node --cpu-prof`, limited to the bench's measurement window. */
 let session: Session | null = null;
 const post = (method: string, params?: object) =>
-  new Promise<unknown>((resolve, reject) => session!.post(method, params ?? {}, (e, r) => (e ? reject(e) : resolve(r))));
+  new Promise<unknown>((resolve, reject) =>
+    session!.post(method, params ?? {}, (e, r) => (e ? reject(e) : resolve(r))),
+  );
 
 async function profile(cmd: string, file?: string): Promise<unknown> {
   if (cmd === 'prof-start') {
@@ -85,7 +87,12 @@ function answer(cmd: string, m: Request): unknown {
       return true;
     case 'lag':
       // Recorded values are timer intervals; the delay is what exceeds the sampling resolution.
-      return { p50_ms: ms(lag.percentile(50)), p99_ms: ms(lag.percentile(99)), max_ms: ms(lag.max), samples: lag.count };
+      return {
+        p50_ms: ms(lag.percentile(50)),
+        p99_ms: ms(lag.percentile(99)),
+        max_ms: ms(lag.max),
+        samples: lag.count,
+      };
     case 'mem': {
       const gc = (globalThis as { gc?: () => void }).gc;
       if (gc) for (let i = 0; i < 3; i++) gc();

@@ -14,9 +14,14 @@ import { goals, renderResults } from './results-md.js';
 import type { Details } from './run.js';
 
 type Json = Record<string, unknown>;
-const pick = <T, K extends keyof T>(o: T, keys: K[]): Pick<T, K> => Object.fromEntries(keys.map((k) => [k, o[k]])) as Pick<T, K>;
+const pick = <T, K extends keyof T>(o: T, keys: K[]): Pick<T, K> =>
+  Object.fromEntries(keys.map((k) => [k, o[k]])) as Pick<T, K>;
 
-function mapServers<T, R>(runs: Record<string, T[]>, key: (r: T) => number, shape: (r: T) => R): Record<string, R> | null {
+function mapServers<T, R>(
+  runs: Record<string, T[]>,
+  key: (r: T) => number,
+  shape: (r: T) => R,
+): Record<string, R> | null {
   const entries = Object.entries(runs).filter(([, r]) => r.length > 0);
   return entries.length ? Object.fromEntries(entries.map(([k, r]) => [k, shape(medianRun(r, key))])) : null;
 }
@@ -37,10 +42,26 @@ export function exportsFromSection(section: string | null): Json | null {
 export function latestJson(d: Details, previous: Json | null, exportsSection: string | null = null): Json {
   const prev = ((previous?.scenarios ?? {}) as Json) ?? {};
   const keep = (name: string, now: unknown) => (now !== null ? now : (prev[name] ?? null));
-  const fanout = mapServers(d.fanout, (r) => r.p99_ms, (r) => pick(r, ['p50_ms', 'p99_ms', 'drops', 'server_us_per_frame']));
-  const hotroom = mapServers(d.hotroom, (r) => r.p99_ms, (r) => pick(r, ['p99_ms', 'loop_lag_p99_ms', 'frames_per_update', 'server_us_per_frame']));
-  const durable = mapServers(d.durable, (r) => r.p99_ms, (r) => pick(r, ['p99_ms']));
-  const memory = mapServers(d.memory, (r) => r.kb_per_idle_conn, (r) => pick(r, ['kb_per_idle_conn', 'kb_per_small_doc', 'docs_resident_after_grace']));
+  const fanout = mapServers(
+    d.fanout,
+    (r) => r.p99_ms,
+    (r) => pick(r, ['p50_ms', 'p99_ms', 'drops', 'server_us_per_frame']),
+  );
+  const hotroom = mapServers(
+    d.hotroom,
+    (r) => r.p99_ms,
+    (r) => pick(r, ['p99_ms', 'loop_lag_p99_ms', 'frames_per_update', 'server_us_per_frame']),
+  );
+  const durable = mapServers(
+    d.durable,
+    (r) => r.p99_ms,
+    (r) => pick(r, ['p99_ms']),
+  );
+  const memory = mapServers(
+    d.memory,
+    (r) => r.kb_per_idle_conn,
+    (r) => pick(r, ['kb_per_idle_conn', 'kb_per_small_doc', 'docs_resident_after_grace']),
+  );
   const cold = d.coldload ? medianRun(d.coldload.runs, (r) => r.first_sync_ms) : null;
   return {
     date: d.finished,
@@ -49,7 +70,16 @@ export function latestJson(d: Details, previous: Json | null, exportsSection: st
       fanout: keep('fanout', fanout ? { clients: d.fanout.marginalia?.[0]?.clients ?? 500, servers: fanout } : null),
       hotroom: keep('hotroom', hotroom ? { writers: 400, servers: hotroom } : null),
       durable: keep('durable', durable ? { servers: durable } : null),
-      coldload: keep('coldload', cold ? { threads: d.coldload!.threads, comments: d.coldload!.comments, servers: { marginalia: pick(cold, ['load_ms', 'first_sync_ms']) } } : null),
+      coldload: keep(
+        'coldload',
+        cold
+          ? {
+              threads: d.coldload!.threads,
+              comments: d.coldload!.comments,
+              servers: { marginalia: pick(cold, ['load_ms', 'first_sync_ms']) },
+            }
+          : null,
+      ),
       memory: keep('memory', memory ? { servers: memory } : null),
       exports: exportsFromSection(exportsSection) ?? prev.exports ?? null,
       scaleout: prev.scaleout ?? null,
@@ -65,7 +95,11 @@ function carried(file: string): { exports: string | null; analysis: string | nul
   if (!existsSync(file)) return { exports: null, analysis: null, others: [] };
   const text = readFileSync(file, 'utf8');
   const an = /<!-- analysis:start -->[\s\S]*?<!-- analysis:end -->/.exec(text);
-  const sections = [...text.replace(/<!-- analysis:start -->[\s\S]*?<!-- analysis:end -->/, '').matchAll(/\n## ([^\n]*)\n[\s\S]*?(?=\n## |$)/g)];
+  const sections = [
+    ...text
+      .replace(/<!-- analysis:start -->[\s\S]*?<!-- analysis:end -->/, '')
+      .matchAll(/\n## ([^\n]*)\n[\s\S]*?(?=\n## |$)/g),
+  ];
   const foreign = sections.filter((m) => !OWN_SECTIONS.some((own) => m[1]!.startsWith(own)));
   const ex = foreign.find((m) => m[1]!.startsWith('Exports'));
   return {
@@ -79,7 +113,8 @@ function carried(file: string): { exports: string | null; analysis: string | nul
 function mergeDetails(d: Details, file: string): Details {
   if (!existsSync(file)) return d;
   const prev = JSON.parse(readFileSync(file, 'utf8')) as Details;
-  const empty = (v: unknown) => v === null || v === undefined || (typeof v === 'object' && Object.keys(v as object).length === 0);
+  const empty = (v: unknown) =>
+    v === null || v === undefined || (typeof v === 'object' && Object.keys(v as object).length === 0);
   const out = { ...d } as Record<string, unknown>;
   for (const k of ['floor', 'fanout', 'sweep', 'hotroom', 'durable', 'coldload', 'memory'] as const) {
     if (empty(d[k]) && !empty(prev[k])) out[k] = prev[k];
@@ -100,6 +135,9 @@ export function writeReport(dNow: Details, outDir: string, previous: Json | null
   writeFileSync(join(outDir, 'details.json'), JSON.stringify(d, null, 2) + '\n');
   const svg = latencySvg(d.sweep);
   if (svg) writeFileSync(join(outDir, 'latency.svg'), svg);
-  writeFileSync(mdFile, renderResults(d, latest, goals(latest, d), keepParts, mdFile === join(BENCH_DIR, 'RESULTS.md') ? 'results/' : ''));
+  writeFileSync(
+    mdFile,
+    renderResults(d, latest, goals(latest, d), keepParts, mdFile === join(BENCH_DIR, 'RESULTS.md') ? 'results/' : ''),
+  );
   console.log(`wrote ${join(outDir, 'latest.json')}, details.json${svg ? ', latency.svg' : ''}, ${mdFile}`);
 }

@@ -13,7 +13,18 @@ import { loadavg, pinningNote, waitForQuiet } from './lib/proc.js';
 import { medianRun } from './lib/hist.js';
 import { summarize, type ProfileSummary } from './lib/profile.js';
 import type { ServerKind } from './lib/clients.js';
-import { ARTICLE, SMALL_ARTICLE, runFloor, runLoad, runMemory, type FloorRun, type LoadRun, type LoadSpec, type MemoryRun, type Seeds } from './scenarios.js';
+import {
+  ARTICLE,
+  SMALL_ARTICLE,
+  runFloor,
+  runLoad,
+  runMemory,
+  type FloorRun,
+  type LoadRun,
+  type LoadSpec,
+  type MemoryRun,
+  type Seeds,
+} from './scenarios.js';
 import { buildColdloadData, runColdload, type ColdloadRun } from './coldload.js';
 import { BENCH_DIR, TMP, seedState } from './servers.js';
 import { writeReport } from './report.js';
@@ -63,7 +74,13 @@ const REAL_RECEIVERS = 5;
  */
 let ownerWriters = opt('writers') === 'owner';
 const serverEnv: Record<string, string> | undefined = opt('server-env')
-  ? Object.fromEntries(args.find((a) => a.startsWith('--server-env='))!.slice('--server-env='.length).split(',').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
+  ? Object.fromEntries(
+      args
+        .find((a) => a.startsWith('--server-env='))!
+        .slice('--server-env='.length)
+        .split(',')
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    )
   : undefined;
 const fanoutSpec = (clients: number, durationMs = P.fanout.durationMs): LoadSpec => ({
   serverEnv,
@@ -77,8 +94,30 @@ const fanoutSpec = (clients: number, durationMs = P.fanout.durationMs): LoadSpec
   durationMs,
   drainMs: P.fanout.drainMs,
 });
-const hotroomSpec = (): LoadSpec => ({ serverEnv, ownerWriters, receivers: 0, realReceivers: 2, writers: P.hotroom.writers, writerKind: 'raw', rate: P.hotroom.rate, warmupMs: P.hotroom.warmupMs, durationMs: P.hotroom.durationMs, drainMs: P.hotroom.drainMs });
-const durableSpec = (): LoadSpec => ({ serverEnv, ownerWriters, receivers: 0, realReceivers: 2, writers: P.durable.writers, writerKind: 'raw', rate: P.durable.rate, warmupMs: P.durable.warmupMs, durationMs: P.durable.durationMs, drainMs: P.durable.drainMs });
+const hotroomSpec = (): LoadSpec => ({
+  serverEnv,
+  ownerWriters,
+  receivers: 0,
+  realReceivers: 2,
+  writers: P.hotroom.writers,
+  writerKind: 'raw',
+  rate: P.hotroom.rate,
+  warmupMs: P.hotroom.warmupMs,
+  durationMs: P.hotroom.durationMs,
+  drainMs: P.hotroom.drainMs,
+});
+const durableSpec = (): LoadSpec => ({
+  serverEnv,
+  ownerWriters,
+  receivers: 0,
+  realReceivers: 2,
+  writers: P.durable.writers,
+  writerKind: 'raw',
+  rate: P.durable.rate,
+  warmupMs: P.durable.warmupMs,
+  durationMs: P.durable.durationMs,
+  drainMs: P.durable.drainMs,
+});
 
 export interface Details {
   profile: 'quick' | 'full';
@@ -127,7 +166,12 @@ async function repeat<T>(label: string, n: number, fn: () => Promise<T>, brief: 
 }
 
 /** Runs each server `n` times, rotating the order each round, so that a noisy period hits all servers alike. */
-async function interleaved(label: string, kinds: ServerKind[], n: number, fn: (k: ServerKind) => Promise<LoadRun>): Promise<Record<string, LoadRun[]>> {
+async function interleaved(
+  label: string,
+  kinds: ServerKind[],
+  n: number,
+  fn: (k: ServerKind) => Promise<LoadRun>,
+): Promise<Record<string, LoadRun[]>> {
   const out: Record<string, LoadRun[]> = Object.fromEntries(kinds.map((k) => [k, []]));
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < kinds.length; j++) {
@@ -177,19 +221,30 @@ async function main(): Promise<void> {
     log(`policy race check: ${race.refused ? `REFUSED (${race.detail})` : race.detail}`);
     if (race.refused) {
       if (opt('writers') === undefined) ownerWriters = true;
-      d.notes.push(`Policy race (a correctness bug, not only speed): a commenter's two dependent updates arriving in one server turn (open a thread, then reply) are refused — "${race.detail}" — because the second is checked against the document without the first, which is still in the write queue. Any fast client, or any client while the server is busy (a flush with a compaction takes hundreds of ms), hits it, and a refused writer's socket is closed. ${ownerWriters ? "Marginalia's writers therefore connect as the document's owner here (owners skip the policy walk; the update is still decoded); receivers are commenters." : 'Writers were forced to be commenters (--writers=commenter).'}`);
+      d.notes.push(
+        `Policy race (a correctness bug, not only speed): a commenter's two dependent updates arriving in one server turn (open a thread, then reply) are refused — "${race.detail}" — because the second is checked against the document without the first, which is still in the write queue. Any fast client, or any client while the server is busy (a flush with a compaction takes hundreds of ms), hits it, and a refused writer's socket is closed. ${ownerWriters ? "Marginalia's writers therefore connect as the document's owner here (owners skip the policy walk; the update is still decoded); receivers are commenters." : 'Writers were forced to be commenters (--writers=commenter).'}`,
+      );
     } else {
       d.notes.push('Policy race check passed: two dependent commenter updates in one server turn are both accepted.');
     }
   }
-  if (serverEnv) d.notes.push(`Experiment: Marginalia ran with ${Object.entries(serverEnv).map(([k, v]) => `${k}=${v}`).join(', ')} in the load scenarios.`);
+  if (serverEnv)
+    d.notes.push(
+      `Experiment: Marginalia ran with ${Object.entries(serverEnv)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')} in the load scenarios.`,
+    );
   const seeds: Seeds = { article: await seedState('article', ARTICLE), small: await seedState('small', SMALL_ARTICLE) };
 
   if (only.includes('fanout')) {
     d.floor = await runFloor(P.fanout.clients);
     const f = d.floor;
-    log(`floor: a bare ws server spends ${f.us_per_frame} us CPU per frame with ws.send (user ${f.user_us_per_frame}, system ${f.system_us_per_frame}; ${f.frames_received}/${f.frames_sent} received), ${f.raw.us_per_frame} us writing ready frames (user ${f.raw.user_us_per_frame}, system ${f.raw.system_us_per_frame}; ${f.raw.frames_received}/${f.raw.frames_sent} received)`);
-    d.fanout = await interleaved(`fanout ${P.fanout.clients}`, servers, runs, (k) => runLoad(k, fanoutSpec(P.fanout.clients), seeds));
+    log(
+      `floor: a bare ws server spends ${f.us_per_frame} us CPU per frame with ws.send (user ${f.user_us_per_frame}, system ${f.system_us_per_frame}; ${f.frames_received}/${f.frames_sent} received), ${f.raw.us_per_frame} us writing ready frames (user ${f.raw.user_us_per_frame}, system ${f.raw.system_us_per_frame}; ${f.raw.frames_received}/${f.raw.frames_sent} received)`,
+    );
+    d.fanout = await interleaved(`fanout ${P.fanout.clients}`, servers, runs, (k) =>
+      runLoad(k, fanoutSpec(P.fanout.clients), seeds),
+    );
     for (const k of servers) d.sweep[k] = { [P.fanout.clients]: medianRun(d.fanout[k]!, (r) => r.p99_ms) };
     for (const n of P.sweep) {
       const point = await interleaved(`sweep ${n}`, servers, 1, (k) => runLoad(k, fanoutSpec(n, P.sweepMs), seeds));
@@ -200,19 +255,31 @@ async function main(): Promise<void> {
     d.hotroom = await interleaved('hotroom', servers, runs, (k) => runLoad(k, hotroomSpec(), seeds));
   }
   if (only.includes('durable') && servers.includes('marginalia')) {
-    d.durable = await interleaved('durable', ['marginalia', 'marginalia-nopersist'], runs, (k) => runLoad(k, durableSpec(), seeds));
+    d.durable = await interleaved('durable', ['marginalia', 'marginalia-nopersist'], runs, (k) =>
+      runLoad(k, durableSpec(), seeds),
+    );
     const st = d.durable['marginalia-nopersist']?.[0]?.storage;
-    d.notes.push(st === 'memory'
-      ? 'durable: "marginalia-nopersist" is the same server with MARGINALIA_STORAGE=memory (SQLite :memory:, nothing written to disk; the write path, batching and policy are unchanged).'
-      : 'durable: the server ignored MARGINALIA_STORAGE=memory; "marginalia-nopersist" is the same SQLite with DATA_DIR on tmpfs (/dev/shm): fsync costs nothing but SQLite still runs.');
+    d.notes.push(
+      st === 'memory'
+        ? 'durable: "marginalia-nopersist" is the same server with MARGINALIA_STORAGE=memory (SQLite :memory:, nothing written to disk; the write path, batching and policy are unchanged).'
+        : 'durable: the server ignored MARGINALIA_STORAGE=memory; "marginalia-nopersist" is the same SQLite with DATA_DIR on tmpfs (/dev/shm): fsync costs nothing but SQLite still runs.',
+    );
   }
   if (only.includes('coldload') && servers.includes('marginalia')) {
     const threads = 10_000;
     const comments = 30_000;
     const t0 = Date.now();
     const data = await buildColdloadData(threads, comments);
-    log(`coldload: built ${threads} threads / ${comments} comments (${(data.storedBytes / 2 ** 20).toFixed(1)} MB stored) in ${Date.now() - t0} ms`);
-    const r = await repeat('coldload', runs, () => runColdload(data), (x) => `load ${x.load_ms} ms, first data ${x.first_data_ms} ms, whole state ${x.state_received_ms} ms, first sync ${x.first_sync_ms} ms (cold), ${x.warm_first_sync_ms} ms (warm), state ${x.state_bytes} B`);
+    log(
+      `coldload: built ${threads} threads / ${comments} comments (${(data.storedBytes / 2 ** 20).toFixed(1)} MB stored) in ${Date.now() - t0} ms`,
+    );
+    const r = await repeat(
+      'coldload',
+      runs,
+      () => runColdload(data),
+      (x) =>
+        `load ${x.load_ms} ms, first data ${x.first_data_ms} ms, whole state ${x.state_received_ms} ms, first sync ${x.first_sync_ms} ms (cold), ${x.warm_first_sync_ms} ms (warm), state ${x.state_bytes} B`,
+    );
     d.coldload = { threads, comments, runs: r };
     if (profiling) {
       // The whole server process under `node --cpu-prof`: start, load, three syncs.
@@ -221,14 +288,28 @@ async function main(): Promise<void> {
       await runColdload(data, dir);
       const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
       if (file) d.profiles.coldload = summarize(join(dir, file));
-      log(`profile coldload: ${d.profiles.coldload ? `busy ${d.profiles.coldload.busy_ms} ms; ${d.profiles.coldload.ours.slice(0, 4).map((o) => `${o.fn} ${o.pct}%`).join(', ')}` : 'no profile written'}`);
+      log(
+        `profile coldload: ${
+          d.profiles.coldload
+            ? `busy ${d.profiles.coldload.busy_ms} ms; ${d.profiles.coldload.ours
+                .slice(0, 4)
+                .map((o) => `${o.fn} ${o.pct}%`)
+                .join(', ')}`
+            : 'no profile written'
+        }`,
+      );
     }
     rmSync(data.dataDir, { recursive: true, force: true });
   }
   if (only.includes('memory')) {
     for (const k of opt('servers') ? servers : servers.filter((x) => P.memoryServers.includes(x))) {
-      d.memory[k] = await repeat(`memory ${k}`, runs, () => runMemory(k, seeds), (x) =>
-        `${x.kb_per_idle_conn} KB/conn, ${x.kb_per_small_doc} KB/doc, resident after grace ${x.docs_resident_after_grace} (RSS ${x.rss_kb_per_idle_conn}/${x.rss_kb_per_small_doc}, heap ${x.heap_kb_per_idle_conn}/${x.heap_kb_per_small_doc}) rss MB ${JSON.stringify(x.rss_mb)}`);
+      d.memory[k] = await repeat(
+        `memory ${k}`,
+        runs,
+        () => runMemory(k, seeds),
+        (x) =>
+          `${x.kb_per_idle_conn} KB/conn, ${x.kb_per_small_doc} KB/doc, resident after grace ${x.docs_resident_after_grace} (RSS ${x.rss_kb_per_idle_conn}/${x.rss_kb_per_small_doc}, heap ${x.heap_kb_per_idle_conn}/${x.heap_kb_per_small_doc}) rss MB ${JSON.stringify(x.rss_mb)}`,
+      );
     }
   }
   if (profiling && servers.includes('marginalia')) {
@@ -238,21 +319,30 @@ async function main(): Promise<void> {
       await quiet(`profile ${name}`);
       const r = await runLoad('marginalia', spec, seeds, file);
       d.profiles[name] = summarize(file);
-      log(`profile ${name}: ${briefLoad(r)}; busy ${d.profiles[name].busy_ms} ms; areas ${d.profiles[name].areas.slice(0, 6).map((a) => `${a.area} ${a.pct}%`).join(', ')}`);
+      log(
+        `profile ${name}: ${briefLoad(r)}; busy ${d.profiles[name].busy_ms} ms; areas ${d.profiles[name].areas
+          .slice(0, 6)
+          .map((a) => `${a.area} ${a.pct}%`)
+          .join(', ')}`,
+      );
     };
     if (only.includes('fanout')) await profile('fanout', fanoutSpec(P.fanout.clients));
     if (only.includes('hotroom')) await profile('hotroom', hotroomSpec());
   }
   d.load.end = loadavg();
   d.finished = new Date().toISOString();
-  const previous = existsSync(join(outDir, 'latest.json')) ? (JSON.parse(readFileSync(join(outDir, 'latest.json'), 'utf8')) as Record<string, unknown>) : null;
+  const previous = existsSync(join(outDir, 'latest.json'))
+    ? (JSON.parse(readFileSync(join(outDir, 'latest.json'), 'utf8')) as Record<string, unknown>)
+    : null;
   writeReport(d, outDir, previous);
   log(`done: ${outDir}`);
 }
 
 async function reportOnly(): Promise<void> {
   const d = JSON.parse(readFileSync(join(outDir, 'details.json'), 'utf8')) as Details;
-  const previous = existsSync(join(outDir, 'latest.json')) ? (JSON.parse(readFileSync(join(outDir, 'latest.json'), 'utf8')) as Record<string, unknown>) : null;
+  const previous = existsSync(join(outDir, 'latest.json'))
+    ? (JSON.parse(readFileSync(join(outDir, 'latest.json'), 'utf8')) as Record<string, unknown>)
+    : null;
   writeReport(d, outDir, previous, false);
 }
 

@@ -36,7 +36,10 @@ interface Instance {
 
 function startInstance(env: Record<string, string>): Promise<Instance> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'serve'], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     const timer = setTimeout(() => reject(new Error(`instance did not start:\n${out}`)), 20_000);
     child.stdout!.on('data', (d: Buffer) => {
@@ -79,7 +82,13 @@ async function waitFor(cond: () => boolean, timeout = 20_000): Promise<void> {
   }
 }
 
-async function run(): Promise<{ same_p50: number; cross_p50: number; same_p99: number; cross_p99: number; beacons: number }> {
+async function run(): Promise<{
+  same_p50: number;
+  cross_p50: number;
+  same_p99: number;
+  cross_p99: number;
+  beacons: number;
+}> {
   const schema = `bench_${randomBytes(5).toString('hex')}`;
   const dataDirs = [mkdtempSync(join(tmpdir(), 'bench-a-')), mkdtempSync(join(tmpdir(), 'bench-b-'))];
   const env = {
@@ -100,7 +109,12 @@ async function run(): Promise<{ same_p50: number; cross_p50: number; same_p99: n
   const providers: WebsocketProvider[] = [];
   try {
     const { token } = await json(a.url, '/auth/login', { username: 'admin', password: 'admin-password' });
-    const { id } = await json(a.url, '/documents', { title: 'hop', format: 'text', content: 'Scale-out hop benchmark.' }, token);
+    const { id } = await json(
+      a.url,
+      '/documents',
+      { title: 'hop', format: 'text', content: 'Scale-out hop benchmark.' },
+      token,
+    );
     const same: number[] = [];
     const cross: number[] = [];
     const connect = (url: string, onBeacon?: (latency: number) => void) => {
@@ -147,7 +161,9 @@ async function run(): Promise<{ same_p50: number; cross_p50: number; same_p99: n
       p.doc.destroy();
     }
     for (const inst of [a, b]) inst.child.kill('SIGTERM');
-    await Promise.all([a, b].map((inst) => new Promise((r) => (inst.child.exitCode !== null ? r(null) : inst.child.once('exit', r)))));
+    await Promise.all(
+      [a, b].map((inst) => new Promise((r) => (inst.child.exitCode !== null ? r(null) : inst.child.once('exit', r)))),
+    );
     for (const d of dataDirs) rmSync(d, { recursive: true, force: true });
     const db = new pg.Client({ connectionString: PG_URL });
     await db.connect();
@@ -161,7 +177,9 @@ const runs = [];
 for (let i = 0; i < RUNS; i++) {
   const r = await run();
   const added = r.cross_p50 - r.same_p50;
-  console.log(`run ${i + 1}: same-instance p50 ${round(r.same_p50)} ms, cross-instance p50 ${round(r.cross_p50)} ms, added ${round(added)} ms (${r.beacons} beacons, load ${loadavg()[0]!.toFixed(2)})`);
+  console.log(
+    `run ${i + 1}: same-instance p50 ${round(r.same_p50)} ms, cross-instance p50 ${round(r.cross_p50)} ms, added ${round(added)} ms (${r.beacons} beacons, load ${loadavg()[0]!.toFixed(2)})`,
+  );
   runs.push({ ...r, added });
 }
 const byAdded = [...runs].sort((x, y) => x.added - y.added);
@@ -201,6 +219,7 @@ const section = [
 const md = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '# Benchmark results\n\n';
 const start = md.indexOf('## Scale-out');
 const next = start < 0 ? -1 : md.indexOf('\n## ', start + 1);
-const updated = start < 0 ? `${md.trimEnd()}\n\n${section}` : `${md.slice(0, start)}${section}${next < 0 ? '' : md.slice(next + 1)}`;
+const updated =
+  start < 0 ? `${md.trimEnd()}\n\n${section}` : `${md.slice(0, start)}${section}${next < 0 ? '' : md.slice(next + 1)}`;
 writeFileSync(resultsFile, updated.endsWith('\n') ? updated : `${updated}\n`);
 process.exit(0);

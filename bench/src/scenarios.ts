@@ -9,7 +9,15 @@ import { ask, loadavg, pinned, sleep, spawnReady, stop, GENERATOR_CORE, type Chi
 import { round } from './lib/hist.js';
 import type { ServerKind, Target } from './lib/clients.js';
 import type { LoadConfig, LoadResult } from './gen.js';
-import { ARTICLE_FILE, probe, provision, referenceTarget, residentDocs, startTarget, type RunningTarget } from './servers.js';
+import {
+  ARTICLE_FILE,
+  probe,
+  provision,
+  referenceTarget,
+  residentDocs,
+  startTarget,
+  type RunningTarget,
+} from './servers.js';
 
 const GEN = join(import.meta.dirname, 'gen.js');
 
@@ -26,8 +34,10 @@ export interface Seeds {
 }
 
 /** The generator's load shape, plus what the scenario decides about the server under test. */
-export interface LoadSpec
-  extends Pick<LoadConfig, 'receivers' | 'realReceivers' | 'writers' | 'writerKind' | 'rate' | 'warmupMs' | 'durationMs' | 'drainMs'> {
+export interface LoadSpec extends Pick<
+  LoadConfig,
+  'receivers' | 'realReceivers' | 'writers' | 'writerKind' | 'rate' | 'warmupMs' | 'durationMs' | 'drainMs'
+> {
   /** Extra environment for the server under test (experiments with its knobs). */
   serverEnv?: Record<string, string>;
   /** Marginalia: writers connect as the document's owner instead of as commenters. */
@@ -61,7 +71,13 @@ async function targetWithDocument(
     const { target, owner, docIds } = await provision(server, [{ title: 'Bench article', content: ARTICLE }]);
     return { server, target, owner, doc: docIds[0]!, seedFile: null };
   }
-  return { server, target: referenceTarget(server), owner: null, doc: `bench-${randomUUID()}`, seedFile: seeds.article };
+  return {
+    server,
+    target: referenceTarget(server),
+    owner: null,
+    doc: `bench-${randomUUID()}`,
+    seedFile: seeds.article,
+  };
 }
 
 /** Runs one load (fanout, hotroom or durable shape) against `kind`; `profileFile` records the window's CPU profile. */
@@ -81,12 +97,22 @@ export async function runLoad(kind: ServerKind, spec: LoadSpec, seeds: Seeds, pr
       if (profileFile) profiled = ask(server.child.proc, { cmd: 'prof-start' });
     } else {
       lag = ask(server.child.proc, { cmd: 'lag-window', from, to: m.at! }, 120_000);
-      if (profileFile) profiled = (profiled ?? Promise.resolve()).then(() => ask(server.child.proc, { cmd: 'prof-stop', file: profileFile }));
+      if (profileFile)
+        profiled = (profiled ?? Promise.resolve()).then(() =>
+          ask(server.child.proc, { cmd: 'prof-stop', file: profileFile }),
+        );
     }
   });
   try {
     const { ownerWriters, serverEnv: _env, ...rest } = spec;
-    const config: LoadConfig = { target, writerTarget: ownerWriters && owner ? owner : null, doc, serverPid: server.pid, seedFile, ...rest };
+    const config: LoadConfig = {
+      target,
+      writerTarget: ownerWriters && owner ? owner : null,
+      doc,
+      serverPid: server.pid,
+      seedFile,
+      ...rest,
+    };
     const budget = spec.warmupMs + spec.durationMs + spec.drainMs + 240_000;
     const result = await ask<LoadResult>(gen.proc, { cmd: 'load', config }, budget);
     const l = lag ? await (lag as Promise<Lag & { eld: Lag }>) : null;
@@ -127,7 +153,13 @@ export interface MemoryRun {
 type Mem = { rss: number; heapUsed: number; external: number };
 
 /** 2,000 idle connections over 200 documents: memory per connection and per loaded document, then unload. */
-export async function runMemory(kind: ServerKind, seeds: Seeds, docsN = 200, perDoc = 10, graceMs = 3000): Promise<MemoryRun> {
+export async function runMemory(
+  kind: ServerKind,
+  seeds: Seeds,
+  docsN = 200,
+  perDoc = 10,
+  graceMs = 3000,
+): Promise<MemoryRun> {
   const load_before = loadavg();
   const server = await startTarget(kind, { env: { MARGINALIA_UNLOAD_GRACE_MS: String(graceMs) } });
   const gen = await startGenerator();
@@ -136,7 +168,10 @@ export async function runMemory(kind: ServerKind, seeds: Seeds, docsN = 200, per
     let docs: string[];
     let seedFile: string | null = null;
     if (kind.startsWith('marginalia')) {
-      const p = await provision(server, Array.from({ length: docsN }, (_, i) => ({ title: `Small ${i}`, content: SMALL_ARTICLE })));
+      const p = await provision(
+        server,
+        Array.from({ length: docsN }, (_, i) => ({ title: `Small ${i}`, content: SMALL_ARTICLE })),
+      );
       target = p.target;
       docs = p.docIds;
     } else {
@@ -171,7 +206,12 @@ export async function runMemory(kind: ServerKind, seeds: Seeds, docsN = 200, per
       docs_resident_after_grace: resident,
       heap_kb_per_idle_conn: round(heapPerConn, 1),
       heap_kb_per_small_doc: round(perDocHeap, 1),
-      rss_mb: { base: round(m0.rss / 2 ** 20, 1), docs: round(m1.rss / 2 ** 20, 1), conns: round(m2.rss / 2 ** 20, 1), after: round(m3.rss / 2 ** 20, 1) },
+      rss_mb: {
+        base: round(m0.rss / 2 ** 20, 1),
+        docs: round(m1.rss / 2 ** 20, 1),
+        conns: round(m2.rss / 2 ** 20, 1),
+        after: round(m3.rss / 2 ** 20, 1),
+      },
       grace_ms: kind.startsWith('marginalia') ? graceMs : 0,
       load_before,
       load_after: loadavg(),
@@ -204,7 +244,11 @@ export async function runFloor(clients = 500, rounds = 250): Promise<FloorRun> {
     await ask(gen.proc, { cmd: 'floor-clients', url: server.ws, n: clients }, 60_000);
     let counted = 0;
     const blast = async (mode: 'ws' | 'raw', close = false): Promise<FloorFigures> => {
-      const r = await ask<{ frames: number; user_us: number; system_us: number }>(server.child.proc, { cmd: 'blast', rounds, gapMs: 20, mode }, 120_000);
+      const r = await ask<{ frames: number; user_us: number; system_us: number }>(
+        server.child.proc,
+        { cmd: 'blast', rounds, gapMs: 20, mode },
+        120_000,
+      );
       const total = await ask<number>(gen.proc, { cmd: 'floor-count', close });
       const received = total - counted;
       counted = total;

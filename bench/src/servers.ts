@@ -68,7 +68,11 @@ export async function startTarget(kind: ServerKind, opts: StartOptions = {}): Pr
       ready: /running at (http:\/\/[^\s]+)/,
     });
   } else {
-    const script = join(here, 'targets', { hocuspocus: 'hocuspocus.js', 'y-websocket-server': 'ywss.js', floor: 'floor.js' }[kind as string]!);
+    const script = join(
+      here,
+      'targets',
+      { hocuspocus: 'hocuspocus.js', 'y-websocket-server': 'ywss.js', floor: 'floor.js' }[kind as string]!,
+    );
     child = await spawnReady(pinned(SERVER_CORE, ['node', ...nodeArgs, script]), {
       env: { PORT: '0', HOST: '127.0.0.1', NODE_ENV: 'production', ...opts.env },
       ready: /listening on (\d+)/,
@@ -76,9 +80,11 @@ export async function startTarget(kind: ServerKind, opts: StartOptions = {}): Pr
   }
   const http = kind.startsWith('marginalia') ? child.ready[1]! : `http://127.0.0.1:${child.ready[1]}`;
   let storage: string | null = null;
-  if (kind.startsWith('marginalia')) storage = ((await (await fetch(`${http}/api/health`)).json()) as { storage: string }).storage;
+  if (kind.startsWith('marginalia'))
+    storage = ((await (await fetch(`${http}/api/health`)).json()) as { storage: string }).storage;
   // MARGINALIA_STORAGE=memory keeps SQLite in memory (health still says "sqlite"): no database file is made.
-  if (kind === 'marginalia-nopersist') storage = existsSync(join(dataDir!, 'marginalia.db')) ? 'sqlite on tmpfs' : 'memory';
+  if (kind === 'marginalia-nopersist')
+    storage = existsSync(join(dataDir!, 'marginalia.db')) ? 'sqlite on tmpfs' : 'memory';
   const dir = dataDir;
   return {
     kind,
@@ -106,7 +112,13 @@ export async function residentDocs(t: RunningTarget): Promise<number | null> {
   return probe<number | null>(t, 'docs');
 }
 
-async function api<T>(t: RunningTarget, method: string, path: string, token: string | null, body?: unknown): Promise<{ status: number; json: T }> {
+async function api<T>(
+  t: RunningTarget,
+  method: string,
+  path: string,
+  token: string | null,
+  body?: unknown,
+): Promise<{ status: number; json: T }> {
   const res = await fetch(`${t.http}/api${path}`, {
     method,
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -132,7 +144,12 @@ export async function provision(
   if (u.status !== 201 && u.status !== 409) throw new Error(`create user: ${u.status} ${JSON.stringify(u.json)}`);
   const docIds: string[] = [];
   for (const d of docs) {
-    const r = await api<{ id: string }>(t, 'POST', '/documents', admin.token, { title: d.title, format: 'text', content: d.content, guestRole: 'commenter' });
+    const r = await api<{ id: string }>(t, 'POST', '/documents', admin.token, {
+      title: d.title,
+      format: 'text',
+      content: d.content,
+      guestRole: 'commenter',
+    });
     if (r.status !== 201) throw new Error(`create document: ${r.status} ${JSON.stringify(r.json)}`);
     docIds.push(r.json.id);
   }
@@ -158,7 +175,14 @@ export async function seedState(name: string, content: string): Promise<string> 
   mkdirSync(TMP, { recursive: true });
   const storage = openSqliteStorage(':memory:');
   try {
-    const id = await createDocument(storage, { title: name, format: 'text', content, guestRole: null, createdBy: 'bench', ownerId: null });
+    const id = await createDocument(storage, {
+      title: name,
+      format: 'text',
+      content,
+      guestRole: null,
+      createdBy: 'bench',
+      ownerId: null,
+    });
     const state = await storage.loadState(id);
     const file = join(TMP, `seed-${name}.bin`);
     writeFileSync(file, state.updates[0]!.data);

@@ -18,7 +18,15 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const N = Number(process.argv[2] ?? 2000);
 const dataDir = mkdtempSync(join(tmpdir(), 'marginalia-bench-'));
 const server = spawn(process.execPath, [join(ROOT, 'server/dist/cli.js'), 'serve'], {
-  env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, MARGINALIA_ADMIN_USER: 'admin', MARGINALIA_ADMIN_PASSWORD: 'admin-password', LOG_LEVEL: 'warn' },
+  env: {
+    ...process.env,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    MARGINALIA_ADMIN_USER: 'admin',
+    MARGINALIA_ADMIN_PASSWORD: 'admin-password',
+    LOG_LEVEL: 'warn',
+  },
   stdio: ['ignore', 'pipe', 'pipe'],
 });
 // Never leave the server behind, whatever happens below.
@@ -42,20 +50,44 @@ const URL = await new Promise((resolve, reject) => {
 });
 
 const post = async (path, body, token) =>
-  (await fetch(URL + path, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) })).json();
+  (
+    await fetch(URL + path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    })
+  ).json();
 const { token } = await post('/api/auth/login', { username: 'admin', password: 'admin-password' });
-const words = 'the river keeps its own maps and every town along it remembers floods that planners forget quickly'.split(' ');
-const paragraphs = Array.from({ length: 120 }, (_, p) => Array.from({ length: 90 }, (_, i) => words[(p * 7 + i * 3) % words.length]).join(' ') + '.');
-const { id } = await post('/api/documents', { title: 'Many threads', format: 'text', content: paragraphs.join('\n\n') }, token);
+const words =
+  'the river keeps its own maps and every town along it remembers floods that planners forget quickly'.split(' ');
+const paragraphs = Array.from(
+  { length: 120 },
+  (_, p) => Array.from({ length: 90 }, (_, i) => words[(p * 7 + i * 3) % words.length]).join(' ') + '.',
+);
+const { id } = await post(
+  '/api/documents',
+  { title: 'Many threads', format: 'text', content: paragraphs.join('\n\n') },
+  token,
+);
 
 const doc = new Y.Doc();
-const provider = new WebsocketProvider(URL.replace('http', 'ws') + '/collab', id, doc, { params: { token }, WebSocketPolyfill: WebSocket, disableBc: true });
+const provider = new WebsocketProvider(URL.replace('http', 'ws') + '/collab', id, doc, {
+  params: { token },
+  WebSocketPolyfill: WebSocket,
+  disableBc: true,
+});
 await new Promise((resolve) => provider.on('sync', (synced) => synced && resolve()));
 const text = articleIndex(doc).text;
 doc.transact(() => {
   for (let i = 0; i < N; i++) {
     const start = Math.floor((i / N) * (text.length - 60)) + (i % 7);
-    createThread(doc, { start, end: start + 12 + (i % 30), createdBy: `user-${i % 5}`, authorName: `User ${i % 5}`, body: `Comment number ${i}` });
+    createThread(doc, {
+      start,
+      end: start + 12 + (i % 30),
+      createdBy: `user-${i % 5}`,
+      authorName: `User ${i % 5}`,
+      body: `Comment number ${i}`,
+    });
   }
 });
 await new Promise((resolve) => setTimeout(resolve, 1000)); // let the server store it
@@ -63,25 +95,45 @@ provider.destroy();
 provider.awareness.destroy();
 doc.destroy();
 
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
+});
 const context = await browser.newContext({ baseURL: URL, viewport: { width: 1280, height: 860 } });
-await context.addInitScript((session) => localStorage.setItem('marginalia.session', session), JSON.stringify({ token, user: { id: 'admin', username: 'admin', name: 'admin' } }));
+await context.addInitScript(
+  (session) => localStorage.setItem('marginalia.session', session),
+  JSON.stringify({ token, user: { id: 'admin', username: 'admin', name: 'admin' } }),
+);
 const page = await context.newPage();
 await page.goto('/');
 const cdp = process.env.PROFILE ? await context.newCDPSession(page) : null;
-if (cdp) { await cdp.send('Profiler.enable'); await cdp.send('Profiler.start'); }
+if (cdp) {
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.start');
+}
 const started = Date.now();
 await page.goto(`/d/${id}`);
 await page.locator('.article-content p').first().waitFor({ timeout: 60_000 });
 const articleShown = Date.now() - started;
-await page.waitForFunction((n) => document.querySelectorAll('.highlights [data-highlight]').length >= n, N, { timeout: 60_000, polling: 20 });
+await page.waitForFunction((n) => document.querySelectorAll('.highlights [data-highlight]').length >= n, N, {
+  timeout: 60_000,
+  polling: 20,
+});
 const firstRender = Date.now() - started;
 await page.locator('.threads-panel [data-thread-card]').first().waitFor({ timeout: 60_000 });
 const cardsShown = Date.now() - started;
-const marks = await page.evaluate(() => Object.fromEntries(
-  ['responseEnd', 'domContentLoadedEventEnd'].map((k) => [k, Math.round(performance.getEntriesByType('navigation')[0][k])])
-    .concat(performance.getEntriesByType('mark').filter((m) => m.name.startsWith('marginalia:')).map((m, i) => [`${i} ${m.name}`, Math.round(m.startTime)])),
-));
+const marks = await page.evaluate(() =>
+  Object.fromEntries(
+    ['responseEnd', 'domContentLoadedEventEnd']
+      .map((k) => [k, Math.round(performance.getEntriesByType('navigation')[0][k])])
+      .concat(
+        performance
+          .getEntriesByType('mark')
+          .filter((m) => m.name.startsWith('marginalia:'))
+          .map((m, i) => [`${i} ${m.name}`, Math.round(m.startTime)]),
+      ),
+  ),
+);
 if (cdp) {
   const { profile } = await cdp.send('Profiler.stop');
   const self = new Map();
@@ -92,7 +144,13 @@ if (cdp) {
     const key = `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.split('/').pop()}:${n.callFrame.lineNumber}`;
     self.set(key, (self.get(key) ?? 0) + (dt[i] ?? 0) / 1000);
   });
-  console.log([...self].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, v]) => `${v.toFixed(0).padStart(6)} ms  ${k}`).join('\n'));
+  console.log(
+    [...self]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 25)
+      .map(([k, v]) => `${v.toFixed(0).padStart(6)} ms  ${k}`)
+      .join('\n'),
+  );
 }
 
 const card = page.locator('.threads-panel [data-thread-card]').first();
@@ -123,15 +181,24 @@ const longTasks = await page.evaluate(async () => {
 });
 
 const sorted = [...keystrokes].sort((a, b) => a - b);
-console.log(JSON.stringify({
-  threads: N,
-  articleShownMs: articleShown,
-  firstRenderMs: firstRender,
-  firstCardsMs: cardsShown,
-  marks,
-  keystrokeMs: { median: +sorted[Math.floor(sorted.length / 2)].toFixed(2), max: +sorted[sorted.length - 1].toFixed(2) },
-  scrollLongTasks: { count: longTasks.length, maxMs: longTasks.length ? Math.max(...longTasks) : 0 },
-}, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      threads: N,
+      articleShownMs: articleShown,
+      firstRenderMs: firstRender,
+      firstCardsMs: cardsShown,
+      marks,
+      keystrokeMs: {
+        median: +sorted[Math.floor(sorted.length / 2)].toFixed(2),
+        max: +sorted[sorted.length - 1].toFixed(2),
+      },
+      scrollLongTasks: { count: longTasks.length, maxMs: longTasks.length ? Math.max(...longTasks) : 0 },
+    },
+    null,
+    2,
+  ),
+);
 await browser.close();
 server.kill('SIGTERM');
 rmSync(dataDir, { recursive: true, force: true });

@@ -36,7 +36,9 @@ program
   .action(async () => {
     const config = loadConfig();
     const server = await startServer(config);
-    console.log(`Marginalia is running at ${server.url}  (data: ${config.dataDir}, storage: ${server.context.storage.kind})`);
+    console.log(
+      `Marginalia is running at ${server.url}  (data: ${config.dataDir}, storage: ${server.context.storage.kind})`,
+    );
     console.log(`Open ${server.url}/ in a browser; the sample document is at ${server.url}/d/sample`);
     let stopping = false;
     const stop = (signal: string) => {
@@ -55,14 +57,26 @@ program
     process.on('SIGTERM', () => stop('SIGTERM'));
   });
 
-const FORMATS: Record<string, ArticleFormat> = { '.txt': 'text', '.md': 'markdown', '.markdown': 'markdown', '.html': 'html', '.htm': 'html' };
+const FORMATS: Record<string, ArticleFormat> = {
+  '.txt': 'text',
+  '.md': 'markdown',
+  '.markdown': 'markdown',
+  '.html': 'html',
+  '.htm': 'html',
+};
 
 program
   .command('import')
   .description('import an article file (.txt, .md, .html) as a new document')
   .argument('<file>', 'the article')
   .option('--title <title>', 'document title (default: the file name)')
-  .addOption(new Option('--format <format>', 'text, markdown or html (default: from the extension)').choices(['text', 'markdown', 'html']))
+  .addOption(
+    new Option('--format <format>', 'text, markdown or html (default: from the extension)').choices([
+      'text',
+      'markdown',
+      'html',
+    ]),
+  )
   .option('--owner <username>', 'make this user the owner')
   .addOption(new Option('--guest-role <role>', 'let guests in with this role').choices([...ROLES]))
   .action(async (file: string, opts: { title?: string; format?: ArticleFormat; owner?: string; guestRole?: Role }) => {
@@ -99,47 +113,73 @@ async function loadDoc(storage: Storage, docId: string): Promise<Y.Doc> {
   return doc;
 }
 
-const list = (s: string | undefined) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+const list = (s: string | undefined) =>
+  (s ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 program
   .command('export')
   .description('export a document with its threads (to a file, or to standard output)')
   .argument('<docId>')
-  .addOption(new Option('--format <format>', 'export format').choices(Object.keys(EXPORT_FORMATS)).makeOptionMandatory())
+  .addOption(
+    new Option('--format <format>', 'export format').choices(Object.keys(EXPORT_FORMATS)).makeOptionMandatory(),
+  )
   .option('-o, --output <file>', 'write here instead of standard output')
-  .addOption(new Option('--status <status>', 'only threads in this state').choices(['open', 'resolved', 'all']).default('all'))
+  .addOption(
+    new Option('--status <status>', 'only threads in this state').choices(['open', 'resolved', 'all']).default('all'),
+  )
   .option('--tags <tags>', 'only threads with one of these tags (comma list)')
   .option('--authors <authors>', 'only threads with a comment by one of these authors (ids or names, comma list)')
   .option('--base-url <url>', 'public URL of the server, for W3C annotation ids (default: http://HOST:PORT)')
-  .action(async (docId: string, opts: { format: ExportFormat; output?: string; status: 'open' | 'resolved' | 'all'; tags?: string; authors?: string; baseUrl?: string }) => {
-    const config = loadConfig();
-    const storage = await openStorage(config);
-    try {
-      const doc = await loadDoc(storage, docId);
+  .action(
+    async (
+      docId: string,
+      opts: {
+        format: ExportFormat;
+        output?: string;
+        status: 'open' | 'resolved' | 'all';
+        tags?: string;
+        authors?: string;
+        baseUrl?: string;
+      },
+    ) => {
+      const config = loadConfig();
+      const storage = await openStorage(config);
       try {
-        const body = await exportDocument(doc, opts.format, {
-          docId,
-          baseUrl: opts.baseUrl ?? `http://${config.host}:${config.port}`,
-          status: opts.status,
-          tags: list(opts.tags),
-          authors: list(opts.authors),
-        });
-        if (opts.output) writeFileSync(opts.output, body);
-        else process.stdout.write(body);
+        const doc = await loadDoc(storage, docId);
+        try {
+          const body = await exportDocument(doc, opts.format, {
+            docId,
+            baseUrl: opts.baseUrl ?? `http://${config.host}:${config.port}`,
+            status: opts.status,
+            tags: list(opts.tags),
+            authors: list(opts.authors),
+          });
+          if (opts.output) writeFileSync(opts.output, body);
+          else process.stdout.write(body);
+        } finally {
+          doc.destroy();
+        }
       } finally {
-        doc.destroy();
+        await storage.close();
       }
-    } finally {
-      await storage.close();
-    }
-  });
+    },
+  );
 
 program
   .command('import-annotations')
-  .description('import annotations (a W3C collection or a Marginalia JSON dump) into a document; a running server shows them once it reloads the document (use the REST import for documents open in browsers)')
+  .description(
+    'import annotations (a W3C collection or a Marginalia JSON dump) into a document; a running server shows them once it reloads the document (use the REST import for documents open in browsers)',
+  )
   .argument('<docId>')
   .argument('<file>', 'the annotations (JSON)')
-  .addOption(new Option('--format <format>', 'w3c or json (default: json for a Marginalia dump, else w3c)').choices([...IMPORT_FORMATS]))
+  .addOption(
+    new Option('--format <format>', 'w3c or json (default: json for a Marginalia dump, else w3c)').choices([
+      ...IMPORT_FORMATS,
+    ]),
+  )
   .action(async (docId: string, file: string, opts: { format?: ImportFormat }) => {
     let input: unknown;
     try {
@@ -147,7 +187,8 @@ program
     } catch (e) {
       throw new Error(`${file} is not JSON: ${(e as Error).message}`);
     }
-    const isDump = typeof input === 'object' && input !== null && (input as { format?: unknown }).format === DUMP_FORMAT;
+    const isDump =
+      typeof input === 'object' && input !== null && (input as { format?: unknown }).format === DUMP_FORMAT;
     const format = opts.format ?? (isDump ? 'json' : 'w3c');
     const now = Date.now();
     const plan = format === 'json' ? planJsonImport(input, now) : planW3cImport(input, now);
@@ -162,7 +203,12 @@ program
           result = applyImport(doc, plan, { importerId: 'cli', mayDefineTags: true, now });
         }, 'import:cli');
         if (updates.length > 0) await storage.appendUpdates(docId, [Y.mergeUpdates(updates)]);
-        await storage.audit({ docId, actorId: null, action: 'annotations.imported', detail: { format, file: basename(file), imported: result.imported, skipped: result.skipped } });
+        await storage.audit({
+          docId,
+          actorId: null,
+          action: 'annotations.imported',
+          detail: { format, file: basename(file), imported: result.imported, skipped: result.skipped },
+        });
         console.log(JSON.stringify(result, null, 2));
       } finally {
         doc.destroy();
@@ -187,7 +233,14 @@ users
     const storage = await openStorage(loadConfig());
     try {
       const id = randomUUID();
-      await storage.createUser({ id, username: name, name: opts.name ?? username, passwordHash: await hashPassword(opts.password), isAdmin: opts.admin, createdAt: Date.now() });
+      await storage.createUser({
+        id,
+        username: name,
+        name: opts.name ?? username,
+        passwordHash: await hashPassword(opts.password),
+        isAdmin: opts.admin,
+        createdAt: Date.now(),
+      });
       console.log(`created ${name} (${id})`);
     } catch (e) {
       if (e instanceof StorageError && e.code === 'conflict') throw new Error(`username "${name}" is taken`);

@@ -76,7 +76,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const origins = nonEmpty(env.ALLOWED_ORIGINS);
   if (nonEmpty(env.REDIS_URL) && !nonEmpty(env.DATABASE_URL) && env.MARGINALIA_STORAGE !== 'memory') {
-    throw new ConfigError('REDIS_URL (several instances) needs DATABASE_URL: the instances must share one PostgreSQL log');
+    throw new ConfigError(
+      'REDIS_URL (several instances) needs DATABASE_URL: the instances must share one PostgreSQL log',
+    );
   }
   return {
     port: int(env, 'PORT', 4000),
@@ -92,7 +94,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminUser,
     adminPassword,
     secret: nonEmpty(env.MARGINALIA_SECRET),
-    allowedOrigins: origins ? origins.split(',').map((o) => o.trim()).filter(Boolean) : null,
+    allowedOrigins: origins
+      ? origins
+          .split(',')
+          .map((o) => o.trim())
+          .filter(Boolean)
+      : null,
     tokenTtlSeconds: int(env, 'MARGINALIA_TOKEN_TTL', 12 * 3600, 60),
     seedSample: env.MARGINALIA_SAMPLE !== '0',
     limits: {

@@ -72,7 +72,10 @@ export function documentCounts(doc: Y.Doc): { threadCount: number; commentCount:
 }
 
 /** Keeps each document's activity time and counts current, at most once per `intervalMs` per document. */
-export function activityRecorder(storage: Storage, intervalMs = 2000): (live: LiveDocument, ...rest: unknown[]) => void {
+export function activityRecorder(
+  storage: Storage,
+  intervalMs = 2000,
+): (live: LiveDocument, ...rest: unknown[]) => void {
   const due = new Map<string, NodeJS.Timeout>();
   return (live) => {
     if (due.has(live.id)) return;

@@ -44,7 +44,11 @@ function decorateSample(doc: Y.Doc): void {
     body: 'Worth a sidebar: a 1% annual chance is about a 26% chance over a 30-year mortgage.',
     tags: ['claim'],
   });
-  addComment(doc, t1.threadId, { authorId: tom.id, authorName: tom.name, body: 'Agreed. 1 − 0.99^30 ≈ 0.26, so the figure holds.' });
+  addComment(doc, t1.threadId, {
+    authorId: tom.id,
+    authorName: tom.name,
+    body: 'Agreed. 1 − 0.99^30 ≈ 0.26, so the figure holds.',
+  });
   createThread(doc, {
     exact: 'flown two or three decades ago',
     createdBy: tom.id,

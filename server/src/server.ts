@@ -45,9 +45,14 @@ export const DEFAULT_CLIENT_DIR = join(here, '..', '..', 'client', 'dist');
 export async function openStorage(config: Config): Promise<Storage> {
   if (config.memoryOnly) return openSqliteStorage(':memory:');
   if (config.databaseUrl) {
-    return openPostgresStorage({ connectionString: config.databaseUrl, ...(config.pgSchema ? { schema: config.pgSchema } : {}) });
+    return openPostgresStorage({
+      connectionString: config.databaseUrl,
+      ...(config.pgSchema ? { schema: config.pgSchema } : {}),
+    });
   }
-  return openSqliteStorage(join(config.dataDir, 'marginalia.db'), { checkpointAfterBytes: config.sqliteCheckpointBytes });
+  return openSqliteStorage(join(config.dataDir, 'marginalia.db'), {
+    checkpointAfterBytes: config.sqliteCheckpointBytes,
+  });
 }
 
 export async function startServer(config: Config, opts: ServerOptions = {}): Promise<RunningServer> {
@@ -58,7 +63,12 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const tokens = new Tokens(loadSecret(config.secret, config.dataDir), config.tokenTtlSeconds);
   const recordActivity = activityRecorder(storage);
   const replicator = config.redisUrl
-    ? await RedisReplicator.connect({ url: config.redisUrl, prefix: config.redisPrefix, storage, catchUpIntervalMs: config.catchUpIntervalMs })
+    ? await RedisReplicator.connect({
+        url: config.redisUrl,
+        prefix: config.redisPrefix,
+        storage,
+        catchUpIntervalMs: config.catchUpIntervalMs,
+      })
     : null;
   const registry = new DocumentRegistry(
     storage,
@@ -85,7 +95,10 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     collab: null,
     replicator,
   };
-  const app = createApp(ctx, { clientDir: opts.clientDir === undefined ? DEFAULT_CLIENT_DIR : opts.clientDir, extraRoutes: opts.extraRoutes });
+  const app = createApp(ctx, {
+    clientDir: opts.clientDir === undefined ? DEFAULT_CLIENT_DIR : opts.clientDir,
+    extraRoutes: opts.extraRoutes,
+  });
   const http = createServer(app);
   ctx.collab = attachCollabEndpoint(http, {
     config,
@@ -137,7 +150,14 @@ async function ensureAdmin(storage: Storage, config: Config): Promise<void> {
     return;
   }
   try {
-    await storage.createUser({ id: randomUUID(), username, name: config.adminUser, passwordHash, isAdmin: true, createdAt: Date.now() });
+    await storage.createUser({
+      id: randomUUID(),
+      username,
+      name: config.adminUser,
+      passwordHash,
+      isAdmin: true,
+      createdAt: Date.now(),
+    });
     log.info('admin account created', { username });
   } catch (e) {
     // another instance starting at the same moment created it

@@ -126,7 +126,8 @@ export function anchorFromOffsets(
   while (s < e && !index.isContent(s)) s++;
   while (e > s && !index.isContent(e - 1)) e--;
   if (s >= e) throw new AnchorError('empty', `span ${start}..${end} holds no article text`);
-  if (text.slice(s, e).trim() === '') throw new AnchorError('whitespace', `span ${start}..${end} holds only whitespace`);
+  if (text.slice(s, e).trim() === '')
+    throw new AnchorError('whitespace', `span ${start}..${end} holds only whitespace`);
   const anchor = { start: encodeRelative(index.toRelative(s, 0)), end: encodeRelative(index.toRelative(e, -1)) };
   return { anchor, quote: quoteAt(text, s, e), start: s, end: e };
 }
@@ -149,7 +150,10 @@ export type QuoteQuery = { exact: string; prefix?: string | undefined; suffix?: 
 function inContext(text: string, at: number, length: number, q: QuoteQuery): boolean {
   const prefix = q.prefix ?? '';
   const suffix = q.suffix ?? '';
-  return text.slice(Math.max(0, at - prefix.length), at) === prefix && text.slice(at + length, at + length + suffix.length) === suffix;
+  return (
+    text.slice(Math.max(0, at - prefix.length), at) === prefix &&
+    text.slice(at + length, at + length + suffix.length) === suffix
+  );
 }
 
 /**
@@ -183,7 +187,10 @@ export function anchorFromQuote(source: DocOrIndex, query: QuoteQuery) {
   if ('error' in found) {
     throw found.error === 'not-found'
       ? new AnchorError('quote-not-found', 'the quote does not occur in the article')
-      : new AnchorError('quote-ambiguous', 'the quote occurs several times; give a prefix or suffix that singles one out');
+      : new AnchorError(
+          'quote-ambiguous',
+          'the quote occurs several times; give a prefix or suffix that singles one out',
+        );
   }
   return anchorFromOffsets(index, found.start, found.end);
 }
@@ -241,13 +248,22 @@ export function explainAnchor(
   }
   // The text between the stored positions, when it still resembles the quote, is the passage with its exact edges
   // (an approximate match of a passage that lost its first words may take the words before it instead).
-  if (s !== null && e !== null && s < e && L <= t.maxPositionsCompare && Math.abs(e - s - L) <= L * (1 - t.minQuoteSimilarity)) {
+  if (
+    s !== null &&
+    e !== null &&
+    s < e &&
+    L <= t.maxPositionsCompare &&
+    Math.abs(e - s - L) <= L * (1 - t.minQuoteSimilarity)
+  ) {
     const between = acceptBetween(scoreSpan(text, quote, s, e, editDistance(quote.exact, text.slice(s, e)), s), L, t);
     if (between) return { resolved: between, positions, hint: s };
   }
   const hint = s ?? (e === null ? null : Math.max(0, e - L));
   const match = matchQuote(text, quote, hint, t.nearby);
-  const bounds: [Bound | null, Bound | null] = [s === null ? null : { at: s, hard: startLive }, e === null ? null : { at: e, hard: endLive }];
+  const bounds: [Bound | null, Bound | null] = [
+    s === null ? null : { at: s, hard: startLive },
+    e === null ? null : { at: e, hard: endLive },
+  ];
   const resolved = acceptMove(index, match, quote, hint, bounds, t) ?? { state: 'orphan', start: null, end: null };
   return { resolved, positions, hint, match };
 }
@@ -256,7 +272,12 @@ export function explainAnchor(
  * Places a quote near an offset that is only a hint (an imported TextPositionSelector from another copy of the
  * text): the same acceptance rules as a moved anchor, but no stored positions bound where the passage may be.
  */
-export function placeQuoteNear(source: DocOrIndex, quote: TextQuote, hint: number | null, t: MoveThresholds = MOVE_THRESHOLDS): ResolvedAnchor {
+export function placeQuoteNear(
+  source: DocOrIndex,
+  quote: TextQuote,
+  hint: number | null,
+  t: MoveThresholds = MOVE_THRESHOLDS,
+): ResolvedAnchor {
   const index = indexOf(source);
   const match = matchQuote(index.text, quote, hint, t.nearby);
   return acceptMove(index, match, quote, hint, [null, null], t) ?? { state: 'orphan', start: null, end: null };
@@ -313,10 +334,14 @@ function tightened(
     }
     return sum >= (2 * OVERHANG_MATCH - 1) * letters;
   };
-  const suffixAgrees = (): boolean => similarity(quote.suffix, text.slice(end, end + quote.suffix.length)) >= OVERHANG_CONTEXT;
-  const prefixAgrees = (): boolean => similarity(quote.prefix, text.slice(Math.max(0, start - quote.prefix.length), start)) >= OVERHANG_CONTEXT;
-  if (hi !== null && end > hi.at && (hi.hard || !faithful(Math.max(start, hi.at), end) || !suffixAgrees())) end = Math.max(start, hi.at);
-  if (lo !== null && start < lo.at && (lo.hard || !faithful(start, Math.min(end, lo.at)) || !prefixAgrees())) start = Math.min(end, lo.at);
+  const suffixAgrees = (): boolean =>
+    similarity(quote.suffix, text.slice(end, end + quote.suffix.length)) >= OVERHANG_CONTEXT;
+  const prefixAgrees = (): boolean =>
+    similarity(quote.prefix, text.slice(Math.max(0, start - quote.prefix.length), start)) >= OVERHANG_CONTEXT;
+  if (hi !== null && end > hi.at && (hi.hard || !faithful(Math.max(start, hi.at), end) || !suffixAgrees()))
+    end = Math.max(start, hi.at);
+  if (lo !== null && start < lo.at && (lo.hard || !faithful(start, Math.min(end, lo.at)) || !prefixAgrees()))
+    start = Math.min(end, lo.at);
   if (start >= end) return null;
   const t = trimToAlignment(quote.exact, text, start, end);
   if (t.start >= t.end) return null;
@@ -337,7 +362,8 @@ function acceptMove(
   [lo, hi]: [Bound | null, Bound | null],
   t: MoveThresholds,
 ): ResolvedAnchor | null {
-  const clear = ({ best, runnerUp }: BestCandidate): boolean => runnerUp === null || best!.score - runnerUp.score >= t.minMargin;
+  const clear = ({ best, runnerUp }: BestCandidate): boolean =>
+    runnerUp === null || best!.score - runnerUp.score >= t.minMargin;
   if (hint !== null) {
     const reach = t.nearby + quote.exact.length;
     const near = bestOf(match.candidates.filter((c) => c.distance !== null && c.distance <= reach));
@@ -351,6 +377,7 @@ function acceptMove(
   const far = bestOf(match.candidates);
   const best = far.best;
   // Far away, only a verbatim quote (nothing to tighten).
-  if (best === null || best.errors > 0 || (best.contextSimilarity ?? 1) < t.minFarContextSimilarity || !clear(far)) return null;
+  if (best === null || best.errors > 0 || (best.contextSimilarity ?? 1) < t.minFarContextSimilarity || !clear(far))
+    return null;
   return moved(best);
 }

@@ -83,7 +83,12 @@ export function occurrences(text: string, needle: string, limit = Number.POSITIV
  * ends at `start`, the suffix with the text that starts at `end`; an empty stored prefix means the quote began the
  * article, so it agrees only with a candidate at 0 (and likewise an empty suffix at the end).
  */
-function contextSimilarity(text: string, quote: TextQuote, start: number, end: number): { prefix: number; suffix: number } {
+function contextSimilarity(
+  text: string,
+  quote: TextQuote,
+  start: number,
+  end: number,
+): { prefix: number; suffix: number } {
   const before = text.slice(Math.max(0, start - quote.prefix.length), start);
   const after = text.slice(end, end + quote.suffix.length);
   const prefix = quote.prefix.length > 0 ? similarity(quote.prefix, before) : start === 0 ? 1 : 0;
@@ -92,14 +97,24 @@ function contextSimilarity(text: string, quote: TextQuote, start: number, end: n
 }
 
 /** Scores text[start, end) as a place for `quote`, given its edit distance to the quote. */
-export function scoreSpan(text: string, quote: TextQuote, start: number, end: number, errors: number, hint: number | null): QuoteCandidate {
+export function scoreSpan(
+  text: string,
+  quote: TextQuote,
+  start: number,
+  end: number,
+  errors: number,
+  hint: number | null,
+): QuoteCandidate {
   const length = Math.max(1, quote.exact.length);
   const quoteSimilarity = Math.max(0, 1 - errors / length);
   const ctx = contextSimilarity(text, quote, start, end);
   const distance = hint === null ? null : Math.abs(start - hint);
   const nearness = distance === null ? 0.5 : 1 - Math.min(1, distance / Math.max(1, text.length));
   const score =
-    (WEIGHT.quote * quoteSimilarity + WEIGHT.prefix * ctx.prefix + WEIGHT.suffix * ctx.suffix + WEIGHT.position * nearness) /
+    (WEIGHT.quote * quoteSimilarity +
+      WEIGHT.prefix * ctx.prefix +
+      WEIGHT.suffix * ctx.suffix +
+      WEIGHT.position * nearness) /
     (WEIGHT.quote + WEIGHT.prefix + WEIGHT.suffix + WEIGHT.position);
   const hasContext = quote.prefix.length > 0 || quote.suffix.length > 0;
   return {
@@ -142,7 +157,8 @@ export function matchQuote(text: string, quote: TextQuote, hint: number | null, 
     // 2. The best approximate matches near the old position, in a wide and a tight window (each search reports
     //    only its lowest-error matches, so a verbatim repeat nearby would hide the edited passage itself).
     if (hint !== null) {
-      for (const r of [reach, 32]) for (const m of searchIn(text, exact, hint - r, hint + exact.length + r, maxErrors)) add(m);
+      for (const r of [reach, 32])
+        for (const m of searchIn(text, exact, hint - r, hint + exact.length + r, maxErrors)) add(m);
     }
     // 3. The quote with its context, then the quote inside each such region.
     const withContext = quote.prefix + exact + quote.suffix;
@@ -180,7 +196,11 @@ export function alignmentGains(quote: string, span: string): Int32Array | null {
     d[i * width] = i;
     for (let j = 1; j <= m; j++) {
       const cost = quote.charCodeAt(i - 1) === span.charCodeAt(j - 1) ? 0 : 1;
-      d[i * width + j] = Math.min(d[(i - 1) * width + j]! + 1, d[i * width + j - 1]! + 1, d[(i - 1) * width + j - 1]! + cost);
+      d[i * width + j] = Math.min(
+        d[(i - 1) * width + j]! + 1,
+        d[i * width + j - 1]! + 1,
+        d[(i - 1) * width + j - 1]! + cost,
+      );
     }
   }
   const gain = new Int32Array(m);
@@ -188,7 +208,11 @@ export function alignmentGains(quote: string, span: string): Int32Array | null {
   let j = m;
   while (i > 0 || j > 0) {
     const here = d[i * width + j]!;
-    if (i > 0 && j > 0 && here === d[(i - 1) * width + j - 1]! + (quote.charCodeAt(i - 1) === span.charCodeAt(j - 1) ? 0 : 1)) {
+    if (
+      i > 0 &&
+      j > 0 &&
+      here === d[(i - 1) * width + j - 1]! + (quote.charCodeAt(i - 1) === span.charCodeAt(j - 1) ? 0 : 1)
+    ) {
       gain[j - 1]! += here === d[(i - 1) * width + j - 1]! ? 1 : -1;
       i--;
       j--;
@@ -209,7 +233,12 @@ export function alignmentGains(quote: string, span: string): Int32Array | null {
  * Along an optimal alignment, an edge stretch with more errors than matching letters is cut off.
  * Returns the (possibly) tightened span with its edit distance.
  */
-export function trimToAlignment(quote: string, text: string, start: number, end: number): { start: number; end: number; errors: number } {
+export function trimToAlignment(
+  quote: string,
+  text: string,
+  start: number,
+  end: number,
+): { start: number; end: number; errors: number } {
   const gains = alignmentGains(quote, text.slice(start, end));
   if (gains === null) return { start, end, errors: editDistance(quote, text.slice(start, end)) };
   const m = gains.length;

@@ -18,7 +18,8 @@ const OPTIONAL = ['source', 'author', 'publishedAt'] as const;
 
 /** Writes the metadata of a new article and stamps it with the current SCHEMA_VERSION. */
 export function initMeta(doc: Y.Doc, meta: NewMeta): void {
-  if (typeof meta.title !== 'string' || meta.title.trim() === '') throw new ModelError('invalid', 'the title must be a non-empty string');
+  if (typeof meta.title !== 'string' || meta.title.trim() === '')
+    throw new ModelError('invalid', 'the title must be a non-empty string');
   if (!Number.isFinite(meta.createdAt)) throw new ModelError('invalid', 'createdAt must be epoch milliseconds');
   doc.transact(() => {
     const map = metaMap(doc);

@@ -55,7 +55,11 @@ export function readThreadMap(map: Y.Map<unknown>): Thread | null {
   return {
     id,
     anchor: { start: anchor.start, end: anchor.end },
-    quote: { exact: quote.exact, prefix: str(quote.prefix) ? quote.prefix : '', suffix: str(quote.suffix) ? quote.suffix : '' },
+    quote: {
+      exact: quote.exact,
+      prefix: str(quote.prefix) ? quote.prefix : '',
+      suffix: str(quote.suffix) ? quote.suffix : '',
+    },
     createdBy,
     createdAt,
     status: map.get('status') === 'resolved' ? 'resolved' : 'open',

@@ -43,7 +43,8 @@ function requireId(id: string | undefined): string {
 }
 
 function requireText(value: unknown, what: string): string {
-  if (typeof value !== 'string' || value.trim() === '') throw new ModelError('invalid', `${what} must be a non-empty string`);
+  if (typeof value !== 'string' || value.trim() === '')
+    throw new ModelError('invalid', `${what} must be a non-empty string`);
   return value;
 }
 
@@ -64,19 +65,33 @@ function isAnchor(x: unknown): x is AnchorPositions {
 
 function isQuote(x: unknown): x is TextQuote {
   const q = x as TextQuote | null;
-  return typeof q === 'object' && q !== null && typeof q.exact === 'string' && q.exact !== '' && typeof q.prefix === 'string' && typeof q.suffix === 'string';
+  return (
+    typeof q === 'object' &&
+    q !== null &&
+    typeof q.exact === 'string' &&
+    q.exact !== '' &&
+    typeof q.prefix === 'string' &&
+    typeof q.suffix === 'string'
+  );
 }
 
 function targetAnchor(doc: Y.Doc, target: ThreadTarget): { anchor: AnchorPositions; quote: TextQuote } {
   if ('anchor' in target) {
-    if (!isAnchor(target.anchor) || !isQuote(target.quote)) throw new ModelError('invalid', 'anchor and quote are malformed');
+    if (!isAnchor(target.anchor) || !isQuote(target.quote))
+      throw new ModelError('invalid', 'anchor and quote are malformed');
     return { anchor: { start: target.anchor.start, end: target.anchor.end }, quote: { ...target.quote } };
   }
   if ('exact' in target) return anchorFromQuote(doc, target);
   return anchorFromOffsets(doc, target.start, target.end);
 }
 
-function commentMap(c: { id: string; authorId: string; authorName: string; body: string; createdAt: number }): Y.Map<unknown> {
+function commentMap(c: {
+  id: string;
+  authorId: string;
+  authorName: string;
+  body: string;
+  createdAt: number;
+}): Y.Map<unknown> {
   return new Y.Map<unknown>([
     ['id', c.id],
     ['authorId', c.authorId],
@@ -130,7 +145,10 @@ export function createThread(doc: Y.Doc, input: ThreadTarget & NewThread): { thr
     thread.set('resolvedBy', null);
     thread.set('resolvedAt', null);
     thread.set('tags', Y.Array.from(tags));
-    thread.set('comments', Y.Array.from([commentMap({ id: commentId, authorId: createdBy, authorName, body, createdAt: now })]));
+    thread.set(
+      'comments',
+      Y.Array.from([commentMap({ id: commentId, authorId: createdBy, authorName, body, createdAt: now })]),
+    );
   }, ORIGIN.createThread);
   return { threadId, commentId };
 }
@@ -175,7 +193,13 @@ export function deleteComment(doc: Y.Doc, threadId: string, commentId: string, n
   }, ORIGIN.deleteComment);
 }
 
-export function setThreadStatus(doc: Y.Doc, threadId: string, status: ThreadStatus, userId: string, now?: number): void {
+export function setThreadStatus(
+  doc: Y.Doc,
+  threadId: string,
+  status: ThreadStatus,
+  userId: string,
+  now?: number,
+): void {
   const thread = threadOf(doc, threadId);
   if (status !== 'open' && status !== 'resolved') throw new ModelError('invalid', `unknown status ${String(status)}`);
   requireText(userId, 'userId');
@@ -227,7 +251,10 @@ export { readComment };
  * Calls `onChange` with the ids of the threads a transaction changed (created, deleted, or anything inside them),
  * once per transaction. Returns the function that stops observing.
  */
-export function observeThreads(doc: Y.Doc, onChange: (changedThreadIds: Set<string>, origin: unknown) => void): () => void {
+export function observeThreads(
+  doc: Y.Doc,
+  onChange: (changedThreadIds: Set<string>, origin: unknown) => void,
+): () => void {
   const threads = threadsMap(doc);
   // `any`: the deep observer's event type
   const handler = (events: Y.YEvent<any>[], transaction: Y.Transaction): void => {

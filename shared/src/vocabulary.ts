@@ -6,7 +6,8 @@ import { threadsMap, vocabularyMap, type TagDefinition } from './schema.js';
 import { replaceTags } from './threads.js';
 
 function requireName(name: unknown): string {
-  if (typeof name !== 'string' || name.trim() === '') throw new ModelError('invalid', 'a tag name must be a non-empty string');
+  if (typeof name !== 'string' || name.trim() === '')
+    throw new ModelError('invalid', 'a tag name must be a non-empty string');
   return name.trim();
 }
 
@@ -14,7 +15,8 @@ function requireDefinition(def: TagDefinition): TagDefinition {
   if (typeof def !== 'object' || def === null || typeof def.color !== 'string' || def.color.trim() === '') {
     throw new ModelError('invalid', 'a tag needs a color');
   }
-  if (def.description !== undefined && typeof def.description !== 'string') throw new ModelError('invalid', 'a tag description must be a string');
+  if (def.description !== undefined && typeof def.description !== 'string')
+    throw new ModelError('invalid', 'a tag description must be a string');
   return def.description === undefined ? { color: def.color } : { color: def.color, description: def.description };
 }
 
@@ -23,7 +25,8 @@ export function readVocabulary(doc: Y.Doc): Record<string, TagDefinition> {
   vocabularyMap(doc).forEach((value, name) => {
     const def = value as Partial<TagDefinition> | null;
     if (typeof def === 'object' && def !== null && typeof def.color === 'string') {
-      out[name] = typeof def.description === 'string' ? { color: def.color, description: def.description } : { color: def.color };
+      out[name] =
+        typeof def.description === 'string' ? { color: def.color, description: def.description } : { color: def.color };
     }
   });
   return out;
@@ -67,6 +70,7 @@ function retag(doc: Y.Doc, change: (tags: string[]) => string[]): void {
     if (!(list instanceof Y.Array)) return;
     const before = list.toArray().filter((t): t is string => typeof t === 'string');
     const after = [...new Set(change(before))];
-    if (after.length !== before.length || after.some((t, i) => t !== before[i])) replaceTags(list as Y.Array<unknown>, after);
+    if (after.length !== before.length || after.some((t, i) => t !== before[i]))
+      replaceTags(list as Y.Array<unknown>, after);
   });
 }

@@ -60,7 +60,9 @@ describe('two analysts annotate one article live', () => {
 
     await selectText(a.page, 'the railway arrived');
     await b.page.locator(`.remote-selection[data-peer="${alice.id}"] .remote-rect`).first().waitFor();
-    expect(await b.page.locator(`.remote-selection[data-peer="${alice.id}"] .remote-label`).textContent()).toContain('Alice Archer');
+    expect(await b.page.locator(`.remote-selection[data-peer="${alice.id}"] .remote-label`).textContent()).toContain(
+      'Alice Archer',
+    );
     await screenshot(b.page, 'collab-remote-selection');
   });
 
@@ -108,43 +110,52 @@ describe('two analysts annotate one article live', () => {
     expect(b.errors).toEqual([]);
   });
 
-  browserTest('overlapping annotations made at the same moment both anchor exactly; the text is unchanged', async () => {
-    const before = await articleText(a.page);
-    // Select on both sides first, then post both at once.
-    const overlapA = 'the trade moved inland within a decade';
-    const overlapB = 'inland within a decade, and the quays fell silent';
-    const open = async (page: UserPage['page'], passage: string, body: string) => {
-      await selectText(page, passage);
-      await page.locator('.comment-button').click();
-      const composer = page.locator('[data-composer="true"]');
-      await composer.getByRole('textbox').fill(body);
-      return composer;
-    };
-    const [composerA, composerB] = await Promise.all([open(a.page, overlapA, 'Within a decade? Source?'), open(b.page, overlapB, 'Silent is too strong.')]);
-    await Promise.all([composerA.getByRole('button', { name: 'Comment' }).click(), composerB.getByRole('button', { name: 'Comment' }).click()]);
+  browserTest(
+    'overlapping annotations made at the same moment both anchor exactly; the text is unchanged',
+    async () => {
+      const before = await articleText(a.page);
+      // Select on both sides first, then post both at once.
+      const overlapA = 'the trade moved inland within a decade';
+      const overlapB = 'inland within a decade, and the quays fell silent';
+      const open = async (page: UserPage['page'], passage: string, body: string) => {
+        await selectText(page, passage);
+        await page.locator('.comment-button').click();
+        const composer = page.locator('[data-composer="true"]');
+        await composer.getByRole('textbox').fill(body);
+        return composer;
+      };
+      const [composerA, composerB] = await Promise.all([
+        open(a.page, overlapA, 'Within a decade? Source?'),
+        open(b.page, overlapB, 'Silent is too strong.'),
+      ]);
+      await Promise.all([
+        composerA.getByRole('button', { name: 'Comment' }).click(),
+        composerB.getByRole('button', { name: 'Comment' }).click(),
+      ]);
 
-    for (const page of [a.page, b.page]) {
-      await threadCard(page, overlapA).getByText('Within a decade? Source?').waitFor();
-      await threadCard(page, overlapB).getByText('Silent is too strong.').waitFor();
-      expect(await threadCard(page, overlapA).getAttribute('data-anchor')).toBe('exact');
-      expect(await threadCard(page, overlapB).getAttribute('data-anchor')).toBe('exact');
-      expect(await articleText(page)).toBe(before);
-    }
-    // Both highlights are drawn, and they overlap on "inland within a decade".
-    const idA = await threadCard(b.page, overlapA).getAttribute('data-thread-card');
-    const idB = await threadCard(b.page, overlapB).getAttribute('data-thread-card');
-    await b.page.locator(`[data-highlight="${idA}"] .hl-rect`).first().waitFor();
-    await b.page.locator(`[data-highlight="${idB}"] .hl-rect`).first().waitFor();
-    await screenshot(b.page, 'collab-overlapping');
+      for (const page of [a.page, b.page]) {
+        await threadCard(page, overlapA).getByText('Within a decade? Source?').waitFor();
+        await threadCard(page, overlapB).getByText('Silent is too strong.').waitFor();
+        expect(await threadCard(page, overlapA).getAttribute('data-anchor')).toBe('exact');
+        expect(await threadCard(page, overlapB).getAttribute('data-anchor')).toBe('exact');
+        expect(await articleText(page)).toBe(before);
+      }
+      // Both highlights are drawn, and they overlap on "inland within a decade".
+      const idA = await threadCard(b.page, overlapA).getAttribute('data-thread-card');
+      const idB = await threadCard(b.page, overlapB).getAttribute('data-thread-card');
+      await b.page.locator(`[data-highlight="${idA}"] .hl-rect`).first().waitFor();
+      await b.page.locator(`[data-highlight="${idB}"] .hl-rect`).first().waitFor();
+      await screenshot(b.page, 'collab-overlapping');
 
-    const server_text = (await api(server.url, server.adminToken).get(`/documents/${docId}/text`)).text;
-    expect(server_text).toBe(ARTICLE);
-    const threads = (await api(server.url, server.adminToken).get(`/documents/${docId}/threads`)).body as Array<{
-      quote: { exact: string };
-      anchorState: string;
-    }>;
-    const byQuote = new Map(threads.map((t) => [t.quote.exact, t.anchorState]));
-    expect(byQuote.get(overlapA)).toBe('exact');
-    expect(byQuote.get(overlapB)).toBe('exact');
-  });
+      const server_text = (await api(server.url, server.adminToken).get(`/documents/${docId}/text`)).text;
+      expect(server_text).toBe(ARTICLE);
+      const threads = (await api(server.url, server.adminToken).get(`/documents/${docId}/threads`)).body as Array<{
+        quote: { exact: string };
+        anchorState: string;
+      }>;
+      const byQuote = new Map(threads.map((t) => [t.quote.exact, t.anchorState]));
+      expect(byQuote.get(overlapA)).toBe('exact');
+      expect(byQuote.get(overlapB)).toBe('exact');
+    },
+  );
 });

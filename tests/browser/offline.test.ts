@@ -81,7 +81,9 @@ describe('offline comments', () => {
     await threadCard(a.page, passage).getByText('Which years? The council minutes should say.').waitFor();
     await screenshot(a.page, 'offline-synced-to-other');
 
-    const threads = (await api(server.url, server.adminToken).get(`/documents/${docId}/threads`)).body as Array<{ quote: { exact: string } }>;
+    const threads = (await api(server.url, server.adminToken).get(`/documents/${docId}/threads`)).body as Array<{
+      quote: { exact: string };
+    }>;
     expect(threads.map((t) => t.quote.exact)).toContain(passage);
     expect(a.errors).toEqual([]);
   });

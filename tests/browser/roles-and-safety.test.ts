@@ -48,7 +48,11 @@ describe('roles and user text', () => {
     await signIn(viewer.page, 'vic', 'vic-password');
     await signIn(commenter.page, 'cora', 'cora-password');
     await signIn(editor.page, 'ed', 'ed-password');
-    await Promise.all([openDocument(viewer.page, docId), openDocument(commenter.page, docId), openDocument(editor.page, docId)]);
+    await Promise.all([
+      openDocument(viewer.page, docId),
+      openDocument(commenter.page, docId),
+      openDocument(editor.page, docId),
+    ]);
   });
 
   afterAll(async () => {
@@ -58,7 +62,9 @@ describe('roles and user text', () => {
 
   browserTest('a viewer sees no comment action, neither button nor shortcut nor reply box', async () => {
     await commentOn(commenter.page, 'driven mostly by the northern region', 'Is the north one client?');
-    await threadCard(viewer.page, 'driven mostly by the northern region').getByText('Is the north one client?').waitFor();
+    await threadCard(viewer.page, 'driven mostly by the northern region')
+      .getByText('Is the north one client?')
+      .waitFor();
 
     await selectText(viewer.page, 'the margin narrowed');
     await viewer.page.keyboard.press('Control+Alt+KeyM');
@@ -99,7 +105,9 @@ describe('roles and user text', () => {
       await shown.getByText(sneaky, { exact: true }).waitFor();
       expect(await shown.getByText(body, { exact: true }).count()).toBe(1);
       expect(await shown.locator('img').count()).toBe(0);
-      expect(await page.page.evaluate(() => (window as unknown as { __marginaliaPwned?: number }).__marginaliaPwned)).toBeUndefined();
+      expect(
+        await page.page.evaluate(() => (window as unknown as { __marginaliaPwned?: number }).__marginaliaPwned),
+      ).toBeUndefined();
       expect(page.dialogs).toEqual([]);
     }
     await screenshot(viewer.page, 'safety-html-as-text');

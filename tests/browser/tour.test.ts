@@ -189,7 +189,10 @@ describe('an owner’s tour of the app', () => {
       await menu.getByRole('menuitem', { name: new RegExp(`^${name.replace(/[().]/g, '\\$&')}`) }).waitFor();
     }
     await screenshot(page, 'tour-11-export-menu');
-    const [download] = await Promise.all([page.waitForEvent('download'), menu.getByRole('menuitem', { name: /^Markdown/ }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      menu.getByRole('menuitem', { name: /^Markdown/ }).click(),
+    ]);
     expect(download.suggestedFilename()).toBe('Port of call.md');
     const markdown = readFileSync((await download.path())!, 'utf8');
     expect(markdown).toContain('recorded nearly twice as many ships');

@@ -6,7 +6,11 @@ const card = (key: string, desired: number, height = 100) => ({ key, desired, he
 describe('margin layout', () => {
   test('cards sit level with their highlights when there is room', () => {
     const tops = layoutMargin([card('a', 0), card('b', 300), card('c', 600)], null);
-    expect([...tops]).toEqual([['a', 0], ['b', 300], ['c', 600]]);
+    expect([...tops]).toEqual([
+      ['a', 0],
+      ['b', 300],
+      ['c', 600],
+    ]);
   });
 
   test('cards never overlap: later ones are pushed down in reading order', () => {

@@ -38,8 +38,17 @@ async function buildSeed(): Promise<Y.Doc> {
     const start = next() % (text.length - 80);
     const end = start + 5 + (next() % 70);
     try {
-      const { threadId } = createThread(doc, { start, end, createdBy: `u${i % 3}`, authorName: ['Ana', 'Bo', 'Cy'][i % 3]!, body: `Comment ${i} on this passage.`, tags: i % 2 ? ['claim'] : ['source'], now: NOW + i });
-      if (i % 3 === 0) addComment(doc, threadId, { authorId: 'u9', authorName: 'Dee', body: `Reply to ${i}.`, now: NOW + i + 1 });
+      const { threadId } = createThread(doc, {
+        start,
+        end,
+        createdBy: `u${i % 3}`,
+        authorName: ['Ana', 'Bo', 'Cy'][i % 3]!,
+        body: `Comment ${i} on this passage.`,
+        tags: i % 2 ? ['claim'] : ['source'],
+        now: NOW + i,
+      });
+      if (i % 3 === 0)
+        addComment(doc, threadId, { authorId: 'u9', authorName: 'Dee', body: `Reply to ${i}.`, now: NOW + i + 1 });
       if (i % 4 === 0) setThreadStatus(doc, threadId, 'resolved', 'u9', NOW + i + 2);
       made++;
     } catch {
@@ -63,7 +72,8 @@ function htmlText(html: string): string {
 async function expectComplete(doc: Y.Doc, label: string): Promise<void> {
   const article: AnnotatedArticle = annotatedArticle(doc);
   const text = articleText(doc);
-  const run = (format: 'md' | 'html' | 'w3c' | 'csv' | 'json' | 'docx') => exportDocument(doc, format, { docId: DOC_ID, baseUrl: BASE_URL, now: NOW });
+  const run = (format: 'md' | 'html' | 'w3c' | 'csv' | 'json' | 'docx') =>
+    exportDocument(doc, format, { docId: DOC_ID, baseUrl: BASE_URL, now: NOW });
   const md = markdownText((await run('md')) as string);
   const html = htmlText((await run('html')) as string);
   const csv = parseCsv((await run('csv')) as string);
@@ -79,10 +89,22 @@ async function expectComplete(doc: Y.Doc, label: string): Promise<void> {
     const where = `${label} thread ${t.number}`;
     expect([where, md.includes(quote)]).toEqual([where, true]);
     expect([where, html.includes(quote)]).toEqual([where, true]);
-    expect([where, csv.some((row) => row[0] === t.id && cell(row[3]) === t.passage.exact && row[1] === t.status && row[2] === t.tags.join('; '))]).toEqual([where, true]);
-    expect([where, json.threads.some((j: { id: string; status: string }) => j.id === t.id && j.status === t.status)]).toEqual([where, true]);
+    expect([
+      where,
+      csv.some(
+        (row) =>
+          row[0] === t.id && cell(row[3]) === t.passage.exact && row[1] === t.status && row[2] === t.tags.join('; '),
+      ),
+    ]).toEqual([where, true]);
+    expect([
+      where,
+      json.threads.some((j: { id: string; status: string }) => j.id === t.id && j.status === t.status),
+    ]).toEqual([where, true]);
     // Word paragraphs are joined without a separator here, so compare without whitespace.
-    expect([where, t.anchorState === 'orphan' || docxBody.replace(/\s/g, '').includes(quote.replace(/\s/g, ''))]).toEqual([where, true]);
+    expect([
+      where,
+      t.anchorState === 'orphan' || docxBody.replace(/\s/g, '').includes(quote.replace(/\s/g, '')),
+    ]).toEqual([where, true]);
     expect([where, html.includes(t.status)]).toEqual([where, true]);
     for (const tag of t.tags) {
       expect([where, tag, md.includes(tag) && html.includes(tag)]).toEqual([where, tag, true]);
@@ -91,17 +113,28 @@ async function expectComplete(doc: Y.Doc, label: string): Promise<void> {
       const body = squash(c.body);
       expect([where, c.id, md.includes(body), html.includes(body)]).toEqual([where, c.id, true, true]);
       expect([where, c.id, md.includes(c.authorName) && html.includes(c.authorName)]).toEqual([where, c.id, true]);
-      expect([where, c.id, csv.some((row) => row[6] === c.id && cell(row[10]) === c.body)]).toEqual([where, c.id, true]);
+      expect([where, c.id, csv.some((row) => row[6] === c.id && cell(row[10]) === c.body)]).toEqual([
+        where,
+        c.id,
+        true,
+      ]);
     }
   }
 
   // Word comments: every visible comment's text (paragraphs are joined without separators by wordText).
-  for (const c of article.threads.flatMap(visibleComments)) expect(docxComments.replace(/\s/g, '')).toContain(c.body.replace(/\s/g, ''));
+  for (const c of article.threads.flatMap(visibleComments))
+    expect(docxComments.replace(/\s/g, '')).toContain(c.body.replace(/\s/g, ''));
 
-  const items = w3c.first.items as { motivation: string; body: unknown; target: { selector?: { type: string; exact?: string; start?: number; end?: number }[] } }[];
+  const items = w3c.first.items as {
+    motivation: string;
+    body: unknown;
+    target: { selector?: { type: string; exact?: string; start?: number; end?: number }[] };
+  }[];
   const roots = items.filter((a) => a.motivation === 'commenting');
   expect(roots).toHaveLength(article.threads.length);
-  expect(items.filter((a) => a.motivation === 'replying')).toHaveLength(article.threads.reduce((n, t) => n + Math.max(0, visibleComments(t).length - 1), 0));
+  expect(items.filter((a) => a.motivation === 'replying')).toHaveLength(
+    article.threads.reduce((n, t) => n + Math.max(0, visibleComments(t).length - 1), 0),
+  );
   for (const a of roots) {
     const quote = a.target.selector!.find((s) => s.type === 'TextQuoteSelector')!;
     const position = a.target.selector!.find((s) => s.type === 'TextPositionSelector');
@@ -120,10 +153,13 @@ describe('every quote, comment, tag and status appears in every format', () => {
   });
 
   const seedTest = existsSync(SEED_ARTICLE) ? test : test.skip;
-  seedTest(`the seed article${existsSync(SEED_ARTICLE) ? '' : ' (skipped: ../shared/fixtures/oped-kandahar-islamabad.txt is absent)'}`, async () => {
-    const doc = await buildSeed();
-    docs.push(doc);
-    expect(annotatedArticle(doc).threads).toHaveLength(40);
-    await expectComplete(doc, 'seed');
-  });
+  seedTest(
+    `the seed article${existsSync(SEED_ARTICLE) ? '' : ' (skipped: ../shared/fixtures/oped-kandahar-islamabad.txt is absent)'}`,
+    async () => {
+      const doc = await buildSeed();
+      docs.push(doc);
+      expect(annotatedArticle(doc).threads).toHaveLength(40);
+      await expectComplete(doc, 'seed');
+    },
+  );
 });

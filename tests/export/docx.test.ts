@@ -22,7 +22,8 @@ beforeAll(async () => {
   doc = await buildFixture();
   bytes = await exportDocx(annotatedArticle(doc), { now: NOW });
   // Keep the file for a look (e.g. MARGINALIA_EXPORT_ARTIFACTS=/tmp/exports).
-  if (process.env.MARGINALIA_EXPORT_ARTIFACTS) writeFileSync(join(process.env.MARGINALIA_EXPORT_ARTIFACTS, 'fixture.docx'), bytes);
+  if (process.env.MARGINALIA_EXPORT_ARTIFACTS)
+    writeFileSync(join(process.env.MARGINALIA_EXPORT_ARTIFACTS, 'fixture.docx'), bytes);
 });
 afterAll(() => doc.destroy());
 
@@ -97,23 +98,41 @@ describe('docx package', () => {
   });
 });
 
-const libreoffice = ['libreoffice', 'soffice'].find((bin) => spawnSync(bin, ['--version'], { stdio: 'ignore' }).status === 0);
+const libreoffice = ['libreoffice', 'soffice'].find(
+  (bin) => spawnSync(bin, ['--version'], { stdio: 'ignore' }).status === 0,
+);
 const required = process.env.MARGINALIA_REQUIRE_SERVICES === '1';
 const withReader = libreoffice || required ? describe : describe.skip;
 
 withReader(`docx opened by LibreOffice${libreoffice ? '' : ' (skipped: LibreOffice is not installed)'}`, () => {
   test('converts to a PDF holding the article, and to ODF holding every comment with its author and resolved state', () => {
-    if (!libreoffice) throw new Error('MARGINALIA_REQUIRE_SERVICES=1 but LibreOffice is not installed (apt-get install libreoffice-writer-nogui poppler-utils)');
+    if (!libreoffice)
+      throw new Error(
+        'MARGINALIA_REQUIRE_SERVICES=1 but LibreOffice is not installed (apt-get install libreoffice-writer-nogui poppler-utils)',
+      );
     const dir = mkdtempSync(join(tmpdir(), 'marginalia-docx-'));
     try {
       const input = join(dir, 'fixture.docx');
       writeFileSync(input, bytes);
       const profile = `-env:UserInstallation=file://${join(dir, 'profile')}`;
-      const convert = (to: string) => execFileSync(libreoffice, [profile, '--headless', '--convert-to', to, '--outdir', dir, input], { stdio: 'pipe', timeout: 90_000 });
+      const convert = (to: string) =>
+        execFileSync(libreoffice, [profile, '--headless', '--convert-to', to, '--outdir', dir, input], {
+          stdio: 'pipe',
+          timeout: 90_000,
+        });
       convert('pdf');
       convert('fodt');
-      const pdf = execFileSync('pdftotext', ['-layout', join(dir, 'fixture.pdf'), '-'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).replace(/\s+/g, ' ');
-      for (const sentence of ['Europe', 'night trains were written off twice', 'Harmonise access charges', 'a handful of start-ups']) expect(pdf).toContain(sentence);
+      const pdf = execFileSync('pdftotext', ['-layout', join(dir, 'fixture.pdf'), '-'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).replace(/\s+/g, ' ');
+      for (const sentence of [
+        'Europe',
+        'night trains were written off twice',
+        'Harmonise access charges',
+        'a handful of start-ups',
+      ])
+        expect(pdf).toContain(sentence);
       const odt = readFileSync(join(dir, 'fixture.fodt'), 'utf8');
       const annotations = odt.match(/<office:annotation[\s>][^>]*>/g) ?? [];
       const threads = annotatedArticle(doc).threads;
@@ -121,7 +140,8 @@ withReader(`docx opened by LibreOffice${libreoffice ? '' : ' (skipped: LibreOffi
       expect(odt).toContain('<dc:creator>Mara Ivanova</dc:creator>');
       const resolved = threads.filter((t) => t.status === 'resolved').flatMap(visibleComments).length;
       expect(annotations.filter((a) => a.includes('loext:resolved="true"')).length).toBe(resolved);
-      if (process.env.MARGINALIA_EXPORT_ARTIFACTS) copyFileSync(join(dir, 'fixture.pdf'), join(process.env.MARGINALIA_EXPORT_ARTIFACTS, 'fixture.pdf'));
+      if (process.env.MARGINALIA_EXPORT_ARTIFACTS)
+        copyFileSync(join(dir, 'fixture.pdf'), join(process.env.MARGINALIA_EXPORT_ARTIFACTS, 'fixture.pdf'));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

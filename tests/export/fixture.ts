@@ -6,7 +6,17 @@
  */
 import * as Y from 'yjs';
 import { importArticle } from '@marginalia/server/article/import.js';
-import { addComment, anchorFromQuote, createThread, deleteComment, editComment, initMeta, setTag, setThreadStatus, type ThreadTarget } from '@marginalia/shared';
+import {
+  addComment,
+  anchorFromQuote,
+  createThread,
+  deleteComment,
+  editComment,
+  initMeta,
+  setTag,
+  setThreadStatus,
+  type ThreadTarget,
+} from '@marginalia/shared';
 
 export const FIXTURE_MARKDOWN = `# Night Trains and the Return of the Sleeper
 
@@ -54,25 +64,52 @@ export async function buildFixture(): Promise<Y.Doc> {
   // A fixed client id: the dump holds the anchors' RelativePositions, which name the client that wrote the text.
   doc.clientID = 1;
   await importArticle(doc, 'markdown', FIXTURE_MARKDOWN);
-  initMeta(doc, { title: FIXTURE_TITLE, author: 'Marginalia fixtures', source: 'https://example.org/night-trains', createdAt: T0 });
+  initMeta(doc, {
+    title: FIXTURE_TITLE,
+    author: 'Marginalia fixtures',
+    source: 'https://example.org/night-trains',
+    createdAt: T0,
+  });
   setTag(doc, 'claim', { color: '#d9822b', description: 'A claim that needs support' });
   setTag(doc, 'evidence', { color: '#3f9a6b', description: 'Supports or refutes a claim' });
   setTag(doc, 'question', { color: '#5a7bd8' });
 
   const thread = (n: number, target: ThreadTarget, who: typeof mara, body: string, tags: string[] = []) =>
-    createThread(doc, { ...target, id: tid(n), commentId: cid(n, 1), createdBy: who.id, authorName: who.name, body, tags, now: minutes(n) });
+    createThread(doc, {
+      ...target,
+      id: tid(n),
+      commentId: cid(n, 1),
+      createdBy: who.id,
+      authorName: who.name,
+      body,
+      tags,
+      now: minutes(n),
+    });
   const reply = (n: number, k: number, who: typeof mara, body: string) =>
     addComment(doc, tid(n), { id: cid(n, k), authorId: who.id, authorName: who.name, body, now: minutes(n * 10 + k) });
 
   thread(1, { exact: 'cheap flights' }, mara, 'Low-cost airlines took the business traveller first.', ['claim']);
   reply(1, 2, tom, 'Source? The 2000s timetable cuts predate most low-cost routes here.');
   setThreadStatus(doc, tid(1), 'resolved', tom.id, minutes(200));
-  thread(2, { exact: 'written off twice: once by cheap flights' }, tom, 'Nested around thread 1: both must show.', ['question']);
+  thread(2, { exact: 'written off twice: once by cheap flights' }, tom, 'Nested around thread 1: both must show.', [
+    'question',
+  ]);
   thread(3, { exact: 'high-speed rail. Both times the obituary' }, mara, 'Crosses thread 4.', ['evidence']);
   thread(4, { exact: 'Both times the obituary was premature' }, tom, 'Crossed by thread 3.');
-  thread(5, { exact: '2023 survey found that' }, mara, 'Multi-line comment:\nline two with *stars* and [brackets](javascript:alert(1))\n\nA second paragraph & an ampersand.', ['evidence']);
+  thread(
+    5,
+    { exact: '2023 survey found that' },
+    mara,
+    'Multi-line comment:\nline two with *stars* and [brackets](javascript:alert(1))\n\nA second paragraph & an ampersand.',
+    ['evidence'],
+  );
   thread(6, { exact: 'Why they vanished' }, tom, 'A heading can be annotated too.', ['question']);
-  thread(7, { exact: 'timetables thinned.\n\nThe problem was never demand' }, mara, 'This passage runs across two blocks.');
+  thread(
+    7,
+    { exact: 'timetables thinned.\n\nThe problem was never demand' },
+    mara,
+    'This passage runs across two blocks.',
+  );
   thread(8, { exact: 'access fees' }, eve, HOSTILE_HTML, ['claim']);
   reply(8, 2, eve, HOSTILE_CSV);
   reply(8, 3, tom, '-2+3 looks like a formula; so does @SUM(A1).');
@@ -82,9 +119,23 @@ export async function buildFixture(): Promise<Y.Doc> {
   reply(9, 3, mara, 'This reply was edited.');
   editComment(doc, tid(9), cid(9, 3), 'This reply was edited (twice).', minutes(301));
   const moved = anchorFromQuote(doc, { exact: 'a handful of start-ups' });
-  thread(10, { anchor: moved.anchor, quote: { ...moved.quote, exact: 'a handful of startups' } }, tom, 'Annotated before the hyphen was added: a moved passage.');
+  thread(
+    10,
+    { anchor: moved.anchor, quote: { ...moved.quote, exact: 'a handful of startups' } },
+    tom,
+    'Annotated before the hyphen was added: a moved passage.',
+  );
   const gone = anchorFromQuote(doc, { exact: 'Nightjet' });
-  thread(11, { anchor: gone.anchor, quote: { exact: 'sleeper trains to Lisbon', prefix: 'the new ', suffix: ' were cancelled' } }, mara, 'Its passage was deleted: an orphan.', ['question']);
+  thread(
+    11,
+    {
+      anchor: gone.anchor,
+      quote: { exact: 'sleeper trains to Lisbon', prefix: 'the new ', suffix: ' were cancelled' },
+    },
+    mara,
+    'Its passage was deleted: an orphan.',
+    ['question'],
+  );
   thread(12, { exact: 'overnight routes' }, tom, '🚆 Ça marche — “quotes” and ‘apostrophes’.', ['evidence', 'claim']);
   return doc;
 }

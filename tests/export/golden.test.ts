@@ -17,13 +17,16 @@ afterAll(() => doc.destroy());
 const run = (format: ExportFormat) => exportDocument(doc, format, { docId: DOC_ID, baseUrl: BASE_URL, now: NOW });
 
 describe('golden exports of the fixture', () => {
-  test.each(['md', 'html', 'w3c', 'csv', 'json'] as const)('%s is the same as the golden file, and the same on every run', async (format) => {
-    const first = await run(format);
-    const second = await run(format);
-    expect(typeof first).toBe('string');
-    expect(second).toBe(first);
-    expectGolden(`fixture.${format}`, first as string);
-  });
+  test.each(['md', 'html', 'w3c', 'csv', 'json'] as const)(
+    '%s is the same as the golden file, and the same on every run',
+    async (format) => {
+      const first = await run(format);
+      const second = await run(format);
+      expect(typeof first).toBe('string');
+      expect(second).toBe(first);
+      expectGolden(`fixture.${format}`, first as string);
+    },
+  );
 
   test('docx: every part of the package is the same as the golden file, and the same on every run', async () => {
     const first = docxParts((await run('docx')) as Uint8Array);
@@ -34,7 +37,9 @@ describe('golden exports of the fixture', () => {
 
   test('filters: status, tags and authors narrow the threads exported', async () => {
     const ids = async (filter: object) =>
-      JSON.parse((await exportDocument(doc, 'json', { docId: DOC_ID, baseUrl: BASE_URL, now: NOW, ...filter })) as string).threads.map((t: { id: string }) => t.id.slice(-3));
+      JSON.parse(
+        (await exportDocument(doc, 'json', { docId: DOC_ID, baseUrl: BASE_URL, now: NOW, ...filter })) as string,
+      ).threads.map((t: { id: string }) => t.id.slice(-3));
     expect(await ids({ status: 'resolved' })).toEqual(['010']);
     expect((await ids({ status: 'open' })).length).toBe(11);
     expect(await ids({ tags: ['question'] })).toEqual(['020', '060', '110']);

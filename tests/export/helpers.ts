@@ -6,13 +6,22 @@ import { expect } from '@jest/globals';
 import { unzip } from '../support/zip.js';
 
 export const GOLDEN_DIR = join(dirname(fileURLToPath(import.meta.url)), 'golden');
-export const SEED_ARTICLE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'fixtures', 'oped-kandahar-islamabad.txt');
+export const SEED_ARTICLE = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  '..',
+  'shared',
+  'fixtures',
+  'oped-kandahar-islamabad.txt',
+);
 
 /** Compares with tests/export/golden/<name>; UPDATE_GOLDEN=1 writes it instead. */
 export function expectGolden(name: string, actual: string): void {
   const path = join(GOLDEN_DIR, name);
   if (process.env.UPDATE_GOLDEN === '1' || !existsSync(path)) {
-    if (process.env.UPDATE_GOLDEN !== '1' && process.env.CI) throw new Error(`golden file ${name} is missing (run with UPDATE_GOLDEN=1)`);
+    if (process.env.UPDATE_GOLDEN !== '1' && process.env.CI)
+      throw new Error(`golden file ${name} is missing (run with UPDATE_GOLDEN=1)`);
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, actual);
     return;
@@ -48,7 +57,12 @@ export function wordText(xml: string): string {
 }
 
 export function decodeXml(s: string): string {
-  return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+  return s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&');
 }
 
 /** RFC 4180 rows (BOM stripped). */

@@ -8,7 +8,16 @@ import { existsSync } from 'node:fs';
 import { Window } from 'happy-dom';
 import * as Y from 'yjs';
 import { importArticle } from '@marginalia/server/article/import.js';
-import { addComment, articleBlocks, articleText, createThread, exportDocument, initMeta, neutraliseFormula, setTag } from '@marginalia/shared';
+import {
+  addComment,
+  articleBlocks,
+  articleText,
+  createThread,
+  exportDocument,
+  initMeta,
+  neutraliseFormula,
+  setTag,
+} from '@marginalia/shared';
 import { BASE_URL, NOW } from './fixture.js';
 import { docxPart, parseCsv } from './helpers.js';
 
@@ -28,15 +37,28 @@ beforeAll(async () => {
   await importArticle(doc, 'html', HOSTILE_ARTICLE);
   initMeta(doc, { title: '<script>alert("title")</script>', createdAt: NOW });
   setTag(doc, '<b>tag</b>', { color: 'red;}</style><script>alert("colour")</script>' });
-  const { threadId } = createThread(doc, { exact: 'Bold words', createdBy: 'eve', authorName: SCRIPT_NAME, body: IMG, tags: ['<b>tag</b>'], now: NOW });
+  const { threadId } = createThread(doc, {
+    exact: 'Bold words',
+    createdBy: 'eve',
+    authorName: SCRIPT_NAME,
+    body: IMG,
+    tags: ['<b>tag</b>'],
+    now: NOW,
+  });
   addComment(doc, threadId, { authorId: 'eve', authorName: 'Eve', body: "=cmd|' /C calc'!A0", now: NOW + 1 });
   addComment(doc, threadId, { authorId: 'eve', authorName: 'Eve', body: '@SUM(1+1)*cmd|" /C calc"!A0', now: NOW + 2 });
   addComment(doc, threadId, { authorId: 'eve', authorName: 'Eve', body: '\t=1+1', now: NOW + 3 });
-  addComment(doc, threadId, { authorId: 'eve', authorName: 'Eve', body: '[x](javascript:alert(1)) <script>alert(2)</script>', now: NOW + 4 });
+  addComment(doc, threadId, {
+    authorId: 'eve',
+    authorName: 'Eve',
+    body: '[x](javascript:alert(1)) <script>alert(2)</script>',
+    now: NOW + 4,
+  });
 });
 afterAll(() => doc.destroy());
 
-const run = async (format: 'md' | 'html' | 'csv' | 'docx') => exportDocument(doc, format, { docId: 'hostile', baseUrl: BASE_URL, now: NOW });
+const run = async (format: 'md' | 'html' | 'csv' | 'docx') =>
+  exportDocument(doc, format, { docId: 'hostile', baseUrl: BASE_URL, now: NOW });
 
 describe('article import (HTML) keeps only article content', () => {
   test('no script text, no unsafe link, no event attribute survives; the words do', () => {
@@ -68,34 +90,50 @@ describe('comments and names are inert in every export', () => {
       expect(text).toContain(SCRIPT_NAME);
       expect(text).toContain('<b>tag</b>');
       expect(html).not.toContain('</style><script>');
-      expect(page.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content')).toContain("default-src 'none'");
+      expect(page.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content')).toContain(
+        "default-src 'none'",
+      );
     } finally {
       void window.happyDOM.close();
     }
   });
 
   const browser = existsSync('/usr/bin/chromium') ? test : test.skip;
-  browser(`html: a real browser opening the export runs nothing${existsSync('/usr/bin/chromium') ? '' : ' (skipped: no /usr/bin/chromium)'}`, async () => {
-    const { chromium } = await import('playwright-core');
-    const b = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
-    try {
-      const page = await b.newPage();
-      const dialogs: string[] = [];
-      const requests: string[] = [];
-      page.on('dialog', (d) => {
-        dialogs.push(d.message());
-        void d.dismiss();
+  browser(
+    `html: a real browser opening the export runs nothing${existsSync('/usr/bin/chromium') ? '' : ' (skipped: no /usr/bin/chromium)'}`,
+    async () => {
+      const { chromium } = await import('playwright-core');
+      const b = await chromium.launch({
+        executablePath: '/usr/bin/chromium',
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          '--no-first-run',
+        ],
       });
-      page.on('request', (r) => requests.push(r.url()));
-      await page.setContent((await run('html')) as string, { waitUntil: 'load' });
-      await page.mouse.move(100, 300);
-      expect(dialogs).toEqual([]);
-      expect(await page.evaluate(() => document.scripts.length)).toBe(0);
-      expect(requests.filter((u) => !u.startsWith('about:') && !u.startsWith('data:'))).toEqual([]);
-    } finally {
-      await b.close();
-    }
-  });
+      try {
+        const page = await b.newPage();
+        const dialogs: string[] = [];
+        const requests: string[] = [];
+        page.on('dialog', (d) => {
+          dialogs.push(d.message());
+          void d.dismiss();
+        });
+        page.on('request', (r) => requests.push(r.url()));
+        await page.setContent((await run('html')) as string, { waitUntil: 'load' });
+        await page.mouse.move(100, 300);
+        expect(dialogs).toEqual([]);
+        expect(await page.evaluate(() => document.scripts.length)).toBe(0);
+        expect(requests.filter((u) => !u.startsWith('about:') && !u.startsWith('data:'))).toEqual([]);
+      } finally {
+        await b.close();
+      }
+    },
+  );
 
   test('md: angle brackets and link syntax are escaped, so no HTML or link can appear', async () => {
     const md = (await run('md')) as string;

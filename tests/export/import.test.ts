@@ -55,18 +55,46 @@ describe('W3C round trip', () => {
     expect(result.imported).toBe(before.length);
     expect(result.skipped).toBe(0);
     expect(result.rejected).toEqual([]);
-    expect(result.orphaned).toEqual([{ id: `${BASE_URL}/api/documents/${DOC_ID}/threads/${tid(11)}`, exact: 'sleeper trains to Lisbon', reason: 'the quote is not in the article' }]);
+    expect(result.orphaned).toEqual([
+      {
+        id: `${BASE_URL}/api/documents/${DOC_ID}/threads/${tid(11)}`,
+        exact: 'sleeper trains to Lisbon',
+        reason: 'the quote is not in the article',
+      },
+    ]);
     const after = byId(readResolvedThreads(copy));
     expect([...after.keys()].sort()).toEqual(before.map((t) => t.id).sort());
     for (const t of before) {
       const u = after.get(t.id)!;
-      expect({ id: u.id, start: u.start, end: u.end, status: u.status, tags: u.tags }).toEqual({ id: t.id, start: t.start, end: t.end, status: t.status, tags: t.tags });
+      expect({ id: u.id, start: u.start, end: u.end, status: u.status, tags: u.tags }).toEqual({
+        id: t.id,
+        start: t.start,
+        end: t.end,
+        status: t.status,
+        tags: t.tags,
+      });
       expect(u.anchorState === 'orphan').toBe(t.anchorState === 'orphan');
       if (t.anchorState !== 'orphan') expect(u.quote).toEqual(t.passage);
-      expect(u.comments.map(({ id, authorName, body, createdAt, editedAt }) => ({ id, authorName, body, createdAt, editedAt }))).toEqual(
-        visibleComments(t).map(({ id, authorName, body, createdAt, editedAt }) => ({ id, authorName, body, createdAt, editedAt })),
+      expect(
+        u.comments.map(({ id, authorName, body, createdAt, editedAt }) => ({
+          id,
+          authorName,
+          body,
+          createdAt,
+          editedAt,
+        })),
+      ).toEqual(
+        visibleComments(t).map(({ id, authorName, body, createdAt, editedAt }) => ({
+          id,
+          authorName,
+          body,
+          createdAt,
+          editedAt,
+        })),
       );
-      expect(u.comments.map((c) => c.authorId)).toEqual(visibleComments(t).map((c) => `import:urn:marginalia:user:${c.authorId}`));
+      expect(u.comments.map((c) => c.authorId)).toEqual(
+        visibleComments(t).map((c) => `import:urn:marginalia:user:${c.authorId}`),
+      );
     }
     expect(readVocabulary(copy)).toMatchObject({ claim: {}, evidence: {}, question: {} });
   });
@@ -76,7 +104,12 @@ describe('W3C round trip', () => {
     importAnnotations(copy, 'w3c', w3c, importer);
     const once = Y.encodeStateVector(copy);
     const again = importAnnotations(copy, 'w3c', w3c, importer);
-    expect(again).toMatchObject({ imported: 0, comments: 0, skipped: annotatedArticle(original).threads.length, orphaned: [] });
+    expect(again).toMatchObject({
+      imported: 0,
+      comments: 0,
+      skipped: annotatedArticle(original).threads.length,
+      orphaned: [],
+    });
     expect(Y.encodeStateVector(copy)).toEqual(once);
   });
 
@@ -99,7 +132,13 @@ describe('JSON dump round trip', () => {
     const after = byId(readResolvedThreads(withTags));
     for (const t of readResolvedThreads(original)) {
       const u = after.get(t.id)!;
-      expect({ start: u.start, end: u.end, status: u.status, resolvedAt: u.resolvedAt, tags: u.tags }).toEqual({ start: t.start, end: t.end, status: t.status, resolvedAt: t.resolvedAt, tags: t.tags });
+      expect({ start: u.start, end: u.end, status: u.status, resolvedAt: u.resolvedAt, tags: u.tags }).toEqual({
+        start: t.start,
+        end: t.end,
+        status: t.status,
+        resolvedAt: t.resolvedAt,
+        tags: t.tags,
+      });
       expect(u.resolvedBy).toBe(t.resolvedBy === null ? null : `import:${t.resolvedBy}`);
       expect(u.comments.map(({ authorId: _a, ...c }) => c)).toEqual(t.comments.map(({ authorId: _a, ...c }) => c));
     }
@@ -140,8 +179,21 @@ describe('collections from other tools', () => {
       annotation('https://hypothes.is/a/missing', [{ type: 'TextQuoteSelector', exact: 'a tram to the moon' }]),
       annotation(undefined, [{ type: 'TextPositionSelector', start: 0, end: 6 }]),
       annotation('https://hypothes.is/a/none', [{ type: 'CssSelector', value: 'p' }]),
-      { id: 'https://hypothes.is/a/reply', type: 'Annotation', motivation: 'replying', creator: { id: 'acct:bob@hypothes.is', name: 'Bob' }, bodyValue: 'A reply', target: 'https://hypothes.is/a/quote' },
-      { id: 'https://hypothes.is/a/lost-reply', type: 'Annotation', motivation: 'replying', bodyValue: 'To nothing', target: 'https://hypothes.is/a/gone' },
+      {
+        id: 'https://hypothes.is/a/reply',
+        type: 'Annotation',
+        motivation: 'replying',
+        creator: { id: 'acct:bob@hypothes.is', name: 'Bob' },
+        bodyValue: 'A reply',
+        target: 'https://hypothes.is/a/quote',
+      },
+      {
+        id: 'https://hypothes.is/a/lost-reply',
+        type: 'Annotation',
+        motivation: 'replying',
+        bodyValue: 'To nothing',
+        target: 'https://hypothes.is/a/gone',
+      },
     ],
   });
 
@@ -154,7 +206,10 @@ describe('collections from other tools', () => {
       ['https://hypothes.is/a/ambiguous', 'the quote occurs several times and its context does not tell which'],
       ['https://hypothes.is/a/missing', 'the quote is not in the article'],
     ]);
-    expect(result.rejected.map((r) => r.id)).toEqual(['https://hypothes.is/a/none', 'https://hypothes.is/a/lost-reply']);
+    expect(result.rejected.map((r) => r.id)).toEqual([
+      'https://hypothes.is/a/none',
+      'https://hypothes.is/a/lost-reply',
+    ]);
     expect(result.droppedTags).toEqual(['imported-tag']);
     const threads = byId(readResolvedThreads(copy));
     const quoted = threads.get(nameUuid('https://hypothes.is/a/quote'))!;
@@ -164,9 +219,17 @@ describe('collections from other tools', () => {
       ['import:acct:bob@hypothes.is', 'Bob', 'A reply'],
     ]);
     expect(quoted.createdAt).toBe(Date.parse('2024-02-03T04:05:06Z'));
-    expect(threads.get(nameUuid('https://hypothes.is/a/fuzzy'))).toMatchObject({ anchorState: 'moved', quote: { exact: 'a handful of startups are betting' } });
-    expect(threads.get(nameUuid('https://hypothes.is/a/missing'))).toMatchObject({ anchorState: 'orphan', start: null });
-    const positioned = [...threads.values()].find((t) => t.start === 0 && t.end === 6 && t.quote.exact === articleText(copy).slice(0, 6));
+    expect(threads.get(nameUuid('https://hypothes.is/a/fuzzy'))).toMatchObject({
+      anchorState: 'moved',
+      quote: { exact: 'a handful of startups are betting' },
+    });
+    expect(threads.get(nameUuid('https://hypothes.is/a/missing'))).toMatchObject({
+      anchorState: 'orphan',
+      start: null,
+    });
+    const positioned = [...threads.values()].find(
+      (t) => t.start === 0 && t.end === 6 && t.quote.exact === articleText(copy).slice(0, 6),
+    );
     expect(positioned).toBeDefined();
     // The same page again: its threads are found by their derived ids, nothing is added.
     const again = importAnnotations(copy, 'w3c', page, { ...importer, mayDefineTags: false });
@@ -176,7 +239,10 @@ describe('collections from other tools', () => {
   test.each([
     ['a string', 'not json'],
     ['an object of another kind', { type: 'Person' }],
-    ['a collection whose page is only a link', { type: 'AnnotationCollection', total: 3, first: 'https://example.org/page1' }],
+    [
+      'a collection whose page is only a link',
+      { type: 'AnnotationCollection', total: 3, first: 'https://example.org/page1' },
+    ],
   ])('%s is refused as not a W3C collection', async (_name, input) => {
     const copy = await freshCopy();
     expect(() => importAnnotations(copy, 'w3c', input, importer)).toThrow(ImportFormatError);

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { CLI, api, createDocument, createUser, startServer, tempDir, type TestServer } from '../support/server.js';
 import { parseCsv } from './helpers.js';
 
-const ARTICLE = 'Night trains were written off twice.\n\nBoth times the obituary was premature: sleeper demand is back.\n\nBorder checks still slow them down.';
+const ARTICLE =
+  'Night trains were written off twice.\n\nBoth times the obituary was premature: sleeper demand is back.\n\nBorder checks still slow them down.';
 
 let server: TestServer;
 let owner: { token: string; id: string };
@@ -21,16 +22,31 @@ let docId: string;
 
 beforeAll(async () => {
   server = await startServer({ env: { MARGINALIA_SAMPLE: '0' } });
-  const users = await Promise.all(['olga', 'cora', 'vic', 'otto'].map((u) => createUser(server, u, u[0]!.toUpperCase() + u.slice(1))));
+  const users = await Promise.all(
+    ['olga', 'cora', 'vic', 'otto'].map((u) => createUser(server, u, u[0]!.toUpperCase() + u.slice(1))),
+  );
   [owner, commenter, viewer, outsider] = users as [typeof owner, typeof owner, typeof owner, typeof owner];
   docId = await createDocument(server.url, owner.token, ARTICLE, { title: 'Night trains: "the return" / part 1' });
   const asOwner = api(server.url, owner.token);
-  for (const [username, role] of [['cora', 'commenter'], ['vic', 'viewer']]) expect((await asOwner.put(`/documents/${docId}/members/${username}`, { role })).status).toBe(200);
+  for (const [username, role] of [
+    ['cora', 'commenter'],
+    ['vic', 'viewer'],
+  ])
+    expect((await asOwner.put(`/documents/${docId}/members/${username}`, { role })).status).toBe(200);
   expect((await asOwner.put(`/documents/${docId}/vocabulary/claim`, { color: '#d9822b' })).status).toBe(200);
-  const t1 = await asOwner.post(`/documents/${docId}/threads`, { exact: 'written off twice', body: 'Since when?', tags: ['claim'] });
+  const t1 = await asOwner.post(`/documents/${docId}/threads`, {
+    exact: 'written off twice',
+    body: 'Since when?',
+    tags: ['claim'],
+  });
   expect(t1.status).toBe(201);
-  await api(server.url, commenter.token).post(`/documents/${docId}/threads/${t1.body.id}/comments`, { body: 'Since the 2000s.' });
-  const t2 = await api(server.url, commenter.token).post(`/documents/${docId}/threads`, { exact: 'sleeper demand is back', body: '=HYPERLINK("x")' });
+  await api(server.url, commenter.token).post(`/documents/${docId}/threads/${t1.body.id}/comments`, {
+    body: 'Since the 2000s.',
+  });
+  const t2 = await api(server.url, commenter.token).post(`/documents/${docId}/threads`, {
+    exact: 'sleeper demand is back',
+    body: '=HYPERLINK("x")',
+  });
   await api(server.url, commenter.token).patch(`/documents/${docId}/threads/${t2.body.id}`, { status: 'resolved' });
 });
 
@@ -48,20 +64,32 @@ describe('GET /api/documents/:id/export', () => {
     json: 'application/json',
   } as const;
 
-  test.each(Object.entries(CONTENT_TYPES))('format=%s answers 200 with content type %s, as a download named after the title', async (format, type) => {
-    const res = await fetch(`${server.url}/api/documents/${docId}/export?format=${format}`, { headers: { authorization: `Bearer ${viewer.token}` } });
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')!.split(';')[0]).toBe(type);
-    const ext = format === 'w3c' ? 'jsonld' : format;
-    expect(res.headers.get('content-disposition')).toContain(`attachment; filename="Night trains the return part 1.${ext}"`);
-    expect(res.headers.get('content-disposition')).toContain("filename*=UTF-8''Night%20trains%3A%20%22the%20return%22%20%2F%20part%201.");
-    const body = new Uint8Array(await res.arrayBuffer());
-    if (format === 'docx') expect([...body.slice(0, 2)]).toEqual([0x50, 0x4b]);
-    else expect(new TextDecoder().decode(body)).toContain('written off twice');
-  });
+  test.each(Object.entries(CONTENT_TYPES))(
+    'format=%s answers 200 with content type %s, as a download named after the title',
+    async (format, type) => {
+      const res = await fetch(`${server.url}/api/documents/${docId}/export?format=${format}`, {
+        headers: { authorization: `Bearer ${viewer.token}` },
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')!.split(';')[0]).toBe(type);
+      const ext = format === 'w3c' ? 'jsonld' : format;
+      expect(res.headers.get('content-disposition')).toContain(
+        `attachment; filename="Night trains the return part 1.${ext}"`,
+      );
+      expect(res.headers.get('content-disposition')).toContain(
+        "filename*=UTF-8''Night%20trains%3A%20%22the%20return%22%20%2F%20part%201.",
+      );
+      const body = new Uint8Array(await res.arrayBuffer());
+      if (format === 'docx') expect([...body.slice(0, 2)]).toEqual([0x50, 0x4b]);
+      else expect(new TextDecoder().decode(body)).toContain('written off twice');
+    },
+  );
 
   test('filters by status, tags and authors', async () => {
-    const get = async (query: string) => JSON.parse((await api(server.url, owner.token).get(`/documents/${docId}/export?format=json&${query}`)).text).threads.map((t: { quote: { exact: string } }) => t.quote.exact);
+    const get = async (query: string) =>
+      JSON.parse(
+        (await api(server.url, owner.token).get(`/documents/${docId}/export?format=json&${query}`)).text,
+      ).threads.map((t: { quote: { exact: string } }) => t.quote.exact);
     expect(await get('status=resolved')).toEqual(['sleeper demand is back']);
     expect(await get('status=open')).toEqual(['written off twice']);
     expect(await get('tags=claim,other')).toEqual(['written off twice']);
@@ -82,23 +110,45 @@ describe('GET /api/documents/:id/export', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.error).toMatch(/format must be one of md, html, w3c, csv, docx, json/);
     expect((await api(server.url, owner.token).get(`/documents/${docId}/export`)).status).toBe(400);
-    expect((await api(server.url, owner.token).get(`/documents/${docId}/export?format=md&status=done`)).status).toBe(400);
+    expect((await api(server.url, owner.token).get(`/documents/${docId}/export?format=md&status=done`)).status).toBe(
+      400,
+    );
   });
 });
 
 describe('POST /api/documents/:id/import', () => {
   test('a W3C export imported into a fresh copy of the article gives the same threads; twice changes nothing', async () => {
-    const collection = JSON.parse((await api(server.url, owner.token).get(`/documents/${docId}/export?format=w3c`)).text);
+    const collection = JSON.parse(
+      (await api(server.url, owner.token).get(`/documents/${docId}/export?format=w3c`)).text,
+    );
     const copyId = await createDocument(server.url, owner.token, ARTICLE, { title: 'Copy' });
     await api(server.url, owner.token).put(`/documents/${copyId}/members/cora`, { role: 'commenter' });
     const asCommenter = api(server.url, commenter.token);
-    const first = await asCommenter.post(`/documents/${copyId}/import?format=w3c`, JSON.stringify(collection), { 'content-type': 'application/ld+json' });
+    const first = await asCommenter.post(`/documents/${copyId}/import?format=w3c`, JSON.stringify(collection), {
+      'content-type': 'application/ld+json',
+    });
     expect(first.status).toBe(200);
     // A commenter may not add tags to the vocabulary: the copy has no "claim" tag yet, so it is reported as dropped.
-    expect(first.body).toMatchObject({ imported: 2, orphaned: [], skipped: 0, comments: 3, rejected: [], droppedTags: ['claim'] });
+    expect(first.body).toMatchObject({
+      imported: 2,
+      orphaned: [],
+      skipped: 0,
+      comments: 3,
+      rejected: [],
+      droppedTags: ['claim'],
+    });
     const original = (await api(server.url, owner.token).get(`/documents/${docId}/threads`)).body as any[];
     const copied = (await api(server.url, owner.token).get(`/documents/${copyId}/threads`)).body as any[];
-    const shape = (ts: any[]) => ts.map((t) => ({ id: t.id, quote: t.quote, start: t.start, end: t.end, status: t.status, anchorState: t.anchorState, comments: t.comments.map((c: any) => [c.id, c.authorName, c.body, c.createdAt]) }));
+    const shape = (ts: any[]) =>
+      ts.map((t) => ({
+        id: t.id,
+        quote: t.quote,
+        start: t.start,
+        end: t.end,
+        status: t.status,
+        anchorState: t.anchorState,
+        comments: t.comments.map((c: any) => [c.id, c.authorName, c.body, c.createdAt]),
+      }));
     expect(shape(copied)).toEqual(shape(original));
     expect(copied[0].comments[0].authorId).toBe(`import:urn:marginalia:user:${owner.id}`);
     const again = await asCommenter.post(`/documents/${copyId}/import?format=w3c`, collection);
@@ -111,7 +161,9 @@ describe('POST /api/documents/:id/import', () => {
     const copyId = await createDocument(server.url, owner.token, ARTICLE, { title: 'Restore' });
     const res = await api(server.url, owner.token).post(`/documents/${copyId}/import?format=json`, dump);
     expect(res.body).toMatchObject({ imported: 2, droppedTags: [] });
-    expect((await api(server.url, owner.token).get(`/documents/${copyId}/vocabulary`)).body).toEqual({ claim: { color: '#d9822b' } });
+    expect((await api(server.url, owner.token).get(`/documents/${copyId}/vocabulary`)).body).toEqual({
+      claim: { color: '#d9822b' },
+    });
     const threads = (await api(server.url, owner.token).get(`/documents/${copyId}/threads`)).body as any[];
     expect(threads.map((t) => [t.quote.exact, t.status, t.tags])).toEqual([
       ['written off twice', 'open', ['claim']],
@@ -122,16 +174,38 @@ describe('POST /api/documents/:id/import', () => {
   test('refuses: 401, 403 for a viewer or non-member, 404, 400 for a bad format, 422 for a bad collection', async () => {
     const collection = { type: 'AnnotationPage', items: [] };
     expect((await api(server.url).post(`/documents/${docId}/import?format=w3c`, collection)).status).toBe(401);
-    expect((await api(server.url, viewer.token).post(`/documents/${docId}/import?format=w3c`, collection)).status).toBe(403);
-    expect((await api(server.url, outsider.token).post(`/documents/${docId}/import?format=w3c`, collection)).status).toBe(403);
-    expect((await api(server.url, owner.token).post('/documents/no-such-doc/import?format=w3c', collection)).status).toBe(404);
-    expect((await api(server.url, owner.token).post(`/documents/${docId}/import?format=csv`, collection)).status).toBe(400);
-    const bad = await api(server.url, owner.token).post(`/documents/${docId}/import?format=w3c`, { type: 'Person', name: 'not annotations' });
+    expect((await api(server.url, viewer.token).post(`/documents/${docId}/import?format=w3c`, collection)).status).toBe(
+      403,
+    );
+    expect(
+      (await api(server.url, outsider.token).post(`/documents/${docId}/import?format=w3c`, collection)).status,
+    ).toBe(403);
+    expect(
+      (await api(server.url, owner.token).post('/documents/no-such-doc/import?format=w3c', collection)).status,
+    ).toBe(404);
+    expect((await api(server.url, owner.token).post(`/documents/${docId}/import?format=csv`, collection)).status).toBe(
+      400,
+    );
+    const bad = await api(server.url, owner.token).post(`/documents/${docId}/import?format=w3c`, {
+      type: 'Person',
+      name: 'not annotations',
+    });
     expect(bad.status).toBe(422);
     expect(bad.body.error).toMatch(/W3C/);
-    expect((await api(server.url, owner.token).post(`/documents/${docId}/import?format=json`, { format: 'something-else' })).status).toBe(422);
-    expect((await api(server.url, owner.token).post(`/documents/${docId}/import?format=w3c`, '{ not json', { 'content-type': 'application/json' })).status).toBe(400);
-    expect((await api(server.url, owner.token).post(`/documents/${docId}/import?format=w3c`, collection)).body).toMatchObject({ imported: 0 });
+    expect(
+      (await api(server.url, owner.token).post(`/documents/${docId}/import?format=json`, { format: 'something-else' }))
+        .status,
+    ).toBe(422);
+    expect(
+      (
+        await api(server.url, owner.token).post(`/documents/${docId}/import?format=w3c`, '{ not json', {
+          'content-type': 'application/json',
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (await api(server.url, owner.token).post(`/documents/${docId}/import?format=w3c`, collection)).body,
+    ).toMatchObject({ imported: 0 });
   });
 });
 
@@ -141,17 +215,26 @@ describe('CLI', () => {
     try {
       const env = { ...process.env, DATA_DIR: server.dataDir, LOG_LEVEL: 'warn' };
       const out = join(dir.path, 'export.jsonld');
-      execFileSync(process.execPath, [CLI, 'export', docId, '--format', 'w3c', '-o', out, '--base-url', 'https://notes.example'], { env });
+      execFileSync(
+        process.execPath,
+        [CLI, 'export', docId, '--format', 'w3c', '-o', out, '--base-url', 'https://notes.example'],
+        { env },
+      );
       const collection = JSON.parse(readFileSync(out, 'utf8'));
       expect(collection.first.items[0].target.source).toBe(`https://notes.example/d/${docId}`);
-      const md = execFileSync(process.execPath, [CLI, 'export', docId, '--format', 'md', '--status', 'resolved'], { env, encoding: 'utf8' });
+      const md = execFileSync(process.execPath, [CLI, 'export', docId, '--format', 'md', '--status', 'resolved'], {
+        env,
+        encoding: 'utf8',
+      });
       expect(md).toContain('[sleeper demand is back][^1]');
       expect(md).not.toContain('[^2]');
 
       const copyId = await createDocument(server.url, owner.token, ARTICLE, { title: 'CLI copy' });
       const file = join(dir.path, 'in.jsonld');
       writeFileSync(file, JSON.stringify(collection));
-      const report = JSON.parse(execFileSync(process.execPath, [CLI, 'import-annotations', copyId, file], { env, encoding: 'utf8' }));
+      const report = JSON.parse(
+        execFileSync(process.execPath, [CLI, 'import-annotations', copyId, file], { env, encoding: 'utf8' }),
+      );
       expect(report).toMatchObject({ imported: 2, orphaned: [], skipped: 0 });
       const threads = (await api(server.url, owner.token).get(`/documents/${copyId}/threads`)).body as any[];
       expect(threads.map((t) => t.quote.exact)).toEqual(['written off twice', 'sleeper demand is back']);

@@ -19,7 +19,11 @@ import {
 const available = (await postgresReachable()) && (await redisReachable());
 const ARTICLE = 'Shared across instances.\n\nA second paragraph for text edits.';
 const stateOf = (doc: Y.Doc) =>
-  canonical({ root: doc.get('root', Y.XmlText).toString(), meta: doc.getMap('meta').toJSON(), threads: doc.getMap('threads').toJSON() });
+  canonical({
+    root: doc.get('root', Y.XmlText).toString(),
+    meta: doc.getMap('meta').toJSON(),
+    threads: doc.getMap('threads').toJSON(),
+  });
 
 describeIfService('postgresql and redis', available)('two instances on PostgreSQL + Redis', () => {
   const schema = uniqueSchema('scale');
@@ -66,7 +70,7 @@ describeIfService('postgresql and redis', available)('two instances on PostgreSQ
     await dropSchema(schema);
   });
 
-  test('clients on different instances converge on concurrent replies and text edits, and see each other\'s awareness', async () => {
+  test("clients on different instances converge on concurrent replies and text edits, and see each other's awareness", async () => {
     const docId = await createDocument(a.url, a.adminToken, ARTICLE);
     const onA = client(a, docId);
     const onB = client(b, docId);
@@ -91,15 +95,22 @@ describeIfService('postgresql and redis', available)('two instances on PostgreSQ
         replies.push(`reply-${i}`);
       }
     }
-    await waitFor(() => stateOf(onA.doc) === stateOf(onB.doc), { timeout: 15_000, message: `convergence (seed ${seed})` });
+    await waitFor(() => stateOf(onA.doc) === stateOf(onB.doc), {
+      timeout: 15_000,
+      message: `convergence (seed ${seed})`,
+    });
     // nothing lost: every inserted character and every reply is there, on both
     expect({ seed, length: onA.doc.get('root', Y.XmlText).length }).toEqual({ seed, length: initialLength + inserted });
     expect(replies.filter((r) => !onB.doc.getMap('threads').has(r))).toEqual([]);
 
     onA.provider.awareness.setLocalStateField('user', { name: 'Ann on A' });
-    await waitFor(() => [...onB.provider.awareness.getStates().values()].some((s) => s.user?.name === 'Ann on A'), { message: 'awareness from A seen on B' });
+    await waitFor(() => [...onB.provider.awareness.getStates().values()].some((s) => s.user?.name === 'Ann on A'), {
+      message: 'awareness from A seen on B',
+    });
     onA.destroy();
-    await waitFor(() => ![...onB.provider.awareness.getStates().values()].some((s) => s.user?.name === 'Ann on A'), { message: 'awareness cleared on B after A left' });
+    await waitFor(() => ![...onB.provider.awareness.getStates().values()].some((s) => s.user?.name === 'Ann on A'), {
+      message: 'awareness cleared on B after A left',
+    });
   });
 
   test('after SIGKILL of one instance its clients move to the other and nothing accepted is lost; the restarted instance serves the full state', async () => {
@@ -125,12 +136,18 @@ describeIfService('postgresql and redis', available)('two instances on PostgreSQ
       return client(b, docId, w.doc);
     });
     for (let i = 0; i < 5; i++) write();
-    await waitFor(() => written.every((k) => watcher.doc.getMap('meta').has(k)), { timeout: 15_000, message: 'every write on B' });
+    await waitFor(() => written.every((k) => watcher.doc.getMap('meta').has(k)), {
+      timeout: 15_000,
+      message: 'every write on B',
+    });
     expect(moved.length).toBe(2);
     await a.restart();
     const fresh = client(a, docId);
     await fresh.synced();
-    await waitFor(() => written.every((k) => fresh.doc.getMap('meta').has(k)), { timeout: 10_000, message: 'restarted A has everything' });
+    await waitFor(() => written.every((k) => fresh.doc.getMap('meta').has(k)), {
+      timeout: 10_000,
+      message: 'restarted A has everything',
+    });
   });
 
   test('Redis cut while clients edit: both instances keep serving and converge once it returns', async () => {
@@ -145,7 +162,10 @@ describeIfService('postgresql and redis', available)('two instances on PostgreSQ
     const alsoOnA = client(a, docId);
     await waitFor(() => alsoOnA.doc.getMap('meta').get('during-cut-a') === 1);
     redisProxy.restore();
-    await waitFor(() => stateOf(onA.doc) === stateOf(onB.doc) && onA.doc.getMap('meta').has('during-cut-b'), { timeout: 15_000, message: 'convergence after Redis returns' });
+    await waitFor(() => stateOf(onA.doc) === stateOf(onB.doc) && onA.doc.getMap('meta').has('during-cut-b'), {
+      timeout: 15_000,
+      message: 'convergence after Redis returns',
+    });
     expect(onB.doc.getMap('meta').get('during-cut-a')).toBe(1);
   });
 
@@ -156,12 +176,18 @@ describeIfService('postgresql and redis', available)('two instances on PostgreSQ
     await Promise.all([onA.synced(), onB.synced()]);
     pgProxy.cut();
     onA.doc.getMap('meta').set('while-db-down', 'kept');
-    await waitFor(() => onA.closes.some((c) => c.code === 1013 && /not stored/.test(c.reason)), { timeout: 15_000, message: 'close 1013 with a reason' });
+    await waitFor(() => onA.closes.some((c) => c.code === 1013 && /not stored/.test(c.reason)), {
+      timeout: 15_000,
+      message: 'close 1013 with a reason',
+    });
     expect(onB.doc.getMap('meta').has('while-db-down')).toBe(false);
     const health = await fetch(`${a.url}/api/health`);
     expect(health.status).toBe(503);
     pgProxy.restore();
-    await waitFor(() => onB.doc.getMap('meta').get('while-db-down') === 'kept', { timeout: 20_000, message: 'stored after PostgreSQL returned' });
+    await waitFor(() => onB.doc.getMap('meta').get('while-db-down') === 'kept', {
+      timeout: 20_000,
+      message: 'stored after PostgreSQL returned',
+    });
   });
 
   test('compaction on both instances at once under writes loses nothing and leaves one snapshot', async () => {
@@ -176,7 +202,9 @@ describeIfService('postgresql and redis', available)('two instances on PostgreSQ
       keys.push(`c${i}`);
       if (i % 10 === 0) await new Promise((r) => setImmediate(r));
     }
-    await waitFor(() => keys.every((k) => onA.doc.getMap('meta').has(k) && onB.doc.getMap('meta').has(k)), { timeout: 15_000 });
+    await waitFor(() => keys.every((k) => onA.doc.getMap('meta').has(k) && onB.doc.getMap('meta').has(k)), {
+      timeout: 15_000,
+    });
     const db = new pg.Client({ connectionString: POSTGRES_URL });
     await db.connect();
     try {

@@ -54,18 +54,24 @@ describe('who may connect and write', () => {
     expect(await rawConnect(`${server.wsUrl}/collab/${docId}`)).toMatchObject({ code: 4401 });
     expect(await rawConnect(`${server.wsUrl}/collab/${docId}?token=not-a-token`)).toMatchObject({ code: 4401 });
     expect(await rawConnect(`${server.wsUrl}/collab/${docId}?token=${outsider.token}`)).toMatchObject({ code: 4403 });
-    expect(await rawConnect(`${server.wsUrl}/collab/no-such-doc?token=${server.adminToken}`)).toMatchObject({ code: 4404 });
+    expect(await rawConnect(`${server.wsUrl}/collab/no-such-doc?token=${server.adminToken}`)).toMatchObject({
+      code: 4404,
+    });
   });
 
   test('an invalid document id or path is refused at upgrade', async () => {
-    expect(await rawConnect(`${server.wsUrl}/collab/${'x'.repeat(65)}?token=${server.adminToken}`)).toEqual({ status: 400 });
+    expect(await rawConnect(`${server.wsUrl}/collab/${'x'.repeat(65)}?token=${server.adminToken}`)).toEqual({
+      status: 400,
+    });
     expect(await rawConnect(`${server.wsUrl}/collab/bad.id?token=${server.adminToken}`)).toEqual({ status: 400 });
     expect(await rawConnect(`${server.wsUrl}/elsewhere/${docId}`)).toEqual({ status: 404 });
   });
 
   test('a browser from a foreign origin is refused at upgrade', async () => {
     const result = await new Promise<{ status?: number }>((resolve) => {
-      const ws = new WebSocket(`${server.wsUrl}/collab/${docId}?token=${server.adminToken}`, { origin: 'https://evil.example' });
+      const ws = new WebSocket(`${server.wsUrl}/collab/${docId}?token=${server.adminToken}`, {
+        origin: 'https://evil.example',
+      });
       ws.on('unexpected-response', (_req, res) => resolve({ status: res.statusCode }));
       ws.on('open', () => resolve({}));
       ws.on('error', () => {});
@@ -73,7 +79,7 @@ describe('who may connect and write', () => {
     expect(result).toEqual({ status: 403 });
   });
 
-  test("a viewer reads the document, but its update is refused: not applied, not stored, not broadcast", async () => {
+  test('a viewer reads the document, but its update is refused: not applied, not stored, not broadcast', async () => {
     const owner = client(server.adminToken);
     const v = client(viewer.token);
     await Promise.all([owner.synced(), v.synced()]);

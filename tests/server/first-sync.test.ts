@@ -15,7 +15,8 @@ import { waitFor } from '../support/wait.js';
 const ARTICLE = 'A short article.\n\nThe threads below make the document large.';
 const BULK = 'x'.repeat(3000);
 
-const stateOf = (doc: Y.Doc) => canonical({ threads: doc.getMap('threads').toJSON(), meta: doc.getMap('meta').toJSON() });
+const stateOf = (doc: Y.Doc) =>
+  canonical({ threads: doc.getMap('threads').toJSON(), meta: doc.getMap('meta').toJSON() });
 
 /** Adds `n` threads of ~3 KB each, one transaction (one update) per thread. */
 function addThreads(doc: Y.Doc, prefix: string, n: number): void {
@@ -76,7 +77,9 @@ describe('first sync of a large document', () => {
     // A writes at once, before it is synced: its update waits for the document and is then stored.
     a.doc.getMap('meta').set('source', 'written while loading');
     try {
-      await waitFor(() => listener.frames.some((f) => f.type === 0 && f.sub === 0), { message: "the server's sync step 1 (sent once loaded)" });
+      await waitFor(() => listener.frames.some((f) => f.type === 0 && f.sub === 0), {
+        message: "the server's sync step 1 (sent once loaded)",
+      });
       const firstStep1 = listener.frames.findIndex((f) => f.type === 0 && f.sub === 0);
       const before = listener.frames.slice(0, firstStep1);
       // Before the document was loaded, the listener already had all of it: sync data ending in a sync step 2.
@@ -91,10 +94,13 @@ describe('first sync of a large document', () => {
       listener.ws.close();
     }
     await Promise.all([a.synced(20_000), b.synced(20_000)]);
-    await waitFor(() => stateOf(a.doc) === stateOf(b.doc) && b.doc.getMap('meta').get('source') === 'written while loading', {
-      timeout: 20_000,
-      message: 'both clients converge, with what A wrote while the document loaded',
-    });
+    await waitFor(
+      () => stateOf(a.doc) === stateOf(b.doc) && b.doc.getMap('meta').get('source') === 'written while loading',
+      {
+        timeout: 20_000,
+        message: 'both clients converge, with what A wrote while the document loaded',
+      },
+    );
     expect(b.doc.getMap('threads').size).toBe(60);
     const expected = stateOf(a.doc);
     for (const p of providers.splice(0)) p.destroy();

@@ -7,7 +7,12 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ROOT } from '../support/server.js';
 
-type FoldModule = { foldInWorker(state: { snapshot: Uint8Array | null; updates: { seq: number; data: Uint8Array }[] }): Promise<{ update: Uint8Array; stateVector: Uint8Array }> };
+type FoldModule = {
+  foldInWorker(state: {
+    snapshot: Uint8Array | null;
+    updates: { seq: number; data: Uint8Array }[];
+  }): Promise<{ update: Uint8Array; stateVector: Uint8Array }>;
+};
 const load = async (): Promise<FoldModule> =>
   (await import(pathToFileURL(join(ROOT, 'server', 'dist', 'storage', 'fold-worker.js')).href)) as FoldModule;
 
@@ -38,7 +43,9 @@ describe('fold worker', () => {
 
   test('a state that cannot be applied is refused with an error, and the worker keeps serving', async () => {
     const { foldInWorker } = await load();
-    await expect(foldInWorker({ snapshot: new Uint8Array([1, 200, 200, 200, 200, 200, 7]), updates: [] })).rejects.toThrow();
+    await expect(
+      foldInWorker({ snapshot: new Uint8Array([1, 200, 200, 200, 200, 200, 7]), updates: [] }),
+    ).rejects.toThrow();
     const { snapshot, updates } = history();
     const results = await Promise.all([1, 2, 3].map(() => foldInWorker({ snapshot, updates })));
     for (const r of results) {

@@ -25,7 +25,8 @@ const REST_RUNS = Math.round(RUNS * 0.35);
 const UPGRADE_RUNS = Math.max(1, RUNS - WS_RUNS - REST_RUNS);
 /** Cases per document: then it is left to unload and is checked as stored, and a new one is made. */
 const ROTATE_EVERY = 1000;
-const ARTICLE = 'The minister announced a new policy on Monday.\n\nCritics said the policy lacked detail, and asked for more.';
+const ARTICLE =
+  'The minister announced a new policy on Monday.\n\nCritics said the policy lacked detail, and asked for more.';
 const ROLES = ['owner', 'editor', 'commenter', 'viewer'] as const;
 type Role = (typeof ROLES)[number];
 /** Close codes a refused frame may get (never 1011: that is a server fault). */
@@ -35,7 +36,12 @@ const REFUSED = [1002, 1003, 1007, 1008, 1009, 1013, 4400, 4403, 4413];
 function stateOf(doc: Y.Doc, withMarker = false): string {
   const meta = doc.getMap('meta').toJSON();
   if (!withMarker) delete meta.marker;
-  return canonical({ root: doc.get('root', Y.XmlText).toString(), meta, vocabulary: doc.getMap('vocabulary').toJSON(), threads: doc.getMap('threads').toJSON() });
+  return canonical({
+    root: doc.get('root', Y.XmlText).toString(),
+    meta,
+    vocabulary: doc.getMap('vocabulary').toJSON(),
+    threads: doc.getMap('threads').toJSON(),
+  });
 }
 
 const fuzzOptions = (numRuns: number) => ({ seed: SEED, numRuns, endOnFailure: true });
@@ -59,10 +65,18 @@ describe(`fuzzing (seed ${SEED}, ${RUNS} cases; replay with TEST_SEED=${SEED})`,
 
     async open(): Promise<void> {
       const owner = api(server.url, users.owner.token);
-      const r = await owner.post('/documents', { title: 'Fuzz', format: 'text', content: ARTICLE, guestRole: 'viewer' });
+      const r = await owner.post('/documents', {
+        title: 'Fuzz',
+        format: 'text',
+        content: ARTICLE,
+        guestRole: 'viewer',
+      });
       this.docId = r.body.id;
-      for (const role of ['editor', 'commenter', 'viewer'] as const) await owner.put(`/documents/${this.docId}/members/${role}`, { role });
-      await api(server.url, server.adminToken).put(`/documents/${this.docId}/vocabulary/question`, { color: '#3366cc' });
+      for (const role of ['editor', 'commenter', 'viewer'] as const)
+        await owner.put(`/documents/${this.docId}/members/${role}`, { role });
+      await api(server.url, server.adminToken).put(`/documents/${this.docId}/vocabulary/question`, {
+        color: '#3366cc',
+      });
       this.writer = rawClient(server.wsUrl, this.docId, server.adminToken);
       this.reader = rawClient(server.wsUrl, this.docId, server.adminToken);
       await Promise.all([this.writer.synced, this.reader.synced]);
@@ -72,7 +86,11 @@ describe(`fuzzing (seed ${SEED}, ${RUNS} cases; replay with TEST_SEED=${SEED})`,
     async exchange(): Promise<void> {
       const marker = ++markers;
       this.writer.doc.getMap('meta').set('marker', marker);
-      await this.reader.until(() => this.reader.doc.getMap('meta').get('marker') === marker, 10_000, `marker ${marker} at the reader`);
+      await this.reader.until(
+        () => this.reader.doc.getMap('meta').get('marker') === marker,
+        10_000,
+        `marker ${marker} at the reader`,
+      );
     }
 
     async connection(role: Role): Promise<RawClient> {
@@ -131,100 +149,133 @@ describe(`fuzzing (seed ${SEED}, ${RUNS} cases; replay with TEST_SEED=${SEED})`,
         MARGINALIA_MAX_LOGIN_FAILURES_PER_IP: '1000000',
       },
     });
-    for (const [role, username] of [['owner', 'owner'], ['editor', 'editor'], ['commenter', 'commenter'], ['viewer', 'viewer']] as const) {
+    for (const [role, username] of [
+      ['owner', 'owner'],
+      ['editor', 'editor'],
+      ['commenter', 'commenter'],
+      ['viewer', 'viewer'],
+    ] as const) {
       users[role] = { ...(await createUser(server, username, `${role} name`)), name: `${role} name` };
     }
   });
   afterAll(async () => {
-    if (process.env.FUZZ_STATS) console.log([...stats].sort().map(([k, v]) => `${k}: ${v}`).join('\n'));
+    if (process.env.FUZZ_STATS)
+      console.log(
+        [...stats]
+          .sort()
+          .map(([k, v]) => `${k}: ${v}`)
+          .join('\n'),
+      );
     await server?.dispose();
   });
 
-  test(`${WS_RUNS} random and mutated y-protocols frames from every role`, async () => {
-    let arena = new Arena();
-    await arena.open();
-    let n = 0;
-    const other = (role: Role) => users[role === 'commenter' ? 'editor' : 'commenter'];
-    await check(
-      fc.asyncProperty(fc.constantFrom(...ROLES), frameRecipe, async (role, recipe) => {
-        if (++n % ROTATE_EVERY === 0) {
-          await arena.closeAndVerify();
-          arena = new Arena();
-          await arena.open();
-        }
-        const c = await arena.connection(role);
-        const before = stateOf(arena.reader.doc);
-        const frame = buildFrame(arena.reader.doc, recipe, users[role], other(role));
-        lastInput = `${role} frame ${Buffer.from(frame).toString('hex')}`;
-        c.send(frame);
-        await arena.exchange();
-        // a frame the server refused closed the connection before the answer to this step 1
-        const open = await c.probe();
-        count(`ws ${role} ${recipe.base}${recipe.mutations.length ? ' mutated' : ''}: ${open ? 'open' : (await c.closed).code}`);
-        if (!open) {
-          const closed = await c.closed;
-          if (!REFUSED.includes(closed.code)) throw new Error(`unexpected close ${closed.code} ${closed.reason}`);
-          expect(stateOf(arena.reader.doc)).toBe(before);
-        }
-        if (role === 'viewer') expect(stateOf(arena.reader.doc)).toBe(before);
-        if (n % 100 === 0) await health();
-      }),
-      WS_RUNS,
-    );
-    await health();
-    await arena.closeAndVerify();
-  }, 60_000 + WS_RUNS * 60);
+  test(
+    `${WS_RUNS} random and mutated y-protocols frames from every role`,
+    async () => {
+      let arena = new Arena();
+      await arena.open();
+      let n = 0;
+      const other = (role: Role) => users[role === 'commenter' ? 'editor' : 'commenter'];
+      await check(
+        fc.asyncProperty(fc.constantFrom(...ROLES), frameRecipe, async (role, recipe) => {
+          if (++n % ROTATE_EVERY === 0) {
+            await arena.closeAndVerify();
+            arena = new Arena();
+            await arena.open();
+          }
+          const c = await arena.connection(role);
+          const before = stateOf(arena.reader.doc);
+          const frame = buildFrame(arena.reader.doc, recipe, users[role], other(role));
+          lastInput = `${role} frame ${Buffer.from(frame).toString('hex')}`;
+          c.send(frame);
+          await arena.exchange();
+          // a frame the server refused closed the connection before the answer to this step 1
+          const open = await c.probe();
+          count(
+            `ws ${role} ${recipe.base}${recipe.mutations.length ? ' mutated' : ''}: ${open ? 'open' : (await c.closed).code}`,
+          );
+          if (!open) {
+            const closed = await c.closed;
+            if (!REFUSED.includes(closed.code)) throw new Error(`unexpected close ${closed.code} ${closed.reason}`);
+            expect(stateOf(arena.reader.doc)).toBe(before);
+          }
+          if (role === 'viewer') expect(stateOf(arena.reader.doc)).toBe(before);
+          if (n % 100 === 0) await health();
+        }),
+        WS_RUNS,
+      );
+      await health();
+      await arena.closeAndVerify();
+    },
+    60_000 + WS_RUNS * 60,
+  );
 
   test(`${UPGRADE_RUNS} random upgrade requests are refused cleanly`, async () => {
     const arena = new Arena();
     await arena.open();
     const tokens = [null, 'garbage', users.viewer.token, server.adminToken, `${users.owner.token}x`];
     await check(
-      fc.asyncProperty(fc.oneof(fc.constant(arena.docId), fc.string({ maxLength: 80 })), fc.nat(tokens.length - 1), fc.string({ maxLength: 20 }), async (docId, t, extra) => {
-        const c = rawClient(server.wsUrl, `${docId}${extra ? `/${extra}` : ''}`, tokens[t]!);
-        const ok = await c.synced.then(() => true, () => false);
-        const closed = ok ? await c.close() : await c.closed;
-        if (!ok) expect([400, 401, 403, 404, 4401, 4403, 4404]).toContain(closed.code);
-        await arena.exchange();
-      }),
+      fc.asyncProperty(
+        fc.oneof(fc.constant(arena.docId), fc.string({ maxLength: 80 })),
+        fc.nat(tokens.length - 1),
+        fc.string({ maxLength: 20 }),
+        async (docId, t, extra) => {
+          const c = rawClient(server.wsUrl, `${docId}${extra ? `/${extra}` : ''}`, tokens[t]!);
+          const ok = await c.synced.then(
+            () => true,
+            () => false,
+          );
+          const closed = ok ? await c.close() : await c.closed;
+          if (!ok) expect([400, 401, 403, 404, 4401, 4403, 4404]).toContain(closed.code);
+          await arena.exchange();
+        },
+      ),
       UPGRADE_RUNS,
     );
     await health();
     await arena.closeAndVerify();
   });
 
-  test(`${REST_RUNS} random and mutated REST requests to every route (${REST_ROUTES.length} routes)`, async () => {
-    let arena = new Arena();
-    await arena.open();
-    let n = 0;
-    const tokens = { owner: users.owner.token, commenter: users.commenter.token, viewer: users.viewer.token };
-    await check(
-      fc.asyncProperty(restCase, async (rc) => {
-        if (++n % ROTATE_EVERY === 0) {
-          await arena.closeAndVerify();
-          arena = new Arena();
-          await arena.open();
-        }
-        const before = stateOf(arena.reader.doc);
-        const req = resolveRestCase(rc, { docId: arena.docId, doc: arena.reader.doc, tokens });
-        lastInput = JSON.stringify(req);
-        const res = await fetch(`${server.url}/api${req.path}`, { method: req.method, headers: req.headers, body: req.body });
-        const text = await res.text();
-        count(`rest ${req.method} ${res.status}`);
-        if (res.status >= 500) throw new Error(`${req.method} ${req.path} -> ${res.status} ${text}`);
-        if (res.status >= 400) {
-          expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-          expect(typeof JSON.parse(text).error).toBe('string');
-          await arena.exchange();
-          expect(stateOf(arena.reader.doc)).toBe(before);
-        }
-        if (n % 100 === 0) await health();
-      }),
-      REST_RUNS,
-    );
-    await health();
-    await arena.closeAndVerify();
-  }, 60_000 + REST_RUNS * 60);
+  test(
+    `${REST_RUNS} random and mutated REST requests to every route (${REST_ROUTES.length} routes)`,
+    async () => {
+      let arena = new Arena();
+      await arena.open();
+      let n = 0;
+      const tokens = { owner: users.owner.token, commenter: users.commenter.token, viewer: users.viewer.token };
+      await check(
+        fc.asyncProperty(restCase, async (rc) => {
+          if (++n % ROTATE_EVERY === 0) {
+            await arena.closeAndVerify();
+            arena = new Arena();
+            await arena.open();
+          }
+          const before = stateOf(arena.reader.doc);
+          const req = resolveRestCase(rc, { docId: arena.docId, doc: arena.reader.doc, tokens });
+          lastInput = JSON.stringify(req);
+          const res = await fetch(`${server.url}/api${req.path}`, {
+            method: req.method,
+            headers: req.headers,
+            body: req.body,
+          });
+          const text = await res.text();
+          count(`rest ${req.method} ${res.status}`);
+          if (res.status >= 500) throw new Error(`${req.method} ${req.path} -> ${res.status} ${text}`);
+          if (res.status >= 400) {
+            expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+            expect(typeof JSON.parse(text).error).toBe('string');
+            await arena.exchange();
+            expect(stateOf(arena.reader.doc)).toBe(before);
+          }
+          if (n % 100 === 0) await health();
+        }),
+        REST_RUNS,
+      );
+      await health();
+      await arena.closeAndVerify();
+    },
+    60_000 + REST_RUNS * 60,
+  );
 
   test('after a restart every fuzzed document loads as the clients last saw it', async () => {
     const docs = (await api(server.url, server.adminToken).get('/documents')).body as { id: string }[];

@@ -46,7 +46,8 @@ function deleteOnly(client: number, clock: number, len: number): Uint8Array {
 }
 
 /** The promise's value, or null after `ms`. */
-const within = <T,>(p: Promise<T>, ms: number) => Promise.race([p, new Promise<null>((r) => setTimeout(() => r(null), ms))]);
+const within = <T>(p: Promise<T>, ms: number) =>
+  Promise.race([p, new Promise<null>((r) => setTimeout(() => r(null), ms))]);
 
 const firstParagraph = (doc: Y.Doc) => doc.get('root', Y.XmlText).toDelta()[0].insert as Y.XmlText;
 
@@ -73,11 +74,14 @@ describe('hardening against crafted updates', () => {
   beforeAll(async () => {
     server = await startServer({ env: { MARGINALIA_SAMPLE: '0' } });
     docId = await createDocument(server.url, server.adminToken, ARTICLE);
-    const mk = (username: string, name: string, role: string): Promise<Actor> => addMember(server, docId, username, name, role);
+    const mk = (username: string, name: string, role: string): Promise<Actor> =>
+      addMember(server, docId, username, name, role);
     carl = await mk('carl', 'Carl', 'commenter');
     cleo = await mk('cleo', 'Cleo', 'commenter');
     eddy = await mk('eddy', 'Eddy', 'editor');
-    threadId = (await api(server.url, carl.token).post(`/documents/${docId}/threads`, { exact: 'new policy', body: 'first' })).body.id;
+    threadId = (
+      await api(server.url, carl.token).post(`/documents/${docId}/threads`, { exact: 'new policy', body: 'first' })
+    ).body.id;
   });
   afterEach(async () => {
     for (const c of open.splice(0)) {
@@ -112,12 +116,22 @@ describe('hardening against crafted updates', () => {
     const comment = new Y.Map<unknown>();
     a.transact(() => {
       ((threadsMap(a).get(threadId) as Y.Map<unknown>).get('comments') as Y.Array<unknown>).push([comment]);
-      for (const [k, v] of Object.entries({ id: crypto.randomUUID(), authorName: 'Carl', body: 'forged-concurrent', createdAt: 1, editedAt: null, deleted: false })) comment.set(k, v);
+      for (const [k, v] of Object.entries({
+        id: crypto.randomUUID(),
+        authorName: 'Carl',
+        body: 'forged-concurrent',
+        createdAt: 1,
+        editedAt: null,
+        deleted: false,
+      }))
+        comment.set(k, v);
     });
     const b = new Y.Doc();
     Y.applyUpdate(b, Y.encodeStateAsUpdate(a));
     b.clientID = 4_000_000_000;
-    const bComment = ((threadsMap(b).get(threadId) as Y.Map<unknown>).get('comments') as Y.Array<Y.Map<unknown>>).toArray().at(-1)!;
+    const bComment = ((threadsMap(b).get(threadId) as Y.Map<unknown>).get('comments') as Y.Array<Y.Map<unknown>>)
+      .toArray()
+      .at(-1)!;
     bComment.set('authorId', cleo.id); // wins in Yjs: same origin (none), higher client id
     comment.set('authorId', carl.id); // decoded last
     c.send(updateFrame(Y.mergeUpdates([Y.encodeStateAsUpdate(a, before), Y.encodeStateAsUpdate(b, before)])));
@@ -132,7 +146,15 @@ describe('hardening against crafted updates', () => {
     const comment = new Y.Map<unknown>();
     c.doc.transact(() => {
       ((threadsMap(c.doc).get(threadId) as Y.Map<unknown>).get('comments') as Y.Array<unknown>).push([comment]);
-      for (const [k, v] of Object.entries({ id: crypto.randomUUID(), authorName: 'Carl', body: 'forged-multi', createdAt: 1, editedAt: null, deleted: false })) comment.set(k, v);
+      for (const [k, v] of Object.entries({
+        id: crypto.randomUUID(),
+        authorName: 'Carl',
+        body: 'forged-multi',
+        createdAt: 1,
+        editedAt: null,
+        deleted: false,
+      }))
+        comment.set(k, v);
       comment.set('authorId', carl.id); // the last struct of the update
     });
     const structs = Y.decodeUpdate(Y.encodeStateAsUpdate(c.doc, sv)).structs as Y.Item[];
@@ -154,7 +176,10 @@ describe('hardening against crafted updates', () => {
     await c.synced;
     const sv = Y.encodeStateVector(c.doc);
     setThreadStatus(c.doc, threadId, 'resolved', carl.id); // a legitimate change, carrying the hostile delete set
-    const hostile = Y.mergeUpdates([Y.encodeStateAsUpdate(c.doc, sv), deleteOnly(e.doc.clientID, Y.getState(e.doc.store, e.doc.clientID), 1_000_000)]);
+    const hostile = Y.mergeUpdates([
+      Y.encodeStateAsUpdate(c.doc, sv),
+      deleteOnly(e.doc.clientID, Y.getState(e.doc.store, e.doc.clientID), 1_000_000),
+    ]);
     c.send(updateFrame(hostile));
     await within(c.closed, 300);
     firstParagraph(e.doc).insert(0, 'Eddy2 ');
@@ -187,7 +212,10 @@ describe('hardening against crafted updates', () => {
     // the editor reconnects with its offline edit
     const back = raw(eddy, { doc: editorDoc });
     await back.synced;
-    await within(back.flushed(2000).catch(() => {}), 2500);
+    await within(
+      back.flushed(2000).catch(() => {}),
+      2500,
+    );
     const seen = await fresh();
     expect(seen.text).toMatch(/^After Before /);
   });
@@ -199,7 +227,11 @@ describe('hardening against crafted updates', () => {
     await Promise.all([alice.synced(), watcher.synced()]);
     alice.provider.awareness.setLocalStateField('user', { name: 'Cleo' });
     const aliceId = alice.doc.clientID;
-    await waitFor(() => (watcher.provider.awareness.getStates().get(aliceId) as { user?: { name: string } } | undefined)?.user?.name === 'Cleo');
+    await waitFor(
+      () =>
+        (watcher.provider.awareness.getStates().get(aliceId) as { user?: { name: string } } | undefined)?.user?.name ===
+        'Cleo',
+    );
     const c = raw(carl);
     await c.synced;
     // a forged awareness entry for Cleo's client id with a higher clock, then Carl's own entry as a barrier
@@ -216,13 +248,19 @@ describe('hardening against crafted updates', () => {
     };
     c.send(entry(aliceId, 1_000, { user: { name: 'Cleo (really Carl)' } }));
     c.send(entry(c.doc.clientID, 1, { user: { name: 'Carl' } }));
-    await waitFor(() => watcher.provider.awareness.getStates().has(c.doc.clientID) || !c.isOpen(), { message: 'barrier' });
-    expect((watcher.provider.awareness.getStates().get(aliceId) as { user?: { name: string } } | undefined)?.user?.name).toBe('Cleo');
+    await waitFor(() => watcher.provider.awareness.getStates().has(c.doc.clientID) || !c.isOpen(), {
+      message: 'barrier',
+    });
+    expect(
+      (watcher.provider.awareness.getStates().get(aliceId) as { user?: { name: string } } | undefined)?.user?.name,
+    ).toBe('Cleo');
   });
 
   test('a malformed sync step 1 (state vector) from a viewer closes only that connection (4400)', async () => {
     const vera = await createUser(server, 'vera', 'Vera');
-    expect((await api(server.url, server.adminToken).put(`/documents/${docId}/members/vera`, { role: 'viewer' })).status).toBe(200);
+    expect(
+      (await api(server.url, server.adminToken).put(`/documents/${docId}/members/vera`, { role: 'viewer' })).status,
+    ).toBe(200);
     const v = raw(vera, { manual: true });
     await v.synced;
     v.send(Uint8Array.of(0, 0, 1, 1)); // sync step 1 whose state vector announces a client and ends

@@ -36,7 +36,8 @@ describe('limits and sessions', () => {
 
   test('after too many failed sign-ins for a user, even the right password is refused with 429 and Retry-After', async () => {
     const anon = api(server.url);
-    for (let i = 0; i < 3; i++) expect((await anon.post('/auth/login', { username: 'lou', password: 'wrong-password' })).status).toBe(401);
+    for (let i = 0; i < 3; i++)
+      expect((await anon.post('/auth/login', { username: 'lou', password: 'wrong-password' })).status).toBe(401);
     const blocked = await anon.post('/auth/login', { username: 'lou', password: 'lou-password' });
     expect(blocked.status).toBe(429);
     expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
@@ -76,10 +77,18 @@ describe('limits and sessions', () => {
   });
 
   test('a state-changing request from a foreign origin is refused (403); the own origin passes', async () => {
-    const foreign = await api(server.url, server.adminToken).post('/documents', { title: 'x', format: 'text', content: 'x' }, { origin: 'https://evil.example' });
+    const foreign = await api(server.url, server.adminToken).post(
+      '/documents',
+      { title: 'x', format: 'text', content: 'x' },
+      { origin: 'https://evil.example' },
+    );
     expect(foreign.status).toBe(403);
     expect(foreign.body.error).toMatch(/origin/);
-    const own = await api(server.url, server.adminToken).post('/documents', { title: 'x', format: 'text', content: 'x' }, { origin: server.url });
+    const own = await api(server.url, server.adminToken).post(
+      '/documents',
+      { title: 'x', format: 'text', content: 'x' },
+      { origin: server.url },
+    );
     expect(own.status).toBe(201);
   });
 
@@ -103,7 +112,9 @@ describe('limits and sessions', () => {
     const c = client();
     await c.synced();
     for (let i = 0; i < 300; i++) c.provider.awareness.setLocalStateField('n', i);
-    await waitFor(() => c.closes.some((x) => x.code === 1013 && /rate limit/.test(x.reason)), { message: 'rate-limit close' });
+    await waitFor(() => c.closes.some((x) => x.code === 1013 && /rate limit/.test(x.reason)), {
+      message: 'rate-limit close',
+    });
   });
 
   test('a document past its size limit refuses growth with 4413 and a reason; it is not stored', async () => {

@@ -30,7 +30,17 @@ import { waitFor } from '../support/wait.js';
 
 const ARTICLE = 'The minister announced a new policy on Monday.\n\nCritics said the policy lacked detail.';
 
-const ROWS = ['owner', 'editor', 'commenter', 'viewer', 'guest', 'guest on a document not open to guests', 'non-member', 'no token', 'expired token'] as const;
+const ROWS = [
+  'owner',
+  'editor',
+  'commenter',
+  'viewer',
+  'guest',
+  'guest on a document not open to guests',
+  'non-member',
+  'no token',
+  'expired token',
+] as const;
 type Row = (typeof ROWS)[number];
 type Expect = number | 'ok';
 
@@ -102,45 +112,82 @@ let admin: ReturnType<typeof api>;
 const ACTIONS: Record<string, Action> = {
   read: {
     rest: (c) => api(server.url, c.actor.token ?? undefined).get(`/documents/${c.docId}/threads`),
-    seen: (doc, c, res) => (res ? res.body.some((t: { id: string }) => t.id === c.threadId) : articleText(doc).includes('The minister announced') && readThread(doc, c.threadId) !== null),
+    seen: (doc, c, res) =>
+      res
+        ? res.body.some((t: { id: string }) => t.id === c.threadId)
+        : articleText(doc).includes('The minister announced') && readThread(doc, c.threadId) !== null,
   },
   'create thread': {
-    rest: (c) => api(server.url, c.actor.token ?? undefined).post(`/documents/${c.docId}/threads`, { exact: 'minister', body: c.marker }),
-    ws: (doc, c) => void createThread(doc, { exact: 'minister', createdBy: c.actor.id, authorName: c.actor.name, body: c.marker }),
-    seen: (doc, c) => readResolvedThreads(doc).some((t) => t.createdBy === c.actor.id && t.comments[0]?.body === c.marker && t.quote.exact === 'minister'),
+    rest: (c) =>
+      api(server.url, c.actor.token ?? undefined).post(`/documents/${c.docId}/threads`, {
+        exact: 'minister',
+        body: c.marker,
+      }),
+    ws: (doc, c) =>
+      void createThread(doc, { exact: 'minister', createdBy: c.actor.id, authorName: c.actor.name, body: c.marker }),
+    seen: (doc, c) =>
+      readResolvedThreads(doc).some(
+        (t) => t.createdBy === c.actor.id && t.comments[0]?.body === c.marker && t.quote.exact === 'minister',
+      ),
   },
   reply: {
-    rest: (c) => api(server.url, c.actor.token ?? undefined).post(`/documents/${c.docId}/threads/${c.threadId}/comments`, { body: c.marker }),
-    ws: (doc, c) => void addComment(doc, c.threadId, { authorId: c.actor.id, authorName: c.actor.name, body: c.marker }),
-    seen: (doc, c) => readThread(doc, c.threadId)!.comments.some((x) => x.body === c.marker && x.authorId === c.actor.id),
+    rest: (c) =>
+      api(server.url, c.actor.token ?? undefined).post(`/documents/${c.docId}/threads/${c.threadId}/comments`, {
+        body: c.marker,
+      }),
+    ws: (doc, c) =>
+      void addComment(doc, c.threadId, { authorId: c.actor.id, authorName: c.actor.name, body: c.marker }),
+    seen: (doc, c) =>
+      readThread(doc, c.threadId)!.comments.some((x) => x.body === c.marker && x.authorId === c.actor.id),
   },
   'edit own comment': {
-    rest: (c) => api(server.url, c.actor.token ?? undefined).patch(`/documents/${c.docId}/threads/${c.threadId}/comments/${c.ownComment}`, { body: c.marker }),
+    rest: (c) =>
+      api(server.url, c.actor.token ?? undefined).patch(
+        `/documents/${c.docId}/threads/${c.threadId}/comments/${c.ownComment}`,
+        { body: c.marker },
+      ),
     ws: (doc, c) => editComment(doc, c.threadId, c.ownComment, c.marker),
     seen: (doc, c) => comment(doc, c, c.ownComment)?.body === c.marker,
   },
   "edit other's comment": {
-    rest: (c) => api(server.url, c.actor.token ?? undefined).patch(`/documents/${c.docId}/threads/${c.threadId}/comments/${c.otherComment}`, { body: c.marker }),
+    rest: (c) =>
+      api(server.url, c.actor.token ?? undefined).patch(
+        `/documents/${c.docId}/threads/${c.threadId}/comments/${c.otherComment}`,
+        { body: c.marker },
+      ),
     ws: (doc, c) => editComment(doc, c.threadId, c.otherComment, c.marker),
     seen: (doc, c) => comment(doc, c, c.otherComment)?.body === c.marker,
   },
   'delete own comment': {
-    rest: (c) => api(server.url, c.actor.token ?? undefined).delete(`/documents/${c.docId}/threads/${c.threadId}/comments/${c.ownComment}`),
+    rest: (c) =>
+      api(server.url, c.actor.token ?? undefined).delete(
+        `/documents/${c.docId}/threads/${c.threadId}/comments/${c.ownComment}`,
+      ),
     ws: (doc, c) => deleteComment(doc, c.threadId, c.ownComment),
     seen: (doc, c) => comment(doc, c, c.ownComment)?.deleted === true,
   },
   "delete other's comment": {
-    rest: (c) => api(server.url, c.actor.token ?? undefined).delete(`/documents/${c.docId}/threads/${c.threadId}/comments/${c.otherComment}`),
+    rest: (c) =>
+      api(server.url, c.actor.token ?? undefined).delete(
+        `/documents/${c.docId}/threads/${c.threadId}/comments/${c.otherComment}`,
+      ),
     ws: (doc, c) => deleteComment(doc, c.threadId, c.otherComment),
     seen: (doc, c) => comment(doc, c, c.otherComment)?.deleted === true,
   },
   resolve: {
-    rest: (c) => api(server.url, c.actor.token ?? undefined).patch(`/documents/${c.docId}/threads/${c.threadId}`, { status: 'resolved' }),
+    rest: (c) =>
+      api(server.url, c.actor.token ?? undefined).patch(`/documents/${c.docId}/threads/${c.threadId}`, {
+        status: 'resolved',
+      }),
     ws: (doc, c) => setThreadStatus(doc, c.threadId, 'resolved', c.actor.id),
-    seen: (doc, c) => readThread(doc, c.threadId)?.status === 'resolved' && readThread(doc, c.threadId)?.resolvedBy === c.actor.id,
+    seen: (doc, c) =>
+      readThread(doc, c.threadId)?.status === 'resolved' && readThread(doc, c.threadId)?.resolvedBy === c.actor.id,
   },
   tag: {
-    rest: (c) => api(server.url, c.actor.token ?? undefined).patch(`/documents/${c.docId}/threads/${c.threadId}`, { tags: ['question'] }),
+    rest: (c) =>
+      api(server.url, c.actor.token ?? undefined).patch(`/documents/${c.docId}/threads/${c.threadId}`, {
+        tags: ['question'],
+      }),
     ws: (doc, c) => setThreadTags(doc, c.threadId, ['question']),
     seen: (doc, c) => readThread(doc, c.threadId)?.tags.includes('question') === true,
   },
@@ -153,13 +200,18 @@ const ACTIONS: Record<string, Action> = {
     seen: (doc, c) => doc.getMap('meta').get('title') === c.marker,
   },
   vocabulary: {
-    rest: (c) => api(server.url, c.actor.token ?? undefined).put(`/documents/${c.docId}/vocabulary/${c.marker}`, { color: '#112233' }),
+    rest: (c) =>
+      api(server.url, c.actor.token ?? undefined).put(`/documents/${c.docId}/vocabulary/${c.marker}`, {
+        color: '#112233',
+      }),
     ws: (doc, c) => setTag(doc, c.marker, { color: '#112233' }),
     seen: (doc, c) => c.marker in readVocabulary(doc),
   },
   members: {
-    rest: (c) => api(server.url, c.actor.token ?? undefined).put(`/documents/${c.docId}/members/spare`, { role: 'viewer' }),
-    seen: async (_doc, c) => (await admin.get(`/documents/${c.docId}/members`)).body.some((m: { username: string }) => m.username === 'spare'),
+    rest: (c) =>
+      api(server.url, c.actor.token ?? undefined).put(`/documents/${c.docId}/members/spare`, { role: 'viewer' }),
+    seen: async (_doc, c) =>
+      (await admin.get(`/documents/${c.docId}/members`)).body.some((m: { username: string }) => m.username === 'spare'),
   },
   'delete document': {
     rest: (c) => api(server.url, c.actor.token ?? undefined).delete(`/documents/${c.docId}`),
@@ -168,7 +220,8 @@ const ACTIONS: Record<string, Action> = {
   },
   export: {
     rest: (c) => api(server.url, c.actor.token ?? undefined).get(`/documents/${c.docId}/export?format=md`),
-    seen: (_doc, _c, res) => /^text\/markdown/.test(res!.headers.get('content-type') ?? '') && res!.text.includes('Other has a say'),
+    seen: (_doc, _c, res) =>
+      /^text\/markdown/.test(res!.headers.get('content-type') ?? '') && res!.text.includes('Other has a say'),
   },
 };
 
@@ -183,10 +236,20 @@ describe('role x action matrix (REST and WebSocket)', () => {
 
   /** A document owned by the owner row, with the member rows, optionally open to guests as commenters. */
   async function makeDocument(open: boolean): Promise<string> {
-    const r = await api(server.url, ownerToken).post('/documents', { title: 'Matrix article', format: 'text', content: ARTICLE, ...(open ? { guestRole: 'commenter' } : {}) });
+    const r = await api(server.url, ownerToken).post('/documents', {
+      title: 'Matrix article',
+      format: 'text',
+      content: ARTICLE,
+      ...(open ? { guestRole: 'commenter' } : {}),
+    });
     expect(r.status).toBe(201);
     const owner = api(server.url, ownerToken);
-    for (const [username, role] of [['edd', 'editor'], ['com', 'commenter'], ['vie', 'viewer'], ['exp', 'commenter']]) {
+    for (const [username, role] of [
+      ['edd', 'editor'],
+      ['com', 'commenter'],
+      ['vie', 'viewer'],
+      ['exp', 'commenter'],
+    ]) {
       expect((await owner.put(`/documents/${r.body.id}/members/${username}`, { role })).status).toBe(200);
     }
     expect((await admin.put(`/documents/${r.body.id}/vocabulary/question`, { color: '#3366cc' })).status).toBe(200);
@@ -208,7 +271,12 @@ describe('role x action matrix (REST and WebSocket)', () => {
     const fresh = rawClient(server.wsUrl, docId, server.adminToken);
     await fresh.synced;
     const d = fresh.doc;
-    const state = { root: d.get('root', Y.XmlText).toString(), meta: d.getMap('meta').toJSON(), vocabulary: d.getMap('vocabulary').toJSON(), threads: d.getMap('threads').toJSON() };
+    const state = {
+      root: d.get('root', Y.XmlText).toString(),
+      meta: d.getMap('meta').toJSON(),
+      vocabulary: d.getMap('vocabulary').toJSON(),
+      threads: d.getMap('threads').toJSON(),
+    };
     await fresh.close();
     const members = (await admin.get(`/documents/${docId}/members`)).body;
     return canonical({ exists, state, members });
@@ -219,8 +287,18 @@ describe('role x action matrix (REST and WebSocket)', () => {
     const docId = ownDocument ? await makeDocument(row === 'guest') : docOf(row);
     const w = await watcher(docId);
     const actor = actors[row];
-    const { threadId, commentId: otherComment } = createThread(w.doc, { start: 0, end: 3, createdBy: other.id, authorName: other.name, body: 'Other has a say' });
-    const ownComment = addComment(w.doc, threadId, { authorId: actor.id, authorName: actor.name, body: 'Actor wrote this' });
+    const { threadId, commentId: otherComment } = createThread(w.doc, {
+      start: 0,
+      end: 3,
+      createdBy: other.id,
+      authorName: other.name,
+      body: 'Other has a say',
+    });
+    const ownComment = addComment(w.doc, threadId, {
+      authorId: actor.id,
+      authorName: actor.name,
+      body: 'Actor wrote this',
+    });
     await w.flushed();
     await admin.delete(`/documents/${docId}/members/spare`);
     return { actor, docId, threadId, ownComment, otherComment, marker: `m${randomUUID().slice(0, 8)}` };
@@ -229,7 +307,10 @@ describe('role x action matrix (REST and WebSocket)', () => {
   beforeAll(async () => {
     server = await startServer({ env: { MARGINALIA_SAMPLE: '0' } });
     admin = api(server.url, server.adminToken);
-    const user = async (username: string, name: string): Promise<Actor> => ({ ...(await createUser(server, username, name)), name });
+    const user = async (username: string, name: string): Promise<Actor> => ({
+      ...(await createUser(server, username, name)),
+      name,
+    });
     actors.owner = await user('own', 'Olive Owner');
     ownerToken = actors.owner.token!;
     actors.editor = await user('edd', 'Eddy Editor');
@@ -242,7 +323,11 @@ describe('role x action matrix (REST and WebSocket)', () => {
     const guest = await api(server.url).post('/auth/guest', { name: 'Gina Guest' });
     actors.guest = { token: guest.body.token, id: guest.body.user.id, name: 'Gina Guest' };
     const guest2 = await api(server.url).post('/auth/guest', { name: 'Gus Guest' });
-    actors['guest on a document not open to guests'] = { token: guest2.body.token, id: guest2.body.user.id, name: 'Gus Guest' };
+    actors['guest on a document not open to guests'] = {
+      token: guest2.body.token,
+      id: guest2.body.user.id,
+      name: 'Gus Guest',
+    };
     actors['no token'] = { token: null, id: 'nobody', name: 'Nobody' };
     // An expired token of a commenter member, signed with the server's own key (DATA_DIR/secret.key, as tokens.ts).
     const key = new TextEncoder().encode(readFileSync(join(server.dataDir, 'secret.key'), 'utf8').trim());
@@ -281,7 +366,9 @@ describe('role x action matrix (REST and WebSocket)', () => {
         expect({ status: res.status, error: res.body?.error }).toMatchObject({ status: want });
         if (allowed) {
           const w = action.ownDocument ? null : await watcher(cell.docId);
-          await waitFor(() => action.seen(w?.doc ?? new Y.Doc(), cell, res), { message: `${name}: effect of the allowed call` });
+          await waitFor(() => action.seen(w?.doc ?? new Y.Doc(), cell, res), {
+            message: `${name}: effect of the allowed call`,
+          });
         } else {
           expect(typeof res.body?.error).toBe('string');
           expect(await snapshot(cell.docId)).toBe(before);
@@ -297,7 +384,10 @@ describe('role x action matrix (REST and WebSocket)', () => {
         const before = await snapshot(cell.docId);
         const client = rawClient(server.wsUrl, cell.docId, cell.actor.token);
         try {
-          const opened = await client.synced.then(() => true, () => false);
+          const opened = await client.synced.then(
+            () => true,
+            () => false,
+          );
           if (!opened) {
             // refused at upgrade: no change could even be sent
             const closed = await client.closed;

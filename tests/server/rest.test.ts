@@ -53,7 +53,9 @@ describe('REST API', () => {
       expect(me.body.user).toMatchObject({ username: 'ann' });
     });
     test('login is case-insensitive in the username', async () => {
-      expect((await api(server.url).post('/auth/login', { username: 'ANN', password: 'ann-password' })).status).toBe(200);
+      expect((await api(server.url).post('/auth/login', { username: 'ANN', password: 'ann-password' })).status).toBe(
+        200,
+      );
     });
     test('a wrong password or unknown user is 401 with the same message', async () => {
       const wrong = await api(server.url).post('/auth/login', { username: 'ann', password: 'nope-nope' });
@@ -102,15 +104,24 @@ describe('REST API', () => {
       const r = await admin.post('/users', { username: 'Cleo', password: 'cleo-password', name: 'Cleo' });
       expect(r.status).toBe(201);
       expect(r.body).toMatchObject({ username: 'cleo', name: 'Cleo' });
-      expect((await admin.post('/users', { username: 'cleo', password: 'other-password', name: 'C2' })).status).toBe(409);
+      expect((await admin.post('/users', { username: 'cleo', password: 'other-password', name: 'C2' })).status).toBe(
+        409,
+      );
     });
     test('a non-admin may not create users (403), nor may anonymous callers (401)', async () => {
-      expect((await api(server.url, ann.token).post('/users', { username: 'dan', password: 'dan-password', name: 'Dan' })).status).toBe(403);
-      expect((await api(server.url).post('/users', { username: 'dan', password: 'dan-password', name: 'Dan' })).status).toBe(401);
+      expect(
+        (await api(server.url, ann.token).post('/users', { username: 'dan', password: 'dan-password', name: 'Dan' }))
+          .status,
+      ).toBe(403);
+      expect(
+        (await api(server.url).post('/users', { username: 'dan', password: 'dan-password', name: 'Dan' })).status,
+      ).toBe(401);
     });
     test('a short password or a bad username is 400', async () => {
       expect((await admin.post('/users', { username: 'eve', password: 'short', name: 'Eve' })).status).toBe(400);
-      expect((await admin.post('/users', { username: 'e v e', password: 'long-enough', name: 'Eve' })).status).toBe(400);
+      expect((await admin.post('/users', { username: 'e v e', password: 'long-enough', name: 'Eve' })).status).toBe(
+        400,
+      );
     });
   });
 
@@ -127,11 +138,15 @@ describe('REST API', () => {
         const got = await annApi.get(`/documents/${r.body.id}`);
         expect(got.body).toMatchObject({ id: r.body.id, title: `Doc ${format}`, role: 'owner' });
       }
-      const text = await annApi.get(`/documents/${(await annApi.get('/documents')).body.find((d: { title: string }) => d.title === 'Doc html').id}/text`);
+      const text = await annApi.get(
+        `/documents/${(await annApi.get('/documents')).body.find((d: { title: string }) => d.title === 'Doc html').id}/text`,
+      );
       expect(text.text).toBe('Title\n\nHello world');
     });
     test('the list shows only documents the caller may see, with the role', async () => {
-      const annDoc = (await api(server.url, ann.token).post('/documents', { title: 'Ann only', format: 'text', content: 'Secret.' })).body.id;
+      const annDoc = (
+        await api(server.url, ann.token).post('/documents', { title: 'Ann only', format: 'text', content: 'Secret.' })
+      ).body.id;
       const bobList = (await api(server.url, bob.token).get('/documents')).body as { id: string; role: string }[];
       expect(bobList.some((d) => d.id === annDoc)).toBe(false);
       expect(bobList.find((d) => d.id === 'sample')).toMatchObject({ role: 'commenter' });
@@ -145,16 +160,24 @@ describe('REST API', () => {
       expect((await annApi.post('/documents', { title: 'T', format: 'text', content: '' })).status).toBe(400);
       expect((await annApi.post('/documents', { title: 'T', format: 'text', content: '   \n\n  ' })).status).toBe(422);
       const guest = (await api(server.url).post('/auth/guest', { name: 'G' })).body.token;
-      expect((await api(server.url, guest).post('/documents', { title: 'T', format: 'text', content: 'x' })).status).toBe(403);
+      expect(
+        (await api(server.url, guest).post('/documents', { title: 'T', format: 'text', content: 'x' })).status,
+      ).toBe(403);
     });
     test('a body over the size limit is 413 and creates nothing', async () => {
       const before = (await admin.get('/documents')).body.length;
-      const r = await api(server.url, ann.token).post('/documents', { title: 'Huge', format: 'text', content: 'x'.repeat(3 * 1024 * 1024) });
+      const r = await api(server.url, ann.token).post('/documents', {
+        title: 'Huge',
+        format: 'text',
+        content: 'x'.repeat(3 * 1024 * 1024),
+      });
       expect(r.status).toBe(413);
       expect((await admin.get('/documents')).body.length).toBe(before);
     });
     test('reading a document: 404 when unknown, 403 without access', async () => {
-      const annDoc = (await api(server.url, ann.token).post('/documents', { title: 'Private', format: 'text', content: 'P.' })).body.id;
+      const annDoc = (
+        await api(server.url, ann.token).post('/documents', { title: 'Private', format: 'text', content: 'P.' })
+      ).body.id;
       expect((await api(server.url, bob.token).get(`/documents/${annDoc}`)).status).toBe(403);
       expect((await api(server.url, bob.token).get(`/documents/${annDoc}/text`)).status).toBe(403);
       expect((await api(server.url, bob.token).get('/documents/does-not-exist')).status).toBe(404);
@@ -162,13 +185,18 @@ describe('REST API', () => {
     });
     test('members: the owner adds, changes and removes members; others may not', async () => {
       const annApi = api(server.url, ann.token);
-      const id = (await annApi.post('/documents', { title: 'Shared', format: 'text', content: 'Shared text.' })).body.id;
+      const id = (await annApi.post('/documents', { title: 'Shared', format: 'text', content: 'Shared text.' })).body
+        .id;
       expect((await annApi.put(`/documents/${id}/members/bob`, { role: 'commenter' })).status).toBe(200);
       expect((await api(server.url, bob.token).get(`/documents/${id}`)).body.role).toBe('commenter');
-      expect((await api(server.url, bob.token).put(`/documents/${id}/members/bob`, { role: 'owner' })).status).toBe(403);
+      expect((await api(server.url, bob.token).put(`/documents/${id}/members/bob`, { role: 'owner' })).status).toBe(
+        403,
+      );
       expect((await annApi.put(`/documents/${id}/members/bob`, { role: 'emperor' })).status).toBe(400);
       expect((await annApi.put(`/documents/${id}/members/nobody`, { role: 'viewer' })).status).toBe(404);
-      expect((await annApi.get(`/documents/${id}/members`)).body.map((m: { username: string }) => m.username).sort()).toEqual(['ann', 'bob']);
+      expect(
+        (await annApi.get(`/documents/${id}/members`)).body.map((m: { username: string }) => m.username).sort(),
+      ).toEqual(['ann', 'bob']);
       expect((await annApi.delete(`/documents/${id}/members/bob`)).status).toBe(204);
       expect((await api(server.url, bob.token).get(`/documents/${id}`)).status).toBe(403);
       expect((await annApi.delete(`/documents/${id}/members/bob`)).status).toBe(404);
@@ -192,19 +220,32 @@ describe('REST API', () => {
 
   describe('the seed article', () => {
     const run = existsSync(SEED) ? test : test.skip;
-    run('imported as text, GET …/text returns its paragraphs joined by a blank line, character for character', async () => {
-      const raw = readFileSync(SEED, 'utf8');
-      const paragraphs = raw
-        .replace(/\r\n?/g, '\n')
-        .split(/\n[ \t]*\n+/)
-        // the import's rule: trailing whitespace of a line is cut (it is invisible); every other character stays
-        .map((p) => p.split('\n').map((line) => line.trimEnd()).join('\n').replace(/^\n+|\n+$/g, ''))
-        .filter((p) => p.trim() !== '');
-      const r = await api(server.url, ann.token).post('/documents', { title: 'Kandahar', format: 'text', content: raw });
-      expect(r.status).toBe(201);
-      const text = (await api(server.url, ann.token).get(`/documents/${r.body.id}/text`)).text;
-      expect(text).toBe(paragraphs.join('\n\n'));
-      expect(text).toMatch(/[“”’—]/);
-    });
+    run(
+      'imported as text, GET …/text returns its paragraphs joined by a blank line, character for character',
+      async () => {
+        const raw = readFileSync(SEED, 'utf8');
+        const paragraphs = raw
+          .replace(/\r\n?/g, '\n')
+          .split(/\n[ \t]*\n+/)
+          // the import's rule: trailing whitespace of a line is cut (it is invisible); every other character stays
+          .map((p) =>
+            p
+              .split('\n')
+              .map((line) => line.trimEnd())
+              .join('\n')
+              .replace(/^\n+|\n+$/g, ''),
+          )
+          .filter((p) => p.trim() !== '');
+        const r = await api(server.url, ann.token).post('/documents', {
+          title: 'Kandahar',
+          format: 'text',
+          content: raw,
+        });
+        expect(r.status).toBe(201);
+        const text = (await api(server.url, ann.token).get(`/documents/${r.body.id}/text`)).text;
+        expect(text).toBe(paragraphs.join('\n\n'));
+        expect(text).toMatch(/[“”’—]/);
+      },
+    );
   });
 });

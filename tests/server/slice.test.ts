@@ -29,14 +29,43 @@ const step = (clients: number): fc.Arbitrary<Step> => {
   const who = fc.integer({ min: 0, max: clients - 1 });
   return fc.oneof(
     // Any code points, lone surrogates too: the slicer counts clocks in UTF-16 units from the encoded bytes.
-    { weight: 3, arbitrary: fc.record({ kind: fc.constant('insert' as const), who, at: fc.nat(), text: fc.string({ unit: 'binary', minLength: 1, maxLength: 6 }) }) },
-    fc.record({ kind: fc.constant('format' as const), who, at: fc.nat(), len: fc.integer({ min: 1, max: 6 }), bold: fc.boolean() }),
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        kind: fc.constant('insert' as const),
+        who,
+        at: fc.nat(),
+        text: fc.string({ unit: 'binary', minLength: 1, maxLength: 6 }),
+      }),
+    },
+    fc.record({
+      kind: fc.constant('format' as const),
+      who,
+      at: fc.nat(),
+      len: fc.integer({ min: 1, max: 6 }),
+      bold: fc.boolean(),
+    }),
     fc.record({ kind: fc.constant('embed' as const), who, at: fc.nat(), n: fc.integer() }),
-    fc.record({ kind: fc.constant('element' as const), who, name: fc.constantFrom('p', 'h1', 'quote'), attr: fc.string({ unit: 'grapheme', maxLength: 4 }) }),
+    fc.record({
+      kind: fc.constant('element' as const),
+      who,
+      name: fc.constantFrom('p', 'h1', 'quote'),
+      attr: fc.string({ unit: 'grapheme', maxLength: 4 }),
+    }),
     fc.record({ kind: fc.constant('delete' as const), who, at: fc.nat(), len: fc.integer({ min: 1, max: 5 }) }),
     fc.record({ kind: fc.constant('set' as const), who, key: fc.integer({ min: 0, max: 3 }), value: fc.integer() }),
-    fc.record({ kind: fc.constant('thread' as const), who, key: fc.integer({ min: 0, max: 5 }), body: fc.string({ maxLength: 8 }) }),
-    fc.record({ kind: fc.constant('reply' as const), who, key: fc.integer({ min: 0, max: 5 }), body: fc.string({ maxLength: 8 }) }),
+    fc.record({
+      kind: fc.constant('thread' as const),
+      who,
+      key: fc.integer({ min: 0, max: 5 }),
+      body: fc.string({ maxLength: 8 }),
+    }),
+    fc.record({
+      kind: fc.constant('reply' as const),
+      who,
+      key: fc.integer({ min: 0, max: 5 }),
+      body: fc.string({ maxLength: 8 }),
+    }),
     fc.record({ kind: fc.constant('drop' as const), who, key: fc.integer({ min: 0, max: 5 }) }),
     // Exchanges are frequent, so that replicas build on each other's structs (what slicing must order).
     { weight: 4, arbitrary: fc.record({ kind: fc.constant('sync' as const), from: who, to: who }) },
@@ -119,7 +148,11 @@ function play(clients: number, steps: Step[], ids: number[]): { docs: Y.Doc[]; l
 /** Whether some struct was inserted next to, or into, another replica's. */
 function crossClient(log: Uint8Array[]): boolean {
   return log.some((u) =>
-    Y.decodeUpdate(u).structs.some((st) => st instanceof Y.Item && [st.origin, st.rightOrigin, st.parent].some((id) => id instanceof Y.ID && id.client !== st.id.client)),
+    Y.decodeUpdate(u).structs.some(
+      (st) =>
+        st instanceof Y.Item &&
+        [st.origin, st.rightOrigin, st.parent].some((id) => id instanceof Y.ID && id.client !== st.id.client),
+    ),
   );
 }
 
@@ -140,9 +173,14 @@ const same = (a: Y.Doc, b: Y.Doc) => {
 
 describe(`building a document in slices (seed ${SEED}; replay with TEST_SEED=${SEED})`, () => {
   test('slices applied in order make the same document as the whole state, with nothing pending', () => {
-    const scenario = fc
-      .integer({ min: 1, max: 4 })
-      .chain((clients) => fc.record({ clients: fc.constant(clients), ids: fc.uniqueArray(fc.integer({ min: 1, max: 0x7fffffff }), { minLength: 4, maxLength: 4 }), steps: fc.array(step(clients), { minLength: 10, maxLength: 80, size: 'max' }), size: fc.integer({ min: 1, max: 12 }) }));
+    const scenario = fc.integer({ min: 1, max: 4 }).chain((clients) =>
+      fc.record({
+        clients: fc.constant(clients),
+        ids: fc.uniqueArray(fc.integer({ min: 1, max: 0x7fffffff }), { minLength: 4, maxLength: 4 }),
+        steps: fc.array(step(clients), { minLength: 10, maxLength: 80, size: 'max' }),
+        size: fc.integer({ min: 1, max: 12 }),
+      }),
+    );
     let crossed = 0;
     fc.assert(
       fc.property(scenario, ({ clients, ids, steps, size }) => {

@@ -14,7 +14,10 @@ import { canonical } from '../support/clients.js';
 import { rawClient } from '../support/raw-client.js';
 import { waitFor } from '../support/wait.js';
 
-const ARTICLE = Array.from({ length: 12 }, (_, i) => `Paragraph ${i + 1} of an article that many analysts annotate at once, line after line.`).join('\n\n');
+const ARTICLE = Array.from(
+  { length: 12 },
+  (_, i) => `Paragraph ${i + 1} of an article that many analysts annotate at once, line after line.`,
+).join('\n\n');
 const THREADS = 4_000;
 
 /** Writes the large document straight into the stopped server's storage; returns its id and its threads. */
@@ -36,9 +39,19 @@ async function storeLargeDocument(dataDir: string): Promise<{ docId: string; thr
           doc.clientID = 1000 + (i % 20); // twenty analysts
           const start = (i * 37) % (index.text.length - 40);
           const a = anchorFromOffsets(index, start, start + 12);
-          const { threadId } = createThread(doc, { anchor: a.anchor, quote: a.quote, createdBy: admin.id, authorName: 'Admin', body: `Thread ${i}: the claim here needs a source.` });
+          const { threadId } = createThread(doc, {
+            anchor: a.anchor,
+            quote: a.quote,
+            createdBy: admin.id,
+            authorName: 'Admin',
+            body: `Thread ${i}: the claim here needs a source.`,
+          });
           doc.clientID = 2000 + (i % 7);
-          addComment(doc, threadId, { authorId: admin.id, authorName: 'Admin', body: `A reply to thread ${i}, agreeing with a caveat.` });
+          addComment(doc, threadId, {
+            authorId: admin.id,
+            authorName: 'Admin',
+            body: `A reply to thread ${i}, agreeing with a caveat.`,
+          });
         }
         threads = canonical(doc.getMap('threads').toJSON());
       },
@@ -70,7 +83,9 @@ describe('loading a large document in slices', () => {
     await busy.synced;
     // The first client of the large document only watches what arrives (applying 3+ MB here would hold this
     // process): the stored state comes at once, the server's sync step 1 once the document is built.
-    const watcher = new WebSocket(`${server.wsUrl}/collab/${large.docId}?token=${encodeURIComponent(server.adminToken)}`);
+    const watcher = new WebSocket(
+      `${server.wsUrl}/collab/${large.docId}?token=${encodeURIComponent(server.adminToken)}`,
+    );
     let stateArrived = false;
     let serverStep1 = false;
     watcher.on('message', (data: Buffer) => {

@@ -12,7 +12,6 @@ import { tempDir, ROOT } from '../support/server.js';
 import { documentRecord } from '../support/records.js';
 import { seededRandom, testSeed } from '../support/random.js';
 
-
 function textUpdate(doc: Y.Doc, s: string): Uint8Array {
   const updates: Uint8Array[] = [];
   const capture = (u: Uint8Array) => updates.push(u);
@@ -66,169 +65,202 @@ const pgAvailable = await postgresReachable();
 for (const [name, make, describeFor] of [
   ['SQLite', sqliteBackend, describe],
   ['PostgreSQL', postgresBackend, describeIfService('postgresql', pgAvailable)],
-] as const) describeFor(`${name} storage`, () => {
-  let backend: Backend;
-  let storage: Storage;
-  beforeEach(async () => {
-    backend = make();
-    storage = await backend.open();
-  });
-  afterEach(async () => {
-    await storage.close();
-    await backend.cleanup();
-  });
-  /** Creates document d1 holding "a"; returns the Y.Doc that wrote it, for further updates. */
-  const createD1 = async (): Promise<Y.Doc> => {
-    const doc = new Y.Doc();
-    await storage.createDocument({ record: documentRecord('d1'), initialUpdate: textUpdate(doc, 'a'), members: [] });
-    return doc;
-  };
-
-  test('a created document starts with its initial update as log entry 1', async () => {
-    const doc = new Y.Doc();
-    const initial = textUpdate(doc, 'hello');
-    await storage.createDocument({ record: documentRecord('d1'), initialUpdate: initial, members: [] });
-    const state = await storage.loadState('d1');
-    expect(state.snapshot).toBeNull();
-    expect(state.updates.map((u) => u.seq)).toEqual([1]);
-    expect(rebuild(state)).toBe('hello');
-    doc.destroy();
-  });
-
-  test('creating a document with an existing id is a conflict and changes nothing', async () => {
-    const doc = await createD1();
-    await expect(storage.createDocument({ record: { ...documentRecord('d1'), title: 'other' }, initialUpdate: textUpdate(doc, 'b'), members: [] })).rejects.toBeInstanceOf(StorageError);
-    expect((await storage.getDocument('d1'))?.title).toBe('T');
-    expect(rebuild(await storage.loadState('d1'))).toBe('a');
-    doc.destroy();
-  });
-
-  test('appended updates come back in order with increasing sequence numbers', async () => {
-    const doc = await createD1();
-    const seqs = await storage.appendUpdates('d1', [textUpdate(doc, 'b'), textUpdate(doc, 'c')]);
-    const more = await storage.appendUpdates('d1', [textUpdate(doc, 'd')]);
-    expect(seqs).toEqual([2, 3]);
-    expect(more).toEqual([4]);
-    expect(rebuild(await storage.loadState('d1'))).toBe('abcd');
-    doc.destroy();
-  });
-
-  test('compaction folds snapshot and log into one snapshot; sequence numbers keep growing after it', async () => {
-    const doc = await createD1();
-    await storage.appendUpdates('d1', [textUpdate(doc, 'b'), textUpdate(doc, 'c')]);
-    expect(await storage.compact('d1')).toBe(3);
-    let state = await storage.loadState('d1');
-    expect(state.snapshotSeq).toBe(3);
-    expect(state.updates).toEqual([]);
-    expect(rebuild(state)).toBe('abc');
-    expect(await storage.lastSeq('d1')).toBe(3);
-    expect(await storage.appendUpdates('d1', [textUpdate(doc, 'd')])).toEqual([4]);
-    expect(await storage.compact('d1')).toBe(4);
-    expect(await storage.appendUpdates('d1', [textUpdate(doc, 'e')])).toEqual([5]);
-    state = await storage.loadState('d1');
-    expect(state.updates.map((u) => u.seq)).toEqual([5]);
-    expect(rebuild(state)).toBe('abcde');
-    doc.destroy();
-  });
-
-  test('compaction keeps entries another writer appended (it folds what is stored, not a copy in memory)', async () => {
-    const mine = new Y.Doc();
-    const theirs = new Y.Doc();
-    await storage.createDocument({ record: documentRecord('d1'), initialUpdate: textUpdate(mine, 'm'), members: [] });
-    Y.applyUpdate(theirs, Y.encodeStateAsUpdate(mine));
-    await storage.appendUpdates('d1', [textUpdate(theirs, 'T')]);
-    await storage.appendUpdates('d1', [textUpdate(mine, 'M')]);
-    await storage.compact('d1');
-    const text = rebuild(await storage.loadState('d1'));
-    expect(text).toContain('T');
-    expect(text).toContain('M');
-    mine.destroy();
-    theirs.destroy();
-  });
-
-  test('a fold that runs while writes go on removes only the entries it folded', async () => {
-    const doc = await createD1();
-    await storage.appendUpdates('d1', [textUpdate(doc, 'b')]);
-    const upto = await storage.compact('d1', async (state) => {
-      // a write that lands while the fold is still working (as it does when the fold runs in a worker)
-      expect(await storage.appendUpdates('d1', [textUpdate(doc, 'c')])).toEqual([3]);
-      return foldState(state);
+] as const)
+  describeFor(`${name} storage`, () => {
+    let backend: Backend;
+    let storage: Storage;
+    beforeEach(async () => {
+      backend = make();
+      storage = await backend.open();
     });
-    expect(upto).toBe(2);
-    const state = await storage.loadState('d1');
-    expect(state.snapshotSeq).toBe(2);
-    expect(state.updates.map((u) => u.seq)).toEqual([3]);
-    expect(rebuild(state)).toBe('abc');
-    doc.destroy();
-  });
-
-  test('of two overlapping compactions one stores its fold and the other writes nothing', async () => {
-    const doc = await createD1();
-    await storage.appendUpdates('d1', [textUpdate(doc, 'b'), textUpdate(doc, 'c')]);
-    let inner = 0;
-    const outer = await storage.compact('d1', async (state) => {
-      inner = await storage.compact('d1');
-      return foldState(state);
+    afterEach(async () => {
+      await storage.close();
+      await backend.cleanup();
     });
-    expect([outer, inner].sort((x, y) => x - y)).toEqual([-1, 3]);
-    const state = await storage.loadState('d1');
-    expect(state.snapshotSeq).toBe(3);
-    expect(state.updates).toEqual([]);
-    expect(rebuild(state)).toBe('abc');
-    doc.destroy();
-  });
+    /** Creates document d1 holding "a"; returns the Y.Doc that wrote it, for further updates. */
+    const createD1 = async (): Promise<Y.Doc> => {
+      const doc = new Y.Doc();
+      await storage.createDocument({ record: documentRecord('d1'), initialUpdate: textUpdate(doc, 'a'), members: [] });
+      return doc;
+    };
 
-  test('a fold that fails leaves snapshot and log as they were', async () => {
-    const doc = await createD1();
-    await storage.appendUpdates('d1', [textUpdate(doc, 'b')]);
-    await expect(storage.compact('d1', () => Promise.reject(new Error('worker gone')))).rejects.toThrow('worker gone');
-    const state = await storage.loadState('d1');
-    expect(state.snapshot).toBeNull();
-    expect(state.updates.map((u) => u.seq)).toEqual([1, 2]);
-    expect(rebuild(state)).toBe('ab');
-    doc.destroy();
-  });
+    test('a created document starts with its initial update as log entry 1', async () => {
+      const doc = new Y.Doc();
+      const initial = textUpdate(doc, 'hello');
+      await storage.createDocument({ record: documentRecord('d1'), initialUpdate: initial, members: [] });
+      const state = await storage.loadState('d1');
+      expect(state.snapshot).toBeNull();
+      expect(state.updates.map((u) => u.seq)).toEqual([1]);
+      expect(rebuild(state)).toBe('hello');
+      doc.destroy();
+    });
 
-  test('updatesAfter returns the log tail, or null once compaction folded part of it', async () => {
-    const doc = await createD1();
-    await storage.appendUpdates('d1', [textUpdate(doc, 'b'), textUpdate(doc, 'c')]);
-    expect((await storage.updatesAfter('d1', 1))!.map((u) => u.seq)).toEqual([2, 3]);
-    await storage.compact('d1');
-    expect(await storage.updatesAfter('d1', 1)).toBeNull();
-    expect(await storage.updatesAfter('d1', 3)).toEqual([]);
-    doc.destroy();
-  });
+    test('creating a document with an existing id is a conflict and changes nothing', async () => {
+      const doc = await createD1();
+      await expect(
+        storage.createDocument({
+          record: { ...documentRecord('d1'), title: 'other' },
+          initialUpdate: textUpdate(doc, 'b'),
+          members: [],
+        }),
+      ).rejects.toBeInstanceOf(StorageError);
+      expect((await storage.getDocument('d1'))?.title).toBe('T');
+      expect(rebuild(await storage.loadState('d1'))).toBe('a');
+      doc.destroy();
+    });
 
-  test('deleting a document removes its log, snapshot and memberships', async () => {
-    const doc = new Y.Doc();
-    await storage.createUser({ id: 'u1', username: 'ann', name: 'Ann', passwordHash: 'x', isAdmin: false, createdAt: 1 });
-    await storage.createDocument({ record: documentRecord('d1'), initialUpdate: textUpdate(doc, 'a'), members: [{ userId: 'u1', role: 'owner' }] });
-    await storage.compact('d1');
-    expect(await storage.deleteDocument('d1')).toBe(true);
-    expect(await storage.getDocument('d1')).toBeNull();
-    expect((await storage.loadState('d1')).snapshot).toBeNull();
-    expect(await storage.membershipsOf('u1')).toEqual(new Map());
-    doc.destroy();
-  });
+    test('appended updates come back in order with increasing sequence numbers', async () => {
+      const doc = await createD1();
+      const seqs = await storage.appendUpdates('d1', [textUpdate(doc, 'b'), textUpdate(doc, 'c')]);
+      const more = await storage.appendUpdates('d1', [textUpdate(doc, 'd')]);
+      expect(seqs).toEqual([2, 3]);
+      expect(more).toEqual([4]);
+      expect(rebuild(await storage.loadState('d1'))).toBe('abcd');
+      doc.destroy();
+    });
 
-  test('users, memberships, audit and settings round-trip', async () => {
-    await storage.createUser({ id: 'u1', username: 'ann', name: 'Ann', passwordHash: 'h', isAdmin: true, createdAt: 5 });
-    await expect(storage.createUser({ id: 'u2', username: 'ann', name: 'X', passwordHash: 'h', isAdmin: false, createdAt: 5 })).rejects.toMatchObject({ code: 'conflict' });
-    expect(await storage.getUserByUsername('ann')).toMatchObject({ id: 'u1', isAdmin: true });
-    const doc = new Y.Doc();
-    await storage.createDocument({ record: documentRecord('d1'), initialUpdate: textUpdate(doc, 'a'), members: [{ userId: 'u1', role: 'owner' }] });
-    await storage.setMember('d1', 'u1', 'editor');
-    expect(await storage.getMemberRole('d1', 'u1')).toBe('editor');
-    expect(await storage.listMembers('d1')).toEqual([{ userId: 'u1', username: 'ann', name: 'Ann', role: 'editor' }]);
-    await storage.audit({ docId: 'd1', actorId: 'u1', action: 'x', detail: { a: 1 } });
-    expect((await storage.listAudit('d1'))[0]).toMatchObject({ action: 'x', detail: { a: 1 } });
-    await storage.setSetting('k', 'v');
-    expect(await storage.getSetting('k')).toBe('v');
-    await storage.updateDocument('d1', { title: 'New', threadCount: 3 });
-    expect(await storage.getDocument('d1')).toMatchObject({ title: 'New', threadCount: 3 });
-    doc.destroy();
+    test('compaction folds snapshot and log into one snapshot; sequence numbers keep growing after it', async () => {
+      const doc = await createD1();
+      await storage.appendUpdates('d1', [textUpdate(doc, 'b'), textUpdate(doc, 'c')]);
+      expect(await storage.compact('d1')).toBe(3);
+      let state = await storage.loadState('d1');
+      expect(state.snapshotSeq).toBe(3);
+      expect(state.updates).toEqual([]);
+      expect(rebuild(state)).toBe('abc');
+      expect(await storage.lastSeq('d1')).toBe(3);
+      expect(await storage.appendUpdates('d1', [textUpdate(doc, 'd')])).toEqual([4]);
+      expect(await storage.compact('d1')).toBe(4);
+      expect(await storage.appendUpdates('d1', [textUpdate(doc, 'e')])).toEqual([5]);
+      state = await storage.loadState('d1');
+      expect(state.updates.map((u) => u.seq)).toEqual([5]);
+      expect(rebuild(state)).toBe('abcde');
+      doc.destroy();
+    });
+
+    test('compaction keeps entries another writer appended (it folds what is stored, not a copy in memory)', async () => {
+      const mine = new Y.Doc();
+      const theirs = new Y.Doc();
+      await storage.createDocument({ record: documentRecord('d1'), initialUpdate: textUpdate(mine, 'm'), members: [] });
+      Y.applyUpdate(theirs, Y.encodeStateAsUpdate(mine));
+      await storage.appendUpdates('d1', [textUpdate(theirs, 'T')]);
+      await storage.appendUpdates('d1', [textUpdate(mine, 'M')]);
+      await storage.compact('d1');
+      const text = rebuild(await storage.loadState('d1'));
+      expect(text).toContain('T');
+      expect(text).toContain('M');
+      mine.destroy();
+      theirs.destroy();
+    });
+
+    test('a fold that runs while writes go on removes only the entries it folded', async () => {
+      const doc = await createD1();
+      await storage.appendUpdates('d1', [textUpdate(doc, 'b')]);
+      const upto = await storage.compact('d1', async (state) => {
+        // a write that lands while the fold is still working (as it does when the fold runs in a worker)
+        expect(await storage.appendUpdates('d1', [textUpdate(doc, 'c')])).toEqual([3]);
+        return foldState(state);
+      });
+      expect(upto).toBe(2);
+      const state = await storage.loadState('d1');
+      expect(state.snapshotSeq).toBe(2);
+      expect(state.updates.map((u) => u.seq)).toEqual([3]);
+      expect(rebuild(state)).toBe('abc');
+      doc.destroy();
+    });
+
+    test('of two overlapping compactions one stores its fold and the other writes nothing', async () => {
+      const doc = await createD1();
+      await storage.appendUpdates('d1', [textUpdate(doc, 'b'), textUpdate(doc, 'c')]);
+      let inner = 0;
+      const outer = await storage.compact('d1', async (state) => {
+        inner = await storage.compact('d1');
+        return foldState(state);
+      });
+      expect([outer, inner].sort((x, y) => x - y)).toEqual([-1, 3]);
+      const state = await storage.loadState('d1');
+      expect(state.snapshotSeq).toBe(3);
+      expect(state.updates).toEqual([]);
+      expect(rebuild(state)).toBe('abc');
+      doc.destroy();
+    });
+
+    test('a fold that fails leaves snapshot and log as they were', async () => {
+      const doc = await createD1();
+      await storage.appendUpdates('d1', [textUpdate(doc, 'b')]);
+      await expect(storage.compact('d1', () => Promise.reject(new Error('worker gone')))).rejects.toThrow(
+        'worker gone',
+      );
+      const state = await storage.loadState('d1');
+      expect(state.snapshot).toBeNull();
+      expect(state.updates.map((u) => u.seq)).toEqual([1, 2]);
+      expect(rebuild(state)).toBe('ab');
+      doc.destroy();
+    });
+
+    test('updatesAfter returns the log tail, or null once compaction folded part of it', async () => {
+      const doc = await createD1();
+      await storage.appendUpdates('d1', [textUpdate(doc, 'b'), textUpdate(doc, 'c')]);
+      expect((await storage.updatesAfter('d1', 1))!.map((u) => u.seq)).toEqual([2, 3]);
+      await storage.compact('d1');
+      expect(await storage.updatesAfter('d1', 1)).toBeNull();
+      expect(await storage.updatesAfter('d1', 3)).toEqual([]);
+      doc.destroy();
+    });
+
+    test('deleting a document removes its log, snapshot and memberships', async () => {
+      const doc = new Y.Doc();
+      await storage.createUser({
+        id: 'u1',
+        username: 'ann',
+        name: 'Ann',
+        passwordHash: 'x',
+        isAdmin: false,
+        createdAt: 1,
+      });
+      await storage.createDocument({
+        record: documentRecord('d1'),
+        initialUpdate: textUpdate(doc, 'a'),
+        members: [{ userId: 'u1', role: 'owner' }],
+      });
+      await storage.compact('d1');
+      expect(await storage.deleteDocument('d1')).toBe(true);
+      expect(await storage.getDocument('d1')).toBeNull();
+      expect((await storage.loadState('d1')).snapshot).toBeNull();
+      expect(await storage.membershipsOf('u1')).toEqual(new Map());
+      doc.destroy();
+    });
+
+    test('users, memberships, audit and settings round-trip', async () => {
+      await storage.createUser({
+        id: 'u1',
+        username: 'ann',
+        name: 'Ann',
+        passwordHash: 'h',
+        isAdmin: true,
+        createdAt: 5,
+      });
+      await expect(
+        storage.createUser({ id: 'u2', username: 'ann', name: 'X', passwordHash: 'h', isAdmin: false, createdAt: 5 }),
+      ).rejects.toMatchObject({ code: 'conflict' });
+      expect(await storage.getUserByUsername('ann')).toMatchObject({ id: 'u1', isAdmin: true });
+      const doc = new Y.Doc();
+      await storage.createDocument({
+        record: documentRecord('d1'),
+        initialUpdate: textUpdate(doc, 'a'),
+        members: [{ userId: 'u1', role: 'owner' }],
+      });
+      await storage.setMember('d1', 'u1', 'editor');
+      expect(await storage.getMemberRole('d1', 'u1')).toBe('editor');
+      expect(await storage.listMembers('d1')).toEqual([{ userId: 'u1', username: 'ann', name: 'Ann', role: 'editor' }]);
+      await storage.audit({ docId: 'd1', actorId: 'u1', action: 'x', detail: { a: 1 } });
+      expect((await storage.listAudit('d1'))[0]).toMatchObject({ action: 'x', detail: { a: 1 } });
+      await storage.setSetting('k', 'v');
+      expect(await storage.getSetting('k')).toBe('v');
+      await storage.updateDocument('d1', { title: 'New', threadCount: 3 });
+      expect(await storage.getDocument('d1')).toMatchObject({ title: 'New', threadCount: 3 });
+      doc.destroy();
+    });
   });
-});
 
 describe('SQLite storage under SIGKILL', () => {
   const seed = testSeed();
@@ -240,7 +272,11 @@ describe('SQLite storage under SIGKILL', () => {
     const file = join(dir.path, 'crash.db');
     const setup = openSqliteStorage(file);
     const seedDoc = new Y.Doc();
-    await setup.createDocument({ record: documentRecord('crash'), initialUpdate: textUpdate(seedDoc, '^'), members: [] });
+    await setup.createDocument({
+      record: documentRecord('crash'),
+      initialUpdate: textUpdate(seedDoc, '^'),
+      members: [],
+    });
     await setup.close();
     const reported = new Set<number>();
     try {
@@ -285,7 +321,10 @@ describe('SQLite storage under SIGKILL', () => {
         await reopened.close();
         const present = new Set(state.updates.map((u) => u.seq));
         const lost = [...reported].filter((s) => !present.has(s));
-        if (lost.length) throw new Error(`seed ${seed}, round ${round}: ${lost.length} reported updates lost (e.g. ${lost.slice(0, 5).join(', ')})`);
+        if (lost.length)
+          throw new Error(
+            `seed ${seed}, round ${round}: ${lost.length} reported updates lost (e.g. ${lost.slice(0, 5).join(', ')})`,
+          );
         // the log still decodes: every stored entry applies
         const doc = new Y.Doc();
         for (const u of state.updates) Y.applyUpdate(doc, u.data);

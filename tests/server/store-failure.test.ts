@@ -71,7 +71,9 @@ describe('a server-side change whose store fails (SQLite)', () => {
   test('is sent to no client; the document reloads without it and carries on', async () => {
     await failedChangeIsNeverSeen(server, {
       async refuse(docId) {
-        db.exec(`CREATE TRIGGER refuse_log BEFORE INSERT ON updates WHEN NEW.doc_id = '${docId}' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`);
+        db.exec(
+          `CREATE TRIGGER refuse_log BEFORE INSERT ON updates WHEN NEW.doc_id = '${docId}' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`,
+        );
       },
       async allow() {
         db.exec('DROP TRIGGER refuse_log');
@@ -98,8 +100,12 @@ describeIfService('postgresql', pgAvailable)('a server-side change whose store f
   });
   /** Makes the log refuse inserts for `docId` (a trigger named `name`), on `client`'s connection. */
   const refuseLog = async (client: pg.Client, name: string, docId: string) => {
-    await client.query(`CREATE FUNCTION ${schema}.${name}() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql`);
-    await client.query(`CREATE TRIGGER ${name} BEFORE INSERT ON ${schema}.updates FOR EACH ROW WHEN (NEW.doc_id = '${docId}') EXECUTE FUNCTION ${schema}.${name}()`);
+    await client.query(
+      `CREATE FUNCTION ${schema}.${name}() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql`,
+    );
+    await client.query(
+      `CREATE TRIGGER ${name} BEFORE INSERT ON ${schema}.updates FOR EACH ROW WHEN (NEW.doc_id = '${docId}') EXECUTE FUNCTION ${schema}.${name}()`,
+    );
   };
   const allowLog = async (client: pg.Client, name: string) => {
     await client.query(`DROP TRIGGER IF EXISTS ${name} ON ${schema}.updates`);
@@ -138,7 +144,10 @@ describeIfService('postgresql', pgAvailable)('a server-side change whose store f
     const holder = await holdLog();
     let posted: ReturnType<ReturnType<typeof api>['post']> | null = null;
     try {
-      posted = api(server.url, server.adminToken).post(`/documents/${docId}/threads`, { ...THREAD, body: 'held, then stored' });
+      posted = api(server.url, server.adminToken).post(`/documents/${docId}/threads`, {
+        ...THREAD,
+        body: 'held, then stored',
+      });
       // Held until the server's insert has been waiting longer than the slow-write threshold (100 ms).
       await serverWaitsOnLog(150);
     } finally {

@@ -54,7 +54,9 @@ describe('sync through the server', () => {
     a.doc.get('root', Y.XmlText).insert(0, 'A');
     b.doc.get('root', Y.XmlText).insert(0, 'B');
 
-    await waitFor(() => stateOf(a.doc) === stateOf(b.doc) && a.doc.getMap('threads').size === 2, { message: () => `convergence:\n${stateOf(a.doc)}\n${stateOf(b.doc)}` });
+    await waitFor(() => stateOf(a.doc) === stateOf(b.doc) && a.doc.getMap('threads').size === 2, {
+      message: () => `convergence:\n${stateOf(a.doc)}\n${stateOf(b.doc)}`,
+    });
     expect(a.doc.getMap('meta').get('source')).toBe('from A');
     expect(b.doc.getMap('meta').get('author')).toBe('from B');
   });
@@ -83,7 +85,10 @@ describe('sync through the server', () => {
       }
     }
     try {
-      await waitFor(() => many.every((c) => stateOf(c.doc) === stateOf(many[0]!.doc)), { timeout: 20_000, message: 'all 20 replicas equal' });
+      await waitFor(() => many.every((c) => stateOf(c.doc) === stateOf(many[0]!.doc)), {
+        timeout: 20_000,
+        message: 'all 20 replicas equal',
+      });
     } catch (e) {
       throw new Error(`seed ${seed}: ${(e as Error).message}`);
     }
@@ -105,7 +110,10 @@ describe('sync through the server', () => {
     await waitFor(() => a.closes.some((c) => c.code === 1001), { message: 'close 1001 on shutdown' });
     a.doc.getMap('meta').set('during', 'offline edit');
     await server.restart();
-    await waitFor(() => b.doc.getMap('meta').get('during') === 'offline edit', { timeout: 15_000, message: 'offline edit after reconnect' });
+    await waitFor(() => b.doc.getMap('meta').get('during') === 'offline edit', {
+      timeout: 15_000,
+      message: 'offline edit after reconnect',
+    });
     expect(stateOf(a.doc)).toBe(stateOf(b.doc));
 
     const fresh = client(docId);

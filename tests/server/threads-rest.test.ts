@@ -40,27 +40,48 @@ describe('threads over REST', () => {
     const carlApi = api(server.url, carl.token);
     const text = (await carlApi.get(`/documents/${docId}/text`)).text;
     const start = text.indexOf('second phase');
-    const r = await carlApi.post(`/documents/${docId}/threads`, { start, end: start + 'second phase'.length, body: 'Which phase is this?' });
+    const r = await carlApi.post(`/documents/${docId}/threads`, {
+      start,
+      end: start + 'second phase'.length,
+      body: 'Which phase is this?',
+    });
     expect(r.status).toBe(201);
     expect(r.body).toEqual({ id: expect.any(String), commentId: expect.any(String) });
 
     const seen = await waitFor(() => readThread(watcher.doc, r.body.id));
     expect(seen.quote.exact).toBe('second phase');
     expect(seen.createdBy).toBe(carl.id);
-    expect(seen.comments[0]).toMatchObject({ authorId: carl.id, authorName: 'Carl Commenter', body: 'Which phase is this?' });
+    expect(seen.comments[0]).toMatchObject({
+      authorId: carl.id,
+      authorName: 'Carl Commenter',
+      body: 'Which phase is this?',
+    });
 
     const list = (await carlApi.get(`/documents/${docId}/threads`)).body as any[];
     const listed = list.find((t) => t.id === r.body.id);
-    expect(listed).toMatchObject({ anchorState: 'exact', start, end: start + 12, status: 'open', quote: { exact: 'second phase' } });
+    expect(listed).toMatchObject({
+      anchorState: 'exact',
+      start,
+      end: start + 12,
+      status: 'open',
+      quote: { exact: 'second phase' },
+    });
     expect(text.slice(listed.start, listed.end)).toBe('second phase');
   });
 
   test('a thread created by a unique quote lands on it; prefix/suffix single out a repeated one', async () => {
     const carlApi = api(server.url, carl.token);
     const text = (await carlApi.get(`/documents/${docId}/text`)).text;
-    const unique = await carlApi.post(`/documents/${docId}/threads`, { exact: 'according to the minutes', body: 'Source?' });
+    const unique = await carlApi.post(`/documents/${docId}/threads`, {
+      exact: 'according to the minutes',
+      body: 'Source?',
+    });
     expect(unique.status).toBe(201);
-    const repeated = await carlApi.post(`/documents/${docId}/threads`, { exact: 'The committee', prefix: 'Tuesday. ', body: 'Same committee?' });
+    const repeated = await carlApi.post(`/documents/${docId}/threads`, {
+      exact: 'The committee',
+      prefix: 'Tuesday. ',
+      body: 'Same committee?',
+    });
     expect(repeated.status).toBe(201);
     const threads = (await carlApi.get(`/documents/${docId}/threads`)).body as any[];
     const t = threads.find((x) => x.id === repeated.body.id);
@@ -80,7 +101,12 @@ describe('threads over REST', () => {
     expect(outOfRange.status).toBe(422);
     const noBody = await carlApi.post(`/documents/${docId}/threads`, { start: 0, end: 3, body: '   ' });
     expect(noBody.status).toBe(400);
-    const unknownTag = await carlApi.post(`/documents/${docId}/threads`, { start: 0, end: 3, body: 'x', tags: ['nope'] });
+    const unknownTag = await carlApi.post(`/documents/${docId}/threads`, {
+      start: 0,
+      end: 3,
+      body: 'x',
+      tags: ['nope'],
+    });
     expect(unknownTag.status).toBe(422);
     expect((await carlApi.get(`/documents/${docId}/threads`)).body.length).toBe(before);
   });
@@ -88,8 +114,15 @@ describe('threads over REST', () => {
   test('replies, resolve and reopen reach connected clients; tags come from the vocabulary', async () => {
     const admin = api(server.url, server.adminToken);
     const carlApi = api(server.url, carl.token);
-    expect((await admin.put(`/documents/${docId}/vocabulary/question`, { color: '#3366cc', description: 'Needs an answer' })).status).toBe(200);
-    const t = await carlApi.post(`/documents/${docId}/threads`, { exact: 'publish the report', body: 'When?', tags: ['question'] });
+    expect(
+      (await admin.put(`/documents/${docId}/vocabulary/question`, { color: '#3366cc', description: 'Needs an answer' }))
+        .status,
+    ).toBe(200);
+    const t = await carlApi.post(`/documents/${docId}/threads`, {
+      exact: 'publish the report',
+      body: 'When?',
+      tags: ['question'],
+    });
     expect(t.status).toBe(201);
     const reply = await admin.post(`/documents/${docId}/threads/${t.body.id}/comments`, { body: 'Next month.' });
     expect(reply.status).toBe(201);
@@ -116,8 +149,13 @@ describe('threads over REST', () => {
     expect(readThread(watcher.doc, t.body.id)!.comments[0]!.editedAt).toEqual(expect.any(Number));
 
     const reply = await admin.post(`/documents/${docId}/threads/${t.body.id}/comments`, { body: 'Admin reply' });
-    expect((await carlApi.patch(`/documents/${docId}/threads/${t.body.id}/comments/${reply.body.id}`, { body: 'hijack' })).status).toBe(403);
-    expect((await carlApi.delete(`/documents/${docId}/threads/${t.body.id}/comments/${reply.body.id}`)).status).toBe(403);
+    expect(
+      (await carlApi.patch(`/documents/${docId}/threads/${t.body.id}/comments/${reply.body.id}`, { body: 'hijack' }))
+        .status,
+    ).toBe(403);
+    expect((await carlApi.delete(`/documents/${docId}/threads/${t.body.id}/comments/${reply.body.id}`)).status).toBe(
+      403,
+    );
     expect((await admin.delete(base)).status).toBe(204);
     await waitFor(() => readThread(watcher.doc, t.body.id)?.comments[0]?.deleted === true);
     expect(readThread(watcher.doc, t.body.id)!.comments[0]!.body).toBe('');
@@ -127,7 +165,9 @@ describe('threads over REST', () => {
   test('viewers read threads but may not write them (403)', async () => {
     const veraApi = api(server.url, vera.token);
     expect((await veraApi.get(`/documents/${docId}/threads`)).status).toBe(200);
-    expect((await veraApi.post(`/documents/${docId}/threads`, { exact: 'met on Tuesday', body: 'x' })).status).toBe(403);
+    expect((await veraApi.post(`/documents/${docId}/threads`, { exact: 'met on Tuesday', body: 'x' })).status).toBe(
+      403,
+    );
     expect((await api(server.url).get(`/documents/${docId}/threads`)).status).toBe(401);
   });
 

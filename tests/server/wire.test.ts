@@ -15,28 +15,33 @@ interface FrameParser {
   on(event: 'message', fn: (data: Buffer, isBinary: boolean) => void): void;
   on(event: 'error', fn: (e: Error) => void): void;
 }
-const { Receiver } = createRequire(import.meta.url)('ws') as { Receiver: new (options: { isServer: boolean; binaryType: string }) => FrameParser };
+const { Receiver } = createRequire(import.meta.url)('ws') as {
+  Receiver: new (options: { isServer: boolean; binaryType: string }) => FrameParser;
+};
 
 describe('pre-framed broadcast frames', () => {
   // 125/126 and 65535/65536: where the length moves from 7 bits to 16 and from 16 to 64.
-  test.each([0, 1, 125, 126, 127, 65535, 65536, 300_000])('a %i-byte payload is parsed back by a WebSocket client', (n) => {
-    const payload = Uint8Array.from({ length: n }, (_, i) => (i * 31 + 7) & 0xff);
-    const receiver = new Receiver({ isServer: false, binaryType: 'nodebuffer' });
-    const messages: { data: Buffer; isBinary: boolean }[] = [];
-    receiver.on('message', (data: Buffer, isBinary: boolean) => messages.push({ data, isBinary }));
-    const errors: Error[] = [];
-    receiver.on('error', (e: Error) => errors.push(e));
-    // Fed in two pieces, split inside the header, as TCP may deliver it; the receiver parses as it is fed.
-    const frame = frameBinary(payload);
-    receiver.write(frame.subarray(0, 1));
-    receiver.write(frame.subarray(1));
-    expect(errors).toEqual([]);
-    expect(messages).toHaveLength(1);
-    const { data, isBinary } = messages[0]!;
-    expect(isBinary).toBe(true);
-    expect(data.byteLength).toBe(n);
-    expect(Buffer.compare(data, Buffer.from(payload))).toBe(0);
-  });
+  test.each([0, 1, 125, 126, 127, 65535, 65536, 300_000])(
+    'a %i-byte payload is parsed back by a WebSocket client',
+    (n) => {
+      const payload = Uint8Array.from({ length: n }, (_, i) => (i * 31 + 7) & 0xff);
+      const receiver = new Receiver({ isServer: false, binaryType: 'nodebuffer' });
+      const messages: { data: Buffer; isBinary: boolean }[] = [];
+      receiver.on('message', (data: Buffer, isBinary: boolean) => messages.push({ data, isBinary }));
+      const errors: Error[] = [];
+      receiver.on('error', (e: Error) => errors.push(e));
+      // Fed in two pieces, split inside the header, as TCP may deliver it; the receiver parses as it is fed.
+      const frame = frameBinary(payload);
+      receiver.write(frame.subarray(0, 1));
+      receiver.write(frame.subarray(1));
+      expect(errors).toEqual([]);
+      expect(messages).toHaveLength(1);
+      const { data, isBinary } = messages[0]!;
+      expect(isBinary).toBe(true);
+      expect(data.byteLength).toBe(n);
+      expect(Buffer.compare(data, Buffer.from(payload))).toBe(0);
+    },
+  );
 });
 
 describe('broadcasts on the wire', () => {

@@ -70,7 +70,9 @@ describe('hostile text is stored verbatim and returned as data', () => {
       ids.push(t.body.id);
       const reply = await owner.post(`/documents/${docId}/threads/${t.body.id}/comments`, { body: `re: ${body}` });
       expect(reply.status).toBe(201);
-      const edited = await owner.patch(`/documents/${docId}/threads/${t.body.id}/comments/${reply.body.id}`, { body: `edit: ${body}` });
+      const edited = await owner.patch(`/documents/${docId}/threads/${t.body.id}/comments/${reply.body.id}`, {
+        body: `edit: ${body}`,
+      });
       expect(edited.status).toBe(200);
     }
     const threads = await owner.get(`/documents/${docId}/threads`);
@@ -97,14 +99,20 @@ describe('hostile text is stored verbatim and returned as data', () => {
       const guest = await api(server.url).post('/auth/guest', { name });
       expect(guest.status).toBe(200);
       expect(guest.body.user.name).toBe(name);
-      const t = await api(server.url, guest.body.token).post(`/documents/${docId}/threads`, { exact: 'Article with', body: 'guest says hi' });
+      const t = await api(server.url, guest.body.token).post(`/documents/${docId}/threads`, {
+        exact: 'Article with',
+        body: 'guest says hi',
+      });
       expect(t.status).toBe(201);
       const thread = (await owner.get(`/documents/${docId}/threads/${t.body.id}`)).body;
       expect(thread.comments[0].authorName).toBe(name);
     }
     const tags = ['<b onmouseover=alert(1)>tag</b>', '"><script>x</script>', 'a/b?c#d %'];
     for (const tag of tags) {
-      const put = await owner.put(`/documents/${docId}/vocabulary/${encodeURIComponent(tag)}`, { color: '#aa0000', description: HOSTILE[1] });
+      const put = await owner.put(`/documents/${docId}/vocabulary/${encodeURIComponent(tag)}`, {
+        color: '#aa0000',
+        description: HOSTILE[1],
+      });
       expect(put.status).toBe(200);
       expect(put.body.name).toBe(tag);
     }
@@ -123,7 +131,11 @@ describe('hostile text is stored verbatim and returned as data', () => {
     const missing = await owner.get(`/documents/${docId}/threads/${encodeURIComponent(HOSTILE[0]!)}`);
     expect(missing.status).toBe(404);
     expect(missing.headers.get('content-type')).toMatch(/^application\/json/);
-    const unknownTag = await owner.post(`/documents/${docId}/threads`, { exact: 'in its text', body: 'x', tags: [HOSTILE[1]] });
+    const unknownTag = await owner.post(`/documents/${docId}/threads`, {
+      exact: 'in its text',
+      body: 'x',
+      tags: [HOSTILE[1]],
+    });
     expect(unknownTag.status).toBe(422);
     expect(unknownTag.headers.get('content-type')).toMatch(/^application\/json/);
     expect(unknownTag.body.error).toContain(HOSTILE[1]);
@@ -139,7 +151,9 @@ describe('hostile text is stored verbatim and returned as data', () => {
       expect(res.headers.get('content-security-policy')).toMatch(/sandbox/);
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');
       const disposition = res.headers.get('content-disposition')!;
-      expect(disposition).toMatch(/^attachment; filename="[A-Za-z0-9 ._-]+"; filename\*=UTF-8''[A-Za-z0-9%._~!$&+,;=:@-]+$/);
+      expect(disposition).toMatch(
+        /^attachment; filename="[A-Za-z0-9 ._-]+"; filename\*=UTF-8''[A-Za-z0-9%._~!$&+,;=:@-]+$/,
+      );
       expect(res.headers.get('set-cookie')).toBeNull();
     }
   });

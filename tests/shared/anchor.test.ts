@@ -12,7 +12,15 @@ import {
   resolveAnchor,
   similarity,
 } from '@marginalia/shared';
-import { articleDoc, deleteRange, formatRange, insertTextAt, openArticleEditor, splitBlockAt, type ArticleEditor } from '../support/lexical.js';
+import {
+  articleDoc,
+  deleteRange,
+  formatRange,
+  insertTextAt,
+  openArticleEditor,
+  splitBlockAt,
+  type ArticleEditor,
+} from '../support/lexical.js';
 import { thrownBy } from '../support/errors.js';
 
 const ARTICLE = [
@@ -130,7 +138,9 @@ describe('anchorFromQuote', () => {
   it('anchors a verbatim quote, and throws quote-not-found / quote-ambiguous otherwise', async () => {
     const { doc } = await open();
     expect(anchorFromQuote(doc, { exact: 'turning point' }).quote.exact).toBe('turning point');
-    expect(thrownBy(() => anchorFromQuote(doc, { exact: 'not in the article' }))).toMatchObject({ reason: 'quote-not-found' });
+    expect(thrownBy(() => anchorFromQuote(doc, { exact: 'not in the article' }))).toMatchObject({
+      reason: 'quote-not-found',
+    });
     expect(thrownBy(() => anchorFromQuote(doc, { exact: 'Taliban' }))).toMatchObject({ reason: 'quote-ambiguous' });
     expect(anchorFromQuote(doc, { exact: 'Taliban', suffix: ' regime' }).quote.suffix.startsWith(' regime')).toBe(true);
   });
@@ -179,7 +189,9 @@ describe('resolveAnchor', () => {
     const r = resolveAnchor(doc, thread);
     expect(r.state).toBe('moved');
     const text = articleText(doc);
-    expect(similarity(text.slice(r.start!, r.end!), thread.quote.exact)).toBeGreaterThanOrEqual(MOVE_THRESHOLDS.minQuoteSimilarity);
+    expect(similarity(text.slice(r.start!, r.end!), thread.quote.exact)).toBeGreaterThanOrEqual(
+      MOVE_THRESHOLDS.minQuoteSimilarity,
+    );
   });
 
   it('is an orphan once the passage is deleted, even though the same words occur elsewhere', async () => {

@@ -2,7 +2,15 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import * as Y from 'yjs';
 import { $getRoot } from 'lexical';
 import { articleBlocks, articleIndex, articleText, decodeRelative, encodeRelative, rootText } from '@marginalia/shared';
-import { articleDoc, deleteRange, formatRange, insertTextAt, openArticleEditor, splitBlockAt, type ArticleEditor } from '../support/lexical.js';
+import {
+  articleDoc,
+  deleteRange,
+  formatRange,
+  insertTextAt,
+  openArticleEditor,
+  splitBlockAt,
+  type ArticleEditor,
+} from '../support/lexical.js';
 
 const MARKDOWN = [
   '# Kandahar and Islamabad',
@@ -73,7 +81,17 @@ describe('articleBlocks', () => {
     const { doc } = await open(MARKDOWN);
     const text = articleText(doc);
     const blocks = articleBlocks(doc);
-    expect(blocks.map((b) => b.type)).toEqual(['heading', 'paragraph', 'listitem', 'listitem', 'listitem', 'listitem', 'listitem', 'quote', 'code']);
+    expect(blocks.map((b) => b.type)).toEqual([
+      'heading',
+      'paragraph',
+      'listitem',
+      'listitem',
+      'listitem',
+      'listitem',
+      'listitem',
+      'quote',
+      'code',
+    ]);
     expect(blocks[0]).toMatchObject({ type: 'heading', tag: 'h1', start: 0 });
     const p = blocks[1]!;
     expect(p.runs).toEqual([
@@ -92,7 +110,10 @@ describe('articleBlocks', () => {
       ['number', 0],
       ['number', 0],
     ]);
-    for (const b of blocks) expect(text.slice(b.start, b.start + b.runs.map((r) => r.text).join('').length)).toBe(b.runs.map((r) => r.text).join(''));
+    for (const b of blocks)
+      expect(text.slice(b.start, b.start + b.runs.map((r) => r.text).join('').length)).toBe(
+        b.runs.map((r) => r.text).join(''),
+      );
   });
 });
 

@@ -28,7 +28,17 @@ import {
   similarity,
 } from '@marginalia/shared';
 import * as Y from 'yjs';
-import { ReplicaNetwork, articleUpdate, canonical, caretOffsets, deleteRange, formatRange, insertTextAt, snapshot, splitBlockAt } from '../support/lexical.js';
+import {
+  ReplicaNetwork,
+  articleUpdate,
+  canonical,
+  caretOffsets,
+  deleteRange,
+  formatRange,
+  insertTextAt,
+  snapshot,
+  splitBlockAt,
+} from '../support/lexical.js';
 
 const SEED = Number(process.env.MARGINALIA_PROPERTY_SEED ?? 20251125);
 const ARTICLE = [
@@ -56,20 +66,63 @@ type Step =
 
 const r = fc.nat(5);
 const annotationStep: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('create' as const), r, at: fc.nat(), len: fc.integer({ min: 1, max: 40 }) }) },
   {
     weight: 3,
-    arbitrary: fc.record({ kind: fc.constantFrom('reply' as const, 'edit' as const, 'delete' as const, 'resolve' as const, 'tag' as const), r, pick: fc.nat(), sub: fc.nat() }),
+    arbitrary: fc.record({
+      kind: fc.constant('create' as const),
+      r,
+      at: fc.nat(),
+      len: fc.integer({ min: 1, max: 40 }),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constantFrom('reply' as const, 'edit' as const, 'delete' as const, 'resolve' as const, 'tag' as const),
+      r,
+      pick: fc.nat(),
+      sub: fc.nat(),
+    }),
   },
 );
 const textStep: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('insert' as const), r, at: fc.nat(), text: fc.constantFrom('x', ' new ', 'Kabul', 'the Taliban', '—', '“q”') }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('remove' as const, 'bold' as const), r, at: fc.nat(), len: fc.integer({ min: 1, max: 25 }) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('insert' as const),
+      r,
+      at: fc.nat(),
+      text: fc.constantFrom('x', ' new ', 'Kabul', 'the Taliban', '—', '“q”'),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constantFrom('remove' as const, 'bold' as const),
+      r,
+      at: fc.nat(),
+      len: fc.integer({ min: 1, max: 25 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('split' as const), r, at: fc.nat() }) },
 );
 const networkStep: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('deliver' as const), from: r, to: r, max: fc.integer({ min: 1, max: 4 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('partition' as const), groups: fc.array(fc.nat(1), { minLength: 6, maxLength: 6 }) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('deliver' as const),
+      from: r,
+      to: r,
+      max: fc.integer({ min: 1, max: 4 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('partition' as const),
+      groups: fc.array(fc.nat(1), { minLength: 6, maxLength: 6 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: 'heal' as const }) },
 );
 
@@ -95,7 +148,8 @@ async function apply(net: ReplicaNetwork, step: Step, annotations: boolean): Pro
     const to = stops[Math.min(stops.length - 1, k + ('len' in step ? step.len : 0))]!;
     if (step.kind === 'insert') await insertTextAt(editor, from, step.text);
     else if (step.kind === 'split') await splitBlockAt(editor, from);
-    else if (from < to) await (step.kind === 'remove' ? deleteRange(editor, from, to) : formatRange(editor, from, to, 'bold'));
+    else if (from < to)
+      await (step.kind === 'remove' ? deleteRange(editor, from, to) : formatRange(editor, from, to, 'bold'));
     return;
   }
   if (!annotations) return;
@@ -103,18 +157,30 @@ async function apply(net: ReplicaNetwork, step: Step, annotations: boolean): Pro
     if (step.kind === 'create') {
       const length = articleText(doc).length;
       const start = step.at % (length + 1);
-      createThread(doc, { start, end: Math.min(length, start + step.len), createdBy: user, authorName: `User ${i}`, body: `note ${step.at}` });
+      createThread(doc, {
+        start,
+        end: Math.min(length, start + step.len),
+        createdBy: user,
+        authorName: `User ${i}`,
+        body: `note ${step.at}`,
+      });
       return;
     }
     const threads = readThreads(doc);
     if (threads.length === 0) return;
     const thread = threads[step.pick % threads.length]!;
     const comment = thread.comments[step.sub % thread.comments.length]!;
-    if (step.kind === 'reply') addComment(doc, thread.id, { authorId: user, authorName: `User ${i}`, body: `reply ${step.sub}` });
+    if (step.kind === 'reply')
+      addComment(doc, thread.id, { authorId: user, authorName: `User ${i}`, body: `reply ${step.sub}` });
     else if (step.kind === 'edit') editComment(doc, thread.id, comment.id, `edited ${step.sub}`);
     else if (step.kind === 'delete') deleteComment(doc, thread.id, comment.id);
     else if (step.kind === 'resolve') setThreadStatus(doc, thread.id, step.sub % 2 ? 'resolved' : 'open', user);
-    else setThreadTags(doc, thread.id, ['claim', 'source', 'check'].filter((_, b) => (step.sub >> b) & 1));
+    else
+      setThreadTags(
+        doc,
+        thread.id,
+        ['claim', 'source', 'check'].filter((_, b) => (step.sub >> b) & 1),
+      );
   } catch (e) {
     // A span with no text or a comment deleted meanwhile: the model refused, as it should; nothing was written.
     if (!(e instanceof ModelError)) throw e;
@@ -132,7 +198,10 @@ function expectAnchorsHonest(doc: Y.Doc): void {
   for (const t of readThreads(doc, index)) {
     const r = resolveAnchor(index, t);
     if (r.state === 'exact') expect(index.text.slice(r.start, r.end)).toBe(t.quote.exact);
-    if (r.state === 'moved') expect(similarity(index.text.slice(r.start, r.end), t.quote.exact)).toBeGreaterThanOrEqual(MOVE_THRESHOLDS.minQuoteSimilarity);
+    if (r.state === 'moved')
+      expect(similarity(index.text.slice(r.start, r.end), t.quote.exact)).toBeGreaterThanOrEqual(
+        MOVE_THRESHOLDS.minQuoteSimilarity,
+      );
   }
 }
 
@@ -146,10 +215,17 @@ describe('concurrent annotation and editing', () => {
   it('converges; the text is what the text operations alone make; no anchor lands on other words', async () => {
     const scenario = fc.record({
       replicas: fc.integer({ min: 3, max: 6 }),
-      steps: fc.array(fc.oneof({ weight: 2, arbitrary: annotationStep }, { weight: 2, arbitrary: textStep }, { weight: 3, arbitrary: networkStep }), {
-        minLength: 10,
-        maxLength: 40,
-      }),
+      steps: fc.array(
+        fc.oneof(
+          { weight: 2, arbitrary: annotationStep },
+          { weight: 2, arbitrary: textStep },
+          { weight: 3, arbitrary: networkStep },
+        ),
+        {
+          minLength: 10,
+          maxLength: 40,
+        },
+      ),
     });
     await fc.assert(
       fc.asyncProperty(scenario, async ({ replicas, steps }) => {
@@ -186,7 +262,10 @@ describe('concurrent annotation only', () => {
   it('leaves every anchor exact on every replica (500 seeded runs)', async () => {
     const scenario = fc.record({
       replicas: fc.integer({ min: 3, max: 6 }),
-      steps: fc.array(fc.oneof({ weight: 3, arbitrary: annotationStep }, { weight: 2, arbitrary: networkStep }), { minLength: 5, maxLength: 30 }),
+      steps: fc.array(fc.oneof({ weight: 3, arbitrary: annotationStep }, { weight: 2, arbitrary: networkStep }), {
+        minLength: 5,
+        maxLength: 30,
+      }),
     });
     const text = await (async () => {
       const d = new Y.Doc();

@@ -9,9 +9,10 @@ import { articleBlocks, articleText, rootText } from '@marginalia/shared';
 import { canonical, openArticleEditor, snapshot } from '../support/lexical.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const SEED = [join(here, '../fixtures/oped-kandahar-islamabad.txt'), join(here, '../../../shared/fixtures/oped-kandahar-islamabad.txt')].find(
-  (p) => existsSync(p),
-);
+const SEED = [
+  join(here, '../fixtures/oped-kandahar-islamabad.txt'),
+  join(here, '../../../shared/fixtures/oped-kandahar-islamabad.txt'),
+].find((p) => existsSync(p));
 
 const docs: Y.Doc[] = [];
 function fresh(): Y.Doc {
@@ -28,7 +29,13 @@ function expectedText(raw: string): string {
   return raw
     .replace(/\r\n?/g, '\n')
     .split(/\n(?:[ \t\u00a0]*\n)+/)
-    .map((p) => p.split('\n').map((line) => line.trimEnd()).filter((line, i, all) => line !== '' || (i > 0 && i < all.length - 1)).join('\n'))
+    .map((p) =>
+      p
+        .split('\n')
+        .map((line) => line.trimEnd())
+        .filter((line, i, all) => line !== '' || (i > 0 && i < all.length - 1))
+        .join('\n'),
+    )
     .map((p) => p.replace(/^\n+|\n+$/g, ''))
     .filter((p) => p.trim() !== '')
     .join('\n\n');
@@ -77,7 +84,11 @@ describe('text import', () => {
 describe('markdown import', () => {
   it('keeps headings, emphasis, links, lists, quotes and code blocks', async () => {
     const doc = fresh();
-    await importArticle(doc, 'markdown', '## Heading\n\nSome **bold** and _italic_ and [a link](https://example.org).\n\n- a\n- b\n\n> said\n\n```\nx = 1\n```');
+    await importArticle(
+      doc,
+      'markdown',
+      '## Heading\n\nSome **bold** and _italic_ and [a link](https://example.org).\n\n- a\n- b\n\n> said\n\n```\nx = 1\n```',
+    );
     expect(articleText(doc)).toBe('Heading\n\nSome bold and italic and a link.\n\na\n\nb\n\nsaid\n\nx = 1');
     const blocks = articleBlocks(doc);
     expect(blocks.map((b) => b.type)).toEqual(['heading', 'paragraph', 'listitem', 'listitem', 'quote', 'code']);
@@ -108,7 +119,19 @@ describe('html import', () => {
     await importArticle(doc, 'html', HOSTILE);
     expect(articleText(doc)).toBe('Headline\n\nSafe bold text and a bad link and a good one.\n\none\n\ntwo');
     const stored = canonical(snapshot(doc));
-    for (const bad of ['script', 'alert', 'onerror', 'onclick', 'onload', 'javascript', 'cookie', 'evil', 'iframe', 'comment', 'color:red']) {
+    for (const bad of [
+      'script',
+      'alert',
+      'onerror',
+      'onclick',
+      'onload',
+      'javascript',
+      'cookie',
+      'evil',
+      'iframe',
+      'comment',
+      'color:red',
+    ]) {
       expect(stored).not.toContain(bad);
     }
     const links = articleBlocks(doc).flatMap((b) => b.runs.filter((r) => r.link).map((r) => r.link));
@@ -117,7 +140,11 @@ describe('html import', () => {
 
   it('keeps the formatting Lexical reads from HTML', async () => {
     const doc = fresh();
-    await importArticle(doc, 'html', '<p><strong>b</strong><em>i</em><u>u</u><s>s</s><code>c</code></p><blockquote>q</blockquote><h3>h</h3>');
+    await importArticle(
+      doc,
+      'html',
+      '<p><strong>b</strong><em>i</em><u>u</u><s>s</s><code>c</code></p><blockquote>q</blockquote><h3>h</h3>',
+    );
     const [p, q, h] = articleBlocks(doc);
     expect(p!.runs.map((r) => r.format)).toEqual([1, 2, 8, 4, 16]);
     expect(q!.type).toBe('quote');

@@ -53,7 +53,13 @@ describe('createThread', () => {
   it('creates a thread on article offsets with its first comment, in one transaction', async () => {
     const d = await doc();
     const seen = origins(d);
-    const { threadId, commentId } = createThread(d, { start: 4, end: 8, ...author, tags: ['claim', 'claim'], now: 1000 });
+    const { threadId, commentId } = createThread(d, {
+      start: 4,
+      end: 8,
+      ...author,
+      tags: ['claim', 'claim'],
+      now: 1000,
+    });
     expect(seen).toEqual([ORIGIN.createThread]);
     expect(isUuid(threadId) && isUuid(commentId)).toBe(true);
     const t = readThread(d, threadId)!;
@@ -68,7 +74,15 @@ describe('createThread', () => {
       tags: ['claim'],
     });
     expect(t.comments).toEqual([
-      { id: commentId, authorId: 'user-1', authorName: 'Ada', body: 'Source?', createdAt: 1000, editedAt: null, deleted: false },
+      {
+        id: commentId,
+        authorId: 'user-1',
+        authorName: 'Ada',
+        body: 'Source?',
+        createdAt: 1000,
+        editedAt: null,
+        deleted: false,
+      },
     ]);
   });
 
@@ -79,7 +93,15 @@ describe('createThread', () => {
     expect(map.get('tags')).toBeInstanceOf(Y.Array);
     const comments = map.get('comments') as Y.Array<Y.Map<unknown>>;
     expect(comments.get(0)).toBeInstanceOf(Y.Map);
-    expect([...comments.get(0).keys()].sort()).toEqual(['authorId', 'authorName', 'body', 'createdAt', 'deleted', 'editedAt', 'id']);
+    expect([...comments.get(0).keys()].sort()).toEqual([
+      'authorId',
+      'authorName',
+      'body',
+      'createdAt',
+      'deleted',
+      'editedAt',
+      'id',
+    ]);
     expect(Object.keys(map.get('anchor') as object).sort()).toEqual(['end', 'start']);
     expect(Object.keys(map.get('quote') as object).sort()).toEqual(['exact', 'prefix', 'suffix']);
   });
@@ -110,7 +132,9 @@ describe('createThread', () => {
   it('refuses a thread id that exists (conflict)', async () => {
     const d = await doc();
     const { threadId } = createThread(d, { start: 0, end: 3, ...author });
-    expect(thrownBy(() => createThread(d, { id: threadId, start: 0, end: 3, ...author }))).toMatchObject({ code: 'conflict' });
+    expect(thrownBy(() => createThread(d, { id: threadId, start: 0, end: 3, ...author }))).toMatchObject({
+      code: 'conflict',
+    });
   });
 });
 
@@ -124,14 +148,24 @@ describe('comments', () => {
     deleteComment(d, threadId, reply, 4);
     expect(seen).toEqual([ORIGIN.addComment, ORIGIN.editComment, ORIGIN.deleteComment]);
     const [, c] = readThread(d, threadId)!.comments;
-    expect(c).toEqual({ id: reply, authorId: 'user-2', authorName: 'Bo', body: '', createdAt: 2, editedAt: 4, deleted: true });
+    expect(c).toEqual({
+      id: reply,
+      authorId: 'user-2',
+      authorName: 'Bo',
+      body: '',
+      createdAt: 2,
+      editedAt: 4,
+      deleted: true,
+    });
     expect(readThread(d, threadId)!.comments).toHaveLength(2);
   });
 
   it('reports not-found for an unknown thread or comment, and refuses to edit a deleted comment', async () => {
     const d = await doc();
     const { threadId, commentId } = createThread(d, { start: 4, end: 8, ...author });
-    expect(thrownBy(() => addComment(d, 'nope', { authorId: 'u', authorName: '', body: 'x' }))).toMatchObject({ code: 'not-found' });
+    expect(thrownBy(() => addComment(d, 'nope', { authorId: 'u', authorName: '', body: 'x' }))).toMatchObject({
+      code: 'not-found',
+    });
     expect(thrownBy(() => editComment(d, threadId, 'nope', 'x'))).toMatchObject({ code: 'not-found' });
     deleteComment(d, threadId, commentId);
     expect(thrownBy(() => editComment(d, threadId, commentId, 'x'))).toMatchObject({ code: 'invalid' });
@@ -208,7 +242,13 @@ describe('observeThreads', () => {
     });
     stop();
     deleteThread(d, one.threadId);
-    expect(calls).toEqual([[one.threadId], [two.threadId], [one.threadId], [two.threadId], [one.threadId, two.threadId]]);
+    expect(calls).toEqual([
+      [one.threadId],
+      [two.threadId],
+      [one.threadId],
+      [two.threadId],
+      [one.threadId, two.threadId],
+    ]);
   });
 });
 
@@ -217,9 +257,19 @@ describe('meta', () => {
     const d = await doc();
     expect(readMeta(d)).toBeNull();
     initMeta(d, { title: 'Kandahar', source: 'https://example.org', createdAt: 5 });
-    expect(readMeta(d)).toEqual({ title: 'Kandahar', source: 'https://example.org', createdAt: 5, schemaVersion: SCHEMA_VERSION });
+    expect(readMeta(d)).toEqual({
+      title: 'Kandahar',
+      source: 'https://example.org',
+      createdAt: 5,
+      schemaVersion: SCHEMA_VERSION,
+    });
     setMeta(d, { title: 'Kandahar and Islamabad', source: '', author: 'Ada' });
-    expect(readMeta(d)).toEqual({ title: 'Kandahar and Islamabad', author: 'Ada', createdAt: 5, schemaVersion: SCHEMA_VERSION });
+    expect(readMeta(d)).toEqual({
+      title: 'Kandahar and Islamabad',
+      author: 'Ada',
+      createdAt: 5,
+      schemaVersion: SCHEMA_VERSION,
+    });
     expect(thrownBy(() => initMeta(d, { title: '', createdAt: 1 }))).toMatchObject({ code: 'invalid' });
   });
 });
@@ -232,7 +282,10 @@ describe('vocabulary', () => {
     setTag(d, 'source', { color: '#00f' });
     const { threadId } = createThread(d, { start: 0, end: 3, ...author, tags: ['claim', 'source'] });
     renameTag(d, 'claim', 'assertion');
-    expect(readVocabulary(d)).toEqual({ assertion: { color: '#0f0', description: 'a claim to check' }, source: { color: '#00f' } });
+    expect(readVocabulary(d)).toEqual({
+      assertion: { color: '#0f0', description: 'a claim to check' },
+      source: { color: '#00f' },
+    });
     expect(readThread(d, threadId)!.tags.sort()).toEqual(['assertion', 'source']);
     expect(thrownBy(() => renameTag(d, 'assertion', 'source'))).toMatchObject({ code: 'conflict' });
     expect(thrownBy(() => renameTag(d, 'nope', 'x'))).toMatchObject({ code: 'not-found' });

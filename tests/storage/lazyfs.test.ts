@@ -29,7 +29,10 @@ const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
   // Every cleanup runs (the unmount above all), even when an earlier one fails.
   const errors: unknown[] = [];
-  for (const c of cleanups.splice(0).reverse()) await Promise.resolve().then(c).catch((e: unknown) => errors.push(e));
+  for (const c of cleanups.splice(0).reverse())
+    await Promise.resolve()
+      .then(c)
+      .catch((e: unknown) => errors.push(e));
   if (errors.length) throw errors[0];
 });
 
@@ -353,7 +356,10 @@ describeIfService('fuse (lazyfs)', lazyfsAvailable())('lazyfs: a power cut for a
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    await waitFor(() => /^off \d+$/m.test(out) || child.exitCode !== null, { timeout: 50_000, message: () => `the child to write:\n${out}` });
+    await waitFor(() => /^off \d+$/m.test(out) || child.exitCode !== null, {
+      timeout: 50_000,
+      message: () => `the child to write:\n${out}`,
+    });
     expect(out).toContain('full wal\n');
     expect(out).toContain(`off ${FULL + OFF}\n`);
     expect(lfs.pending().files).toBeGreaterThanOrEqual(2); // at least the database and its WAL

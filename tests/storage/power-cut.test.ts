@@ -89,172 +89,184 @@ const raw = (s: TestServer, docId: string) => {
   return c;
 };
 
-describeIfService('fuse (lazyfs)', lazyfsAvailable())(`a power cut under a running server (seed ${SEED}; replay with TEST_SEED=${SEED})`, () => {
-  test('every update the server broadcast and every REST change it answered is there after the power comes back', async () => {
-    const rand = seededRandom(SEED);
-    const backing = join(dir.path, 'disk');
-    /** What the server acknowledged: meta keys broadcast (with their values) and threads it answered 201 for. */
-    const acked = new Map<string, number>();
-    const ackedThreads = new Set<string>();
-    let docId = '';
-    let undone = 0;
+describeIfService('fuse (lazyfs)', lazyfsAvailable())(
+  `a power cut under a running server (seed ${SEED}; replay with TEST_SEED=${SEED})`,
+  () => {
+    test('every update the server broadcast and every REST change it answered is there after the power comes back', async () => {
+      const rand = seededRandom(SEED);
+      const backing = join(dir.path, 'disk');
+      /** What the server acknowledged: meta keys broadcast (with their values) and threads it answered 201 for. */
+      const acked = new Map<string, number>();
+      const ackedThreads = new Set<string>();
+      let docId = '';
+      let undone = 0;
 
-    const start = () => boot(backing, { MARGINALIA_SQLITE_CHECKPOINT_BYTES: '65536' });
-    const client = (s: TestServer) => raw(s, docId);
-    /** Checks everything acknowledged so far is in the document the server loads now. */
-    const verify = async (s: TestServer, when: string) => {
-      const fresh = client(s);
-      await fresh.synced;
-      const meta = fresh.doc.getMap('meta');
-      const missing = [...acked].filter(([k, v]) => meta.get(k) !== v).map(([k]) => k);
-      expect({ when, missing }).toEqual({ when, missing: [] });
-      const threads = (await api(s.url, s.adminToken).get(`/documents/${docId}/threads`)).body as { id: string }[];
-      const present = new Set(threads.map((t) => t.id));
-      expect({ when, lostThreads: [...ackedThreads].filter((t) => !present.has(t)) }).toEqual({ when, lostThreads: [] });
-    };
-
-    for (let cycle = 0; cycle < CYCLES; cycle++) {
-      const s = await start();
-      if (cycle === 0) docId = await createDocument(s.url, s.adminToken, ARTICLE);
-      else await verify(s, `after cut ${cycle}`);
-
-      const writers = [client(s), client(s), client(s)];
-      const observer = client(s);
-      await Promise.all([...writers, observer].map((c) => c.synced));
-      const seen = (key: string) => observer.doc.getMap('meta').has(key);
-      const rest = api(s.url, s.adminToken);
-      const threadCalls: Promise<void>[] = [];
-      let n = 0;
-      const write = () => {
-        const w = writers[Math.floor(rand() * writers.length)]!;
-        w.doc.getMap('meta').set(`c${cycle}-${n}`, n);
-        n++;
+      const start = () => boot(backing, { MARGINALIA_SQLITE_CHECKPOINT_BYTES: '65536' });
+      const client = (s: TestServer) => raw(s, docId);
+      /** Checks everything acknowledged so far is in the document the server loads now. */
+      const verify = async (s: TestServer, when: string) => {
+        const fresh = client(s);
+        await fresh.synced;
+        const meta = fresh.doc.getMap('meta');
+        const missing = [...acked].filter(([k, v]) => meta.get(k) !== v).map(([k]) => k);
+        expect({ when, missing }).toEqual({ when, missing: [] });
+        const threads = (await api(s.url, s.adminToken).get(`/documents/${docId}/threads`)).body as { id: string }[];
+        const present = new Set(threads.map((t) => t.id));
+        expect({ when, lostThreads: [...ackedThreads].filter((t) => !present.has(t)) }).toEqual({
+          when,
+          lostThreads: [],
+        });
       };
-      const addThread = () =>
-        threadCalls.push(
-          rest.post(`/documents/${docId}/threads`, { start: 4, end: 9, body: `cycle ${cycle} note ${n}` }).then((r) => {
-            if (r.status === 201) ackedThreads.add(r.body.id as string);
-          }),
-        );
-      // Rounds of random bursts; now and then one waits until the observer has everything so far.
-      const rounds = 30 + Math.floor(rand() * 30);
-      for (let round = 0; round < rounds; round++) {
-        const burst = 1 + Math.floor(rand() * 12);
-        for (let i = 0; i < burst; i++) write();
-        if (rand() < 0.15) addThread();
-        if (rand() < 0.3) {
-          const last = `c${cycle}-${n - 1}`;
-          await observer.until(() => seen(last), 10_000, `update ${last} broadcast`);
-        } else {
-          await new Promise((r) => setImmediate(r));
+
+      for (let cycle = 0; cycle < CYCLES; cycle++) {
+        const s = await start();
+        if (cycle === 0) docId = await createDocument(s.url, s.adminToken, ARTICLE);
+        else await verify(s, `after cut ${cycle}`);
+
+        const writers = [client(s), client(s), client(s)];
+        const observer = client(s);
+        await Promise.all([...writers, observer].map((c) => c.synced));
+        const seen = (key: string) => observer.doc.getMap('meta').has(key);
+        const rest = api(s.url, s.adminToken);
+        const threadCalls: Promise<void>[] = [];
+        let n = 0;
+        const write = () => {
+          const w = writers[Math.floor(rand() * writers.length)]!;
+          w.doc.getMap('meta').set(`c${cycle}-${n}`, n);
+          n++;
+        };
+        const addThread = () =>
+          threadCalls.push(
+            rest
+              .post(`/documents/${docId}/threads`, { start: 4, end: 9, body: `cycle ${cycle} note ${n}` })
+              .then((r) => {
+                if (r.status === 201) ackedThreads.add(r.body.id as string);
+              }),
+          );
+        // Rounds of random bursts; now and then one waits until the observer has everything so far.
+        const rounds = 30 + Math.floor(rand() * 30);
+        for (let round = 0; round < rounds; round++) {
+          const burst = 1 + Math.floor(rand() * 12);
+          for (let i = 0; i < burst; i++) write();
+          if (rand() < 0.15) addThread();
+          if (rand() < 0.3) {
+            const last = `c${cycle}-${n - 1}`;
+            await observer.until(() => seen(last), 10_000, `update ${last} broadcast`);
+          } else {
+            await new Promise((r) => setImmediate(r));
+          }
+        }
+        // The last burst is still on its way when the power goes.
+        for (let i = 0; i < 20; i++) write();
+        if (rand() < 0.5) addThread();
+        await new Promise((r) => setImmediate(r));
+        const observed = observer.doc.getMap('meta');
+        for (const [k, v] of observed) acked.set(k, v as number);
+        const threadsBefore = new Set(ackedThreads);
+        undone += fs!.pending().bytes;
+        await cutPower();
+        await Promise.allSettled(threadCalls);
+        // Only answers that arrived before the cut count.
+        for (const t of ackedThreads) if (!threadsBefore.has(t)) ackedThreads.delete(t);
+
+        // The disk as the power cut left it: an intact database (opened directly, as recovery would).
+        const db = new Database(join(backing, 'marginalia.db'));
+        try {
+          expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+        } finally {
+          db.close();
         }
       }
-      // The last burst is still on its way when the power goes.
-      for (let i = 0; i < 20; i++) write();
-      if (rand() < 0.5) addThread();
-      await new Promise((r) => setImmediate(r));
-      const observed = observer.doc.getMap('meta');
-      for (const [k, v] of observed) acked.set(k, v as number);
-      const threadsBefore = new Set(ackedThreads);
-      undone += fs!.pending().bytes;
-      await cutPower();
-      await Promise.allSettled(threadCalls);
-      // Only answers that arrived before the cut count.
-      for (const t of ackedThreads) if (!threadsBefore.has(t)) ackedThreads.delete(t);
-
-      // The disk as the power cut left it: an intact database (opened directly, as recovery would).
-      const db = new Database(join(backing, 'marginalia.db'));
-      try {
-        expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
-      } finally {
-        db.close();
-      }
-    }
-    const s = await start();
-    await verify(s, `after cut ${CYCLES}`);
-    expect(acked.size).toBeGreaterThan(CYCLES * 30);
-    expect(ackedThreads.size).toBeGreaterThan(0);
-    // The cuts undid unsynced writes: what the server had not yet flushed (and the WAL index) really went.
-    expect(undone).toBeGreaterThan(0);
-  });
-
-  test('on a slow disk an update is broadcast only once flushed, while presence and reads go on; a cut during the flush loses nothing anyone saw', async () => {
-    const backing = join(dir.path, 'disk');
-    const s = await boot(backing);
-    const docId = await createDocument(s.url, s.adminToken, ARTICLE);
-    const other = await createDocument(s.url, s.adminToken, ARTICLE);
-    const writer = raw(s, docId);
-    const observer = raw(s, docId);
-    const [talker, listener] = [0, 1].map(() => {
-      const p = connectClient(s.wsUrl, other, s.adminToken);
-      providers.push(p);
-      return p;
-    }) as [TestClient, TestClient];
-    await Promise.all([writer.synced, observer.synced, talker.synced(), listener.synced()]);
-    const has = (key: string) => observer.doc.getMap('meta').has(key);
-
-    // A flush now takes 2 s. While the one carrying `slow` waits, the server keeps serving: presence on another
-    // document is relayed and a REST read answers, both before `slow` is broadcast (it is, once flushed).
-    fs!.setFsyncDelay(2000);
-    const order: string[] = [];
-    void observer.until(() => has('slow'), 15_000, 'slow broadcast').then(() => order.push('update broadcast'));
-    writer.doc.getMap('meta').set('slow', 1);
-    await waitFor(() => fs!.fsyncsInFlight() > 0, { message: 'the flush to start' });
-    listener.provider.awareness.on('change', () => {
-      if ([...listener.provider.awareness.getStates().values()].some((st) => st.cursor === 'here')) order.push('presence relayed');
+      const s = await start();
+      await verify(s, `after cut ${CYCLES}`);
+      expect(acked.size).toBeGreaterThan(CYCLES * 30);
+      expect(ackedThreads.size).toBeGreaterThan(0);
+      // The cuts undid unsynced writes: what the server had not yet flushed (and the WAL index) really went.
+      expect(undone).toBeGreaterThan(0);
     });
-    talker.provider.awareness.setLocalStateField('cursor', 'here');
-    await waitFor(() => order.includes('presence relayed'), { message: 'presence on the other document' });
-    const read = await api(s.url, s.adminToken).get(`/documents/${other}/threads`);
-    expect(read.status).toBe(200);
-    order.push('read answered');
-    await waitFor(() => order.includes('update broadcast'), { timeout: 15_000, message: 'slow broadcast after its flush' });
-    expect(order.slice(0, 3)).toEqual(['presence relayed', 'read answered', 'update broadcast']);
 
-    // The power goes while the flush carrying `cut` waits: no one was sent it, and it is gone; `slow` is not.
-    fs!.setFsyncDelay(60_000);
-    writer.doc.getMap('meta').set('cut', 1);
-    await waitFor(() => fs!.fsyncsInFlight() > 0, { message: 'the flush to start' });
-    // It is committed (in the page cache) and waits for the disk: nothing of it may reach anyone yet.
-    await observer.probe();
-    expect(has('cut')).toBe(false);
-    const { meta } = await cutAndRestart(backing, docId);
-    expect(meta.get('slow')).toBe(1);
-    expect(meta.has('cut')).toBe(false);
-  });
+    test('on a slow disk an update is broadcast only once flushed, while presence and reads go on; a cut during the flush loses nothing anyone saw', async () => {
+      const backing = join(dir.path, 'disk');
+      const s = await boot(backing);
+      const docId = await createDocument(s.url, s.adminToken, ARTICLE);
+      const other = await createDocument(s.url, s.adminToken, ARTICLE);
+      const writer = raw(s, docId);
+      const observer = raw(s, docId);
+      const [talker, listener] = [0, 1].map(() => {
+        const p = connectClient(s.wsUrl, other, s.adminToken);
+        providers.push(p);
+        return p;
+      }) as [TestClient, TestClient];
+      await Promise.all([writer.synced, observer.synced, talker.synced(), listener.synced()]);
+      const has = (key: string) => observer.doc.getMap('meta').has(key);
 
-  test('a disk that fails a flush: nothing more is acknowledged, health says so, and what was acknowledged survives', async () => {
-    const backing = join(dir.path, 'disk');
-    const s = await boot(backing);
-    const docId = await createDocument(s.url, s.adminToken, ARTICLE);
-    const writer = raw(s, docId);
-    const observer = raw(s, docId);
-    await Promise.all([writer.synced, observer.synced]);
-    const has = (key: string) => observer.doc.getMap('meta').has(key);
-    writer.doc.getMap('meta').set('before', 1);
-    await observer.until(() => has('before'), 10_000, 'before broadcast');
+      // A flush now takes 2 s. While the one carrying `slow` waits, the server keeps serving: presence on another
+      // document is relayed and a REST read answers, both before `slow` is broadcast (it is, once flushed).
+      fs!.setFsyncDelay(2000);
+      const order: string[] = [];
+      void observer.until(() => has('slow'), 15_000, 'slow broadcast').then(() => order.push('update broadcast'));
+      writer.doc.getMap('meta').set('slow', 1);
+      await waitFor(() => fs!.fsyncsInFlight() > 0, { message: 'the flush to start' });
+      listener.provider.awareness.on('change', () => {
+        if ([...listener.provider.awareness.getStates().values()].some((st) => st.cursor === 'here'))
+          order.push('presence relayed');
+      });
+      talker.provider.awareness.setLocalStateField('cursor', 'here');
+      await waitFor(() => order.includes('presence relayed'), { message: 'presence on the other document' });
+      const read = await api(s.url, s.adminToken).get(`/documents/${other}/threads`);
+      expect(read.status).toBe(200);
+      order.push('read answered');
+      await waitFor(() => order.includes('update broadcast'), {
+        timeout: 15_000,
+        message: 'slow broadcast after its flush',
+      });
+      expect(order.slice(0, 3)).toEqual(['presence relayed', 'read answered', 'update broadcast']);
 
-    fs!.failFsync();
-    writer.doc.getMap('meta').set('after', 1);
-    const closed = await writer.closed;
-    expect(closed.code).toBe(1013); // try again later: the client keeps the update and resends it after reconnecting
-    expect(closed.reason).toMatch(/not stored/);
-    await observer.probe();
-    expect(has('after')).toBe(false);
-    const rest = api(s.url, s.adminToken);
-    const thread = await rest.post(`/documents/${docId}/threads`, { start: 4, end: 9, body: 'not stored' });
-    expect(thread.status).toBe(503);
-    expect(thread.headers.get('retry-after')).toBe('1');
-    // Refused from now on without trying (the failed flush may have dropped pages): health says the storage is down.
-    const health = await api(s.url).get('/health');
-    expect(health.status).toBe(503);
-    expect(health.body.storageOk).toBe(false);
-    expect((await rest.post('/documents', { title: 'New', format: 'text', content: ARTICLE })).status).toBe(503);
-    expect(s.output()).toMatch(/storage sync failed: refusing writes until restarted/);
+      // The power goes while the flush carrying `cut` waits: no one was sent it, and it is gone; `slow` is not.
+      fs!.setFsyncDelay(60_000);
+      writer.doc.getMap('meta').set('cut', 1);
+      await waitFor(() => fs!.fsyncsInFlight() > 0, { message: 'the flush to start' });
+      // It is committed (in the page cache) and waits for the disk: nothing of it may reach anyone yet.
+      await observer.probe();
+      expect(has('cut')).toBe(false);
+      const { meta } = await cutAndRestart(backing, docId);
+      expect(meta.get('slow')).toBe(1);
+      expect(meta.has('cut')).toBe(false);
+    });
 
-    const { meta, again } = await cutAndRestart(backing, docId);
-    expect(meta.get('before')).toBe(1);
-    expect(meta.has('after')).toBe(false);
-    expect((await api(again.url, again.adminToken).get(`/documents/${docId}/threads`)).body).toEqual([]);
-  });
-});
+    test('a disk that fails a flush: nothing more is acknowledged, health says so, and what was acknowledged survives', async () => {
+      const backing = join(dir.path, 'disk');
+      const s = await boot(backing);
+      const docId = await createDocument(s.url, s.adminToken, ARTICLE);
+      const writer = raw(s, docId);
+      const observer = raw(s, docId);
+      await Promise.all([writer.synced, observer.synced]);
+      const has = (key: string) => observer.doc.getMap('meta').has(key);
+      writer.doc.getMap('meta').set('before', 1);
+      await observer.until(() => has('before'), 10_000, 'before broadcast');
+
+      fs!.failFsync();
+      writer.doc.getMap('meta').set('after', 1);
+      const closed = await writer.closed;
+      expect(closed.code).toBe(1013); // try again later: the client keeps the update and resends it after reconnecting
+      expect(closed.reason).toMatch(/not stored/);
+      await observer.probe();
+      expect(has('after')).toBe(false);
+      const rest = api(s.url, s.adminToken);
+      const thread = await rest.post(`/documents/${docId}/threads`, { start: 4, end: 9, body: 'not stored' });
+      expect(thread.status).toBe(503);
+      expect(thread.headers.get('retry-after')).toBe('1');
+      // Refused from now on without trying (the failed flush may have dropped pages): health says the storage is down.
+      const health = await api(s.url).get('/health');
+      expect(health.status).toBe(503);
+      expect(health.body.storageOk).toBe(false);
+      expect((await rest.post('/documents', { title: 'New', format: 'text', content: ARTICLE })).status).toBe(503);
+      expect(s.output()).toMatch(/storage sync failed: refusing writes until restarted/);
+
+      const { meta, again } = await cutAndRestart(backing, docId);
+      expect(meta.get('before')).toBe(1);
+      expect(meta.has('after')).toBe(false);
+      expect((await api(again.url, again.adminToken).get(`/documents/${docId}/threads`)).body).toEqual([]);
+    });
+  },
+);

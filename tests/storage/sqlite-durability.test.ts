@@ -16,7 +16,6 @@ import { tempDir } from '../support/server.js';
 import { documentRecord } from '../support/records.js';
 import { waitFor } from '../support/wait.js';
 
-
 describe('WalSync', () => {
   test('writes that ask while a flush runs share the next one; a later ask starts its own', async () => {
     const dir = tempDir();
@@ -77,7 +76,9 @@ describe('SQLite storage on disk', () => {
     const seqs: number[][] = [];
     const updates = fill(300, 4096);
     for (let round = 0; round < 30; round++) {
-      seqs.push(...(await Promise.all(updates.slice(round * 10, round * 10 + 10).map((u) => storage.appendUpdates('d1', [u])))));
+      seqs.push(
+        ...(await Promise.all(updates.slice(round * 10, round * 10 + 10).map((u) => storage.appendUpdates('d1', [u])))),
+      );
     }
     return { dir, file, storage, before, seqs };
   }

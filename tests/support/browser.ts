@@ -46,7 +46,11 @@ export interface UserPage {
   dialogs: string[];
 }
 
-export async function newUserPage(browser: Browser, server: TestServer, viewport = { width: 1280, height: 860 }): Promise<UserPage> {
+export async function newUserPage(
+  browser: Browser,
+  server: TestServer,
+  viewport = { width: 1280, height: 860 },
+): Promise<UserPage> {
   const context = await browser.newContext({ baseURL: server.url, viewport, deviceScaleFactor: 1 });
   const page = await context.newPage();
   const errors: string[] = [];

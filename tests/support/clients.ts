@@ -14,7 +14,12 @@ export interface TestClient {
   destroy(): void;
 }
 
-export function connectClient(wsUrl: string, docId: string, token: string | null, opts: { connect?: boolean; doc?: Y.Doc } = {}): TestClient {
+export function connectClient(
+  wsUrl: string,
+  docId: string,
+  token: string | null,
+  opts: { connect?: boolean; doc?: Y.Doc } = {},
+): TestClient {
   const doc = opts.doc ?? new Y.Doc();
   const provider = new WebsocketProvider(`${wsUrl}/collab`, docId, doc, {
     params: token ? { token } : {},
@@ -32,7 +37,8 @@ export function connectClient(wsUrl: string, docId: string, token: string | null
     doc,
     provider,
     closes,
-    synced: (timeout = 10_000) => waitFor(() => provider.synced, { timeout, message: `sync of ${docId}` }).then(() => {}),
+    synced: (timeout = 10_000) =>
+      waitFor(() => provider.synced, { timeout, message: `sync of ${docId}` }).then(() => {}),
     destroy() {
       if (destroyed) return;
       destroyed = true;
@@ -46,6 +52,8 @@ export function connectClient(wsUrl: string, docId: string, token: string | null
 /** JSON of a value with object keys sorted (Y.Map.toJSON key order differs between replicas). */
 export function canonical(value: unknown): string {
   return JSON.stringify(value, (_k, v) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
   );
 }

@@ -6,7 +6,16 @@
 import fc from 'fast-check';
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
-import { addComment, createThread, deleteComment, editComment, setTag, setThreadStatus, setThreadTags, threadsMap } from '@marginalia/shared';
+import {
+  addComment,
+  createThread,
+  deleteComment,
+  editComment,
+  setTag,
+  setThreadStatus,
+  setThreadTags,
+  threadsMap,
+} from '@marginalia/shared';
 
 export type Mutation =
   | { kind: 'flip'; at: number; bit: number }
@@ -37,15 +46,26 @@ export interface FrameRecipe {
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
   fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
-  fc.record({ kind: fc.constant('lengthLie' as const), delta: fc.oneof(fc.integer({ min: -16, max: 16 }), fc.integer({ min: 1 << 16, max: 2 ** 31 })) }),
+  fc.record({
+    kind: fc.constant('lengthLie' as const),
+    delta: fc.oneof(fc.integer({ min: -16, max: 16 }), fc.integer({ min: 1 << 16, max: 2 ** 31 })),
+  }),
   fc.record({ kind: fc.constant('hugeVarint' as const), at: fc.nat(), n: fc.integer({ min: 5, max: 12 }) }),
-  fc.record({ kind: fc.constant('splice' as const), at: fc.nat(), remove: fc.integer({ min: 0, max: 8 }), bytes: fc.uint8Array({ maxLength: 12 }) }),
+  fc.record({
+    kind: fc.constant('splice' as const),
+    at: fc.nat(),
+    remove: fc.integer({ min: 0, max: 8 }),
+    bytes: fc.uint8Array({ maxLength: 12 }),
+  }),
   fc.record({ kind: fc.constant('duplicate' as const) }),
 );
 
 export const frameRecipe: fc.Arbitrary<FrameRecipe> = fc.record({
   base: fc.constantFrom('step1', 'step2', 'update', 'update', 'update', 'awareness', 'auth', 'query', 'random'),
-  ops: fc.array(fc.record({ op: fc.integer({ min: 0, max: 11 }), a: fc.nat(), b: fc.nat(), s: fc.string({ maxLength: 12 }) }), { minLength: 1, maxLength: 4 }),
+  ops: fc.array(
+    fc.record({ op: fc.integer({ min: 0, max: 11 }), a: fc.nat(), b: fc.nat(), s: fc.string({ maxLength: 12 }) }),
+    { minLength: 1, maxLength: 4 },
+  ),
   target: fc.constantFrom('payload', 'payload', 'frame'),
   mutations: fc.array(mutation, { maxLength: 3 }),
   random: fc.uint8Array({ maxLength: 48 }),
@@ -100,31 +120,82 @@ function frame(prefix: number[], payload: Uint8Array, lie: number): Uint8Array {
 }
 
 /** Applies the recipe's ops to a copy of `live` and returns the update they make (may be empty). */
-function changes(live: Y.Doc, r: FrameRecipe, self: { id: string; name: string }, other: { id: string; name: string }): Uint8Array {
+function changes(
+  live: Y.Doc,
+  r: FrameRecipe,
+  self: { id: string; name: string },
+  other: { id: string; name: string },
+): Uint8Array {
   const doc = new Y.Doc();
   Y.applyUpdate(doc, Y.encodeStateAsUpdate(live));
   const before = Y.encodeStateVector(doc);
   const who = r.foreignIds ? other : self;
   const threads = [...threadsMap(doc).keys()];
-  const pick = <T,>(list: T[], n: number): T | undefined => (list.length ? list[n % list.length] : undefined);
+  const pick = <T>(list: T[], n: number): T | undefined => (list.length ? list[n % list.length] : undefined);
   for (const { op, a, b, s } of r.ops) {
     try {
       const threadId = pick(threads, a);
       const root = doc.get('root', Y.XmlText);
-      const paragraph = (root.toDelta() as { insert: unknown }[]).map((d) => d.insert).find((x): x is Y.XmlText => x instanceof Y.XmlText);
+      const paragraph = (root.toDelta() as { insert: unknown }[])
+        .map((d) => d.insert)
+        .find((x): x is Y.XmlText => x instanceof Y.XmlText);
       switch (op) {
-        case 0: paragraph?.insert(a % (paragraph.length + 1), s || 'x'); break;
-        case 1: if (paragraph && paragraph.length > 1) paragraph.delete(a % (paragraph.length - 1), 1 + (b % 3)); break;
-        case 2: doc.getMap('meta').set(s || 'title', s); break;
-        case 3: threads.push(createThread(doc, { start: a % 40, end: (a % 40) + 1 + (b % 10), createdBy: who.id, authorName: who.name, body: s || 'b' }).threadId); break;
-        case 4: if (threadId) addComment(doc, threadId, { authorId: who.id, authorName: who.name, body: s || 'c' }); break;
-        case 5: if (threadId) setThreadStatus(doc, threadId, b % 2 ? 'resolved' : 'open', who.id); break;
-        case 6: if (threadId) setThreadTags(doc, threadId, [s || 'question']); break;
-        case 7: setTag(doc, s || 'tag', { color: '#123456' }); break;
-        case 8: { const t = threadId && threadsMap(doc).get(threadId); const c = t && (t.get('comments') as Y.Array<Y.Map<unknown>>).get(b % Math.max(1, (t.get('comments') as Y.Array<unknown>).length)); if (threadId && c) editComment(doc, threadId, String(c.get('id')), s || 'e'); break; }
-        case 9: { const t = threadId && threadsMap(doc).get(threadId); const c = t && (t.get('comments') as Y.Array<Y.Map<unknown>>).get(0); if (threadId && c) deleteComment(doc, threadId, String(c.get('id'))); break; }
-        case 10: if (threadId) threadsMap(doc).delete(threadId); break;
-        case 11: { const t = threadId && threadsMap(doc).get(threadId); if (t) (t as Y.Map<unknown>).set(s || 'quote', { exact: s }); break; }
+        case 0:
+          paragraph?.insert(a % (paragraph.length + 1), s || 'x');
+          break;
+        case 1:
+          if (paragraph && paragraph.length > 1) paragraph.delete(a % (paragraph.length - 1), 1 + (b % 3));
+          break;
+        case 2:
+          doc.getMap('meta').set(s || 'title', s);
+          break;
+        case 3:
+          threads.push(
+            createThread(doc, {
+              start: a % 40,
+              end: (a % 40) + 1 + (b % 10),
+              createdBy: who.id,
+              authorName: who.name,
+              body: s || 'b',
+            }).threadId,
+          );
+          break;
+        case 4:
+          if (threadId) addComment(doc, threadId, { authorId: who.id, authorName: who.name, body: s || 'c' });
+          break;
+        case 5:
+          if (threadId) setThreadStatus(doc, threadId, b % 2 ? 'resolved' : 'open', who.id);
+          break;
+        case 6:
+          if (threadId) setThreadTags(doc, threadId, [s || 'question']);
+          break;
+        case 7:
+          setTag(doc, s || 'tag', { color: '#123456' });
+          break;
+        case 8: {
+          const t = threadId && threadsMap(doc).get(threadId);
+          const c =
+            t &&
+            (t.get('comments') as Y.Array<Y.Map<unknown>>).get(
+              b % Math.max(1, (t.get('comments') as Y.Array<unknown>).length),
+            );
+          if (threadId && c) editComment(doc, threadId, String(c.get('id')), s || 'e');
+          break;
+        }
+        case 9: {
+          const t = threadId && threadsMap(doc).get(threadId);
+          const c = t && (t.get('comments') as Y.Array<Y.Map<unknown>>).get(0);
+          if (threadId && c) deleteComment(doc, threadId, String(c.get('id')));
+          break;
+        }
+        case 10:
+          if (threadId) threadsMap(doc).delete(threadId);
+          break;
+        case 11: {
+          const t = threadId && threadsMap(doc).get(threadId);
+          if (t) (t as Y.Map<unknown>).set(s || 'quote', { exact: s });
+          break;
+        }
       }
     } catch {
       /* the model refused: fine, the frame is whatever was made */
@@ -136,8 +207,14 @@ function changes(live: Y.Doc, r: FrameRecipe, self: { id: string; name: string }
 }
 
 /** Builds the frame a recipe describes, against the current document. */
-export function buildFrame(live: Y.Doc, r: FrameRecipe, self: { id: string; name: string }, other: { id: string; name: string }): Uint8Array {
-  const lie = r.mutations.find((m): m is Extract<Mutation, { kind: 'lengthLie' }> => m.kind === 'lengthLie')?.delta ?? 0;
+export function buildFrame(
+  live: Y.Doc,
+  r: FrameRecipe,
+  self: { id: string; name: string },
+  other: { id: string; name: string },
+): Uint8Array {
+  const lie =
+    r.mutations.find((m): m is Extract<Mutation, { kind: 'lengthLie' }> => m.kind === 'lengthLie')?.delta ?? 0;
   const others = r.mutations.filter((m) => m.kind !== 'lengthLie');
   const mutateAll = (b: Uint8Array) => others.reduce(mutate, b);
   let prefix: number[];
@@ -160,7 +237,10 @@ export function buildFrame(live: Y.Doc, r: FrameRecipe, self: { id: string; name
       encoding.writeVarUint(e, 1);
       encoding.writeVarUint(e, r.ops[0]!.a);
       encoding.writeVarUint(e, r.ops[0]!.b);
-      encoding.writeVarString(e, r.foreignIds ? 'null' : JSON.stringify({ user: { name: r.ops[0]!.s }, anchorPos: r.random.length }));
+      encoding.writeVarString(
+        e,
+        r.foreignIds ? 'null' : JSON.stringify({ user: { name: r.ops[0]!.s }, anchorPos: r.random.length }),
+      );
       prefix = [1];
       payload = encoding.toUint8Array(e);
       break;
@@ -172,4 +252,3 @@ export function buildFrame(live: Y.Doc, r: FrameRecipe, self: { id: string; name
   if (r.target === 'payload') return frame(prefix, mutateAll(payload), lie);
   return mutateAll(frame(prefix, payload, lie));
 }
-

@@ -150,7 +150,10 @@ export async function mountLazyfs(backing: string, mountpoint: string): Promise<
   failedToStart.catch(() => {}); // only awaited while mounting
   try {
     await Promise.race([
-      waitFor(() => status().startsWith('pending '), { timeout: 10_000, message: () => `lazyfs to mount at ${mountpoint}:\n${out}` }),
+      waitFor(() => status().startsWith('pending '), {
+        timeout: 10_000,
+        message: () => `lazyfs to mount at ${mountpoint}:\n${out}`,
+      }),
       failedToStart,
     ]);
   } catch (e) {

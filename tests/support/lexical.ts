@@ -9,7 +9,14 @@ import { importArticle, type ArticleFormat } from '@marginalia/server/article/im
 import { metaMap, rootText, threadsMap, vocabularyMap } from '@marginalia/shared';
 
 export { openArticleEditor, type ArticleEditor };
-export { caretOffsets, deleteRange, formatRange, insertTextAt, splitBlockAt, $caretMap } from '@marginalia/server/article/edit.js';
+export {
+  caretOffsets,
+  deleteRange,
+  formatRange,
+  insertTextAt,
+  splitBlockAt,
+  $caretMap,
+} from '@marginalia/server/article/edit.js';
 
 /** A fresh doc holding the article. */
 export async function articleDoc(content: string, format: ArticleFormat = 'text'): Promise<Y.Doc> {
@@ -30,7 +37,9 @@ export async function articleUpdate(content: string, format: ArticleFormat = 'te
 export function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {
     if (v && typeof v === 'object' && !Array.isArray(v)) {
-      return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+      return Object.fromEntries(
+        Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+      );
     }
     return v;
   });
@@ -173,7 +182,7 @@ export class ReplicaNetwork {
   deliverAnnotations(): void {
     for (const [key, q] of this.channels) {
       const to = Number(key.split('>')[1]);
-      for (let k = 0; k < q.length; ) {
+      for (let k = 0; k < q.length;) {
         if (q[k]!.text) {
           k++;
           continue;

@@ -106,7 +106,8 @@ export function rawClient(wsUrl: string, docId: string, token: string | null, op
   };
   const noteConfirmed = (update: Uint8Array) => {
     try {
-      for (const [client, clock] of Y.parseUpdateMeta(update).to) confirmed.set(client, Math.max(confirmed.get(client) ?? 0, clock));
+      for (const [client, clock] of Y.parseUpdateMeta(update).to)
+        confirmed.set(client, Math.max(confirmed.get(client) ?? 0, clock));
     } catch {
       /* not ours to judge */
     }
@@ -196,7 +197,11 @@ export function rawClient(wsUrl: string, docId: string, token: string | null, op
     },
     flushed(timeout = 10_000) {
       const own = Y.getState(doc.store, doc.clientID);
-      return client.until(() => (confirmed.get(doc.clientID) ?? 0) >= own, timeout, 'the server to confirm local changes');
+      return client.until(
+        () => (confirmed.get(doc.clientID) ?? 0) >= own,
+        timeout,
+        'the server to confirm local changes',
+      );
     },
     async close() {
       if (!done) {

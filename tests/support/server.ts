@@ -159,7 +159,11 @@ export function api(url: string, token?: string) {
 }
 
 /** Creates a user (as admin) and returns a token for it. */
-export async function createUser(s: Pick<TestServer, 'url' | 'adminToken'>, username: string, name = username): Promise<{ token: string; id: string }> {
+export async function createUser(
+  s: Pick<TestServer, 'url' | 'adminToken'>,
+  username: string,
+  name = username,
+): Promise<{ token: string; id: string }> {
   const password = `${username}-password`;
   const r = await api(s.url, s.adminToken).post('/users', { username, password, name });
   if (r.status !== 201) throw new Error(`create user ${username}: ${r.status} ${r.text}`);
@@ -173,7 +177,13 @@ export interface Member {
 }
 
 /** Creates a user and makes them a member of the document with `role` (as admin); fails loudly otherwise. */
-export async function addMember(s: Pick<TestServer, 'url' | 'adminToken'>, docId: string, username: string, name: string, role: string): Promise<Member> {
+export async function addMember(
+  s: Pick<TestServer, 'url' | 'adminToken'>,
+  docId: string,
+  username: string,
+  name: string,
+  role: string,
+): Promise<Member> {
   const user = await createUser(s, username, name);
   const r = await api(s.url, s.adminToken).put(`/documents/${docId}/members/${username}`, { role });
   if (r.status !== 200) throw new Error(`make ${username} ${role}: ${r.status} ${r.text}`);
@@ -181,7 +191,12 @@ export async function addMember(s: Pick<TestServer, 'url' | 'adminToken'>, docId
 }
 
 /** Creates a document from plain text (as `token`'s user, who becomes owner). */
-export async function createDocument(url: string, token: string, content: string, extra: Record<string, unknown> = {}): Promise<string> {
+export async function createDocument(
+  url: string,
+  token: string,
+  content: string,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
   const r = await api(url, token).post('/documents', { title: 'Test article', format: 'text', content, ...extra });
   if (r.status !== 201) throw new Error(`create document: ${r.status} ${r.text}`);
   return r.body.id as string;

@@ -53,7 +53,8 @@ export function chromiumAvailable(): boolean {
 /** `describe`, or a skipped one named `[needs <service>]` when the service is missing and not required. */
 export function describeIfService(service: string, available: boolean): typeof describe {
   if (available || REQUIRE_SERVICES) return describe;
-  return ((name: string, fn: () => void) => describe.skip(`[needs ${service}] ${name}`, fn)) as unknown as typeof describe;
+  return ((name: string, fn: () => void) =>
+    describe.skip(`[needs ${service}] ${name}`, fn)) as unknown as typeof describe;
 }
 
 /** A fresh PostgreSQL schema name for one test file; drop it with `dropSchema`. */

@@ -12,9 +12,13 @@ class SummaryReporter {
       }
     }
     if (skippedNotes.size) {
-      console.log(`\nSkipped suites that need: ${[...skippedNotes].join(', ')} (not reachable here; set MARGINALIA_REQUIRE_SERVICES=1 to make them fail instead).`);
+      console.log(
+        `\nSkipped suites that need: ${[...skippedNotes].join(', ')} (not reachable here; set MARGINALIA_REQUIRE_SERVICES=1 to make them fail instead).`,
+      );
     }
-    console.log(`\ntests: ${results.numPassedTests} passed, ${results.numFailedTests} failed, ${results.numPendingTests} skipped`);
+    console.log(
+      `\ntests: ${results.numPassedTests} passed, ${results.numFailedTests} failed, ${results.numPendingTests} skipped`,
+    );
   }
 }
 module.exports = SummaryReporter;

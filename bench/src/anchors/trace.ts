@@ -19,7 +19,13 @@ import {
   type TextQuote,
 } from '@marginalia/shared';
 import { openArticleEditor, type ArticleEditor } from '../../../server/dist/article/headless.js';
-import { caretOffsets, deleteRange, formatRange, insertTextAt, splitBlockAt } from '../../../server/dist/article/edit.js';
+import {
+  caretOffsets,
+  deleteRange,
+  formatRange,
+  insertTextAt,
+  splitBlockAt,
+} from '../../../server/dist/article/edit.js';
 
 export type Verdict = 'exact' | 'moved-correct' | 'orphan' | 'wrong';
 
@@ -64,7 +70,22 @@ export function rng(seed: number): () => number {
   };
 }
 
-const WORDS = ['the', 'Taliban', 'Pakistan', 'and', 'new', 'zorbit', 'quell', 'Kabul', 'of', 'minerals', 'x', ' ', ',', 'TTP'];
+const WORDS = [
+  'the',
+  'Taliban',
+  'Pakistan',
+  'and',
+  'new',
+  'zorbit',
+  'quell',
+  'Kabul',
+  'of',
+  'minerals',
+  'x',
+  ' ',
+  ',',
+  'TTP',
+];
 
 interface Shadow {
   text: string;
@@ -284,6 +305,11 @@ function judge(index: ReturnType<typeof articleIndex>, shadow: Shadow, a: Annota
   const alive = positions.start !== null || positions.end !== null;
   const base = { recoverable, state: resolved.state, quote: a.quote.exact, alive, ...(candidate ? { candidate } : {}) };
   if (resolved.state === 'orphan') return { verdict: 'orphan', ...base };
-  if (onPassage(shadow, a.ids, a.quote.exact.length, resolved.start, resolved.end)) return { verdict: resolved.state === 'exact' ? 'exact' : 'moved-correct', ...base };
-  return { verdict: 'wrong', ...base, detail: `${resolved.state} at ${resolved.start}-${resolved.end}, passage now at ${truth?.join('-') ?? 'nowhere'}` };
+  if (onPassage(shadow, a.ids, a.quote.exact.length, resolved.start, resolved.end))
+    return { verdict: resolved.state === 'exact' ? 'exact' : 'moved-correct', ...base };
+  return {
+    verdict: 'wrong',
+    ...base,
+    detail: `${resolved.state} at ${resolved.start}-${resolved.end}, passage now at ${truth?.join('-') ?? 'nowhere'}`,
+  };
 }

@@ -41,7 +41,10 @@ export class Ledger {
   readonly closes = new Map<string, number>();
   windowOpen = false;
   sentInWindow = 0;
-  constructor(readonly writers: number, readonly maxSeq: number) {
+  constructor(
+    readonly writers: number,
+    readonly maxSeq: number,
+  ) {
     this.sentAt = new Float64Array(writers * maxSeq).fill(NaN);
     this.measured = new Uint8Array(writers * maxSeq);
     this.deliveries = new Uint16Array(writers * maxSeq);
@@ -98,7 +101,11 @@ export class RawClient {
   beacons = 0;
   private echo: (() => void) | null = null;
 
-  constructor(readonly t: Target, readonly doc: string, ledger: Ledger | null) {
+  constructor(
+    readonly t: Target,
+    readonly doc: string,
+    ledger: Ledger | null,
+  ) {
     this.dialect = dialectOf(t.server);
     this.off = wire.typeOffset(this.dialect, doc);
     this.ws = new WebSocket(rawUrl(t, doc), { perMessageDeflate: false });
@@ -184,14 +191,24 @@ export class RawWriter {
     return this.client.synced;
   }
 
-  constructor(t: Target, docId: string, readonly index: number, private readonly ledger: Ledger) {
+  constructor(
+    t: Target,
+    docId: string,
+    readonly index: number,
+    private readonly ledger: Ledger,
+  ) {
     this.client = new RawClient(t, docId, ledger);
     this.doc.on('update', (u: Uint8Array) => this.client.send(wire.updateFrame(this.client.dialect, docId, u)));
   }
 
   openThread(target: ThreadTarget): void {
     const t = this.client.t;
-    this.threadId = createThread(this.doc, { ...target, createdBy: t.userId, authorName: t.userName, body: `Thread ${this.index}` }).threadId;
+    this.threadId = createThread(this.doc, {
+      ...target,
+      createdBy: t.userId,
+      authorName: t.userName,
+      body: `Thread ${this.index}`,
+    }).threadId;
   }
 
   /** Writes `rate` beacons per second, starting after a random phase, until stopped or out of sequence numbers. */
@@ -202,7 +219,11 @@ export class RawWriter {
       const seq = this.seq++;
       this.ledger.sent(this.index, seq);
       const t = this.client.t;
-      addComment(this.doc, this.threadId, { authorId: t.userId, authorName: t.userName, body: wire.beaconText(this.index, seq, FILLER) });
+      addComment(this.doc, this.threadId, {
+        authorId: t.userId,
+        authorName: t.userName,
+        body: wire.beaconText(this.index, seq, FILLER),
+      });
     };
     this.timer = setTimeout(() => {
       tick();
@@ -231,7 +252,11 @@ export class RealClient {
   private threadId = '';
   seq = 0;
 
-  constructor(t: Target, docId: string, private readonly ledger: Ledger | null) {
+  constructor(
+    t: Target,
+    docId: string,
+    private readonly ledger: Ledger | null,
+  ) {
     const Polyfill = countingSocket(ledger);
     if (t.server === 'hocuspocus') {
       // The provider hands WebSocketPolyfill on to its HocuspocusProviderWebsocket (the type omits it).
@@ -270,12 +295,22 @@ export class RealClient {
   /** As a writer: opens a thread on the article (the doc must be synced), then replies `rate` times a second. */
   startWriting(t: Target, index: number, rate: number): void {
     const ledger = this.ledger!;
-    this.threadId = createThread(this.doc, { start: 20, end: 60, createdBy: t.userId, authorName: t.userName, body: 'Writer thread' }).threadId;
+    this.threadId = createThread(this.doc, {
+      start: 20,
+      end: 60,
+      createdBy: t.userId,
+      authorName: t.userName,
+      body: 'Writer thread',
+    }).threadId;
     this.timer = setInterval(() => {
       if (this.seq >= ledger.maxSeq) return;
       const seq = this.seq++;
       ledger.sent(index, seq);
-      addComment(this.doc, this.threadId, { authorId: t.userId, authorName: t.userName, body: wire.beaconText(index, seq, FILLER) });
+      addComment(this.doc, this.threadId, {
+        authorId: t.userId,
+        authorName: t.userName,
+        body: wire.beaconText(index, seq, FILLER),
+      });
     }, 1000 / rate);
   }
 
@@ -292,7 +327,11 @@ export class RealClient {
 }
 
 /** Connects `n` clients made by `make`, at most `parallel` handshakes at a time; resolves when all are synced. */
-export async function connectAll<T extends { synced: Promise<unknown> }>(n: number, make: (i: number) => T, parallel = 50): Promise<T[]> {
+export async function connectAll<T extends { synced: Promise<unknown> }>(
+  n: number,
+  make: (i: number) => T,
+  parallel = 50,
+): Promise<T[]> {
   const out: T[] = [];
   let next = 0;
   const lane = async () => {

@@ -78,9 +78,10 @@ export function pinned(core: number, args: string[]): [string, string[]] {
 }
 export const SERVER_CORE = CORES > 1 ? CORES - 1 : 0;
 export const GENERATOR_CORE = 0;
-export const pinningNote = hasTaskset && CORES > 1
-  ? `server pinned to core ${SERVER_CORE}, load generators to core ${GENERATOR_CORE} (taskset)`
-  : 'no pinning (taskset missing or one core)';
+export const pinningNote =
+  hasTaskset && CORES > 1
+    ? `server pinned to core ${SERVER_CORE}, load generators to core ${GENERATOR_CORE} (taskset)`
+    : 'no pinning (taskset missing or one core)';
 
 export interface Child {
   proc: ChildProcess;

@@ -50,7 +50,8 @@ export function summarize(file: string, topN = 15, intervalUs?: number): Profile
   // A sample's delta is the wall time since the previous one; on a busy machine a descheduled process shows a
   // long gap charged to whatever ran next. Cap each at 4 sampling intervals (the bench samples every 0.5 ms).
   const cap = 4 * (intervalUs ?? 500);
-  for (let i = 0; i < p.samples.length; i++) self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + Math.min(cap, p.timeDeltas[i] ?? 0) / 1000);
+  for (let i = 0; i < p.samples.length; i++)
+    self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + Math.min(cap, p.timeDeltas[i] ?? 0) / 1000);
   let total = 0;
   let idle = 0;
   const fnSelf = new Map<string, { fn: string; where: string; ms: number }>();
@@ -90,7 +91,13 @@ export function summarize(file: string, topN = 15, intervalUs?: number): Profile
     total_ms: r(total),
     busy_ms: r(busy),
     areas: [...areas].sort((a, b) => b[1] - a[1]).map(([a, ms]) => ({ area: a, ms: r(ms), pct: pct(ms) })),
-    top: [...fnSelf.values()].sort((a, b) => b.ms - a.ms).slice(0, topN).map((e) => ({ ...e, ms: r(e.ms), pct: pct(e.ms) })),
-    ours: [...incl.values()].sort((a, b) => b.ms - a.ms).slice(0, topN).map((e) => ({ ...e, ms: r(e.ms), pct: pct(e.ms) })),
+    top: [...fnSelf.values()]
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, topN)
+      .map((e) => ({ ...e, ms: r(e.ms), pct: pct(e.ms) })),
+    ours: [...incl.values()]
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, topN)
+      .map((e) => ({ ...e, ms: r(e.ms), pct: pct(e.ms) })),
   };
 }

@@ -8,6 +8,7 @@ export function App() {
   const session = useSession();
   const route = useRoute();
   if (!session) return <SignIn />;
-  if (route.name === 'document') return <DocumentView key={`${session.user.id}:${route.id}`} docId={route.id} session={session} />;
+  if (route.name === 'document')
+    return <DocumentView key={`${session.user.id}:${route.id}`} docId={route.id} session={session} />;
   return <Library session={session} />;
 }

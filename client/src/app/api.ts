@@ -143,7 +143,12 @@ export async function downloadExport(docId: string, format: ExportFormat, title:
   // RFC 6266: prefer the exact UTF-8 name (filename*) over the ASCII fallback (filename).
   const named = /filename\*=UTF-8''([^;]+)/i.exec(disposition)?.[1] ?? /filename="?([^";]+)"?/i.exec(disposition)?.[1];
   const extension: Record<ExportFormat, string> = {
-    md: 'md', html: 'html', w3c: 'jsonld', csv: 'csv', docx: 'docx', json: 'json',
+    md: 'md',
+    html: 'html',
+    w3c: 'jsonld',
+    csv: 'csv',
+    docx: 'docx',
+    json: 'json',
   };
   const fallback = `${title.replace(/[^\p{L}\p{N} _-]+/gu, '').trim() || 'document'}.${extension[format]}`;
   const link = document.createElement('a');

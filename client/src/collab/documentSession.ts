@@ -14,13 +14,7 @@ import { PresencePublisher } from './presence';
 import { SyncTracker } from './syncTracker';
 
 export type ConnectionStatus =
-  | 'connecting'
-  | 'connected'
-  | 'reconnecting'
-  | 'offline'
-  | 'denied'
-  | 'expired'
-  | 'missing';
+  'connecting' | 'connected' | 'reconnecting' | 'offline' | 'denied' | 'expired' | 'missing';
 
 export interface ConnectionState {
   status: ConnectionStatus;
@@ -70,7 +64,12 @@ export class DocumentSession {
       (origin) => origin !== this.provider && (this.persistence === null || origin !== this.persistence),
     );
     this.presence = new PresencePublisher(this.provider.awareness, userId);
-    this.state = { status: navigator.onLine ? 'connecting' : 'offline', synced: false, pending: this.tracker.pending, reason: null };
+    this.state = {
+      status: navigator.onLine ? 'connecting' : 'offline',
+      synced: false,
+      pending: this.tracker.pending,
+      reason: null,
+    };
     this.watchProvider();
     this.watchNetwork();
     this.cleanups.push(this.tracker.subscribe(() => this.update({ pending: this.tracker.pending })));

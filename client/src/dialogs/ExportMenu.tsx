@@ -22,7 +22,8 @@ export function ExportMenu() {
   useEffect(() => {
     if (!open) return;
     const close = (event: MouseEvent | KeyboardEvent) => {
-      if (event instanceof KeyboardEvent ? event.key === 'Escape' : !root.current?.contains(event.target as Node)) setOpen(false);
+      if (event instanceof KeyboardEvent ? event.key === 'Escape' : !root.current?.contains(event.target as Node))
+        setOpen(false);
     };
     document.addEventListener('mousedown', close);
     document.addEventListener('keydown', close);
@@ -47,16 +48,28 @@ export function ExportMenu() {
 
   return (
     <div className="menu" ref={root}>
-      <button type="button" aria-haspopup="menu" aria-expanded={open} onClick={() => setOpen((o) => !o)}>Export ▾</button>
+      <button type="button" aria-haspopup="menu" aria-expanded={open} onClick={() => setOpen((o) => !o)}>
+        Export ▾
+      </button>
       {open && (
         <div className="menu-popup" role="menu" aria-label="Export formats">
           {FORMATS.map(({ format, label, hint }) => (
-            <button key={format} type="button" role="menuitem" disabled={busy !== null} onClick={() => void run(format)}>
+            <button
+              key={format}
+              type="button"
+              role="menuitem"
+              disabled={busy !== null}
+              onClick={() => void run(format)}
+            >
               <span>{busy === format ? 'Preparing…' : label}</span>
               <span className="hint">{hint}</span>
             </button>
           ))}
-          {error && <p className="form-error" role="alert">{error}</p>}
+          {error && (
+            <p className="form-error" role="alert">
+              {error}
+            </p>
+          )}
         </div>
       )}
     </div>

@@ -64,7 +64,13 @@ export function MembersDialog({ onClose }: { onClose: () => void }) {
       ) : (
         <table className="members">
           <thead>
-            <tr><th scope="col">Name</th><th scope="col">Role</th><th scope="col"><span className="sr-only">Remove</span></th></tr>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Role</th>
+              <th scope="col">
+                <span className="sr-only">Remove</span>
+              </th>
+            </tr>
           </thead>
           <tbody>
             {members.map((m) => (
@@ -74,14 +80,29 @@ export function MembersDialog({ onClose }: { onClose: () => void }) {
                   <div className="muted small">@{m.username}</div>
                 </td>
                 <td>
-                  <select aria-label={`Role of ${m.name}`} value={m.role} disabled={m.username === user.username}
-                    onChange={(e) => void change(m.username, e.target.value as Role)}>
-                    {ROLES.map((r) => <option key={r} value={r}>{roleLabel(r)}</option>)}
+                  <select
+                    aria-label={`Role of ${m.name}`}
+                    value={m.role}
+                    disabled={m.username === user.username}
+                    onChange={(e) => void change(m.username, e.target.value as Role)}
+                  >
+                    {ROLES.map((r) => (
+                      <option key={r} value={r}>
+                        {roleLabel(r)}
+                      </option>
+                    ))}
                   </select>
                 </td>
                 <td>
                   {m.username !== user.username && (
-                    <button type="button" className="link danger" aria-label={`Remove ${m.name}`} onClick={() => void remove(m.username)}>Remove</button>
+                    <button
+                      type="button"
+                      className="link danger"
+                      aria-label={`Remove ${m.name}`}
+                      onClick={() => void remove(m.username)}
+                    >
+                      Remove
+                    </button>
                   )}
                 </td>
               </tr>
@@ -92,16 +113,36 @@ export function MembersDialog({ onClose }: { onClose: () => void }) {
       <form className="add-member" onSubmit={add}>
         <label htmlFor={ids.user}>Add someone by username</label>
         <div className="row">
-          <input id={ids.user} value={username} onChange={(e) => setUsername(e.target.value)} placeholder="username" autoComplete="off" />
-          <label htmlFor={ids.role} className="sr-only">Role</label>
+          <input
+            id={ids.user}
+            value={username}
+            onChange={(e) => setUsername(e.target.value)}
+            placeholder="username"
+            autoComplete="off"
+          />
+          <label htmlFor={ids.role} className="sr-only">
+            Role
+          </label>
           <select id={ids.role} value={role} onChange={(e) => setRole(e.target.value as Role)}>
-            {ROLES.map((r) => <option key={r} value={r}>{roleLabel(r)}</option>)}
+            {ROLES.map((r) => (
+              <option key={r} value={r}>
+                {roleLabel(r)}
+              </option>
+            ))}
           </select>
-          <button type="submit" className="primary">Add</button>
+          <button type="submit" className="primary">
+            Add
+          </button>
         </div>
-        <p className="hint">Viewers read; commenters also comment; editors also edit the text and tags; owners also manage members.</p>
+        <p className="hint">
+          Viewers read; commenters also comment; editors also edit the text and tags; owners also manage members.
+        </p>
       </form>
-      {error && <p className="form-error" role="alert">{error}</p>}
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
     </Dialog>
   );
 }

@@ -21,18 +21,43 @@ function TagRow({ name, def }: { name: string; def: TagDefinition }) {
   };
   return (
     <li className="vocab-row" data-tag={name}>
-      <input type="color" aria-label={`Colour of ${name}`} value={def.color}
-        onChange={(e) => attempt(() => setTag(session.doc, name, { ...def, color: e.target.value }))} />
-      <input aria-label={`Name of ${name}`} value={draftName} onChange={(e) => setDraftName(e.target.value)}
-        onBlur={() => draftName.trim() && draftName.trim() !== name && attempt(() => renameTag(session.doc, name, draftName.trim()))}
-        onKeyDown={(e) => e.key === 'Enter' && (e.target as HTMLInputElement).blur()} />
-      <input aria-label={`Description of ${name}`} placeholder="Description" value={def.description ?? ''}
-        onChange={(e) => attempt(() => setTag(session.doc, name, { color: def.color, description: e.target.value }))} />
-      <button type="button" className="link danger" aria-label={`Remove tag ${name}`}
-        onClick={() => window.confirm(`Remove the tag “${name}” from the document and from every thread?`) && attempt(() => removeTag(session.doc, name))}>
+      <input
+        type="color"
+        aria-label={`Colour of ${name}`}
+        value={def.color}
+        onChange={(e) => attempt(() => setTag(session.doc, name, { ...def, color: e.target.value }))}
+      />
+      <input
+        aria-label={`Name of ${name}`}
+        value={draftName}
+        onChange={(e) => setDraftName(e.target.value)}
+        onBlur={() =>
+          draftName.trim() && draftName.trim() !== name && attempt(() => renameTag(session.doc, name, draftName.trim()))
+        }
+        onKeyDown={(e) => e.key === 'Enter' && (e.target as HTMLInputElement).blur()}
+      />
+      <input
+        aria-label={`Description of ${name}`}
+        placeholder="Description"
+        value={def.description ?? ''}
+        onChange={(e) => attempt(() => setTag(session.doc, name, { color: def.color, description: e.target.value }))}
+      />
+      <button
+        type="button"
+        className="link danger"
+        aria-label={`Remove tag ${name}`}
+        onClick={() =>
+          window.confirm(`Remove the tag “${name}” from the document and from every thread?`) &&
+          attempt(() => removeTag(session.doc, name))
+        }
+      >
         Remove
       </button>
-      {error && <p className="form-error" role="alert">{error}</p>}
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
     </li>
   );
 }
@@ -67,18 +92,42 @@ export function VocabularyDialog({ onClose }: { onClose: () => void }) {
 
   return (
     <Dialog title="Tags" onClose={onClose}>
-      {names.length === 0 ? <p className="muted">No tags yet.</p> : (
-        <ul className="vocab-list">{names.map((n) => <TagRow key={n} name={n} def={vocabulary[n]!} />)}</ul>
+      {names.length === 0 ? (
+        <p className="muted">No tags yet.</p>
+      ) : (
+        <ul className="vocab-list">
+          {names.map((n) => (
+            <TagRow key={n} name={n} def={vocabulary[n]!} />
+          ))}
+        </ul>
       )}
       <form className="add-tag" onSubmit={add}>
         <label htmlFor={ids.name}>New tag</label>
         <div className="row">
-          <input id={ids.color} type="color" aria-label="Colour" value={color} onChange={(e) => setColor(e.target.value)} />
-          <input id={ids.name} value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. evidence" maxLength={40} />
-          <button type="submit" className="primary">Add tag</button>
+          <input
+            id={ids.color}
+            type="color"
+            aria-label="Colour"
+            value={color}
+            onChange={(e) => setColor(e.target.value)}
+          />
+          <input
+            id={ids.name}
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            placeholder="e.g. evidence"
+            maxLength={40}
+          />
+          <button type="submit" className="primary">
+            Add tag
+          </button>
         </div>
       </form>
-      {error && <p className="form-error" role="alert">{error}</p>}
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
     </Dialog>
   );
 }

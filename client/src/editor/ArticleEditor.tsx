@@ -21,7 +21,16 @@ import { useDocument } from '../views/document/DocumentContext';
 import { articleTheme } from './theme';
 
 /** Every node type the server's importer may write into `root`; an unknown type would break the sync. */
-export const ARTICLE_NODES = [HeadingNode, QuoteNode, ListNode, ListItemNode, LinkNode, AutoLinkNode, CodeNode, CodeHighlightNode];
+export const ARTICLE_NODES = [
+  HeadingNode,
+  QuoteNode,
+  ListNode,
+  ListItemNode,
+  LinkNode,
+  AutoLinkNode,
+  CodeNode,
+  CodeHighlightNode,
+];
 
 function BridgePlugin() {
   const [editor] = useLexicalComposerContext();

@@ -41,7 +41,9 @@ export interface TextSpan {
  * once per batch instead of once per range: thousands of highlights are measured in one pass.
  */
 function rectsOfRange(range: Range, rootWidth: number, rootPadding: number): DOMRect[] {
-  const rects = Array.from(range.getClientRects()).sort((a, b) => (Math.abs(a.top - b.top) <= 3 ? a.left - b.left : a.top - b.top));
+  const rects = Array.from(range.getClientRects()).sort((a, b) =>
+    Math.abs(a.top - b.top) <= 3 ? a.left - b.left : a.top - b.top,
+  );
   const kept: DOMRect[] = [];
   let previous: DOMRect | undefined;
   for (const rect of rects) {
@@ -132,7 +134,9 @@ export class ArticleGeometry {
         const range = this.$domRange(index, span);
         if (!range) continue;
         const rects =
-          span.end > span.start ? rectsOfRange(range, rootWidth, rootPadding) : Array.from(range.getClientRects()).slice(0, 1);
+          span.end > span.start
+            ? rectsOfRange(range, rootWidth, rootPadding)
+            : Array.from(range.getClientRects()).slice(0, 1);
         result.set(
           key,
           rects

@@ -9,7 +9,15 @@ import type { Draft } from '../views/document/uiStore';
 import { CommentBox } from '../threads/CommentBox';
 import { focusCardWhenShown } from '../threads/focusCard';
 
-export function CommentComposer({ draft, style, cardRef }: { draft: Draft; style?: CSSProperties; cardRef?: Ref<HTMLElement> }) {
+export function CommentComposer({
+  draft,
+  style,
+  cardRef,
+}: {
+  draft: Draft;
+  style?: CSSProperties;
+  cardRef?: Ref<HTMLElement>;
+}) {
   const { session, user, ui, model } = useDocument();
   const vocabulary = model.getSnapshot().vocabulary;
   const [tags, setTags] = useState<string[]>([]);
@@ -25,17 +33,30 @@ export function CommentComposer({ draft, style, cardRef }: { draft: Draft; style
   };
 
   return (
-    <article ref={cardRef} style={style} className="thread-card composer active" aria-label="New comment" data-composer="true"
-      onKeyDown={(e) => e.key === 'Escape' && cancel()}>
-      <blockquote className="thread-quote" title={draft.quote.exact}>{draft.quote.exact}</blockquote>
+    <article
+      ref={cardRef}
+      style={style}
+      className="thread-card composer active"
+      aria-label="New comment"
+      data-composer="true"
+      onKeyDown={(e) => e.key === 'Escape' && cancel()}
+    >
+      <blockquote className="thread-quote" title={draft.quote.exact}>
+        {draft.quote.exact}
+      </blockquote>
       {Object.keys(vocabulary).length > 0 && (
         <div className="composer-tags" role="group" aria-label="Tags">
           {Object.entries(vocabulary).map(([name, def]) => {
             const on = tags.includes(name);
             return (
-              <button key={name} type="button" className={on ? 'tag toggle on' : 'tag toggle'} aria-pressed={on}
+              <button
+                key={name}
+                type="button"
+                className={on ? 'tag toggle on' : 'tag toggle'}
+                aria-pressed={on}
                 style={{ ['--tag' as string]: def.color }}
-                onClick={() => setTags((t) => (on ? t.filter((x) => x !== name) : [...t, name]))}>
+                onClick={() => setTags((t) => (on ? t.filter((x) => x !== name) : [...t, name]))}
+              >
                 {name}
               </button>
             );

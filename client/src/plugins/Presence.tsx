@@ -72,7 +72,8 @@ export const RemoteSelections = memo(function RemoteSelections({ layer }: { laye
       try {
         const start = index.fromRelative(decodeRelative(peer.selection!.start));
         const end = index.fromRelative(decodeRelative(peer.selection!.end));
-        if (start !== null && end !== null) spans.push([peer, { start: Math.min(start, end), end: Math.max(start, end) }]);
+        if (start !== null && end !== null)
+          spans.push([peer, { start: Math.min(start, end), end: Math.max(start, end) }]);
       } catch {
         // A malformed position from another client only hides that client's selection.
       }
@@ -87,10 +88,18 @@ export const RemoteSelections = memo(function RemoteSelections({ layer }: { laye
         const first = rects[0]!;
         const collapsed = rects.length === 1 && first.width <= 2;
         return (
-          <div key={peer.clientId} className="remote-selection" data-peer={peer.userId} style={{ ['--peer' as string]: colors.get(peer.userId) ?? peer.color }}>
+          <div
+            key={peer.clientId}
+            className="remote-selection"
+            data-peer={peer.userId}
+            style={{ ['--peer' as string]: colors.get(peer.userId) ?? peer.color }}
+          >
             {rects.map((r, i) => (
-              <span key={i} className={collapsed ? 'remote-caret' : 'remote-rect'}
-                style={{ top: r.top, left: r.left, width: collapsed ? 2 : r.width, height: r.height }} />
+              <span
+                key={i}
+                className={collapsed ? 'remote-caret' : 'remote-rect'}
+                style={{ top: r.top, left: r.left, width: collapsed ? 2 : r.width, height: r.height }}
+              />
             ))}
             <span className="remote-label" style={{ top: first.top - 16, left: first.left }}>
               {peer.name}
@@ -119,7 +128,12 @@ export function PresenceAvatars() {
     <div className="presence" aria-label={`${people.length} here now`} role="group">
       {shown.map((peer) => (
         <span key={peer.userId} className="presence-item" data-presence={peer.userId}>
-          <Avatar name={peer.name} color={colors.get(peer.userId) ?? peer.color} size={28} title={peer.isSelf ? `${peer.name} (you)` : peer.name} />
+          <Avatar
+            name={peer.name}
+            color={colors.get(peer.userId) ?? peer.color}
+            size={28}
+            title={peer.isSelf ? `${peer.name} (you)` : peer.name}
+          />
         </span>
       ))}
       {people.length > shown.length && <span className="presence-more">+{people.length - shown.length}</span>}

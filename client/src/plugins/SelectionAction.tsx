@@ -37,7 +37,10 @@ export function SelectionAction({ layer }: { layer: HTMLElement | null }) {
       const center = first.left + first.width / 2 - box.left;
       setNotice(null);
       // Above the selection's first line, centred on it, never past the article's edges.
-      setPlace({ top: Math.round(first.top - box.top - 42), left: Math.round(Math.min(Math.max(center, 70), box.width - 70)) });
+      setPlace({
+        top: Math.round(first.top - box.top - 42),
+        left: Math.round(Math.min(Math.max(center, 70), box.width - 70)),
+      });
     };
     const onChange = () => {
       if (!frame) frame = requestAnimationFrame(update);
@@ -91,7 +94,11 @@ export function SelectionAction({ layer }: { layer: HTMLElement | null }) {
       >
         <span aria-hidden="true">✎</span> Comment
       </button>
-      {notice && <p className="selection-notice" role="status">{notice}</p>}
+      {notice && (
+        <p className="selection-notice" role="status">
+          {notice}
+        </p>
+      )}
     </div>
   );
 }

@@ -69,7 +69,9 @@ export function CommentBox({
 
   return (
     <div className={expanded ? 'comment-box' : 'comment-box compact'}>
-      <label htmlFor={id} className="sr-only">{label}</label>
+      <label htmlFor={id} className="sr-only">
+        {label}
+      </label>
       <textarea
         id={id}
         ref={ref}
@@ -85,12 +87,25 @@ export function CommentBox({
         }}
         onKeyDown={onKeyDown}
       />
-      {error && <p className="form-error" role="alert">{error}</p>}
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
       {expanded && (
         <div className="comment-box-actions">
-          <span className="hint" title="Shift+Enter starts a new line">Enter to send</span>
+          <span className="hint" title="Shift+Enter starts a new line">
+            Enter to send
+          </span>
           {onCancel && (
-            <button type="button" onMouseDown={(e) => e.preventDefault()} onClick={() => { setBody(initial); onCancel(); }}>
+            <button
+              type="button"
+              onMouseDown={(e) => e.preventDefault()}
+              onClick={() => {
+                setBody(initial);
+                onCancel();
+              }}
+            >
               Cancel
             </button>
           )}

@@ -20,27 +20,61 @@ export function FilterBar() {
 
   return (
     <div className="filter-bar" role="search" aria-label="Filter threads">
-      <label htmlFor={ids.search} className="sr-only">Search comments and quotes</label>
-      <input id={ids.search} type="search" className="filter-search" placeholder="Search comments and quotes"
-        value={filters.search} onChange={(e) => ui.setFilters({ search: e.target.value })} />
-      <label htmlFor={ids.status} className="filter-label">Status</label>
-      <select id={ids.status} value={filters.status} onChange={(e) => ui.setFilters({ status: e.target.value as StatusFilter })}>
+      <label htmlFor={ids.search} className="sr-only">
+        Search comments and quotes
+      </label>
+      <input
+        id={ids.search}
+        type="search"
+        className="filter-search"
+        placeholder="Search comments and quotes"
+        value={filters.search}
+        onChange={(e) => ui.setFilters({ search: e.target.value })}
+      />
+      <label htmlFor={ids.status} className="filter-label">
+        Status
+      </label>
+      <select
+        id={ids.status}
+        value={filters.status}
+        onChange={(e) => ui.setFilters({ status: e.target.value as StatusFilter })}
+      >
         <option value="all">All</option>
         <option value="open">Open</option>
         <option value="resolved">Resolved</option>
       </select>
-      <label htmlFor={ids.tag} className="filter-label">Tag</label>
+      <label htmlFor={ids.tag} className="filter-label">
+        Tag
+      </label>
       <select id={ids.tag} value={filters.tag ?? ''} onChange={(e) => ui.setFilters({ tag: e.target.value || null })}>
         <option value="">Any</option>
-        {tags.map((tag) => <option key={tag} value={tag}>{tag}</option>)}
+        {tags.map((tag) => (
+          <option key={tag} value={tag}>
+            {tag}
+          </option>
+        ))}
       </select>
-      <label htmlFor={ids.author} className="filter-label">Author</label>
-      <select id={ids.author} value={filters.author ?? ''} onChange={(e) => ui.setFilters({ author: e.target.value || null })}>
+      <label htmlFor={ids.author} className="filter-label">
+        Author
+      </label>
+      <select
+        id={ids.author}
+        value={filters.author ?? ''}
+        onChange={(e) => ui.setFilters({ author: e.target.value || null })}
+      >
         <option value="">Anyone</option>
-        {authors.map((a) => <option key={a.id} value={a.id}>{a.name}</option>)}
+        {authors.map((a) => (
+          <option key={a.id} value={a.id}>
+            {a.name}
+          </option>
+        ))}
       </select>
       <label className="check">
-        <input type="checkbox" checked={filters.orphaned} onChange={(e) => ui.setFilters({ orphaned: e.target.checked })} />
+        <input
+          type="checkbox"
+          checked={filters.orphaned}
+          onChange={(e) => ui.setFilters({ orphaned: e.target.checked })}
+        />
         Orphaned only{counts.orphans > 0 ? ` (${counts.orphans})` : ''}
       </label>
       <label className="check">
@@ -51,7 +85,9 @@ export function FilterBar() {
         {counts.shown} {counts.shown === 1 ? 'thread' : 'threads'}
       </span>
       {filtered && (
-        <button type="button" className="link" onClick={() => ui.set({ filters: DEFAULT_FILTERS })}>Clear filters</button>
+        <button type="button" className="link" onClick={() => ui.set({ filters: DEFAULT_FILTERS })}>
+          Clear filters
+        </button>
       )}
     </div>
   );

@@ -23,7 +23,9 @@ export function OrphanedThreads() {
   if (orphans.length === 0) return null;
   return (
     <section className="orphans" aria-labelledby="orphans-title">
-      <h2 id="orphans-title">Orphaned threads <span className="count">{orphans.length}</span></h2>
+      <h2 id="orphans-title">
+        Orphaned threads <span className="count">{orphans.length}</span>
+      </h2>
       <p className="muted small">The passages these threads were about are no longer in the article.</p>
       <div className="orphan-list">
         {orphans.map((thread) => (

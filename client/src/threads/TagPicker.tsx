@@ -23,7 +23,9 @@ export function TagPicker({
   return (
     <fieldset className="tag-picker" aria-labelledby={id} onKeyDown={(e) => e.key === 'Escape' && onClose()}>
       <legend id={id}>Tags</legend>
-      {names.length === 0 && <p className="muted small">This document has no tags yet. Editors can add some under “Tags”.</p>}
+      {names.length === 0 && (
+        <p className="muted small">This document has no tags yet. Editors can add some under “Tags”.</p>
+      )}
       {names.map((tag) => (
         <label key={tag} className="tag-option">
           <input type="checkbox" checked={thread.tags.includes(tag)} onChange={(e) => toggle(tag, e.target.checked)} />
@@ -31,7 +33,9 @@ export function TagPicker({
           {tag}
         </label>
       ))}
-      <button type="button" className="link" onClick={onClose}>Done</button>
+      <button type="button" className="link" onClick={onClose}>
+        Done
+      </button>
     </fieldset>
   );
 }

@@ -3,7 +3,17 @@
  * own comments, resolve/reopen and tags. A resolved thread folds to a one-line stub unless unfolded.
  * Every piece of user text is rendered as a React text node: never as HTML.
  */
-import { Fragment, memo, useEffect, useState, useSyncExternalStore, type CSSProperties, type KeyboardEvent, type MouseEvent, type Ref } from 'react';
+import {
+  Fragment,
+  memo,
+  useEffect,
+  useState,
+  useSyncExternalStore,
+  type CSSProperties,
+  type KeyboardEvent,
+  type MouseEvent,
+  type Ref,
+} from 'react';
 import {
   addComment,
   deleteComment,
@@ -48,20 +58,34 @@ function CommentView({ threadId, comment, mine }: { threadId: string; comment: C
   const { session } = useDocument();
   const [editing, setEditing] = useState(false);
   if (comment.deleted) {
-    return <li className="comment deleted" data-comment-id={comment.id}><p className="muted">Comment deleted</p></li>;
+    return (
+      <li className="comment deleted" data-comment-id={comment.id}>
+        <p className="muted">Comment deleted</p>
+      </li>
+    );
   }
   return (
     <li className="comment" data-comment-id={comment.id}>
       <div className="comment-head">
         <Avatar name={comment.authorName || 'Someone'} color={userColor(comment.authorId)} size={22} />
         <span className="comment-author">{comment.authorName || 'Someone'}</span>
-        <time className="comment-time" dateTime={new Date(comment.createdAt).toISOString()} title={fullTime(comment.createdAt)}>
+        <time
+          className="comment-time"
+          dateTime={new Date(comment.createdAt).toISOString()}
+          title={fullTime(comment.createdAt)}
+        >
           {timeAgo(comment.createdAt)}
         </time>
-        {comment.editedAt !== null && <span className="edited" title={`Edited ${fullTime(comment.editedAt)}`}>edited</span>}
+        {comment.editedAt !== null && (
+          <span className="edited" title={`Edited ${fullTime(comment.editedAt)}`}>
+            edited
+          </span>
+        )}
         {mine && !editing && (
           <span className="comment-tools">
-            <button type="button" className="link" aria-label="Edit comment" onClick={() => setEditing(true)}>Edit</button>
+            <button type="button" className="link" aria-label="Edit comment" onClick={() => setEditing(true)}>
+              Edit
+            </button>
             <button
               type="button"
               className="link danger"
@@ -98,12 +122,20 @@ function CommentView({ threadId, comment, mine }: { threadId: string; comment: C
   );
 }
 
-function TagChips({ tags, vocabulary }: { tags: readonly string[]; vocabulary: Readonly<Record<string, TagDefinition>> }) {
+function TagChips({
+  tags,
+  vocabulary,
+}: {
+  tags: readonly string[];
+  vocabulary: Readonly<Record<string, TagDefinition>>;
+}) {
   if (tags.length === 0) return null;
   return (
     <ul className="tags" aria-label="Tags">
       {tags.map((tag) => (
-        <li key={tag} className="tag" style={{ ['--tag' as string]: vocabulary[tag]?.color ?? '#8a8a8a' }}>{tag}</li>
+        <li key={tag} className="tag" style={{ ['--tag' as string]: vocabulary[tag]?.color ?? '#8a8a8a' }}>
+          {tag}
+        </li>
       ))}
     </ul>
   );
@@ -160,12 +192,25 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
 
   if (folded) {
     return (
-      <article {...common} className={`thread-card folded${active ? ' active' : ''}`} aria-label={`Resolved thread on “${thread.quote.exact.slice(0, 60)}”`}>
-        <span className="resolved-mark" aria-hidden="true">✓</span>
+      <article
+        {...common}
+        className={`thread-card folded${active ? ' active' : ''}`}
+        aria-label={`Resolved thread on “${thread.quote.exact.slice(0, 60)}”`}
+      >
+        <span className="resolved-mark" aria-hidden="true">
+          ✓
+        </span>
         <span className="folded-text">
           Resolved · <q>{thread.quote.exact}</q>
         </span>
-        <button type="button" className="link" onClick={() => ui.toggleUnfolded(thread.id)} aria-label="Show resolved thread">Show</button>
+        <button
+          type="button"
+          className="link"
+          onClick={() => ui.toggleUnfolded(thread.id)}
+          aria-label="Show resolved thread"
+        >
+          Show
+        </button>
       </article>
     );
   }
@@ -177,9 +222,19 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
       aria-label={`Thread by ${first?.authorName ?? 'someone'} on “${thread.quote.exact.slice(0, 60)}”`}
     >
       <header className="thread-head">
-        <blockquote className="thread-quote" title={thread.quote.exact}>{thread.quote.exact}</blockquote>
-        {anchorState === 'moved' && <span className="chip warn" title="The text changed; the passage was found again nearby.">moved</span>}
-        {anchorState === 'orphan' && <span className="chip danger" title="The passage this thread was about is gone from the article.">orphaned</span>}
+        <blockquote className="thread-quote" title={thread.quote.exact}>
+          {thread.quote.exact}
+        </blockquote>
+        {anchorState === 'moved' && (
+          <span className="chip warn" title="The text changed; the passage was found again nearby.">
+            moved
+          </span>
+        )}
+        {anchorState === 'orphan' && (
+          <span className="chip danger" title="The passage this thread was about is gone from the article.">
+            orphaned
+          </span>
+        )}
       </header>
       <TagChips tags={thread.tags} vocabulary={vocabulary} />
       <ol className="comments">
@@ -187,16 +242,28 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
           <Fragment key={comment.id}>
             {hidden > 0 && i === 1 && (
               <li className="more-comments">
-                <button type="button" className="link" onClick={() => onActivate(thread.id)}>{hidden} more {hidden === 1 ? 'reply' : 'replies'}</button>
+                <button type="button" className="link" onClick={() => onActivate(thread.id)}>
+                  {hidden} more {hidden === 1 ? 'reply' : 'replies'}
+                </button>
               </li>
             )}
-            <CommentView threadId={thread.id} comment={comment} mine={comment.authorId === user.id && permissions.canComment} />
+            <CommentView
+              threadId={thread.id}
+              comment={comment}
+              mine={comment.authorId === user.id && permissions.canComment}
+            />
           </Fragment>
         ))}
       </ol>
-      {showPending && <p className="pending-note" role="status">Not yet synced: saved on this device</p>}
+      {showPending && (
+        <p className="pending-note" role="status">
+          Not yet synced: saved on this device
+        </p>
+      )}
       {typing.length > 0 && (
-        <p className="typing" aria-live="polite">{typing.map((p) => p.name).join(', ')} {typing.length === 1 ? 'is' : 'are'} typing…</p>
+        <p className="typing" aria-live="polite">
+          {typing.map((p) => p.name).join(', ')} {typing.length === 1 ? 'is' : 'are'} typing…
+        </p>
       )}
       {permissions.canComment && (active || replyDraft) && (
         <div className="thread-actions">
@@ -226,8 +293,14 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
             />
           )}
           <div className="thread-buttons">
-            <button type="button" onClick={toggleStatus}>{resolved ? 'Reopen' : 'Resolve'}</button>
-            {resolved && !showResolved && <button type="button" className="link" onClick={() => ui.toggleUnfolded(thread.id)}>Fold</button>}
+            <button type="button" onClick={toggleStatus}>
+              {resolved ? 'Reopen' : 'Resolve'}
+            </button>
+            {resolved && !showResolved && (
+              <button type="button" className="link" onClick={() => ui.toggleUnfolded(thread.id)}>
+                Fold
+              </button>
+            )}
             {mayTag && (
               <button type="button" className="link" aria-expanded={tagging} onClick={() => setTagging((t) => !t)}>
                 {thread.tags.length ? 'Edit tags' : 'Add tags'}
@@ -240,9 +313,20 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
       {permissions.canComment && !active && !replyDraft && (
         <div className="thread-buttons quiet">
           {!resolved && (
-            <button type="button" className="link" onClick={() => { setFocusReply(true); onActivate(thread.id); }}>Reply</button>
+            <button
+              type="button"
+              className="link"
+              onClick={() => {
+                setFocusReply(true);
+                onActivate(thread.id);
+              }}
+            >
+              Reply
+            </button>
           )}
-          <button type="button" className="link" onClick={toggleStatus}>{resolved ? 'Reopen' : 'Resolve'}</button>
+          <button type="button" className="link" onClick={toggleStatus}>
+            {resolved ? 'Reopen' : 'Resolve'}
+          </button>
         </div>
       )}
     </article>

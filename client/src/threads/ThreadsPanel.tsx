@@ -52,7 +52,11 @@ function useVisibleRange(panel: HTMLElement | null): { top: number; bottom: numb
       frame = 0;
       const offset = panel.getBoundingClientRect().top - scroller.getBoundingClientRect().top;
       const top = Math.round(-offset);
-      setRange((r) => (Math.abs(r.top - top) < 200 && r.bottom - r.top === scroller.clientHeight ? r : { top, bottom: top + scroller.clientHeight }));
+      setRange((r) =>
+        Math.abs(r.top - top) < 200 && r.bottom - r.top === scroller.clientHeight
+          ? r
+          : { top, bottom: top + scroller.clientHeight },
+      );
     };
     const onScroll = () => {
       if (!frame) frame = requestAnimationFrame(measure);
@@ -131,7 +135,11 @@ export function ThreadsPanel() {
   );
 
   const positions = useMemo(() => {
-    const items = threads.map((t) => ({ key: t.id, desired: placement.tops.get(t.id)!, height: heights.current.get(t.id) ?? GUESS_HEIGHT }));
+    const items = threads.map((t) => ({
+      key: t.id,
+      desired: placement.tops.get(t.id)!,
+      height: heights.current.get(t.id) ?? GUESS_HEIGHT,
+    }));
     if (draft) {
       items.push({ key: DRAFT_KEY, desired: placement.draftTop ?? 0, height: heights.current.get(DRAFT_KEY) ?? 200 });
     }
@@ -149,7 +157,8 @@ export function ThreadsPanel() {
         const scroller = root.closest('.doc-scroll');
         const layer = root.closest('.article-wrap');
         if (scroller && layer) {
-          const layerTop = layer.getBoundingClientRect().top - scroller.getBoundingClientRect().top + scroller.scrollTop;
+          const layerTop =
+            layer.getBoundingClientRect().top - scroller.getBoundingClientRect().top + scroller.scrollTop;
           const target = layerTop + top - scroller.clientHeight / 3;
           const visibleTop = scroller.scrollTop;
           const y = layerTop + top;
@@ -175,27 +184,25 @@ export function ThreadsPanel() {
   return (
     <div className="threads-panel" ref={setPanel} style={{ minHeight: bottom + 40 }}>
       {draft && positions.has(DRAFT_KEY) && (
-        <CommentComposer
-          draft={draft}
-          cardRef={stableRef(DRAFT_KEY)}
-          style={{ top: positions.get(DRAFT_KEY) }}
-        />
+        <CommentComposer draft={draft} cardRef={stableRef(DRAFT_KEY)} style={{ top: positions.get(DRAFT_KEY) }} />
       )}
-      {threads.filter((thread) => near(thread.id)).map((thread: Thread) => (
-        <ThreadCard
-          key={thread.id}
-          thread={thread}
-          anchorState={snapshot.anchors.get(thread.id)?.state ?? 'orphan'}
-          active={thread.id === activeId}
-          folded={isFolded(thread, showResolved, unfolded)}
-          pending={isPending(thread.id)}
-          typing={typing.get(thread.id) ?? NO_PEERS}
-          vocabulary={snapshot.vocabulary}
-          cardRef={stableRef(thread.id)}
-          top={positions.get(thread.id) ?? 0}
-          onActivate={onActivate}
-        />
-      ))}
+      {threads
+        .filter((thread) => near(thread.id))
+        .map((thread: Thread) => (
+          <ThreadCard
+            key={thread.id}
+            thread={thread}
+            anchorState={snapshot.anchors.get(thread.id)?.state ?? 'orphan'}
+            active={thread.id === activeId}
+            folded={isFolded(thread, showResolved, unfolded)}
+            pending={isPending(thread.id)}
+            typing={typing.get(thread.id) ?? NO_PEERS}
+            vocabulary={snapshot.vocabulary}
+            cardRef={stableRef(thread.id)}
+            top={positions.get(thread.id) ?? 0}
+            onActivate={onActivate}
+          />
+        ))}
     </div>
   );
 }

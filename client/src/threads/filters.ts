@@ -13,13 +13,19 @@ export interface VisibleThreads {
 function matchesSearch(thread: Thread, needle: string): boolean {
   if (!needle) return true;
   if (thread.quote.exact.toLowerCase().includes(needle)) return true;
-  return thread.comments.some((c) => !c.deleted && (c.body.toLowerCase().includes(needle) || c.authorName.toLowerCase().includes(needle)));
+  return thread.comments.some(
+    (c) => !c.deleted && (c.body.toLowerCase().includes(needle) || c.authorName.toLowerCase().includes(needle)),
+  );
 }
 
 export function passesFilters(thread: Thread, filters: Filters): boolean {
   if (filters.status !== 'all' && thread.status !== filters.status) return false;
   if (filters.tag !== null && !thread.tags.includes(filters.tag)) return false;
-  if (filters.author !== null && thread.createdBy !== filters.author && !thread.comments.some((c) => c.authorId === filters.author)) {
+  if (
+    filters.author !== null &&
+    thread.createdBy !== filters.author &&
+    !thread.comments.some((c) => c.authorId === filters.author)
+  ) {
     return false;
   }
   return matchesSearch(thread, filters.search.trim().toLowerCase());
@@ -45,7 +51,8 @@ export function isFolded(thread: Thread, showResolved: boolean, unfolded: Readon
 /** Everyone who wrote in the document, for the author filter. */
 export function authorsOf(threads: readonly Thread[]): Array<{ id: string; name: string }> {
   const names = new Map<string, string>();
-  for (const thread of threads) for (const c of thread.comments) if (!names.has(c.authorId)) names.set(c.authorId, c.authorName);
+  for (const thread of threads)
+    for (const c of thread.comments) if (!names.has(c.authorId)) names.set(c.authorId, c.authorName);
   return [...names].map(([id, name]) => ({ id, name })).sort((a, b) => a.name.localeCompare(b.name));
 }
 

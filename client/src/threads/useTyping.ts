@@ -16,11 +16,14 @@ export function useTyping(presence: PresencePublisher, threadId: string): { onIn
     if (timer.current) clearTimeout(timer.current);
     timer.current = setTimeout(stop, IDLE_MS);
   }, [presence, threadId, stop]);
-  useEffect(() => () => {
-    if (timer.current) {
-      clearTimeout(timer.current);
-      presence.set({ typing: null });
-    }
-  }, [presence]);
+  useEffect(
+    () => () => {
+      if (timer.current) {
+        clearTimeout(timer.current);
+        presence.set({ typing: null });
+      }
+    },
+    [presence],
+  );
   return { onInput, stop };
 }

@@ -1,6 +1,16 @@
 import { initials } from './format';
 
-export function Avatar({ name, color, size = 28, title }: { name: string; color: string; size?: number; title?: string }) {
+export function Avatar({
+  name,
+  color,
+  size = 28,
+  title,
+}: {
+  name: string;
+  color: string;
+  size?: number;
+  title?: string;
+}) {
   return (
     <span
       className="avatar"

@@ -16,9 +16,13 @@ export class ErrorBoundary extends Component<{ children: ReactNode; label: strin
     if (!this.state.error) return this.props.children;
     return (
       <div className="crash" role="alert">
-        <p><strong>{this.props.label} stopped working.</strong> Your work is kept on this device and on the server.</p>
+        <p>
+          <strong>{this.props.label} stopped working.</strong> Your work is kept on this device and on the server.
+        </p>
         <p className="muted small">{this.state.error.message}</p>
-        <button type="button" onClick={() => location.reload()}>Reload</button>
+        <button type="button" onClick={() => location.reload()}>
+          Reload
+        </button>
       </div>
     );
   }

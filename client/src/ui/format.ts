@@ -33,7 +33,10 @@ export function plural(n: number, one: string, many = `${one}s`): string {
 
 /** Initials for an avatar: "Ada Lovelace" -> "AL", "bob" -> "B". */
 export function initials(name: string): string {
-  const words = name.trim().split(/\s+/).filter((w) => /^\p{L}|^\p{N}/u.test(w));
+  const words = name
+    .trim()
+    .split(/\s+/)
+    .filter((w) => /^\p{L}|^\p{N}/u.test(w));
   if (words.length === 0) return '?';
   const first = [...words[0]!][0] ?? '';
   const last = words.length > 1 ? ([...words[words.length - 1]!][0] ?? '') : '';
@@ -41,8 +44,22 @@ export function initials(name: string): string {
 }
 
 export const USER_COLORS = [
-  '#2f6fdf', '#c2410c', '#0f766e', '#7c3aed', '#b91c1c', '#15803d', '#a16207', '#be185d',
-  '#0369a1', '#4d7c0f', '#9333ea', '#0e7490', '#c026d3', '#854d0e', '#4338ca', '#047857',
+  '#2f6fdf',
+  '#c2410c',
+  '#0f766e',
+  '#7c3aed',
+  '#b91c1c',
+  '#15803d',
+  '#a16207',
+  '#be185d',
+  '#0369a1',
+  '#4d7c0f',
+  '#9333ea',
+  '#0e7490',
+  '#c026d3',
+  '#854d0e',
+  '#4338ca',
+  '#047857',
 ];
 
 function colorIndex(userId: string): number {
@@ -66,7 +83,8 @@ export function distinctColors(userIds: Iterable<string>): Map<string, string> {
   const result = new Map<string, string>();
   for (const id of [...new Set(userIds)].sort()) {
     let index = colorIndex(id);
-    for (let tries = 0; taken.has(index) && tries < USER_COLORS.length; tries++) index = (index + 1) % USER_COLORS.length;
+    for (let tries = 0; taken.has(index) && tries < USER_COLORS.length; tries++)
+      index = (index + 1) % USER_COLORS.length;
     taken.add(index);
     result.set(id, USER_COLORS[index]!);
   }

@@ -55,22 +55,33 @@ export function Library({ session }: { session: Session }) {
     <div className="page">
       <header className="topbar">
         <a className="brand small" href="/" onClick={followLink}>
-          <span className="brand-mark" aria-hidden="true">¶</span> Marginalia
+          <span className="brand-mark" aria-hidden="true">
+            ¶
+          </span>{' '}
+          Marginalia
         </a>
         <div className="topbar-right">
           <span className="whoami">
             <Avatar name={user.name} color={userColor(user.id)} size={26} />
             <span>{user.name}</span>
           </span>
-          <button type="button" onClick={() => void signOut()}>Sign out</button>
+          <button type="button" onClick={() => void signOut()}>
+            Sign out
+          </button>
         </div>
       </header>
       <main className="library">
         <div className="library-head">
           <h1>Documents</h1>
-          <button type="button" className="primary" onClick={() => setCreating(true)}>New document</button>
+          <button type="button" className="primary" onClick={() => setCreating(true)}>
+            New document
+          </button>
         </div>
-        {error && <p className="banner warn" role="status">{error}</p>}
+        {error && (
+          <p className="banner warn" role="status">
+            {error}
+          </p>
+        )}
         {documents === null ? (
           <p className="muted">Loading…</p>
         ) : sorted.length === 0 ? (
@@ -84,26 +95,45 @@ export function Library({ session }: { session: Session }) {
               <tr>
                 <th scope="col">Title</th>
                 <th scope="col">Your role</th>
-                <th scope="col" className="num">Threads</th>
-                <th scope="col" className="num">Comments</th>
+                <th scope="col" className="num">
+                  Threads
+                </th>
+                <th scope="col" className="num">
+                  Comments
+                </th>
                 <th scope="col">Last activity</th>
-                <th scope="col"><span className="sr-only">Actions</span></th>
+                <th scope="col">
+                  <span className="sr-only">Actions</span>
+                </th>
               </tr>
             </thead>
             <tbody>
               {sorted.map((doc) => (
                 <tr key={doc.id} data-doc-id={doc.id}>
                   <td>
-                    <a className="doc-link" href={documentHref(doc.id)} onClick={followLink}>{doc.title}</a>
-                    {doc.guestRole && <span className="chip subtle" title="Guests may open this document">guests: {doc.guestRole}</span>}
+                    <a className="doc-link" href={documentHref(doc.id)} onClick={followLink}>
+                      {doc.title}
+                    </a>
+                    {doc.guestRole && (
+                      <span className="chip subtle" title="Guests may open this document">
+                        guests: {doc.guestRole}
+                      </span>
+                    )}
                   </td>
-                  <td><span className={`role role-${doc.role}`}>{roleLabel(doc.role)}</span></td>
+                  <td>
+                    <span className={`role role-${doc.role}`}>{roleLabel(doc.role)}</span>
+                  </td>
                   <td className="num">{doc.threadCount ?? '–'}</td>
                   <td className="num">{doc.commentCount ?? '–'}</td>
                   <td title={fullTime(doc.updatedAt)}>{timeAgo(doc.updatedAt)}</td>
                   <td className="actions">
                     {doc.role === 'owner' && (
-                      <button type="button" className="danger subtle" aria-label={`Delete ${doc.title}`} onClick={() => void remove(doc)}>
+                      <button
+                        type="button"
+                        className="danger subtle"
+                        aria-label={`Delete ${doc.title}`}
+                        onClick={() => void remove(doc)}
+                      >
                         Delete
                       </button>
                     )}

@@ -90,12 +90,25 @@ export function NewDocumentDialog({ onClose, onCreated }: { onClose: () => void;
     <Dialog title="New document" onClose={onClose} wide>
       <form className="new-doc" onSubmit={submit}>
         <label htmlFor={ids.title}>Title</label>
-        <input id={ids.title} value={effectiveTitle} required maxLength={200}
-          onChange={(e) => { setTitle(e.target.value); setTitleTouched(true); }} />
+        <input
+          id={ids.title}
+          value={effectiveTitle}
+          required
+          maxLength={200}
+          onChange={(e) => {
+            setTitle(e.target.value);
+            setTitleTouched(true);
+          }}
+        />
         <div className="row">
           <div className="grow">
             <label htmlFor={ids.file}>Upload a file</label>
-            <input id={ids.file} type="file" accept=".txt,.md,.markdown,.html,.htm,text/plain,text/markdown,text/html" onChange={(e) => void onFile(e)} />
+            <input
+              id={ids.file}
+              type="file"
+              accept=".txt,.md,.markdown,.html,.htm,text/plain,text/markdown,text/html"
+              onChange={(e) => void onFile(e)}
+            />
           </div>
           <div>
             <label htmlFor={ids.format}>Format</label>
@@ -115,18 +128,36 @@ export function NewDocumentDialog({ onClose, onCreated }: { onClose: () => void;
           </div>
         </div>
         <label htmlFor={ids.content}>…or paste the text</label>
-        <textarea id={ids.content} rows={8} value={content} onChange={(e) => { setContent(e.target.value); setFileName(null); }}
-          placeholder="Paste the article here" />
+        <textarea
+          id={ids.content}
+          rows={8}
+          value={content}
+          onChange={(e) => {
+            setContent(e.target.value);
+            setFileName(null);
+          }}
+          placeholder="Paste the article here"
+        />
         {preview.length > 0 && (
           <section className="preview" aria-label="Preview">
             <h3>Preview</h3>
-            {preview.map((p, i) => <p key={i}>{p.length > 400 ? `${p.slice(0, 400)}…` : p}</p>)}
+            {preview.map((p, i) => (
+              <p key={i}>{p.length > 400 ? `${p.slice(0, 400)}…` : p}</p>
+            ))}
           </section>
         )}
-        {error && <p className="form-error" role="alert">{error}</p>}
+        {error && (
+          <p className="form-error" role="alert">
+            {error}
+          </p>
+        )}
         <div className="dialog-actions">
-          <button type="button" onClick={onClose}>Cancel</button>
-          <button type="submit" className="primary" disabled={busy}>{busy ? 'Creating…' : 'Create document'}</button>
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="primary" disabled={busy}>
+            {busy ? 'Creating…' : 'Create document'}
+          </button>
         </div>
       </form>
     </Dialog>

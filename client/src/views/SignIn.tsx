@@ -42,7 +42,10 @@ export function SignIn() {
     <main className="signin">
       <div className="signin-card">
         <h1 className="brand">
-          <span className="brand-mark" aria-hidden="true">¶</span> Marginalia
+          <span className="brand-mark" aria-hidden="true">
+            ¶
+          </span>{' '}
+          Marginalia
         </h1>
         <p className="signin-lead">Read together. Select a passage, say what you think, and see what others said.</p>
         {guestsAllowed && (
@@ -55,30 +58,60 @@ export function SignIn() {
             </button>
           </div>
         )}
-        {guestsAllowed === null ? <p className="muted">Loading…</p> : (
-        <form onSubmit={submit} aria-describedby={error ? ids.error : undefined}>
-          {mode === 'password' ? (
-            <>
-              <label htmlFor={ids.user}>Username</label>
-              <input id={ids.user} name="username" autoComplete="username" required autoFocus
-                value={username} onChange={(e) => setUsername(e.target.value)} />
-              <label htmlFor={ids.pass}>Password</label>
-              <input id={ids.pass} name="password" type="password" autoComplete="current-password" required
-                value={password} onChange={(e) => setPassword(e.target.value)} />
-            </>
-          ) : (
-            <>
-              <label htmlFor={ids.guest}>Your name</label>
-              <input id={ids.guest} name="guestName" autoComplete="name" required autoFocus maxLength={60}
-                value={guestName} onChange={(e) => setGuestName(e.target.value)} />
-              <p className="hint">Others see this name beside your comments. Guests reach only documents open to guests.</p>
-            </>
-          )}
-          {error && <p className="form-error" role="alert" id={ids.error}>{error}</p>}
-          <button className="primary wide" type="submit" disabled={busy}>
-            {busy ? 'Signing in…' : mode === 'guest' ? 'Continue as guest' : 'Sign in'}
-          </button>
-        </form>
+        {guestsAllowed === null ? (
+          <p className="muted">Loading…</p>
+        ) : (
+          <form onSubmit={submit} aria-describedby={error ? ids.error : undefined}>
+            {mode === 'password' ? (
+              <>
+                <label htmlFor={ids.user}>Username</label>
+                <input
+                  id={ids.user}
+                  name="username"
+                  autoComplete="username"
+                  required
+                  autoFocus
+                  value={username}
+                  onChange={(e) => setUsername(e.target.value)}
+                />
+                <label htmlFor={ids.pass}>Password</label>
+                <input
+                  id={ids.pass}
+                  name="password"
+                  type="password"
+                  autoComplete="current-password"
+                  required
+                  value={password}
+                  onChange={(e) => setPassword(e.target.value)}
+                />
+              </>
+            ) : (
+              <>
+                <label htmlFor={ids.guest}>Your name</label>
+                <input
+                  id={ids.guest}
+                  name="guestName"
+                  autoComplete="name"
+                  required
+                  autoFocus
+                  maxLength={60}
+                  value={guestName}
+                  onChange={(e) => setGuestName(e.target.value)}
+                />
+                <p className="hint">
+                  Others see this name beside your comments. Guests reach only documents open to guests.
+                </p>
+              </>
+            )}
+            {error && (
+              <p className="form-error" role="alert" id={ids.error}>
+                {error}
+              </p>
+            )}
+            <button className="primary wide" type="submit" disabled={busy}>
+              {busy ? 'Signing in…' : mode === 'guest' ? 'Continue as guest' : 'Sign in'}
+            </button>
+          </form>
         )}
       </div>
     </main>

@@ -121,7 +121,9 @@ async function edit(article: ArticleEditor, what: string, fn: () => void): Promi
 
 /** Types `text` at `offset`, as a user would (the new text takes the format of the text it joins). */
 export function insertTextAt(article: ArticleEditor, offset: number, text: string): Promise<void> {
-  return edit(article, `insertTextAt(${offset}, ${JSON.stringify(text)})`, () => $select($caretMap(), offset, offset).insertText(text));
+  return edit(article, `insertTextAt(${offset}, ${JSON.stringify(text)})`, () =>
+    $select($caretMap(), offset, offset).insertText(text),
+  );
 }
 
 /**
@@ -144,8 +146,15 @@ export function deleteRange(article: ArticleEditor, start: number, end: number):
 }
 
 /** Toggles a text format (bold, italic, …) on text[start, end). */
-export function formatRange(article: ArticleEditor, start: number, end: number, format: TextFormatType = 'bold'): Promise<void> {
-  return edit(article, `formatRange(${start}, ${end}, ${format})`, () => $select($caretMap(), start, end).formatText(format));
+export function formatRange(
+  article: ArticleEditor,
+  start: number,
+  end: number,
+  format: TextFormatType = 'bold',
+): Promise<void> {
+  return edit(article, `formatRange(${start}, ${end}, ${format})`, () =>
+    $select($caretMap(), start, end).formatText(format),
+  );
 }
 
 /** Splits the block at `offset`, as Enter does. */

@@ -96,7 +96,8 @@ type WithCollabNode = { _collabNode?: unknown };
 /** Forgets the collab nodes a binding cached on the article's Y types (see the note at the top). */
 function forgetCollabNodes(type: Y.XmlText | Y.XmlElement): void {
   delete (type as unknown as WithCollabNode)._collabNode;
-  const children: unknown[] = type instanceof Y.XmlText ? type.toDelta().map((op: { insert: unknown }) => op.insert) : type.toArray();
+  const children: unknown[] =
+    type instanceof Y.XmlText ? type.toDelta().map((op: { insert: unknown }) => op.insert) : type.toArray();
   for (const child of children) {
     if (child instanceof Y.XmlText || child instanceof Y.XmlElement) forgetCollabNodes(child);
     else if (child instanceof Y.Map) delete (child as unknown as WithCollabNode)._collabNode;
@@ -132,7 +133,16 @@ export function openArticleEditor(doc: Y.Doc, options: { id?: string } = {}): Ar
   const removeListener = editor.registerUpdateListener(
     ({ prevEditorState, editorState, dirtyElements, dirtyLeaves, normalizedNodes, tags }) => {
       if (!tags.has(SKIP_COLLAB_TAG)) {
-        syncLexicalUpdateToYjs(binding, provider, prevEditorState, editorState, dirtyElements, dirtyLeaves, normalizedNodes, tags);
+        syncLexicalUpdateToYjs(
+          binding,
+          provider,
+          prevEditorState,
+          editorState,
+          dirtyElements,
+          dirtyLeaves,
+          normalizedNodes,
+          tags,
+        );
       }
     },
   );

@@ -115,7 +115,12 @@ function build(format: ArticleFormat, content: string): SerializedLexicalNode[] 
         } else {
           if (window === undefined) throw new Error('HTML import needs a DOM');
           // happy-dom's Document stands in for the browser's (the two type declarations differ, not the objects)
-          $appendAsBlocks($generateNodesFromDOM(editor, parseSafeHtml(window, content) as unknown as Parameters<typeof $generateNodesFromDOM>[1]));
+          $appendAsBlocks(
+            $generateNodesFromDOM(
+              editor,
+              parseSafeHtml(window, content) as unknown as Parameters<typeof $generateNodesFromDOM>[1],
+            ),
+          );
         }
         $dropUnsafeLinks(root);
       },
@@ -135,7 +140,8 @@ function build(format: ArticleFormat, content: string): SerializedLexicalNode[] 
  * doc that already holds an article (importing twice would interleave two articles).
  */
 export async function importArticle(doc: Y.Doc, format: ArticleFormat, content: string): Promise<void> {
-  if (!ARTICLE_FORMATS.includes(format)) throw new ImportError(`unknown format ${String(format)}; use text, markdown or html`);
+  if (!ARTICLE_FORMATS.includes(format))
+    throw new ImportError(`unknown format ${String(format)}; use text, markdown or html`);
   if (typeof content !== 'string' || content.trim() === '') throw new ImportError('the article is empty');
   if (rootText(doc).length > 0) throw new ImportError('the document already holds an article');
   const children = build(format, content);

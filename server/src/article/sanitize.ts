@@ -8,9 +8,40 @@
 import { Window, type Document, type Element, type Node } from 'happy-dom';
 
 const REMOVE_WITH_CONTENT = new Set([
-  'SCRIPT', 'STYLE', 'TEMPLATE', 'NOSCRIPT', 'IFRAME', 'FRAME', 'FRAMESET', 'OBJECT', 'EMBED', 'APPLET', 'LINK',
-  'META', 'BASE', 'TITLE', 'HEAD', 'FORM', 'INPUT', 'BUTTON', 'SELECT', 'OPTION', 'TEXTAREA', 'SVG', 'MATH',
-  'CANVAS', 'AUDIO', 'VIDEO', 'SOURCE', 'TRACK', 'IMG', 'PICTURE', 'MAP', 'AREA', 'DIALOG', 'SLOT',
+  'SCRIPT',
+  'STYLE',
+  'TEMPLATE',
+  'NOSCRIPT',
+  'IFRAME',
+  'FRAME',
+  'FRAMESET',
+  'OBJECT',
+  'EMBED',
+  'APPLET',
+  'LINK',
+  'META',
+  'BASE',
+  'TITLE',
+  'HEAD',
+  'FORM',
+  'INPUT',
+  'BUTTON',
+  'SELECT',
+  'OPTION',
+  'TEXTAREA',
+  'SVG',
+  'MATH',
+  'CANVAS',
+  'AUDIO',
+  'VIDEO',
+  'SOURCE',
+  'TRACK',
+  'IMG',
+  'PICTURE',
+  'MAP',
+  'AREA',
+  'DIALOG',
+  'SLOT',
 ]);
 
 const KEEP_ATTRIBUTES: Record<string, ReadonlySet<string>> = {
@@ -83,7 +114,16 @@ export function sanitizeElement(root: Element): void {
  */
 export function withSafeDOM<T>(f: (window: Window) => T): T {
   const g = globalThis as Record<string, unknown>;
-  const names = ['window', 'document', 'DOMParser', 'MutationObserver', 'getComputedStyle', 'Node', 'HTMLElement', 'Element'];
+  const names = [
+    'window',
+    'document',
+    'DOMParser',
+    'MutationObserver',
+    'getComputedStyle',
+    'Node',
+    'HTMLElement',
+    'Element',
+  ];
   const saved = names.map((name) => [name, g[name]] as const);
   const window = new Window({
     settings: {
@@ -93,7 +133,11 @@ export function withSafeDOM<T>(f: (window: Window) => T): T {
       enableImageFileLoading: false,
       disableIframePageLoading: true,
       handleDisabledFileLoadingAsSuccess: true,
-      navigation: { disableMainFrameNavigation: true, disableChildFrameNavigation: true, disableChildPageNavigation: true },
+      navigation: {
+        disableMainFrameNavigation: true,
+        disableChildFrameNavigation: true,
+        disableChildPageNavigation: true,
+      },
     },
   });
   const w = window as unknown as Record<string, unknown>;

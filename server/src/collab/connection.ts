@@ -30,7 +30,8 @@ import { Outgoing } from './wire.js';
 /** Largest presence state (JSON characters) a client may announce: names, colours and selections fit easily. */
 const MAX_AWARENESS_STATE_CHARS = 8192;
 
-const formatBytes = (n: number): string => (n >= 1048576 ? `${Math.round(n / 1048576)} MiB` : `${Math.round(n / 1024)} KiB`);
+const formatBytes = (n: number): string =>
+  n >= 1048576 ? `${Math.round(n / 1048576)} MiB` : `${Math.round(n / 1024)} KiB`;
 
 export interface ConnectionHooks {
   /** Records a refused update in the audit log. */
@@ -73,7 +74,10 @@ export class Connection implements Peer {
     early?: EarlyStart,
   ) {
     this.messages = new TokenBucket(limits.maxMessagesPerSecond, limits.maxMessagesPerSecond * 2);
-    this.bytes = new TokenBucket(limits.maxBytesPerSecond, Math.max(limits.maxBytesPerSecond * 2, limits.maxFrameBytes));
+    this.bytes = new TokenBucket(
+      limits.maxBytesPerSecond,
+      Math.max(limits.maxBytesPerSecond * 2, limits.maxFrameBytes),
+    );
     ws.binaryType = 'nodebuffer';
     ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
     ws.on('pong', () => (this.alive = true));
@@ -174,7 +178,11 @@ export class Connection implements Peer {
     if (this.closed) return;
     let decision: PolicyDecision;
     try {
-      decision = checkUpdate({ role: this.role, userId: this.principal.id, userName: this.principal.name }, this.live.doc, update);
+      decision = checkUpdate(
+        { role: this.role, userId: this.principal.id, userName: this.principal.name },
+        this.live.doc,
+        update,
+      );
     } catch (e) {
       if (e instanceof MalformedUpdateError) return this.close(CLOSE.badRequest, e.message);
       throw e;
@@ -244,7 +252,11 @@ export class Connection implements Peer {
       if (!changes) continue;
       const mine = this.controlledIds.has(e.clientId);
       if (!mine && (awareness.states.has(e.clientId) || this.live.awarenessOwner(e.clientId) !== null)) {
-        log.debug("presence change for another client's id dropped", { doc: this.live.id, user: this.principal.id, clientId: e.clientId });
+        log.debug("presence change for another client's id dropped", {
+          doc: this.live.id,
+          user: this.principal.id,
+          clientId: e.clientId,
+        });
         continue;
       }
       allowed.push(e);

@@ -47,7 +47,11 @@ function sendStoredState(ws: WebSocket, state: StoredState): Promise<void> {
   return new Promise((resolve) => {
     pieces.forEach((piece, i) => {
       const last = i === pieces.length - 1;
-      ws.send(last ? encodeStep2Update(piece) : encodeUpdate(piece), { binary: true }, last ? () => resolve() : undefined);
+      ws.send(
+        last ? encodeStep2Update(piece) : encodeUpdate(piece),
+        { binary: true },
+        last ? () => resolve() : undefined,
+      );
     });
   });
 }
@@ -79,7 +83,8 @@ export function attachCollabEndpoint(server: Server, deps: EndpointDeps): Collab
     if (!match) return refuseHttp(socket, 404, 'Not Found');
     const docId = decodeURIComponent(match[1]!);
     if (!DOC_ID.test(docId)) return refuseHttp(socket, 400, 'Bad Request: invalid document id');
-    if (!deps.originAllowed(req.headers.origin, req.headers.host)) return refuseHttp(socket, 403, 'Forbidden: origin not allowed');
+    if (!deps.originAllowed(req.headers.origin, req.headers.host))
+      return refuseHttp(socket, 403, 'Forbidden: origin not allowed');
     const ip = req.socket.remoteAddress ?? 'unknown';
     if (!perIp.tryOpen(ip)) return refuseHttp(socket, 429, 'Too Many Requests: too many connections from this address');
     let released = false;
@@ -116,7 +121,10 @@ export function attachCollabEndpoint(server: Server, deps: EndpointDeps): Collab
         return acceptThenClose(req, socket, head, CLOSE.internalError, 'document could not be loaded; try again later');
       }
       if (socket.destroyed) {
-        hold.live.then(() => registry.release(docId), () => {});
+        hold.live.then(
+          () => registry.release(docId),
+          () => {},
+        );
         return;
       }
       wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
@@ -125,7 +133,8 @@ export function attachCollabEndpoint(server: Server, deps: EndpointDeps): Collab
         let kept = 0;
         const keep = (data: Buffer, isBinary: boolean) => {
           kept += data.byteLength;
-          if (kept > config.limits.maxBytesPerSecond * 2) return ws.close(CLOSE.tryAgainLater, 'too much sent before the document was ready');
+          if (kept > config.limits.maxBytesPerSecond * 2)
+            return ws.close(CLOSE.tryAgainLater, 'too much sent before the document was ready');
           frames.push({ data, isBinary });
         };
         ws.on('message', keep);
@@ -135,18 +144,32 @@ export function attachCollabEndpoint(server: Server, deps: EndpointDeps): Collab
             ws.off('message', keep);
             if (ws.readyState !== ws.OPEN) return registry.release(docId);
             const early = { sent: hold.stored ? live.loadedStateVector : new Map<number, number>(), frames };
-            const conn = new Connection(ws, socket, live, principal, role, config.limits, {
-              onRejected: (c, rule, bytes) => {
-                log.warn('update refused', { doc: docId, user: c.principal.id, rule });
-                void storage
-                  .audit({ docId, actorId: c.principal.id, action: 'update.rejected', detail: { rule, bytes, role: c.role } })
-                  .catch((err: Error) => log.error('audit write failed', { error: err.message }));
+            const conn = new Connection(
+              ws,
+              socket,
+              live,
+              principal,
+              role,
+              config.limits,
+              {
+                onRejected: (c, rule, bytes) => {
+                  log.warn('update refused', { doc: docId, user: c.principal.id, rule });
+                  void storage
+                    .audit({
+                      docId,
+                      actorId: c.principal.id,
+                      action: 'update.rejected',
+                      detail: { rule, bytes, role: c.role },
+                    })
+                    .catch((err: Error) => log.error('audit write failed', { error: err.message }));
+                },
+                onClose: (c) => {
+                  connections.delete(c);
+                  registry.release(docId);
+                },
               },
-              onClose: (c) => {
-                connections.delete(c);
-                registry.release(docId);
-              },
-            }, early);
+              early,
+            );
             connections.add(conn);
           },
           (e: Error) => {

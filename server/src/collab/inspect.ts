@@ -54,7 +54,10 @@ export class MalformedUpdateError extends Error {}
 const MAX_DEPTH = 64;
 
 export function inspectUpdate(doc: Y.Doc, update: Uint8Array, opts: { locate?: boolean } = {}): UpdateChanges {
-  let decoded: { structs: Array<Y.Item | Y.GC | Y.Skip>; ds: { clients: Map<number, { clock: number; len: number }[]> } };
+  let decoded: {
+    structs: Array<Y.Item | Y.GC | Y.Skip>;
+    ds: { clients: Map<number, { clock: number; len: number }[]> };
+  };
   try {
     decoded = Y.decodeUpdate(update) as typeof decoded;
   } catch (e) {
@@ -62,7 +65,8 @@ export function inspectUpdate(doc: Y.Doc, update: Uint8Array, opts: { locate?: b
   }
   // Yjs never encodes empty structs or empty delete ranges; applying them can throw after the update is stored.
   if (decoded.structs.some((s) => s.length < 1)) throw new MalformedUpdateError('malformed update: empty struct');
-  for (const ranges of decoded.ds.clients.values()) if (ranges.some((r) => !(r.len > 0))) throw new MalformedUpdateError('malformed update: empty delete range');
+  for (const ranges of decoded.ds.clients.values())
+    if (ranges.some((r) => !(r.len > 0))) throw new MalformedUpdateError('malformed update: empty delete range');
   const locate = opts.locate ?? true;
   const ownItems = new Map<number, Y.Item[]>();
   for (const s of decoded.structs) {
@@ -87,22 +91,31 @@ export function inspectUpdate(doc: Y.Doc, update: Uint8Array, opts: { locate?: b
     return at >= to;
   };
   // Structs that start past what the document has would wait as pending: a gap no other client can fill.
-  for (const [client, list] of spans) if (list[0]![0] > Y.getState(doc.store, client) || !coveredByUpdate(client, list[0]![0], list.at(-1)![1])) missingDependencies = true;
+  for (const [client, list] of spans)
+    if (list[0]![0] > Y.getState(doc.store, client) || !coveredByUpdate(client, list[0]![0], list.at(-1)![1]))
+      missingDependencies = true;
   // Every struct an item refers to (origin, right origin, parent) must exist: in the document or in the update,
   // and, within one client, before it (Yjs integrates a client's structs in clock order and assumes so; a
   // forward reference makes applying throw after the update was stored, and the stored log no longer loads).
   for (const s of decoded.structs) {
     if (!(s instanceof Y.Item)) continue;
     const parent = s.parent as unknown;
-    for (const ref of [s.origin, s.rightOrigin, parent && typeof parent === 'object' && 'client' in parent ? (parent as ID) : null]) {
+    for (const ref of [
+      s.origin,
+      s.rightOrigin,
+      parent && typeof parent === 'object' && 'client' in parent ? (parent as ID) : null,
+    ]) {
       if (!ref) continue;
-      if (ref.client === s.id.client && ref.clock >= s.id.clock) throw new MalformedUpdateError('malformed update: a struct refers to a later one');
-      if (ref.clock >= Y.getState(doc.store, ref.client) && !coveredByUpdate(ref.client, ref.clock, ref.clock + 1)) missingDependencies = true;
+      if (ref.client === s.id.client && ref.clock >= s.id.clock)
+        throw new MalformedUpdateError('malformed update: a struct refers to a later one');
+      if (ref.clock >= Y.getState(doc.store, ref.client) && !coveredByUpdate(ref.client, ref.clock, ref.clock + 1))
+        missingDependencies = true;
     }
   }
 
   const findInUpdate = (id: ID): Y.Item | null => {
-    for (const it of ownItems.get(id.client) ?? []) if (id.clock >= it.id.clock && id.clock < it.id.clock + it.length) return it;
+    for (const it of ownItems.get(id.client) ?? [])
+      if (id.clock >= it.id.clock && id.clock < it.id.clock + it.length) return it;
     return null;
   };
   const findInDoc = (id: ID): Y.Item | Y.GC | null => {
@@ -134,10 +147,16 @@ export function inspectUpdate(doc: Y.Doc, update: Uint8Array, opts: { locate?: b
 
   const placeCache = new Map<Y.Item, { parent: { root: string; steps: Step[] } | null; key: string | null }>();
   /** Where a decoded item sits: its parent type's location and its own key. */
-  const placeOfDecoded = (item: Y.Item, depth = 0): { parent: { root: string; steps: Step[] } | null; key: string | null } => {
+  const placeOfDecoded = (
+    item: Y.Item,
+    depth = 0,
+  ): { parent: { root: string; steps: Step[] } | null; key: string | null } => {
     const cached = placeCache.get(item);
     if (cached) return cached;
-    let place: { parent: { root: string; steps: Step[] } | null; key: string | null } = { parent: null, key: item.parentSub };
+    let place: { parent: { root: string; steps: Step[] } | null; key: string | null } = {
+      parent: null,
+      key: item.parentSub,
+    };
     if (depth > MAX_DEPTH) return place;
     const parent = item.parent as unknown;
     if (typeof parent === 'string') place = { parent: { root: parent, steps: [] }, key: item.parentSub };
@@ -150,7 +169,8 @@ export function inspectUpdate(doc: Y.Doc, update: Uint8Array, opts: { locate?: b
         if (own) place = placeOfDecoded(own, depth + 1);
         else {
           const live = findInDoc(neighbourId);
-          if (live instanceof Y.Item) place = { parent: locateLive(live.parent as Y.AbstractType<unknown>), key: live.parentSub };
+          if (live instanceof Y.Item)
+            place = { parent: locateLive(live.parent as Y.AbstractType<unknown>), key: live.parentSub };
           else if (!live) missingDependencies = true;
         }
       }
@@ -192,7 +212,8 @@ export function inspectUpdate(doc: Y.Doc, update: Uint8Array, opts: { locate?: b
     // Deleting clocks the document does not have is allowed only for structs this update brings: Yjs would keep
     // any other such range pending and delete whatever another client later writes there.
     for (const { clock, len } of ranges) {
-      if (clock + len > state && !coveredByUpdate(client, Math.max(clock, state), clock + len)) missingDependencies = true;
+      if (clock + len > state && !coveredByUpdate(client, Math.max(clock, state), clock + len))
+        missingDependencies = true;
     }
     if (!structs) continue; // deletes of items the document does not have: new structs of this update
     for (const { clock, len } of ranges) {

@@ -208,7 +208,15 @@ export class LiveDocument {
     const { doc, full } = (sliced ? await buildSliced(id, pieces) : null) ?? buildWhole(id, pieces);
     const lastSeq = state.updates.at(-1)?.seq ?? state.snapshotSeq;
     const bytes = state.updates.reduce((n, u) => n + u.data.byteLength, 0);
-    return new LiveDocument(id, storage, limits, doc, { entries: state.updates.length, bytes, snapshotBytes: state.snapshot?.byteLength ?? 0, lastSeq }, hooks, full);
+    return new LiveDocument(
+      id,
+      storage,
+      limits,
+      doc,
+      { entries: state.updates.length, bytes, snapshotBytes: state.snapshot?.byteLength ?? 0, lastSeq },
+      hooks,
+      full,
+    );
   }
 
   /**
@@ -288,7 +296,10 @@ export class LiveDocument {
     // Whatever the change applied before failing is stored too, so memory and storage never disagree.
     if (updates.length > 0) {
       const stored = this.enqueue(updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates), true);
-      const settled = stored.then(() => {}, () => {});
+      const settled = stored.then(
+        () => {},
+        () => {},
+      );
       this.unstoredChanges.add(settled);
       void settled.then(() => this.unstoredChanges.delete(settled));
       await stored;
@@ -339,7 +350,8 @@ export class LiveDocument {
       );
       const ms = performance.now() - started;
       // Everything this document's clients send waits for this (the disk, or the database server).
-      if (ms >= SLOW_WRITE_MS) log.warn('slow storage write', { doc: this.id, ms: Math.round(ms), updates: batch.length });
+      if (ms >= SLOW_WRITE_MS)
+        log.warn('slow storage write', { doc: this.id, ms: Math.round(ms), updates: batch.length });
     } catch (e) {
       const err = new WriteError(`could not store the update: ${(e as Error).message}`);
       log.error('append failed', { doc: this.id, error: (e as Error).message });
@@ -432,7 +444,10 @@ export class LiveDocument {
         const from = this.seqs.through;
         const tail = await this.storage.updatesAfter(this.id, from);
         if (tail) {
-          this.applyStored(tail.map((u) => u.data), tail.map((u) => u.seq));
+          this.applyStored(
+            tail.map((u) => u.data),
+            tail.map((u) => u.seq),
+          );
           if (tail.length) this.seqs.advanceTo(tail.at(-1)!.seq);
         } else {
           // compaction folded entries we lack into the snapshot: apply the whole stored state (idempotent)

@@ -26,7 +26,18 @@ export type PolicyDecision =
   /** `retry`: not a refusal of the user, but of this server's state (it lacks what the update builds on). */
   | { ok: false; rule: string; retry?: boolean };
 
-const THREAD_FIELDS = new Set(['id', 'anchor', 'quote', 'createdBy', 'createdAt', 'status', 'resolvedBy', 'resolvedAt', 'tags', 'comments']);
+const THREAD_FIELDS = new Set([
+  'id',
+  'anchor',
+  'quote',
+  'createdBy',
+  'createdAt',
+  'status',
+  'resolvedBy',
+  'resolvedAt',
+  'tags',
+  'comments',
+]);
 const STATUS_FIELDS = new Set(['status', 'resolvedBy', 'resolvedAt']);
 const COMMENT_FIELDS = new Set(['id', 'authorId', 'authorName', 'body', 'createdAt', 'editedAt', 'deleted']);
 const OWN_COMMENT_EDITS = new Set(['body', 'editedAt', 'deleted']);
@@ -41,7 +52,8 @@ export function checkUpdate(ctx: UpdateContext, doc: Y.Doc, update: Uint8Array):
   if (ctx.role === 'viewer') return deny('viewers may not change the document');
   // Owners too: Yjs would keep such content pending, stored but not applied (and a pending delete set can
   // make a later apply throw, so the stored log no longer loads).
-  if (missingDependencies) return { ok: false, rule: 'the update builds on content this server does not have yet', retry: true };
+  if (missingDependencies)
+    return { ok: false, rule: 'the update builds on content this server does not have yet', retry: true };
   if (owner) return { ok: true, empty: false, writers: inspected.writers };
   const checker = new ThreadRules(ctx, doc, inspected);
   // Outermost changes first, so a refusal names what the user did (deleting a thread deletes its comments too).
@@ -50,14 +62,23 @@ export function checkUpdate(ctx: UpdateContext, doc: Y.Doc, update: Uint8Array):
     if (!c.at) return deny('the update touches content that cannot be located');
     // Y.Map reads the last value of an entry: an entry with several could show one value to this check and
     // another to readers. Yjs itself never writes more than one.
-    if (c.kind === 'insert' && c.at.key !== null && c.item.length !== 1 && !(c.item.content instanceof Y.ContentDeleted)) {
+    if (
+      c.kind === 'insert' &&
+      c.at.key !== null &&
+      c.item.length !== 1 &&
+      !(c.item.content instanceof Y.ContentDeleted)
+    ) {
       return deny('a map entry holds exactly one value');
     }
     if (c.at.root === THREADS) {
       const rule = checker.check(c);
       if (rule) return deny(rule);
     } else if (!(ROLE_RANK[ctx.role] >= ROLE_RANK.editor && EDITOR_ROOTS.has(c.at.root))) {
-      return deny(ROLE_RANK[ctx.role] >= ROLE_RANK.editor ? `unknown shared type "${c.at.root}"` : `commenters may change only threads (touched ${c.at.root})`);
+      return deny(
+        ROLE_RANK[ctx.role] >= ROLE_RANK.editor
+          ? `unknown shared type "${c.at.root}"`
+          : `commenters may change only threads (touched ${c.at.root})`,
+      );
     }
   }
   return { ok: true, empty: false, writers: inspected.writers };
@@ -136,7 +157,7 @@ class ThreadRules {
       case 'id':
         return v === threadId ? null : 'a thread id must match its key';
       case 'createdBy':
-        return v === this.ctx.userId ? null : 'a new thread must carry its creator\'s own user id';
+        return v === this.ctx.userId ? null : "a new thread must carry its creator's own user id";
       case 'createdAt':
         return typeof v === 'number' && Number.isFinite(v) ? null : 'createdAt must be a number';
       case 'status':
@@ -146,11 +167,15 @@ class ThreadRules {
         return v === null ? null : 'a new thread is not resolved';
       case 'anchor': {
         const a = v as { start?: unknown; end?: unknown } | null;
-        return a && isString(a.start) && isString(a.end) ? null : 'an anchor is { start, end } (encoded relative positions)';
+        return a && isString(a.start) && isString(a.end)
+          ? null
+          : 'an anchor is { start, end } (encoded relative positions)';
       }
       case 'quote': {
         const q = v as { exact?: unknown; prefix?: unknown; suffix?: unknown } | null;
-        return q && isString(q.exact) && q.exact !== '' && isString(q.prefix) && isString(q.suffix) ? null : 'a quote is { exact, prefix, suffix }';
+        return q && isString(q.exact) && q.exact !== '' && isString(q.prefix) && isString(q.suffix)
+          ? null
+          : 'a quote is { exact, prefix, suffix }';
       }
       case 'tags':
       case 'comments':
@@ -162,16 +187,17 @@ class ThreadRules {
 
   private statusField(key: string, v: unknown): string | null {
     if (key === 'status') return v === 'open' || v === 'resolved' ? null : 'status is open or resolved';
-    if (key === 'resolvedBy') return v === null || v === this.ctx.userId ? null : 'resolvedBy must be the resolving user';
+    if (key === 'resolvedBy')
+      return v === null || v === this.ctx.userId ? null : 'resolvedBy must be the resolving user';
     return v === null || (typeof v === 'number' && Number.isFinite(v)) ? null : 'resolvedAt must be a time or null';
   }
 
   private newCommentField(key: string, v: unknown): string | null {
     switch (key) {
       case 'authorId':
-        return v === this.ctx.userId ? null : 'a new comment must carry its author\'s own user id';
+        return v === this.ctx.userId ? null : "a new comment must carry its author's own user id";
       case 'authorName':
-        return v === this.ctx.userName ? null : 'a new comment must carry its author\'s own name';
+        return v === this.ctx.userName ? null : "a new comment must carry its author's own name";
       case 'id':
       case 'body':
         return isString(v) ? null : `a comment's ${key} must be a string`;

@@ -114,7 +114,11 @@ export function decodeAwarenessEntries(update: Uint8Array): { clientId: number; 
   const count = decoding.readVarUint(decoder);
   const entries = [];
   for (let i = 0; i < count; i++) {
-    entries.push({ clientId: decoding.readVarUint(decoder), clock: decoding.readVarUint(decoder), state: decoding.readVarString(decoder) });
+    entries.push({
+      clientId: decoding.readVarUint(decoder),
+      clock: decoding.readVarUint(decoder),
+      state: decoding.readVarString(decoder),
+    });
   }
   if (decoding.hasContent(decoder)) throw new ProtocolError('trailing bytes after awareness entries');
   return entries;

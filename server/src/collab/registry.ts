@@ -127,13 +127,16 @@ export class DocumentRegistry {
     if (!entry) return;
     entry.holders--;
     if (entry.holders > 0) return;
-    entry.loading.then((live) => {
-      if (live.broken) return void this.unload(id);
-      if (entry.holders === 0 && !entry.unloadTimer) {
-        entry.unloadTimer = setTimeout(() => void this.unload(id), this.limits.unloadGraceMs);
-        entry.unloadTimer.unref();
-      }
-    }, () => {});
+    entry.loading.then(
+      (live) => {
+        if (live.broken) return void this.unload(id);
+        if (entry.holders === 0 && !entry.unloadTimer) {
+          entry.unloadTimer = setTimeout(() => void this.unload(id), this.limits.unloadGraceMs);
+          entry.unloadTimer.unref();
+        }
+      },
+      () => {},
+    );
   }
 
   /** Runs `fn` with the document loaded, then lets go of it. */
@@ -167,13 +170,16 @@ export class DocumentRegistry {
     if (entry.unloadTimer) clearTimeout(entry.unloadTimer);
     this.entries.delete(id);
     const done = entry.loading
-      .then(async (live) => {
-        await live.idle();
-        for (const p of live.peers) p.close(1011, 'document reloading');
-        this.replicator?.detach(id);
-        live.destroy();
-        log.debug('document unloaded', { doc: id });
-      }, () => {})
+      .then(
+        async (live) => {
+          await live.idle();
+          for (const p of live.peers) p.close(1011, 'document reloading');
+          this.replicator?.detach(id);
+          live.destroy();
+          log.debug('document unloaded', { doc: id });
+        },
+        () => {},
+      )
       .finally(() => this.unloading.delete(id));
     this.unloading.set(id, done);
     return done;
@@ -183,17 +189,18 @@ export class DocumentRegistry {
   evict(id: string, code = 1011, reason = 'document reloading'): Promise<void> {
     const entry = this.entries.get(id);
     if (entry) {
-      entry.loading.then((live) => {
-        for (const p of live.peers) p.close(code, reason);
-      }, () => {});
+      entry.loading.then(
+        (live) => {
+          for (const p of live.peers) p.close(code, reason);
+        },
+        () => {},
+      );
     }
     return this.unload(id);
   }
 
   /** Stores every queued write and unloads everything (shutdown). */
   async closeAll(code: number, reason: string): Promise<void> {
-    await Promise.all(
-      [...this.entries.keys()].map((id) => this.evict(id, code, reason)),
-    );
+    await Promise.all([...this.entries.keys()].map((id) => this.evict(id, code, reason)));
   }
 }

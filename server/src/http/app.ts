@@ -40,7 +40,10 @@ export function createApp(ctx: AppContext, opts: AppOptions): Express {
   });
   api.get('/health', async (_req, res) => {
     const storageOk = await Promise.race([
-      ctx.storage.ping().then(() => true, () => false),
+      ctx.storage.ping().then(
+        () => true,
+        () => false,
+      ),
       new Promise<boolean>((r) => setTimeout(() => r(false), 2000).unref()),
     ]);
     const redis = ctx.replicator ? (ctx.replicator.healthy ? 'ok' : 'down') : 'off';

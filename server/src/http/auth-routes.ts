@@ -54,12 +54,24 @@ export function authRoutes(ctx: AppContext): Router {
       throw unauthorized('wrong username or password');
     }
     byUser.reset(username);
-    await signIn(req, res, { id: user.id, username: user.username, name: user.name, guest: false, admin: user.isAdmin });
+    await signIn(req, res, {
+      id: user.id,
+      username: user.username,
+      name: user.name,
+      guest: false,
+      admin: user.isAdmin,
+    });
   });
 
   r.post('/auth/guest', async (req, res) => {
     const body = parseBody(GuestBody, req.body);
-    await signIn(req, res, { id: `guest:${randomUUID()}`, username: 'guest', name: body.name, guest: true, admin: false });
+    await signIn(req, res, {
+      id: `guest:${randomUUID()}`,
+      username: 'guest',
+      name: body.name,
+      guest: true,
+      admin: false,
+    });
   });
 
   r.get('/auth/me', (_req, res) => {
@@ -77,7 +89,8 @@ export function authRoutes(ctx: AppContext): Router {
     ctx.revoked.set(res.locals.tokenId as string, res.locals.tokenExpiry as number);
     // WebSocket sessions opened with this token end too (the endpoint keeps the verified token's jti).
     for (const c of [...(ctx.collab?.connections ?? [])]) {
-      if ((c.principal as Principal & { jti?: string }).jti === res.locals.tokenId) c.close(CLOSE.unauthorized, 'signed out');
+      if ((c.principal as Principal & { jti?: string }).jti === res.locals.tokenId)
+        c.close(CLOSE.unauthorized, 'signed out');
     }
     clearSessionCookie(req, res);
     res.status(204).end();
@@ -97,7 +110,8 @@ export function authRoutes(ctx: AppContext): Router {
     try {
       await ctx.storage.createUser(user);
     } catch (e) {
-      if (e instanceof StorageError && e.code === 'conflict') throw new HttpError(409, `username "${body.username}" is taken`);
+      if (e instanceof StorageError && e.code === 'conflict')
+        throw new HttpError(409, `username "${body.username}" is taken`);
       throw e;
     }
     res.status(201).json({ id: user.id, username: user.username, name: user.name });

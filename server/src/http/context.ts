@@ -48,7 +48,11 @@ export function authenticate(ctx: AppContext) {
       res.locals.tokenExpiry = p.exp;
       next();
     } catch (e) {
-      next(unauthorized(e instanceof TokenError && e.reason === 'expired' ? 'token expired; sign in again' : 'invalid token'));
+      next(
+        unauthorized(
+          e instanceof TokenError && e.reason === 'expired' ? 'token expired; sign in again' : 'invalid token',
+        ),
+      );
     }
   };
 }

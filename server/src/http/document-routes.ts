@@ -68,7 +68,12 @@ export function documentRoutes(ctx: AppContext): Router {
       if ((e as { name?: string }).name === 'ImportError') throw new HttpError(422, (e as Error).message);
       throw e;
     }
-    await ctx.storage.audit({ docId: id, actorId: p.id, action: 'document.created', detail: { title: body.title, format: body.format } });
+    await ctx.storage.audit({
+      docId: id,
+      actorId: p.id,
+      action: 'document.created',
+      detail: { title: body.title, format: body.format },
+    });
     res.status(201).json({ id });
   });
 
@@ -81,7 +86,12 @@ export function documentRoutes(ctx: AppContext): Router {
     const { record, principal } = await documentAccess(ctx, res, req.params.id, 'owner');
     await ctx.registry.evict(record.id, 4404, 'document deleted');
     await ctx.storage.deleteDocument(record.id);
-    await ctx.storage.audit({ docId: null, actorId: principal.id, action: 'document.deleted', detail: { id: record.id, title: record.title } });
+    await ctx.storage.audit({
+      docId: null,
+      actorId: principal.id,
+      action: 'document.deleted',
+      detail: { id: record.id, title: record.title },
+    });
     res.status(204).end();
   });
 
@@ -111,8 +121,14 @@ export function documentRoutes(ctx: AppContext): Router {
     const previous = await ctx.storage.getMemberRole(record.id, user.id);
     if (previous === 'owner' && role !== 'owner') await ensureAnotherOwner(ctx, record.id, user.id);
     await ctx.storage.setMember(record.id, user.id, role);
-    await ctx.storage.audit({ docId: record.id, actorId: principal.id, action: 'member.set', detail: { username: user.username, role, previous } });
-    if (previous && previous !== role) closeSessionsOf(ctx, record.id, user.id, 4000, 'your role changed; reconnecting');
+    await ctx.storage.audit({
+      docId: record.id,
+      actorId: principal.id,
+      action: 'member.set',
+      detail: { username: user.username, role, previous },
+    });
+    if (previous && previous !== role)
+      closeSessionsOf(ctx, record.id, user.id, 4000, 'your role changed; reconnecting');
     res.json({ id: user.id, username: user.username, name: user.name, role });
   });
 
@@ -124,9 +140,20 @@ export function documentRoutes(ctx: AppContext): Router {
     if (!previous) throw notFound(`"${user.username}" is not a member`);
     if (previous === 'owner') await ensureAnotherOwner(ctx, record.id, user.id);
     await ctx.storage.removeMember(record.id, user.id);
-    await ctx.storage.audit({ docId: record.id, actorId: principal.id, action: 'member.removed', detail: { username: user.username, previous } });
+    await ctx.storage.audit({
+      docId: record.id,
+      actorId: principal.id,
+      action: 'member.removed',
+      detail: { username: user.username, previous },
+    });
     const still = await roleFor(ctx.storage, { ...principal, id: user.id, admin: user.isAdmin, guest: false }, record);
-    closeSessionsOf(ctx, record.id, user.id, still ? 4000 : 4403, still ? 'your role changed; reconnecting' : 'your access was removed');
+    closeSessionsOf(
+      ctx,
+      record.id,
+      user.id,
+      still ? 4000 : 4403,
+      still ? 'your role changed; reconnecting' : 'your access was removed',
+    );
     res.status(204).end();
   });
 

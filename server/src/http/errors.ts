@@ -39,7 +39,10 @@ export const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => {
   if (err instanceof WriteError || (err instanceof StorageError && err.code === 'unavailable')) {
     // The change was not stored (so it is nowhere): safe to send again. The storage's own words stay in the log.
     log.warn('change not stored', { error: err.message });
-    res.status(503).set('Retry-After', '1').json({ error: 'the change could not be stored; nothing was changed, try again' });
+    res
+      .status(503)
+      .set('Retry-After', '1')
+      .json({ error: 'the change could not be stored; nothing was changed, try again' });
     return;
   }
   const e = err as { type?: string; status?: number; message?: string };

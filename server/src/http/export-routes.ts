@@ -28,7 +28,14 @@ import { documentAccess, type AppContext } from './context.js';
 const List = z
   .union([z.string(), z.array(z.string())])
   .optional()
-  .transform((v) => (v === undefined ? [] : (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean)));
+  .transform((v) =>
+    v === undefined
+      ? []
+      : (Array.isArray(v) ? v : [v])
+          .flatMap((s) => s.split(','))
+          .map((s) => s.trim())
+          .filter(Boolean),
+  );
 
 const ExportQuery = z.object({
   format: z.enum(Object.keys(EXPORT_FORMATS) as [ExportFormat, ...ExportFormat[]], {
@@ -94,7 +101,10 @@ export function exportRoutes(ctx: AppContext): Router {
       const { record, principal, role } = await documentAccess(ctx, res, req.params.id, 'commenter');
       const { format } = parseQuery(ImportQuery, req.query);
       if (req.body === undefined || req.body === null || typeof req.body !== 'object') {
-        throw new HttpError(422, 'send the annotations as the JSON request body (Content-Type: application/json or application/ld+json)');
+        throw new HttpError(
+          422,
+          'send the annotations as the JSON request body (Content-Type: application/json or application/ld+json)',
+        );
       }
       const now = Date.now();
       let plan: ImportPlan;
@@ -108,7 +118,11 @@ export function exportRoutes(ctx: AppContext): Router {
         let out!: ImportResult;
         try {
           await live.change((doc) => {
-            out = applyImport(doc, plan, { importerId: principal.id, mayDefineTags: ROLE_RANK[role] >= ROLE_RANK.editor, now });
+            out = applyImport(doc, plan, {
+              importerId: principal.id,
+              mayDefineTags: ROLE_RANK[role] >= ROLE_RANK.editor,
+              now,
+            });
           }, `import:${principal.id}`);
         } catch (e) {
           if (e instanceof ModelError) throw new HttpError(422, e.message);
@@ -120,7 +134,13 @@ export function exportRoutes(ctx: AppContext): Router {
         docId: record.id,
         actorId: principal.id,
         action: 'annotations.imported',
-        detail: { format, imported: result.imported, orphaned: result.orphaned.length, skipped: result.skipped, rejected: result.rejected.length },
+        detail: {
+          format,
+          imported: result.imported,
+          orphaned: result.orphaned.length,
+          skipped: result.skipped,
+          rejected: result.rejected.length,
+        },
       });
       res.json(result);
     },

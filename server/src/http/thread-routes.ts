@@ -28,7 +28,10 @@ import { HttpError, forbidden, parseBody } from './errors.js';
 import { documentAccess, type AppContext } from './context.js';
 
 const MAX_BODY = 20_000;
-const Body = z.string().max(MAX_BODY, `at most ${MAX_BODY} characters`).refine((s) => s.trim() !== '', 'the comment is empty');
+const Body = z
+  .string()
+  .max(MAX_BODY, `at most ${MAX_BODY} characters`)
+  .refine((s) => s.trim() !== '', 'the comment is empty');
 const Tags = z.array(z.string().trim().min(1).max(60)).max(20);
 const CreateThread = z.union([
   z.object({ start: z.number().int().min(0), end: z.number().int().min(0), body: Body, tags: Tags.optional() }),
@@ -69,7 +72,8 @@ export function threadView(t: ResolvedThread) {
 /** Maps the model's refusals to statuses: not-found 404, invalid 422, conflict 409. */
 function modelError(e: unknown): never {
   if (e instanceof AnchorError) throw new HttpError(422, e.message);
-  if (e instanceof ModelError) throw new HttpError(e.code === 'not-found' ? 404 : e.code === 'conflict' ? 409 : 422, e.message);
+  if (e instanceof ModelError)
+    throw new HttpError(e.code === 'not-found' ? 404 : e.code === 'conflict' ? 409 : 422, e.message);
   throw e;
 }
 
@@ -77,14 +81,20 @@ function requireKnownTags(doc: Y.Doc, tags: readonly string[] | undefined): void
   if (!tags?.length) return;
   const vocabulary = readVocabulary(doc);
   const unknown = tags.filter((t) => !(t in vocabulary));
-  if (unknown.length) throw new HttpError(422, `unknown tag(s): ${unknown.join(', ')} (an editor adds tags to the vocabulary first)`);
+  if (unknown.length)
+    throw new HttpError(422, `unknown tag(s): ${unknown.join(', ')} (an editor adds tags to the vocabulary first)`);
 }
 
 export function threadRoutes(ctx: AppContext): Router {
   const r = Router();
 
   /** Runs a change on the live document as the caller, with the model's errors mapped to statuses. */
-  async function write<T>(res: Response, id: string | undefined, min: Role, fn: (doc: Y.Doc, p: Principal, role: Role) => T): Promise<T> {
+  async function write<T>(
+    res: Response,
+    id: string | undefined,
+    min: Role,
+    fn: (doc: Y.Doc, p: Principal, role: Role) => T,
+  ): Promise<T> {
     const { record, principal, role } = await documentAccess(ctx, res, id, min);
     return ctx.registry.with(record.id, async (live) => {
       let result!: T;
@@ -109,7 +119,10 @@ export function threadRoutes(ctx: AppContext): Router {
     const body = parseBody(CreateThread, req.body);
     const created = await write(res, req.params.id, 'commenter', (doc, p) => {
       requireKnownTags(doc, body.tags);
-      const target = 'exact' in body ? { exact: body.exact, prefix: body.prefix, suffix: body.suffix } : { start: body.start, end: body.end };
+      const target =
+        'exact' in body
+          ? { exact: body.exact, prefix: body.prefix, suffix: body.suffix }
+          : { start: body.start, end: body.end };
       return createThread(doc, { ...target, createdBy: p.id, authorName: p.name, body: body.body, tags: body.tags });
     });
     res.status(201).json({ id: created.threadId, commentId: created.commentId });
@@ -117,7 +130,9 @@ export function threadRoutes(ctx: AppContext): Router {
 
   r.get('/documents/:id/threads/:threadId', async (req, res) => {
     const { record } = await documentAccess(ctx, res, req.params.id);
-    const thread = await ctx.registry.with(record.id, (live) => readResolvedThreads(live.doc).find((t) => t.id === req.params.threadId));
+    const thread = await ctx.registry.with(record.id, (live) =>
+      readResolvedThreads(live.doc).find((t) => t.id === req.params.threadId),
+    );
     if (!thread) throw new HttpError(404, 'no such thread');
     res.json(threadView(thread));
   });
@@ -190,5 +205,3 @@ function requireAuthor(doc: Y.Doc, threadId: string, commentId: string, p: Princ
   if (!comment) throw new ModelError('not-found', `no comment ${commentId} in thread ${threadId}`);
   if (comment.authorId !== p.id && !ownerMayOverride) throw forbidden('only its author may change this comment');
 }
-
-

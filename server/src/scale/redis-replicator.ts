@@ -53,11 +53,18 @@ export class RedisReplicator implements Replicator {
   private wasReady = false;
 
   private constructor(private readonly opts: RedisReplicatorOptions) {
-    const common = { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: (n: number) => Math.min(100 * 2 ** n, 2000) };
+    const common = {
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+      retryStrategy: (n: number) => Math.min(100 * 2 ** n, 2000),
+    };
     // Publishing while disconnected fails at once instead of queueing without bound; the log covers the gap.
     this.pub = new Redis(opts.url, { ...common, enableOfflineQueue: false });
     this.sub = new Redis(opts.url, { ...common, enableOfflineQueue: true });
-    for (const [name, client] of [['publisher', this.pub], ['subscriber', this.sub]] as const) {
+    for (const [name, client] of [
+      ['publisher', this.pub],
+      ['subscriber', this.sub],
+    ] as const) {
       client.on('error', (e: Error) => log.debug('redis error', { client: name, error: e.message }));
     }
     this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onMessage(channel.toString(), message));
@@ -78,7 +85,9 @@ export class RedisReplicator implements Replicator {
       await Promise.all([r.pub.connect(), r.sub.connect()]);
     } catch (e) {
       // Start anyway: clients are served locally and the instance catches up when Redis returns.
-      log.warn('redis unavailable at start; serving local clients only until it returns', { error: (e as Error).message });
+      log.warn('redis unavailable at start; serving local clients only until it returns', {
+        error: (e as Error).message,
+      });
     }
     return r;
   }
@@ -102,7 +111,10 @@ export class RedisReplicator implements Replicator {
     try {
       await this.sub.subscribe(this.channel(id));
     } catch (e) {
-      log.warn('redis subscribe failed; the document catches up from the log', { doc: id, error: (e as Error).message });
+      log.warn('redis subscribe failed; the document catches up from the log', {
+        doc: id,
+        error: (e as Error).message,
+      });
     }
   }
 
@@ -163,7 +175,10 @@ export class RedisReplicator implements Replicator {
       const seqs = Array.from({ length: m.count }, (_, i) => m.firstSeq + i);
       live.applyStored([m.payload], seqs);
     } catch (e) {
-      log.warn('scale-out message could not be applied; reading the log instead', { doc: live.id, error: (e as Error).message });
+      log.warn('scale-out message could not be applied; reading the log instead', {
+        doc: live.id,
+        error: (e as Error).message,
+      });
       void this.catchUp(live);
       return;
     }
@@ -180,7 +195,10 @@ export class RedisReplicator implements Replicator {
     try {
       await live.catchUp();
     } catch (e) {
-      log.warn('catch-up from the log failed; retrying on the next check', { doc: live.id, error: (e as Error).message });
+      log.warn('catch-up from the log failed; retrying on the next check', {
+        doc: live.id,
+        error: (e as Error).message,
+      });
     }
   }
 

@@ -20,7 +20,12 @@ import type { StoredState } from './types.js';
 type FoldInput = Pick<StoredState, 'snapshot' | 'updates'>;
 type Job = 'fold' | 'slice' | 'checkpoint';
 /** `pieces`: the stored pieces to fold or slice; `file`: the SQLite database to checkpoint. */
-interface Request { id: number; job: Job; pieces: Uint8Array[]; file?: string }
+interface Request {
+  id: number;
+  job: Job;
+  pieces: Uint8Array[];
+  file?: string;
+}
 export interface Folded {
   update: Uint8Array;
   /** Encoded state vector of `update`. */
@@ -61,7 +66,9 @@ function checkpoint(file: string): Checkpointed {
 
 /** The buffers a reply can hand over instead of copying (each once). */
 const buffersOf = (r: Result): ArrayBuffer[] => [
-  ...new Set((r === null || 'walFrames' in r ? [] : 'update' in r ? [r.update] : r.slices).map((u) => u.buffer as ArrayBuffer)),
+  ...new Set(
+    (r === null || 'walFrames' in r ? [] : 'update' in r ? [r.update] : r.slices).map((u) => u.buffer as ArrayBuffer),
+  ),
 ];
 
 const ROLE = 'marginalia:fold-worker';

@@ -7,12 +7,7 @@ import pg from 'pg';
 import type { Role } from '@marginalia/shared';
 import { foldState } from './merge.js';
 import { DOCUMENT_COLUMNS, bytes, toDocument, toUser, type DocumentRow, type UserRow } from './rows.js';
-import {
-  StorageError,
-  type AuditRecord,
-  type Storage,
-  type StoredState,
-} from './types.js';
+import { StorageError, type AuditRecord, type Storage, type StoredState } from './types.js';
 
 const MIGRATIONS: string[] = [
   `CREATE TABLE documents (
@@ -74,7 +69,9 @@ const MIGRATIONS: string[] = [
 // BIGINT columns hold epoch milliseconds and sequence numbers: well inside Number's exact range.
 const types = {
   getTypeParser: ((oid: number, format?: string) =>
-    oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    oid === 20
+      ? (v: string) => Number(v)
+      : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
 export interface PostgresOptions {
@@ -86,7 +83,8 @@ export interface PostgresOptions {
 
 export async function openPostgresStorage(opts: PostgresOptions): Promise<Storage & { pool: pg.Pool }> {
   const schema = opts.schema;
-  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid schema name "${schema}"`);
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
+    throw new Error(`invalid schema name "${schema}"`);
   const pool = new pg.Pool({
     connectionString: opts.connectionString,
     max: opts.poolSize ?? 10,
@@ -123,7 +121,10 @@ export async function openPostgresStorage(opts: PostgresOptions): Promise<Storag
   const readState = async (c: pg.ClientBase, docId: string): Promise<StoredState> => {
     const snap = await c.query('SELECT upto_seq, data FROM snapshots WHERE doc_id = $1', [docId]);
     const snapshotSeq = (snap.rows[0]?.upto_seq as number | undefined) ?? 0;
-    const rows = await c.query('SELECT seq, data FROM updates WHERE doc_id = $1 AND seq > $2 ORDER BY seq', [docId, snapshotSeq]);
+    const rows = await c.query('SELECT seq, data FROM updates WHERE doc_id = $1 AND seq > $2 ORDER BY seq', [
+      docId,
+      snapshotSeq,
+    ]);
     return {
       snapshot: snap.rows[0] ? bytes(snap.rows[0].data as Buffer) : null,
       snapshotSeq,
@@ -145,7 +146,11 @@ export async function openPostgresStorage(opts: PostgresOptions): Promise<Storag
           );
           await c.query('INSERT INTO updates (doc_id, seq, data) VALUES ($1, 1, $2)', [r.id, d.initialUpdate]);
           for (const m of d.members) {
-            await c.query('INSERT INTO memberships (doc_id, user_id, role) VALUES ($1, $2, $3)', [r.id, m.userId, m.role]);
+            await c.query('INSERT INTO memberships (doc_id, user_id, role) VALUES ($1, $2, $3)', [
+              r.id,
+              m.userId,
+              m.role,
+            ]);
           }
         });
       } catch (e) {
@@ -158,7 +163,9 @@ export async function openPostgresStorage(opts: PostgresOptions): Promise<Storag
       return r.rows[0] ? toDocument(r.rows[0] as DocumentRow) : null;
     },
     async listDocuments() {
-      return (await pool.query('SELECT * FROM documents ORDER BY updated_at DESC, id')).rows.map((row) => toDocument(row as DocumentRow));
+      return (await pool.query('SELECT * FROM documents ORDER BY updated_at DESC, id')).rows.map((row) =>
+        toDocument(row as DocumentRow),
+      );
     },
     async updateDocument(id, fields) {
       const sets: string[] = [];
@@ -181,7 +188,10 @@ export async function openPostgresStorage(opts: PostgresOptions): Promise<Storag
     async appendUpdates(docId, updates) {
       if (updates.length === 0) return [];
       return tx(async (c) => {
-        const r = await c.query('UPDATE documents SET last_seq = last_seq + $2 WHERE id = $1 RETURNING last_seq', [docId, updates.length]);
+        const r = await c.query('UPDATE documents SET last_seq = last_seq + $2 WHERE id = $1 RETURNING last_seq', [
+          docId,
+          updates.length,
+        ]);
         if (!r.rows[0]) throw new StorageError(`no document ${docId}`, 'not-found');
         const last = r.rows[0].last_seq as number;
         const seqs = updates.map((_, i) => last - updates.length + 1 + i);
@@ -200,7 +210,9 @@ export async function openPostgresStorage(opts: PostgresOptions): Promise<Storag
     async compact(docId, fold = foldState) {
       // The advisory lock keeps other instances' compactions out while the fold runs (the transaction stays open).
       return tx(async (c) => {
-        const lock = await c.query("SELECT pg_try_advisory_xact_lock(hashtext('marginalia.compact:' || $1)) AS ok", [docId]);
+        const lock = await c.query("SELECT pg_try_advisory_xact_lock(hashtext('marginalia.compact:' || $1)) AS ok", [
+          docId,
+        ]);
         if (!lock.rows[0].ok) return -1; // another instance is compacting this document right now
         const state = await readState(c, docId);
         const upto = state.updates.at(-1)?.seq ?? state.snapshotSeq;
@@ -215,13 +227,19 @@ export async function openPostgresStorage(opts: PostgresOptions): Promise<Storag
       });
     },
     async lastSeq(docId) {
-      return ((await pool.query('SELECT last_seq FROM documents WHERE id = $1', [docId])).rows[0]?.last_seq as number | undefined) ?? 0;
+      return (
+        ((await pool.query('SELECT last_seq FROM documents WHERE id = $1', [docId])).rows[0]?.last_seq as
+          number | undefined) ?? 0
+      );
     },
     async updatesAfter(docId, seq) {
       return tx(async (c) => {
         const snap = await c.query('SELECT upto_seq FROM snapshots WHERE doc_id = $1', [docId]);
         if (seq < ((snap.rows[0]?.upto_seq as number | undefined) ?? 0)) return null;
-        const rows = await c.query('SELECT seq, data FROM updates WHERE doc_id = $1 AND seq > $2 ORDER BY seq', [docId, seq]);
+        const rows = await c.query('SELECT seq, data FROM updates WHERE doc_id = $1 AND seq > $2 ORDER BY seq', [
+          docId,
+          seq,
+        ]);
         return rows.rows.map((r) => ({ seq: r.seq as number, data: bytes(r.data as Buffer) }));
       });
     },
@@ -232,7 +250,10 @@ export async function openPostgresStorage(opts: PostgresOptions): Promise<Storag
         'INSERT INTO client_ids (doc_id, client_id, user_id) SELECT $1, unnest($2::bigint[]), $3 ON CONFLICT DO NOTHING',
         [docId, ids, userId],
       );
-      const r = await pool.query('SELECT client_id, user_id FROM client_ids WHERE doc_id = $1 AND client_id = ANY($2::bigint[])', [docId, ids]);
+      const r = await pool.query(
+        'SELECT client_id, user_id FROM client_ids WHERE doc_id = $1 AND client_id = ANY($2::bigint[])',
+        [docId, ids],
+      );
       for (const row of r.rows) owners.set(row.client_id as number, row.user_id as string);
       return owners;
     },
@@ -243,7 +264,8 @@ export async function openPostgresStorage(opts: PostgresOptions): Promise<Storag
           [u.id, u.username, u.name, u.passwordHash, u.isAdmin, u.createdAt],
         );
       } catch (e) {
-        if ((e as { code?: string }).code === '23505') throw new StorageError(`username ${u.username} is taken`, 'conflict');
+        if ((e as { code?: string }).code === '23505')
+          throw new StorageError(`username ${u.username} is taken`, 'conflict');
         throw e;
       }
     },
@@ -266,7 +288,10 @@ export async function openPostgresStorage(opts: PostgresOptions): Promise<Storag
       );
     },
     async removeMember(docId, userId) {
-      return ((await pool.query('DELETE FROM memberships WHERE doc_id = $1 AND user_id = $2', [docId, userId])).rowCount ?? 0) > 0;
+      return (
+        ((await pool.query('DELETE FROM memberships WHERE doc_id = $1 AND user_id = $2', [docId, userId])).rowCount ??
+          0) > 0
+      );
     },
     async getMemberRole(docId, userId) {
       const r = await pool.query('SELECT role FROM memberships WHERE doc_id = $1 AND user_id = $2', [docId, userId]);
@@ -305,10 +330,16 @@ export async function openPostgresStorage(opts: PostgresOptions): Promise<Storag
       }));
     },
     async getSetting(key) {
-      return ((await pool.query('SELECT value FROM settings WHERE key = $1', [key])).rows[0]?.value as string | undefined) ?? null;
+      return (
+        ((await pool.query('SELECT value FROM settings WHERE key = $1', [key])).rows[0]?.value as string | undefined) ??
+        null
+      );
     },
     async setSetting(key, value) {
-      await pool.query('INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+      await pool.query(
+        'INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+        [key, value],
+      );
     },
     async ping() {
       await pool.query('SELECT 1');
@@ -328,7 +359,9 @@ async function migrate(pool: pg.Pool, schema: string | undefined): Promise<void>
     // Instances starting together migrate one at a time.
     await c.query("SELECT pg_advisory_xact_lock(hashtext('marginalia.migrate'))");
     if (schema) await c.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-    await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
+    await c.query(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)',
+    );
     const done = new Set((await c.query('SELECT version FROM schema_migrations')).rows.map((r) => r.version as number));
     for (let v = 1; v <= MIGRATIONS.length; v++) {
       if (done.has(v)) continue;

@@ -131,7 +131,8 @@ function scan(update: Uint8Array): { byClient: Map<number, Struct[]>; dsStart: n
         if (info & 0b10000000) deps.push(decoding.readVarUint(d), decoding.readVarUint(d)); // origin
         if (info & 0b01000000) deps.push(decoding.readVarUint(d), decoding.readVarUint(d)); // right origin
         if ((info & 0b11000000) === 0) {
-          if (decoding.readVarUint(d) === 1) skipBytes(d); // a root type's name
+          if (decoding.readVarUint(d) === 1)
+            skipBytes(d); // a root type's name
           else deps.push(decoding.readVarUint(d), decoding.readVarUint(d)); // the parent type's item
           if (info & 0b00100000) skipBytes(d); // map key
         }
@@ -226,7 +227,10 @@ function encodeSlice(update: Uint8Array, part: Struct[], deletions: Uint8Array):
  * vector it covers; null when it cannot be cut that way (it refers to structs it does not hold, has gaps, or is
  * not well formed): then it must be applied whole.
  */
-export function sliceUpdate(update: Uint8Array, size = SLICE_STRUCTS): { slices: Uint8Array[]; stateVector: Map<number, number> } | null {
+export function sliceUpdate(
+  update: Uint8Array,
+  size = SLICE_STRUCTS,
+): { slices: Uint8Array[]; stateVector: Map<number, number> } | null {
   let scanned;
   try {
     scanned = scan(update);
@@ -243,6 +247,7 @@ export function sliceUpdate(update: Uint8Array, size = SLICE_STRUCTS): { slices:
     slices.push(encodeSlice(update, order.slice(at, at + size), last ? deletions : none));
   }
   const stateVector = new Map<number, number>();
-  for (const [client, list] of scanned.byClient) if (list.length) stateVector.set(client, list.at(-1)!.clock + list.at(-1)!.length);
+  for (const [client, list] of scanned.byClient)
+    if (list.length) stateVector.set(client, list.at(-1)!.clock + list.at(-1)!.length);
   return { slices, stateVector };
 }

@@ -167,11 +167,16 @@ export function openSqliteStorage(file: string, options: SqliteOptions = {}): St
       'SELECT doc_id, role FROM memberships WHERE user_id = ?',
     ),
     audit: db.prepare('INSERT INTO audit (doc_id, actor_id, action, detail, at) VALUES (?, ?, ?, ?, ?)'),
-    listAudit: db.prepare<[string, number], { id: number; doc_id: string; actor_id: string | null; action: string; detail: string; at: number }>(
-      'SELECT * FROM audit WHERE doc_id = ? ORDER BY id DESC LIMIT ?',
+    listAudit: db.prepare<
+      [string, number],
+      { id: number; doc_id: string; actor_id: string | null; action: string; detail: string; at: number }
+    >('SELECT * FROM audit WHERE doc_id = ? ORDER BY id DESC LIMIT ?'),
+    claimClient: db.prepare(
+      'INSERT INTO client_ids (doc_id, client_id, user_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
     ),
-    claimClient: db.prepare('INSERT INTO client_ids (doc_id, client_id, user_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
-    clientOwner: db.prepare<[string, number], { user_id: string }>('SELECT user_id FROM client_ids WHERE doc_id = ? AND client_id = ?'),
+    clientOwner: db.prepare<[string, number], { user_id: string }>(
+      'SELECT user_id FROM client_ids WHERE doc_id = ? AND client_id = ?',
+    ),
     getSetting: db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?'),
     setSetting: db.prepare(
       'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
@@ -275,7 +280,10 @@ export function openSqliteStorage(file: string, options: SqliteOptions = {}): St
     },
     async appendUpdates(docId, updates) {
       if (!updates.length) return [];
-      return durably(() => appendUpdates(docId, updates), updates.reduce((n, u) => n + u.byteLength, 0));
+      return durably(
+        () => appendUpdates(docId, updates),
+        updates.reduce((n, u) => n + u.byteLength, 0),
+      );
     },
     async loadState(docId) {
       return loadState(docId);
@@ -329,7 +337,9 @@ export function openSqliteStorage(file: string, options: SqliteOptions = {}): St
       return (q.memberRole.get(docId, userId)?.role as Role | undefined) ?? null;
     },
     async listMembers(docId): Promise<Member[]> {
-      return q.members.all(docId).map((m) => ({ userId: m.user_id, username: m.username, name: m.name, role: m.role as Role }));
+      return q.members
+        .all(docId)
+        .map((m) => ({ userId: m.user_id, username: m.username, name: m.name, role: m.role as Role }));
     },
     async membershipsOf(userId) {
       return new Map(q.membershipsOf.all(userId).map((m) => [m.doc_id, m.role as Role]));

@@ -17,7 +17,9 @@ export interface DocumentRecord {
   commentCount: number;
 }
 
-export type DocumentFields = Partial<Pick<DocumentRecord, 'title' | 'guestRole' | 'updatedAt' | 'threadCount' | 'commentCount'>>;
+export type DocumentFields = Partial<
+  Pick<DocumentRecord, 'title' | 'guestRole' | 'updatedAt' | 'threadCount' | 'commentCount'>
+>;
 
 export interface UserRecord {
   id: string;

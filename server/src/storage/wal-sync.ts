@@ -57,7 +57,10 @@ export class WalSync {
       fdatasync(this.fd, (e) => {
         if (this.running === p) this.running = null;
         if (!e) return resolve();
-        this.failed ??= new StorageError(`the disk did not store changes (${e.code ?? e.message}); restart the server`, 'unavailable');
+        this.failed ??= new StorageError(
+          `the disk did not store changes (${e.code ?? e.message}); restart the server`,
+          'unavailable',
+        );
         log.error('storage sync failed: refusing writes until restarted', { error: e.message });
         reject(this.failed);
       });

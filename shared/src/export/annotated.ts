@@ -43,7 +43,9 @@ export interface AnnotatedArticle {
 }
 
 function normalise(filter: ExportFilter): AnnotatedArticle['filter'] {
-  const list = (xs: readonly string[] | undefined) => [...new Set((xs ?? []).map((x) => x.trim()).filter((x) => x !== ''))];
+  const list = (xs: readonly string[] | undefined) => [
+    ...new Set((xs ?? []).map((x) => x.trim()).filter((x) => x !== '')),
+  ];
   return { status: filter.status ?? 'all', tags: list(filter.tags), authors: list(filter.authors) };
 }
 
@@ -52,7 +54,8 @@ function passes(thread: Thread, f: AnnotatedArticle['filter']): boolean {
   if (f.tags.length > 0 && !thread.tags.some((t) => f.tags.includes(t))) return false;
   if (f.authors.length > 0) {
     const wanted = f.authors.map((a) => a.toLowerCase());
-    const by = (c: Comment) => !c.deleted && (wanted.includes(c.authorId.toLowerCase()) || wanted.includes(c.authorName.toLowerCase()));
+    const by = (c: Comment) =>
+      !c.deleted && (wanted.includes(c.authorId.toLowerCase()) || wanted.includes(c.authorName.toLowerCase()));
     if (!thread.comments.some(by)) return false;
   }
   return true;

@@ -8,7 +8,19 @@
  */
 import { isoTime, stripControl, visibleComments, type AnnotatedArticle } from './annotated.js';
 
-export const CSV_COLUMNS = ['thread_id', 'status', 'tags', 'quote', 'start', 'end', 'comment_id', 'author', 'created', 'edited', 'body'] as const;
+export const CSV_COLUMNS = [
+  'thread_id',
+  'status',
+  'tags',
+  'quote',
+  'start',
+  'end',
+  'comment_id',
+  'author',
+  'created',
+  'edited',
+  'body',
+] as const;
 
 const BOM = '\ufeff';
 

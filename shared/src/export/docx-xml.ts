@@ -85,7 +85,8 @@ export interface RunStyle {
 export function runProperties(s: RunStyle): string {
   let p = '';
   if (s.style) p += `<w:rStyle w:val="${xmlEscape(s.style)}"/>`;
-  if (s.code) p += '<w:rFonts w:ascii="Courier New" w:hAnsi="Courier New" w:eastAsia="Courier New" w:cs="Courier New"/>';
+  if (s.code)
+    p += '<w:rFonts w:ascii="Courier New" w:hAnsi="Courier New" w:eastAsia="Courier New" w:cs="Courier New"/>';
   if (s.bold) p += '<w:b/><w:bCs/>';
   if (s.italic) p += '<w:i/><w:iCs/>';
   if (s.strike) p += '<w:strike/>';
@@ -112,12 +113,7 @@ export function textRuns(text: string, rPr: string): string {
   let out = '';
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
-    const body = line.includes('\t')
-      ? line
-          .split('\t')
-          .map(wordText)
-          .join('<w:tab/>')
-      : wordText(line);
+    const body = line.includes('\t') ? line.split('\t').map(wordText).join('<w:tab/>') : wordText(line);
     if (i > 0 || body !== '') out += `<w:r>${rPr}${i > 0 ? '<w:br/>' : ''}${body}</w:r>`;
   }
   return out;
@@ -179,7 +175,9 @@ export function commentsPart(comments: readonly WordComment[]): string {
   const out: string[] = [`${DECL}<w:comments ${W_ROOT}>`];
   for (let i = 0; i < comments.length; i++) {
     const c = comments[i]!;
-    out.push(`<w:comment w:id="${c.id}" w:author="${xmlEscape(c.author)}" w:date="${isoTime(c.date)}" w:initials="${xmlEscape(c.initials)}">`);
+    out.push(
+      `<w:comment w:id="${c.id}" w:author="${xmlEscape(c.author)}" w:date="${isoTime(c.date)}" w:initials="${xmlEscape(c.initials)}">`,
+    );
     const last = c.paragraphs.length - 1;
     c.paragraphs.forEach((p, k) => {
       const open = k === last ? `<w:p w14:paraId="${paraIdOf(i)}" w14:textId="${paraIdOf(i)}">` : '<w:p>';
@@ -203,8 +201,11 @@ export function commentsExtendedPart(comments: readonly WordComment[]): string {
 }
 
 export function commentsIdsPart(comments: readonly WordComment[]): string {
-  const out: string[] = [`${DECL}<w16cid:commentsIds xmlns:mc="${NS.mc}" xmlns:w16cid="${NS.w16cid}" mc:Ignorable="w16cid">`];
-  for (let i = 0; i < comments.length; i++) out.push(`<w16cid:commentId w16cid:paraId="${paraIdOf(i)}" w16cid:durableId="${durableIdOf(i)}"/>`);
+  const out: string[] = [
+    `${DECL}<w16cid:commentsIds xmlns:mc="${NS.mc}" xmlns:w16cid="${NS.w16cid}" mc:Ignorable="w16cid">`,
+  ];
+  for (let i = 0; i < comments.length; i++)
+    out.push(`<w16cid:commentId w16cid:paraId="${paraIdOf(i)}" w16cid:durableId="${durableIdOf(i)}"/>`);
   out.push('</w16cid:commentsIds>');
   return out.join('');
 }
@@ -217,7 +218,9 @@ export function peoplePart(comments: readonly WordComment[]): string {
     if (seen.has(c.author)) continue;
     seen.add(c.author);
     const name = xmlEscape(c.author);
-    out.push(`<w15:person w15:author="${name}"><w15:presenceInfo w15:providerId="None" w15:userId="${name}"/></w15:person>`);
+    out.push(
+      `<w15:person w15:author="${name}"><w15:presenceInfo w15:providerId="None" w15:userId="${name}"/></w15:person>`,
+    );
   }
   out.push('</w15:people>');
   return out.join('');
@@ -225,7 +228,12 @@ export function peoplePart(comments: readonly WordComment[]): string {
 
 const BULLETS = ['●', '○', '■', '●', '○', '■', '●', '○', '■'];
 const indent = (level: number) => `<w:pPr><w:ind w:left="${720 * (level + 1)}" w:hanging="360"/></w:pPr>`;
-const levels = (lvl: (level: number) => string) => Array.from({ length: 9 }, (_, level) => `<w:lvl w:ilvl="${level}"><w:start w:val="1"/>${lvl(level)}<w:lvlJc w:val="left"/>${indent(level)}</w:lvl>`).join('');
+const levels = (lvl: (level: number) => string) =>
+  Array.from(
+    { length: 9 },
+    (_, level) =>
+      `<w:lvl w:ilvl="${level}"><w:start w:val="1"/>${lvl(level)}<w:lvlJc w:val="left"/>${indent(level)}</w:lvl>`,
+  ).join('');
 
 /** Numbering: w:num 1 for every bullet list, and w:num 2… one per numbered list (each restarts at 1). */
 export const BULLET_NUM_ID = 1;
@@ -234,9 +242,13 @@ export const numberedNumId = (instance: number): number => 1 + instance;
 export function numberingPart(numberedLists: number): string {
   const bullet = levels((l) => `<w:numFmt w:val="bullet"/><w:lvlText w:val="${BULLETS[l]}"/>`);
   const decimal = levels((l) => `<w:numFmt w:val="decimal"/><w:lvlText w:val="%${l + 1}."/>`);
-  const restart = Array.from({ length: 9 }, (_, l) => `<w:lvlOverride w:ilvl="${l}"><w:startOverride w:val="1"/></w:lvlOverride>`).join('');
+  const restart = Array.from(
+    { length: 9 },
+    (_, l) => `<w:lvlOverride w:ilvl="${l}"><w:startOverride w:val="1"/></w:lvlOverride>`,
+  ).join('');
   const nums = [`<w:num w:numId="${BULLET_NUM_ID}"><w:abstractNumId w:val="1"/></w:num>`];
-  for (let i = 1; i <= numberedLists; i++) nums.push(`<w:num w:numId="${numberedNumId(i)}"><w:abstractNumId w:val="2"/>${restart}</w:num>`);
+  for (let i = 1; i <= numberedLists; i++)
+    nums.push(`<w:num w:numId="${numberedNumId(i)}"><w:abstractNumId w:val="2"/>${restart}</w:num>`);
   return (
     `${DECL}<w:numbering ${W_ROOT}>` +
     `<w:abstractNum w:abstractNumId="1"><w:multiLevelType w:val="hybridMultilevel"/>${bullet}</w:abstractNum>` +
@@ -245,8 +257,12 @@ export function numberingPart(numberedLists: number): string {
   );
 }
 
-const paragraphStyle = (id: string, name: string, body: string, extra = '<w:basedOn w:val="Normal"/><w:next w:val="Normal"/><w:qFormat/>') =>
-  `<w:style w:type="paragraph" w:styleId="${id}"><w:name w:val="${name}"/>${extra}${body}</w:style>`;
+const paragraphStyle = (
+  id: string,
+  name: string,
+  body: string,
+  extra = '<w:basedOn w:val="Normal"/><w:next w:val="Normal"/><w:qFormat/>',
+) => `<w:style w:type="paragraph" w:styleId="${id}"><w:name w:val="${name}"/>${extra}${body}</w:style>`;
 /** A heading style; run properties in schema order: italics, colour, size (half-points). */
 const heading = (level: number, color: string, size?: number, italic = false) =>
   paragraphStyle(
@@ -272,7 +288,12 @@ export function stylesPart(): string {
     heading(5, '2E74B5') +
     heading(6, '1F4D78') +
     paragraphStyle('ListParagraph', 'List Paragraph', '', '<w:basedOn w:val="Normal"/><w:qFormat/>') +
-    paragraphStyle('MarginaliaQuote', 'Quote', '<w:pPr><w:ind w:left="720"/></w:pPr><w:rPr><w:i/><w:iCs/><w:color w:val="555555"/></w:rPr>', '<w:basedOn w:val="Normal"/><w:next w:val="Normal"/>') +
+    paragraphStyle(
+      'MarginaliaQuote',
+      'Quote',
+      '<w:pPr><w:ind w:left="720"/></w:pPr><w:rPr><w:i/><w:iCs/><w:color w:val="555555"/></w:rPr>',
+      '<w:basedOn w:val="Normal"/><w:next w:val="Normal"/>',
+    ) +
     paragraphStyle(
       'MarginaliaCode',
       'Code',
@@ -339,20 +360,53 @@ interface Part {
 export function packDocx(pkg: DocxPackage): Uint8Array {
   const word: Part[] = [
     { path: 'word/styles.xml', contentType: `${CT}styles+xml`, xml: stylesPart(), rel: `${REL}styles` },
-    { path: 'word/numbering.xml', contentType: `${CT}numbering+xml`, xml: numberingPart(pkg.numberedLists), rel: `${REL}numbering` },
+    {
+      path: 'word/numbering.xml',
+      contentType: `${CT}numbering+xml`,
+      xml: numberingPart(pkg.numberedLists),
+      rel: `${REL}numbering`,
+    },
     { path: 'word/settings.xml', contentType: `${CT}settings+xml`, xml: settingsPart(), rel: `${REL}settings` },
   ];
   if (pkg.comments.length > 0) {
     word.push(
-      { path: 'word/comments.xml', contentType: `${CT}comments+xml`, xml: commentsPart(pkg.comments), rel: `${REL}comments` },
-      { path: 'word/commentsExtended.xml', contentType: `${CT}commentsExtended+xml`, xml: commentsExtendedPart(pkg.comments), rel: 'http://schemas.microsoft.com/office/2011/relationships/commentsExtended' },
-      { path: 'word/commentsIds.xml', contentType: `${CT}commentsIds+xml`, xml: commentsIdsPart(pkg.comments), rel: 'http://schemas.microsoft.com/office/2016/09/relationships/commentsIds' },
-      { path: 'word/people.xml', contentType: `${CT}people+xml`, xml: peoplePart(pkg.comments), rel: 'http://schemas.microsoft.com/office/2011/relationships/people' },
+      {
+        path: 'word/comments.xml',
+        contentType: `${CT}comments+xml`,
+        xml: commentsPart(pkg.comments),
+        rel: `${REL}comments`,
+      },
+      {
+        path: 'word/commentsExtended.xml',
+        contentType: `${CT}commentsExtended+xml`,
+        xml: commentsExtendedPart(pkg.comments),
+        rel: 'http://schemas.microsoft.com/office/2011/relationships/commentsExtended',
+      },
+      {
+        path: 'word/commentsIds.xml',
+        contentType: `${CT}commentsIds+xml`,
+        xml: commentsIdsPart(pkg.comments),
+        rel: 'http://schemas.microsoft.com/office/2016/09/relationships/commentsIds',
+      },
+      {
+        path: 'word/people.xml',
+        contentType: `${CT}people+xml`,
+        xml: peoplePart(pkg.comments),
+        rel: 'http://schemas.microsoft.com/office/2011/relationships/people',
+      },
     );
   }
   const main: Part = { path: 'word/document.xml', contentType: `${CT}document.main+xml`, xml: documentPart(pkg.body) };
-  const core: Part = { path: 'docProps/core.xml', contentType: 'application/vnd.openxmlformats-package.core-properties+xml', xml: corePart(pkg.core) };
-  const app: Part = { path: 'docProps/app.xml', contentType: 'application/vnd.openxmlformats-officedocument.extended-properties+xml', xml: appPart() };
+  const core: Part = {
+    path: 'docProps/core.xml',
+    contentType: 'application/vnd.openxmlformats-package.core-properties+xml',
+    xml: corePart(pkg.core),
+  };
+  const app: Part = {
+    path: 'docProps/app.xml',
+    contentType: 'application/vnd.openxmlformats-officedocument.extended-properties+xml',
+    xml: appPart(),
+  };
   const parts = [main, ...word, core, app];
 
   const contentTypes =
@@ -362,7 +416,11 @@ export function packDocx(pkg: DocxPackage): Uint8Array {
     '</Types>';
   const packageRels = relationships([
     ['rId1', `${REL}officeDocument`, 'word/document.xml'],
-    ['rId2', 'http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties', 'docProps/core.xml'],
+    [
+      'rId2',
+      'http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties',
+      'docProps/core.xml',
+    ],
     ['rId3', `${REL}extended-properties`, 'docProps/app.xml'],
   ]);
   const documentRels = relationships([
@@ -384,7 +442,10 @@ type Rel = [id: string, type: string, target: string, external?: boolean];
 
 function relationships(rels: readonly Rel[]): string {
   const body = rels
-    .map(([id, type, target, external]) => `<Relationship Id="${id}" Type="${type}" Target="${xmlEscape(target)}"${external ? ' TargetMode="External"' : ''}/>`)
+    .map(
+      ([id, type, target, external]) =>
+        `<Relationship Id="${id}" Type="${type}" Target="${xmlEscape(target)}"${external ? ' TargetMode="External"' : ''}/>`,
+    )
     .join('');
   return `${DECL}<Relationships xmlns="${NS.rels}">${body}</Relationships>`;
 }
@@ -399,6 +460,7 @@ function zipDate(ms: number): Date {
   if (year !== d.getUTCFullYear()) return new Date(year, 0, 1);
   const local = new Date(year, d.getUTCMonth(), d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds());
   // A wall-clock time that a daylight-saving jump skips here would shift: take that day's noon instead.
-  if (local.getHours() !== d.getUTCHours() || local.getMinutes() !== d.getUTCMinutes()) return new Date(year, d.getUTCMonth(), d.getUTCDate(), 12);
+  if (local.getHours() !== d.getUTCHours() || local.getMinutes() !== d.getUTCMinutes())
+    return new Date(year, d.getUTCMonth(), d.getUTCDate(), 12);
   return local;
 }

@@ -59,7 +59,10 @@ function buildComments(threads: readonly AnnotatedThread[]): Comments {
     if (visible.length === 0) continue;
     const first = list.length;
     const ids: number[] = [];
-    const notes = [t.tags.length > 0 ? `Tags: ${t.tags.join(', ')}` : '', t.anchorState === 'moved' ? 'Passage moved since it was annotated' : '']
+    const notes = [
+      t.tags.length > 0 ? `Tags: ${t.tags.join(', ')}` : '',
+      t.anchorState === 'moved' ? 'Passage moved since it was annotated' : '',
+    ]
       .filter(Boolean)
       .join(' · ');
     visible.forEach((c, i) => {
@@ -205,7 +208,10 @@ export async function exportDocx(article: AnnotatedArticle, options: DocxOptions
   const body = new BodyWriter(x, comments);
 
   const first = article.blocks[0];
-  const firstText = first?.runs.map((r) => r.text).join('').trim();
+  const firstText = first?.runs
+    .map((r) => r.text)
+    .join('')
+    .trim();
   if (!(first?.type === 'heading' && firstText === article.meta.title.trim())) {
     body.paragraph({ style: 'Title' }, x.textRuns(article.meta.title, ''));
   }
@@ -227,14 +233,25 @@ export async function exportDocx(article: AnnotatedArticle, options: DocxOptions
   if (rest.length > 0) {
     body.paragraph({ style: 'Heading2' }, x.textRuns('Threads whose passage is no longer in the article', ''));
     for (const t of rest) {
-      const piece: Piece = { text: `“${t.passage.exact}”`, format: FORMAT.italic, threads: [t], opens: [t], closes: [t] };
+      const piece: Piece = {
+        text: `“${t.passage.exact}”`,
+        format: FORMAT.italic,
+        threads: [t],
+        opens: [t],
+        closes: [t],
+      };
       body.paragraph({}, body.piece(piece));
     }
   }
 
   return x.packDocx({
     body: body.out.join(''),
-    core: { title: article.meta.title, creator: article.meta.author ?? 'Marginalia', created: article.meta.createdAt, modified: options.now },
+    core: {
+      title: article.meta.title,
+      creator: article.meta.author ?? 'Marginalia',
+      created: article.meta.createdAt,
+      modified: options.now,
+    },
     links: body.links,
     numberedLists: listInstance,
     comments: comments.list,

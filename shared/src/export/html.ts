@@ -45,7 +45,8 @@ function formatted(text: string, format: number, link: string | undefined): stri
   if (format & FORMAT.underline) html = `<u>${html}</u>`;
   if (format & FORMAT.italic) html = `<em>${html}</em>`;
   if (format & FORMAT.bold) html = `<strong>${html}</strong>`;
-  if (link !== undefined && isSafeLink(link)) html = `<a href="${escapeHtml(link.trim())}" rel="noopener noreferrer">${html}</a>`;
+  if (link !== undefined && isSafeLink(link))
+    html = `<a href="${escapeHtml(link.trim())}" rel="noopener noreferrer">${html}</a>`;
   return html;
 }
 
@@ -57,10 +58,14 @@ function refMark(t: AnnotatedThread): string {
 function renderPiece(article: AnnotatedArticle, piece: Piece): string {
   let html = formatted(piece.text, piece.format, piece.link);
   if (piece.threads.length > 0) {
-    const top = piece.threads.reduce((a, b) => (b.start! > a.start! || (b.start === a.start && b.end! < a.end!) ? b : a));
+    const top = piece.threads.reduce((a, b) =>
+      b.start! > a.start! || (b.start === a.start && b.end! < a.end!) ? b : a,
+    );
     const color = threadColor(article, top);
     const allResolved = piece.threads.every((t) => t.status === 'resolved');
-    const classes = ['hl', piece.threads.length > 1 ? 'overlap' : '', allResolved ? 'resolved' : ''].filter(Boolean).join(' ');
+    const classes = ['hl', piece.threads.length > 1 ? 'overlap' : '', allResolved ? 'resolved' : '']
+      .filter(Boolean)
+      .join(' ');
     const title = `Thread${piece.threads.length > 1 ? 's' : ''} ${piece.threads.map((t) => t.number).join(', ')}`;
     const style = `--hl: ${rgba(color, piece.threads.length > 1 ? 0.5 : 0.32)}; --hl-line: ${color}`;
     html = `<mark class="${classes}" style="${style}" title="${title}">${html}</mark>`;
@@ -97,8 +102,15 @@ function renderTag(article: AnnotatedArticle, tag: string): string {
 
 function renderThread(article: AnnotatedArticle, t: AnnotatedThread): string {
   const color = threadColor(article, t);
-  const state = t.anchorState === 'moved' ? '<span class="state">passage moved</span>' : t.anchorState === 'orphan' ? '<span class="state">passage not found</span>' : '';
-  const num = isPlaced(t) ? `<a class="num" href="#ref-${t.number}">${t.number}</a>` : `<span class="num">${t.number}</span>`;
+  const state =
+    t.anchorState === 'moved'
+      ? '<span class="state">passage moved</span>'
+      : t.anchorState === 'orphan'
+        ? '<span class="state">passage not found</span>'
+        : '';
+  const num = isPlaced(t)
+    ? `<a class="num" href="#ref-${t.number}">${t.number}</a>`
+    : `<span class="num">${t.number}</span>`;
   const comments = visibleComments(t)
     .map((c) => {
       const edited = c.editedAt !== null ? ` · edited ${formatTime(c.editedAt)}` : '';
@@ -118,7 +130,10 @@ function renderThread(article: AnnotatedArticle, t: AnnotatedThread): string {
 
 function header(article: AnnotatedArticle, now: number, withTitle: boolean): string {
   const { meta } = article;
-  const byline = [meta.author, meta.source, meta.publishedAt].filter((x): x is string => !!x).map(escapeHtml).join(' · ');
+  const byline = [meta.author, meta.source, meta.publishedAt]
+    .filter((x): x is string => !!x)
+    .map(escapeHtml)
+    .join(' · ');
   const count = article.threads.length;
   const comments = article.threads.reduce((n, t) => n + visibleComments(t).length, 0);
   const used = [...new Set(article.threads.flatMap((t) => t.tags))].sort();
@@ -158,12 +173,20 @@ export function exportHtml(article: AnnotatedArticle, options: HtmlOptions): str
   }
   const rows = groups.map((group) => {
     const text = group.map((block) => renderBlock(article, block, placed)).join('');
-    const aside = group.flatMap((block) => startsIn.get(block) ?? []).map((t) => renderThread(article, t)).join('');
+    const aside = group
+      .flatMap((block) => startsIn.get(block) ?? [])
+      .map((t) => renderThread(article, t))
+      .join('');
     return `<section class="row"><div class="text">${text}</div><aside class="threads">${aside}</aside></section>`;
   });
   // The header carries the title unless the article opens with it (then the byline follows that heading's row).
   const first = article.blocks[0];
-  const opensWithTitle = first?.type === 'heading' && first.runs.map((r) => r.text).join('').trim() === article.meta.title.trim();
+  const opensWithTitle =
+    first?.type === 'heading' &&
+    first.runs
+      .map((r) => r.text)
+      .join('')
+      .trim() === article.meta.title.trim();
   rows.splice(opensWithTitle ? 1 : 0, 0, header(article, options.now, !opensWithTitle));
   const orphans = article.threads.filter((t) => !isPlaced(t));
   const orphanSection =

@@ -22,7 +22,10 @@ export function nameUuid(name: string): string {
  * …/comments/<uuid>), `urn:uuid:<uuid>`, or a bare UUID. Otherwise null.
  */
 export function uuidIn(id: string): string | null {
-  const m = /(?:^|\/threads\/|\/comments\/|^urn:uuid:)([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i.exec(id.trim());
+  const m =
+    /(?:^|\/threads\/|\/comments\/|^urn:uuid:)([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i.exec(
+      id.trim(),
+    );
   return m && isUuid(m[1]) ? m[1]!.toLowerCase() : null;
 }
 

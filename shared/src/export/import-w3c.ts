@@ -29,7 +29,8 @@ const typesOf = (x: Json): string[] => asArray(x.type).filter((t): t is string =
 /** The annotations of whatever W3C shape was given. */
 function annotationsOf(input: unknown): unknown[] {
   if (Array.isArray(input)) return input;
-  if (!isObject(input)) throw new ImportFormatError('expected a W3C AnnotationCollection, AnnotationPage or Annotation (a JSON object)');
+  if (!isObject(input))
+    throw new ImportFormatError('expected a W3C AnnotationCollection, AnnotationPage or Annotation (a JSON object)');
   const types = typesOf(input);
   if (types.includes('AnnotationCollection')) {
     const items: unknown[] = [];
@@ -38,7 +39,9 @@ function annotationsOf(input: unknown): unknown[] {
     while (page !== undefined && page !== null && !seen.has(page)) {
       seen.add(page);
       if (!isObject(page)) {
-        throw new ImportFormatError('the collection\'s pages must be inline: give "first" as an AnnotationPage object with its items');
+        throw new ImportFormatError(
+          'the collection\'s pages must be inline: give "first" as an AnnotationPage object with its items',
+        );
       }
       if (!Array.isArray(page.items)) throw new ImportFormatError('an AnnotationPage needs an "items" array');
       items.push(...page.items);
@@ -59,7 +62,8 @@ function annotationsOf(input: unknown): unknown[] {
 
 function creatorOf(x: Json, fallback: { authorId: string; authorName: string }) {
   const creator = Array.isArray(x.creator) ? x.creator[0] : x.creator;
-  if (typeof creator === 'string' && creator.trim() !== '') return { authorId: importedAuthorId(creator.trim()), authorName: creator.trim() };
+  if (typeof creator === 'string' && creator.trim() !== '')
+    return { authorId: importedAuthorId(creator.trim()), authorName: creator.trim() };
   if (!isObject(creator)) return fallback;
   const id = str(creator.id)?.trim();
   const name = (str(creator.name) ?? str(creator.nickname) ?? str(creator.accountName) ?? id ?? '').trim();
@@ -74,7 +78,14 @@ function commentFrom(node: Json, annotation: Json, id: string, value: string, no
   const createdAt = parseTime(node.created ?? annotation.created, now);
   const modified = node.modified ?? (node === annotation ? annotation.modified : undefined);
   const editedAt = modified === undefined ? null : parseTime(modified, createdAt);
-  return { id, ...who, body: value, createdAt, editedAt: editedAt !== null && editedAt > createdAt ? editedAt : null, deleted: false };
+  return {
+    id,
+    ...who,
+    body: value,
+    createdAt,
+    editedAt: editedAt !== null && editedAt > createdAt ? editedAt : null,
+    deleted: false,
+  };
 }
 
 function selectorsOf(annotation: Json): { quote: PlannedThread['quote']; position: PlannedThread['position'] } {
@@ -86,7 +97,11 @@ function selectorsOf(annotation: Json): { quote: PlannedThread['quote']; positio
       if (!isObject(s)) continue;
       const types = typesOf(s);
       if (!quote && types.includes('TextQuoteSelector') && typeof s.exact === 'string' && s.exact !== '') {
-        quote = { exact: s.exact, ...(typeof s.prefix === 'string' ? { prefix: s.prefix } : {}), ...(typeof s.suffix === 'string' ? { suffix: s.suffix } : {}) };
+        quote = {
+          exact: s.exact,
+          ...(typeof s.prefix === 'string' ? { prefix: s.prefix } : {}),
+          ...(typeof s.suffix === 'string' ? { suffix: s.suffix } : {}),
+        };
       }
       const start = s.start;
       const end = s.end;
@@ -112,7 +127,8 @@ function replyTarget(annotation: Json): string | null {
 function bodiesOf(annotation: Json): { comments: { node: Json; value: string }[]; tags: string[] } {
   const comments: { node: Json; value: string }[] = [];
   const tags: string[] = [];
-  if (typeof annotation.bodyValue === 'string' && annotation.bodyValue.trim() !== '') comments.push({ node: annotation, value: annotation.bodyValue });
+  if (typeof annotation.bodyValue === 'string' && annotation.bodyValue.trim() !== '')
+    comments.push({ node: annotation, value: annotation.bodyValue });
   for (const body of asArray(annotation.body)) {
     if (!isObject(body) || typeof body.value !== 'string') continue;
     const purposes = asArray(body.purpose);
@@ -155,7 +171,10 @@ export function planW3cImport(input: unknown, now: number): ImportPlan {
     const { quote, position } = selectorsOf(item);
     const { comments, tags } = bodiesOf(item);
     if (!quote && !position) {
-      plan.rejected.push({ ...(source ? { id: source } : {}), reason: 'no TextQuoteSelector or TextPositionSelector in its target' });
+      plan.rejected.push({
+        ...(source ? { id: source } : {}),
+        reason: 'no TextQuoteSelector or TextPositionSelector in its target',
+      });
       continue;
     }
     const id = importedId(key);
@@ -169,7 +188,8 @@ export function planW3cImport(input: unknown, now: number): ImportPlan {
       resolvedBy: null,
       resolvedAt: null,
       comments: comments.map(({ node, value }, i) => {
-        const bodyId = typeof node.id === 'string' && node !== item ? importedId(node.id) : nameUuid(`${key}#body-${i}`);
+        const bodyId =
+          typeof node.id === 'string' && node !== item ? importedId(node.id) : nameUuid(`${key}#body-${i}`);
         return commentFrom(node, item, bodyId, value, now);
       }),
     };

@@ -50,7 +50,9 @@ export const IMPORTED_TAG_COLOR = '#8c959f';
  * anchored with it is found by its quote alone — or listed as an orphan.
  */
 function unplacedAnchor(): AnchorPositions {
-  const nowhere = encodeRelative(Y.createRelativePositionFromJSON({ item: { client: 0, clock: Number.MAX_SAFE_INTEGER } }));
+  const nowhere = encodeRelative(
+    Y.createRelativePositionFromJSON({ item: { client: 0, clock: Number.MAX_SAFE_INTEGER } }),
+  );
   return { start: nowhere, end: nowhere };
 }
 
@@ -59,7 +61,10 @@ type Placement =
   | { kind: 'moved'; anchor: AnchorPositions; quote: TextQuote }
   | { kind: 'orphan'; quote: TextQuote; reason: string };
 
-function validSpan(index: ArticleIndex, p: { start: number; end: number } | null): { start: number; end: number } | null {
+function validSpan(
+  index: ArticleIndex,
+  p: { start: number; end: number } | null,
+): { start: number; end: number } | null {
   if (!p || p.start < 0 || p.end > index.text.length || p.start >= p.end) return null;
   try {
     const a = anchorFromOffsets(index, p.start, p.end);
@@ -73,12 +78,17 @@ function validSpan(index: ArticleIndex, p: { start: number; end: number } | null
 function place(index: ArticleIndex, t: PlannedThread): Placement {
   const { text } = index;
   const span = validSpan(index, t.position);
-  if (!t.quote) return span ? { kind: 'offsets', ...span } : { kind: 'orphan', quote: { exact: '', prefix: '', suffix: '' }, reason: 'no passage' };
+  if (!t.quote)
+    return span
+      ? { kind: 'offsets', ...span }
+      : { kind: 'orphan', quote: { exact: '', prefix: '', suffix: '' }, reason: 'no passage' };
   const quote: TextQuote = { exact: t.quote.exact, prefix: t.quote.prefix ?? '', suffix: t.quote.suffix ?? '' };
-  if (t.position && text.slice(t.position.start, t.position.end) === quote.exact && span) return { kind: 'offsets', ...span };
+  if (t.position && text.slice(t.position.start, t.position.end) === quote.exact && span)
+    return { kind: 'offsets', ...span };
   const found = findQuote(text, quote, t.position?.start);
   if (!('error' in found)) return { kind: 'offsets', start: found.start, end: found.end };
-  if (found.error === 'ambiguous') return { kind: 'orphan', quote, reason: 'the quote occurs several times and its context does not tell which' };
+  if (found.error === 'ambiguous')
+    return { kind: 'orphan', quote, reason: 'the quote occurs several times and its context does not tell which' };
   // An imported position is a hint from another copy of the text, not a stored anchor: it says where to look,
   // not how far the passage may reach.
   const near = placeQuoteNear(index, quote, span?.start ?? t.position?.start ?? null);
@@ -92,7 +102,13 @@ function writeComments(doc: Y.Doc, threadId: string, comments: readonly PlannedC
   let written = 0;
   for (const c of comments) {
     if (have.has(c.id)) continue;
-    addComment(doc, threadId, { id: c.id, authorId: c.authorId, authorName: c.authorName, body: c.deleted ? '(deleted)' : c.body, now: c.createdAt });
+    addComment(doc, threadId, {
+      id: c.id,
+      authorId: c.authorId,
+      authorName: c.authorName,
+      body: c.deleted ? '(deleted)' : c.body,
+      now: c.createdAt,
+    });
     finishComment(doc, threadId, c);
     have.add(c.id);
     written++;
@@ -109,7 +125,14 @@ function finishComment(doc: Y.Doc, threadId: string, c: PlannedComment): void {
 /** Writes the plan into the document (call inside one transaction, e.g. a live document's `change`). */
 export function applyImport(doc: Y.Doc, plan: ImportPlan, options: ImportOptions): ImportResult {
   const now = options.now ?? Date.now();
-  const result: ImportResult = { imported: 0, orphaned: [], skipped: 0, comments: 0, rejected: [...plan.rejected], droppedTags: [] };
+  const result: ImportResult = {
+    imported: 0,
+    orphaned: [],
+    skipped: 0,
+    comments: 0,
+    rejected: [...plan.rejected],
+    droppedTags: [],
+  };
   const index = articleIndex(doc);
   const vocabulary = readVocabulary(doc);
   const allowTag = (tag: string): boolean => {
@@ -137,7 +160,10 @@ export function applyImport(doc: Y.Doc, plan: ImportPlan, options: ImportOptions
     }
     const where = place(index, t);
     if (where.kind === 'orphan' && where.quote.exact === '') {
-      result.rejected.push({ ...(t.source ? { id: t.source } : {}), reason: 'its position is not within the article and it has no quote' });
+      result.rejected.push({
+        ...(t.source ? { id: t.source } : {}),
+        reason: 'its position is not within the article and it has no quote',
+      });
       continue;
     }
     const target =
@@ -157,13 +183,18 @@ export function applyImport(doc: Y.Doc, plan: ImportPlan, options: ImportOptions
     finishComment(doc, t.id, first);
     result.imported++;
     result.comments += 1 + writeComments(doc, t.id, rest, new Set([first.id]));
-    if (t.status === 'resolved') setThreadStatus(doc, t.id, 'resolved', t.resolvedBy ?? options.importerId, t.resolvedAt ?? now);
-    if (where.kind === 'orphan') result.orphaned.push({ ...(t.source ? { id: t.source } : {}), exact: where.quote.exact, reason: where.reason });
+    if (t.status === 'resolved')
+      setThreadStatus(doc, t.id, 'resolved', t.resolvedBy ?? options.importerId, t.resolvedAt ?? now);
+    if (where.kind === 'orphan')
+      result.orphaned.push({ ...(t.source ? { id: t.source } : {}), exact: where.quote.exact, reason: where.reason });
   }
   for (const r of plan.replies) {
     const existing = threadsMap(doc).has(r.threadId) ? readThread(doc, r.threadId) : null;
     if (!existing) {
-      result.rejected.push({ ...(r.source ? { id: r.source } : {}), reason: 'a reply to an annotation that is neither in the import nor in the document' });
+      result.rejected.push({
+        ...(r.source ? { id: r.source } : {}),
+        reason: 'a reply to an annotation that is neither in the import nor in the document',
+      });
       continue;
     }
     const have = new Set(existing.comments.map((c) => c.id));

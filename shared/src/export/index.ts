@@ -20,11 +20,25 @@ export { exportDocx, type DocxOptions } from './docx.js';
 export { exportHtml, escapeHtml, type HtmlOptions } from './html.js';
 export { exportJson, DUMP_FORMAT, DUMP_VERSION, type Dump, type DumpThread } from './json.js';
 export { exportMarkdown } from './markdown.js';
-export { exportW3c, w3cUrls, ANNO_CONTEXT, STATUS_OPEN, STATUS_RESOLVED, type W3cOptions, type W3cUrls } from './w3c.js';
+export {
+  exportW3c,
+  w3cUrls,
+  ANNO_CONTEXT,
+  STATUS_OPEN,
+  STATUS_RESOLVED,
+  type W3cOptions,
+  type W3cUrls,
+} from './w3c.js';
 export { applyImport, IMPORTED_TAG_COLOR, type ImportOptions, type ImportResult, type OrphanReport } from './import.js';
 export { planW3cImport } from './import-w3c.js';
 export { planJsonImport } from './import-json.js';
-export { ImportFormatError, importedAuthorId, type ImportPlan, type PlannedThread, type PlannedComment } from './import-plan.js';
+export {
+  ImportFormatError,
+  importedAuthorId,
+  type ImportPlan,
+  type PlannedThread,
+  type PlannedComment,
+} from './import-plan.js';
 export { nameUuid, uuidIn, importedId } from './ids.js';
 
 export const EXPORT_FORMATS = {
@@ -54,7 +68,11 @@ export interface ExportRequest extends ExportFilter {
 }
 
 /** Runs one export of a document: text for every format but docx, bytes for docx. */
-export async function exportDocument(doc: Y.Doc, format: ExportFormat, request: ExportRequest): Promise<string | Uint8Array> {
+export async function exportDocument(
+  doc: Y.Doc,
+  format: ExportFormat,
+  request: ExportRequest,
+): Promise<string | Uint8Array> {
   const article = annotatedArticle(doc, request);
   const now = request.now ?? Date.now();
   switch (format) {
@@ -74,7 +92,12 @@ export async function exportDocument(doc: Y.Doc, format: ExportFormat, request: 
 }
 
 /** Reads an annotation file and writes it into the document (call inside one transaction). */
-export function importAnnotations(doc: Y.Doc, format: ImportFormat, input: unknown, options: ImportOptions): ImportResult {
+export function importAnnotations(
+  doc: Y.Doc,
+  format: ImportFormat,
+  input: unknown,
+  options: ImportOptions,
+): ImportResult {
   const now = options.now ?? Date.now();
   const plan = format === 'w3c' ? planW3cImport(input, now) : planJsonImport(input, now);
   return applyImport(doc, plan, { ...options, now });

@@ -74,7 +74,7 @@ function renderRun(text: string, format: number, link: string | undefined): stri
 /** Renders pieces, merging neighbours of equal format and link so emphasis markers never abut. */
 function renderPieces(pieces: readonly Piece[]): string {
   let out = '';
-  for (let i = 0; i < pieces.length; ) {
+  for (let i = 0; i < pieces.length;) {
     const { format, link } = pieces[i]!;
     let text = '';
     while (i < pieces.length && pieces[i]!.format === format && pieces[i]!.link === link) text += pieces[i++]!.text;
@@ -92,7 +92,7 @@ const ref = (t: AnnotatedThread) => `[^${t.number}]`;
 function renderInline(block: ArticleBlock, threads: readonly PlacedThread[]): string {
   const pieces = blockPieces(block, threads);
   let out = '';
-  for (let i = 0; i < pieces.length; ) {
+  for (let i = 0; i < pieces.length;) {
     const piece = pieces[i]!;
     if (piece.threads.length === 0) {
       out += renderPieces([piece]);
@@ -148,7 +148,12 @@ function renderBlock(block: ArticleBlock, threads: readonly PlacedThread[]): str
 function footnoteBody(t: AnnotatedThread): string {
   const status = t.status === 'resolved' ? 'resolved' : 'open';
   const tags = t.tags.length > 0 ? ` · tags: ${t.tags.map(escapeInline).join(', ')}` : '';
-  const where = t.anchorState === 'orphan' ? ' · passage not found in the article' : t.anchorState === 'moved' ? ' · passage moved' : '';
+  const where =
+    t.anchorState === 'orphan'
+      ? ' · passage not found in the article'
+      : t.anchorState === 'moved'
+        ? ' · passage moved'
+        : '';
   const quote = escapeInline(stripControl(t.passage.exact)).replace(/\s*\n\s*/g, ' ');
   const lines = [`“${quote}” — **${status}**${tags}${where}`];
   for (const c of visibleComments(t)) {
@@ -169,9 +174,13 @@ export function exportMarkdown(article: AnnotatedArticle): string {
   const parts: string[] = [];
   const blocks = [...article.blocks];
   const first = blocks[0];
-  const firstText = first?.runs.map((r) => r.text).join('').trim();
+  const firstText = first?.runs
+    .map((r) => r.text)
+    .join('')
+    .trim();
   // The title heads the page: the article's own first heading when it is the title, else one of ours.
-  if (first?.type === 'heading' && firstText === article.meta.title.trim()) parts.push(renderBlock(blocks.shift()!, placed));
+  if (first?.type === 'heading' && firstText === article.meta.title.trim())
+    parts.push(renderBlock(blocks.shift()!, placed));
   else parts.push(`# ${escapeText(article.meta.title)}`);
   const byline = [article.meta.author, article.meta.source, article.meta.publishedAt].filter((x): x is string => !!x);
   if (byline.length > 0) parts.push(`*${byline.map((x) => escapeInline(stripControl(x))).join(' · ')}*`);
@@ -179,7 +188,10 @@ export function exportMarkdown(article: AnnotatedArticle): string {
   let previous: ArticleBlock | undefined;
   for (const block of blocks) {
     const rendered = renderBlock(block, placed);
-    const sameList = previous?.type === 'listitem' && block.type === 'listitem' && (block.listType === previous.listType || (block.depth ?? 0) > 0);
+    const sameList =
+      previous?.type === 'listitem' &&
+      block.type === 'listitem' &&
+      (block.listType === previous.listType || (block.depth ?? 0) > 0);
     if (sameList) parts[parts.length - 1] += `\n${rendered}`;
     else parts.push(rendered);
     previous = block;
@@ -187,7 +199,11 @@ export function exportMarkdown(article: AnnotatedArticle): string {
   const orphans = article.threads.filter((t) => !isPlaced(t));
   if (orphans.length > 0) {
     parts.push('---', '**Threads whose passage is no longer in the article**');
-    parts.push(orphans.map((t) => `- “${escapeInline(stripControl(t.passage.exact)).replace(/\s*\n\s*/g, ' ')}”${ref(t)}`).join('\n'));
+    parts.push(
+      orphans
+        .map((t) => `- “${escapeInline(stripControl(t.passage.exact)).replace(/\s*\n\s*/g, ' ')}”${ref(t)}`)
+        .join('\n'),
+    );
   }
   const notes = article.threads.map((t) => `${ref(t)}: ${footnoteBody(t)}`);
   if (notes.length > 0) parts.push(notes.join('\n\n'));

@@ -43,7 +43,9 @@ export function w3cUrls({ baseUrl, docId }: Pick<W3cOptions, 'baseUrl' | 'docId'
 
 /** A Marginalia author as a W3C creator; `import:` authors (from an earlier import) keep the id they came with. */
 export function creatorOf(c: Comment): { id: string; type: 'Person'; name: string } {
-  const id = c.authorId.startsWith('import:') ? c.authorId.slice('import:'.length) : `urn:marginalia:user:${encodeURIComponent(c.authorId)}`;
+  const id = c.authorId.startsWith('import:')
+    ? c.authorId.slice('import:'.length)
+    : `urn:marginalia:user:${encodeURIComponent(c.authorId)}`;
   return { id, type: 'Person', name: c.authorName || c.authorId };
 }
 
@@ -52,15 +54,27 @@ function stamps(c: Comment) {
 }
 
 function textBody(c: Comment, id: string) {
-  return { id, type: 'TextualBody', purpose: 'commenting', value: c.body, format: 'text/plain', creator: creatorOf(c), ...stamps(c) };
+  return {
+    id,
+    type: 'TextualBody',
+    purpose: 'commenting',
+    value: c.body,
+    format: 'text/plain',
+    creator: creatorOf(c),
+    ...stamps(c),
+  };
 }
 
 function threadAnnotations(t: AnnotatedThread, urls: W3cUrls): object[] {
   const [first, ...replies] = visibleComments(t);
-  const selector: object[] = [{ type: 'TextQuoteSelector', exact: t.passage.exact, prefix: t.passage.prefix, suffix: t.passage.suffix }];
+  const selector: object[] = [
+    { type: 'TextQuoteSelector', exact: t.passage.exact, prefix: t.passage.prefix, suffix: t.passage.suffix },
+  ];
   if (t.start !== null && t.end !== null) selector.push({ type: 'TextPositionSelector', start: t.start, end: t.end });
   const id = urls.thread(t.id);
-  const creator = first ? creatorOf(first) : { id: `urn:marginalia:user:${encodeURIComponent(t.createdBy)}`, type: 'Person', name: t.createdBy };
+  const creator = first
+    ? creatorOf(first)
+    : { id: `urn:marginalia:user:${encodeURIComponent(t.createdBy)}`, type: 'Person', name: t.createdBy };
   const annotation = {
     id,
     type: 'Annotation',

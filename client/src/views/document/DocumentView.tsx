@@ -96,11 +96,20 @@ export function DocumentView({ docId, session }: { docId: string; session: Sessi
       <main className="page message-page">
         <h1>Cannot open this document</h1>
         <p>{infoState.message}</p>
-        <p><a href="/" onClick={followLink}>Back to the library</a></p>
+        <p>
+          <a href="/" onClick={followLink}>
+            Back to the library
+          </a>
+        </p>
       </main>
     );
   }
-  if (!value) return <main className="page message-page"><p className="muted">Opening…</p></main>;
+  if (!value)
+    return (
+      <main className="page message-page">
+        <p className="muted">Opening…</p>
+      </main>
+    );
 
   return (
     <DocumentContext.Provider value={value}>
