@@ -3,7 +3,7 @@ import type { Details } from './run.js';
 import type { LoadRun } from './scenarios.js';
 import { medianRun } from './lib/hist.js';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 export interface Goal {
   scenario: string;
   goal: string;

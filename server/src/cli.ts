@@ -185,7 +185,7 @@ program
     try {
       input = JSON.parse(readFileSync(file, 'utf8'));
     } catch (e) {
-      throw new Error(`${file} is not JSON: ${(e as Error).message}`);
+      throw new Error(`${file} is not JSON: ${(e as Error).message}`, { cause: e });
     }
     const isDump =
       typeof input === 'object' && input !== null && (input as { format?: unknown }).format === DUMP_FORMAT;
@@ -243,7 +243,8 @@ users
       });
       console.log(`created ${name} (${id})`);
     } catch (e) {
-      if (e instanceof StorageError && e.code === 'conflict') throw new Error(`username "${name}" is taken`);
+      if (e instanceof StorageError && e.code === 'conflict')
+        throw new Error(`username "${name}" is taken`, { cause: e });
       throw e;
     } finally {
       await storage.close();

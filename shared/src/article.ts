@@ -70,7 +70,7 @@ interface Walk {
   charType: (Y.XmlText | null)[];
   charIndex: number[];
   /** Per visited Y.XmlText: the text offset at each index boundary 0..length. */
-  // `any`: yjs types are invariant in their event type
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- yjs types are invariant in their event type
   boundaries: Map<Y.AbstractType<any>, Int32Array>;
   blocks: ArticleBlock[];
 }

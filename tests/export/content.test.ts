@@ -142,7 +142,7 @@ async function expectComplete(doc: Y.Doc, label: string): Promise<void> {
   }
 }
 
-let docs: Y.Doc[] = [];
+const docs: Y.Doc[] = [];
 afterAll(() => docs.forEach((d) => d.destroy()));
 
 describe('every quote, comment, tag and status appears in every format', () => {

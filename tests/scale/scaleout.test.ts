@@ -1,4 +1,4 @@
-import { describe, expect, test, beforeAll, afterAll, afterEach } from '@jest/globals';
+import { expect, test, beforeAll, afterAll, afterEach } from '@jest/globals';
 import * as Y from 'yjs';
 import pg from 'pg';
 import { startServer, createDocument, type TestServer } from '../support/server.js';

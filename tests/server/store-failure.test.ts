@@ -142,7 +142,7 @@ describeIfService('postgresql', pgAvailable)('a server-side change whose store f
   test('a write held up by the database is logged as slow, and the change is stored once it goes through', async () => {
     const docId = await createDocument(server.url, server.adminToken, ARTICLE);
     const holder = await holdLog();
-    let posted: ReturnType<ReturnType<typeof api>['post']> | null = null;
+    let posted: ReturnType<ReturnType<typeof api>['post']> | undefined;
     try {
       posted = api(server.url, server.adminToken).post(`/documents/${docId}/threads`, {
         ...THREAD,

@@ -90,7 +90,7 @@ describe('sync through the server', () => {
         message: 'all 20 replicas equal',
       });
     } catch (e) {
-      throw new Error(`seed ${seed}: ${(e as Error).message}`);
+      throw new Error(`seed ${seed}: ${(e as Error).message}`, { cause: e });
     }
     expect(many[0]!.doc.getMap('threads').size).toBe(expectedThreads);
     const fresh = client(docId);

@@ -116,15 +116,10 @@ export async function mountLazyfs(backing: string, mountpoint: string): Promise<
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  let exited = false;
   const exit = new Promise<void>((done) => {
-    child.once('exit', () => {
-      exited = true;
-      done();
-    });
+    child.once('exit', () => done());
     child.once('error', (e) => {
       out += String(e);
-      exited = true;
       done();
     });
   });

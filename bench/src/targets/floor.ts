@@ -26,8 +26,12 @@ process.on('message', (m: { id: number; cmd: string; rounds: number; gapMs: numb
   let sent = 0;
   let round = 0;
   const tick = () => {
-    if (m.mode === 'raw') for (const socket of conns.values()) (socket.write(frame), sent++);
-    else for (const ws of conns.keys()) (ws.send(payload), sent++);
+    if (m.mode === 'raw') {
+      for (const socket of conns.values()) socket.write(frame);
+    } else {
+      for (const ws of conns.keys()) ws.send(payload);
+    }
+    sent += conns.size;
     if (++round < m.rounds) return void setTimeout(tick, m.gapMs);
     const c = process.cpuUsage(c0);
     process.send!({ id: m.id, result: { frames: sent, user_us: c.user, system_us: c.system } });

@@ -123,7 +123,7 @@ export function openArticleEditor(doc: Y.Doc, options: { id?: string } = {}): Ar
   const binding = createBinding(editor, provider, id, doc, docMap);
   openDocs.add(doc);
 
-  // `any`: the deep observer's event type
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the deep observer's event type
   const onYjs = (events: Y.YEvent<any>[], transaction: Y.Transaction): void => {
     if (transaction.origin !== binding) {
       syncYjsChangesToLexical(binding, provider, events, transaction.origin instanceof Y.UndoManager);
