@@ -31,33 +31,61 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infe
   return r.data;
 }
 
+interface Mapped {
+  status: number;
+  message: string;
+  headers?: Record<string, string>;
+  /** Logged with this level and message (the error's own words go with it); unlogged when absent. */
+  log?: { level: 'warn' | 'error'; msg: string };
+}
+
+/**
+ * Every error a route can end with, and what the caller is told: the first rule that matches answers. Errors
+ * not listed are defects: logged with their stack, answered 500 without detail.
+ */
+const ERROR_RULES: ((err: unknown) => Mapped | null)[] = [
+  (err) => (err instanceof HttpError ? { status: err.status, message: err.message } : null),
+  // The change was not stored (so it is nowhere): safe to send again. The storage's own words stay in the log.
+  (err) =>
+    err instanceof WriteError || (err instanceof StorageError && err.code === 'unavailable')
+      ? {
+          status: 503,
+          message: 'the change could not be stored; nothing was changed, try again',
+          headers: { 'Retry-After': '1' },
+          log: { level: 'warn', msg: 'change not stored' },
+        }
+      : null,
+  // Express's body parser.
+  (err) => (bodyParserType(err) === 'entity.too.large' ? { status: 413, message: 'request body too large' } : null),
+  (err) =>
+    bodyParserType(err) === 'entity.parse.failed' ? { status: 400, message: 'request body is not valid JSON' } : null,
+  // Other client errors raised by Express or its middleware carry their own status.
+  (err) => {
+    const e = err as { status?: unknown; message?: string };
+    return typeof e.status === 'number' && e.status >= 400 && e.status < 500
+      ? { status: e.status, message: e.message ?? 'bad request' }
+      : null;
+  },
+];
+
+const bodyParserType = (err: unknown): unknown => (err as { type?: unknown } | null)?.type;
+
+/** What the caller of a route that failed with `err` is told. */
+export function mapError(err: unknown): Mapped {
+  for (const rule of ERROR_RULES) {
+    const mapped = rule(err);
+    if (mapped) return mapped;
+  }
+  return { status: 500, message: 'internal error', log: { level: 'error', msg: 'request failed' } };
+}
+
 export const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => {
-  if (err instanceof HttpError) {
-    res.status(err.status).json({ error: err.message });
-    return;
+  const mapped = mapError(err);
+  if (mapped.log) {
+    const e = err as Error | undefined;
+    const stack = mapped.status === 500 ? { stack: e?.stack } : {};
+    log[mapped.log.level](mapped.log.msg, { error: e?.message, ...stack });
   }
-  if (err instanceof WriteError || (err instanceof StorageError && err.code === 'unavailable')) {
-    // The change was not stored (so it is nowhere): safe to send again. The storage's own words stay in the log.
-    log.warn('change not stored', { error: err.message });
-    res
-      .status(503)
-      .set('Retry-After', '1')
-      .json({ error: 'the change could not be stored; nothing was changed, try again' });
-    return;
-  }
-  const e = err as { type?: string; status?: number; message?: string };
-  if (e.type === 'entity.too.large') {
-    res.status(413).json({ error: 'request body too large' });
-    return;
-  }
-  if (e.type === 'entity.parse.failed') {
-    res.status(400).json({ error: 'request body is not valid JSON' });
-    return;
-  }
-  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
-    res.status(e.status).json({ error: e.message ?? 'bad request' });
-    return;
-  }
-  log.error('request failed', { error: e.message, stack: (err as Error).stack });
-  res.status(500).json({ error: 'internal error' });
+  if (mapped.headers) res.set(mapped.headers);
+  res.status(mapped.status).json({ error: mapped.message });
 };
