@@ -1,4 +1,4 @@
-// Jest in native ESM mode (see ../shared/design/STACK.md): ts-jest transpiles, tsc type-checks in `npm run typecheck`.
+// Jest in native ESM mode (lexical is ESM-only, and a CJS process would load two copies of yjs): ts-jest transpiles, tsc type-checks in `npm run typecheck`.
 /** @type {import('jest').Config} */
 export default {
   rootDir: '.',

@@ -1,4 +1,4 @@
-/** Start-up configuration, read once from the environment (CONTRACT.md names; README lists them all). */
+/** Start-up configuration, read once from the environment (the names docs/OPERATIONS.md and the README list). */
 import { resolve } from 'node:path';
 
 export interface Limits {

@@ -1,5 +1,5 @@
 /**
- * Exports and annotation imports over REST (CONTRACT.md): GET …/export?format=md|html|w3c|csv|docx|json with the
+ * Exports and annotation imports over REST (docs/API.md): GET …/export?format=md|html|w3c|csv|docx|json with the
  * status/tags/authors filters, served as a download; POST …/import?format=w3c|json re-finds each annotation's
  * passage and writes the threads through the live document's durable path, so connected clients see them at once.
  * The formats themselves live in `shared` (one code path for REST, the CLI and the client).
