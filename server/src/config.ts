@@ -1,4 +1,4 @@
-/** Start-up configuration, read once from the environment (the names docs/OPERATIONS.md and the README list). */
+/** Start-up configuration, read once from the environment (the README lists every name). */
 import { resolve } from 'node:path';
 
 export interface Limits {
