@@ -65,7 +65,7 @@ function rectsOfRange(range: Range, rootWidth: number, rootPadding: number): DOM
 }
 
 /** Where each node of one editor state sits in the article text. */
-interface OffsetMap {
+export interface OffsetMap {
   text: string;
   /** Text nodes in reading order, with the offset of their first character. */
   texts: Array<{ key: string; start: number; length: number }>;
@@ -74,7 +74,7 @@ interface OffsetMap {
 }
 
 /** Must run inside editor.read(). Follows ElementNode.getTextContent: see shared's article text. */
-function $offsetMap(): OffsetMap {
+export function $offsetMap(): OffsetMap {
   const texts: OffsetMap['texts'] = [];
   const spans = new Map<string, TextSpan>();
   const walk = (node: LexicalNode, offset: number): number => {
@@ -118,7 +118,7 @@ function textAt(map: OffsetMap, offset: number, strict: boolean): number {
  * The Lexical text point at an article offset. A start (`forEnd` false) lies before the character at `offset`,
  * an end after the one before it; an offset between blocks moves to the nearest text in that direction.
  */
-function pointAt(map: OffsetMap, offset: number, forEnd: boolean): { key: string; offset: number } | null {
+export function pointAt(map: OffsetMap, offset: number, forEnd: boolean): { key: string; offset: number } | null {
   if (map.texts.length === 0) return null;
   const i = textAt(map, offset, forEnd);
   if (i === -1) return { key: map.texts[0]!.key, offset: 0 };
@@ -136,7 +136,7 @@ function pointAt(map: OffsetMap, offset: number, forEnd: boolean): { key: string
 }
 
 /** The article offset of a Lexical point. */
-function offsetOf(map: OffsetMap, point: PointType): number | null {
+export function offsetOf(map: OffsetMap, point: PointType): number | null {
   if (point.type === 'text') {
     const span = map.spans.get(point.key);
     return span ? span.start + point.offset : null;

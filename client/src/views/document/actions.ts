@@ -23,15 +23,15 @@ import {
   type TagDefinition,
 } from '@marginalia/shared';
 import type * as Y from 'yjs';
-import type { PresenceField } from '../../collab/presence';
-import type { Draft, UiStore } from './uiStore';
+// With its extension: this module also runs in node (tests/client), whose ESM resolution needs it.
+import type { Draft, UiStore } from './uiStore.js';
 
 export interface ActionContext {
   doc: Y.Doc;
   user: { id: string; name: string };
   ui: UiStore;
-  /** This tab's published presence (the passage being commented on). */
-  presence: { set(patch: Partial<Omit<PresenceField, 'userId'>>): void };
+  /** Stops showing others the passage this user selected (published while a thread on it is drafted). */
+  withdrawSelection(): void;
   /** Marks a thread as holding changes the server has not confirmed yet. */
   markPending(threadId: string): void;
   /** Re-resolves the threads now, so that a local change shows at once rather than on the next frame. */
@@ -56,7 +56,7 @@ function attempt(action: () => void): Refusal {
 export type DocumentActions = ReturnType<typeof documentActions>;
 
 export function documentActions(ctx: ActionContext) {
-  const { doc, user, ui, presence } = ctx;
+  const { doc, user, ui } = ctx;
   return {
     /** Opens the composer for the passage between two article offsets; refused for a span with no text. */
     startThread(index: ArticleIndex, start: number, end: number): Refusal {
@@ -67,7 +67,7 @@ export function documentActions(ctx: ActionContext) {
     },
 
     cancelThread(): void {
-      presence.set({ selection: null });
+      ctx.withdrawSelection();
       ui.set({ draft: null });
     },
 
@@ -83,7 +83,7 @@ export function documentActions(ctx: ActionContext) {
           tags: [...tags],
         });
         ctx.markPending(threadId);
-        presence.set({ selection: null });
+        ctx.withdrawSelection();
         ui.set({ draft: null, activeThreadId: threadId });
         ctx.refresh();
         ctx.focusThread(threadId);

@@ -4,7 +4,8 @@
  * margin). Two stores, so a highlight moving re-renders the margin, not the whole page.
  */
 import type { AnchorPositions, TextQuote } from '@marginalia/shared';
-import { newStore, useStoreState, type Store } from '../../app/store';
+// With its extension: this module also runs in node (tests/client), whose ESM resolution needs it.
+import { newStore, useStoreState, type Store } from '../../app/store.js';
 
 export type StatusFilter = 'all' | 'open' | 'resolved';
 

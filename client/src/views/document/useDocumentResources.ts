@@ -76,7 +76,7 @@ export function useLiveResources(docId: string, session: Session, enabled: boole
         doc: documentSession.doc,
         user,
         ui,
-        presence: documentSession.presence,
+        withdrawSelection: () => documentSession.presence.set({ selection: null }),
         markPending: (threadId) => documentSession.tracker.markThread(threadId),
         refresh: () => model.flush(),
         focusThread: focusCardWhenShown,
