@@ -3,9 +3,10 @@
  * contract of its own, instead of patching the stock object from outside.
  *
  * - `connect()` / `disconnect()` keep their meaning for their caller (CollaborationPlugin): the wish to be
- *   connected. The socket itself stays down while the network is unavailable (`setNetworkAvailable(false)`) and
- *   comes back when it is available again, if it is still wished for. Every `connect()` emits `connect`, the
- *   moment the session attaches local persistence (after the editor's binding exists, so the binding sees it).
+ *   connected. The socket itself is opened only while the browser is online; `suspend()` drops it (the browser
+ *   went offline) and `resume()` opens it again if it is still wished for. Every `connect()` emits `connect`,
+ *   the moment the session attaches local persistence (after the editor's binding exists, so the binding sees
+ *   what it loads).
  * - `sync-answered` fires for every SyncStep2 the server sends, i.e. for every answer to a SyncStep1: the
  *   acknowledgement the unsynced-change tracker builds on.
  * - `permission-denied` carries the reason of the server's auth message (the stock provider only logs it).
@@ -27,7 +28,6 @@ export class ArticleProvider extends WebsocketProvider {
   /** The events this subclass adds (the stock ones stay on the provider itself). */
   readonly events = new ObservableV2<ArticleProviderEvents>();
   private wanted = false;
-  private networkAvailable = true;
 
   constructor(serverUrl: string, room: string, doc: Y.Doc, token: string) {
     // Another tab's updates must reach us through the server's policy, not around it: no BroadcastChannel.
@@ -48,7 +48,7 @@ export class ArticleProvider extends WebsocketProvider {
   override connect(): void {
     this.wanted = true;
     this.events.emit('connect', []);
-    if (this.networkAvailable) super.connect();
+    if (navigator.onLine) super.connect();
   }
 
   override disconnect(): void {
@@ -56,11 +56,14 @@ export class ArticleProvider extends WebsocketProvider {
     super.disconnect();
   }
 
-  /** Drops the socket while the browser is offline; reconnects when it is back, if still wanted. */
-  setNetworkAvailable(available: boolean): void {
-    this.networkAvailable = available;
-    if (!available) super.disconnect();
-    else if (this.wanted) super.connect();
+  /** Drops the socket but keeps the wish to be connected. */
+  suspend(): void {
+    super.disconnect();
+  }
+
+  /** Opens the socket again if it is wished for and the browser is online. */
+  resume(): void {
+    if (this.wanted && navigator.onLine) super.connect();
   }
 
   override destroy(): void {

@@ -50,7 +50,6 @@ export class DocumentSession {
     userId: string,
   ) {
     this.provider = new ArticleProvider(collabUrl(), docId, this.doc, token);
-    this.provider.setNetworkAvailable(navigator.onLine);
     this.tracker = new SyncTracker(
       this.doc,
       this.provider,
@@ -163,13 +162,13 @@ export class DocumentSession {
 
   private watchNetwork(): void {
     const goOffline = () => {
-      this.provider.setNetworkAvailable(false);
+      this.provider.suspend();
       if (!this.isRefused()) this.update({ status: 'offline' });
     };
     const goOnline = () => {
       if (this.isRefused()) return;
       this.update({ status: this.everConnected ? 'reconnecting' : 'connecting' });
-      this.provider.setNetworkAvailable(true);
+      this.provider.resume();
     };
     window.addEventListener('offline', goOffline);
     window.addEventListener('online', goOnline);
