@@ -15,9 +15,12 @@ export function newStore<T extends object>(initial: T): Store<T> {
   return createStore<T>()(() => initial);
 }
 
+const whole = <T>(state: T) => state;
+
 /** The store's state, or the part `select` picks (compared with Object.is: return existing objects). */
-export function useStoreState<T extends object>(store: Store<T>): T;
-export function useStoreState<T extends object, U>(store: Store<T>, select: (state: T) => U): U;
-export function useStoreState<T extends object, U>(store: Store<T>, select?: (state: T) => U): T | U {
-  return useStore(store, select ?? ((state: T) => state as unknown as U));
+export function useStoreState<T extends object, U = T>(
+  store: Store<T>,
+  select: (state: T) => U = whole as (state: T) => U,
+): U {
+  return useStore(store, select);
 }
