@@ -132,18 +132,6 @@ export function anchorFromOffsets(
   return { anchor, quote: quoteAt(text, s, e), start: s, end: e };
 }
 
-/**
- * Anchors the span between two RelativePositions in either order — e.g. the `anchorPos`/`focusPos` the Lexical
- * binding puts in awareness for the local selection.
- */
-export function anchorFromRelative(source: DocOrIndex, a: Y.RelativePosition, b: Y.RelativePosition) {
-  const index = indexOf(source);
-  const x = index.fromRelative(a);
-  const y = index.fromRelative(b);
-  if (x === null || y === null) throw new AnchorError('out-of-range', 'the selection is not in the article');
-  return anchorFromOffsets(index, Math.min(x, y), Math.max(x, y));
-}
-
 export type QuoteQuery = { exact: string; prefix?: string | undefined; suffix?: string | undefined };
 
 /** Is the occurrence preceded by the whole given prefix and followed by the whole given suffix? */

@@ -15,10 +15,3 @@ export const ORIGIN = {
 } as const;
 
 export type ModelOrigin = (typeof ORIGIN)[keyof typeof ORIGIN];
-
-const ORIGINS: ReadonlySet<unknown> = new Set(Object.values(ORIGIN));
-
-/** Was this transaction made by one of the model's mutators? */
-export function isModelOrigin(origin: unknown): origin is ModelOrigin {
-  return ORIGINS.has(origin);
-}

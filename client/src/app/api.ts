@@ -87,10 +87,11 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
   if (response.status === 401 && currentToken && onUnauthorized) onUnauthorized();
   if (response.status === 204) return undefined as T;
   const text = await response.text();
-  let payload: unknown = undefined;
+  let payload: unknown;
   try {
     payload = text ? JSON.parse(text) : undefined;
   } catch {
+    // A body that is not JSON (a proxy's error page) carries no message of ours: the status speaks for it.
     payload = undefined;
   }
   if (!response.ok) {

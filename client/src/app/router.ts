@@ -2,11 +2,10 @@
  * Path routes: / (library) and /d/<id> (a document), as the server prints them; the server answers every
  * client path with index.html. Old hash links (#/d/<id>) still open.
  */
-import { useSyncExternalStore, type MouseEvent } from 'react';
+import type { MouseEvent } from 'react';
+import { newStore, useStoreState } from './store';
 
 export type Route = { name: 'library' } | { name: 'document'; id: string };
-
-const CHANGE = 'marginalia:navigate';
 
 function parse(path: string, hash: string): Route {
   const match = /^\/d\/([^/?#]+)/.exec(path) ?? /^#\/d\/([^/?#]+)/.exec(hash);
@@ -14,25 +13,18 @@ function parse(path: string, hash: string): Route {
   return { name: 'library' };
 }
 
-function subscribe(listener: () => void): () => void {
-  window.addEventListener('popstate', listener);
-  window.addEventListener('hashchange', listener);
-  window.addEventListener(CHANGE, listener);
-  return () => {
-    window.removeEventListener('popstate', listener);
-    window.removeEventListener('hashchange', listener);
-    window.removeEventListener(CHANGE, listener);
-  };
-}
+const here = () => ({ key: location.pathname + location.hash, route: parse(location.pathname, location.hash) });
+const routeStore = newStore(here());
 
-let cached: { key: string; route: Route } | null = null;
+/** Follows the address bar: back/forward, a changed hash, or navigate(). */
+function locationChanged(): void {
+  if (routeStore.getState().key !== location.pathname + location.hash) routeStore.setState(here());
+}
+window.addEventListener('popstate', locationChanged);
+window.addEventListener('hashchange', locationChanged);
 
 export function useRoute(): Route {
-  return useSyncExternalStore(subscribe, () => {
-    const key = location.pathname + location.hash;
-    if (!cached || cached.key !== key) cached = { key, route: parse(location.pathname, location.hash) };
-    return cached.route;
-  });
+  return useStoreState(routeStore, (s) => s.route);
 }
 
 export function documentHref(id: string): string {
@@ -41,7 +33,7 @@ export function documentHref(id: string): string {
 
 export function navigate(href: string): void {
   history.pushState(null, '', href);
-  window.dispatchEvent(new Event(CHANGE));
+  locationChanged();
 }
 
 /** For <a> elements: follow in-app links without a page load (modified clicks keep their browser meaning). */

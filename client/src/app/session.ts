@@ -2,15 +2,16 @@
  * The signed-in user. The token is kept in localStorage until sign-out, a 401 from the server, or its
  * expiry (read from the token itself when it is a JWT), so a reload — even offline — keeps the session.
  */
-import { useSyncExternalStore } from 'react';
 import { api, setApiToken, setUnauthorizedHandler, type Session } from './api';
+import { newStore, useStoreState } from './store';
 
 const KEY = 'marginalia.session';
 
-type Listener = () => void;
-const listeners = new Set<Listener>();
-let current: Session | null = load();
-let notice: string | null = null;
+interface SessionState {
+  current: Session | null;
+  /** Why the last session ended, when it was not the user's own choice. */
+  notice: string | null;
+}
 
 function tokenExpiry(token: string): number | null {
   const part = token.split('.')[1];
@@ -39,28 +40,22 @@ function load(): Session | null {
   }
 }
 
-function emit(): void {
-  for (const listener of listeners) listener();
-}
+const sessionStore = newStore<SessionState>({ current: load(), notice: null });
 
-setApiToken(current?.token ?? null);
+setApiToken(sessionStore.getState().current?.token ?? null);
 setUnauthorizedHandler(() => endSession('Your session has expired. Please sign in again.'));
 
 export function startSession(session: Session): void {
-  current = session;
-  notice = null;
   localStorage.setItem(KEY, JSON.stringify(session));
   setApiToken(session.token);
-  emit();
+  sessionStore.setState({ current: session, notice: null });
 }
 
 export function endSession(reason: string | null = null): void {
-  if (!current) return;
-  current = null;
-  notice = reason;
+  if (!sessionStore.getState().current) return;
   localStorage.removeItem(KEY);
   setApiToken(null);
-  emit();
+  sessionStore.setState({ current: null, notice: reason });
 }
 
 export async function signOut(): Promise<void> {
@@ -72,16 +67,11 @@ export async function signOut(): Promise<void> {
   endSession();
 }
 
-function subscribe(listener: Listener): () => void {
-  listeners.add(listener);
-  return () => listeners.delete(listener);
-}
-
 export function useSession(): Session | null {
-  return useSyncExternalStore(subscribe, () => current);
+  return useStoreState(sessionStore, (s) => s.current);
 }
 
 /** Why the last session ended, when it was not the user's own choice. */
 export function sessionNotice(): string | null {
-  return notice;
+  return sessionStore.getState().notice;
 }

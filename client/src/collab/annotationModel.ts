@@ -17,12 +17,13 @@ import {
   resolveAnchor,
   rootText,
   vocabularyMap,
+  type ArticleIndex,
   type ResolvedAnchor,
   type TagDefinition,
   type Thread,
 } from '@marginalia/shared';
 import type * as Y from 'yjs';
-import type { ArticleIndex } from '../editor/geometry';
+import { newStore, type Store } from '../app/store';
 
 export interface AnnotationSnapshot {
   /** In reading order of their anchors; orphans last, by creation time. */
@@ -35,11 +36,11 @@ export interface AnnotationSnapshot {
 }
 
 export class AnnotationModel {
+  /** The document as the views show it, replaced as a whole after each change. */
+  readonly snapshot: Store<AnnotationSnapshot>;
   private readonly threads = new Map<string, Thread>();
   private anchors = new Map<string, ResolvedAnchor>();
   private index: ArticleIndex | null = null;
-  private snapshot: AnnotationSnapshot;
-  private readonly listeners = new Set<() => void>();
   private readonly cleanups: Array<() => void> = [];
   private frame = 0;
   private textDirty = true;
@@ -48,7 +49,7 @@ export class AnnotationModel {
 
   constructor(private readonly doc: Y.Doc) {
     for (const thread of readThreads(doc)) this.threads.set(thread.id, thread);
-    this.snapshot = this.build();
+    this.snapshot = newStore(this.build());
 
     this.cleanups.push(
       observeThreads(doc, (changed) => {
@@ -77,13 +78,6 @@ export class AnnotationModel {
     });
   }
 
-  subscribe = (listener: () => void): (() => void) => {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  };
-
-  getSnapshot = (): AnnotationSnapshot => this.snapshot;
-
   /** The offset map of the article as it is now. */
   articleIndex(): ArticleIndex {
     if (!this.index || this.indexStale) {
@@ -97,15 +91,13 @@ export class AnnotationModel {
   flush(): void {
     if (this.frame) cancelAnimationFrame(this.frame);
     this.frame = 0;
-    this.snapshot = this.build();
+    this.snapshot.setState(this.build(), true);
     performance.mark('marginalia:threads-resolved');
-    for (const listener of this.listeners) listener();
   }
 
   destroy(): void {
     if (this.frame) cancelAnimationFrame(this.frame);
     for (const cleanup of this.cleanups.splice(0)) cleanup();
-    this.listeners.clear();
   }
 
   private schedule(): void {

@@ -2,15 +2,16 @@
  * Everything one open document needs outside React: the Y.Doc, the WebSocket provider, IndexedDB
  * persistence, the unsynced-change tracker and the connection state the header shows.
  *
- * IndexedDB is attached on the first `connect()`, which CollaborationPlugin calls only once its binding
- * exists: content loaded before the binding would never reach the editor (the binding only sees changes).
+ * IndexedDB is attached on the provider's first `connect` event, which comes when CollaborationPlugin
+ * connects, once its binding exists: content loaded before the binding would never reach the editor (the
+ * binding only sees changes).
  */
 import type { Provider } from '@lexical/yjs';
-import * as decoding from 'lib0/decoding';
 import { IndexeddbPersistence } from 'y-indexeddb';
-import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
-import { PresencePublisher } from './presence';
+import { newStore, type Store } from '../app/store';
+import { ArticleProvider } from './articleProvider';
+import { Presence } from './presence';
 import { SyncTracker } from './syncTracker';
 
 export type ConnectionStatus =
@@ -26,8 +27,6 @@ export interface ConnectionState {
   reason: string | null;
 }
 
-const MESSAGE_AUTH = 2;
-
 function collabUrl(): string {
   const protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
   return `${protocol}//${location.host}/collab`;
@@ -35,15 +34,14 @@ function collabUrl(): string {
 
 export class DocumentSession {
   readonly doc = new Y.Doc();
-  readonly provider: WebsocketProvider;
+  readonly provider: ArticleProvider;
   readonly tracker: SyncTracker;
-  readonly presence: PresencePublisher;
+  readonly presence: Presence;
+  /** What the header shows of the connection; one store for the whole document view. */
+  readonly connection: Store<ConnectionState>;
   private persistence: IndexeddbPersistence | null = null;
-  private state: ConnectionState;
   private everConnected = false;
   private localCopyDiscarded = false;
-  private wantConnection = false;
-  private readonly listeners = new Set<() => void>();
   private readonly cleanups: Array<() => void> = [];
 
   constructor(
@@ -51,66 +49,29 @@ export class DocumentSession {
     token: string,
     userId: string,
   ) {
-    this.provider = new WebsocketProvider(collabUrl(), docId, this.doc, {
-      params: { token },
-      connect: false,
-      // Another tab's updates must reach us through the server's policy, not around it.
-      disableBc: true,
-    });
+    this.provider = new ArticleProvider(collabUrl(), docId, this.doc, token);
     this.tracker = new SyncTracker(
       this.doc,
       this.provider,
       `marginalia.pending.${userId}.${docId}`,
       (origin) => origin !== this.provider && (this.persistence === null || origin !== this.persistence),
     );
-    this.presence = new PresencePublisher(this.provider.awareness, userId);
-    this.state = {
+    this.presence = new Presence(this.provider.awareness, userId);
+    this.connection = newStore<ConnectionState>({
       status: navigator.onLine ? 'connecting' : 'offline',
       synced: false,
-      pending: this.tracker.pending,
+      pending: this.tracker.state.getState().pending,
       reason: null,
-    };
-    this.watchProvider();
+    });
+    this.watchProvider(userId);
     this.watchNetwork();
-    this.cleanups.push(this.tracker.subscribe(() => this.update({ pending: this.tracker.pending })));
-
-    // Lexical drives connect/disconnect; we hand it a provider whose connect also opens local persistence
-    // and which stays down while the browser is offline.
-    const connect = this.provider.connect.bind(this.provider);
-    const disconnect = this.provider.disconnect.bind(this.provider);
-    this.provider.connect = () => {
-      this.wantConnection = true;
-      this.persist(userId);
-      if (navigator.onLine) connect();
-    };
-    this.provider.disconnect = () => {
-      this.wantConnection = false;
-      disconnect();
-    };
-    this.reconnect = () => {
-      if (this.wantConnection && navigator.onLine) connect();
-    };
-    this.dropConnection = disconnect;
+    this.cleanups.push(this.tracker.state.subscribe(({ pending }) => this.update({ pending })));
   }
-
-  private readonly reconnect: () => void;
-  private readonly dropConnection: () => void;
 
   /** The provider as @lexical/yjs types it (its awareness states are Lexical's UserState). */
   get lexicalProvider(): Provider {
     return this.provider as unknown as Provider;
   }
-
-  get connection(): ConnectionState {
-    return this.state;
-  }
-
-  subscribe = (listener: () => void): (() => void) => {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  };
-
-  getConnection = (): ConnectionState => this.state;
 
   /** Resolves once IndexedDB has given back what this browser kept of the document. */
   whenLocalLoaded(): Promise<void> {
@@ -122,12 +83,10 @@ export class DocumentSession {
     this.tracker.destroy();
     this.presence.destroy();
     this.provider.awareness.setLocalState(null);
-    this.dropConnection();
     this.provider.destroy();
     this.provider.awareness.destroy();
     void this.persistence?.destroy();
     this.doc.destroy();
-    this.listeners.clear();
   }
 
   private discardLocalCopy(): void {
@@ -145,22 +104,21 @@ export class DocumentSession {
     this.persistence = new IndexeddbPersistence(`marginalia:${userId}:${this.docId}`, this.doc);
   }
 
-  private update(patch: Partial<ConnectionState>): void {
-    const next = { ...this.state, ...patch };
-    if (
-      next.status === this.state.status &&
-      next.synced === this.state.synced &&
-      next.pending === this.state.pending &&
-      next.reason === this.state.reason
-    ) {
-      return;
-    }
-    this.state = next;
-    for (const listener of this.listeners) listener();
+  private get state(): ConnectionState {
+    return this.connection.getState();
   }
 
-  private watchProvider(): void {
+  private update(patch: Partial<ConnectionState>): void {
+    const state = this.state;
+    const changed = (Object.keys(patch) as Array<keyof ConnectionState>).some((key) => patch[key] !== state[key]);
+    if (changed) this.connection.setState(patch);
+  }
+
+  private watchProvider(userId: string): void {
     const provider = this.provider;
+    // CollaborationPlugin connects once its binding exists: IndexedDB content loaded now reaches the editor.
+    const onConnect = () => this.persist(userId);
+    const onDenied = (reason: string) => this.update({ reason });
     const onStatus = ({ status }: { status: string }) => {
       if (this.isRefused()) return;
       if (!navigator.onLine) return this.update({ status: 'offline' });
@@ -187,21 +145,15 @@ export class DocumentSession {
     provider.on('status', onStatus);
     provider.on('sync', onSync);
     provider.on('closed', onClosed);
+    provider.events.on('connect', onConnect);
+    provider.events.on('permission-denied', onDenied);
     this.cleanups.push(() => {
       provider.off('status', onStatus);
       provider.off('sync', onSync);
       provider.off('closed', onClosed);
+      provider.events.off('connect', onConnect);
+      provider.events.off('permission-denied', onDenied);
     });
-
-    // The stock client only logs the server's "permission denied"; keep the reason to show it.
-    const originalAuth = provider.messageHandlers[MESSAGE_AUTH]!;
-    provider.messageHandlers[MESSAGE_AUTH] = (encoder, decoder, prov, emitSynced, messageType) => {
-      const copy = decoding.clone(decoder);
-      originalAuth(encoder, decoder, prov, emitSynced, messageType);
-      // An auth message is a varUint kind (0: permission denied) followed by the reason as a varString.
-      decoding.readVarUint(copy);
-      this.update({ reason: decoding.readVarString(copy) || 'permission denied' });
-    };
   }
 
   private isRefused(): boolean {
@@ -210,13 +162,13 @@ export class DocumentSession {
 
   private watchNetwork(): void {
     const goOffline = () => {
-      this.dropConnection();
+      this.provider.suspend();
       if (!this.isRefused()) this.update({ status: 'offline' });
     };
     const goOnline = () => {
       if (this.isRefused()) return;
       this.update({ status: this.everConnected ? 'reconnecting' : 'connecting' });
-      this.reconnect();
+      this.provider.resume();
     };
     window.addEventListener('offline', goOffline);
     window.addEventListener('online', goOnline);

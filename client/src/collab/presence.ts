@@ -3,8 +3,8 @@
  * Marginalia adds one field of its own, `marginalia`, for every role (Lexical only publishes selections of
  * focused editors): who the user is, the passage they have selected, and the thread they are typing in.
  */
-import { useSyncExternalStore } from 'react';
 import type { Awareness } from 'y-protocols/awareness';
+import { newStore, useStoreState, type Store } from '../app/store';
 
 export interface PresenceField {
   userId: string;
@@ -26,19 +26,25 @@ export interface Peer {
 
 const FIELD = 'marginalia';
 
-export class PresencePublisher {
+/** This tab's presence (published) and everyone's (read, as a store of peers). */
+export class Presence {
+  /** Everyone connected to the document, this tab included (isSelf); sorted by name. */
+  readonly peers: Store<{ list: readonly Peer[] }>;
   private field: PresenceField;
   private readonly onChange: () => void;
+  private peersKey = '';
 
   constructor(
     private readonly awareness: Awareness,
     userId: string,
   ) {
     this.field = { userId, selection: null, typing: null };
-    // Lexical replaces the whole local state when it (re)initialises it: put our field back.
+    this.peers = newStore<{ list: readonly Peer[] }>({ list: [] });
     this.onChange = () => {
+      // Lexical replaces the whole local state when it (re)initialises it: put our field back.
       const local = awareness.getLocalState() as Record<string, unknown> | null;
       if (local && !(FIELD in local)) awareness.setLocalStateField(FIELD, this.field);
+      this.readPeers();
     };
     awareness.on('change', this.onChange);
     this.onChange();
@@ -53,6 +59,15 @@ export class PresencePublisher {
 
   destroy(): void {
     this.awareness.off('change', this.onChange);
+  }
+
+  /** Awareness changes often (cursors, clocks); the list is replaced only when what it shows changed. */
+  private readPeers(): void {
+    const list = readPeers(this.awareness);
+    const key = JSON.stringify(list);
+    if (key === this.peersKey) return;
+    this.peersKey = key;
+    this.peers.setState({ list });
   }
 }
 
@@ -75,24 +90,7 @@ function readPeers(awareness: Awareness): Peer[] {
   return peers.sort((a, b) => a.name.localeCompare(b.name) || a.clientId - b.clientId);
 }
 
-const cache = new WeakMap<Awareness, { peers: Peer[]; key: string }>();
-
-function snapshot(awareness: Awareness): Peer[] {
-  const peers = readPeers(awareness);
-  const key = JSON.stringify(peers);
-  const previous = cache.get(awareness);
-  if (previous && previous.key === key) return previous.peers;
-  cache.set(awareness, { peers, key });
-  return peers;
-}
-
 /** Everyone connected to the document, this tab included (isSelf). */
-export function usePeers(awareness: Awareness): Peer[] {
-  return useSyncExternalStore(
-    (listener) => {
-      awareness.on('change', listener);
-      return () => awareness.off('change', listener);
-    },
-    () => snapshot(awareness),
-  );
+export function usePeers(presence: Presence): readonly Peer[] {
+  return useStoreState(presence.peers, (s) => s.list);
 }

@@ -7,13 +7,13 @@
  * The count and the threads it concerns survive a reload (localStorage), like the changes themselves do
  * (y-indexeddb).
  */
-import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import * as syncProtocol from 'y-protocols/sync';
-import type { WebsocketProvider } from 'y-websocket';
+import { messageSync } from 'y-websocket';
 import type * as Y from 'yjs';
+import { newStore, type Store } from '../app/store';
+import type { ArticleProvider } from './articleProvider';
 
-const MESSAGE_SYNC = 0;
 const PROBE_DELAY_MS = 50;
 
 interface Persisted {
@@ -21,31 +21,36 @@ interface Persisted {
   threads: string[];
 }
 
+export interface UnsyncedState {
+  /** Local changes not yet confirmed by the server. */
+  pending: number;
+  /** Threads holding such changes (their cards say so until the server has them). */
+  threads: ReadonlySet<string>;
+}
+
 export class SyncTracker {
+  readonly state: Store<UnsyncedState>;
   private count: number;
   private confirmed = 0;
-  private readonly threads: Set<string>;
   /** Local counts at the time each outstanding SyncStep1 was sent, oldest first. */
   private probes: number[] = [];
   private probeTimer: ReturnType<typeof setTimeout> | null = null;
-  private readonly listeners = new Set<() => void>();
   private readonly detach: () => void;
 
   constructor(
     private readonly doc: Y.Doc,
-    private readonly provider: WebsocketProvider,
+    private readonly provider: ArticleProvider,
     private readonly storageKey: string,
     isLocalOrigin: (origin: unknown) => boolean,
   ) {
     const saved = this.load();
     this.count = saved.count;
-    this.threads = new Set(saved.threads);
+    this.state = newStore<UnsyncedState>({ pending: saved.count, threads: new Set(saved.threads) });
 
     const onUpdate = (_update: Uint8Array, origin: unknown) => {
       if (!isLocalOrigin(origin)) return;
       this.count += 1;
-      this.save();
-      this.emit();
+      this.commit();
       this.scheduleProbe();
     };
     const onStatus = ({ status }: { status: string }) => {
@@ -56,40 +61,31 @@ export class SyncTracker {
     const onSync = (synced: boolean) => {
       if (synced) this.scheduleProbe();
     };
+    const onAnswer = () => this.onProbeAnswered();
     doc.on('update', onUpdate);
     provider.on('status', onStatus);
     provider.on('sync', onSync);
-
-    const original = provider.messageHandlers[MESSAGE_SYNC]!;
-    provider.messageHandlers[MESSAGE_SYNC] = (encoder, decoder, prov, emitSynced, messageType) => {
-      const syncType = decoding.peekVarUint(decoder);
-      original(encoder, decoder, prov, emitSynced, messageType);
-      if (syncType === syncProtocol.messageYjsSyncStep2) this.onProbeAnswered();
-    };
+    provider.events.on('sync-answered', onAnswer);
 
     this.detach = () => {
       doc.off('update', onUpdate);
       provider.off('status', onStatus);
       provider.off('sync', onSync);
-      provider.messageHandlers[MESSAGE_SYNC] = original;
+      provider.events.off('sync-answered', onAnswer);
       if (this.probeTimer) clearTimeout(this.probeTimer);
     };
   }
 
   /** Local changes not yet confirmed by the server. */
-  get pending(): number {
+  private get pending(): number {
     return Math.max(0, this.count - this.confirmed);
-  }
-
-  isThreadPending(threadId: string): boolean {
-    return this.threads.has(threadId);
   }
 
   /** Remember that a thread holds unconfirmed work, to mark its card until the server has it. */
   markThread(threadId: string): void {
-    this.threads.add(threadId);
-    this.save();
-    this.emit();
+    const threads = this.state.getState().threads;
+    if (threads.has(threadId)) return;
+    this.commit(new Set(threads).add(threadId));
   }
 
   /** Drops the count and marks: the unconfirmed changes are being thrown away. */
@@ -97,19 +93,11 @@ export class SyncTracker {
     this.count = 0;
     this.confirmed = 0;
     this.probes = [];
-    this.threads.clear();
-    this.save();
-    this.emit();
-  }
-
-  subscribe(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    this.commit(new Set());
   }
 
   destroy(): void {
     this.detach();
-    this.listeners.clear();
   }
 
   private scheduleProbe(): void {
@@ -124,7 +112,7 @@ export class SyncTracker {
     const ws = this.provider.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN || !this.provider.wsconnected) return;
     const encoder = encoding.createEncoder();
-    encoding.writeVarUint(encoder, MESSAGE_SYNC);
+    encoding.writeVarUint(encoder, messageSync);
     syncProtocol.writeSyncStep1(encoder, this.doc);
     this.probes.push(this.count);
     ws.send(encoding.toUint8Array(encoder));
@@ -134,14 +122,19 @@ export class SyncTracker {
     const upTo = this.probes.shift();
     if (upTo === undefined || upTo <= this.confirmed) return;
     this.confirmed = upTo;
-    if (this.pending === 0) {
-      this.count = 0;
-      this.confirmed = 0;
-      this.threads.clear();
-      this.probes = this.probes.map(() => 0);
-    }
-    this.save();
-    this.emit();
+    if (this.pending > 0) return this.commit();
+    this.count = 0;
+    this.confirmed = 0;
+    this.probes = this.probes.map(() => 0);
+    this.commit(new Set());
+  }
+
+  /** Publishes the count (and the marked threads, when given) and keeps them for a reload. */
+  private commit(threads: ReadonlySet<string> = this.state.getState().threads): void {
+    const pending = this.pending;
+    this.state.setState({ pending, threads });
+    if (pending === 0 && threads.size === 0) localStorage.removeItem(this.storageKey);
+    else localStorage.setItem(this.storageKey, JSON.stringify({ count: pending, threads: [...threads] }));
   }
 
   private load(): Persisted {
@@ -152,15 +145,5 @@ export class SyncTracker {
       // A corrupt entry only loses the count, never the changes themselves (they are in IndexedDB).
     }
     return { count: 0, threads: [] };
-  }
-
-  private save(): void {
-    const pending = this.pending;
-    if (pending === 0 && this.threads.size === 0) localStorage.removeItem(this.storageKey);
-    else localStorage.setItem(this.storageKey, JSON.stringify({ count: pending, threads: [...this.threads] }));
-  }
-
-  private emit(): void {
-    for (const listener of this.listeners) listener();
   }
 }

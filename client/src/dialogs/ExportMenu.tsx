@@ -37,7 +37,7 @@ export function ExportMenu() {
     setBusy(format);
     setError(null);
     try {
-      await downloadExport(docId, format, model.getSnapshot().title || info.title);
+      await downloadExport(docId, format, model.snapshot.getState().title || info.title);
       setOpen(false);
     } catch (e) {
       setError((e as Error).message);

@@ -1,38 +1,31 @@
 /** Vocabulary editor (editors, owners): the document's tags with their colours. */
 import { useId, useState, type FormEvent } from 'react';
-import { isModelError, removeTag, renameTag, setTag, type TagDefinition } from '@marginalia/shared';
+import type { TagDefinition } from '@marginalia/shared';
+import type { Refusal } from '../views/document/actions';
 import { Dialog } from '../ui/Dialog';
 import { useAnnotations, useDocument } from '../views/document/DocumentContext';
 
 const SUGGESTED = ['#e8b400', '#2f9e44', '#1c7ed6', '#e8590c', '#ae3ec9', '#e03131', '#0c8599', '#5c940d'];
 
 function TagRow({ name, def }: { name: string; def: TagDefinition }) {
-  const { session } = useDocument();
+  const { actions } = useDocument();
   const [draftName, setDraftName] = useState(name);
   const [error, setError] = useState<string | null>(null);
-  const attempt = (fn: () => void) => {
-    try {
-      fn();
-      setError(null);
-    } catch (e) {
-      if (!isModelError(e)) throw e;
-      setError(e.message);
-    }
-  };
+  const attempt = (refusal: Refusal) => setError(refusal ?? null);
   return (
     <li className="vocab-row" data-tag={name}>
       <input
         type="color"
         aria-label={`Colour of ${name}`}
         value={def.color}
-        onChange={(e) => attempt(() => setTag(session.doc, name, { ...def, color: e.target.value }))}
+        onChange={(e) => attempt(actions.defineTag(name, { ...def, color: e.target.value }))}
       />
       <input
         aria-label={`Name of ${name}`}
         value={draftName}
         onChange={(e) => setDraftName(e.target.value)}
         onBlur={() =>
-          draftName.trim() && draftName.trim() !== name && attempt(() => renameTag(session.doc, name, draftName.trim()))
+          draftName.trim() && draftName.trim() !== name && attempt(actions.renameTag(name, draftName.trim()))
         }
         onKeyDown={(e) => e.key === 'Enter' && (e.target as HTMLInputElement).blur()}
       />
@@ -40,7 +33,7 @@ function TagRow({ name, def }: { name: string; def: TagDefinition }) {
         aria-label={`Description of ${name}`}
         placeholder="Description"
         value={def.description ?? ''}
-        onChange={(e) => attempt(() => setTag(session.doc, name, { color: def.color, description: e.target.value }))}
+        onChange={(e) => attempt(actions.defineTag(name, { color: def.color, description: e.target.value }))}
       />
       <button
         type="button"
@@ -48,7 +41,7 @@ function TagRow({ name, def }: { name: string; def: TagDefinition }) {
         aria-label={`Remove tag ${name}`}
         onClick={() =>
           window.confirm(`Remove the tag “${name}” from the document and from every thread?`) &&
-          attempt(() => removeTag(session.doc, name))
+          attempt(actions.removeTag(name))
         }
       >
         Remove
@@ -63,7 +56,7 @@ function TagRow({ name, def }: { name: string; def: TagDefinition }) {
 }
 
 export function VocabularyDialog({ onClose }: { onClose: () => void }) {
-  const { session } = useDocument();
+  const { actions } = useDocument();
   const { vocabulary } = useAnnotations();
   const names = Object.keys(vocabulary).sort((a, b) => a.localeCompare(b));
   const [name, setName] = useState('');
@@ -79,15 +72,11 @@ export function VocabularyDialog({ onClose }: { onClose: () => void }) {
       setError(`There is already a tag “${tag}”.`);
       return;
     }
-    try {
-      setTag(session.doc, tag, { color });
-      setName('');
-      setColor(SUGGESTED[(names.length + 1) % SUGGESTED.length]!);
-      setError(null);
-    } catch (e) {
-      if (!isModelError(e)) throw e;
-      setError(e.message);
-    }
+    const refusal = actions.defineTag(tag, { color });
+    if (refusal) return setError(refusal);
+    setName('');
+    setColor(SUGGESTED[(names.length + 1) % SUGGESTED.length]!);
+    setError(null);
   }
 
   return (

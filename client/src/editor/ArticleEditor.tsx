@@ -1,9 +1,10 @@
 /**
- * The article: a Lexical editor bound to the document's `root` through CollaborationPlugin. Content comes
- * only from the server (shouldBootstrap={false}, editorState: null); it is editable for editors and owners
- * and read-only for everyone else. Annotation features are plugins rendered beside it, never nodes in it.
+ * The article: a Lexical editor bound to the document's `root` through CollaborationPlugin, with the
+ * annotation features as plugins inside the same composer. Content comes only from the server
+ * (shouldBootstrap={false}, editorState: null); it is editable for editors and owners and read-only for
+ * everyone else. The features draw in the overlay layer above the text, never as nodes in it.
  */
-import { useCallback, useEffect, useRef, type ReactNode } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { LexicalCollaboration } from '@lexical/react/LexicalCollaborationContext';
 import { CollaborationPlugin } from '@lexical/react/LexicalCollaborationPlugin';
 import { LexicalComposer, type InitialConfigType } from '@lexical/react/LexicalComposer';
@@ -17,6 +18,11 @@ import { AutoLinkNode, LinkNode } from '@lexical/link';
 import { CodeHighlightNode, CodeNode } from '@lexical/code';
 import type { Provider } from '@lexical/yjs';
 import type * as Y from 'yjs';
+import { useStoreState } from '../app/store';
+import { AnnotationHighlightsPlugin } from '../plugins/AnnotationHighlights';
+import { ArticleLayoutPlugin } from '../plugins/ArticleLayoutPlugin';
+import { RemoteSelectionsPlugin, SelectionPublisherPlugin } from '../plugins/Presence';
+import { SelectionActionPlugin } from '../plugins/SelectionAction';
 import { useDocument } from '../views/document/DocumentContext';
 import { articleTheme } from './theme';
 
@@ -32,26 +38,20 @@ export const ARTICLE_NODES = [
   CodeHighlightNode,
 ];
 
-function BridgePlugin() {
+/** Editable for editors and owners; follows a role change while the document is open. */
+function EditablePlugin({ editable }: { editable: boolean }) {
   const [editor] = useLexicalComposerContext();
-  const { bridge, permissions } = useDocument();
   useEffect(() => {
-    bridge.setEditor(editor);
-    const removeUpdate = editor.registerUpdateListener(() => bridge.invalidate());
-    return () => {
-      removeUpdate();
-      bridge.setEditor(null);
-    };
-  }, [bridge, editor]);
-  useEffect(() => {
-    editor.setEditable(permissions.canEdit);
-  }, [editor, permissions.canEdit]);
+    editor.setEditable(editable);
+  }, [editor, editable]);
   return null;
 }
 
-export function ArticleEditor({ children }: { children?: ReactNode }) {
-  const { docId, session, bridge, user, color, permissions } = useDocument();
-  // Lexical draws remote cursors here; Presence draws its own (for every role, not only focused editors).
+export function ArticleEditor() {
+  const { docId, session, layout, user, color, permissions } = useDocument();
+  const ready = useStoreState(layout.state, (s) => s.ready);
+  const [layer, setLayer] = useState<HTMLDivElement | null>(null);
+  // Lexical draws remote cursors here; the Presence plugins draw their own (for every role, not only focused editors).
   const hiddenCursors = useRef<HTMLDivElement>(null);
 
   const initialConfig: InitialConfigType = {
@@ -77,19 +77,26 @@ export function ArticleEditor({ children }: { children?: ReactNode }) {
   return (
     <LexicalCollaboration>
       <LexicalComposer initialConfig={initialConfig}>
-        <div className="article-editor">
-          <RichTextPlugin
-            contentEditable={
-              <ContentEditable
-                className="article-content"
-                aria-label="Article"
-                aria-readonly={!permissions.canEdit}
-                spellCheck={permissions.canEdit}
-              />
-            }
-            ErrorBoundary={LexicalErrorBoundary}
-          />
-          <div ref={hiddenCursors} className="lexical-cursors" aria-hidden="true" />
+        <div className="article-wrap" data-article-ready={ready ? 'true' : 'false'}>
+          <div className="overlay-layer" ref={setLayer}>
+            <AnnotationHighlightsPlugin layer={layer} />
+            <RemoteSelectionsPlugin layer={layer} />
+          </div>
+          <div className="article-editor">
+            <RichTextPlugin
+              contentEditable={
+                <ContentEditable
+                  className="article-content"
+                  aria-label="Article"
+                  aria-readonly={!permissions.canEdit}
+                  spellCheck={permissions.canEdit}
+                />
+              }
+              ErrorBoundary={LexicalErrorBoundary}
+            />
+            <div ref={hiddenCursors} className="lexical-cursors" aria-hidden="true" />
+          </div>
+          <SelectionActionPlugin layer={layer} />
         </div>
         <CollaborationPlugin
           id={docId}
@@ -98,10 +105,10 @@ export function ArticleEditor({ children }: { children?: ReactNode }) {
           username={user.name}
           cursorColor={color}
           cursorsContainerRef={hiddenCursors}
-          syncCursorPositionsFn={bridge.syncCursorPositions}
         />
-        <BridgePlugin />
-        {children}
+        <EditablePlugin editable={permissions.canEdit} />
+        <ArticleLayoutPlugin layer={layer} />
+        <SelectionPublisherPlugin />
       </LexicalComposer>
     </LexicalCollaboration>
   );

@@ -1,12 +1,14 @@
 /**
  * AnnotationHighlights: every visible thread's passage drawn as translucent rectangles behind the text
- * (overlays, never editor nodes: ARCHITECTURE.md §3). Overlaps stack visibly because each rectangle is
- * translucent. Also publishes each highlight's top for the margin, and turns a click on a highlight into
- * "focus its card".
+ * (overlays, never editor nodes). Overlaps stack visibly because each rectangle is translucent. Also
+ * publishes each highlight's top for the margin, and turns a click on a highlight into "focus its card".
  */
-import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { useLexicalComposerContext } from '@lexical/react/LexicalComposerContext';
+import { CLICK_COMMAND, COMMAND_PRIORITY_LOW } from 'lexical';
 import { resolveAnchor } from '@marginalia/shared';
-import type { Rect, TextSpan } from '../editor/geometry';
+import { useStoreState } from '../app/store';
+import { geometryOf, type Rect, type TextSpan } from '../editor/geometry';
 import { DEFAULT_HIGHLIGHT } from '../ui/format';
 import { isFolded, visibleThreads } from '../threads/filters';
 import { focusCardWhenShown } from '../threads/focusCard';
@@ -22,13 +24,19 @@ interface Drawn {
   length: number;
 }
 
+/** Changes whenever the article's text may have moved on screen. */
 export function useLayoutVersion(): number {
-  const { bridge } = useDocument();
-  return useSyncExternalStore(bridge.subscribe, bridge.getLayoutVersion);
+  const { layout } = useDocument();
+  return useStoreState(layout.state, (s) => s.version);
 }
 
-export const AnnotationHighlights = memo(function AnnotationHighlights({ layer }: { layer: HTMLElement | null }) {
-  const { bridge, model, ui } = useDocument();
+export const AnnotationHighlightsPlugin = memo(function AnnotationHighlightsPlugin({
+  layer,
+}: {
+  layer: HTMLElement | null;
+}) {
+  const [editor] = useLexicalComposerContext();
+  const { model, ui } = useDocument();
   const snapshot = useAnnotations();
   const layoutVersion = useLayoutVersion();
   const filters = useUiState(ui, (s) => s.filters);
@@ -43,8 +51,7 @@ export const AnnotationHighlights = memo(function AnnotationHighlights({ layer }
   const visible = useMemo(() => visibleThreads(snapshot, filters).anchored, [snapshot, filters]);
 
   useLayoutEffect(() => {
-    const geometry = bridge.geometry;
-    if (!geometry || !layer) return;
+    if (!layer) return;
     const spans: Array<[string, TextSpan]> = [];
     const colors = new Map<string, string>();
     // Folded (resolved) threads are measured, for their stub in the margin, but not drawn.
@@ -62,7 +69,8 @@ export const AnnotationHighlights = memo(function AnnotationHighlights({ layer }
       const at = resolveAnchor(index, draft);
       if (at.start !== null) spans.push([DRAFT, { start: at.start, end: at.end }]);
     }
-    const rects = geometry.rects(index, spans, layer);
+    const rects = geometryOf(editor).rects(index, spans, layer);
+    if (!rects) return;
     const next: Drawn[] = [];
     const tops = new Map<string, number>();
     let draftTop: number | null = null;
@@ -79,32 +87,37 @@ export const AnnotationHighlights = memo(function AnnotationHighlights({ layer }
     if (next.length > 0) performance.mark('marginalia:highlights-measured'); // read by client/bench/render.mjs
     setDrawn(next);
     ui.setPlacement({ tops, draftTop });
-  }, [bridge, model, ui, layer, snapshot, visible, showResolved, unfolded, activeId, draft, layoutVersion]);
+  }, [editor, model, ui, layer, snapshot, visible, showResolved, unfolded, activeId, draft, layoutVersion]);
 
   // A click on highlighted text (not the end of a drag-selection) focuses the innermost thread under it.
   useEffect(() => {
-    const root = layer?.parentElement;
-    if (!root) return;
-    const onClick = (event: MouseEvent) => {
-      const selection = window.getSelection();
-      if (selection && !selection.isCollapsed) return;
-      const box = layer.getBoundingClientRect();
-      const x = event.clientX - box.left;
-      const y = event.clientY - box.top;
-      let best: Drawn | null = null;
-      for (const item of drawnRef.current) {
-        if (item.id === DRAFT) continue;
-        const hit = item.rects.some((r) => x >= r.left && x <= r.left + r.width && y >= r.top && y <= r.top + r.height);
-        if (hit && (!best || item.length < best.length)) best = item;
-      }
-      if (best) {
-        ui.activate(best.id);
-        focusCardWhenShown(best.id);
-      }
-    };
-    root.addEventListener('click', onClick);
-    return () => root.removeEventListener('click', onClick);
-  }, [layer, ui]);
+    if (!layer) return;
+    return editor.registerCommand(
+      CLICK_COMMAND,
+      (event) => {
+        const selection = window.getSelection();
+        if (selection && !selection.isCollapsed) return false;
+        const box = layer.getBoundingClientRect();
+        const x = event.clientX - box.left;
+        const y = event.clientY - box.top;
+        let best: Drawn | null = null;
+        for (const item of drawnRef.current) {
+          if (item.id === DRAFT) continue;
+          const hit = item.rects.some(
+            (r) => x >= r.left && x <= r.left + r.width && y >= r.top && y <= r.top + r.height,
+          );
+          if (hit && (!best || item.length < best.length)) best = item;
+        }
+        if (best) {
+          ui.activate(best.id);
+          focusCardWhenShown(best.id);
+        }
+        // Lexical's own click handling (the caret) goes on either way.
+        return false;
+      },
+      COMMAND_PRIORITY_LOW,
+    );
+  }, [editor, layer, ui]);
 
   return (
     <div className="highlights" aria-hidden="true">

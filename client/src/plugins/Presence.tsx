@@ -1,27 +1,32 @@
 /**
- * Presence: who else is here (avatars), where their selection is (drawn in their colour with their name),
- * and this user's own selection published for them.
+ * Presence in the article: where other people's selections are (drawn in their colour with their name), and
+ * this user's own selection published for them.
  */
 import { memo, useEffect, useLayoutEffect, useMemo, useState } from 'react';
+import { useLexicalComposerContext } from '@lexical/react/LexicalComposerContext';
 import { decodeRelative, encodeRelative } from '@marginalia/shared';
 import { usePeers, type Peer } from '../collab/presence';
-import type { Rect, TextSpan } from '../editor/geometry';
-import { Avatar } from '../ui/Avatar';
+import { geometryOf, type Rect, type TextSpan } from '../editor/geometry';
 import { distinctColors } from '../ui/format';
 import { useDocument } from '../views/document/DocumentContext';
 import { useLayoutVersion } from './AnnotationHighlights';
 
-/** Publishes the local selection in the article (for every role) so others can see it. */
-export function SelectionPublisher() {
-  const { bridge, model, session, permissions } = useDocument();
+/**
+ * Publishes the local selection in the article so others can see it. It reads the DOM selection on the
+ * document's `selectionchange`: the selection of a read-only editor (commenters, viewers) matters as much as an
+ * editor's, and the DOM has it the same way for every role.
+ */
+export function SelectionPublisherPlugin() {
+  const [editor] = useLexicalComposerContext();
+  const { model, session, permissions } = useDocument();
   useEffect(() => {
+    const geometry = geometryOf(editor);
     let frame = 0;
     const publish = () => {
       frame = 0;
-      const geometry = bridge.geometry;
-      const root = bridge.rootElement;
+      const root = editor.getRootElement();
       const selection = window.getSelection();
-      if (!geometry || !root || !selection || selection.rangeCount === 0) return;
+      if (!root || !selection || selection.rangeCount === 0) return;
       const range = selection.getRangeAt(0);
       // Leaving the article for the composer keeps the passage published: others see what is being discussed.
       if (!root.contains(range.commonAncestorContainer)) return;
@@ -45,7 +50,7 @@ export function SelectionPublisher() {
       document.removeEventListener('selectionchange', onChange);
       if (frame) cancelAnimationFrame(frame);
     };
-  }, [bridge, model, session, permissions.canEdit]);
+  }, [editor, model, session, permissions.canEdit]);
   return null;
 }
 
@@ -55,17 +60,17 @@ interface DrawnPeer {
 }
 
 /** Other people's selections, in the overlay layer. */
-export const RemoteSelections = memo(function RemoteSelections({ layer }: { layer: HTMLElement | null }) {
-  const { bridge, model, session } = useDocument();
-  const peers = usePeers(session.provider.awareness);
+export const RemoteSelectionsPlugin = memo(function RemoteSelectionsPlugin({ layer }: { layer: HTMLElement | null }) {
+  const [editor] = useLexicalComposerContext();
+  const { model, session } = useDocument();
+  const peers = usePeers(session.presence);
   const layoutVersion = useLayoutVersion();
   const [drawn, setDrawn] = useState<DrawnPeer[]>([]);
   const others = useMemo(() => peers.filter((p) => !p.isSelf && p.selection), [peers]);
   const colors = useMemo(() => distinctColors(peers.map((p) => p.userId)), [peers]);
 
   useLayoutEffect(() => {
-    const geometry = bridge.geometry;
-    if (!geometry || !layer) return setDrawn([]);
+    if (!layer) return setDrawn([]);
     const index = model.articleIndex();
     const spans: Array<[Peer, TextSpan]> = [];
     for (const peer of others) {
@@ -78,9 +83,10 @@ export const RemoteSelections = memo(function RemoteSelections({ layer }: { laye
         // A malformed position from another client only hides that client's selection.
       }
     }
-    const rects = geometry.rects(index, spans, layer);
+    const rects = geometryOf(editor).rects(index, spans, layer);
+    if (!rects) return;
     setDrawn(spans.map(([peer]) => ({ peer, rects: rects.get(peer) ?? [] })).filter((d) => d.rects.length > 0));
-  }, [bridge, model, layer, others, layoutVersion]);
+  }, [editor, model, layer, others, layoutVersion]);
 
   return (
     <div className="remote-selections" aria-hidden="true">
@@ -111,32 +117,3 @@ export const RemoteSelections = memo(function RemoteSelections({ layer }: { laye
     </div>
   );
 });
-
-/** The avatars of everyone here, one per person however many tabs they have open. */
-export function PresenceAvatars() {
-  const { session } = useDocument();
-  const peers = usePeers(session.provider.awareness);
-  const people = useMemo(() => {
-    const byUser = new Map<string, Peer>();
-    for (const peer of peers) if (!byUser.has(peer.userId) || peer.isSelf) byUser.set(peer.userId, peer);
-    return [...byUser.values()].sort((a, b) => Number(b.isSelf) - Number(a.isSelf) || a.name.localeCompare(b.name));
-  }, [peers]);
-  const colors = useMemo(() => distinctColors(people.map((p) => p.userId)), [people]);
-  if (people.length === 0) return null;
-  const shown = people.slice(0, 6);
-  return (
-    <div className="presence" aria-label={`${people.length} here now`} role="group">
-      {shown.map((peer) => (
-        <span key={peer.userId} className="presence-item" data-presence={peer.userId}>
-          <Avatar
-            name={peer.name}
-            color={colors.get(peer.userId) ?? peer.color}
-            size={28}
-            title={peer.isSelf ? `${peer.name} (you)` : peer.name}
-          />
-        </span>
-      ))}
-      {people.length > shown.length && <span className="presence-more">+{people.length - shown.length}</span>}
-    </div>
-  );
-}

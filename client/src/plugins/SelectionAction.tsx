@@ -1,35 +1,54 @@
 /**
  * SelectionAction: a floating "Comment" button beside a selection in the article, and Ctrl/Cmd+Alt+M, both
- * opening the composer for the selected passage. Shown only to those who may comment.
+ * running COMMENT_ON_SELECTION_COMMAND, which opens the composer for the selected passage. Only for those who
+ * may comment.
  */
-import { useCallback, useEffect, useState } from 'react';
-import { anchorFromOffsets, isModelError } from '@marginalia/shared';
+import { useEffect, useState } from 'react';
+import { useLexicalComposerContext } from '@lexical/react/LexicalComposerContext';
+import { mergeRegister } from '@lexical/utils';
+import {
+  COMMAND_PRIORITY_EDITOR,
+  COMMAND_PRIORITY_LOW,
+  createCommand,
+  KEY_DOWN_COMMAND,
+  type LexicalCommand,
+  type LexicalEditor,
+} from 'lexical';
+import { geometryOf } from '../editor/geometry';
 import { useDocument } from '../views/document/DocumentContext';
+
+/** Opens the composer for the passage selected in the article; handled (true) when there was one. */
+export const COMMENT_ON_SELECTION_COMMAND: LexicalCommand<void> = createCommand('COMMENT_ON_SELECTION_COMMAND');
+
+function isShortcut(event: KeyboardEvent): boolean {
+  return event.code === 'KeyM' && event.altKey && (event.ctrlKey || event.metaKey) && !event.shiftKey;
+}
 
 interface ButtonPlace {
   top: number;
   left: number;
 }
 
-export function SelectionAction({ layer }: { layer: HTMLElement | null }) {
-  const { bridge, model, ui, permissions } = useDocument();
+function selectionInArticle(editor: LexicalEditor): Range | null {
+  const root = editor.getRootElement();
+  const selection = window.getSelection();
+  if (!root || !selection || selection.rangeCount === 0 || selection.isCollapsed) return null;
+  const range = selection.getRangeAt(0);
+  return root.contains(range.commonAncestorContainer) ? range : null;
+}
+
+export function SelectionActionPlugin({ layer }: { layer: HTMLElement | null }) {
+  const [editor] = useLexicalComposerContext();
+  const { model, actions, permissions } = useDocument();
   const [place, setPlace] = useState<ButtonPlace | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
-
-  const selectionInArticle = useCallback((): Range | null => {
-    const root = bridge.rootElement;
-    const selection = window.getSelection();
-    if (!root || !selection || selection.rangeCount === 0 || selection.isCollapsed) return null;
-    const range = selection.getRangeAt(0);
-    return root.contains(range.commonAncestorContainer) ? range : null;
-  }, [bridge]);
 
   useEffect(() => {
     if (!permissions.canComment || !layer) return;
     let frame = 0;
     const update = () => {
       frame = 0;
-      const range = selectionInArticle();
+      const range = selectionInArticle(editor);
       if (!range) return setPlace(null);
       const rects = range.getClientRects();
       const first = rects[0] ?? range.getBoundingClientRect();
@@ -42,6 +61,7 @@ export function SelectionAction({ layer }: { layer: HTMLElement | null }) {
         left: Math.round(Math.min(Math.max(center, 70), box.width - 70)),
       });
     };
+    // The DOM selection, for every role: a read-only editor's selection is what commenters comment on.
     const onChange = () => {
       if (!frame) frame = requestAnimationFrame(update);
     };
@@ -50,36 +70,45 @@ export function SelectionAction({ layer }: { layer: HTMLElement | null }) {
       document.removeEventListener('selectionchange', onChange);
       if (frame) cancelAnimationFrame(frame);
     };
-  }, [layer, permissions.canComment, selectionInArticle]);
-
-  const openComposer = useCallback(() => {
-    const geometry = bridge.geometry;
-    if (!geometry || !selectionInArticle()) return false;
-    const index = model.articleIndex();
-    const span = geometry.selectionSpan(index, window.getSelection());
-    if (!span) return false;
-    try {
-      const anchored = anchorFromOffsets(index, span.start, span.end);
-      ui.set({ draft: { anchor: anchored.anchor, quote: anchored.quote }, activeThreadId: null });
-      window.getSelection()?.removeAllRanges();
-      setPlace(null);
-    } catch (error) {
-      if (!isModelError(error)) throw error;
-      setNotice('Select some words of the article to comment on.');
-    }
-    return true;
-  }, [bridge, model, ui, selectionInArticle]);
+  }, [editor, layer, permissions.canComment]);
 
   useEffect(() => {
     if (!permissions.canComment) return;
-    const onKey = (event: KeyboardEvent) => {
-      if (event.code === 'KeyM' && event.altKey && (event.ctrlKey || event.metaKey) && !event.shiftKey) {
-        if (openComposer()) event.preventDefault();
-      }
+    const dispatchOnShortcut = (event: KeyboardEvent) => {
+      if (!isShortcut(event) || !editor.dispatchCommand(COMMENT_ON_SELECTION_COMMAND, undefined)) return false;
+      event.preventDefault();
+      return true;
     };
-    document.addEventListener('keydown', onKey);
-    return () => document.removeEventListener('keydown', onKey);
-  }, [openComposer, permissions.canComment]);
+    // A read-only editor receives no key events, and the selection may be in the article while the focus is
+    // elsewhere: the shortcut is also heard on the document, unless the editor already handled it.
+    const onDocumentKey = (event: KeyboardEvent) => {
+      if (!event.defaultPrevented) dispatchOnShortcut(event);
+    };
+    document.addEventListener('keydown', onDocumentKey);
+    return mergeRegister(
+      editor.registerCommand(
+        COMMENT_ON_SELECTION_COMMAND,
+        () => {
+          const selection = window.getSelection();
+          if (!selectionInArticle(editor)) return false;
+          const index = model.articleIndex();
+          const span = geometryOf(editor).selectionSpan(index, selection);
+          if (!span) return false;
+          const refusal = actions.startThread(index, span.start, span.end);
+          if (refusal) {
+            setNotice('Select some words of the article to comment on.');
+          } else {
+            window.getSelection()?.removeAllRanges();
+            setPlace(null);
+          }
+          return true;
+        },
+        COMMAND_PRIORITY_EDITOR,
+      ),
+      editor.registerCommand(KEY_DOWN_COMMAND, dispatchOnShortcut, COMMAND_PRIORITY_LOW),
+      () => document.removeEventListener('keydown', onDocumentKey),
+    );
+  }, [editor, model, actions, permissions.canComment]);
 
   if (!permissions.canComment || !place) return null;
   return (
@@ -88,7 +117,7 @@ export function SelectionAction({ layer }: { layer: HTMLElement | null }) {
         type="button"
         className="comment-button"
         onMouseDown={(event) => event.preventDefault()}
-        onClick={openComposer}
+        onClick={() => editor.dispatchCommand(COMMENT_ON_SELECTION_COMMAND, undefined)}
         title="Comment on the selection (Ctrl+Alt+M)"
         aria-keyshortcuts="Control+Alt+M Meta+Alt+M"
       >

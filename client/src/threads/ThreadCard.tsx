@@ -8,23 +8,13 @@ import {
   memo,
   useEffect,
   useState,
-  useSyncExternalStore,
   type CSSProperties,
   type KeyboardEvent,
   type MouseEvent,
   type Ref,
 } from 'react';
-import {
-  addComment,
-  deleteComment,
-  editComment,
-  isModelError,
-  setThreadStatus,
-  type AnchorState,
-  type Comment,
-  type TagDefinition,
-  type Thread,
-} from '@marginalia/shared';
+import type { AnchorState, Comment, TagDefinition, Thread } from '@marginalia/shared';
+import { useStoreState } from '../app/store';
 import type { Peer } from '../collab/presence';
 import { Avatar } from '../ui/Avatar';
 import { fullTime, timeAgo, userColor } from '../ui/format';
@@ -49,13 +39,8 @@ export interface ThreadCardProps {
   onActivate: (threadId: string) => void;
 }
 
-function errorText(error: unknown): string {
-  if (isModelError(error)) return error.message;
-  throw error;
-}
-
 function CommentView({ threadId, comment, mine }: { threadId: string; comment: Comment; mine: boolean }) {
-  const { session } = useDocument();
+  const { actions } = useDocument();
   const [editing, setEditing] = useState(false);
   if (comment.deleted) {
     return (
@@ -91,7 +76,7 @@ function CommentView({ threadId, comment, mine }: { threadId: string; comment: C
               className="link danger"
               aria-label="Delete comment"
               onClick={() => {
-                if (window.confirm('Delete this comment?')) deleteComment(session.doc, threadId, comment.id);
+                if (window.confirm('Delete this comment?')) actions.deleteComment(threadId, comment.id);
               }}
             >
               Delete
@@ -107,12 +92,9 @@ function CommentView({ threadId, comment, mine }: { threadId: string; comment: C
           autoFocus
           onCancel={() => setEditing(false)}
           onSubmit={(body) => {
-            try {
-              if (body !== comment.body) editComment(session.doc, threadId, comment.id, body);
-              setEditing(false);
-            } catch (error) {
-              return errorText(error);
-            }
+            const refusal = actions.editComment(threadId, comment.id, comment.body, body);
+            if (!refusal) setEditing(false);
+            return refusal;
           }}
         />
       ) : (
@@ -144,10 +126,10 @@ function TagChips({
 export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
   const { thread, anchorState, active, folded, pending, typing, vocabulary, top, cardRef, onActivate } = props;
   const style: CSSProperties = { top };
-  const { session, user, permissions, ui, model } = useDocument();
+  const { session, user, permissions, ui, actions } = useDocument();
   const [tagging, setTagging] = useState(false);
   const showResolved = useUiState(ui, (s) => s.showResolved);
-  const connected = useSyncExternalStore(session.subscribe, () => session.connection.status === 'connected');
+  const connected = useStoreState(session.connection, (s) => s.status === 'connected');
   const showPending = useSettled(pending, connected ? 1500 : 0);
   const typingPublisher = useTyping(session.presence, thread.id);
   const first = thread.comments.find((c) => !c.deleted) ?? thread.comments[0];
@@ -162,10 +144,7 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
   // A long discussion shows its first and last comment until the card is focused.
   const hidden = !active && thread.comments.length > 3 ? thread.comments.length - 2 : 0;
   const shownComments = hidden ? [thread.comments[0]!, thread.comments[thread.comments.length - 1]!] : thread.comments;
-  const toggleStatus = () => {
-    setThreadStatus(session.doc, thread.id, resolved ? 'open' : 'resolved', user.id);
-    session.tracker.markThread(thread.id);
-  };
+  const toggleStatus = () => actions.setResolved(thread.id, !resolved);
 
   function onKeyDown(event: KeyboardEvent<HTMLElement>) {
     if (event.target !== event.currentTarget) return;
@@ -281,14 +260,9 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
                 typingPublisher.stop();
               }}
               onSubmit={(body) => {
-                try {
-                  addComment(session.doc, thread.id, { authorId: user.id, authorName: user.name, body });
-                  session.tracker.markThread(thread.id);
-                  typingPublisher.stop();
-                  model.flush();
-                } catch (error) {
-                  return errorText(error);
-                }
+                const refusal = actions.reply(thread.id, body);
+                if (!refusal) typingPublisher.stop();
+                return refusal;
               }}
             />
           )}

@@ -2,10 +2,11 @@
  * ThreadsPanel: the right margin. Each visible thread's card sits level with its highlight (positions from
  * AnnotationHighlights via the view store); heights are measured, and layoutMargin keeps cards apart.
  */
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { Thread } from '@marginalia/shared';
+import { useStoreState } from '../app/store';
 import { usePeers, type Peer } from '../collab/presence';
-import { CommentComposer } from '../plugins/CommentComposer';
+import { CommentComposer } from './CommentComposer';
 import { useAnnotations, useDocument } from '../views/document/DocumentContext';
 import { usePlacement, useUiState } from '../views/document/uiStore';
 import { isFolded, visibleThreads } from './filters';
@@ -18,7 +19,7 @@ const NO_PEERS: readonly Peer[] = [];
 
 export function useTypingByThread(): ReadonlyMap<string, Peer[]> {
   const { session } = useDocument();
-  const peers = usePeers(session.provider.awareness);
+  const peers = usePeers(session.presence);
   return useMemo(() => {
     const map = new Map<string, Peer[]>();
     for (const peer of peers) {
@@ -33,9 +34,8 @@ export function useTypingByThread(): ReadonlyMap<string, Peer[]> {
 
 export function usePendingThreads(): (threadId: string) => boolean {
   const { session } = useDocument();
-  const version = useSyncExternalStore(session.subscribe, () => session.connection.pending);
-  // `version` changes whenever the tracker's set may have changed.
-  return useCallback((id: string) => version >= 0 && session.tracker.isThreadPending(id), [session, version]);
+  const threads = useStoreState(session.tracker.state, (s) => s.threads);
+  return useCallback((id: string) => threads.has(id), [threads]);
 }
 
 /** How far beyond the visible part of the margin cards are still rendered, in pixels. */
@@ -74,7 +74,7 @@ function useVisibleRange(panel: HTMLElement | null): { top: number; bottom: numb
 }
 
 export function ThreadsPanel() {
-  const { ui, bridge } = useDocument();
+  const { ui } = useDocument();
   const snapshot = useAnnotations();
   const filters = useUiState(ui, (s) => s.filters);
   const showResolved = useUiState(ui, (s) => s.showResolved);
@@ -152,11 +152,10 @@ export function ThreadsPanel() {
     (threadId: string) => {
       ui.activate(threadId, true);
       const top = ui.getPlacement().tops.get(threadId);
-      const root = bridge.rootElement;
-      if (top !== undefined && root) {
-        const scroller = root.closest('.doc-scroll');
-        const layer = root.closest('.article-wrap');
-        if (scroller && layer) {
+      const scroller = panel?.closest('.doc-scroll');
+      if (top !== undefined && scroller) {
+        const layer = scroller.querySelector('.article-wrap');
+        if (layer) {
           const layerTop =
             layer.getBoundingClientRect().top - scroller.getBoundingClientRect().top + scroller.scrollTop;
           const target = layerTop + top - scroller.clientHeight / 3;
@@ -168,7 +167,7 @@ export function ThreadsPanel() {
         }
       }
     },
-    [ui, bridge],
+    [ui, panel],
   );
 
   let bottom = 0;

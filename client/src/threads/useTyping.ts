@@ -1,10 +1,10 @@
 /** Publishes "typing in thread X" while the user types, and clears it after a pause or when they leave. */
 import { useCallback, useEffect, useRef } from 'react';
-import type { PresencePublisher } from '../collab/presence';
+import type { Presence } from '../collab/presence';
 
 const IDLE_MS = 4000;
 
-export function useTyping(presence: PresencePublisher, threadId: string): { onInput: () => void; stop: () => void } {
+export function useTyping(presence: Presence, threadId: string): { onInput: () => void; stop: () => void } {
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const stop = useCallback(() => {
     if (timer.current) clearTimeout(timer.current);

@@ -1,9 +1,11 @@
-import { createContext, useContext, useSyncExternalStore } from 'react';
+import { createContext, useContext } from 'react';
 import type { Role } from '@marginalia/shared';
 import type { DocumentInfo, User } from '../../app/api';
+import { useStoreState } from '../../app/store';
 import type { AnnotationModel, AnnotationSnapshot } from '../../collab/annotationModel';
 import type { DocumentSession } from '../../collab/documentSession';
-import type { ArticleBridge } from '../../editor/ArticleBridge';
+import type { ArticleLayout } from '../../editor/articleLayout';
+import type { DocumentActions } from './actions';
 import type { UiStore } from './uiStore';
 
 export interface Permissions {
@@ -21,8 +23,10 @@ export interface DocumentContextValue {
   permissions: Permissions;
   session: DocumentSession;
   model: AnnotationModel;
-  bridge: ArticleBridge;
+  layout: ArticleLayout;
   ui: UiStore;
+  /** What the user can do to the document: every change the views make goes through these. */
+  actions: DocumentActions;
 }
 
 export const DocumentContext = createContext<DocumentContextValue | null>(null);
@@ -35,7 +39,7 @@ export function useDocument(): DocumentContextValue {
 
 export function useAnnotations(): AnnotationSnapshot {
   const { model } = useDocument();
-  return useSyncExternalStore(model.subscribe, model.getSnapshot);
+  return useStoreState(model.snapshot);
 }
 
 export function permissionsFor(role: Role): Permissions {

@@ -4,8 +4,8 @@ import { signOut } from '../../app/session';
 import { ExportMenu } from '../../dialogs/ExportMenu';
 import { MembersDialog } from '../../dialogs/MembersDialog';
 import { VocabularyDialog } from '../../dialogs/VocabularyDialog';
-import { ConnectionStatus } from '../../plugins/ConnectionStatus';
-import { PresenceAvatars } from '../../plugins/Presence';
+import { ConnectionStatus } from './ConnectionStatus';
+import { PresenceAvatars } from './PresenceAvatars';
 import { roleLabel } from '../../ui/format';
 import { useAnnotations, useDocument } from './DocumentContext';
 

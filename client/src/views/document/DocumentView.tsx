@@ -1,66 +1,20 @@
 /**
  * One open document: header (title, connection, presence, actions), filter bar, the article with its
- * overlays, and the margin of threads. The live objects come from useLiveResources; views read them
+ * plugins, and the margin of threads. The live objects come from useLiveResources; views read them
  * through DocumentContext.
  */
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo } from 'react';
 import type { Session } from '../../app/api';
 import { followLink } from '../../app/router';
 import { ArticleEditor } from '../../editor/ArticleEditor';
-import { AnnotationHighlights, useLayoutVersion } from '../../plugins/AnnotationHighlights';
-import { RemoteSelections, SelectionPublisher } from '../../plugins/Presence';
-import { SelectionAction } from '../../plugins/SelectionAction';
 import { FilterBar } from '../../threads/FilterBar';
 import { OrphanedThreads } from '../../threads/OrphanedThreads';
 import { ThreadsPanel } from '../../threads/ThreadsPanel';
 import { ErrorBoundary } from '../../ui/ErrorBoundary';
 import { userColor } from '../../ui/format';
-import { DocumentContext, permissionsFor, useDocument, type DocumentContextValue } from './DocumentContext';
+import { DocumentContext, permissionsFor, type DocumentContextValue } from './DocumentContext';
 import { DocumentHeader } from './DocumentHeader';
 import { useDocumentInfo, useLiveResources } from './useDocumentResources';
-
-function ArticleLayer() {
-  const [layer, setLayer] = useState<HTMLDivElement | null>(null);
-  const { bridge } = useDocument();
-  useLayoutVersion();
-  return (
-    <div className="article-wrap" data-article-ready={bridge.geometry ? 'true' : 'false'}>
-      <div className="overlay-layer" ref={setLayer}>
-        <AnnotationHighlights layer={layer} />
-        <RemoteSelections layer={layer} />
-      </div>
-      <ArticleEditor>
-        <SelectionPublisher />
-      </ArticleEditor>
-      <SelectionAction layer={layer} />
-      <LayoutWatcher layer={layer} />
-    </div>
-  );
-}
-
-/** Re-measures highlights when the article's box changes size or web fonts arrive. */
-function LayoutWatcher({ layer }: { layer: HTMLElement | null }) {
-  const { bridge } = useDocument();
-  useEffect(() => {
-    if (!layer) return;
-    // Only a real change of width or height moves text (the first callback only reports the initial size).
-    let last = '';
-    const observer = new ResizeObserver(([entry]) => {
-      const size = `${Math.round(entry!.contentRect.width)}x${Math.round(entry!.contentRect.height)}`;
-      if (last && size !== last) bridge.invalidate();
-      last = size;
-    });
-    observer.observe(layer);
-    // Web fonts arriving late reflow the text.
-    const onFonts = () => bridge.invalidate();
-    document.fonts.addEventListener('loadingdone', onFonts);
-    return () => {
-      observer.disconnect();
-      document.fonts.removeEventListener('loadingdone', onFonts);
-    };
-  }, [bridge, layer]);
-  return null;
-}
 
 export function DocumentView({ docId, session }: { docId: string; session: Session }) {
   const infoState = useDocumentInfo(docId, session);
@@ -120,7 +74,7 @@ export function DocumentView({ docId, session }: { docId: string; session: Sessi
           <div className="doc-columns">
             <main className="article-column">
               <ErrorBoundary label="The article">
-                <ArticleLayer />
+                <ArticleEditor />
               </ErrorBoundary>
               <OrphanedThreads />
             </main>

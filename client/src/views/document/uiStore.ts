@@ -1,10 +1,11 @@
 /**
  * View state of one open document that is nobody else's business: the active thread, the draft of a new
  * thread, filters, and where each highlight sits on screen (written by AnnotationHighlights, read by the
- * margin). A tiny external store, so a highlight moving does not re-render the whole page.
+ * margin). Two stores, so a highlight moving re-renders the margin, not the whole page.
  */
-import { useSyncExternalStore } from 'react';
 import type { AnchorPositions, TextQuote } from '@marginalia/shared';
+// With its extension: this module also runs in node (tests/client), whose ESM resolution needs it.
+import { newStore, useStoreState, type Store } from '../../app/store.js';
 
 export type StatusFilter = 'all' | 'open' | 'resolved';
 
@@ -42,55 +43,43 @@ export interface Placement {
 export const DEFAULT_FILTERS: Filters = { status: 'all', tag: null, author: null, orphaned: false, search: '' };
 
 export class UiStore {
-  private state: UiState = {
+  readonly state: Store<UiState> = newStore<UiState>({
     activeThreadId: null,
     flash: 0,
     draft: null,
     filters: DEFAULT_FILTERS,
     showResolved: false,
     unfolded: new Set(),
-  };
-  private placement: Placement = { tops: new Map(), draftTop: null };
-  private readonly listeners = new Set<() => void>();
-  private readonly placementListeners = new Set<() => void>();
+  });
+  readonly placement: Store<Placement> = newStore<Placement>({ tops: new Map(), draftTop: null });
 
-  subscribe = (listener: () => void): (() => void) => {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  };
-  getState = (): UiState => this.state;
-
-  subscribePlacement = (listener: () => void): (() => void) => {
-    this.placementListeners.add(listener);
-    return () => this.placementListeners.delete(listener);
-  };
-  getPlacement = (): Placement => this.placement;
+  getState = (): UiState => this.state.getState();
+  getPlacement = (): Placement => this.placement.getState();
 
   set(patch: Partial<UiState>): void {
-    this.state = { ...this.state, ...patch };
-    for (const listener of this.listeners) listener();
+    this.state.setState(patch);
   }
 
   setFilters(patch: Partial<Filters>): void {
-    this.set({ filters: { ...this.state.filters, ...patch } });
+    this.set({ filters: { ...this.getState().filters, ...patch } });
   }
 
   activate(threadId: string | null, flash = false): void {
-    this.set({ activeThreadId: threadId, flash: flash ? this.state.flash + 1 : this.state.flash });
+    const state = this.getState();
+    this.set({ activeThreadId: threadId, flash: flash ? state.flash + 1 : state.flash });
   }
 
   toggleUnfolded(threadId: string): void {
-    const unfolded = new Set(this.state.unfolded);
+    const unfolded = new Set(this.getState().unfolded);
     if (unfolded.has(threadId)) unfolded.delete(threadId);
     else unfolded.add(threadId);
     this.set({ unfolded });
   }
 
   setPlacement(placement: Placement): void {
-    const previous = this.placement;
+    const previous = this.getPlacement();
     if (previous.draftTop === placement.draftTop && sameTops(previous.tops, placement.tops)) return;
-    this.placement = placement;
-    for (const listener of this.placementListeners) listener();
+    this.placement.setState(placement, true);
   }
 }
 
@@ -100,10 +89,10 @@ function sameTops(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>
   return true;
 }
 
-export function useUiState<T>(store: UiStore, select: (state: UiState) => T): T {
-  return useSyncExternalStore(store.subscribe, () => select(store.getState()));
+export function useUiState<T>(ui: UiStore, select: (state: UiState) => T): T {
+  return useStoreState(ui.state, select);
 }
 
-export function usePlacement(store: UiStore): Placement {
-  return useSyncExternalStore(store.subscribePlacement, store.getPlacement);
+export function usePlacement(ui: UiStore): Placement {
+  return useStoreState(ui.placement);
 }

@@ -1,19 +1,22 @@
 /**
  * Loads what a document view needs: the document's REST record (cached for offline reloads) and the live
- * objects (session, model, bridge, view store), created in an effect and destroyed with the view.
+ * objects (session, model, article layout, view store), created in an effect and destroyed with the view.
  */
 import { useEffect, useState } from 'react';
 import { api, ApiError, type DocumentInfo, type Session } from '../../app/api';
 import { AnnotationModel } from '../../collab/annotationModel';
 import { DocumentSession } from '../../collab/documentSession';
-import { ArticleBridge } from '../../editor/ArticleBridge';
+import { ArticleLayout } from '../../editor/articleLayout';
+import { focusCardWhenShown } from '../../threads/focusCard';
+import { documentActions, type DocumentActions } from './actions';
 import { UiStore } from './uiStore';
 
 export interface LiveResources {
   session: DocumentSession;
   model: AnnotationModel;
-  bridge: ArticleBridge;
+  layout: ArticleLayout;
   ui: UiStore;
+  actions: DocumentActions;
 }
 
 export type InfoState =
@@ -58,14 +61,26 @@ export function useDocumentInfo(docId: string, session: Session): InfoState {
 
 export function useLiveResources(docId: string, session: Session, enabled: boolean): LiveResources | null {
   const [resources, setResources] = useState<LiveResources | null>(null);
+  const { token, user } = session;
   useEffect(() => {
     if (!enabled) return;
-    const documentSession = new DocumentSession(docId, session.token, session.user.id);
+    const documentSession = new DocumentSession(docId, token, user.id);
+    const model = new AnnotationModel(documentSession.doc);
+    const ui = new UiStore();
     const live: LiveResources = {
       session: documentSession,
-      model: new AnnotationModel(documentSession.doc),
-      bridge: new ArticleBridge(),
-      ui: new UiStore(),
+      model,
+      layout: new ArticleLayout(),
+      ui,
+      actions: documentActions({
+        doc: documentSession.doc,
+        user,
+        ui,
+        withdrawSelection: () => documentSession.presence.set({ selection: null }),
+        markPending: (threadId) => documentSession.tracker.markThread(threadId),
+        refresh: () => model.flush(),
+        focusThread: focusCardWhenShown,
+      }),
     };
     setResources(live);
     return () => {
@@ -73,10 +88,10 @@ export function useLiveResources(docId: string, session: Session, enabled: boole
       // After the editor's own cleanups (they still disconnect the provider and unbind the doc).
       setTimeout(() => {
         live.model.destroy();
-        live.bridge.destroy();
+        live.layout.destroy();
         live.session.destroy();
       }, 0);
     };
-  }, [docId, session.token, session.user.id, enabled]);
+  }, [docId, token, user, enabled]);
   return resources;
 }

@@ -1,13 +1,11 @@
 /**
  * CommentComposer: the card where a new thread is written, in the margin beside the chosen passage. Posting
- * creates the thread in the Y.Doc (shared's createThread); it reaches everyone through the provider.
+ * creates the thread in the Y.Doc (the postThread action); it reaches everyone through the provider.
  */
 import { useEffect, useState, type CSSProperties, type Ref } from 'react';
-import { createThread, isModelError } from '@marginalia/shared';
 import { useDocument } from '../views/document/DocumentContext';
 import type { Draft } from '../views/document/uiStore';
-import { CommentBox } from '../threads/CommentBox';
-import { focusCardWhenShown } from '../threads/focusCard';
+import { CommentBox } from './CommentBox';
 
 export function CommentComposer({
   draft,
@@ -18,8 +16,8 @@ export function CommentComposer({
   style?: CSSProperties;
   cardRef?: Ref<HTMLElement>;
 }) {
-  const { session, user, ui, model } = useDocument();
-  const vocabulary = model.getSnapshot().vocabulary;
+  const { session, model, actions } = useDocument();
+  const vocabulary = model.snapshot.getState().vocabulary;
   const [tags, setTags] = useState<string[]>([]);
 
   useEffect(() => {
@@ -27,10 +25,7 @@ export function CommentComposer({
     return () => session.presence.set({ typing: null });
   }, [session]);
 
-  const cancel = () => {
-    session.presence.set({ selection: null });
-    ui.set({ draft: null });
-  };
+  const cancel = actions.cancelThread;
 
   return (
     <article
@@ -68,26 +63,7 @@ export function CommentComposer({
         submitLabel="Comment"
         autoFocus
         onCancel={cancel}
-        onSubmit={(body) => {
-          try {
-            const { threadId } = createThread(session.doc, {
-              anchor: draft.anchor,
-              quote: draft.quote,
-              createdBy: user.id,
-              authorName: user.name,
-              body,
-              tags,
-            });
-            session.tracker.markThread(threadId);
-            session.presence.set({ selection: null });
-            ui.set({ draft: null, activeThreadId: threadId });
-            model.flush();
-            focusCardWhenShown(threadId);
-          } catch (error) {
-            if (isModelError(error)) return error.message;
-            throw error;
-          }
-        }}
+        onSubmit={(body) => actions.postThread(draft, body, tags)}
       />
     </article>
   );

@@ -1,8 +1,8 @@
 /** Connection state, always visible: connected / reconnecting / offline, with the unsynced change count. */
-import { useSyncExternalStore } from 'react';
-import { endSession } from '../app/session';
-import { useSettled } from '../ui/useSettled';
-import { useDocument } from '../views/document/DocumentContext';
+import { endSession } from '../../app/session';
+import { useStoreState } from '../../app/store';
+import { useSettled } from '../../ui/useSettled';
+import { useDocument } from './DocumentContext';
 
 const LABELS: Record<string, string> = {
   connecting: 'Connecting…',
@@ -16,7 +16,7 @@ const LABELS: Record<string, string> = {
 
 export function ConnectionStatus() {
   const { session } = useDocument();
-  const state = useSyncExternalStore(session.subscribe, session.getConnection);
+  const state = useStoreState(session.connection);
   const { status } = state;
   // While connected, a change is normally confirmed within milliseconds: show the count only if it lingers.
   const lingering = useSettled(state.pending > 0, status === 'connected' ? 1500 : 0);
