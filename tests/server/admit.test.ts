@@ -7,7 +7,9 @@ import * as Y from 'yjs';
 import { createThread, deleteThread, rootText } from '@marginalia/shared';
 import { openSqliteStorage } from '@marginalia/server/storage/sqlite.js';
 import type { Storage } from '@marginalia/server/storage/types.js';
-import { admit, type Admission, type Writer } from '@marginalia/server/collab/admit.js';
+import { admit, admitPresence, type Admission, type Writer } from '@marginalia/server/collab/admit.js';
+import { decodeAwarenessEntries, encodeAwarenessEntries } from '@marginalia/server/collab/protocol.js';
+import { applyAwarenessUpdate } from 'y-protocols/awareness';
 import {
   clientCopy,
   limitsWith,
@@ -187,5 +189,70 @@ describe('admit', () => {
     const { live } = await open();
     live.discard();
     expect(await decide(live, updateFrom(clientCopy(live), threadBy(carl)), carl)).toEqual({ kind: 'reloading' });
+  });
+});
+
+describe('admitPresence', () => {
+  let storage: Storage;
+  let opened: OpenDocument;
+  const sender = (id: string) => ({ controlledIds: new Set<number>(), principal: { id } });
+  const presence = (...entries: { clientId: number; clock: number; state: unknown }[]) =>
+    encodeAwarenessEntries(entries.map((e) => ({ ...e, state: JSON.stringify(e.state) })));
+
+  beforeEach(async () => {
+    storage = openSqliteStorage(':memory:');
+    opened = await openDocument(storage, ARTICLE);
+  });
+  afterEach(async () => {
+    await opened.registry.closeAll(1001, 'test over');
+    await storage.close();
+  });
+
+  test("a client's own new state passes as it was sent", () => {
+    const update = presence({ clientId: 10, clock: 1, state: { name: 'Ann' } });
+    expect(admitPresence(opened.live, update, sender('ann'))).toBe(update);
+  });
+
+  test('a state that changes nothing (an old clock) applies nothing', () => {
+    const ann = sender('ann');
+    applyAwarenessUpdate(opened.live.awareness, presence({ clientId: 10, clock: 3, state: { name: 'Ann' } }), ann);
+    expect(admitPresence(opened.live, presence({ clientId: 10, clock: 2, state: { name: 'Old' } }), ann)).toBeNull();
+  });
+
+  test("entries for another client's announced id are dropped; the sender's own entries still apply", () => {
+    const ann = sender('ann');
+    applyAwarenessUpdate(opened.live.awareness, presence({ clientId: 50, clock: 1, state: { name: 'Ann' } }), ann);
+    expect(ann.controlledIds.has(50)).toBe(true);
+    const admitted = admitPresence(
+      opened.live,
+      presence(
+        { clientId: 50, clock: 2, state: { name: 'Mallory' } },
+        { clientId: 60, clock: 1, state: { name: 'Bob' } },
+      ),
+      sender('bob'),
+    );
+    expect(admitted).toBeInstanceOf(Uint8Array);
+    expect(decodeAwarenessEntries(admitted as Uint8Array).map((e) => e.clientId)).toEqual([60]);
+  });
+
+  test.each([
+    ['presence state too large', { name: 'x'.repeat(9000) }],
+    ['presence state must be an object or null', [1, 2]],
+    ['presence state must be an object or null', 'text'],
+  ])('a state refused as "%s" ends the session', (reason, state) => {
+    const admitted = admitPresence(opened.live, presence({ clientId: 10, clock: 1, state }), sender('ann'));
+    expect(admitted).toEqual({ kind: 'malformed', reason });
+  });
+
+  test('a state that is not JSON, or bytes that are not an awareness update, end the session', () => {
+    const notJson = encodeAwarenessEntries([{ clientId: 10, clock: 1, state: '{nope' }]);
+    expect(admitPresence(opened.live, notJson, sender('ann'))).toEqual({
+      kind: 'malformed',
+      reason: 'presence state is not JSON',
+    });
+    expect(admitPresence(opened.live, Uint8Array.from([5, 1]), sender('ann'))).toEqual({
+      kind: 'malformed',
+      reason: 'malformed awareness update',
+    });
   });
 });

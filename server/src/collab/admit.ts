@@ -1,6 +1,8 @@
 /**
- * Whether an update from a client may enter a document's write path: every admission rule in one place, in the
- * order they apply.
+ * What a client may change in a document: every admission rule in one place. `admit` decides on a document
+ * update, `admitPresence` on a presence (awareness) update.
+ *
+ * An update may enter the write path when, in this order:
  *   1. the document copy is trusted (not being reloaded after a failed store);
  *   2. the update is well-formed Yjs (inspect.ts);
  *   3. this server has what the update builds on (else it catches up from the log and the client resends);
@@ -12,6 +14,7 @@
  */
 import type { Role } from '@marginalia/shared';
 import { checkUpdate } from './policy.js';
+import { decodeAwarenessEntries, encodeAwarenessEntries } from './protocol.js';
 import { MalformedUpdateError } from './inspect.js';
 import type { LiveDocument } from './live-document.js';
 import { log } from '../log.js';
@@ -87,4 +90,62 @@ function afterClaim(live: LiveDocument, squatter: number | null): Admission {
   if (live.storedBytes > max)
     return { kind: 'too-large', rule: `the document has reached its size limit (${formatBytes(max)})` };
   return ACCEPTED;
+}
+
+/** Largest presence state (JSON characters) a client may announce: names, colours and selections fit easily. */
+const MAX_AWARENESS_STATE_CHARS = 8192;
+
+/** A presence update that ends the sender's session: it is not one a well-behaved client sends. */
+export interface PresenceRefusal {
+  kind: 'malformed';
+  reason: string;
+}
+
+/**
+ * The part of a presence update from `sender` that may apply: the update itself, its allowed entries re-encoded,
+ * or null when none changes anything it may change. A client may change only its own states — ids it controls,
+ * or ids no one else here has announced — each a JSON object (or null) of bounded size. Stock clients echo every
+ * presence change they receive, and may time out others' states on their own: entries that would change someone
+ * else's state are dropped (the rest applies), not treated as an attack.
+ */
+export function admitPresence(
+  live: LiveDocument,
+  update: Uint8Array,
+  sender: { controlledIds: Set<number>; principal: { id: string } },
+): Uint8Array | null | PresenceRefusal {
+  let entries;
+  try {
+    entries = decodeAwarenessEntries(update);
+  } catch {
+    return { kind: 'malformed', reason: 'malformed awareness update' };
+  }
+  const awareness = live.awareness;
+  const allowed = [];
+  for (const e of entries) {
+    if (e.state.length > MAX_AWARENESS_STATE_CHARS) return { kind: 'malformed', reason: 'presence state too large' };
+    let value: unknown;
+    try {
+      value = JSON.parse(e.state);
+    } catch {
+      return { kind: 'malformed', reason: 'presence state is not JSON' };
+    }
+    if (value !== null && (typeof value !== 'object' || Array.isArray(value))) {
+      return { kind: 'malformed', reason: 'presence state must be an object or null' };
+    }
+    const current = awareness.meta.get(e.clientId)?.clock ?? 0;
+    const changes = current < e.clock || (current === e.clock && value === null && awareness.states.has(e.clientId));
+    if (!changes) continue;
+    const mine = sender.controlledIds.has(e.clientId);
+    if (!mine && (awareness.states.has(e.clientId) || live.awarenessOwner(e.clientId) !== null)) {
+      log.debug("presence change for another client's id dropped", {
+        doc: live.id,
+        user: sender.principal.id,
+        clientId: e.clientId,
+      });
+      continue;
+    }
+    allowed.push(e);
+  }
+  if (allowed.length === 0) return null;
+  return allowed.length === entries.length ? update : encodeAwarenessEntries(allowed);
 }

@@ -12,24 +12,19 @@ import type { Role } from '@marginalia/shared';
 import type { Principal } from '../auth/tokens.js';
 import type { Limits } from '../config.js';
 import type { LiveDocument, Peer } from './live-document.js';
-import { admit, type Admission, type Writer } from './admit.js';
+import { admit, admitPresence, type Admission, type Writer } from './admit.js';
 import type { Hooks } from './hooks.js';
 import {
   CLOSE,
   ProtocolError,
   decodeMessage,
-  decodeAwarenessEntries,
   encodeAwareness,
-  encodeAwarenessEntries,
   encodePermissionDenied,
   encodeSyncStep1,
 } from './protocol.js';
 import { log } from '../log.js';
 import { TokenBucket } from '../limits.js';
 import { Outgoing } from './wire.js';
-
-/** Largest presence state (JSON characters) a client may announce: names, colours and selections fit easily. */
-const MAX_AWARENESS_STATE_CHARS = 8192;
 
 /** What happened on a socket before its Connection existed (it was upgraded while the document loaded). */
 export interface EarlyStart {
@@ -202,48 +197,12 @@ export class Connection implements Peer {
     }
   }
 
-  /**
-   * Presence: a client may change only its own states — ids this connection controls, or ids no one else here
-   * has announced — each a JSON object (or null) of bounded size. Stock clients echo every presence change they
-   * receive, and may time out others' states on their own: entries that would change someone else's state are
-   * dropped (the rest applies), not treated as an attack.
-   */
+  /** Presence: what admission lets through applies, as this connection's change (see `admitPresence`). */
   private onAwareness(update: Uint8Array): void {
-    let entries;
-    try {
-      entries = decodeAwarenessEntries(update);
-    } catch {
-      return this.close(CLOSE.badRequest, 'malformed awareness update');
-    }
-    const awareness = this.live.awareness;
-    const allowed = [];
-    for (const e of entries) {
-      if (e.state.length > MAX_AWARENESS_STATE_CHARS) return this.close(CLOSE.badRequest, 'presence state too large');
-      let value: unknown;
-      try {
-        value = JSON.parse(e.state);
-      } catch {
-        return this.close(CLOSE.badRequest, 'presence state is not JSON');
-      }
-      if (value !== null && (typeof value !== 'object' || Array.isArray(value))) {
-        return this.close(CLOSE.badRequest, 'presence state must be an object or null');
-      }
-      const current = awareness.meta.get(e.clientId)?.clock ?? 0;
-      const changes = current < e.clock || (current === e.clock && value === null && awareness.states.has(e.clientId));
-      if (!changes) continue;
-      const mine = this.controlledIds.has(e.clientId);
-      if (!mine && (awareness.states.has(e.clientId) || this.live.awarenessOwner(e.clientId) !== null)) {
-        log.debug("presence change for another client's id dropped", {
-          doc: this.live.id,
-          user: this.principal.id,
-          clientId: e.clientId,
-        });
-        continue;
-      }
-      allowed.push(e);
-    }
-    if (allowed.length === 0) return;
-    applyAwarenessUpdate(awareness, allowed.length === entries.length ? update : encodeAwarenessEntries(allowed), this);
+    const admitted = admitPresence(this.live, update, this);
+    if (admitted === null) return;
+    if (!(admitted instanceof Uint8Array)) return this.close(CLOSE.badRequest, admitted.reason);
+    applyAwarenessUpdate(this.live.awareness, admitted, this);
   }
 
   private onClosed(): void {
