@@ -40,6 +40,8 @@ export interface ServerOptions {
   storage?: Storage;
   clientDir?: string | null;
   extraRoutes?: ((ctx: AppContext) => express.Router)[];
+  /** Lifecycle extensions to run after the built-in ones (see collab/hooks.ts). */
+  extensions?: Extension[];
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -73,7 +75,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       })
     : null;
   const revoked: AppContext['revoked'] = new Map();
-  /** Sign-out revokes a token everywhere it is in use; browsers may open sockets only from allowed origins. */
+  /** A signed-out (revoked) token opens no socket; browsers open sockets only from allowed origins. */
   const access: Extension = {
     onUpgrade: (req) => (originAllowed(ctx, req.headers.origin, req.headers.host) ? null : 'origin not allowed'),
     onAuthenticate: (principal) => (revoked.has(principal.jti) ? 'token revoked' : null),
@@ -86,6 +88,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     ...(replicator ? [replicator] : []),
     new Compaction(storage, config.limits),
     refusalAudit(storage),
+    ...(opts.extensions ?? []),
   ]);
   const registry = new DocumentRegistry(storage, config.limits, hooks);
   const ctx: AppContext = {
