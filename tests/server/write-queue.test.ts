@@ -30,6 +30,9 @@ import { waitFor } from '../support/wait.js';
 
 const ARTICLE = 'The minister announced a new policy on Monday.';
 
+/** Releases of held appends: a test that fails while holding one leaves none held for the next. */
+const holds: (() => void)[] = [];
+
 /** A storage whose appends are recorded, and can be held until released or made to fail. */
 function watchedStorage(storage: Storage) {
   const appends: Uint8Array[][] = [];
@@ -55,6 +58,7 @@ function watchedStorage(storage: Storage) {
     hold(): () => void {
       let release!: () => void;
       gate = new Promise<void>((r) => (release = r)).then(() => void (gate = null));
+      holds.push(release);
       return release;
     },
     failNextAppend(e: Error) {
@@ -95,6 +99,7 @@ describe('write queue', () => {
   });
   afterEach(async () => {
     jest.restoreAllMocks();
+    for (const release of holds.splice(0)) release();
     await opened?.registry.closeAll(1001, 'test over');
     await base.close();
     dir.remove();
