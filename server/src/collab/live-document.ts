@@ -17,8 +17,8 @@ import { StoredSize } from './stored-size.js';
 import { WriteError, WriteQueue } from './write-queue.js';
 import type { Hooks } from './hooks.js';
 
-export { LoadError } from './document-build.js';
-export { CLIENT_ORIGIN, WriteError } from './write-queue.js';
+// REST maps a WriteError to 503 (http/errors.ts imports it from here).
+export { WriteError } from './write-queue.js';
 
 /** A recipient of broadcasts: a WebSocket connection, or (later) a peer instance. */
 export interface Peer {
