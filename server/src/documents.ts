@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { initMeta, threadsMap, type Role } from '@marginalia/shared';
 import { importArticle, type ArticleFormat } from './article/import.js';
 import type { Storage } from './storage/types.js';
-import type { LiveDocument } from './collab/live-document.js';
+import type { Extension } from './collab/hooks.js';
 
 export interface NewArticle {
   id?: string;
@@ -71,26 +71,28 @@ export function documentCounts(doc: Y.Doc): { threadCount: number; commentCount:
   return { threadCount: threads.size, commentCount };
 }
 
-/** Keeps each document's activity time and counts current, at most once per `intervalMs` per document. */
-export function activityRecorder(
-  storage: Storage,
-  intervalMs = 2000,
-): (live: LiveDocument, ...rest: unknown[]) => void {
+/**
+ * An extension that keeps each document's activity time and counts current after its stored batches, at most
+ * once per `intervalMs` per document.
+ */
+export function activityBookkeeping(storage: Storage, intervalMs = 2000): Extension {
   const due = new Map<string, NodeJS.Timeout>();
-  return (live) => {
-    if (due.has(live.id)) return;
-    const timer = setTimeout(() => {
-      due.delete(live.id);
-      if (live.broken) return;
-      let counts;
-      try {
-        counts = documentCounts(live.doc);
-      } catch {
-        return; // destroyed meanwhile
-      }
-      storage.updateDocument(live.id, { updatedAt: Date.now(), ...counts }).catch(() => {});
-    }, intervalMs);
-    timer.unref();
-    due.set(live.id, timer);
+  return {
+    onStored({ document: live }) {
+      if (due.has(live.id)) return;
+      const timer = setTimeout(() => {
+        due.delete(live.id);
+        if (live.broken) return;
+        let counts;
+        try {
+          counts = documentCounts(live.doc);
+        } catch {
+          return; // destroyed meanwhile
+        }
+        storage.updateDocument(live.id, { updatedAt: Date.now(), ...counts }).catch(() => {});
+      }, intervalMs);
+      timer.unref();
+      due.set(live.id, timer);
+    },
   };
 }

@@ -14,10 +14,13 @@ import { openPostgresStorage } from './storage/postgres.js';
 import { Tokens, loadSecret } from './auth/tokens.js';
 import { hashPassword } from './auth/passwords.js';
 import { DocumentRegistry } from './collab/registry.js';
+import { Hooks, type Extension } from './collab/hooks.js';
+import { Compaction } from './collab/compaction.js';
+import { refusalAudit } from './collab/refusal-audit.js';
 import { attachCollabEndpoint } from './collab/endpoint.js';
 import { createApp, originAllowed } from './http/app.js';
 import type { AppContext } from './http/context.js';
-import { activityRecorder } from './documents.js';
+import { activityBookkeeping } from './documents.js';
 import { RedisReplicator } from './scale/redis-replicator.js';
 import { ensureSampleDocument } from './sample.js';
 import { log } from './log.js';
@@ -37,6 +40,8 @@ export interface ServerOptions {
   storage?: Storage;
   clientDir?: string | null;
   extraRoutes?: ((ctx: AppContext) => express.Router)[];
+  /** Lifecycle extensions to run after the built-in ones (see collab/hooks.ts). */
+  extensions?: Extension[];
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -61,7 +66,6 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   if (config.seedSample) await ensureSampleDocument(storage, config);
 
   const tokens = new Tokens(loadSecret(config.secret, config.dataDir), config.tokenTtlSeconds);
-  const recordActivity = activityRecorder(storage);
   const replicator = config.redisUrl
     ? await RedisReplicator.connect({
         url: config.redisUrl,
@@ -70,24 +74,29 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         catchUpIntervalMs: config.catchUpIntervalMs,
       })
     : null;
-  const registry = new DocumentRegistry(
-    storage,
-    config.limits,
-    {
-      onStored: (live, seqs, update) => {
-        recordActivity(live);
-        replicator?.hooks.onStored(live, seqs, update);
-      },
-      onLocalAwareness: replicator?.hooks.onLocalAwareness,
-    },
-    replicator,
-  );
+  const revoked: AppContext['revoked'] = new Map();
+  /** A signed-out (revoked) token opens no socket; browsers open sockets only from allowed origins. */
+  const access: Extension = {
+    onUpgrade: (req) => (originAllowed(ctx, req.headers.origin, req.headers.host) ? null : 'origin not allowed'),
+    onAuthenticate: (principal) => (revoked.has(principal.jti) ? 'token revoked' : null),
+  };
+  // The lifecycle extensions, in the order their hooks run: after each stored batch, activity bookkeeping, then
+  // scale-out publishing, then compaction.
+  const hooks = new Hooks([
+    access,
+    activityBookkeeping(storage),
+    ...(replicator ? [replicator] : []),
+    new Compaction(storage, config.limits),
+    refusalAudit(storage),
+    ...(opts.extensions ?? []),
+  ]);
+  const registry = new DocumentRegistry(storage, config.limits, hooks);
   const ctx: AppContext = {
     config,
     storage,
     tokens,
     registry,
-    revoked: new Map(),
+    revoked,
     loginFailures: {
       byUser: new FailureCounter(config.limits.maxLoginFailuresPerUser, config.limits.loginWindowMs),
       byIp: new FailureCounter(config.limits.maxLoginFailuresPerIp, config.limits.loginWindowMs),
@@ -100,14 +109,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     extraRoutes: opts.extraRoutes,
   });
   const http = createServer(app);
-  ctx.collab = attachCollabEndpoint(http, {
-    config,
-    storage,
-    tokens,
-    registry,
-    isRevoked: (jti) => ctx.revoked.has(jti),
-    originAllowed: (origin, host) => originAllowed(ctx, origin, host),
-  });
+  ctx.collab = attachCollabEndpoint(http, { config, storage, tokens, registry, hooks });
   const sweep = setInterval(() => {
     const now = Date.now();
     for (const [jti, exp] of ctx.revoked) if (exp < now) ctx.revoked.delete(jti);

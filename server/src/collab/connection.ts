@@ -1,7 +1,8 @@
 /**
  * One WebSocket client of one document: decodes its frames, answers sync and awareness messages, and sends
- * its updates through the document's write path after the policy check. A refused update is not applied,
- * stored or broadcast; the client is told why (auth message) and the socket is closed with 4403.
+ * its updates through the document's write path once admitted (admit.ts). A refused update is not applied,
+ * stored or broadcast; the client is told why (auth message) and the socket is closed with the code that
+ * matches the decision (4403 for a broken rule).
  */
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
@@ -11,33 +12,19 @@ import type { Role } from '@marginalia/shared';
 import type { Principal } from '../auth/tokens.js';
 import type { Limits } from '../config.js';
 import type { LiveDocument, Peer } from './live-document.js';
-import { checkUpdate, type PolicyDecision } from './policy.js';
-import { MalformedUpdateError } from './inspect.js';
+import { admit, admitPresence, type Admission, type Writer } from './admit.js';
+import type { Hooks } from './hooks.js';
 import {
   CLOSE,
   ProtocolError,
   decodeMessage,
-  decodeAwarenessEntries,
   encodeAwareness,
-  encodeAwarenessEntries,
   encodePermissionDenied,
   encodeSyncStep1,
 } from './protocol.js';
 import { log } from '../log.js';
 import { TokenBucket } from '../limits.js';
 import { Outgoing } from './wire.js';
-
-/** Largest presence state (JSON characters) a client may announce: names, colours and selections fit easily. */
-const MAX_AWARENESS_STATE_CHARS = 8192;
-
-const formatBytes = (n: number): string =>
-  n >= 1048576 ? `${Math.round(n / 1048576)} MiB` : `${Math.round(n / 1024)} KiB`;
-
-export interface ConnectionHooks {
-  /** Records a refused update in the audit log. */
-  onRejected(conn: Connection, rule: string, bytes: number): void;
-  onClose(conn: Connection): void;
-}
 
 /** What happened on a socket before its Connection existed (it was upgraded while the document loaded). */
 export interface EarlyStart {
@@ -61,6 +48,8 @@ export class Connection implements Peer {
   private sent: Map<number, number> | null = null;
   private readonly messages: TokenBucket;
   private readonly bytes: TokenBucket;
+  /** Who writes through this connection, as admission sees it. */
+  private readonly writer: Writer;
 
   constructor(
     readonly ws: WebSocket,
@@ -70,9 +59,10 @@ export class Connection implements Peer {
     readonly principal: Principal,
     readonly role: Role,
     private readonly limits: Limits,
-    private readonly hooks: ConnectionHooks,
+    private readonly hooks: Hooks,
     early?: EarlyStart,
   ) {
+    this.writer = { role, userId: principal.id, userName: principal.name };
     this.messages = new TokenBucket(limits.maxMessagesPerSecond, limits.maxMessagesPerSecond * 2);
     this.bytes = new TokenBucket(
       limits.maxBytesPerSecond,
@@ -84,6 +74,7 @@ export class Connection implements Peer {
     ws.on('close', () => this.onClosed());
     ws.on('error', (e) => log.debug('socket error', { doc: live.id, error: e.message }));
     live.peers.add(this);
+    hooks.onConnect(this);
     // The server opens with its own sync step 1 so the client sends what the server lacks.
     this.send(encodeSyncStep1(live.doc));
     const states = [...live.awareness.getStates().keys()];
@@ -176,93 +167,42 @@ export class Connection implements Peer {
 
   private async onUpdate(update: Uint8Array): Promise<void> {
     if (this.closed) return;
-    let decision: PolicyDecision;
-    try {
-      decision = checkUpdate(
-        { role: this.role, userId: this.principal.id, userName: this.principal.name },
-        this.live.doc,
-        update,
-      );
-    } catch (e) {
-      if (e instanceof MalformedUpdateError) return this.close(CLOSE.badRequest, e.message);
-      throw e;
-    }
-    if (!decision.ok && decision.retry) {
-      // Not the user's fault: this instance lags behind the shared log (scale-out). Catch up; the client resends.
-      void this.live.catchUp().catch(() => {});
-      this.close(CLOSE.tryAgainLater, `${decision.rule}; reconnecting`);
-      return;
-    }
-    if (decision.ok && !decision.empty) {
-      let squatted: number | null;
-      try {
-        squatted = await this.live.claimWriters(decision.writers, this.principal.id);
-      } catch (e) {
-        return this.close(CLOSE.tryAgainLater, `update not stored: ${(e as Error).message}`);
-      }
-      if (squatted !== null) decision = { ok: false, rule: `Yjs client id ${squatted} belongs to another user` };
-    }
-    if (!decision.ok) {
-      this.hooks.onRejected(this, decision.rule, update.byteLength);
-      this.send(encodePermissionDenied(`permission denied: ${decision.rule}`));
-      this.close(CLOSE.forbidden, `permission denied: ${decision.rule}`);
-      return;
-    }
-    if (decision.empty) return;
-    if (this.live.storedBytes > this.limits.maxDocumentBytes) {
-      const rule = `the document has reached its size limit (${formatBytes(this.limits.maxDocumentBytes)})`;
-      this.send(encodePermissionDenied(rule));
-      this.close(CLOSE.documentTooLarge, rule);
-      return;
-    }
+    const decided = admit(this.live, update, this.writer);
+    const admission = decided instanceof Promise ? await decided : decided;
+    if (admission.kind !== 'accepted') return this.refuse(admission, update.byteLength);
     await this.live.submit(update).catch((e: Error) => {
       // Not stored, so not applied: the client keeps it and resends after reconnecting.
       this.close(CLOSE.tryAgainLater, `update not stored: ${e.message}`);
     });
   }
 
-  /**
-   * Presence: a client may change only its own states — ids this connection controls, or ids no one else here
-   * has announced — each a JSON object (or null) of bounded size. Stock clients echo every presence change they
-   * receive, and may time out others' states on their own: entries that would change someone else's state are
-   * dropped (the rest applies), not treated as an attack.
-   */
+  /** Tells the client why its update was not taken, with the close code that says whether to resend. */
+  private refuse(admission: Exclude<Admission, { kind: 'accepted' }>, bytes: number): void {
+    switch (admission.kind) {
+      case 'nothing-new':
+        return;
+      case 'malformed':
+        return this.close(CLOSE.badRequest, admission.reason);
+      case 'not-now':
+        return this.close(CLOSE.tryAgainLater, admission.reason);
+      case 'reloading':
+        return this.close(CLOSE.internalError, 'document reloading');
+      case 'refused':
+        this.hooks.onRefused(this, admission.rule, bytes);
+        this.send(encodePermissionDenied(`permission denied: ${admission.rule}`));
+        return this.close(CLOSE.forbidden, `permission denied: ${admission.rule}`);
+      case 'too-large':
+        this.send(encodePermissionDenied(admission.rule));
+        return this.close(CLOSE.documentTooLarge, admission.rule);
+    }
+  }
+
+  /** Presence: what admission lets through applies, as this connection's change (see `admitPresence`). */
   private onAwareness(update: Uint8Array): void {
-    let entries;
-    try {
-      entries = decodeAwarenessEntries(update);
-    } catch {
-      return this.close(CLOSE.badRequest, 'malformed awareness update');
-    }
-    const awareness = this.live.awareness;
-    const allowed = [];
-    for (const e of entries) {
-      if (e.state.length > MAX_AWARENESS_STATE_CHARS) return this.close(CLOSE.badRequest, 'presence state too large');
-      let value: unknown;
-      try {
-        value = JSON.parse(e.state);
-      } catch {
-        return this.close(CLOSE.badRequest, 'presence state is not JSON');
-      }
-      if (value !== null && (typeof value !== 'object' || Array.isArray(value))) {
-        return this.close(CLOSE.badRequest, 'presence state must be an object or null');
-      }
-      const current = awareness.meta.get(e.clientId)?.clock ?? 0;
-      const changes = current < e.clock || (current === e.clock && value === null && awareness.states.has(e.clientId));
-      if (!changes) continue;
-      const mine = this.controlledIds.has(e.clientId);
-      if (!mine && (awareness.states.has(e.clientId) || this.live.awarenessOwner(e.clientId) !== null)) {
-        log.debug("presence change for another client's id dropped", {
-          doc: this.live.id,
-          user: this.principal.id,
-          clientId: e.clientId,
-        });
-        continue;
-      }
-      allowed.push(e);
-    }
-    if (allowed.length === 0) return;
-    applyAwarenessUpdate(awareness, allowed.length === entries.length ? update : encodeAwarenessEntries(allowed), this);
+    const admitted = admitPresence(this.live, update, this);
+    if (admitted === null) return;
+    if (!(admitted instanceof Uint8Array)) return this.close(CLOSE.badRequest, admitted.reason);
+    applyAwarenessUpdate(this.live.awareness, admitted, this);
   }
 
   private onClosed(): void {
@@ -270,6 +210,6 @@ export class Connection implements Peer {
     this.closed = true;
     this.live.peers.delete(this);
     this.live.forgetAwareness(this);
-    this.hooks.onClose(this);
+    this.hooks.onDisconnect(this);
   }
 }

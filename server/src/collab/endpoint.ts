@@ -9,11 +9,11 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { DOC_ID, roleFor } from '../access.js';
 import { TokenError, type Tokens, type Principal } from '../auth/tokens.js';
 import type { Config } from '../config.js';
-import type { Storage, StoredState } from '../storage/types.js';
-import { storedPieces } from '../storage/merge.js';
+import type { Storage } from '../storage/types.js';
 import { Connection, type EarlyStart } from './connection.js';
 import type { DocumentRegistry, EarlyHold } from './registry.js';
-import { CLOSE, EMPTY_UPDATE, encodeStep2Update, encodeUpdate } from './protocol.js';
+import type { Hooks } from './hooks.js';
+import { CLOSE } from './protocol.js';
 import { log } from '../log.js';
 import { ConnectionCounter } from '../limits.js';
 import { SESSION_COOKIE, readCookie } from '../auth/cookies.js';
@@ -25,39 +25,17 @@ export interface CollabEndpoint {
   close(): void;
 }
 
-export interface EndpointDeps {
+/** What the endpoint works with. Access checks beyond the token and the role are extensions (`onUpgrade`, `onAuthenticate`). */
+export interface CollabServices {
   config: Config;
   storage: Storage;
   tokens: Tokens;
   registry: DocumentRegistry;
-  /** Whether a token id has been revoked (sign-out). */
-  isRevoked(jti: string): boolean;
-  /** Origin check for browsers (non-browser clients send no Origin). */
-  originAllowed(origin: string | undefined, host: string | undefined): boolean;
+  hooks: Hooks;
 }
 
-/**
- * Sends a stored state (snapshot, then log entries) as it is stored, with no document built: the last piece as
- * sync step 2, so that the client counts itself synced once it has all of it. Resolves when the socket has
- * taken the last byte (or closed).
- */
-function sendStoredState(ws: WebSocket, state: StoredState): Promise<void> {
-  const pieces = storedPieces(state);
-  if (pieces.length === 0) pieces.push(EMPTY_UPDATE);
-  return new Promise((resolve) => {
-    pieces.forEach((piece, i) => {
-      const last = i === pieces.length - 1;
-      ws.send(
-        last ? encodeStep2Update(piece) : encodeUpdate(piece),
-        { binary: true },
-        last ? () => resolve() : undefined,
-      );
-    });
-  });
-}
-
-export function attachCollabEndpoint(server: Server, deps: EndpointDeps): CollabEndpoint {
-  const { config, storage, tokens, registry } = deps;
+export function attachCollabEndpoint(server: Server, services: CollabServices): CollabEndpoint {
+  const { config, storage, tokens, registry } = services;
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: config.limits.maxFrameBytes,
@@ -65,6 +43,15 @@ export function attachCollabEndpoint(server: Server, deps: EndpointDeps): Collab
     perMessageDeflate: false,
   });
   const connections = new Set<Connection>();
+  // The endpoint's own bookkeeping follows the registered extensions: the open connections (pinged, closed at
+  // shutdown), and the document hold each one keeps until it leaves.
+  const hooks = services.hooks.with({
+    onConnect: (c) => void connections.add(c),
+    onDisconnect: (c) => {
+      connections.delete(c);
+      registry.release(c.live.id);
+    },
+  });
   const perIp = new ConnectionCounter(config.limits.maxConnectionsPerIp);
 
   const refuseHttp = (socket: Duplex, status: number, message: string) => {
@@ -83,8 +70,8 @@ export function attachCollabEndpoint(server: Server, deps: EndpointDeps): Collab
     if (!match) return refuseHttp(socket, 404, 'Not Found');
     const docId = decodeURIComponent(match[1]!);
     if (!DOC_ID.test(docId)) return refuseHttp(socket, 400, 'Bad Request: invalid document id');
-    if (!deps.originAllowed(req.headers.origin, req.headers.host))
-      return refuseHttp(socket, 403, 'Forbidden: origin not allowed');
+    const refusal = hooks.onUpgrade(req);
+    if (refusal !== null) return refuseHttp(socket, 403, `Forbidden: ${refusal}`);
     const ip = req.socket.remoteAddress ?? 'unknown';
     if (!perIp.tryOpen(ip)) return refuseHttp(socket, 429, 'Too Many Requests: too many connections from this address');
     let released = false;
@@ -94,15 +81,16 @@ export function attachCollabEndpoint(server: Server, deps: EndpointDeps): Collab
     };
     socket.once('close', releaseIp);
     // A browser sends its session cookie with the upgrade; other clients pass ?token=.
-    void admit(req, socket, head, docId, url.searchParams.get('token') ?? readCookie(req, SESSION_COOKIE));
+    void accept(req, socket, head, docId, url.searchParams.get('token') ?? readCookie(req, SESSION_COOKIE));
   });
 
-  async function admit(req: IncomingMessage, socket: Duplex, head: Buffer, docId: string, token: string | null) {
+  async function accept(req: IncomingMessage, socket: Duplex, head: Buffer, docId: string, token: string | null) {
     let principal: Principal;
     try {
       if (!token) return acceptThenClose(req, socket, head, CLOSE.unauthorized, 'token required');
       const verified = await tokens.verify(token);
-      if (deps.isRevoked(verified.jti)) return acceptThenClose(req, socket, head, CLOSE.unauthorized, 'token revoked');
+      const refused = hooks.onAuthenticate(verified, docId);
+      if (refused !== null) return acceptThenClose(req, socket, head, CLOSE.unauthorized, refused);
       principal = verified;
     } catch (e) {
       const reason = e instanceof TokenError ? e.message : 'invalid token';
@@ -138,39 +126,13 @@ export function attachCollabEndpoint(server: Server, deps: EndpointDeps): Collab
           frames.push({ data, isBinary });
         };
         ws.on('message', keep);
-        if (hold.stored) hold.sending(sendStoredState(ws, hold.stored));
+        const sentStored = hold.sendStoredState(ws);
         hold.live.then(
           (live) => {
             ws.off('message', keep);
             if (ws.readyState !== ws.OPEN) return registry.release(docId);
-            const early = { sent: hold.stored ? live.loadedStateVector : new Map<number, number>(), frames };
-            const conn = new Connection(
-              ws,
-              socket,
-              live,
-              principal,
-              role,
-              config.limits,
-              {
-                onRejected: (c, rule, bytes) => {
-                  log.warn('update refused', { doc: docId, user: c.principal.id, rule });
-                  void storage
-                    .audit({
-                      docId,
-                      actorId: c.principal.id,
-                      action: 'update.rejected',
-                      detail: { rule, bytes, role: c.role },
-                    })
-                    .catch((err: Error) => log.error('audit write failed', { error: err.message }));
-                },
-                onClose: (c) => {
-                  connections.delete(c);
-                  registry.release(docId);
-                },
-              },
-              early,
-            );
-            connections.add(conn);
+            const early = { sent: sentStored ? live.loadedStateVector : new Map<number, number>(), frames };
+            new Connection(ws, socket, live, principal, role, config.limits, hooks, early);
           },
           (e: Error) => {
             log.error('document load failed', { doc: docId, error: e.message });

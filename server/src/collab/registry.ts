@@ -1,23 +1,23 @@
 /**
  * The loaded documents. A document is loaded on first use (concurrent requests share one load) and unloaded
  * a grace period after its last holder (connection or REST call) lets go; unloading waits for queued writes
- * and destroys the awareness with its timers.
+ * and background work, and destroys the awareness with its timers.
+ *
+ * A client that arrives while a document loads can be sent its stored state as soon as it is read, before the
+ * document is built from it (see `EarlyHold`).
  */
+import type { WebSocket } from 'ws';
 import type { Storage, StoredState } from '../storage/types.js';
 import type { Limits } from '../config.js';
-import { LiveDocument, type DocumentHooks } from './live-document.js';
-
-/** Scale-out: keeps a loaded document in step with the other instances serving it. */
-export interface Replicator {
-  /** Starts listening for the document's updates from other instances; called before it is loaded. */
-  attach(id: string): Promise<void>;
-  /** The document is loaded: deliver what arrived meanwhile, and everything after. */
-  ready(live: LiveDocument): void;
-  detach(id: string): void;
-}
+import { storedPieces } from '../storage/merge.js';
+import { LiveDocument, type DocumentServices } from './live-document.js';
+import { LoadError, buildsSliced } from './document-build.js';
+import { EMPTY_UPDATE, encodeStep2Update, encodeUpdate } from './protocol.js';
+import { Hooks } from './hooks.js';
 import { log } from '../log.js';
 
-interface Entry {
+/** A document in the registry: loading or loaded, and who holds it. */
+interface ResidentDocument {
   loading: Promise<LiveDocument>;
   /** The stored state once read, while the document is being built from it; null once loaded (or failed). */
   stored: Promise<StoredState | null>;
@@ -27,52 +27,96 @@ interface Entry {
   unloadTimer: NodeJS.Timeout | null;
 }
 
-/** A hold on a document that may still be loading (see `acquireEarly`). */
-export interface EarlyHold {
-  live: Promise<LiveDocument>;
-  /** The stored state being loaded, when the document is not loaded yet: it can be sent to the client now. */
-  stored: StoredState | null;
-  /** Lets the build wait (at most BUILD_WAIT_MS) until this send of the stored state has left. */
-  sending(transfer: Promise<void>): void;
-}
-
 /** Longest the build of a loading document waits for the stored state to leave for clients that arrived. */
 const BUILD_WAIT_MS = 1000;
 
+/**
+ * Sends a stored state (snapshot, then log entries) as it is stored, with no document built: the last piece as
+ * sync step 2, so that the client counts itself synced once it has all of it. Resolves when the socket has
+ * taken the last byte (or closed).
+ */
+function sendStoredState(ws: WebSocket, state: StoredState): Promise<void> {
+  const pieces = storedPieces(state);
+  if (pieces.length === 0) pieces.push(EMPTY_UPDATE);
+  return new Promise((resolve) => {
+    pieces.forEach((piece, i) => {
+      const last = i === pieces.length - 1;
+      ws.send(
+        last ? encodeStep2Update(piece) : encodeUpdate(piece),
+        { binary: true },
+        last ? () => resolve() : undefined,
+      );
+    });
+  });
+}
+
+/** A hold on a document that may still be loading (see `acquireEarly`). */
+export class EarlyHold {
+  constructor(
+    readonly live: Promise<LiveDocument>,
+    /** The stored state being loaded, when the document is not loaded yet; null when it is loaded already. */
+    private readonly stored: StoredState | null,
+    private readonly resident: ResidentDocument,
+  ) {}
+
+  /**
+   * Sends the stored state to a client now, while the document is built from it (the build waits, at most
+   * BUILD_WAIT_MS, until it has left). False when the document is loaded already: nothing was sent.
+   */
+  sendStoredState(ws: WebSocket): boolean {
+    if (!this.stored) return false;
+    this.resident.transfers.push(sendStoredState(ws, this.stored));
+    return true;
+  }
+}
+
 export class DocumentRegistry {
-  private readonly entries = new Map<string, Entry>();
+  private readonly resident = new Map<string, ResidentDocument>();
   private readonly unloading = new Map<string, Promise<void>>();
+  private readonly services: DocumentServices;
 
   constructor(
     private readonly storage: Storage,
     private readonly limits: Limits,
-    private readonly hooks: DocumentHooks = {},
-    private readonly replicator: Replicator | null = null,
-  ) {}
+    private readonly hooks: Hooks = new Hooks(),
+  ) {
+    this.services = { storage, limits, hooks };
+  }
 
-  private async load(id: string, entry: Entry, storedRead: (s: StoredState | null) => void): Promise<LiveDocument> {
+  private async load(
+    id: string,
+    resident: ResidentDocument,
+    storedRead: (s: StoredState | null) => void,
+  ): Promise<LiveDocument> {
     try {
-      await this.replicator?.attach(id);
-      const live = await LiveDocument.load(id, this.storage, this.limits, this.hooks, async (state, { sliced }) => {
-        storedRead(state);
-        // Clients admitted in this turn are sent the state before the build starts.
-        await new Promise((r) => setImmediate(r));
-        // A sliced build leaves the thread free between slices: the sends go on meanwhile. A whole build holds the
-        // thread, so it waits (a little) for them to leave first.
-        if (sliced) return;
+      await this.hooks.beforeLoad(id);
+      let state;
+      try {
+        state = await this.storage.loadState(id);
+      } catch (e) {
+        throw new LoadError(`storage unavailable: ${(e as Error).message}`);
+      }
+      const sliced = buildsSliced(storedPieces(state), this.limits.slicedLoadBytes);
+      storedRead(state);
+      // Clients admitted in this turn are sent the state before the build starts.
+      await new Promise((r) => setImmediate(r));
+      // A sliced build leaves the thread free between slices: the sends go on meanwhile. A whole build holds the
+      // thread, so it waits (a little) for them to leave first.
+      if (!sliced) {
         let timer: NodeJS.Timeout | undefined;
         const limit = new Promise<void>((r) => (timer = setTimeout(r, BUILD_WAIT_MS)));
-        await Promise.race([Promise.allSettled(entry.transfers), limit]);
+        await Promise.race([Promise.allSettled(resident.transfers), limit]);
         clearTimeout(timer);
-      });
-      this.replicator?.ready(live);
+      }
+      const live = await LiveDocument.build(id, state, this.services, { sliced });
+      this.hooks.onLoad(live);
       return live;
     } catch (e) {
-      this.replicator?.detach(id);
+      this.hooks.onUnload(id);
       throw e;
     } finally {
       storedRead(null);
-      entry.transfers = [];
+      resident.transfers = [];
     }
   }
 
@@ -88,10 +132,10 @@ export class DocumentRegistry {
    */
   async acquireEarly(id: string): Promise<EarlyHold> {
     await this.unloading.get(id);
-    let entry = this.entries.get(id);
-    if (!entry) {
+    let resident = this.resident.get(id);
+    if (!resident) {
       let storedRead!: (s: StoredState | null) => void;
-      const created: Entry = {
+      const created: ResidentDocument = {
         loading: null as unknown as Promise<LiveDocument>,
         stored: new Promise((r) => (storedRead = r)),
         transfers: [],
@@ -101,17 +145,17 @@ export class DocumentRegistry {
       created.loading = this.load(id, created, storedRead);
       created.loading.then(
         () => (created.stored = Promise.resolve(null)),
-        () => this.entries.delete(id),
+        () => this.resident.delete(id),
       );
-      entry = created;
-      this.entries.set(id, entry);
+      resident = created;
+      this.resident.set(id, resident);
     }
-    entry.holders++;
-    if (entry.unloadTimer) {
-      clearTimeout(entry.unloadTimer);
-      entry.unloadTimer = null;
+    resident.holders++;
+    if (resident.unloadTimer) {
+      clearTimeout(resident.unloadTimer);
+      resident.unloadTimer = null;
     }
-    const held = entry;
+    const held = resident;
     const live = held.loading.catch((e: unknown) => {
       held.holders--;
       throw e;
@@ -119,20 +163,20 @@ export class DocumentRegistry {
     live.catch(() => {}); // the caller awaits `live`; a failure before it does is not unhandled
     const stored = await held.stored;
     if (!stored) await live; // loaded already, or the load failed: the caller sees which without a stored state
-    return { live, stored, sending: (t) => void held.transfers.push(t) };
+    return new EarlyHold(live, stored, held);
   }
 
   release(id: string): void {
-    const entry = this.entries.get(id);
-    if (!entry) return;
-    entry.holders--;
-    if (entry.holders > 0) return;
-    entry.loading.then(
+    const resident = this.resident.get(id);
+    if (!resident) return;
+    resident.holders--;
+    if (resident.holders > 0) return;
+    resident.loading.then(
       (live) => {
         if (live.broken) return void this.unload(id);
-        if (entry.holders === 0 && !entry.unloadTimer) {
-          entry.unloadTimer = setTimeout(() => void this.unload(id), this.limits.unloadGraceMs);
-          entry.unloadTimer.unref();
+        if (resident.holders === 0 && !resident.unloadTimer) {
+          resident.unloadTimer = setTimeout(() => void this.unload(id), this.limits.unloadGraceMs);
+          resident.unloadTimer.unref();
         }
       },
       () => {},
@@ -151,30 +195,33 @@ export class DocumentRegistry {
 
   /** The loaded document, if it is loaded (no load is started). */
   peek(id: string): Promise<LiveDocument> | null {
-    return this.entries.get(id)?.loading ?? null;
+    return this.resident.get(id)?.loading ?? null;
   }
 
   get residentCount(): number {
-    return this.entries.size;
+    return this.resident.size;
   }
 
   /** The documents loaded right now. */
   async loaded(): Promise<LiveDocument[]> {
-    const settled = await Promise.allSettled([...this.entries.values()].map((e) => e.loading));
+    const settled = await Promise.allSettled([...this.resident.values()].map((e) => e.loading));
     return settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   }
 
   private unload(id: string): Promise<void> {
-    const entry = this.entries.get(id);
-    if (!entry) return Promise.resolve();
-    if (entry.unloadTimer) clearTimeout(entry.unloadTimer);
-    this.entries.delete(id);
-    const done = entry.loading
+    const resident = this.resident.get(id);
+    if (!resident) return Promise.resolve();
+    if (resident.unloadTimer) clearTimeout(resident.unloadTimer);
+    this.resident.delete(id);
+    const done = resident.loading
       .then(
         async (live) => {
-          await live.idle();
+          await live.writes.settled();
+          await this.hooks.beforeUnload(live);
+          // writes queued while that work ended are stored before the document goes
+          await live.writes.settled();
           for (const p of live.peers) p.close(1011, 'document reloading');
-          this.replicator?.detach(id);
+          this.hooks.onUnload(id);
           live.destroy();
           log.debug('document unloaded', { doc: id });
         },
@@ -187,9 +234,9 @@ export class DocumentRegistry {
 
   /** Evicts a document at once (deleted, or its memory copy is no longer trusted). */
   evict(id: string, code = 1011, reason = 'document reloading'): Promise<void> {
-    const entry = this.entries.get(id);
-    if (entry) {
-      entry.loading.then(
+    const resident = this.resident.get(id);
+    if (resident) {
+      resident.loading.then(
         (live) => {
           for (const p of live.peers) p.close(code, reason);
         },
@@ -201,6 +248,6 @@ export class DocumentRegistry {
 
   /** Stores every queued write and unloads everything (shutdown). */
   async closeAll(code: number, reason: string): Promise<void> {
-    await Promise.all([...this.entries.keys()].map((id) => this.evict(id, code, reason)));
+    await Promise.all([...this.resident.keys()].map((id) => this.evict(id, code, reason)));
   }
 }

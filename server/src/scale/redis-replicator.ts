@@ -12,8 +12,8 @@ import * as encoding from 'lib0/encoding';
 import * as decoding from 'lib0/decoding';
 import { applyAwarenessUpdate } from 'y-protocols/awareness';
 import type { Storage } from '../storage/types.js';
-import type { Replicator } from '../collab/registry.js';
-import type { DocumentHooks, LiveDocument } from '../collab/live-document.js';
+import type { LiveDocument } from '../collab/live-document.js';
+import type { Extension, StoredEvent } from '../collab/hooks.js';
 import { log } from '../log.js';
 
 const KIND_UPDATE = 0;
@@ -27,7 +27,8 @@ interface Message {
   payload: Uint8Array;
 }
 
-interface Entry {
+/** A document this instance has loaded (or is loading), subscribed to the other instances' messages about it. */
+interface SubscribedDocument {
   live: LiveDocument | null;
   /** Messages that arrived while the document was loading. */
   buffer: Message[];
@@ -44,9 +45,9 @@ export interface RedisReplicatorOptions {
   gapGraceMs?: number;
 }
 
-export class RedisReplicator implements Replicator {
+export class RedisReplicator implements Extension {
   readonly instanceId = randomBytes(8);
-  private readonly docs = new Map<string, Entry>();
+  private readonly docs = new Map<string, SubscribedDocument>();
   private readonly pub: Redis;
   private readonly sub: Redis;
   private readonly poller: NodeJS.Timeout;
@@ -96,17 +97,22 @@ export class RedisReplicator implements Replicator {
     return this.pub.status === 'ready' && this.sub.status === 'ready';
   }
 
-  /** Hooks for the registry: publish what this instance stored and its clients' awareness. */
-  readonly hooks: Required<DocumentHooks> = {
-    onStored: (live, seqs, update) => this.publish(live.id, KIND_UPDATE, seqs[0] ?? 0, seqs.length, update),
-    onLocalAwareness: (live, update) => this.publish(live.id, KIND_AWARENESS, 0, 0, update),
-  };
+  /** Publishes what this instance stored, with its sequence numbers: the others apply it. */
+  onStored({ documentId, seqs, update }: StoredEvent): void {
+    this.publish(documentId, KIND_UPDATE, seqs[0] ?? 0, seqs.length, update);
+  }
+
+  /** Publishes a local client's presence change. */
+  onLocalAwareness(live: LiveDocument, update: Uint8Array): void {
+    this.publish(live.id, KIND_AWARENESS, 0, 0, update);
+  }
 
   private channel(docId: string): string {
     return `${this.opts.prefix}doc:${docId}`;
   }
 
-  async attach(id: string): Promise<void> {
+  /** Subscribes to the document's channel before its stored state is read: what arrives meanwhile is kept. */
+  async beforeLoad(id: string): Promise<void> {
     this.docs.set(id, { live: null, buffer: [], gapTimer: null });
     try {
       await this.sub.subscribe(this.channel(id));
@@ -118,14 +124,15 @@ export class RedisReplicator implements Replicator {
     }
   }
 
-  ready(live: LiveDocument): void {
+  /** The document is loaded: delivers what arrived while it loaded, and everything after. */
+  onLoad(live: LiveDocument): void {
     const entry = this.docs.get(live.id);
     if (!entry) return;
     entry.live = live;
     for (const m of entry.buffer.splice(0)) this.deliver(entry, live, m);
   }
 
-  detach(id: string): void {
+  onUnload(id: string): void {
     const entry = this.docs.get(id);
     if (entry?.gapTimer) clearTimeout(entry.gapTimer);
     this.docs.delete(id);
@@ -166,7 +173,7 @@ export class RedisReplicator implements Replicator {
     else this.deliver(entry, entry.live, message);
   }
 
-  private deliver(entry: Entry, live: LiveDocument, m: Message): void {
+  private deliver(entry: SubscribedDocument, live: LiveDocument, m: Message): void {
     try {
       if (m.kind === KIND_AWARENESS) {
         applyAwarenessUpdate(live.awareness, m.payload, REMOTE_ORIGIN);
