@@ -9,7 +9,8 @@ import { ModelError } from './errors.js';
 import { isUuid, newId } from './ids.js';
 import { ORIGIN } from './origins.js';
 import { threadsMap, type AnchorPositions, type TextQuote, type Thread, type ThreadStatus } from './schema.js';
-import { readComment, readThreadMap } from './thread-read.js';
+import { commentMap, isWritableAnchor, isWritableQuote, writeThreadMap } from './rules.js';
+import { readThreadMap } from './thread-read.js';
 
 /** Where a new thread goes: article offsets, a verbatim quote, or an anchor made elsewhere (e.g. by a client). */
 export type ThreadTarget =
@@ -58,49 +59,14 @@ function cleanTags(tags: readonly unknown[] | undefined): string[] {
   return out;
 }
 
-function isAnchor(x: unknown): x is AnchorPositions {
-  const a = x as AnchorPositions | null;
-  return typeof a === 'object' && a !== null && typeof a.start === 'string' && typeof a.end === 'string';
-}
-
-function isQuote(x: unknown): x is TextQuote {
-  const q = x as TextQuote | null;
-  return (
-    typeof q === 'object' &&
-    q !== null &&
-    typeof q.exact === 'string' &&
-    q.exact !== '' &&
-    typeof q.prefix === 'string' &&
-    typeof q.suffix === 'string'
-  );
-}
-
 function targetAnchor(doc: Y.Doc, target: ThreadTarget): { anchor: AnchorPositions; quote: TextQuote } {
   if ('anchor' in target) {
-    if (!isAnchor(target.anchor) || !isQuote(target.quote))
+    if (!isWritableAnchor(target.anchor) || !isWritableQuote(target.quote))
       throw new ModelError('invalid', 'anchor and quote are malformed');
     return { anchor: { start: target.anchor.start, end: target.anchor.end }, quote: { ...target.quote } };
   }
   if ('exact' in target) return anchorFromQuote(doc, target);
   return anchorFromOffsets(doc, target.start, target.end);
-}
-
-function commentMap(c: {
-  id: string;
-  authorId: string;
-  authorName: string;
-  body: string;
-  createdAt: number;
-}): Y.Map<unknown> {
-  return new Y.Map<unknown>([
-    ['id', c.id],
-    ['authorId', c.authorId],
-    ['authorName', c.authorName],
-    ['body', c.body],
-    ['createdAt', c.createdAt],
-    ['editedAt', null],
-    ['deleted', false],
-  ]);
 }
 
 function threadOf(doc: Y.Doc, threadId: string): Y.Map<unknown> {
@@ -136,19 +102,15 @@ export function createThread(doc: Y.Doc, input: ThreadTarget & NewThread): { thr
   doc.transact(() => {
     const thread = new Y.Map<unknown>();
     threadsMap(doc).set(threadId, thread);
-    thread.set('id', threadId);
-    thread.set('anchor', anchor);
-    thread.set('quote', quote);
-    thread.set('createdBy', createdBy);
-    thread.set('createdAt', now);
-    thread.set('status', 'open');
-    thread.set('resolvedBy', null);
-    thread.set('resolvedAt', null);
-    thread.set('tags', Y.Array.from(tags));
-    thread.set(
-      'comments',
-      Y.Array.from([commentMap({ id: commentId, authorId: createdBy, authorName, body, createdAt: now })]),
-    );
+    writeThreadMap(thread, {
+      id: threadId,
+      anchor,
+      quote,
+      createdBy,
+      createdAt: now,
+      tags,
+      comments: [{ id: commentId, authorId: createdBy, authorName, body, createdAt: now }],
+    });
   }, ORIGIN.createThread);
   return { threadId, commentId };
 }
@@ -245,8 +207,6 @@ export function readThread(doc: Y.Doc, threadId: string): Thread | null {
   return thread instanceof Y.Map ? readThreadMap(thread) : null;
 }
 
-export { readComment };
-
 /**
  * Calls `onChange` with the ids of the threads a transaction changed (created, deleted, or anything inside them),
  * once per transaction. Returns the function that stops observing.
@@ -256,8 +216,7 @@ export function observeThreads(
   onChange: (changedThreadIds: Set<string>, origin: unknown) => void,
 ): () => void {
   const threads = threadsMap(doc);
-  // `any`: the deep observer's event type
-  const handler = (events: Y.YEvent<any>[], transaction: Y.Transaction): void => {
+  const handler = (events: Y.YEvent<Y.AbstractType<unknown>>[], transaction: Y.Transaction): void => {
     const ids = new Set<string>();
     for (const event of events) {
       if (event.target === threads) {
