@@ -1,5 +1,5 @@
 /**
- * Threads over REST (CONTRACT.md): read with resolved anchors, create by offsets or by quote, reply, edit and
+ * Threads over REST (docs/API.md): read with resolved anchors, create by offsets or by quote, reply, edit and
  * delete comments, resolve/reopen, tags; the document's tag vocabulary. Every write goes into the live Y.Doc
  * through `shared`'s mutators and the same durable path as WebSocket updates, so connected clients see it at once.
  */
