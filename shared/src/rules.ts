@@ -15,6 +15,7 @@
  */
 import * as Y from 'yjs';
 import { ModelError } from './errors.js';
+import { isUuid } from './ids.js';
 import { META, ROOT, THREADS, VOCABULARY, type AnchorPositions, type TextQuote, type ThreadStatus } from './schema.js';
 
 export type Writer = 'creator' | 'author' | 'commenter' | 'editor' | 'owner';
@@ -49,6 +50,11 @@ export interface FieldRule<T> {
   read(stored: unknown, entry: (key: string) => unknown): T | undefined;
   /** The value a new thread or comment must carry here (written by its creator, in the same update). */
   created: Check;
+  /**
+   * A new thread or comment may leave the field out (readers then use their default); every other field must
+   * arrive with it, in the same update.
+   */
+  mayOmit?: boolean;
   /** Who may change the field of an existing thread or comment. */
   changedBy: 'commenter' | 'author' | 'owner';
   /** The value such a change must have (none: any value). */
@@ -68,6 +74,10 @@ export interface ListRule {
   element?: Check;
   addedBy: Writer;
   removedBy: Writer;
+  /** For a keyed list (the `threads` map): what an element's key must be. */
+  key?: Check;
+  /** Why a new item may not arrive with this list empty (a new thread holds its first comment). */
+  emptyRefusal?: string;
   /** Why a non-owner may not remove an element (when removedBy is 'owner'). */
   removeRefusal?: string;
   /** Why a non-owner may not set an existing key again (keyed lists: the `threads` map). */
@@ -98,6 +108,29 @@ function field<T>(rule: FieldRule<T>): FieldRule<T> {
   return rule;
 }
 
+/**
+ * Maximum lengths (characters). The rule table checks what clients store against them; REST refuses longer input
+ * with 400 (and holds tag names it is given to 60).
+ */
+export const TEXT_LIMITS = {
+  /** A comment body. */
+  body: 20_000,
+  /** The quoted passage of a thread. */
+  quote: 20_000,
+  /** The quote's prefix or suffix. */
+  quoteContext: 1_000,
+  /** Each of an anchor's encoded relative positions. */
+  anchorPosition: 1_000,
+  /** One tag on a thread. */
+  tag: 64,
+  /** A tag name given to REST. */
+  restTag: 60,
+  /** Tags set on a thread at once over REST. */
+  tagsPerThread: 20,
+  /** A vocabulary entry's description. */
+  tagDescription: 500,
+} as const;
+
 // Value shapes. Readers are lenient (an entry written by a buggy or hostile client should not break every
 // reader); the checks on writes say what a client must send.
 const isString = (v: unknown): v is string => typeof v === 'string';
@@ -118,7 +151,9 @@ function readQuote(v: unknown): TextQuote | undefined {
   return { exact: q.exact, prefix: isString(q.prefix) ? q.prefix : '', suffix: isString(q.suffix) ? q.suffix : '' };
 }
 
-/** A quote a writer may store: the annotated text is not empty, and both context strings are given. */
+const isText = (v: unknown, max: number): v is string => isString(v) && v.length <= max;
+
+/** A quote's shape as a writer must give it: the annotated text is not empty, and both context strings are given. */
 export function isWritableQuote(v: unknown): v is TextQuote {
   const q = v as { exact?: unknown; prefix?: unknown; suffix?: unknown } | null;
   return (
@@ -134,6 +169,17 @@ export function isWritableQuote(v: unknown): v is TextQuote {
 export function isWritableAnchor(v: unknown): v is AnchorPositions {
   return readAnchor(v) !== undefined;
 }
+
+/** Within TEXT_LIMITS: what clients may store (the server's own writes, such as imports, are not held to it). */
+const quoteWithinLimits = (q: TextQuote): boolean =>
+  q.exact.length <= TEXT_LIMITS.quote &&
+  q.prefix.length <= TEXT_LIMITS.quoteContext &&
+  q.suffix.length <= TEXT_LIMITS.quoteContext;
+const anchorWithinLimits = (a: AnchorPositions): boolean =>
+  a.start.length <= TEXT_LIMITS.anchorPosition && a.end.length <= TEXT_LIMITS.anchorPosition;
+
+const isBody = (v: unknown): v is string => isText(v, TEXT_LIMITS.body);
+const BODY_RULE = `a comment's body is a string of at most ${TEXT_LIMITS.body} characters`;
 
 /** Tags as readers see them: the strings of the list, each once, in list order. */
 function readTags(v: unknown): string[] {
@@ -153,7 +199,7 @@ const mustBeArray = (name: string): Check => must((v) => v instanceof Y.Array, `
 export const COMMENT_FIELDS = {
   id: field<string>({
     read: readString,
-    created: must(isString, "a comment's id must be a string"),
+    created: must(isUuid, "a comment's id must be a UUID"),
     changedBy: 'owner',
   }),
   authorId: field<string>({
@@ -169,13 +215,15 @@ export const COMMENT_FIELDS = {
   body: field<string>({
     // a deleted comment reads as empty, whatever a client left in its body
     read: (v, entry) => (entry('deleted') === true ? '' : isString(v) ? v : ''),
-    created: must(isString, "a comment's body must be a string"),
+    created: must(isBody, BODY_RULE),
     changedBy: 'author',
+    changed: must(isBody, BODY_RULE),
   }),
   createdAt: field<number>({ read: readTime, created: mustBeTime('createdAt'), changedBy: 'owner' }),
   editedAt: field<number | null>({
     read: (v) => (isTime(v) ? v : null),
     created: must((v) => v === null || typeof v === 'number', 'editedAt must be a time or null'),
+    mayOmit: true,
     changedBy: 'author',
     initial: () => null,
   }),
@@ -217,12 +265,18 @@ export const THREAD_FIELDS = {
   }),
   anchor: field<AnchorPositions>({
     read: readAnchor,
-    created: must(isWritableAnchor, 'an anchor is { start, end } (encoded relative positions)'),
+    created: must(
+      (v) => isWritableAnchor(v) && anchorWithinLimits(v),
+      `an anchor is { start, end } (encoded relative positions of at most ${TEXT_LIMITS.anchorPosition} characters)`,
+    ),
     changedBy: 'owner',
   }),
   quote: field<TextQuote>({
     read: readQuote,
-    created: must(isWritableQuote, 'a quote is { exact, prefix, suffix }'),
+    created: must(
+      (v) => isWritableQuote(v) && quoteWithinLimits(v),
+      `a quote is { exact, prefix, suffix } (at most ${TEXT_LIMITS.quote}, ${TEXT_LIMITS.quoteContext} and ${TEXT_LIMITS.quoteContext} characters)`,
+    ),
     changedBy: 'owner',
   }),
   createdBy: field<string>({
@@ -241,6 +295,7 @@ export const THREAD_FIELDS = {
   resolvedBy: field<string | null>({
     read: (v) => (isString(v) ? v : null),
     created: must((v) => v === null, 'a new thread is not resolved'),
+    mayOmit: true,
     changedBy: 'commenter',
     changed: must((v, ctx) => v === null || v === ctx.userId, 'resolvedBy must be the resolving user'),
     initial: () => null,
@@ -248,6 +303,7 @@ export const THREAD_FIELDS = {
   resolvedAt: field<number | null>({
     read: (v) => (isTime(v) ? v : null),
     created: must((v) => v === null, 'a new thread is not resolved'),
+    mayOmit: true,
     changedBy: 'commenter',
     changed: must((v) => v === null || isTime(v), 'resolvedAt must be a time or null'),
     initial: () => null,
@@ -260,8 +316,10 @@ export const THREAD_FIELDS = {
     store: (tags) => Y.Array.from(tags),
     list: {
       of: 'value',
-      element: (tag, ctx) =>
-        isString(tag) && ctx.hasTag(tag) ? null : `tag "${String(tag)}" is not in the vocabulary`,
+      element: (tag, ctx) => {
+        if (!isText(tag, TEXT_LIMITS.tag)) return `a tag is a string of at most ${TEXT_LIMITS.tag} characters`;
+        return ctx.hasTag(tag) ? null : `tag "${tag}" is not in the vocabulary`;
+      },
       addedBy: 'commenter',
       removedBy: 'commenter',
     },
@@ -286,6 +344,7 @@ export const THREAD_FIELDS = {
       removedBy: 'owner',
       removeRefusal: 'only owners may remove comments (delete marks them deleted instead)',
       notMapRefusal: 'a comment must be a map',
+      emptyRefusal: 'a new thread arrives with its first comment',
     },
   }),
 };
@@ -306,6 +365,7 @@ export const THREAD_LIST: ListRule = {
   removedBy: 'owner',
   removeRefusal: 'only owners may delete threads',
   replaceRefusal: 'a thread may not be replaced',
+  key: must(isUuid, "a thread's key is its id, a UUID"),
   notMapRefusal: 'a thread must be a map',
 };
 
@@ -346,25 +406,6 @@ function writeRecord<F extends Record<string, FieldRule<unknown>>>(
   }
   return map;
 }
-
-/**
- * Limits on what REST accepts (characters). The WebSocket policy does not enforce these lengths; REST refuses
- * longer input with 400.
- */
-export const TEXT_LIMITS = {
-  /** A comment body. */
-  body: 20_000,
-  /** The verbatim quote a thread is created from. */
-  quote: 20_000,
-  /** The quote's prefix or suffix as given to REST. */
-  quoteContext: 1_000,
-  /** One tag name. */
-  tag: 60,
-  /** Tags set on a thread at once. */
-  tagsPerThread: 20,
-  /** A vocabulary entry's description. */
-  tagDescription: 500,
-} as const;
 
 /** Whether a string has something besides whitespace: bodies and ids of people must. */
 export const isNonBlank = (s: string): boolean => s.trim() !== '';

@@ -337,3 +337,174 @@ describe('checkSingleValue', () => {
     expect(checkSingleValue(entry('title', ['T', 'U']))).toBe('a map entry holds exactly one value');
   });
 });
+
+describe('a new thread or comment arrives whole and valid', () => {
+  /** A thread map as a stock client would build it: all fields as createThread writes them, with `over` applied. */
+  function rawThread(d: Y.Doc, key: string, over: Record<string, unknown> = {}, firstComment = true): Y.Map<unknown> {
+    const source = thread(d, threadsMap(d).keys().next().value!);
+    const map = new Y.Map<unknown>();
+    threadsMap(d).set(key, map);
+    const fields: Record<string, unknown> = {
+      id: key,
+      anchor: source.get('anchor'),
+      quote: source.get('quote'),
+      createdBy: ADA.userId,
+      createdAt: 1,
+      status: 'open',
+      resolvedBy: null,
+      resolvedAt: null,
+      tags: new Y.Array<string>(),
+      comments: new Y.Array<Y.Map<unknown>>(),
+      ...over,
+    };
+    for (const [k, v] of Object.entries(fields)) if (v !== undefined) map.set(k, v);
+    if (firstComment && map.get('comments') instanceof Y.Array)
+      (map.get('comments') as Y.Array<Y.Map<unknown>>).push([rawComment()]);
+    return map;
+  }
+  function rawComment(over: Record<string, unknown> = {}): Y.Map<unknown> {
+    const fields: Record<string, unknown> = {
+      id: crypto.randomUUID(),
+      authorId: ADA.userId,
+      authorName: ADA.userName,
+      body: 'hello',
+      createdAt: 1,
+      editedAt: null,
+      deleted: false,
+      ...over,
+    };
+    return new Y.Map(Object.entries(fields).filter(([, v]) => v !== undefined));
+  }
+  const asAda = (f: Fixture, change: (d: Y.Doc) => void) => decide(f, ADA, 'commenter', change);
+
+  it('admits a complete thread built by hand, and one without the fields that may be left out', async () => {
+    const f = await fixture();
+    expect(asAda(f, (d) => rawThread(d, crypto.randomUUID()))).toMatchObject({ ok: true });
+    expect(
+      asAda(f, (d) => rawThread(d, crypto.randomUUID(), { resolvedBy: undefined, resolvedAt: undefined })),
+    ).toMatchObject({ ok: true });
+  });
+
+  it('refuses an empty map, under any key', async () => {
+    const f = await fixture();
+    expect(asAda(f, (d) => threadsMap(d).set(crypto.randomUUID(), new Y.Map()))).toEqual({
+      ok: false,
+      rule: 'a new thread arrives with its id',
+    });
+    expect(asAda(f, (d) => threadsMap(d).set('x', new Y.Map()))).toEqual({
+      ok: false,
+      rule: "a thread's key is its id, a UUID",
+    });
+    expect(asAda(f, (d) => threadsMap(d).set('k'.repeat(200_000), new Y.Map()))).toEqual({
+      ok: false,
+      rule: "a thread's key is its id, a UUID",
+    });
+  });
+
+  it('refuses a thread whose id is not its key', async () => {
+    const f = await fixture();
+    expect(asAda(f, (d) => rawThread(d, crypto.randomUUID(), { id: crypto.randomUUID() }))).toEqual({
+      ok: false,
+      rule: 'a thread id must match its key',
+    });
+  });
+
+  it('refuses a thread missing a required field, with an extra field, or without its first comment', async () => {
+    const f = await fixture();
+    for (const field of ['anchor', 'quote', 'createdBy', 'createdAt', 'status', 'tags', 'comments'])
+      expect(asAda(f, (d) => rawThread(d, crypto.randomUUID(), { [field]: undefined }))).toEqual({
+        ok: false,
+        rule: `a new thread arrives with its ${field}`,
+      });
+    expect(asAda(f, (d) => rawThread(d, crypto.randomUUID(), { colour: 'red' }))).toEqual({
+      ok: false,
+      rule: 'unknown thread field "colour"',
+    });
+    expect(asAda(f, (d) => rawThread(d, crypto.randomUUID(), {}, false))).toEqual({
+      ok: false,
+      rule: 'a new thread arrives with its first comment',
+    });
+  });
+
+  it('refuses a field the update sets and then deletes again, as missing', async () => {
+    const f = await fixture();
+    expect(
+      asAda(f, (d) =>
+        d.transact(() => {
+          rawThread(d, crypto.randomUUID()).delete('createdAt');
+        }),
+      ),
+    ).toEqual({ ok: false, rule: 'a new thread arrives with its createdAt' });
+  });
+
+  it('refuses a reply missing a field, with a non-UUID id, or with a body over the limit', async () => {
+    const f = await fixture();
+    const reply = (over: Record<string, unknown>) => (d: Y.Doc) => commentsOf(d, f.threadId).push([rawComment(over)]);
+    expect(asAda(f, reply({}))).toMatchObject({ ok: true });
+    expect(asAda(f, reply({ editedAt: undefined }))).toMatchObject({ ok: true });
+    for (const field of ['id', 'authorId', 'authorName', 'body', 'createdAt', 'deleted'])
+      expect(asAda(f, reply({ [field]: undefined }))).toEqual({
+        ok: false,
+        rule: `a new comment arrives with its ${field}`,
+      });
+    expect(asAda(f, reply({ id: 'c1' }))).toEqual({ ok: false, rule: "a comment's id must be a UUID" });
+    expect(asAda(f, reply({ body: 'x'.repeat(20_001) }))).toEqual({
+      ok: false,
+      rule: "a comment's body is a string of at most 20000 characters",
+    });
+    expect(asAda(f, reply({ body: 'x'.repeat(20_000) }))).toMatchObject({ ok: true });
+  });
+
+  it('holds edits of a body to the same limit, and tags to 64 characters', async () => {
+    const f = await fixture();
+    expect(asAda(f, (d) => commentMapOf(d, f.threadId, f.adaComment).set('body', 'x'.repeat(20_001)))).toMatchObject({
+      ok: false,
+      rule: "a comment's body is a string of at most 20000 characters",
+    });
+    expect(asAda(f, (d) => (thread(d, f.threadId).get('tags') as Y.Array<string>).push(['t'.repeat(65)]))).toEqual({
+      ok: false,
+      rule: 'a tag is a string of at most 64 characters',
+    });
+  });
+
+  it("holds a new thread's quote and anchor to their maximum lengths", async () => {
+    const f = await fixture();
+    const quote = (over: Record<string, string>) => ({
+      exact: 'minister',
+      prefix: 'The ',
+      suffix: ' announced',
+      ...over,
+    });
+    const tooLong: Record<string, string>[] = [
+      { exact: 'x'.repeat(20_001) },
+      { prefix: 'p'.repeat(1_001) },
+      { suffix: 's'.repeat(1_001) },
+    ];
+    for (const over of tooLong)
+      expect(asAda(f, (d) => rawThread(d, crypto.randomUUID(), { quote: quote(over) }))).toMatchObject({
+        ok: false,
+        rule: expect.stringMatching(/^a quote is/),
+      });
+    expect(
+      asAda(f, (d) => rawThread(d, crypto.randomUUID(), { quote: quote({ exact: 'x'.repeat(20_000) }) })),
+    ).toMatchObject({ ok: true });
+    expect(
+      asAda(f, (d) => rawThread(d, crypto.randomUUID(), { anchor: { start: 'A'.repeat(1_001), end: 'AAAA' } })),
+    ).toMatchObject({ ok: false, rule: expect.stringMatching(/^an anchor is/) });
+  });
+
+  it('refuses filling in a map stored incomplete before these rules', async () => {
+    const f = await fixture();
+    const junk = crypto.randomUUID();
+    threadsMap(f.server).set(junk, new Y.Map()); // as an owner may, or a commenter could before
+    expect(asAda(f, (d) => thread(d, junk).set('id', junk))).toEqual({
+      ok: false,
+      rule: "commenters and editors may not change a thread's id",
+    });
+  });
+
+  it('leaves owners free to write maps of any shape', async () => {
+    const f = await fixture();
+    expect(decide(f, ADA, 'owner', (d) => threadsMap(d).set('x', new Y.Map()))).toMatchObject({ ok: true });
+  });
+});

@@ -179,7 +179,7 @@ describe('the rule table', () => {
     expect(f.authorId.created('u-bob', ctx())).toMatch(/own user id/);
     expect(f.authorName.created('Bob', ctx())).toMatch(/own name/);
     expect(f.deleted.created(true, ctx())).toMatch(/not deleted/);
-    expect(f.body.created(12, ctx())).toMatch(/must be a string/);
+    expect(f.body.created(12, ctx())).toMatch(/body is a string/);
     expect(f.editedAt.created('now', ctx())).toMatch(/time or null/);
   });
 

@@ -45,6 +45,8 @@ export interface UpdateChanges {
   writers: number[];
   /** Values of map entries this update creates, by their holding type: read to validate new threads/comments. */
   valueOf(ref: TypeRef, key: string): unknown;
+  /** Whether the update's own delete set removes (part of) this item it inserts. */
+  deletesOwn(item: Y.Item): boolean;
 }
 
 type ID = { client: number; clock: number };
@@ -101,6 +103,7 @@ export function inspectUpdate(doc: Y.Doc, update: Uint8Array, opts: { locate?: b
     missingDependencies,
     writers: inserts.writers,
     valueOf: (ref, key) => valueOf(changes, ref, key),
+    deletesOwn: (item) => deletesOwn(decoded, item),
   };
 }
 
@@ -344,4 +347,9 @@ function valueOf(changes: readonly ItemChange[], ref: TypeRef, key: string): unk
     else if (content instanceof Y.ContentString) value = content.str;
   }
   return value;
+}
+
+function deletesOwn(decoded: DecodedUpdate, item: Y.Item): boolean {
+  const { client, clock } = item.id;
+  return (decoded.ds.clients.get(client) ?? []).some((r) => r.clock < clock + item.length && r.clock + r.len > clock);
 }

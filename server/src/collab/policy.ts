@@ -59,6 +59,8 @@ export function checkUpdate(ctx: UpdateContext, doc: Y.Doc, update: Uint8Array):
     const rule = judge.check(change);
     if (rule) return deny(rule);
   }
+  const incomplete = checkNewItemsComplete(newItems(inspected));
+  if (incomplete) return deny(incomplete);
   return { ok: true, empty: false, writers: inspected.writers };
 }
 
@@ -179,6 +181,10 @@ export class Judge {
       }
       return null;
     }
+    if (list.key) {
+      const rule = list.key(key, this.rules);
+      if (rule) return rule;
+    }
     if (list.replaceRefusal && key !== null && threadsMap(this.doc).has(key)) return list.replaceRefusal;
     if (!(c.item.content instanceof Y.ContentType)) return list.notMapRefusal ?? 'an element must be a map';
     return null;
@@ -232,4 +238,52 @@ export function checkSingleValue(c: ItemChange): string | null {
   const several =
     c.kind === 'insert' && c.at?.key != null && c.item.length !== 1 && !(c.item.content instanceof Y.ContentDeleted);
   return several ? 'a map entry holds exactly one value' : null;
+}
+
+/** A thread or comment the update creates: which fields it sets, and how many new elements each of its lists gets. */
+export interface NewItem {
+  of: ItemRules<FieldTable>;
+  fields: Set<string>;
+  elements: Map<string, number>;
+}
+
+/**
+ * The threads and comments an update creates, with what it puts in them. Content the update itself deletes
+ * (overwritten entries, or items its own delete set removes) does not count: it will not be there.
+ */
+export function newItems(inspected: UpdateChanges): Map<Y.Item, NewItem> {
+  const items = new Map<Y.Item, NewItem>();
+  const itemOf = (item: Y.Item, of: ItemRules<FieldTable>): NewItem => {
+    let entry = items.get(item);
+    if (!entry) items.set(item, (entry = { of, fields: new Set(), elements: new Map() }));
+    return entry;
+  };
+  for (const c of outermostFirst(inspected.changes)) {
+    if (c.kind !== 'insert' || c.item.content instanceof Y.ContentDeleted || inspected.deletesOwn(c.item)) continue;
+    const touch = classify(c.at);
+    if (touch.kind === 'element' && touch.list.of !== 'value' && c.item.content instanceof Y.ContentType) {
+      itemOf(c.item, touch.list.of);
+      // a new element of a list field of a new item (a comment in a new thread's comments)
+      const [holder, field] = c.at!.steps.slice(-2);
+      const parent = holder && 'created' in holder.ref ? items.get(holder.ref.created) : undefined;
+      if (parent && field?.key != null) parent.elements.set(field.key, (parent.elements.get(field.key) ?? 0) + 1);
+    } else if (touch.kind === 'field' && touch.field !== null && 'created' in touch.item.ref) {
+      items.get(touch.item.ref.created)?.fields.add(touch.field);
+    }
+  }
+  return items;
+}
+
+/**
+ * A thread or comment arrives whole, in the update that creates it: every field the table does not let it omit,
+ * and, in lists that may not start empty, at least one new element (a new thread's first comment).
+ */
+export function checkNewItemsComplete(items: Map<Y.Item, NewItem>): string | null {
+  for (const { of, fields, elements } of items.values()) {
+    for (const [name, rule] of Object.entries(of.fields) as [string, FieldRule<unknown>][]) {
+      if (!rule.mayOmit && !fields.has(name)) return `a new ${of.name} arrives with its ${name}`;
+      if (rule.list?.emptyRefusal && !elements.get(name)) return rule.list.emptyRefusal;
+    }
+  }
+  return null;
 }

@@ -33,7 +33,7 @@ import { documentAccess, type AppContext } from './context.js';
 // The limits and checks of the rule table (shared/src/rules.ts), as zod schemas for request bodies.
 const L = TEXT_LIMITS;
 const Body = z.string().max(L.body, `at most ${L.body} characters`).refine(isNonBlank, 'the comment is empty');
-const Tags = z.array(z.string().trim().min(1).max(L.tag)).max(L.tagsPerThread);
+const Tags = z.array(z.string().trim().min(1).max(L.restTag)).max(L.tagsPerThread);
 const CreateThread = z.union([
   z.object({ start: z.number().int().min(0), end: z.number().int().min(0), body: Body, tags: Tags.optional() }),
   z.object({
