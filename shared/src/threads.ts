@@ -10,7 +10,7 @@ import { isUuid, newId } from './ids.js';
 import { ORIGIN } from './origins.js';
 import { threadsMap, type AnchorPositions, type TextQuote, type Thread, type ThreadStatus } from './schema.js';
 import { commentMap, isWritableAnchor, isWritableQuote, writeThreadMap } from './rules.js';
-import { readThreadMap } from './thread-read.js';
+import { readComment, readThreadMap } from './thread-read.js';
 
 /** Where a new thread goes: article offsets, a verbatim quote, or an anchor made elsewhere (e.g. by a client). */
 export type ThreadTarget =
@@ -199,6 +199,32 @@ export function replaceTags(list: Y.Array<unknown>, wanted: readonly string[]): 
   for (const tag of list.toArray()) seen.add(tag as string);
   const missing = wanted.filter((t) => !seen.has(t));
   if (missing.length > 0) list.push(missing);
+}
+
+/**
+ * Removes what every reader skips: entries of `threads` that are no readable thread stored under its own id, and
+ * elements of a thread's `comments` that are no readable comment — junk that clients could store before the server
+ * required new threads and comments to arrive whole. One transaction; returns what it removed.
+ */
+export function purgeInvalid(doc: Y.Doc): { threads: string[]; comments: number } {
+  const threads: string[] = [];
+  const comments: Array<[Y.Array<unknown>, number]> = [];
+  threadsMap(doc).forEach((value, key) => {
+    const thread = value instanceof Y.Map ? readThreadMap(value) : null;
+    if (!thread || thread.id !== key) return void threads.push(key);
+    const list = value.get('comments');
+    if (list instanceof Y.Array)
+      list.forEach((c, i) => {
+        if (!(c instanceof Y.Map) || !readComment(c as Y.Map<unknown>)) comments.push([list, i]);
+      });
+  });
+  if (threads.length > 0 || comments.length > 0)
+    doc.transact(() => {
+      for (const key of threads) threadsMap(doc).delete(key);
+      // last first, so the indexes still to delete stay valid
+      for (const [list, i] of comments.reverse()) list.delete(i, 1);
+    }, ORIGIN.purgeInvalid);
+  return { threads, comments: comments.length };
 }
 
 /** A snapshot of one thread, or null if there is none (or it is malformed). */
