@@ -22,6 +22,7 @@ import {
   exportDocument,
   planJsonImport,
   planW3cImport,
+  purgeInvalid,
   type ExportFormat,
   type ImportFormat,
   type Role,
@@ -210,6 +211,36 @@ program
           detail: { format, file: basename(file), imported: result.imported, skipped: result.skipped },
         });
         console.log(JSON.stringify(result, null, 2));
+      } finally {
+        doc.destroy();
+      }
+    } finally {
+      await storage.close();
+    }
+  });
+
+program
+  .command('purge-invalid')
+  .description(
+    'remove from a document the threads and comments no reader can read (junk older server versions let clients store); run it while the server is stopped, or it keeps serving the junk until it reloads the document',
+  )
+  .argument('<docId>')
+  .action(async (docId: string) => {
+    const storage = await openStorage(loadConfig());
+    try {
+      const doc = await loadDoc(storage, docId);
+      try {
+        const updates: Uint8Array[] = [];
+        doc.on('update', (u: Uint8Array) => updates.push(u));
+        const purged = purgeInvalid(doc);
+        if (updates.length > 0) await storage.appendUpdates(docId, [Y.mergeUpdates(updates)]);
+        await storage.audit({
+          docId,
+          actorId: null,
+          action: 'document.purged',
+          detail: { threads: purged.threads.length, comments: purged.comments },
+        });
+        console.log(JSON.stringify(purged, null, 2));
       } finally {
         doc.destroy();
       }

@@ -4,7 +4,7 @@
  *   root        Y.XmlText   the article, in @lexical/yjs collab v1 form
  *   meta        Y.Map       title, source, author, publishedAt, createdAt, schemaVersion
  *   vocabulary  Y.Map       tag name -> { color, description }
- *   threads     Y.Map       threadId -> Y.Map (a thread; see ThreadFields)
+ *   threads     Y.Map       threadId -> Y.Map (a thread; its fields and their rules: rules.ts)
  */
 import * as Y from 'yjs';
 
@@ -49,28 +49,8 @@ export interface TextQuote {
   suffix: string;
 }
 
-export interface Comment {
-  id: string;
-  authorId: string;
-  authorName: string;
-  body: string;
-  createdAt: number;
-  editedAt: number | null;
-  deleted: boolean;
-}
-
-export interface Thread {
-  id: string;
-  anchor: AnchorPositions;
-  quote: TextQuote;
-  createdBy: string;
-  createdAt: number;
-  status: ThreadStatus;
-  resolvedBy: string | null;
-  resolvedAt: number | null;
-  tags: string[];
-  comments: Comment[];
-}
+// Thread and Comment are derived from their rule tables (rules.ts): one property per field.
+export type { Comment, Thread } from './rules.js';
 
 export function rootText(doc: Y.Doc): Y.XmlText {
   return doc.get(ROOT, Y.XmlText) as Y.XmlText;

@@ -9,6 +9,7 @@ import { ModelError } from './errors.js';
 import { isUuid, newId } from './ids.js';
 import { ORIGIN } from './origins.js';
 import { threadsMap, type AnchorPositions, type TextQuote, type Thread, type ThreadStatus } from './schema.js';
+import { commentMap, isWritableAnchor, isWritableQuote, writeThreadMap } from './rules.js';
 import { readComment, readThreadMap } from './thread-read.js';
 
 /** Where a new thread goes: article offsets, a verbatim quote, or an anchor made elsewhere (e.g. by a client). */
@@ -58,49 +59,14 @@ function cleanTags(tags: readonly unknown[] | undefined): string[] {
   return out;
 }
 
-function isAnchor(x: unknown): x is AnchorPositions {
-  const a = x as AnchorPositions | null;
-  return typeof a === 'object' && a !== null && typeof a.start === 'string' && typeof a.end === 'string';
-}
-
-function isQuote(x: unknown): x is TextQuote {
-  const q = x as TextQuote | null;
-  return (
-    typeof q === 'object' &&
-    q !== null &&
-    typeof q.exact === 'string' &&
-    q.exact !== '' &&
-    typeof q.prefix === 'string' &&
-    typeof q.suffix === 'string'
-  );
-}
-
 function targetAnchor(doc: Y.Doc, target: ThreadTarget): { anchor: AnchorPositions; quote: TextQuote } {
   if ('anchor' in target) {
-    if (!isAnchor(target.anchor) || !isQuote(target.quote))
+    if (!isWritableAnchor(target.anchor) || !isWritableQuote(target.quote))
       throw new ModelError('invalid', 'anchor and quote are malformed');
     return { anchor: { start: target.anchor.start, end: target.anchor.end }, quote: { ...target.quote } };
   }
   if ('exact' in target) return anchorFromQuote(doc, target);
   return anchorFromOffsets(doc, target.start, target.end);
-}
-
-function commentMap(c: {
-  id: string;
-  authorId: string;
-  authorName: string;
-  body: string;
-  createdAt: number;
-}): Y.Map<unknown> {
-  return new Y.Map<unknown>([
-    ['id', c.id],
-    ['authorId', c.authorId],
-    ['authorName', c.authorName],
-    ['body', c.body],
-    ['createdAt', c.createdAt],
-    ['editedAt', null],
-    ['deleted', false],
-  ]);
 }
 
 function threadOf(doc: Y.Doc, threadId: string): Y.Map<unknown> {
@@ -136,19 +102,15 @@ export function createThread(doc: Y.Doc, input: ThreadTarget & NewThread): { thr
   doc.transact(() => {
     const thread = new Y.Map<unknown>();
     threadsMap(doc).set(threadId, thread);
-    thread.set('id', threadId);
-    thread.set('anchor', anchor);
-    thread.set('quote', quote);
-    thread.set('createdBy', createdBy);
-    thread.set('createdAt', now);
-    thread.set('status', 'open');
-    thread.set('resolvedBy', null);
-    thread.set('resolvedAt', null);
-    thread.set('tags', Y.Array.from(tags));
-    thread.set(
-      'comments',
-      Y.Array.from([commentMap({ id: commentId, authorId: createdBy, authorName, body, createdAt: now })]),
-    );
+    writeThreadMap(thread, {
+      id: threadId,
+      anchor,
+      quote,
+      createdBy,
+      createdAt: now,
+      tags,
+      comments: [{ id: commentId, authorId: createdBy, authorName, body, createdAt: now }],
+    });
   }, ORIGIN.createThread);
   return { threadId, commentId };
 }
@@ -239,13 +201,37 @@ export function replaceTags(list: Y.Array<unknown>, wanted: readonly string[]): 
   if (missing.length > 0) list.push(missing);
 }
 
+/**
+ * Removes what every reader skips: entries of `threads` that are no readable thread stored under its own id, and
+ * elements of a thread's `comments` that are no readable comment — junk that clients could store before the server
+ * required new threads and comments to arrive whole. One transaction; returns what it removed.
+ */
+export function purgeInvalid(doc: Y.Doc): { threads: string[]; comments: number } {
+  const threads: string[] = [];
+  const comments: Array<[Y.Array<unknown>, number]> = [];
+  threadsMap(doc).forEach((value, key) => {
+    const thread = value instanceof Y.Map ? readThreadMap(value) : null;
+    if (!thread || thread.id !== key) return void threads.push(key);
+    const list = value.get('comments');
+    if (list instanceof Y.Array)
+      list.forEach((c, i) => {
+        if (!(c instanceof Y.Map) || !readComment(c as Y.Map<unknown>)) comments.push([list, i]);
+      });
+  });
+  if (threads.length > 0 || comments.length > 0)
+    doc.transact(() => {
+      for (const key of threads) threadsMap(doc).delete(key);
+      // last first, so the indexes still to delete stay valid
+      for (const [list, i] of comments.reverse()) list.delete(i, 1);
+    }, ORIGIN.purgeInvalid);
+  return { threads, comments: comments.length };
+}
+
 /** A snapshot of one thread, or null if there is none (or it is malformed). */
 export function readThread(doc: Y.Doc, threadId: string): Thread | null {
   const thread = threadsMap(doc).get(threadId);
   return thread instanceof Y.Map ? readThreadMap(thread) : null;
 }
-
-export { readComment };
 
 /**
  * Calls `onChange` with the ids of the threads a transaction changed (created, deleted, or anything inside them),
@@ -256,8 +242,7 @@ export function observeThreads(
   onChange: (changedThreadIds: Set<string>, origin: unknown) => void,
 ): () => void {
   const threads = threadsMap(doc);
-  // `any`: the deep observer's event type
-  const handler = (events: Y.YEvent<any>[], transaction: Y.Transaction): void => {
+  const handler = (events: Y.YEvent<Y.AbstractType<unknown>>[], transaction: Y.Transaction): void => {
     const ids = new Set<string>();
     for (const event of events) {
       if (event.target === threads) {

@@ -1,6 +1,7 @@
 import { describe, expect, test, beforeAll, afterAll, afterEach } from '@jest/globals';
 import * as Y from 'yjs';
 import WebSocket from 'ws';
+import { createThread } from '@marginalia/shared';
 import { startServer, createDocument, createUser, api, type TestServer } from '../support/server.js';
 import { connectClient, type TestClient } from '../support/clients.js';
 import { waitFor } from '../support/wait.js';
@@ -101,10 +102,15 @@ describe('who may connect and write', () => {
     const owner = client(server.adminToken);
     const c = client(commenter.token);
     await Promise.all([owner.synced(), c.synced()]);
-    const t = new Y.Map<unknown>();
-    t.set('id', 'commenter-thread');
-    c.doc.getMap('threads').set('commenter-thread', t);
-    await waitFor(() => owner.doc.getMap('threads').has('commenter-thread'));
+    // a thread arrives whole, with its first comment by its creator
+    const { threadId } = createThread(c.doc, {
+      start: 0,
+      end: 3,
+      createdBy: commenter.id,
+      authorName: 'Carl Commenter',
+      body: 'a thread',
+    });
+    await waitFor(() => owner.doc.getMap('threads').has(threadId));
 
     const before = owner.doc.get('root', Y.XmlText).toString();
     c.doc.transact(() => {

@@ -22,6 +22,7 @@ import {
   setThreadStatus,
   setThreadTags,
   readResolvedThreads,
+  threadsMap,
 } from '@marginalia/shared';
 import { startServer, createUser, api, type TestServer } from '../support/server.js';
 import { rawClient, type RawClient } from '../support/raw-client.js';
@@ -76,6 +77,9 @@ const WS: Record<string, Expect[]> = {
   'edit article text': /*         */ ['ok', 'ok', 4403, 4403, 4403, 4403, 4403, 4401, 4401],
   'edit meta': /*                 */ ['ok', 'ok', 4403, 4403, 4403, 4403, 4403, 4401, 4401],
   vocabulary: /*                  */ ['ok', 'ok', 4403, 4403, 4403, 4403, 4403, 4401, 4401],
+  // a new thread arrives whole: owners may write any shape, nobody else an incomplete thread
+  'create empty thread': /*       */ ['ok', 4403, 4403, 4403, 4403, 4403, 4403, 4401, 4401],
+  'create thread without comment': ['ok', 4403, 4403, 4403, 4403, 4403, 4403, 4401, 4401],
 };
 
 interface Actor {
@@ -103,6 +107,12 @@ interface Action {
   ownDocument?: boolean;
 }
 
+/** A thread id of the cell's own, for the actions that make threads by hand. */
+const cellKeys = new Map<string, string>();
+const keyOf = (c: Cell): string => {
+  if (!cellKeys.has(c.marker)) cellKeys.set(c.marker, randomUUID());
+  return cellKeys.get(c.marker)!;
+};
 const comment = (doc: Y.Doc, c: Cell, id: string) => readThread(doc, c.threadId)?.comments.find((x) => x.id === id);
 const firstParagraph = (doc: Y.Doc) => doc.get('root', Y.XmlText).toDelta()[0].insert as Y.XmlText;
 
@@ -206,6 +216,25 @@ const ACTIONS: Record<string, Action> = {
       }),
     ws: (doc, c) => setTag(doc, c.marker, { color: '#112233' }),
     seen: (doc, c) => c.marker in readVocabulary(doc),
+  },
+  'create empty thread': {
+    ws: (doc, c) => threadsMap(doc).set(keyOf(c), new Y.Map()),
+    seen: (doc, c) => threadsMap(doc).has(keyOf(c)),
+  },
+  'create thread without comment': {
+    // one update: the thread as createThread writes it, its first comment removed again
+    ws: (doc, c) =>
+      doc.transact(() => {
+        createThread(doc, {
+          id: keyOf(c),
+          exact: 'minister',
+          createdBy: c.actor.id,
+          authorName: c.actor.name,
+          body: c.marker,
+        });
+        (threadsMap(doc).get(keyOf(c))!.get('comments') as Y.Array<unknown>).delete(0, 1);
+      }),
+    seen: (doc, c) => threadsMap(doc).has(keyOf(c)),
   },
   members: {
     rest: (c) =>

@@ -1,19 +1,34 @@
 /**
- * Who may change what in a document (ARCHITECTURE.md §5), decided per item before an update is applied.
- * Pure: a decision from the caller, the document as it is, and what the update would change.
+ * Who may change what in a document, decided per item before an update is applied. Pure: a decision from the
+ * caller, the document as it is, and what the update would change. The rules themselves are data in `shared`'s
+ * rule table (DOCUMENT_WRITERS, THREAD_FIELDS, COMMENT_FIELDS); this module applies them in three steps:
+ * decode what the update touches (inspect.ts), classify each touched item to what it is in the schema (a thread,
+ * a field of a thread or comment, an element of a list), and check each against the table.
  *
  * - viewer: nothing.
- * - commenter: only inside `threads`, and there only
- *     new threads they create (createdBy = themselves, open, well-formed anchor and quote);
- *     status / resolvedBy / resolvedAt of any thread (resolve, reopen), and its tags, from the vocabulary;
- *     new comments with their own authorId and authorName; body / editedAt / deleted of their own comments.
+ * - commenter: only inside `threads`, as the table allows (new threads and comments of their own, resolving and
+ *   tagging any thread, editing and soft-deleting their own comments).
  * - editor: the same in `threads`, and anything in `root`, `meta` and `vocabulary`.
  * - owner: everything.
  * An update is accepted or refused whole.
  */
 import * as Y from 'yjs';
-import { ROLE_RANK, THREADS, ROOT, META, VOCABULARY, threadsMap, vocabularyMap, type Role } from '@marginalia/shared';
-import { inspectUpdate, type ItemChange, type TypeRef, type UpdateChanges } from './inspect.js';
+import {
+  DOCUMENT_WRITERS,
+  ROLE_RANK,
+  THREADS,
+  THREAD_LIST,
+  threadsMap,
+  vocabularyMap,
+  type FieldRule,
+  type FieldTable,
+  type ItemRules,
+  type ListRule,
+  type Role,
+  type RuleContext,
+  type Writer,
+} from '@marginalia/shared';
+import { inspectUpdate, type ItemChange, type Location, type Step, type UpdateChanges } from './inspect.js';
 
 export interface UpdateContext {
   role: Role;
@@ -26,23 +41,7 @@ export type PolicyDecision =
   /** `retry`: not a refusal of the user, but of this server's state (it lacks what the update builds on). */
   | { ok: false; rule: string; retry?: boolean };
 
-const THREAD_FIELDS = new Set([
-  'id',
-  'anchor',
-  'quote',
-  'createdBy',
-  'createdAt',
-  'status',
-  'resolvedBy',
-  'resolvedAt',
-  'tags',
-  'comments',
-]);
-const STATUS_FIELDS = new Set(['status', 'resolvedBy', 'resolvedAt']);
-const COMMENT_FIELDS = new Set(['id', 'authorId', 'authorName', 'body', 'createdAt', 'editedAt', 'deleted']);
-const OWN_COMMENT_EDITS = new Set(['body', 'editedAt', 'deleted']);
-const EDITOR_ROOTS = new Set([ROOT, META, VOCABULARY]);
-
+/** The decision on one update from `ctx` to `doc` (owners' updates are only validated). */
 export function checkUpdate(ctx: UpdateContext, doc: Y.Doc, update: Uint8Array): PolicyDecision {
   const owner = ctx.role === 'owner';
   // Owners may change anything: decode only to validate the update.
@@ -55,90 +54,158 @@ export function checkUpdate(ctx: UpdateContext, doc: Y.Doc, update: Uint8Array):
   if (missingDependencies)
     return { ok: false, rule: 'the update builds on content this server does not have yet', retry: true };
   if (owner) return { ok: true, empty: false, writers: inspected.writers };
-  const checker = new ThreadRules(ctx, doc, inspected);
-  // Outermost changes first, so a refusal names what the user did (deleting a thread deletes its comments too).
-  const ordered = [...changes].sort((a, b) => (a.at?.steps.length ?? -1) - (b.at?.steps.length ?? -1));
-  for (const c of ordered) {
-    if (!c.at) return deny('the update touches content that cannot be located');
-    // Y.Map reads the last value of an entry: an entry with several could show one value to this check and
-    // another to readers. Yjs itself never writes more than one.
-    if (
-      c.kind === 'insert' &&
-      c.at.key !== null &&
-      c.item.length !== 1 &&
-      !(c.item.content instanceof Y.ContentDeleted)
-    ) {
-      return deny('a map entry holds exactly one value');
-    }
-    if (c.at.root === THREADS) {
-      const rule = checker.check(c);
-      if (rule) return deny(rule);
-    } else if (!(ROLE_RANK[ctx.role] >= ROLE_RANK.editor && EDITOR_ROOTS.has(c.at.root))) {
-      return deny(
-        ROLE_RANK[ctx.role] >= ROLE_RANK.editor
-          ? `unknown shared type "${c.at.root}"`
-          : `commenters may change only threads (touched ${c.at.root})`,
-      );
-    }
+  const judge = new Judge(ctx, doc, inspected);
+  for (const change of outermostFirst(changes)) {
+    const rule = judge.check(change);
+    if (rule) return deny(rule);
   }
+  const incomplete = checkNewItemsComplete(newItems(inspected));
+  if (incomplete) return deny(incomplete);
   return { ok: true, empty: false, writers: inspected.writers };
 }
 
 const deny = (rule: string): PolicyDecision => ({ ok: false, rule });
 
-const isCreated = (ref: TypeRef): ref is { created: Y.Item } => 'created' in ref;
-const isString = (v: unknown): v is string => typeof v === 'string';
+/** Outermost changes first, so a refusal names what the user did (deleting a thread deletes its comments too). */
+export function outermostFirst(changes: readonly ItemChange[]): ItemChange[] {
+  return [...changes].sort((a, b) => (a.at?.steps.length ?? -1) - (b.at?.steps.length ?? -1));
+}
 
-class ThreadRules {
-  private readonly vocabulary: Y.Map<unknown>;
+/** What a touched item is in the schema. */
+export type Touch =
+  /** An item whose place could not be found. */
+  | { kind: 'unlocated' }
+  /** Anything in a top-level type other than `threads`. */
+  | { kind: 'document'; root: string }
+  /** An element of a list: a thread in `threads`, a tag in a thread's tags, a comment in its comments. */
+  | { kind: 'element'; list: ListRule; key: string | null }
+  /** A field of a thread or comment (`item` is that thread's or comment's map). */
+  | { kind: 'field'; of: ItemRules<FieldTable>; item: Step; field: string | null }
+  /** Something placed where the schema has no place for it; `rule` says why. */
+  | { kind: 'misplaced'; rule: string };
+
+/**
+ * Classifies a change by walking its location down the schema: `threads` is a list of threads, a thread's
+ * fields are in THREAD_FIELDS, a field with a `list` rule holds elements, and elements that are items (comments)
+ * have fields of their own.
+ */
+export function classify(at: Location | null): Touch {
+  if (!at) return { kind: 'unlocated' };
+  if (at.root !== THREADS) return { kind: 'document', root: at.root };
+  let list: ListRule = THREAD_LIST;
+  let holderOfList: ItemRules<FieldTable> | null = null; // the item whose field `list` is (none for `threads`)
+  for (let i = 0; ; i += 2) {
+    // steps[i] is an element of `list`; steps[i + 1] is a field of that element, holding a list
+    const element = at.steps[i];
+    if (!element) return { kind: 'element', list, key: at.key };
+    if (list.of === 'value')
+      return { kind: 'misplaced', rule: holderOfList!.nestedRefusal(String(at.steps[i - 1]!.key)) };
+    const item = list.of;
+    const field = at.steps[i + 1];
+    if (!field) return { kind: 'field', of: item, item: element, field: at.key };
+    const rule = fieldRule(item, field.key);
+    if (!rule?.list) return { kind: 'misplaced', rule: item.nestedRefusal(String(field.key)) };
+    list = rule.list;
+    holderOfList = item;
+  }
+}
+
+/** The table's rule for a field name (own entries only: a key like `constructor` is no field). */
+function fieldRule(of: ItemRules<FieldTable>, field: string | null): FieldRule<unknown> | undefined {
+  return field !== null && Object.hasOwn(of.fields, field) ? of.fields[field] : undefined;
+}
+
+const RANK_OF_WRITER: Partial<Record<Writer, number>> = {
+  commenter: ROLE_RANK.commenter,
+  editor: ROLE_RANK.editor,
+  owner: ROLE_RANK.owner,
+};
+
+/** Checks the touched items of one update by a non-owner against the rule table. */
+export class Judge {
+  private readonly rules: RuleContext;
+
   constructor(
     private readonly ctx: UpdateContext,
     private readonly doc: Y.Doc,
     private readonly inspected: UpdateChanges,
   ) {
-    this.vocabulary = vocabularyMap(doc) as Y.Map<unknown>;
+    const vocabulary = vocabularyMap(doc) as Y.Map<unknown>;
+    this.rules = {
+      userId: ctx.userId,
+      userName: ctx.userName,
+      threadKey: null,
+      hasTag: (tag) => vocabulary.has(tag),
+    };
   }
 
   /** Returns the broken rule, or null when the change is allowed. */
   check(c: ItemChange): string | null {
-    const { steps, key } = c.at!;
-    const [thread, field, comment] = steps;
-    // threads.set(threadId, …) or threads.delete(threadId)
-    if (!thread) {
-      if (c.kind === 'delete') return 'only owners may delete threads';
-      if (key && threadsMap(this.doc).has(key)) return 'a thread may not be replaced';
-      if (!(c.item.content instanceof Y.ContentType)) return 'a thread must be a map';
-      return null;
+    const single = checkSingleValue(c);
+    if (single) return single;
+    const touch = classify(c.at);
+    switch (touch.kind) {
+      case 'unlocated':
+        return 'the update touches content that cannot be located';
+      case 'document':
+        return this.checkDocumentType(touch.root);
+      case 'misplaced':
+        return touch.rule;
+      case 'element':
+        return this.checkElement(touch.list, touch.key, c);
+      case 'field':
+        return this.checkField(touch.of, touch.item, touch.field, c, c.at!.steps[0]?.key ?? null);
     }
-    const threadRef = thread.ref;
-    // a field of a thread
-    if (!field) {
-      if (!key || !THREAD_FIELDS.has(key)) return `unknown thread field "${key}"`;
-      if (isCreated(threadRef)) return this.checkEntry(c, (v) => this.newThreadField(thread.key, key, v));
-      if (STATUS_FIELDS.has(key)) return this.checkEntry(c, (v) => this.statusField(key, v));
-      return `commenters and editors may not change a thread's ${key}`;
-    }
-    if (field.key === 'tags' && steps.length === 2) {
-      if (c.kind === 'delete') return null;
-      for (const tag of c.item.content.getContent()) {
-        if (!isString(tag) || !this.vocabulary.has(tag)) return `tag "${String(tag)}" is not in the vocabulary`;
+  }
+
+  /** The top-level types other than `threads`: by role, from DOCUMENT_WRITERS. */
+  checkDocumentType(root: string): string | null {
+    const writer = Object.hasOwn(DOCUMENT_WRITERS, root) ? DOCUMENT_WRITERS[root] : undefined;
+    const rank = ROLE_RANK[this.ctx.role];
+    if (writer && rank >= (RANK_OF_WRITER[writer] ?? Infinity)) return null;
+    return rank >= ROLE_RANK.editor
+      ? `unknown shared type "${root}"`
+      : `commenters may change only threads (touched ${root})`;
+  }
+
+  /** Adding or removing an element of a list (`key`: its key in a keyed list, i.e. a thread id). */
+  checkElement(list: ListRule, key: string | null, c: ItemChange): string | null {
+    if (c.kind === 'delete')
+      return this.may(list.removedBy) ? null : (list.removeRefusal ?? 'only owners may remove this');
+    if (!this.may(list.addedBy)) return 'only owners may add this';
+    if (list.of === 'value') {
+      if (!list.element) return null;
+      for (const value of c.item.content.getContent()) {
+        const rule = list.element(value, this.rules);
+        if (rule) return rule;
       }
       return null;
     }
-    if (field.key !== 'comments') return `unknown thread field "${field.key}"`;
-    // an element of the comments array: a new comment map, or a hard delete
-    if (!comment) {
-      if (c.kind === 'delete') return 'only owners may remove comments (delete marks them deleted instead)';
-      if (!(c.item.content instanceof Y.ContentType)) return 'a comment must be a map';
-      return null;
+    if (list.key) {
+      const rule = list.key(key, this.rules);
+      if (rule) return rule;
     }
-    if (steps.length > 3) return 'comments hold no nested types';
-    if (!key || !COMMENT_FIELDS.has(key)) return `unknown comment field "${key}"`;
-    if (isCreated(comment.ref)) return this.checkEntry(c, (v) => this.newCommentField(key, v));
-    const author = this.inspected.valueOf(comment.ref, 'authorId');
-    if (author !== this.ctx.userId) return 'only its author may change a comment';
-    if (!OWN_COMMENT_EDITS.has(key)) return `a comment's ${key} may not change`;
+    if (list.replaceRefusal && key !== null && threadsMap(this.doc).has(key)) return list.replaceRefusal;
+    if (!(c.item.content instanceof Y.ContentType)) return list.notMapRefusal ?? 'an element must be a map';
     return null;
+  }
+
+  /** Setting or deleting a field of a thread or comment: at its creation, or later by who the table allows. */
+  checkField(
+    of: ItemRules<FieldTable>,
+    item: Step,
+    field: string | null,
+    c: ItemChange,
+    threadKey: string | null,
+  ): string | null {
+    const rule = fieldRule(of, field);
+    if (!rule || field === null) return `unknown ${of.name} field "${field}"`;
+    if ('created' in item.ref) return this.checkValue(c, rule.created, threadKey);
+    if (rule.changedBy === 'commenter') return rule.changed ? this.checkValue(c, rule.changed, threadKey) : null;
+    const author = of.authorField ? this.inspected.valueOf(item.ref, of.authorField) : undefined;
+    if (of.authorField && author !== this.ctx.userId) return `only its author may change a ${of.name}`;
+    if (rule.changedBy === 'owner') return of.fixedRefusal(field);
+    return rule.changed ? this.checkValue(c, rule.changed, threadKey) : null;
   }
 
   /**
@@ -147,68 +214,76 @@ class ThreadRules {
    * update) are ordered by Yjs, not by their place in the update. Entries already overwritten inside the update
    * (deleted content) show nothing and pass.
    */
-  private checkEntry(c: ItemChange, rule: (v: unknown) => string | null): string | null {
+  private checkValue(
+    c: ItemChange,
+    check: (v: unknown, ctx: RuleContext) => string | null,
+    threadKey: string | null,
+  ): string | null {
     if (c.kind !== 'insert' || c.item.content instanceof Y.ContentDeleted) return null;
-    return rule(c.item.content.getContent()[c.item.length - 1]);
+    return check(c.item.content.getContent()[c.item.length - 1], { ...this.rules, threadKey });
   }
 
-  private newThreadField(threadId: string | null, key: string, v: unknown): string | null {
-    switch (key) {
-      case 'id':
-        return v === threadId ? null : 'a thread id must match its key';
-      case 'createdBy':
-        return v === this.ctx.userId ? null : "a new thread must carry its creator's own user id";
-      case 'createdAt':
-        return typeof v === 'number' && Number.isFinite(v) ? null : 'createdAt must be a number';
-      case 'status':
-        return v === 'open' ? null : 'a new thread starts open';
-      case 'resolvedBy':
-      case 'resolvedAt':
-        return v === null ? null : 'a new thread is not resolved';
-      case 'anchor': {
-        const a = v as { start?: unknown; end?: unknown } | null;
-        return a && isString(a.start) && isString(a.end)
-          ? null
-          : 'an anchor is { start, end } (encoded relative positions)';
-      }
-      case 'quote': {
-        const q = v as { exact?: unknown; prefix?: unknown; suffix?: unknown } | null;
-        return q && isString(q.exact) && q.exact !== '' && isString(q.prefix) && isString(q.suffix)
-          ? null
-          : 'a quote is { exact, prefix, suffix }';
-      }
-      case 'tags':
-      case 'comments':
-        return v instanceof Y.Array ? null : `a thread's ${key} must be an array`;
-      default:
-        return `unknown thread field "${key}"`;
+  /** Whether the sender's role is one the writer names (non-owners: `creator` and `author` are checked apart). */
+  private may(writer: Writer): boolean {
+    const rank = RANK_OF_WRITER[writer];
+    return rank === undefined || ROLE_RANK[this.ctx.role] >= rank;
+  }
+}
+
+/**
+ * Y.Map reads the last value of an entry: an entry with several could show one value to the policy and another to
+ * readers. Yjs itself never writes more than one.
+ */
+export function checkSingleValue(c: ItemChange): string | null {
+  const several =
+    c.kind === 'insert' && c.at?.key != null && c.item.length !== 1 && !(c.item.content instanceof Y.ContentDeleted);
+  return several ? 'a map entry holds exactly one value' : null;
+}
+
+/** A thread or comment the update creates: which fields it sets, and how many new elements each of its lists gets. */
+export interface NewItem {
+  of: ItemRules<FieldTable>;
+  fields: Set<string>;
+  elements: Map<string, number>;
+}
+
+/**
+ * The threads and comments an update creates, with what it puts in them. Content the update itself deletes
+ * (overwritten entries, or items its own delete set removes) does not count: it will not be there.
+ */
+export function newItems(inspected: UpdateChanges): Map<Y.Item, NewItem> {
+  const items = new Map<Y.Item, NewItem>();
+  const itemOf = (item: Y.Item, of: ItemRules<FieldTable>): NewItem => {
+    let entry = items.get(item);
+    if (!entry) items.set(item, (entry = { of, fields: new Set(), elements: new Map() }));
+    return entry;
+  };
+  for (const c of outermostFirst(inspected.changes)) {
+    if (c.kind !== 'insert' || c.item.content instanceof Y.ContentDeleted || inspected.deletesOwn(c.item)) continue;
+    const touch = classify(c.at);
+    if (touch.kind === 'element' && touch.list.of !== 'value' && c.item.content instanceof Y.ContentType) {
+      itemOf(c.item, touch.list.of);
+      // a new element of a list field of a new item (a comment in a new thread's comments)
+      const [holder, field] = c.at!.steps.slice(-2);
+      const parent = holder && 'created' in holder.ref ? items.get(holder.ref.created) : undefined;
+      if (parent && field?.key != null) parent.elements.set(field.key, (parent.elements.get(field.key) ?? 0) + 1);
+    } else if (touch.kind === 'field' && touch.field !== null && 'created' in touch.item.ref) {
+      items.get(touch.item.ref.created)?.fields.add(touch.field);
     }
   }
+  return items;
+}
 
-  private statusField(key: string, v: unknown): string | null {
-    if (key === 'status') return v === 'open' || v === 'resolved' ? null : 'status is open or resolved';
-    if (key === 'resolvedBy')
-      return v === null || v === this.ctx.userId ? null : 'resolvedBy must be the resolving user';
-    return v === null || (typeof v === 'number' && Number.isFinite(v)) ? null : 'resolvedAt must be a time or null';
-  }
-
-  private newCommentField(key: string, v: unknown): string | null {
-    switch (key) {
-      case 'authorId':
-        return v === this.ctx.userId ? null : "a new comment must carry its author's own user id";
-      case 'authorName':
-        return v === this.ctx.userName ? null : "a new comment must carry its author's own name";
-      case 'id':
-      case 'body':
-        return isString(v) ? null : `a comment's ${key} must be a string`;
-      case 'createdAt':
-        return typeof v === 'number' && Number.isFinite(v) ? null : 'createdAt must be a number';
-      case 'editedAt':
-        return v === null || typeof v === 'number' ? null : 'editedAt must be a time or null';
-      case 'deleted':
-        return v === false ? null : 'a new comment is not deleted';
-      default:
-        return `unknown comment field "${key}"`;
+/**
+ * A thread or comment arrives whole, in the update that creates it: every field the table does not let it omit,
+ * and, in lists that may not start empty, at least one new element (a new thread's first comment).
+ */
+export function checkNewItemsComplete(items: Map<Y.Item, NewItem>): string | null {
+  for (const { of, fields, elements } of items.values()) {
+    for (const [name, rule] of Object.entries(of.fields) as [string, FieldRule<unknown>][]) {
+      if (!rule.mayOmit && !fields.has(name)) return `a new ${of.name} arrives with its ${name}`;
+      if (rule.list?.emptyRefusal && !elements.get(name)) return rule.list.emptyRefusal;
     }
   }
+  return null;
 }

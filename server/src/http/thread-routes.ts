@@ -1,5 +1,5 @@
 /**
- * Threads over REST (CONTRACT.md): read with resolved anchors, create by offsets or by quote, reply, edit and
+ * Threads over REST (docs/API.md): read with resolved anchors, create by offsets or by quote, reply, edit and
  * delete comments, resolve/reopen, tags; the document's tag vocabulary. Every write goes into the live Y.Doc
  * through `shared`'s mutators and the same durable path as WebSocket updates, so connected clients see it at once.
  */
@@ -9,6 +9,9 @@ import * as Y from 'yjs';
 import {
   ModelError,
   AnchorError,
+  TEXT_LIMITS,
+  THREAD_STATUSES,
+  isNonBlank,
   addComment,
   createThread,
   deleteComment,
@@ -27,29 +30,27 @@ import type { Principal } from '../auth/tokens.js';
 import { HttpError, forbidden, parseBody } from './errors.js';
 import { documentAccess, type AppContext } from './context.js';
 
-const MAX_BODY = 20_000;
-const Body = z
-  .string()
-  .max(MAX_BODY, `at most ${MAX_BODY} characters`)
-  .refine((s) => s.trim() !== '', 'the comment is empty');
-const Tags = z.array(z.string().trim().min(1).max(60)).max(20);
+// The limits and checks of the rule table (shared/src/rules.ts), as zod schemas for request bodies.
+const L = TEXT_LIMITS;
+const Body = z.string().max(L.body, `at most ${L.body} characters`).refine(isNonBlank, 'the comment is empty');
+const Tags = z.array(z.string().trim().min(1).max(L.restTag)).max(L.tagsPerThread);
 const CreateThread = z.union([
   z.object({ start: z.number().int().min(0), end: z.number().int().min(0), body: Body, tags: Tags.optional() }),
   z.object({
-    exact: z.string().min(1).max(MAX_BODY),
-    prefix: z.string().max(1000).optional(),
-    suffix: z.string().max(1000).optional(),
+    exact: z.string().min(1).max(L.quote),
+    prefix: z.string().max(L.quoteContext).optional(),
+    suffix: z.string().max(L.quoteContext).optional(),
     body: Body,
     tags: Tags.optional(),
   }),
 ]);
 const NewComment = z.object({ body: Body });
 const PatchThread = z
-  .object({ status: z.enum(['open', 'resolved']).optional(), tags: Tags.optional() })
+  .object({ status: z.enum(THREAD_STATUSES).optional(), tags: Tags.optional() })
   .refine((b) => b.status !== undefined || b.tags !== undefined, 'give status or tags');
 const TagBody = z.object({
   color: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour like #aabbcc'),
-  description: z.string().max(500).optional(),
+  description: z.string().max(L.tagDescription).optional(),
 });
 
 export function threadView(t: ResolvedThread) {
