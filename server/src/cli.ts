@@ -12,7 +12,7 @@ import { hashPassword } from './auth/passwords.js';
 import { USERNAME } from './http/auth-routes.js';
 import type { ArticleFormat } from './article/import.js';
 import { StorageError, type Storage } from './storage/types.js';
-import { storedPieces } from './storage/merge.js';
+import { storedPieces } from './storage/stored-state.js';
 import {
   DUMP_FORMAT,
   EXPORT_FORMATS,
@@ -107,7 +107,7 @@ program
 /** A document's Y.Doc as stored: the latest snapshot, then the log after it, in order. */
 async function loadDoc(storage: Storage, docId: string): Promise<Y.Doc> {
   if (!(await storage.getDocument(docId))) throw new Error(`no document "${docId}"`);
-  const state = await storage.loadState(docId);
+  const state = await storage.log.loadState(docId);
   const doc = new Y.Doc();
   for (const piece of storedPieces(state)) Y.applyUpdate(doc, piece);
   return doc;
@@ -185,7 +185,7 @@ program
     try {
       input = JSON.parse(readFileSync(file, 'utf8'));
     } catch (e) {
-      throw new Error(`${file} is not JSON: ${(e as Error).message}`);
+      throw new Error(`${file} is not JSON: ${(e as Error).message}`, { cause: e });
     }
     const isDump =
       typeof input === 'object' && input !== null && (input as { format?: unknown }).format === DUMP_FORMAT;
@@ -202,7 +202,7 @@ program
         doc.transact(() => {
           result = applyImport(doc, plan, { importerId: 'cli', mayDefineTags: true, now });
         }, 'import:cli');
-        if (updates.length > 0) await storage.appendUpdates(docId, [Y.mergeUpdates(updates)]);
+        if (updates.length > 0) await storage.log.appendUpdates(docId, [Y.mergeUpdates(updates)]);
         await storage.audit({
           docId,
           actorId: null,
@@ -243,7 +243,8 @@ users
       });
       console.log(`created ${name} (${id})`);
     } catch (e) {
-      if (e instanceof StorageError && e.code === 'conflict') throw new Error(`username "${name}" is taken`);
+      if (e instanceof StorageError && e.code === 'conflict')
+        throw new Error(`username "${name}" is taken`, { cause: e });
       throw e;
     } finally {
       await storage.close();

@@ -9,6 +9,7 @@ import { initMeta, threadsMap, type Role } from '@marginalia/shared';
 import { importArticle, type ArticleFormat } from './article/import.js';
 import type { Storage } from './storage/types.js';
 import type { LiveDocument } from './collab/live-document.js';
+import { log } from './log.js';
 
 export interface NewArticle {
   id?: string;
@@ -88,7 +89,10 @@ export function activityRecorder(
       } catch {
         return; // destroyed meanwhile
       }
-      storage.updateDocument(live.id, { updatedAt: Date.now(), ...counts }).catch(() => {});
+      storage.updateDocument(live.id, { updatedAt: Date.now(), ...counts }).catch((e: Error) => {
+        // The library shows stale activity until the next stored change records it again.
+        log.warn('could not record document activity', { doc: live.id, error: e.message });
+      });
     }, intervalMs);
     timer.unref();
     due.set(live.id, timer);

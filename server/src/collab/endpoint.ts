@@ -10,7 +10,7 @@ import { DOC_ID, roleFor } from '../access.js';
 import { TokenError, type Tokens, type Principal } from '../auth/tokens.js';
 import type { Config } from '../config.js';
 import type { Storage, StoredState } from '../storage/types.js';
-import { storedPieces } from '../storage/merge.js';
+import { storedPieces } from '../storage/stored-state.js';
 import { Connection, type EarlyStart } from './connection.js';
 import type { DocumentRegistry, EarlyHold } from './registry.js';
 import { CLOSE, EMPTY_UPDATE, encodeStep2Update, encodeUpdate } from './protocol.js';

@@ -12,8 +12,8 @@ import { EMPTY_UPDATE, encodeAwareness, encodeStep2Update, encodeUpdate } from '
 import { SeqTracker } from './seq-tracker.js';
 import { encodeAwarenessUpdate } from 'y-protocols/awareness';
 import { log } from '../log.js';
-import { foldInWorker, sliceInWorker } from '../storage/fold-worker.js';
-import { storedPieces } from '../storage/merge.js';
+import { foldInWorker, sliceInWorker } from '../storage/storage-worker.js';
+import { storedPieces } from '../storage/stored-state.js';
 import { Outgoing } from './wire.js';
 
 /** A recipient of broadcasts: a WebSocket connection, or (later) a peer instance. */
@@ -198,7 +198,7 @@ export class LiveDocument {
   ): Promise<LiveDocument> {
     let state;
     try {
-      state = await storage.loadState(id);
+      state = await storage.log.loadState(id);
     } catch (e) {
       throw new LoadError(`storage unavailable: ${(e as Error).message}`);
     }
@@ -249,7 +249,7 @@ export class LiveDocument {
   async claimWriters(clientIds: number[], userId: string): Promise<number | null> {
     const unknown = clientIds.filter((id) => !this.writerOwners.has(id));
     if (unknown.length) {
-      const owners = await this.storage.claimClientIds(this.id, userId, unknown);
+      const owners = await this.storage.log.claimClientIds(this.id, userId, unknown);
       for (const [id, owner] of owners) this.writerOwners.set(id, owner);
     }
     return clientIds.find((id) => this.writerOwners.get(id) !== userId) ?? null;
@@ -344,7 +344,7 @@ export class LiveDocument {
     let seqs: number[];
     const started = performance.now();
     try {
-      seqs = await this.storage.appendUpdates(
+      seqs = await this.storage.log.appendUpdates(
         this.id,
         batch.map((w) => w.update),
       );
@@ -398,7 +398,7 @@ export class LiveDocument {
     this.compacting = (async () => {
       try {
         const out: { folded?: { entries: number; bytes: number; update: Uint8Array; stateVector: Uint8Array } } = {};
-        const upto = await this.storage.compact(this.id, async (state) => {
+        const upto = await this.storage.log.compact(this.id, async (state) => {
           const { update, stateVector } = await foldInWorker(state);
           const bytes = state.updates.reduce((n, u) => n + u.data.byteLength, 0);
           out.folded = { entries: state.updates.length, bytes, update, stateVector };
@@ -442,7 +442,7 @@ export class LiveDocument {
     return (this.catchingUp ??= (async () => {
       try {
         const from = this.seqs.through;
-        const tail = await this.storage.updatesAfter(this.id, from);
+        const tail = await this.storage.log.updatesAfter(this.id, from);
         if (tail) {
           this.applyStored(
             tail.map((u) => u.data),
@@ -451,7 +451,7 @@ export class LiveDocument {
           if (tail.length) this.seqs.advanceTo(tail.at(-1)!.seq);
         } else {
           // compaction folded entries we lack into the snapshot: apply the whole stored state (idempotent)
-          const state = await this.storage.loadState(this.id);
+          const state = await this.storage.log.loadState(this.id);
           this.applyStored(storedPieces(state), []);
           this.seqs.advanceTo(state.updates.at(-1)?.seq ?? state.snapshotSeq);
         }
