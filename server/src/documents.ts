@@ -8,8 +8,6 @@ import { randomUUID } from 'node:crypto';
 import { initMeta, threadsMap, type Role } from '@marginalia/shared';
 import { importArticle, type ArticleFormat } from './article/import.js';
 import type { Storage } from './storage/types.js';
-import type { LiveDocument } from './collab/live-document.js';
-import { log } from './log.js';
 
 export interface NewArticle {
   id?: string;
@@ -70,31 +68,4 @@ export function documentCounts(doc: Y.Doc): { threadCount: number; commentCount:
     if (comments) for (const c of comments) if (!c.get('deleted')) commentCount++;
   }
   return { threadCount: threads.size, commentCount };
-}
-
-/** Keeps each document's activity time and counts current, at most once per `intervalMs` per document. */
-export function activityRecorder(
-  storage: Storage,
-  intervalMs = 2000,
-): (live: LiveDocument, ...rest: unknown[]) => void {
-  const due = new Map<string, NodeJS.Timeout>();
-  return (live) => {
-    if (due.has(live.id)) return;
-    const timer = setTimeout(() => {
-      due.delete(live.id);
-      if (live.broken) return;
-      let counts;
-      try {
-        counts = documentCounts(live.doc);
-      } catch {
-        return; // destroyed meanwhile
-      }
-      storage.updateDocument(live.id, { updatedAt: Date.now(), ...counts }).catch((e: Error) => {
-        // The library shows stale activity until the next stored change records it again.
-        log.warn('could not record document activity', { doc: live.id, error: e.message });
-      });
-    }, intervalMs);
-    timer.unref();
-    due.set(live.id, timer);
-  };
 }

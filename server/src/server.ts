@@ -17,7 +17,9 @@ import { DocumentRegistry } from './collab/registry.js';
 import { attachCollabEndpoint } from './collab/endpoint.js';
 import { createApp, originAllowed } from './http/app.js';
 import type { AppContext } from './http/context.js';
-import { activityRecorder } from './documents.js';
+import { documentCounts } from './documents.js';
+import { Projector } from './projector/projector.js';
+import { activityConsumer } from './projector/activity.js';
 import { RedisReplicator } from './scale/redis-replicator.js';
 import { ensureSampleDocument } from './sample.js';
 import { log } from './log.js';
@@ -61,7 +63,6 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   if (config.seedSample) await ensureSampleDocument(storage, config);
 
   const tokens = new Tokens(loadSecret(config.secret, config.dataDir), config.tokenTtlSeconds);
-  const recordActivity = activityRecorder(storage);
   const replicator = config.redisUrl
     ? await RedisReplicator.connect({
         url: config.redisUrl,
@@ -70,18 +71,37 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         catchUpIntervalMs: config.catchUpIntervalMs,
       })
     : null;
-  const registry = new DocumentRegistry(
-    storage,
+  // The log projector: woken after each stored batch (onStored below), run before each compaction (which deletes
+  // only projected entries), and catching up on its own. Its consumers: the library's activity (documents.updated_at
+  // and counts).
+  const projector: Projector = new Projector({
+    db: storage.db,
+    engine: storage.kind,
+    delayMs: config.projectionDelayMs,
+    consumers: [
+      activityConsumer({
+        log: storage.log,
+        loadedCounts: async (id) => {
+          // A document that failed to load here is counted from storage instead.
+          const live = await registry.peek(id)?.catch(() => null);
+          return live && !live.broken ? documentCounts(live.doc) : null;
+        },
+      }),
+    ],
+  });
+  const registry: DocumentRegistry = new DocumentRegistry(
+    { ...storage, log: projector.projectingBeforeCompaction(storage.log) },
     config.limits,
     {
       onStored: (live, seqs, update) => {
-        recordActivity(live);
+        projector.wake(live.id);
         replicator?.hooks.onStored(live, seqs, update);
       },
       onLocalAwareness: replicator?.hooks.onLocalAwareness,
     },
     replicator,
   );
+  void projector.catchUp();
   const ctx: AppContext = {
     config,
     storage,
@@ -135,6 +155,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       ctx.collab?.closeAll(1001, 'server shutting down');
       http.closeAllConnections();
       await replicator?.close();
+      await projector.close();
       if (!opts.storage) await storage.close();
     })());
   return { url, port, http, context: ctx, close };

@@ -125,6 +125,23 @@ function migrations(engine: EngineKind): Migrations {
           .execute();
       },
     },
+    '0002_projection_cursors': {
+      async up(db: Kysely<unknown>) {
+        // How far the log projector (projector/) has projected each document's log. A document without a row has
+        // projected nothing. Documents that exist already start at their last sequence number: their history
+        // before the projector is not replayed (compaction may have folded it away).
+        await db.schema
+          .createTable('projection_cursors')
+          .ifNotExists()
+          .addColumn('doc_id', 'text', (c) => c.primaryKey().references('documents.id').onDelete('cascade'))
+          .addColumn('seq', t.integer, (c) => c.notNull())
+          .execute();
+        await sql`INSERT INTO projection_cursors (doc_id, seq)
+                  SELECT d.id, coalesce((SELECT max(u.seq) FROM updates u WHERE u.doc_id = d.id),
+                                        (SELECT s.upto_seq FROM snapshots s WHERE s.doc_id = d.id), 0)
+                  FROM documents d`.execute(db);
+      },
+    },
   };
 }
 

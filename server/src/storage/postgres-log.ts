@@ -80,7 +80,12 @@ export function postgresLog(pool: pg.Pool): DocumentLog {
            ON CONFLICT (doc_id) DO UPDATE SET upto_seq = excluded.upto_seq, data = excluded.data, created_at = excluded.created_at`,
           [docId, upto, await fold(state), Date.now()],
         );
-        await c.query('DELETE FROM updates WHERE doc_id = $1 AND seq <= $2', [docId, upto]);
+        // Folded entries go, except those the projector has not projected yet (it deletes them once it has).
+        await c.query(
+          `DELETE FROM updates WHERE doc_id = $1
+             AND seq <= LEAST($2, coalesce((SELECT seq FROM projection_cursors WHERE doc_id = $1), 0))`,
+          [docId, upto],
+        );
         return upto;
       });
     },

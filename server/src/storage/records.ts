@@ -64,6 +64,8 @@ export function relationalRecords(db: Kysely<Database>, isUniqueViolation: (e: u
             })
             .execute();
           await trx.insertInto('updates').values({ doc_id: r.id, seq: 1, data: d.initialUpdate }).execute();
+          // The row above is what projecting the first entry would make (its counts, its time): it starts projected.
+          await trx.insertInto('projection_cursors').values({ doc_id: r.id, seq: 1 }).execute();
           if (d.members.length) {
             await trx
               .insertInto('memberships')

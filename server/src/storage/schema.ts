@@ -67,6 +67,12 @@ export interface SettingsTable {
   value: string;
 }
 
+/** How far the log projector has projected each document (projector/projector.ts). */
+export interface ProjectionCursorsTable {
+  doc_id: string;
+  seq: number;
+}
+
 export interface Database {
   documents: DocumentsTable;
   updates: UpdatesTable;
@@ -76,6 +82,7 @@ export interface Database {
   memberships: MembershipsTable;
   audit: AuditTable;
   settings: SettingsTable;
+  projection_cursors: ProjectionCursorsTable;
 }
 
 export type DocumentRow = Selectable<DocumentsTable>;

@@ -29,7 +29,11 @@ export function sqliteLog(db: Database.Database, gate: SerialGate, disk: Disk | 
       `INSERT INTO snapshots (doc_id, upto_seq, data, created_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (doc_id) DO UPDATE SET upto_seq = excluded.upto_seq, data = excluded.data, created_at = excluded.created_at`,
     ),
-    deleteUpdatesUpTo: db.prepare('DELETE FROM updates WHERE doc_id = ? AND seq <= ?'),
+    /** Folded entries go, except those the projector has not projected yet (it deletes them once it has). */
+    deleteFolded: db.prepare<[{ doc: string; upto: number }]>(
+      `DELETE FROM updates WHERE doc_id = @doc
+         AND seq <= min(@upto, coalesce((SELECT seq FROM projection_cursors WHERE doc_id = @doc), 0))`,
+    ),
     claimClient: db.prepare(
       'INSERT INTO client_ids (doc_id, client_id, user_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
     ),
@@ -83,7 +87,7 @@ export function sqliteLog(db: Database.Database, gate: SerialGate, disk: Disk | 
   const storeFold = db.transaction((docId: string, fromSeq: number, uptoSeq: number, data: Uint8Array): number => {
     if ((q.snapshot.get(docId)?.upto_seq ?? 0) !== fromSeq) return -1;
     q.upsertSnapshot.run(docId, uptoSeq, data, Date.now());
-    q.deleteUpdatesUpTo.run(docId, uptoSeq);
+    q.deleteFolded.run({ doc: docId, upto: uptoSeq });
     return uptoSeq;
   });
 

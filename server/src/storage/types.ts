@@ -18,7 +18,7 @@ export interface DocumentRecord {
   createdBy: string;
   createdAt: number;
   updatedAt: number;
-  /** Counts kept current by the write path, so the library need not load every document. */
+  /** Counts kept current from the stored log (projector/activity.ts), so the library need not load documents. */
   threadCount: number;
   commentCount: number;
 }
@@ -91,8 +91,9 @@ export interface NewDocument {
  * instances sharing one database, and are never reused, not even after compaction.
  *
  * Compaction: folds the snapshot and the log entries into a new snapshot (covering sequence numbers up to
- * `snapshotSeq`), and deletes the folded entries. Entries at or below `snapshotSeq` are gone from what `loadState`
- * and `updatesAfter` return.
+ * `snapshotSeq`). Entries at or below `snapshotSeq` are gone from what `loadState` and `updatesAfter` return. It
+ * deletes the folded entries the log projector (projector/projector.ts) has projected; the others stay stored
+ * until the projector has handed them on, and it deletes them then.
  *
  * On SQLite, the log and the relational layer share one connection: a log call waits while a relational
  * transaction is open, so never call the log from inside such a transaction (it would wait for itself).
@@ -102,8 +103,8 @@ export interface DocumentLog {
   appendUpdates(docId: string, updates: Uint8Array[]): Promise<number[]>;
   loadState(docId: string): Promise<StoredState>;
   /**
-   * Folds the snapshot and every log entry into a new snapshot and deletes those entries, in one transaction.
-   * It reads what is stored rather than trusting a copy in memory, so entries appended
+   * Folds the snapshot and every log entry into a new snapshot, and deletes those entries that the projector has
+   * projected, in one transaction. It reads what is stored rather than trusting a copy in memory, so entries appended
    * by anyone else (another instance, the CLI) are never dropped. Resolves with the sequence number now covered
    * (0: nothing stored; -1: someone else compacted meanwhile and nothing was written).
    * `fold` builds the new snapshot (default: `foldState` in this thread); it may run elsewhere (a worker) while
