@@ -84,6 +84,12 @@ async function expectLegacyRows(storage: Storage, withClientIds: boolean): Promi
   ]);
   expect(await storage.getSetting('sample.created')).toBe('yes');
   if (withClientIds) expect(await storage.log.claimClientIds('d1', 'u1', [4242])).toEqual(new Map([[4242, 'u2']]));
+  // The projector starts after what was stored before it existed (compaction may have folded that history away).
+  const cursors = await storage.db.selectFrom('projection_cursors').selectAll().orderBy('doc_id').execute();
+  expect(cursors).toEqual([
+    { doc_id: 'd1', seq: 3 },
+    { doc_id: 'd2', seq: 1 },
+  ]);
   // The log numbers on from what is stored, and documents created now start at 1 as before.
   expect(await storage.log.appendUpdates('d1', [new Uint8Array([0, 0])])).toEqual([4]);
   await storage.createDocument({ record: documentRecord('d3'), initialUpdate: new Uint8Array([0, 0]), members: [] });
