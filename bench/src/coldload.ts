@@ -85,7 +85,7 @@ export async function buildColdloadData(
   const dataDir = first.dataDir!;
   await provision(first, []);
   await stop(first.child.proc);
-  const storage = openSqliteStorage(join(dataDir, 'marginalia.db'));
+  const storage = await openSqliteStorage(join(dataDir, 'marginalia.db'));
   try {
     const admin = await storage.getUserByUsername(ADMIN.username);
     const docId = await createDocument(storage, {
@@ -97,7 +97,7 @@ export async function buildColdloadData(
       ownerId: admin!.id,
       decorate: (doc) => addThreads(doc, threads, comments / threads),
     });
-    const state = await storage.loadState(docId);
+    const state = await storage.log.loadState(docId);
     return {
       dataDir,
       docId,

@@ -173,7 +173,7 @@ export function referenceTarget(t: RunningTarget): Target {
  */
 export async function seedState(name: string, content: string): Promise<string> {
   mkdirSync(TMP, { recursive: true });
-  const storage = openSqliteStorage(':memory:');
+  const storage = await openSqliteStorage(':memory:');
   try {
     const id = await createDocument(storage, {
       title: name,
@@ -183,7 +183,7 @@ export async function seedState(name: string, content: string): Promise<string> 
       createdBy: 'bench',
       ownerId: null,
     });
-    const state = await storage.loadState(id);
+    const state = await storage.log.loadState(id);
     const file = join(TMP, `seed-${name}.bin`);
     writeFileSync(file, state.updates[0]!.data);
     return file;

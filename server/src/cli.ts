@@ -12,7 +12,7 @@ import { hashPassword } from './auth/passwords.js';
 import { USERNAME } from './http/auth-routes.js';
 import type { ArticleFormat } from './article/import.js';
 import { StorageError, type Storage } from './storage/types.js';
-import { storedPieces } from './storage/merge.js';
+import { storedPieces } from './storage/stored-state.js';
 import {
   DUMP_FORMAT,
   EXPORT_FORMATS,
@@ -108,7 +108,7 @@ program
 /** A document's Y.Doc as stored: the latest snapshot, then the log after it, in order. */
 async function loadDoc(storage: Storage, docId: string): Promise<Y.Doc> {
   if (!(await storage.getDocument(docId))) throw new Error(`no document "${docId}"`);
-  const state = await storage.loadState(docId);
+  const state = await storage.log.loadState(docId);
   const doc = new Y.Doc();
   for (const piece of storedPieces(state)) Y.applyUpdate(doc, piece);
   return doc;
@@ -203,7 +203,7 @@ program
         doc.transact(() => {
           result = applyImport(doc, plan, { importerId: 'cli', mayDefineTags: true, now });
         }, 'import:cli');
-        if (updates.length > 0) await storage.appendUpdates(docId, [Y.mergeUpdates(updates)]);
+        if (updates.length > 0) await storage.log.appendUpdates(docId, [Y.mergeUpdates(updates)]);
         await storage.audit({
           docId,
           actorId: null,
@@ -233,7 +233,7 @@ program
         const updates: Uint8Array[] = [];
         doc.on('update', (u: Uint8Array) => updates.push(u));
         const purged = purgeInvalid(doc);
-        if (updates.length > 0) await storage.appendUpdates(docId, [Y.mergeUpdates(updates)]);
+        if (updates.length > 0) await storage.log.appendUpdates(docId, [Y.mergeUpdates(updates)]);
         await storage.audit({
           docId,
           actorId: null,

@@ -46,6 +46,8 @@ export interface Config {
   redisPrefix: string;
   /** How often loaded documents are compared with the shared log when scaled out (ms). */
   catchUpIntervalMs: number;
+  /** Least time between two projections of one document's log after it stored something (ms). */
+  projectionDelayMs: number;
   adminUser: string | null;
   adminPassword: string | null;
   secret: string | null;
@@ -91,6 +93,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: nonEmpty(env.REDIS_URL),
     redisPrefix: nonEmpty(env.REDIS_PREFIX) ?? 'marginalia:',
     catchUpIntervalMs: int(env, 'MARGINALIA_CATCHUP_INTERVAL_MS', 2000, 50),
+    projectionDelayMs: int(env, 'MARGINALIA_PROJECTION_DELAY_MS', 2000, 0),
     adminUser,
     adminPassword,
     secret: nonEmpty(env.MARGINALIA_SECRET),

@@ -8,7 +8,6 @@ import { randomUUID } from 'node:crypto';
 import { initMeta, threadsMap, type Role } from '@marginalia/shared';
 import { importArticle, type ArticleFormat } from './article/import.js';
 import type { Storage } from './storage/types.js';
-import type { Extension } from './collab/hooks.js';
 
 export interface NewArticle {
   id?: string;
@@ -69,30 +68,4 @@ export function documentCounts(doc: Y.Doc): { threadCount: number; commentCount:
     if (comments) for (const c of comments) if (!c.get('deleted')) commentCount++;
   }
   return { threadCount: threads.size, commentCount };
-}
-
-/**
- * An extension that keeps each document's activity time and counts current after its stored batches, at most
- * once per `intervalMs` per document.
- */
-export function activityBookkeeping(storage: Storage, intervalMs = 2000): Extension {
-  const due = new Map<string, NodeJS.Timeout>();
-  return {
-    onStored({ document: live }) {
-      if (due.has(live.id)) return;
-      const timer = setTimeout(() => {
-        due.delete(live.id);
-        if (live.broken) return;
-        let counts;
-        try {
-          counts = documentCounts(live.doc);
-        } catch {
-          return; // destroyed meanwhile
-        }
-        storage.updateDocument(live.id, { updatedAt: Date.now(), ...counts }).catch(() => {});
-      }, intervalMs);
-      timer.unref();
-      due.set(live.id, timer);
-    },
-  };
 }

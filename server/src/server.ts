@@ -20,7 +20,9 @@ import { refusalAudit } from './collab/refusal-audit.js';
 import { attachCollabEndpoint } from './collab/endpoint.js';
 import { createApp, originAllowed } from './http/app.js';
 import type { AppContext } from './http/context.js';
-import { activityBookkeeping } from './documents.js';
+import { documentCounts } from './documents.js';
+import { Projector } from './projector/projector.js';
+import { activityConsumer } from './projector/activity.js';
 import { RedisReplicator } from './scale/redis-replicator.js';
 import { ensureSampleDocument } from './sample.js';
 import { log } from './log.js';
@@ -74,23 +76,44 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         catchUpIntervalMs: config.catchUpIntervalMs,
       })
     : null;
+  // The log projector: woken after each stored batch, run before each compaction (which deletes only projected
+  // entries), and catching up on its own. Its consumers: the library's activity (documents.updated_at and counts).
+  const projector: Projector = new Projector({
+    db: storage.db,
+    engine: storage.kind,
+    delayMs: config.projectionDelayMs,
+    consumers: [
+      activityConsumer({
+        log: storage.log,
+        loadedCounts: async (id) => {
+          // A document that failed to load here is counted from storage instead.
+          const live = await registry.peek(id)?.catch(() => null);
+          return live && !live.broken ? documentCounts(live.doc) : null;
+        },
+      }),
+    ],
+  });
+  /** What the write path stores to: the log, projected before each compaction. */
+  const liveStorage: Storage = { ...storage, log: projector.projectingBeforeCompaction(storage.log) };
   const revoked: AppContext['revoked'] = new Map();
   /** A signed-out (revoked) token opens no socket; browsers open sockets only from allowed origins. */
   const access: Extension = {
     onUpgrade: (req) => (originAllowed(ctx, req.headers.origin, req.headers.host) ? null : 'origin not allowed'),
     onAuthenticate: (principal) => (revoked.has(principal.jti) ? 'token revoked' : null),
   };
-  // The lifecycle extensions, in the order their hooks run: after each stored batch, activity bookkeeping, then
-  // scale-out publishing, then compaction.
+  const projection: Extension = { onStored: ({ documentId }) => projector.wake(documentId) };
+  // The lifecycle extensions, in the order their hooks run: after each stored batch, the projector is woken, then
+  // scale-out publishes, then compaction.
   const hooks = new Hooks([
     access,
-    activityBookkeeping(storage),
+    projection,
     ...(replicator ? [replicator] : []),
-    new Compaction(storage, config.limits),
+    new Compaction(liveStorage, config.limits),
     refusalAudit(storage),
     ...(opts.extensions ?? []),
   ]);
-  const registry = new DocumentRegistry(storage, config.limits, hooks);
+  const registry: DocumentRegistry = new DocumentRegistry(liveStorage, config.limits, hooks);
+  void projector.catchUp();
   const ctx: AppContext = {
     config,
     storage,
@@ -137,6 +160,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       ctx.collab?.closeAll(1001, 'server shutting down');
       http.closeAllConnections();
       await replicator?.close();
+      await projector.close();
       if (!opts.storage) await storage.close();
     })());
   return { url, port, http, context: ctx, close };

@@ -50,8 +50,8 @@ describe('admit', () => {
   };
   const decide = async (...args: Parameters<typeof admit>): Promise<Admission> => admit(...args);
 
-  beforeEach(() => {
-    storage = openSqliteStorage(':memory:');
+  beforeEach(async () => {
+    storage = await openSqliteStorage(':memory:');
     opened = [];
   });
   afterEach(async () => {
@@ -175,7 +175,7 @@ describe('admit', () => {
     const copy = clientCopy(live, 9001);
     // Another instance stored `earlier` to the shared log; this copy has not seen it.
     const earlier = updateFrom(copy, (doc) => doc.getText('scratch').insert(0, 'abc'));
-    await storage.appendUpdates(id, [earlier]);
+    await storage.log.appendUpdates(id, [earlier]);
     const later = updateFrom(copy, (doc) => doc.getText('scratch').insert(3, 'd'));
     expect(await decide(live, later, owner)).toEqual({
       kind: 'not-now',
@@ -200,7 +200,7 @@ describe('admitPresence', () => {
     encodeAwarenessEntries(entries.map((e) => ({ ...e, state: JSON.stringify(e.state) })));
 
   beforeEach(async () => {
-    storage = openSqliteStorage(':memory:');
+    storage = await openSqliteStorage(':memory:');
     opened = await openDocument(storage, ARTICLE);
   });
   afterEach(async () => {

@@ -22,7 +22,7 @@ const THREADS = 4_000;
 
 /** Writes the large document straight into the stopped server's storage; returns its id and its threads. */
 async function storeLargeDocument(dataDir: string): Promise<{ docId: string; threads: string; bytes: number }> {
-  const storage = openSqliteStorage(join(dataDir, 'marginalia.db'));
+  const storage = await openSqliteStorage(join(dataDir, 'marginalia.db'));
   let threads = '';
   try {
     const admin = (await storage.getUserByUsername(ADMIN.username))!;
@@ -56,7 +56,7 @@ async function storeLargeDocument(dataDir: string): Promise<{ docId: string; thr
         threads = canonical(doc.getMap('threads').toJSON());
       },
     });
-    const state = await storage.loadState(docId);
+    const state = await storage.log.loadState(docId);
     return { docId, threads, bytes: state.updates.reduce((n, u) => n + u.data.byteLength, 0) };
   } finally {
     await storage.close();

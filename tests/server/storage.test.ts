@@ -7,7 +7,7 @@ import { openPostgresStorage } from '@marginalia/server/storage/postgres.js';
 import { POSTGRES_URL, describeIfService, dropSchema, postgresReachable, uniqueSchema } from '../support/services.js';
 import type { Storage, StoredState } from '@marginalia/server/storage/types.js';
 import { StorageError } from '@marginalia/server/storage/types.js';
-import { foldState, storedPieces } from '@marginalia/server/storage/merge.js';
+import { foldState, storedPieces } from '@marginalia/server/storage/stored-state.js';
 import { tempDir, ROOT } from '../support/server.js';
 import { documentRecord } from '../support/records.js';
 import { seededRandom, testSeed } from '../support/random.js';
@@ -88,7 +88,7 @@ for (const [name, make, describeFor] of [
       const doc = new Y.Doc();
       const initial = textUpdate(doc, 'hello');
       await storage.createDocument({ record: documentRecord('d1'), initialUpdate: initial, members: [] });
-      const state = await storage.loadState('d1');
+      const state = await storage.log.loadState('d1');
       expect(state.snapshot).toBeNull();
       expect(state.updates.map((u) => u.seq)).toEqual([1]);
       expect(rebuild(state)).toBe('hello');
@@ -105,33 +105,33 @@ for (const [name, make, describeFor] of [
         }),
       ).rejects.toBeInstanceOf(StorageError);
       expect((await storage.getDocument('d1'))?.title).toBe('T');
-      expect(rebuild(await storage.loadState('d1'))).toBe('a');
+      expect(rebuild(await storage.log.loadState('d1'))).toBe('a');
       doc.destroy();
     });
 
     test('appended updates come back in order with increasing sequence numbers', async () => {
       const doc = await createD1();
-      const seqs = await storage.appendUpdates('d1', [textUpdate(doc, 'b'), textUpdate(doc, 'c')]);
-      const more = await storage.appendUpdates('d1', [textUpdate(doc, 'd')]);
+      const seqs = await storage.log.appendUpdates('d1', [textUpdate(doc, 'b'), textUpdate(doc, 'c')]);
+      const more = await storage.log.appendUpdates('d1', [textUpdate(doc, 'd')]);
       expect(seqs).toEqual([2, 3]);
       expect(more).toEqual([4]);
-      expect(rebuild(await storage.loadState('d1'))).toBe('abcd');
+      expect(rebuild(await storage.log.loadState('d1'))).toBe('abcd');
       doc.destroy();
     });
 
     test('compaction folds snapshot and log into one snapshot; sequence numbers keep growing after it', async () => {
       const doc = await createD1();
-      await storage.appendUpdates('d1', [textUpdate(doc, 'b'), textUpdate(doc, 'c')]);
-      expect(await storage.compact('d1')).toBe(3);
-      let state = await storage.loadState('d1');
+      await storage.log.appendUpdates('d1', [textUpdate(doc, 'b'), textUpdate(doc, 'c')]);
+      expect(await storage.log.compact('d1')).toBe(3);
+      let state = await storage.log.loadState('d1');
       expect(state.snapshotSeq).toBe(3);
       expect(state.updates).toEqual([]);
       expect(rebuild(state)).toBe('abc');
-      expect(await storage.lastSeq('d1')).toBe(3);
-      expect(await storage.appendUpdates('d1', [textUpdate(doc, 'd')])).toEqual([4]);
-      expect(await storage.compact('d1')).toBe(4);
-      expect(await storage.appendUpdates('d1', [textUpdate(doc, 'e')])).toEqual([5]);
-      state = await storage.loadState('d1');
+      expect(await storage.log.lastSeq('d1')).toBe(3);
+      expect(await storage.log.appendUpdates('d1', [textUpdate(doc, 'd')])).toEqual([4]);
+      expect(await storage.log.compact('d1')).toBe(4);
+      expect(await storage.log.appendUpdates('d1', [textUpdate(doc, 'e')])).toEqual([5]);
+      state = await storage.log.loadState('d1');
       expect(state.updates.map((u) => u.seq)).toEqual([5]);
       expect(rebuild(state)).toBe('abcde');
       doc.destroy();
@@ -142,10 +142,10 @@ for (const [name, make, describeFor] of [
       const theirs = new Y.Doc();
       await storage.createDocument({ record: documentRecord('d1'), initialUpdate: textUpdate(mine, 'm'), members: [] });
       Y.applyUpdate(theirs, Y.encodeStateAsUpdate(mine));
-      await storage.appendUpdates('d1', [textUpdate(theirs, 'T')]);
-      await storage.appendUpdates('d1', [textUpdate(mine, 'M')]);
-      await storage.compact('d1');
-      const text = rebuild(await storage.loadState('d1'));
+      await storage.log.appendUpdates('d1', [textUpdate(theirs, 'T')]);
+      await storage.log.appendUpdates('d1', [textUpdate(mine, 'M')]);
+      await storage.log.compact('d1');
+      const text = rebuild(await storage.log.loadState('d1'));
       expect(text).toContain('T');
       expect(text).toContain('M');
       mine.destroy();
@@ -154,14 +154,14 @@ for (const [name, make, describeFor] of [
 
     test('a fold that runs while writes go on removes only the entries it folded', async () => {
       const doc = await createD1();
-      await storage.appendUpdates('d1', [textUpdate(doc, 'b')]);
-      const upto = await storage.compact('d1', async (state) => {
+      await storage.log.appendUpdates('d1', [textUpdate(doc, 'b')]);
+      const upto = await storage.log.compact('d1', async (state) => {
         // a write that lands while the fold is still working (as it does when the fold runs in a worker)
-        expect(await storage.appendUpdates('d1', [textUpdate(doc, 'c')])).toEqual([3]);
+        expect(await storage.log.appendUpdates('d1', [textUpdate(doc, 'c')])).toEqual([3]);
         return foldState(state);
       });
       expect(upto).toBe(2);
-      const state = await storage.loadState('d1');
+      const state = await storage.log.loadState('d1');
       expect(state.snapshotSeq).toBe(2);
       expect(state.updates.map((u) => u.seq)).toEqual([3]);
       expect(rebuild(state)).toBe('abc');
@@ -170,14 +170,14 @@ for (const [name, make, describeFor] of [
 
     test('of two overlapping compactions one stores its fold and the other writes nothing', async () => {
       const doc = await createD1();
-      await storage.appendUpdates('d1', [textUpdate(doc, 'b'), textUpdate(doc, 'c')]);
+      await storage.log.appendUpdates('d1', [textUpdate(doc, 'b'), textUpdate(doc, 'c')]);
       let inner = 0;
-      const outer = await storage.compact('d1', async (state) => {
-        inner = await storage.compact('d1');
+      const outer = await storage.log.compact('d1', async (state) => {
+        inner = await storage.log.compact('d1');
         return foldState(state);
       });
       expect([outer, inner].sort((x, y) => x - y)).toEqual([-1, 3]);
-      const state = await storage.loadState('d1');
+      const state = await storage.log.loadState('d1');
       expect(state.snapshotSeq).toBe(3);
       expect(state.updates).toEqual([]);
       expect(rebuild(state)).toBe('abc');
@@ -186,11 +186,11 @@ for (const [name, make, describeFor] of [
 
     test('a fold that fails leaves snapshot and log as they were', async () => {
       const doc = await createD1();
-      await storage.appendUpdates('d1', [textUpdate(doc, 'b')]);
-      await expect(storage.compact('d1', () => Promise.reject(new Error('worker gone')))).rejects.toThrow(
+      await storage.log.appendUpdates('d1', [textUpdate(doc, 'b')]);
+      await expect(storage.log.compact('d1', () => Promise.reject(new Error('worker gone')))).rejects.toThrow(
         'worker gone',
       );
-      const state = await storage.loadState('d1');
+      const state = await storage.log.loadState('d1');
       expect(state.snapshot).toBeNull();
       expect(state.updates.map((u) => u.seq)).toEqual([1, 2]);
       expect(rebuild(state)).toBe('ab');
@@ -199,11 +199,11 @@ for (const [name, make, describeFor] of [
 
     test('updatesAfter returns the log tail, or null once compaction folded part of it', async () => {
       const doc = await createD1();
-      await storage.appendUpdates('d1', [textUpdate(doc, 'b'), textUpdate(doc, 'c')]);
-      expect((await storage.updatesAfter('d1', 1))!.map((u) => u.seq)).toEqual([2, 3]);
-      await storage.compact('d1');
-      expect(await storage.updatesAfter('d1', 1)).toBeNull();
-      expect(await storage.updatesAfter('d1', 3)).toEqual([]);
+      await storage.log.appendUpdates('d1', [textUpdate(doc, 'b'), textUpdate(doc, 'c')]);
+      expect((await storage.log.updatesAfter('d1', 1))!.map((u) => u.seq)).toEqual([2, 3]);
+      await storage.log.compact('d1');
+      expect(await storage.log.updatesAfter('d1', 1)).toBeNull();
+      expect(await storage.log.updatesAfter('d1', 3)).toEqual([]);
       doc.destroy();
     });
 
@@ -222,10 +222,10 @@ for (const [name, make, describeFor] of [
         initialUpdate: textUpdate(doc, 'a'),
         members: [{ userId: 'u1', role: 'owner' }],
       });
-      await storage.compact('d1');
+      await storage.log.compact('d1');
       expect(await storage.deleteDocument('d1')).toBe(true);
       expect(await storage.getDocument('d1')).toBeNull();
-      expect((await storage.loadState('d1')).snapshot).toBeNull();
+      expect((await storage.log.loadState('d1')).snapshot).toBeNull();
       expect(await storage.membershipsOf('u1')).toEqual(new Map());
       doc.destroy();
     });
@@ -270,7 +270,7 @@ describe('SQLite storage under SIGKILL', () => {
     const random = seededRandom(seed);
     const dir = tempDir();
     const file = join(dir.path, 'crash.db');
-    const setup = openSqliteStorage(file);
+    const setup = await openSqliteStorage(file);
     const seedDoc = new Y.Doc();
     await setup.createDocument({
       record: documentRecord('crash'),
@@ -316,8 +316,8 @@ describe('SQLite storage under SIGKILL', () => {
           });
         });
         for (const s of roundReported) reported.add(s);
-        const reopened = openSqliteStorage(file);
-        const state = await reopened.loadState('crash');
+        const reopened = await openSqliteStorage(file);
+        const state = await reopened.log.loadState('crash');
         await reopened.close();
         const present = new Set(state.updates.map((u) => u.seq));
         const lost = [...reported].filter((s) => !present.has(s));

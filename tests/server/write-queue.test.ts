@@ -48,7 +48,7 @@ function watchedStorage(storage: Storage) {
         failNext = null;
         throw e;
       }
-      return storage.appendUpdates(docId, updates);
+      return storage.log.appendUpdates(docId, updates);
     },
   });
   return {
@@ -92,9 +92,9 @@ describe('write queue', () => {
   let base: Storage;
   let opened: OpenDocument | null;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = tempDir();
-    base = openSqliteStorage(join(dir.path, 'marginalia.db'));
+    base = await openSqliteStorage(join(dir.path, 'marginalia.db'));
     opened = null;
   });
   afterEach(async () => {
@@ -125,7 +125,7 @@ describe('write queue', () => {
     const [event] = events;
     expect(event!.documentId).toBe(id);
     expect(event!.document).toBe(live);
-    const stored = await base.updatesAfter(id, event!.seqs[0]! - 1);
+    const stored = await base.log.updatesAfter(id, event!.seqs[0]! - 1);
     expect(stored!.map((u) => u.seq)).toEqual(event!.seqs);
     expect(event!.seqs).toHaveLength(3);
     // the event's update is the batch merged: it brings a copy from before to the document's state
@@ -189,13 +189,13 @@ describe('write queue', () => {
   test('settled resolves once every queued update is stored and applied', async () => {
     const { live, id } = await open(base);
     const client = clientCopy(live);
-    const lastBefore = await base.lastSeq(id);
+    const lastBefore = await base.log.lastSeq(id);
     for (let i = 0; i < 5; i++) {
       void live.submit(typed(client, i, String(i)));
       if (i % 2) await new Promise((r) => setImmediate(r));
     }
     await live.writes.settled();
-    expect(await base.lastSeq(id)).toBe(lastBefore + 5);
+    expect(await base.log.lastSeq(id)).toBe(lastBefore + 5);
     expect(articleText(live.doc).startsWith('01234')).toBe(true);
   });
 
@@ -205,7 +205,7 @@ describe('write queue', () => {
     const { live, id } = await open(w.storage, [extension]);
     const peer = new RecordingPeer();
     live.peers.add(peer);
-    const lastBefore = await base.lastSeq(id);
+    const lastBefore = await base.log.lastSeq(id);
     w.failNextAppend(new Error('disk full'));
     quietErrors();
     await expect(live.submit(typed(clientCopy(live), 0, 'lost '))).rejects.toThrow(
@@ -214,7 +214,7 @@ describe('write queue', () => {
     expect(articleText(live.doc)).toBe(ARTICLE);
     expect(peer.received).toHaveLength(0);
     expect(events).toHaveLength(0);
-    expect(await base.lastSeq(id)).toBe(lastBefore);
+    expect(await base.log.lastSeq(id)).toBe(lastBefore);
     // the copy is still what storage holds: it stays in service
     expect(live.broken).toBe(false);
     expect(peer.closed).toBeNull();
@@ -262,7 +262,7 @@ describe('write queue', () => {
       appendUpdates: (docId, updates) =>
         new Promise((resolve, reject) =>
           // a slow disk: the append answers after 150 ms
-          setTimeout(() => base.appendUpdates(docId, updates).then(resolve, reject), 150),
+          setTimeout(() => base.log.appendUpdates(docId, updates).then(resolve, reject), 150),
         ),
     });
     const { live, id } = await open(slow);
@@ -306,9 +306,9 @@ describe('write queue', () => {
     const { live, id, registry } = await open(base, [new Compaction(base, limits)], limits);
     const client = clientCopy(live);
     for (let i = 0; i < 5; i++) await live.submit(typed(client, i, String(i)));
-    await waitFor(async () => (await base.loadState(id)).snapshot !== null, { message: 'a snapshot' });
+    await waitFor(async () => (await base.log.loadState(id)).snapshot !== null, { message: 'a snapshot' });
     await waitFor(() => live.storedLog.logEntries < 5, { message: 'the log accounted as folded' });
-    const state = await base.loadState(id);
+    const state = await base.log.loadState(id);
     const rebuilt = new Y.Doc();
     Y.applyUpdate(rebuilt, state.snapshot!);
     for (const u of state.updates) Y.applyUpdate(rebuilt, u.data);

@@ -68,7 +68,7 @@ describe('SQLite storage on disk', () => {
   async function writeMany(checkpointAfterBytes: number) {
     const dir = tempDir();
     const file = join(dir.path, 'm.db');
-    const storage = openSqliteStorage(file, { checkpointAfterBytes });
+    const storage = await openSqliteStorage(file, { checkpointAfterBytes });
     await storage.createDocument({ record: documentRecord('d1'), initialUpdate: new Uint8Array([0, 0]), members: [] });
     const before = statSync(file).size;
     // 30 rounds of 10 concurrent appends of 4 KB (1.2 MB in all): each round shares flushes, and together they
@@ -77,7 +77,9 @@ describe('SQLite storage on disk', () => {
     const updates = fill(300, 4096);
     for (let round = 0; round < 30; round++) {
       seqs.push(
-        ...(await Promise.all(updates.slice(round * 10, round * 10 + 10).map((u) => storage.appendUpdates('d1', [u])))),
+        ...(await Promise.all(
+          updates.slice(round * 10, round * 10 + 10).map((u) => storage.log.appendUpdates('d1', [u])),
+        )),
       );
     }
     return { dir, file, storage, before, seqs };

@@ -5,7 +5,7 @@
  */
 import * as Y from 'yjs';
 import { loadConfig, type Limits } from '@marginalia/server/config.js';
-import type { Storage } from '@marginalia/server/storage/types.js';
+import type { DocumentLog, Storage } from '@marginalia/server/storage/types.js';
 import { createDocument } from '@marginalia/server/documents.js';
 import { DocumentRegistry } from '@marginalia/server/collab/registry.js';
 import { Hooks, type Extension } from '@marginalia/server/collab/hooks.js';
@@ -73,13 +73,14 @@ export class RecordingPeer implements Peer {
   }
 }
 
-/** `storage` with some of its methods replaced (to make one fail, or to watch or hold its calls). */
-export function storageWith(storage: Storage, overrides: Partial<Storage>): Storage {
-  return new Proxy(storage, {
+/** `storage` with some of its log's methods replaced (to make one fail, or to watch or hold its calls). */
+export function storageWith(storage: Storage, overrides: Partial<DocumentLog>): Storage {
+  const log = new Proxy(storage.log, {
     get(target, key, receiver) {
-      if (key in overrides) return overrides[key as keyof Storage];
+      if (key in overrides) return overrides[key as keyof DocumentLog];
       const value: unknown = Reflect.get(target, key, receiver);
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
   });
+  return { ...storage, log };
 }

@@ -26,7 +26,7 @@ export class ClientIdClaims {
 
   private async claimUnknown(clientIds: number[], userId: string): Promise<number | null> {
     const unknown = clientIds.filter((id) => !this.owners.has(id));
-    const owners = await this.storage.claimClientIds(this.documentId, userId, unknown);
+    const owners = await this.storage.log.claimClientIds(this.documentId, userId, unknown);
     for (const [id, owner] of owners) this.owners.set(id, owner);
     return this.notOwnedBy(clientIds, userId);
   }

@@ -7,7 +7,7 @@
 import * as Y from 'yjs';
 import type { Storage } from '../storage/types.js';
 import type { Limits } from '../config.js';
-import { foldInWorker } from '../storage/fold-worker.js';
+import { foldInWorker } from '../storage/storage-worker.js';
 import type { Extension, StoredEvent } from './hooks.js';
 import type { LiveDocument } from './live-document.js';
 import { log } from '../log.js';
@@ -40,7 +40,7 @@ export class Compaction implements Extension {
   private async compact(document: LiveDocument): Promise<void> {
     try {
       const out: { folded?: { entries: number; bytes: number; update: Uint8Array; stateVector: Uint8Array } } = {};
-      const upto = await this.storage.compact(document.id, async (state) => {
+      const upto = await this.storage.log.compact(document.id, async (state) => {
         const { update, stateVector } = await foldInWorker(state);
         const bytes = state.updates.reduce((n, u) => n + u.data.byteLength, 0);
         out.folded = { entries: state.updates.length, bytes, update, stateVector };

@@ -5,7 +5,7 @@
  */
 import * as Y from 'yjs';
 import { log } from '../log.js';
-import { sliceInWorker } from '../storage/fold-worker.js';
+import { sliceInWorker } from '../storage/storage-worker.js';
 
 /** A full-state encoding kept for clients that join with nothing, and the state vector it covers. */
 export interface FullState {

@@ -9,7 +9,7 @@ import type { Storage, StoredState } from '../storage/types.js';
 import type { Limits } from '../config.js';
 import { EMPTY_UPDATE, encodeAwareness, encodeStep2Update, encodeUpdate } from './protocol.js';
 import { SeqTracker } from './seq-tracker.js';
-import { storedPieces } from '../storage/merge.js';
+import { storedPieces } from '../storage/stored-state.js';
 import { Outgoing } from './wire.js';
 import { buildDocument, fullStateIfLarge, stateVectorOf, type FullState } from './document-build.js';
 import { ClientIdClaims } from './client-ids.js';
@@ -220,7 +220,7 @@ export class LiveDocument {
     return (this.catchingUp ??= (async () => {
       try {
         const from = this.seqs.through;
-        const tail = await this.storage.updatesAfter(this.id, from);
+        const tail = await this.storage.log.updatesAfter(this.id, from);
         if (tail) {
           this.applyStored(
             tail.map((u) => u.data),
@@ -229,7 +229,7 @@ export class LiveDocument {
           if (tail.length) this.seqs.advanceTo(tail.at(-1)!.seq);
         } else {
           // compaction folded entries we lack into the snapshot: apply the whole stored state (idempotent)
-          const state = await this.storage.loadState(this.id);
+          const state = await this.storage.log.loadState(this.id);
           this.applyStored(storedPieces(state), []);
           this.seqs.advanceTo(state.updates.at(-1)?.seq ?? state.snapshotSeq);
         }

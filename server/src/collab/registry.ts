@@ -9,7 +9,7 @@
 import type { WebSocket } from 'ws';
 import type { Storage, StoredState } from '../storage/types.js';
 import type { Limits } from '../config.js';
-import { storedPieces } from '../storage/merge.js';
+import { storedPieces } from '../storage/stored-state.js';
 import { LiveDocument, type DocumentServices } from './live-document.js';
 import { LoadError, buildsSliced } from './document-build.js';
 import { EMPTY_UPDATE, encodeStep2Update, encodeUpdate } from './protocol.js';
@@ -92,7 +92,7 @@ export class DocumentRegistry {
       await this.hooks.beforeLoad(id);
       let state;
       try {
-        state = await this.storage.loadState(id);
+        state = await this.storage.log.loadState(id);
       } catch (e) {
         throw new LoadError(`storage unavailable: ${(e as Error).message}`);
       }

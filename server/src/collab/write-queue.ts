@@ -94,7 +94,7 @@ export class WriteQueue {
     let seqs: number[];
     const started = performance.now();
     try {
-      seqs = await this.storage.appendUpdates(live.id, updates);
+      seqs = await this.storage.log.appendUpdates(live.id, updates);
       const ms = performance.now() - started;
       // Everything this document's clients send waits for this (the disk, or the database server).
       if (ms >= SLOW_WRITE_MS)

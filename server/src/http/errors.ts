@@ -86,6 +86,6 @@ export const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => {
     const stack = mapped.status === 500 ? { stack: e?.stack } : {};
     log[mapped.log.level](mapped.log.msg, { error: e?.message, ...stack });
   }
-  if (mapped.headers) res.set(mapped.headers);
+  for (const [name, value] of Object.entries(mapped.headers ?? {})) res.set(name, value);
   res.status(mapped.status).json({ error: mapped.message });
 };

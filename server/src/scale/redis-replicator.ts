@@ -219,7 +219,7 @@ export class RedisReplicator implements Extension {
       const live = entry.live;
       if (!live) continue;
       try {
-        if ((await this.opts.storage.lastSeq(live.id)) > live.seqs.through) await this.catchUp(live);
+        if ((await this.opts.storage.log.lastSeq(live.id)) > live.seqs.through) await this.catchUp(live);
       } catch {
         // storage down: the next check tries again
       }

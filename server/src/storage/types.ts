@@ -1,8 +1,14 @@
 /**
- * The storage interface. One implementation per engine (SQLite here, PostgreSQL beside it); the rest of the
- * server sees only this. Every method is async so that a networked engine fits the same shape.
+ * What the rest of the server sees of storage, in two parts:
+ * - `DocumentLog`: the hot path of every document (its append-only log of Yjs updates, snapshots, client-id
+ *   claims). One implementation per engine, each tuned to it (sqlite-log.ts, postgres-log.ts).
+ * - `Records`: everything relational (documents, users, memberships, audit, settings), written once with Kysely
+ *   over either engine (records.ts), on the tables of schema.ts and the one migration set of migrations.ts.
+ * A `Storage` holds both, opened together on one engine (sqlite.ts, postgres.ts).
  */
+import type { Kysely } from 'kysely';
 import type { Role } from '@marginalia/shared';
+import type { Database } from './schema.js';
 
 export interface DocumentRecord {
   id: string;
@@ -12,7 +18,7 @@ export interface DocumentRecord {
   createdBy: string;
   createdAt: number;
   updatedAt: number;
-  /** Counts kept current by the write path, so the library need not load every document. */
+  /** Counts kept current from the stored log (projector/activity.ts), so the library need not load documents. */
   threadCount: number;
   commentCount: number;
 }
@@ -49,12 +55,18 @@ export interface AuditRecord extends AuditEntry {
   at: number;
 }
 
+/** One stored update of a document's log. */
+export interface LogEntry {
+  seq: number;
+  data: Uint8Array;
+}
+
 /** What is needed to rebuild a document: its latest snapshot and the log entries after it, in order. */
 export interface StoredState {
   snapshot: Uint8Array | null;
   /** Highest log sequence number folded into the snapshot (0 when none). */
   snapshotSeq: number;
-  updates: { seq: number; data: Uint8Array }[];
+  updates: LogEntry[];
 }
 
 /** Folds a stored state into one update holding all of it. */
@@ -62,15 +74,58 @@ export type Fold = (state: Pick<StoredState, 'snapshot' | 'updates'>) => Uint8Ar
 
 export interface NewDocument {
   record: DocumentRecord;
-  /** The document's first state (article + meta), stored as its first log entry. */
+  /** The document's first state (article + meta), stored as its first log entry (sequence number 1). */
   initialUpdate: Uint8Array;
   /** Memberships to create with it (the creator as owner). */
   members: { userId: string; role: Role }[];
 }
 
-export interface Storage {
-  readonly kind: 'sqlite' | 'postgres';
+/**
+ * A document's log: the hot path, one implementation per engine.
+ *
+ * Durability: every write resolves only once what it wrote survives a crash of the process or the machine
+ * (SQLite: after a flush of the WAL, shared by the writes committed meanwhile; PostgreSQL: after its commit).
+ * A write that rejects may or may not be stored; nothing is acknowledged that is not.
+ *
+ * Order: sequence numbers of a document are 1, 2, 3, … in the order entries were committed, also across
+ * instances sharing one database, and are never reused, not even after compaction.
+ *
+ * Compaction: folds the snapshot and the log entries into a new snapshot (covering sequence numbers up to
+ * `snapshotSeq`). Entries at or below `snapshotSeq` are gone from what `loadState` and `updatesAfter` return. It
+ * deletes the folded entries the log projector (projector/projector.ts) has projected; the others stay stored
+ * until the projector has handed them on, and it deletes them then.
+ *
+ * On SQLite, the log and the relational layer share one connection: a log call waits while a relational
+ * transaction is open, so never call the log from inside such a transaction (it would wait for itself).
+ */
+export interface DocumentLog {
+  /** Appends updates in one transaction; resolves with their sequence numbers once durable. */
+  appendUpdates(docId: string, updates: Uint8Array[]): Promise<number[]>;
+  loadState(docId: string): Promise<StoredState>;
+  /**
+   * Folds the snapshot and every log entry into a new snapshot, and deletes those entries that the projector has
+   * projected, in one transaction. It reads what is stored rather than trusting a copy in memory, so entries appended
+   * by anyone else (another instance, the CLI) are never dropped. Resolves with the sequence number now covered
+   * (0: nothing stored; -1: someone else compacted meanwhile and nothing was written).
+   * `fold` builds the new snapshot (default: `foldState` in this thread); it may run elsewhere (a worker) while
+   * appends go on: only the entries it was given are folded, and only if the snapshot is still the one it read.
+   */
+  compact(docId: string, fold?: Fold): Promise<number>;
+  /** Highest sequence number stored for a document (log or snapshot); 0 when none. */
+  lastSeq(docId: string): Promise<number>;
+  /** Log entries after `seq`, or null when compaction already folded some of them into the snapshot. */
+  updatesAfter(docId: string, seq: number): Promise<LogEntry[] | null>;
+  /**
+   * Records `userId` as the owner of each Yjs client id not owned yet in this document, and returns the owner of
+   * every id asked about. A client id is a writer's identity inside the CRDT: only its owner may write under it.
+   * A claim need not be durable on its own: it matters only with an update written under it, which is.
+   */
+  claimClientIds(docId: string, userId: string, clientIds: number[]): Promise<Map<number, string>>;
+}
 
+/** The relational part of storage, written once for both engines (records.ts). Writes resolve once durable. */
+export interface Records {
+  /** Creates the document row, its first log entry and its memberships, in one transaction. */
   createDocument(doc: NewDocument): Promise<void>;
   getDocument(id: string): Promise<DocumentRecord | null>;
   /** Every document, newest activity first (callers filter by access). */
@@ -78,30 +133,6 @@ export interface Storage {
   updateDocument(id: string, fields: DocumentFields): Promise<void>;
   /** Deletes the document with its log, snapshots and memberships. */
   deleteDocument(id: string): Promise<boolean>;
-  countDocuments(): Promise<number>;
-
-  /** Appends updates to the log in one transaction; resolves with their sequence numbers once durable. */
-  appendUpdates(docId: string, updates: Uint8Array[]): Promise<number[]>;
-  loadState(docId: string): Promise<StoredState>;
-  /**
-   * Folds the snapshot and every log entry into a new snapshot and deletes those entries, in one transaction.
-   * It reads what is stored rather than trusting a copy in memory, so entries appended by anyone else (another
-   * instance, the CLI) are never dropped. Resolves with the sequence number now covered (0: nothing stored;
-   * -1: someone else compacted meanwhile and nothing was written).
-   * `fold` builds the new snapshot (default: `foldState` in this thread); it may run elsewhere (a worker) while
-   * appends go on: only the entries it was given are deleted, and only if the snapshot is still the one it read.
-   */
-  compact(docId: string, fold?: Fold): Promise<number>;
-  /** Highest sequence number stored for a document (log or snapshot); 0 when none. */
-  lastSeq(docId: string): Promise<number>;
-  /** Log entries after `seq`, or null when compaction already folded some of them into the snapshot. */
-  updatesAfter(docId: string, seq: number): Promise<{ seq: number; data: Uint8Array }[] | null>;
-
-  /**
-   * Records `userId` as the owner of each Yjs client id not owned yet in this document, and returns the owner of
-   * every id asked about. A client id is a writer's identity inside the CRDT: only its owner may write under it.
-   */
-  claimClientIds(docId: string, userId: string, clientIds: number[]): Promise<Map<number, string>>;
 
   createUser(user: UserRecord): Promise<void>;
   getUserById(id: string): Promise<UserRecord | null>;
@@ -121,7 +152,19 @@ export interface Storage {
   /** Reads or sets a small server-wide setting (e.g. whether the sample document was created). */
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string): Promise<void>;
+}
 
+export type EngineKind = 'sqlite' | 'postgres';
+
+/** Storage on one engine: the document log and the relational records, over one database. */
+export interface Storage extends Records {
+  readonly kind: EngineKind;
+  readonly log: DocumentLog;
+  /**
+   * The relational database (Kysely), for what is written once for both engines (records.ts, the projector's
+   * consumers). On SQLite its writes resolve once durable, as the log's do.
+   */
+  readonly db: Kysely<Database>;
   /** Resolves when the engine answers (health checks). */
   ping(): Promise<void>;
   close(): Promise<void>;

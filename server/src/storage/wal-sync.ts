@@ -9,7 +9,7 @@
  * written before the fdatasync started is on the disk when it returns, so every commit made before then survives
  * (tests/storage/power-cut.test.ts cuts the power under a running server to check it). SQLite itself syncs the
  * WAL header after each restart of the log and the WAL's directory entry when it creates it, and checkpoints sync
- * the WAL before and the database after copying (they run in the worker thread: fold-worker.ts).
+ * the WAL before and the database after copying (they run in the worker thread: storage-worker.ts).
  *
  * Syncs are shared: writes committed while one runs wait for the next, which covers them all (group commit).
  * A failed fdatasync is final, as in PostgreSQL: the kernel may have dropped the pages it could not write, so

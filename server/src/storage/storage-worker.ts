@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { existsSync, readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { foldPieces, storedPieces } from './merge.js';
+import { foldPieces, storedPieces } from './stored-state.js';
 import { sliceUpdate } from './slice.js';
 import type { StoredState } from './types.js';
 
@@ -71,7 +71,7 @@ const buffersOf = (r: Result): ArrayBuffer[] => [
   ),
 ];
 
-const ROLE = 'marginalia:fold-worker';
+const ROLE = 'marginalia:storage-worker';
 
 if (parentPort && (workerData as { role?: string } | null)?.role === ROLE) {
   const port = parentPort;

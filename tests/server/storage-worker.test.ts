@@ -14,7 +14,7 @@ type FoldModule = {
   }): Promise<{ update: Uint8Array; stateVector: Uint8Array }>;
 };
 const load = async (): Promise<FoldModule> =>
-  (await import(pathToFileURL(join(ROOT, 'server', 'dist', 'storage', 'fold-worker.js')).href)) as FoldModule;
+  (await import(pathToFileURL(join(ROOT, 'server', 'dist', 'storage', 'storage-worker.js')).href)) as FoldModule;
 
 function history(): { snapshot: Uint8Array; updates: { seq: number; data: Uint8Array }[]; doc: Y.Doc } {
   const doc = new Y.Doc();

@@ -1,0 +1,164 @@
+/**
+ * The one migration set, for both engines, run by Kysely's Migrator when storage opens. On PostgreSQL the
+ * Migrator holds an advisory lock while it migrates, so instances starting together migrate one at a time
+ * (SQLite is one process's file).
+ *
+ * A migration is written once against `ENGINE_SCHEMA`, the engine-specific remainder: the column types each engine
+ * stores a value in (kept as the databases made before this migration set have them) and the PostgreSQL log's
+ * sequence counter. Append new migrations to the end; never change one that has shipped.
+ *
+ * Adopting databases from before this set: they have the same tables (SQLite: `user_version` 1 or 2; PostgreSQL:
+ * versions 1 and 2 in `schema_migrations`), created with the same DDL. The first migration creates only what is
+ * missing, so such a database is taken over as it is, rows and all.
+ */
+import { Migrator, sql, type Kysely, type Migration, type ColumnDataType } from 'kysely';
+import type { EngineKind } from './types.js';
+
+interface EngineSchema {
+  /** Epoch milliseconds, sequence numbers, client ids. */
+  integer: ColumnDataType;
+  binary: ColumnDataType;
+  boolean: ColumnDataType;
+  json: ColumnDataType;
+  /** The value `false` as a column default. */
+  falseDefault: number | boolean;
+  /** Adds an auto-numbered primary key column `id`. */
+  autoId: ColumnDataType;
+}
+
+const ENGINE_SCHEMA: Record<EngineKind, EngineSchema> = {
+  sqlite: { integer: 'integer', binary: 'blob', boolean: 'integer', json: 'text', falseDefault: 0, autoId: 'integer' },
+  postgres: {
+    integer: 'bigint',
+    binary: 'bytea',
+    boolean: 'boolean',
+    json: 'jsonb',
+    falseDefault: false,
+    autoId: 'bigserial',
+  },
+};
+
+type Migrations = Record<string, Migration>;
+
+function migrations(engine: EngineKind): Migrations {
+  const t = ENGINE_SCHEMA[engine];
+  return {
+    '0001_initial': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('documents')
+          .ifNotExists()
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('title', 'text', (c) => c.notNull())
+          .addColumn('guest_role', 'text')
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('created_at', t.integer, (c) => c.notNull())
+          .addColumn('updated_at', t.integer, (c) => c.notNull())
+          .addColumn('thread_count', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('comment_count', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+        if (engine === 'postgres') {
+          // The PostgreSQL log numbers a document's entries from this counter (postgres-log.ts). Every document is
+          // created with its first entry at 1, so that is where a new row's counter starts.
+          await sql`ALTER TABLE documents ADD COLUMN IF NOT EXISTS last_seq BIGINT NOT NULL DEFAULT 1`.execute(db);
+          await sql`ALTER TABLE documents ALTER COLUMN last_seq SET DEFAULT 1`.execute(db);
+        }
+        await db.schema
+          .createTable('updates')
+          .ifNotExists()
+          .addColumn('doc_id', 'text', (c) => c.notNull().references('documents.id').onDelete('cascade'))
+          .addColumn('seq', t.integer, (c) => c.notNull())
+          .addColumn('data', t.binary, (c) => c.notNull())
+          .addPrimaryKeyConstraint('updates_pkey', ['doc_id', 'seq'])
+          .execute();
+        await db.schema
+          .createTable('snapshots')
+          .ifNotExists()
+          .addColumn('doc_id', 'text', (c) => c.primaryKey().references('documents.id').onDelete('cascade'))
+          .addColumn('upto_seq', t.integer, (c) => c.notNull())
+          .addColumn('data', t.binary, (c) => c.notNull())
+          .addColumn('created_at', t.integer, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('users')
+          .ifNotExists()
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('username', 'text', (c) => c.notNull().unique())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('password_hash', 'text', (c) => c.notNull())
+          .addColumn('is_admin', t.boolean, (c) => c.notNull().defaultTo(t.falseDefault))
+          .addColumn('created_at', t.integer, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('memberships')
+          .ifNotExists()
+          .addColumn('doc_id', 'text', (c) => c.notNull().references('documents.id').onDelete('cascade'))
+          .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('memberships_pkey', ['doc_id', 'user_id'])
+          .execute();
+        await db.schema.createIndex('memberships_user').ifNotExists().on('memberships').column('user_id').execute();
+        await db.schema
+          .createTable('audit')
+          .ifNotExists()
+          .addColumn('id', t.autoId, (c) => (engine === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()))
+          .addColumn('doc_id', 'text')
+          .addColumn('actor_id', 'text')
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('detail', t.json, (c) => c.notNull())
+          .addColumn('at', t.integer, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('audit_doc').ifNotExists().on('audit').columns(['doc_id', 'id']).execute();
+        await db.schema
+          .createTable('settings')
+          .ifNotExists()
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('client_ids')
+          .ifNotExists()
+          .addColumn('doc_id', 'text', (c) => c.notNull().references('documents.id').onDelete('cascade'))
+          .addColumn('client_id', t.integer, (c) => c.notNull())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('client_ids_pkey', ['doc_id', 'client_id'])
+          .execute();
+      },
+    },
+    '0002_projection_cursors': {
+      async up(db: Kysely<unknown>) {
+        // How far the log projector (projector/) has projected each document's log. A document without a row has
+        // projected nothing. Documents that exist already start at their last sequence number: their history
+        // before the projector is not replayed (compaction may have folded it away).
+        await db.schema
+          .createTable('projection_cursors')
+          .ifNotExists()
+          .addColumn('doc_id', 'text', (c) => c.primaryKey().references('documents.id').onDelete('cascade'))
+          .addColumn('seq', t.integer, (c) => c.notNull())
+          .execute();
+        await sql`INSERT INTO projection_cursors (doc_id, seq)
+                  SELECT d.id, coalesce((SELECT max(u.seq) FROM updates u WHERE u.doc_id = d.id),
+                                        (SELECT s.upto_seq FROM snapshots s WHERE s.doc_id = d.id), 0)
+                  FROM documents d`.execute(db);
+      },
+    },
+  };
+}
+
+/**
+ * Brings the database up to the newest migration. `schema`: where the Migrator keeps its own tables (PostgreSQL:
+ * the schema the storage works in; it would otherwise take another schema's for its own).
+ */
+export async function migrate(db: Kysely<unknown>, engine: EngineKind, schema?: string): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: () => Promise.resolve(migrations(engine)) },
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    const reason = error instanceof Error ? error.message : String(error ?? 'failed');
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${reason}`);
+  }
+}
