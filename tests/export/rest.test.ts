@@ -4,11 +4,19 @@
  * from one document into a fresh copy of its article.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, api, createDocument, createUser, startServer, tempDir, type TestServer } from '../support/server.js';
 import { parseCsv } from './helpers.js';
+
+/**
+ * Runs the CLI without blocking this process: a synchronous run would hold the event loop while the server closes
+ * the idle keep-alive connection of this process's fetch, which then fails on its next request.
+ */
+const runCli = async (args: string[], env: NodeJS.ProcessEnv): Promise<string> =>
+  (await promisify(execFile)(process.execPath, [CLI, ...args], { env, encoding: 'utf8' })).stdout;
 
 const ARTICLE =
   'Night trains were written off twice.\n\nBoth times the obituary was premature: sleeper demand is back.\n\nBorder checks still slow them down.';
@@ -215,26 +223,17 @@ describe('CLI', () => {
     try {
       const env = { ...process.env, DATA_DIR: server.dataDir, LOG_LEVEL: 'warn' };
       const out = join(dir.path, 'export.jsonld');
-      execFileSync(
-        process.execPath,
-        [CLI, 'export', docId, '--format', 'w3c', '-o', out, '--base-url', 'https://notes.example'],
-        { env },
-      );
+      await runCli(['export', docId, '--format', 'w3c', '-o', out, '--base-url', 'https://notes.example'], env);
       const collection = JSON.parse(readFileSync(out, 'utf8'));
       expect(collection.first.items[0].target.source).toBe(`https://notes.example/d/${docId}`);
-      const md = execFileSync(process.execPath, [CLI, 'export', docId, '--format', 'md', '--status', 'resolved'], {
-        env,
-        encoding: 'utf8',
-      });
+      const md = await runCli(['export', docId, '--format', 'md', '--status', 'resolved'], env);
       expect(md).toContain('[sleeper demand is back][^1]');
       expect(md).not.toContain('[^2]');
 
       const copyId = await createDocument(server.url, owner.token, ARTICLE, { title: 'CLI copy' });
       const file = join(dir.path, 'in.jsonld');
       writeFileSync(file, JSON.stringify(collection));
-      const report = JSON.parse(
-        execFileSync(process.execPath, [CLI, 'import-annotations', copyId, file], { env, encoding: 'utf8' }),
-      );
+      const report = JSON.parse(await runCli(['import-annotations', copyId, file], env));
       expect(report).toMatchObject({ imported: 2, orphaned: [], skipped: 0 });
       const threads = (await api(server.url, owner.token).get(`/documents/${copyId}/threads`)).body as any[];
       expect(threads.map((t) => t.quote.exact)).toEqual(['written off twice', 'sleeper demand is back']);
