@@ -11,6 +11,7 @@
 import { describe, expect, test, beforeAll, afterAll } from '@jest/globals';
 import fc from 'fast-check';
 import * as Y from 'yjs';
+import { readThreadMap, threadsMap } from '@marginalia/shared';
 import { startServer, createUser, api, type TestServer } from '../support/server.js';
 import { rawClient, type RawClient } from '../support/raw-client.js';
 import { canonical } from '../support/clients.js';
@@ -33,6 +34,15 @@ type Role = (typeof ROLES)[number];
 const REFUSED = [1002, 1003, 1007, 1008, 1009, 1013, 4400, 4403, 4413];
 
 /** The document's shared types in canonical form, without the writer's marker. */
+/** Keys of `threads` that hold no readable thread under its own id, sorted. */
+function junkOf(doc: Y.Doc): string[] {
+  const junk: string[] = [];
+  threadsMap(doc).forEach((value, key) => {
+    if (!(value instanceof Y.Map) || readThreadMap(value)?.id !== key) junk.push(key);
+  });
+  return junk.sort();
+}
+
 function stateOf(doc: Y.Doc, withMarker = false): string {
   const meta = doc.getMap('meta').toJSON();
   if (!withMarker) delete meta.marker;
@@ -116,7 +126,7 @@ describe(`fuzzing (seed ${SEED}, ${RUNS} cases; replay with TEST_SEED=${SEED})`,
   }
 
   /** Runs fast-check; a failure also shows the end of the server's log. */
-  async function check(property: fc.IAsyncProperty<any>, numRuns: number): Promise<void> {
+  async function check<T>(property: fc.IAsyncProperty<T>, numRuns: number): Promise<void> {
     try {
       await fc.assert(property, fuzzOptions(numRuns));
     } catch (e) {
@@ -185,6 +195,7 @@ describe(`fuzzing (seed ${SEED}, ${RUNS} cases; replay with TEST_SEED=${SEED})`,
           }
           const c = await arena.connection(role);
           const before = stateOf(arena.reader.doc);
+          const junkBefore = junkOf(arena.reader.doc);
           const frame = buildFrame(arena.reader.doc, recipe, users[role], other(role));
           lastInput = `${role} frame ${Buffer.from(frame).toString('hex')}`;
           c.send(frame);
@@ -200,6 +211,8 @@ describe(`fuzzing (seed ${SEED}, ${RUNS} cases; replay with TEST_SEED=${SEED})`,
             expect(stateOf(arena.reader.doc)).toBe(before);
           }
           if (role === 'viewer') expect(stateOf(arena.reader.doc)).toBe(before);
+          // only owners may store a thread that is not whole (a readable thread under its own id)
+          if (role !== 'owner') expect(junkOf(arena.reader.doc)).toEqual(junkBefore);
           if (n % 100 === 0) await health();
         }),
         WS_RUNS,

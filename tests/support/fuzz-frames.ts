@@ -63,7 +63,7 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
 export const frameRecipe: fc.Arbitrary<FrameRecipe> = fc.record({
   base: fc.constantFrom('step1', 'step2', 'update', 'update', 'update', 'awareness', 'auth', 'query', 'random'),
   ops: fc.array(
-    fc.record({ op: fc.integer({ min: 0, max: 11 }), a: fc.nat(), b: fc.nat(), s: fc.string({ maxLength: 12 }) }),
+    fc.record({ op: fc.integer({ min: 0, max: 14 }), a: fc.nat(), b: fc.nat(), s: fc.string({ maxLength: 12 }) }),
     { minLength: 1, maxLength: 4 },
   ),
   target: fc.constantFrom('payload', 'payload', 'frame'),
@@ -196,6 +196,25 @@ function changes(
           if (t) (t as Y.Map<unknown>).set(s || 'quote', { exact: s });
           break;
         }
+        // incomplete new threads: an empty map (under any key, long ones too), a field left out, an extra field
+        case 12:
+          threadsMap(doc).set(b % 2 ? crypto.randomUUID() : (s || 'x').repeat(1 + (a % 20_000)), new Y.Map());
+          break;
+        case 13:
+        case 14:
+          doc.transact(() => {
+            const id = createThread(doc, {
+              start: a % 40,
+              end: (a % 40) + 1 + (b % 10),
+              createdBy: who.id,
+              authorName: who.name,
+              body: s || 'b',
+            }).threadId;
+            const t = threadsMap(doc).get(id)!;
+            if (op === 13) t.delete([...t.keys()][b % t.size]!);
+            else t.set(s || 'extra', 1);
+          });
+          break;
       }
     } catch {
       /* the model refused: fine, the frame is whatever was made */
