@@ -93,6 +93,7 @@ describe('who may connect and write', () => {
     // The owner writes after the refused update; once the owner's own write has come back, the refused one would have too.
     owner.doc.getMap('meta').set('marker', 'after');
     const fresh = client(server.adminToken);
+    await fresh.synced(); // the owner's broadcast may reach a joining client before its sync step 2
     await waitFor(() => fresh.doc.getMap('meta').get('marker') === 'after');
     expect(fresh.doc.getMap('meta').get('title')).not.toBe('hijacked');
     expect(owner.doc.getMap('meta').get('title')).not.toBe('hijacked');
@@ -120,6 +121,7 @@ describe('who may connect and write', () => {
     await waitFor(() => c.closes.some((x) => x.code === 4403));
     owner.doc.getMap('meta').set('marker2', 'after');
     const fresh = client(server.adminToken);
+    await fresh.synced(); // the owner's broadcast may reach a joining client before its sync step 2
     await waitFor(() => fresh.doc.getMap('meta').get('marker2') === 'after');
     expect(fresh.doc.get('root', Y.XmlText).toString()).toBe(before);
     expect(fresh.doc.getMap('threads').has('second')).toBe(false);

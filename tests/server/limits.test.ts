@@ -127,6 +127,10 @@ describe('limits and sessions', () => {
     const other = connectClient(server.wsUrl, id, server.adminToken);
     clients.push(other);
     await other.synced();
+    // The writer's own copy has the value at once; the server may still be storing it when `other` syncs.
+    await waitFor(() => other.doc.getMap('meta').get('big') !== undefined, {
+      message: 'the value to reach another client',
+    });
     expect(typeof other.doc.getMap('meta').get('big')).toBe('string');
     c.doc.getMap('meta').set('more', 'y');
     await waitFor(() => c.closes.some((x) => x.code === 4413), { message: 'close 4413' });

@@ -3,7 +3,8 @@
  * reconnects, every frame visible, arbitrary frames sendable. It does the handshake (sends sync step 1,
  * answers the server's step 1), applies what the server sends, and sends every local change as an update.
  * `confirmed` follows what the server echoed back: the server broadcasts only what it stored, so a clock
- * the echo covers is durable.
+ * the echo covers is durable. Deletions advance no clock: the ids this client deleted are tracked apart until
+ * an echo's delete set covers them.
  */
 import WebSocket from 'ws';
 import * as Y from 'yjs';
@@ -104,10 +105,19 @@ export function rawClient(wsUrl: string, docId: string, token: string | null, op
   const send = (frame: Uint8Array) => {
     if (ws.readyState === WebSocket.OPEN) ws.send(frame);
   };
+  /** Ids ("client:clock") this client deleted that no echo has covered yet. */
+  const unconfirmedDeletes = new Set<string>();
+  const deletedIds = (update: Uint8Array): string[] => {
+    const ids: string[] = [];
+    for (const [client, ranges] of Y.decodeUpdate(update).ds.clients)
+      for (const r of ranges) for (let c = r.clock; c < r.clock + r.len; c++) ids.push(`${client}:${c}`);
+    return ids;
+  };
   const noteConfirmed = (update: Uint8Array) => {
     try {
       for (const [client, clock] of Y.parseUpdateMeta(update).to)
         confirmed.set(client, Math.max(confirmed.get(client) ?? 0, clock));
+      if (unconfirmedDeletes.size) for (const id of deletedIds(update)) unconfirmedDeletes.delete(id);
     } catch {
       /* not ours to judge */
     }
@@ -150,7 +160,9 @@ export function rawClient(wsUrl: string, docId: string, token: string | null, op
   ws.on('close', (code, reason) => finish({ code, reason: reason.toString(), http: false }));
   ws.on('error', () => {});
   const onUpdate = (u: Uint8Array, origin: unknown) => {
-    if (origin !== REMOTE) send(updateFrame(u));
+    if (origin === REMOTE) return;
+    for (const id of deletedIds(u)) unconfirmedDeletes.add(id);
+    send(updateFrame(u));
   };
   if (!opts.manual) doc.on('update', onUpdate);
 
@@ -198,7 +210,7 @@ export function rawClient(wsUrl: string, docId: string, token: string | null, op
     flushed(timeout = 10_000) {
       const own = Y.getState(doc.store, doc.clientID);
       return client.until(
-        () => (confirmed.get(doc.clientID) ?? 0) >= own,
+        () => (confirmed.get(doc.clientID) ?? 0) >= own && unconfirmedDeletes.size === 0,
         timeout,
         'the server to confirm local changes',
       );
