@@ -136,7 +136,10 @@ export class RedisReplicator implements Extension {
     const entry = this.docs.get(id);
     if (entry?.gapTimer) clearTimeout(entry.gapTimer);
     this.docs.delete(id);
-    this.sub.unsubscribe(this.channel(id)).catch(() => {});
+    this.sub
+      .unsubscribe(this.channel(id))
+      // Redis is down: if the subscription outlives the document, its messages are ignored (it is not loaded here).
+      .catch((e: Error) => log.debug('unsubscribe failed', { doc: id, error: e.message }));
   }
 
   private publish(docId: string, kind: number, firstSeq: number, count: number, payload: Uint8Array): void {
@@ -220,8 +223,8 @@ export class RedisReplicator implements Extension {
       if (!live) continue;
       try {
         if ((await this.opts.storage.log.lastSeq(live.id)) > live.seqs.through) await this.catchUp(live);
-      } catch {
-        // storage down: the next check tries again
+      } catch (e) {
+        log.warn('catch-up check failed; tried again at the next check', { doc: live.id, error: (e as Error).message });
       }
     }
   }
