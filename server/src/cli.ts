@@ -114,6 +114,33 @@ async function loadDoc(storage: Storage, docId: string): Promise<Y.Doc> {
   return doc;
 }
 
+/**
+ * Changes a stored document as the server would: `change` runs on a copy loaded from storage, what it changed is
+ * appended to the log as one update, and the change is audited (no actor: the CLI runs on the server's machine).
+ */
+async function changeStoredDocument<T>(
+  docId: string,
+  change: (doc: Y.Doc) => T,
+  audited: (result: T) => { action: string; detail: Record<string, unknown> },
+): Promise<T> {
+  const storage = await openStorage(loadConfig());
+  try {
+    const doc = await loadDoc(storage, docId);
+    try {
+      const updates: Uint8Array[] = [];
+      doc.on('update', (u: Uint8Array) => updates.push(u));
+      const result = change(doc);
+      if (updates.length > 0) await storage.log.appendUpdates(docId, [Y.mergeUpdates(updates)]);
+      await storage.audit({ docId, actorId: null, ...audited(result) });
+      return result;
+    } finally {
+      doc.destroy();
+    }
+  } finally {
+    await storage.close();
+  }
+}
+
 const list = (s: string | undefined) =>
   (s ?? '')
     .split(',')
@@ -193,30 +220,21 @@ program
     const format = opts.format ?? (isDump ? 'json' : 'w3c');
     const now = Date.now();
     const plan = format === 'json' ? planJsonImport(input, now) : planW3cImport(input, now);
-    const storage = await openStorage(loadConfig());
-    try {
-      const doc = await loadDoc(storage, docId);
-      try {
-        const updates: Uint8Array[] = [];
-        doc.on('update', (u: Uint8Array) => updates.push(u));
-        let result!: ReturnType<typeof applyImport>;
+    const result = await changeStoredDocument(
+      docId,
+      (doc) => {
+        let imported!: ReturnType<typeof applyImport>;
         doc.transact(() => {
-          result = applyImport(doc, plan, { importerId: 'cli', mayDefineTags: true, now });
+          imported = applyImport(doc, plan, { importerId: 'cli', mayDefineTags: true, now });
         }, 'import:cli');
-        if (updates.length > 0) await storage.log.appendUpdates(docId, [Y.mergeUpdates(updates)]);
-        await storage.audit({
-          docId,
-          actorId: null,
-          action: 'annotations.imported',
-          detail: { format, file: basename(file), imported: result.imported, skipped: result.skipped },
-        });
-        console.log(JSON.stringify(result, null, 2));
-      } finally {
-        doc.destroy();
-      }
-    } finally {
-      await storage.close();
-    }
+        return imported;
+      },
+      (r) => ({
+        action: 'annotations.imported',
+        detail: { format, file: basename(file), imported: r.imported, skipped: r.skipped },
+      }),
+    );
+    console.log(JSON.stringify(result, null, 2));
   });
 
 program
@@ -226,27 +244,11 @@ program
   )
   .argument('<docId>')
   .action(async (docId: string) => {
-    const storage = await openStorage(loadConfig());
-    try {
-      const doc = await loadDoc(storage, docId);
-      try {
-        const updates: Uint8Array[] = [];
-        doc.on('update', (u: Uint8Array) => updates.push(u));
-        const purged = purgeInvalid(doc);
-        if (updates.length > 0) await storage.log.appendUpdates(docId, [Y.mergeUpdates(updates)]);
-        await storage.audit({
-          docId,
-          actorId: null,
-          action: 'document.purged',
-          detail: { threads: purged.threads.length, comments: purged.comments },
-        });
-        console.log(JSON.stringify(purged, null, 2));
-      } finally {
-        doc.destroy();
-      }
-    } finally {
-      await storage.close();
-    }
+    const purged = await changeStoredDocument(docId, purgeInvalid, (p) => ({
+      action: 'document.purged',
+      detail: { threads: p.threads.length, comments: p.comments },
+    }));
+    console.log(JSON.stringify(purged, null, 2));
   });
 
 const users = program.command('users').description('manage user accounts');
