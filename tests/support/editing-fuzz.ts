@@ -518,9 +518,15 @@ function check(net: Network, base: Uint8Array, deleted: Set<string>, out: Violat
       if (live !== reloaded) {
         const liveText = net.editors[i]!.read(() => $getRoot().getTextContent());
         const docText = fresh.read(() => $getRoot().getTextContent());
+        let at = 0;
+        while (at < live.length && live[at] === reloaded[at]) at++;
+        const around = (json: string): string => json.slice(Math.max(0, at - 60), at + 60);
         out.push({
           invariant: 'editor-matches-doc',
-          detail: `replica ${i}: editor ${JSON.stringify(liveText)} / reload ${JSON.stringify(docText)}`,
+          detail:
+            liveText === docText
+              ? `replica ${i}: same text, editor …${around(live)}… / reload …${around(reloaded)}…`
+              : `replica ${i}: editor ${JSON.stringify(liveText)} / reload ${JSON.stringify(docText)}`,
         });
       }
     } finally {
@@ -610,9 +616,7 @@ export const KNOWN_CLASSES: KnownClass[] = [
     description:
       'Formatting part of a text node (bold, italic, link) splits it; the binding writes the split as deleting the ' +
       "tail's letters and inserting a new text node with copies of them. Copies made by two users both survive " +
-      '(doubled letters), a letter typed or deleted concurrently in the tail acts on the deleted original, and the ' +
-      "binding's repair of the text it then finds without a node deletes neighbouring letters (the pinned " +
-      '"xxxdahar" case in lexical-collab.test.ts).',
+      '(doubled letters), and a letter deleted concurrently in the tail comes back in the copy.',
     causes: ['format', 'link'],
   },
   {
@@ -620,17 +624,17 @@ export const KNOWN_CLASSES: KnownClass[] = [
     description:
       'Enter, paste, Backspace at a block start, a deletion over a block boundary and a block-type change move ' +
       'text nodes into another block; the binding writes a move as deleting the letters and inserting copies. ' +
-      'Concurrent moves double the text, and a letter typed concurrently where the text was is lost (the pinned ' +
-      'Enter-at-block-start case in lexical-collab.test.ts).',
+      'Concurrent moves double the text, and a letter typed concurrently into a block that is removed as a whole ' +
+      '(merged into the one before, or re-created with another type) goes with it.',
     causes: ['enter', 'paste', 'backspace', 'merge', 'block'],
   },
   {
     name: 'dangling-text',
     description:
-      'A deletion removes a whole text node (or makes Lexical merge the two text nodes around it) while another ' +
-      "user types into it: the typed letters survive in the doc without their node, and the binding's repair " +
-      'deletes that many letters at the offset inside the node instead of at the place in the block, so other ' +
-      'letters go (or the letters stay in the doc and not in the editors).',
+      'A deletion removes a whole text node (or makes Lexical merge the text nodes around it) while another user ' +
+      'types into it: the typed letters survive in the doc without their node. The patched binding keeps them ' +
+      '(in the previous text node, or a new one); what remains of this class are cases where the letters land ' +
+      'in a neighbouring node of another format, so an editor and a reload disagree on their format.',
     causes: ['delete'],
   },
   {
