@@ -89,3 +89,26 @@ describe('Lexical 0.52 collab v1, typing into a text node another user deletes',
     }
   });
 });
+
+describe('Lexical 0.52 collab v1, two users format the same letters', () => {
+  it('keeps the word once (unpatched 0.52 doubled the rest of it: "Kandaharandahar")', async () => {
+    net = new ReplicaNetwork(3, await articleUpdate('# Kandahar\n\nThe fall.', 'markdown'));
+    const [a, b] = net.replicas;
+    await formatRange(a!.editor!, 0, 1, 'bold'); // A and B both bold the "K", neither having seen the other.
+    await formatRange(b!.editor!, 0, 1, 'bold');
+    await net.deliverAll();
+    for (const r of net.replicas) {
+      expect(articleText(r.doc)).toBe('Kandahar\n\nThe fall.');
+      expect(r.editor!.read(() => $getRoot().getTextContent())).toBe('Kandahar\n\nThe fall.');
+    }
+  });
+
+  it('does not bring back a letter deleted in the part of the node that the format split off', async () => {
+    net = new ReplicaNetwork(3, await articleUpdate('# Kandahar\n\nThe fall.', 'markdown'));
+    const [a, b] = net.replicas;
+    await formatRange(a!.editor!, 0, 1, 'bold'); // A bolds the "K"…
+    await deleteRange(b!.editor!, 4, 5); // …while B deletes the "a" after "Kand".
+    await net.deliverAll();
+    for (const r of net.replicas) expect(articleText(r.doc)).toBe('Kandhar\n\nThe fall.');
+  });
+});
