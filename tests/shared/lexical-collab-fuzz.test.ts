@@ -4,8 +4,9 @@
  * equal to a reload of its own doc, every letter not deliberately deleted present exactly once, honest anchors.
  * Seeded: MARGINALIA_FUZZ_SEED replays a run (fast-check prints the seed, the path and the shrunk schedule).
  *
- * Known failure classes of @lexical/yjs 0.52 (KNOWN_CLASSES in the fuzzer, each described there; two of them pinned
- * as minimal repros in lexical-collab.test.ts) are not fixed yet. They are not skipped: a failing schedule counts as
+ * The defects pinned in lexical-collab.test.ts are fixed by patches/@lexical+yjs+0.52.0.patch. Failure classes of
+ * @lexical/yjs 0.52 that remain (KNOWN_CLASSES in the fuzzer, each described there: mainly text moved between blocks,
+ * which collab v1 writes as deleting letters and inserting copies) are not skipped: a failing schedule counts as
  * known only when it is proven to be (the same schedule without that class's causing edits, or with deliveries in
  * order, passes), each is counted and printed, and any other failure fails the test. Typing alone, which none of the
  * classes involves, must never fail.

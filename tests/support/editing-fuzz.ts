@@ -614,9 +614,10 @@ export const KNOWN_CLASSES: KnownClass[] = [
   {
     name: 'split-by-format',
     description:
-      'Formatting part of a text node (bold, italic, link) splits it; the binding writes the split as deleting the ' +
-      "tail's letters and inserting a new text node with copies of them. Copies made by two users both survive " +
-      '(doubled letters), and a letter deleted concurrently in the tail comes back in the copy.',
+      'Formatting part of a text node splits it. The patched binding writes a plain split as new maps with the ' +
+      'letters left in place; a split it cannot see as one (a link, which wraps the letters in a new element; a ' +
+      'split that also changes text) is still written as deleting letters and inserting copies, so two users ' +
+      'doing it double the letters and a letter deleted concurrently comes back in the copy.',
     causes: ['format', 'link'],
   },
   {
