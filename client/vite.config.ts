@@ -5,7 +5,12 @@ import { fileURLToPath } from 'node:url';
 export default defineConfig({
   plugins: [react()],
   resolve: {
-    alias: { '@marginalia/shared': fileURLToPath(new URL('../shared/src/index.ts', import.meta.url)) },
+    alias: {
+      '@marginalia/shared': fileURLToPath(new URL('../shared/src/index.ts', import.meta.url)),
+      // The package's default entry, which patches/@lexical+yjs+0.52.0.patch points at the patched build; the
+      // "production" export condition would load the unpatched minified build instead.
+      '@lexical/yjs': fileURLToPath(import.meta.resolve('@lexical/yjs')),
+    },
     dedupe: ['yjs', 'lexical', 'react', 'react-dom'],
   },
   build: { outDir: 'dist', emptyOutDir: true, chunkSizeWarningLimit: 2000 },

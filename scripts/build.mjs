@@ -39,6 +39,7 @@ const inputs = [
   'client/public',
   'shared/src',
   'client/package.json',
+  'patches', // patches to dependencies the bundle includes (applied at install)
 ];
 const newestInput = Math.max(...inputs.map((p) => newestMtime(join(root, p))));
 const built = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;

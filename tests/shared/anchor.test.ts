@@ -12,7 +12,10 @@ import {
   resolveAnchor,
   similarity,
 } from '@marginalia/shared';
+import { $toggleLink } from '@lexical/link';
+import { $createRangeSelection, $setSelection } from 'lexical';
 import {
+  $caretMap,
   articleDoc,
   deleteRange,
   formatRange,
@@ -169,10 +172,24 @@ describe('resolveAnchor', () => {
     expect(r).toEqual({ state: 'exact', start: s + 1, end: e + 1 });
   });
 
-  it('is moved onto the same words after they are bolded (Lexical re-creates the letters it formats)', async () => {
+  it('is moved onto the same words after they are made a link (Lexical re-creates the letters it wraps)', async () => {
+    const { doc, editor, thread, s, e } = await annotated('turning point');
+    await editor.update(() => {
+      const map = $caretMap();
+      const selection = $createRangeSelection();
+      const [a, b] = [map.stops.get(s + 3)!, map.stops.get(e)!];
+      selection.anchor.set(a.key, a.offset, a.type);
+      selection.focus.set(b.key, b.offset, b.type);
+      $setSelection(selection);
+      $toggleLink('https://example.org/');
+    });
+    expect(resolveAnchor(doc, thread)).toMatchObject({ state: 'moved', start: s, end: e });
+  });
+
+  it('stays exact after the words are bolded (the patched binding keeps the letters it formats)', async () => {
     const { doc, editor, thread, s, e } = await annotated('turning point');
     await formatRange(editor, s + 3, e, 'bold');
-    expect(resolveAnchor(doc, thread)).toMatchObject({ state: 'moved', start: s, end: e });
+    expect(resolveAnchor(doc, thread)).toEqual({ state: 'exact', start: s, end: e });
   });
 
   it('is moved across a paragraph split inside the passage', async () => {

@@ -170,7 +170,10 @@ describe('articleIndex', () => {
     const index = articleIndex(doc);
     const beta = index.toRelative(6, 0);
     expect(articleIndex(doc).isLive(beta)).toBe(true);
-    await formatRange(editor, 6, 10, 'bold'); // Lexical re-creates the letters it formats
+    await formatRange(editor, 6, 10, 'bold'); // the (patched) binding keeps the letters it formats…
+    expect(articleIndex(doc).isLive(beta)).toBe(true);
+    await deleteRange(editor, 6, 10); // …a user retyping the word makes new ones
+    await insertTextAt(editor, 6, 'beta');
     expect(articleIndex(doc).isLive(beta)).toBe(false);
   });
 
