@@ -293,7 +293,7 @@ const OVERHANG_CONTEXT = 0.5;
 /**
  * The candidate cut to the stored positions and tightened to what aligns with the quote (trimToAlignment). The
  * passage never reaches past a position whose character still lives. Past one whose character was deleted it may
- * (Lexical re-creates the letters it formats or splits, after the old ones) but then only with text that matches
+ * (Lexical re-creates the letters it splits into another block, or wraps in a link, after the old ones) but then only with text that matches
  * the quote almost letter for letter, and with the stored context on that side still beyond it: a look-alike beside
  * a deleted edge ("Afghan Taliban.\n\nPakistan" for "Afghanistan. Pakistan", or "…ion to the" after "relief" when
  * "relief to the Afghan people" lost its end) must not extend the passage into other words.

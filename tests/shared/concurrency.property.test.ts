@@ -6,8 +6,8 @@
  * "The text the text operations alone make" is the text of a second network that gets the same text operations
  * through the same schedule, without any annotation. So that the schedules are the same, annotation updates reach
  * every replica at once (Yjs would hold an article change back behind its author's earlier reply to a thread the
- * receiver lacks); annotation against annotation under partitions is the second property's subject. (Lexical 0.52's collab v1 itself loses letters when a format
- * and a deletion of the same letters meet — see lexical-collab.test.ts — in both networks alike.)
+ * receiver lacks); annotation against annotation under partitions is the second property's subject. (What Lexical's collab v1 binding itself does to
+ * concurrent text edits is the subject of lexical-collab.test.ts and lexical-collab-fuzz.test.ts.)
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';

@@ -14,8 +14,8 @@
  *   the same doc would reuse the stale ones and duplicate every text node. So one editor per doc at a time, and
  *   `destroy` clears the cache.
  * - Reacting to remote updates, the binding sometimes writes to the doc itself, from inside its observer, in
- *   transactions with no origin (its "dangling text" repairs). Under concurrent format + delete those repairs lose
- *   letters (tests/shared/lexical-collab.test.ts). A live server doc therefore has no editor bound to it: the server
+ *   transactions with no origin (its "dangling text" repairs). Those repairs lost letters under concurrent format +
+ *   delete until the project's patch (patches/README.md); they still write from inside an observer, so a live server doc therefore has no editor bound to it: the server
  *   binds one only to import into a fresh doc; reading the article needs none (shared/src/article.ts).
  */
 import { createHeadlessEditor } from '@lexical/headless';
