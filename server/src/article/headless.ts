@@ -15,8 +15,9 @@
  *   `destroy` clears the cache.
  * - Reacting to remote updates, the binding sometimes writes to the doc itself, from inside its observer, in
  *   transactions with no origin (its "dangling text" repairs). Those repairs lost letters under concurrent format +
- *   delete until the project's patch (patches/README.md); they still write from inside an observer, so a live server doc therefore has no editor bound to it: the server
- *   binds one only to import into a fresh doc; reading the article needs none (shared/src/article.ts).
+ *   delete until the project's patch (patches/README.md); they still write from inside an observer, so a live
+ *   server doc has no editor bound to it: the server binds one only to import into a fresh doc; reading the
+ *   article needs none (shared/src/article.ts).
  */
 import { createHeadlessEditor } from '@lexical/headless';
 import { CodeHighlightNode, CodeNode } from '@lexical/code';
