@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as Y from 'yjs';
 import * as decoding from 'lib0/decoding';
 import * as syncProtocol from 'y-protocols/sync';
-import { rootText, articleText, threadsMap } from '@marginalia/shared';
+import { rootText, articleText } from '@marginalia/shared';
 import { openSqliteStorage } from '@marginalia/server/storage/sqlite.js';
 import type { Storage } from '@marginalia/server/storage/types.js';
 import { WriteError } from '@marginalia/server/collab/write-queue.js';
@@ -316,31 +316,5 @@ describe('write queue', () => {
     // unloading waits for a compaction in flight, so storage can close right after
     await registry.closeAll(1001, 'done');
     opened = null;
-  });
-
-  test('compaction first purges junk an older server stored: the purge is stored, sent to clients and audited', async () => {
-    const limits = limitsWith({ compactAfterUpdates: 3 });
-    const { live, id } = await open(base, [new Compaction(base, limits)], limits);
-    const peer = new RecordingPeer();
-    live.peers.add(peer);
-    const client = clientCopy(live);
-    // Stored as servers before the rule table let a commenter store it: an empty map under a key of its choosing.
-    await live.submit(updateFrom(client, (d) => threadsMap(d).set('junk', new Y.Map())));
-    for (let i = 0; i < 4; i++) await live.submit(typed(client, i, String(i)));
-    await waitFor(() => !threadsMap(live.doc).has('junk'), { message: 'the junk purged' });
-    await waitFor(async () => (await base.log.loadState(id)).snapshot !== null, { message: 'a snapshot' });
-
-    const state = await base.log.loadState(id);
-    const rebuilt = new Y.Doc();
-    Y.applyUpdate(rebuilt, state.snapshot!);
-    for (const u of state.updates) Y.applyUpdate(rebuilt, u.data);
-    expect(threadsMap(rebuilt).has('junk')).toBe(false);
-    expect(articleText(rebuilt)).toBe(articleText(live.doc));
-
-    for (const message of peer.received) Y.applyUpdate(client, updateIn(message));
-    expect(threadsMap(client).has('junk')).toBe(false);
-
-    const audit = await base.listAudit(id);
-    expect(audit.find((a) => a.action === 'document.purged')?.detail).toMatchObject({ threads: 1, comments: 0 });
   });
 });

@@ -3,13 +3,8 @@
  * snapshot — from what is stored, not from memory, in a worker thread while writes go on (one compaction per
  * document at a time). Only the entries it folded leave the log; a failed compaction leaves the log intact and is
  * retried after the next write.
- *
- * Before folding, junk that clients could store before the server required new threads and comments to arrive
- * whole is removed (`purgeInvalid`), as a change of the server's own through the write path: stored, sent to
- * every client and audited, so that no copy keeps it.
  */
 import * as Y from 'yjs';
-import { ORIGIN, purgeInvalid } from '@marginalia/shared';
 import type { Storage } from '../storage/types.js';
 import type { Limits } from '../config.js';
 import { foldInWorker } from '../storage/storage-worker.js';
@@ -44,7 +39,6 @@ export class Compaction implements Extension {
 
   private async compact(document: LiveDocument): Promise<void> {
     try {
-      await this.purge(document);
       const out: { folded?: { entries: number; bytes: number; update: Uint8Array; stateVector: Uint8Array } } = {};
       const upto = await this.storage.log.compact(document.id, async (state) => {
         const { update, stateVector } = await foldInWorker(state);
@@ -61,21 +55,5 @@ export class Compaction implements Extension {
       // The log is intact; compaction is retried after the next write.
       log.warn('compaction failed', { doc: document.id, error: (e as Error).message });
     }
-  }
-
-  private async purge(document: LiveDocument): Promise<void> {
-    let purged: ReturnType<typeof purgeInvalid> = { threads: [], comments: 0 };
-    await document.change((doc) => {
-      purged = purgeInvalid(doc);
-    }, ORIGIN.purgeInvalid);
-    const { threads, comments } = purged;
-    if (threads.length === 0 && comments === 0) return;
-    log.info('invalid threads and comments purged', { doc: document.id, threads: threads.length, comments });
-    await this.storage.audit({
-      docId: document.id,
-      actorId: null,
-      action: 'document.purged',
-      detail: { threads: threads.length, comments, on: 'compaction' },
-    });
   }
 }
