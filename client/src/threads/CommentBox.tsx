@@ -2,7 +2,7 @@
  * A textarea for a comment: Enter sends, Shift+Enter starts a new line, Escape cancels. Used for new
  * threads, replies and edits alike.
  */
-import { useId, useRef, useState, type KeyboardEvent } from 'react';
+import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
 
 export function CommentBox({
   label,
@@ -37,6 +37,12 @@ export function CommentBox({
   const id = useId();
   const ref = useRef<HTMLTextAreaElement>(null);
   const expanded = !compact || focused || body.length > 0;
+
+  // Focus without scrolling: the box is placed beside its passage, and the browser's own scroll-into-view on
+  // focus would throw the page elsewhere while the margin is still being laid out.
+  useEffect(() => {
+    if (autoFocus) ref.current?.focus({ preventScroll: true });
+  }, [autoFocus]);
 
   function submit() {
     const text = body.trim();
@@ -78,7 +84,6 @@ export function CommentBox({
         rows={expanded ? 3 : 1}
         value={body}
         placeholder={label}
-        autoFocus={autoFocus}
         onFocus={() => setFocused(true)}
         onBlur={() => setFocused(false)}
         onChange={(e) => {

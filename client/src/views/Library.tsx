@@ -63,7 +63,7 @@ export function Library({ session }: { session: Session }) {
         <div className="topbar-right">
           <span className="whoami">
             <Avatar name={user.name} color={userColor(user.id)} size={26} />
-            <span>{user.name}</span>
+            <span className="whoami-name">{user.name}</span>
           </span>
           <button type="button" onClick={() => void signOut()}>
             Sign out
@@ -95,13 +95,15 @@ export function Library({ session }: { session: Session }) {
               <tr>
                 <th scope="col">Title</th>
                 <th scope="col">Your role</th>
-                <th scope="col" className="num">
+                <th scope="col" className="num wide-only">
                   Threads
                 </th>
-                <th scope="col" className="num">
+                <th scope="col" className="num wide-only">
                   Comments
                 </th>
-                <th scope="col">Last activity</th>
+                <th scope="col" className="wide-only">
+                  Last activity
+                </th>
                 <th scope="col">
                   <span className="sr-only">Actions</span>
                 </th>
@@ -123,9 +125,11 @@ export function Library({ session }: { session: Session }) {
                   <td>
                     <span className={`role role-${doc.role}`}>{roleLabel(doc.role)}</span>
                   </td>
-                  <td className="num">{doc.threadCount ?? '–'}</td>
-                  <td className="num">{doc.commentCount ?? '–'}</td>
-                  <td title={fullTime(doc.updatedAt)}>{timeAgo(doc.updatedAt)}</td>
+                  <td className="num wide-only">{doc.threadCount ?? '–'}</td>
+                  <td className="num wide-only">{doc.commentCount ?? '–'}</td>
+                  <td className="wide-only" title={fullTime(doc.updatedAt)}>
+                    {timeAgo(doc.updatedAt)}
+                  </td>
                   <td className="actions">
                     {doc.role === 'owner' && (
                       <button

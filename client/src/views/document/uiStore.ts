@@ -32,6 +32,8 @@ export interface UiState {
   showResolved: boolean;
   /** Resolved threads the user unfolded one by one. */
   unfolded: ReadonlySet<string>;
+  /** On narrow screens, whether the threads panel is shown over the bottom of the article. */
+  sheetOpen: boolean;
 }
 
 export interface Placement {
@@ -50,6 +52,7 @@ export class UiStore {
     filters: DEFAULT_FILTERS,
     showResolved: false,
     unfolded: new Set(),
+    sheetOpen: false,
   });
   readonly placement: Store<Placement> = newStore<Placement>({ tops: new Map(), draftTop: null });
 
@@ -64,9 +67,14 @@ export class UiStore {
     this.set({ filters: { ...this.getState().filters, ...patch } });
   }
 
+  /** Focuses a thread (or none); on a narrow screen a focused thread also shows the threads panel. */
   activate(threadId: string | null, flash = false): void {
     const state = this.getState();
-    this.set({ activeThreadId: threadId, flash: flash ? state.flash + 1 : state.flash });
+    this.set({
+      activeThreadId: threadId,
+      flash: flash ? state.flash + 1 : state.flash,
+      sheetOpen: threadId !== null || state.sheetOpen,
+    });
   }
 
   toggleUnfolded(threadId: string): void {
