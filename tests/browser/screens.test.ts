@@ -206,6 +206,45 @@ describe('the document page on every screen', () => {
       );
     }
   }
+
+  for (const size of [WIDTHS[0]!, WIDTHS[3]!]) {
+    const name = `${size.width}x${size.height}`;
+    browserTest(
+      `at ${name}, Escape keeps a draft's text for when the composer opens again; Cancel discards it`,
+      async () => {
+        const user = await newUserPage(browser, server, size);
+        const { page } = user;
+        await signIn(page, 'cora', 'cora-password');
+        await openDocument(page, docId);
+        const composer = page.locator('[data-composer="true"]');
+        const open = async (passage: string) => {
+          await selectText(page, passage);
+          await page.locator('.comment-button').click();
+          await composer.waitFor();
+        };
+        await open('never agreed for long (marker 2.1)');
+        await composer.getByRole('textbox').fill('Half a thought about the clerks');
+        await composer.getByRole('textbox').press('Escape');
+        await composer.waitFor({ state: 'detached' });
+        await open('never agreed for long (marker 2.2)');
+        expect(await composer.getByRole('textbox').inputValue()).toBe('Half a thought about the clerks');
+        await screenshot(page, `screens-draft-kept-${name}`);
+        // Escape with the focus elsewhere on the page keeps it too.
+        await page.locator('.doc-title h1').click();
+        await page.keyboard.press('Escape');
+        await composer.waitFor({ state: 'detached' });
+        await open('never agreed for long (marker 2.3)');
+        expect(await composer.getByRole('textbox').inputValue()).toBe('Half a thought about the clerks');
+        await composer.getByRole('button', { name: 'Cancel' }).click();
+        await composer.waitFor({ state: 'detached' });
+        await open('never agreed for long (marker 2.4)');
+        expect(await composer.getByRole('textbox').inputValue()).toBe('');
+        expect(user.dialogs).toEqual([]);
+        expect(user.errors).toEqual([]);
+        await user.context.close();
+      },
+    );
+  }
 });
 
 /** Waits until `condition` holds, checking once per animation frame of the page (at most 5 s). */

@@ -11,6 +11,7 @@ export function CommentBox({
   autoFocus = false,
   onSubmit,
   onCancel,
+  onEscape,
   onInput,
   compact = false,
   value,
@@ -23,6 +24,8 @@ export function CommentBox({
   /** Returns an error message to show, or nothing when the comment was accepted. */
   onSubmit: (body: string) => string | void;
   onCancel?: () => void;
+  /** Escape, when it should not throw the text away (then the text is left as it is). */
+  onEscape?: () => void;
   onInput?: () => void;
   compact?: boolean;
   /** Controlled text, for a draft that must outlive the box (a reply box hidden while its card is inactive). */
@@ -66,8 +69,9 @@ export function CommentBox({
     } else if (event.key === 'Escape') {
       event.preventDefault();
       event.stopPropagation();
-      setBody(initial);
       setError(null);
+      if (onEscape) return onEscape();
+      setBody(initial);
       if (onCancel) onCancel();
       else ref.current?.blur();
     }

@@ -2,9 +2,9 @@
  * CommentComposer: the card where a new thread is written, in the margin beside the chosen passage. Posting
  * creates the thread in the Y.Doc (the postThread action); it reaches everyone through the provider.
  */
-import { useEffect, useRef, useState, type CSSProperties, type Ref } from 'react';
+import { useEffect, useRef, type CSSProperties, type Ref } from 'react';
 import { useDocument } from '../views/document/DocumentContext';
-import { usePlacement, type Draft } from '../views/document/uiStore';
+import { usePlacement, useUiState, type Draft } from '../views/document/uiStore';
 import { CommentBox } from './CommentBox';
 
 export function CommentComposer({
@@ -20,7 +20,9 @@ export function CommentComposer({
   const own = useRef<HTMLElement | null>(null);
   const draftTop = usePlacement(ui).draftTop;
   const vocabulary = model.snapshot.getState().vocabulary;
-  const [tags, setTags] = useState<string[]>([]);
+  const tags = useUiState(ui, (s) => s.composerTags);
+  const text = useUiState(ui, (s) => s.composerText);
+  const setTags = (next: readonly string[]) => ui.set({ composerTags: next });
 
   useEffect(() => {
     session.presence.set({ typing: 'new' });
@@ -51,7 +53,8 @@ export function CommentComposer({
     return () => cancelAnimationFrame(frame);
   }, [placed, ui]);
 
-  const cancel = actions.cancelThread;
+  // Escape keeps the text for the next time the composer opens; the Cancel button throws it away.
+  const keep = () => actions.cancelThread();
 
   return (
     <article
@@ -64,7 +67,7 @@ export function CommentComposer({
       className="thread-card composer active"
       aria-label="New comment"
       data-composer="true"
-      onKeyDown={(e) => e.key === 'Escape' && cancel()}
+      onKeyDown={(e) => e.key === 'Escape' && keep()}
     >
       <blockquote className="thread-quote" title={draft.quote.exact}>
         {draft.quote.exact}
@@ -80,7 +83,7 @@ export function CommentComposer({
                 className={on ? 'tag toggle on' : 'tag toggle'}
                 aria-pressed={on}
                 style={{ ['--tag' as string]: def.color }}
-                onClick={() => setTags((t) => (on ? t.filter((x) => x !== name) : [...t, name]))}
+                onClick={() => setTags(on ? tags.filter((x) => x !== name) : [...tags, name])}
               >
                 {name}
               </button>
@@ -92,7 +95,10 @@ export function CommentComposer({
         label="Add a comment…"
         submitLabel="Comment"
         autoFocus
-        onCancel={cancel}
+        value={text}
+        onValueChange={(value) => ui.set({ composerText: value })}
+        onEscape={keep}
+        onCancel={() => actions.cancelThread(true)}
         onSubmit={(body) => actions.postThread(draft, body, tags)}
       />
     </article>

@@ -42,7 +42,10 @@ export function DocumentView({ docId, session }: { docId: string; session: Sessi
   useEffect(() => {
     if (!value) return;
     const onKey = (event: KeyboardEvent) => {
-      if (event.key === 'Escape' && !event.defaultPrevented) value.ui.set({ activeThreadId: null, draft: null });
+      if (event.key !== 'Escape' || event.defaultPrevented) return;
+      // A draft's text stays for the next time the composer opens.
+      if (value.ui.getState().draft) value.actions.cancelThread();
+      value.ui.set({ activeThreadId: null });
     };
     document.addEventListener('keydown', onKey);
     return () => document.removeEventListener('keydown', onKey);

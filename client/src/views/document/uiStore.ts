@@ -32,6 +32,9 @@ export interface UiState {
   showResolved: boolean;
   /** Resolved threads the user unfolded one by one. */
   unfolded: ReadonlySet<string>;
+  /** The unsent text and tags of a new thread: kept when the composer closes with Escape, shown when it opens again. */
+  composerText: string;
+  composerTags: readonly string[];
   /** On narrow screens, whether the threads panel is shown over the bottom of the article. */
   sheetOpen: boolean;
 }
@@ -52,6 +55,8 @@ export class UiStore {
     filters: DEFAULT_FILTERS,
     showResolved: false,
     unfolded: new Set(),
+    composerText: '',
+    composerTags: [],
     sheetOpen: false,
   });
   readonly placement: Store<Placement> = newStore<Placement>({ tops: new Map(), draftTop: null });
