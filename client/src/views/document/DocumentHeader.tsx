@@ -91,7 +91,6 @@ export function DocumentHeader({ offline }: { offline: boolean }) {
             type="button"
             aria-expanded={sheetOpen}
             aria-controls="threads-sheet"
-            aria-label={`Threads (${threads.length})`}
             className="threads-toggle"
             onClick={() => ui.set({ sheetOpen: !sheetOpen })}
           >
