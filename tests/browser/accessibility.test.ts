@@ -74,6 +74,7 @@ describe('accessibility', () => {
       format: 'markdown',
     });
     await addMember(server, docId, 'vic', 'Vic Viewer', 'viewer');
+    await addMember(server, docId, 'cora', 'Cora Commenter', 'commenter');
     const seed = await newUserPage(browser, server);
     await signIn(seed.page, ADMIN.username, ADMIN.password);
     await openDocument(seed.page, docId);
@@ -141,4 +142,113 @@ describe('accessibility', () => {
       await user.context.close();
     });
   }
+
+  /** Presses Tab (or Shift+Tab) until `done` holds for the focused element; the elements passed on the way. */
+  async function tabUntil(page: Page, done: string, back = false, limit = 40): Promise<string[]> {
+    const seen: string[] = [];
+    for (let i = 0; i < limit; i++) {
+      await page.keyboard.press(back ? 'Shift+Tab' : 'Tab');
+      const here = await page.evaluate((selector) => {
+        const el = document.activeElement as HTMLElement | null;
+        if (!el) return { id: '', done: false };
+        const id = el.dataset.highlightMark ? `mark:${el.dataset.highlightMark}` : el.className || el.tagName;
+        return { id, done: el.matches(selector) };
+      }, done);
+      seen.push(here.id);
+      if (here.done) return seen;
+    }
+    throw new Error(`Tab never reached ${done}: ${seen.join(', ')}`);
+  }
+
+  for (const size of SIZES) {
+    browserTest(
+      `highlights are focusable marks, walked with Tab and Shift+Tab, described by their thread (${size.name})`,
+      async () => {
+        const user = await newUserPage(browser, server, { width: size.width, height: size.height });
+        const { page } = user;
+        await signIn(page, 'vic', 'vic-password');
+        await openDocument(page, docId);
+        const first = page.locator('[data-highlight-mark]').first();
+        await first.waitFor({ state: 'attached' });
+        await tabUntil(page, '[data-highlight-mark]');
+        const quoteOf = () => page.evaluate(() => (document.activeElement as HTMLElement).getAttribute('aria-label'));
+        expect(await quoteOf()).toBe('Highlight: kept two ledgers');
+        const description = await page.evaluate(() => {
+          const el = document.activeElement!;
+          return document.getElementById(el.getAttribute('aria-describedby')!)!.textContent;
+        });
+        expect(description).toContain('Which two?');
+        const id = await page.evaluate(() => (document.activeElement as HTMLElement).dataset.highlightMark);
+        await page.locator(`[data-thread-card="${id}"].active`).waitFor({ state: 'attached' });
+        await screenshot(page, `a11y-highlight-focused-${size.name}`);
+        await page.keyboard.press('Tab');
+        expect(await quoteOf()).toBe('Highlight: nearly twice as many ships');
+        await page.keyboard.press('Shift+Tab');
+        expect(await quoteOf()).toBe('Highlight: kept two ledgers');
+        await page.keyboard.press('Enter');
+        await page.waitForFunction((id) => document.activeElement?.getAttribute('data-thread-card') === id, id);
+        expect(user.errors).toEqual([]);
+        await user.context.close();
+      },
+    );
+  }
+
+  browserTest(
+    'a keyboard-only viewer reaches the read-only article with Tab and selects text with Shift+arrows',
+    async () => {
+      const user = await newUserPage(browser, server, { width: 1400, height: 900 });
+      const { page } = user;
+      await signIn(page, 'vic', 'vic-password');
+      await openDocument(page, docId);
+      await tabUntil(page, '.article-content');
+      await page.locator('.browse-caret').waitFor();
+      await page.keyboard.press('ArrowDown');
+      for (let i = 0; i < 3; i++) await page.keyboard.press('Control+Shift+ArrowRight');
+      const selected = await page.evaluate(() => window.getSelection()!.toString());
+      expect(selected.trim()).toBe('The harbour master');
+      await screenshot(page, 'a11y-keyboard-selection-desktop');
+      expect(user.errors).toEqual([]);
+      await user.context.close();
+    },
+  );
+
+  browserTest('a keyboard-only commenter selects a passage and comments on it with the shortcut', async () => {
+    const user = await newUserPage(browser, server, { width: 1400, height: 900 });
+    const { page } = user;
+    await signIn(page, 'cora', 'cora-password');
+    await openDocument(page, docId);
+    await tabUntil(page, '.article-content');
+    await page.keyboard.press('ArrowDown');
+    for (let i = 0; i < 2; i++) await page.keyboard.press('Control+Shift+ArrowRight');
+    await page.keyboard.press('Control+Alt+KeyM');
+    const composer = page.locator('[data-composer="true"]');
+    await composer.waitFor();
+    expect((await composer.locator('.thread-quote').textContent())?.trim()).toBe('The harbour');
+    await page.keyboard.type('Which harbour?');
+    await page.keyboard.press('Enter');
+    await page.locator('[data-thread-card]', { hasText: 'Which harbour?' }).waitFor();
+    expect(user.errors).toEqual([]);
+    await user.context.close();
+  });
+
+  browserTest('with reduced motion asked for, nothing on the page animates', async () => {
+    const user = await newUserPage(browser, server, { width: 1400, height: 900 });
+    const { page } = user;
+    await page.emulateMedia({ reducedMotion: 'reduce' });
+    await signIn(page, ADMIN.username, ADMIN.password);
+    await openDocument(page, docId);
+    await page.locator('[data-highlight-mark]').first().focus();
+    await page.locator('.hl-active').first().waitFor({ state: 'attached' });
+    const moving = await page.evaluate(() =>
+      Array.from(document.querySelectorAll('*'))
+        .filter((el) => {
+          const style = getComputedStyle(el);
+          const long = (value: string) => value.split(',').some((v) => parseFloat(v) > 0.01);
+          return (style.animationName !== 'none' && long(style.animationDuration)) || long(style.transitionDuration);
+        })
+        .map((el) => el.className),
+    );
+    expect(moving).toEqual([]);
+    await user.context.close();
+  });
 });

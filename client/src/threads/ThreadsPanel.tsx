@@ -165,7 +165,8 @@ export function ThreadsPanel() {
           const visibleTop = scroller.scrollTop;
           const y = layerTop + top;
           if (y < visibleTop + 40 || y > visibleTop + scroller.clientHeight - 80) {
-            scroller.scrollTo({ top: Math.max(0, target), behavior: 'smooth' });
+            const reduced = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+            scroller.scrollTo({ top: Math.max(0, target), behavior: reduced ? 'auto' : 'smooth' });
           }
         }
       }
