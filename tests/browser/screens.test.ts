@@ -15,6 +15,8 @@ import {
   screenshot,
   selectText,
   signIn,
+  threadCard,
+  articleText,
 } from '../support/browser.js';
 import { ADMIN, addMember, api, createDocument, startServer, type TestServer } from '../support/server.js';
 
@@ -245,6 +247,30 @@ describe('the document page on every screen', () => {
       },
     );
   }
+
+  browserTest('a word typed inside a passage makes it "moved"; undone, the passage is exact again', async () => {
+    const user = await newUserPage(browser, server, WIDTHS[3]!);
+    const { page } = user;
+    await signIn(page, ADMIN.username, ADMIN.password);
+    await openDocument(page, docId);
+    const passage = 'Paragraph 2 of section 7 tells how the clerks';
+    await commentOn(page, passage, 'Which clerks?');
+    const card = threadCard(page, passage);
+    await card.waitFor();
+    await page.locator('.article-content').focus();
+    await selectText(page, 'section 7 tells how', 1);
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.type('the ');
+    await card.locator('.chip', { hasText: 'moved' }).waitFor();
+    for (let i = 0; i < 8 && (await articleText(page)).includes('of the section 7'); i++) {
+      await page.keyboard.press('Control+z');
+    }
+    expect(await articleText(page)).toContain(passage);
+    await card.locator('.chip', { hasText: 'moved' }).waitFor({ state: 'detached' });
+    await screenshot(page, 'screens-restored-exact-1400x900');
+    expect(user.errors).toEqual([]);
+    await user.context.close();
+  });
 });
 
 /** Waits until `condition` holds, checking once per animation frame of the page (at most 5 s). */
