@@ -9,7 +9,7 @@ import { CLICK_COMMAND, COMMAND_PRIORITY_LOW } from 'lexical';
 import { resolveAnchor, type Thread } from '@marginalia/shared';
 import { useStoreState } from '../app/store';
 import { geometryOf, type Rect, type TextSpan } from '../editor/geometry';
-import { DEFAULT_HIGHLIGHT, plural } from '../ui/format';
+import { DEFAULT_HIGHLIGHT, personName, plural } from '../ui/format';
 import { isFolded, visibleThreads } from '../threads/filters';
 import { focusCardWhenShown } from '../threads/focusCard';
 import { useAnnotations, useDocument } from '../views/document/DocumentContext';
@@ -201,7 +201,9 @@ function threadSummary(thread: Thread): string {
     thread.status === 'resolved' ? 'Resolved thread' : 'Thread',
     plural(comments.length, 'comment'),
     thread.tags.length ? `tags: ${thread.tags.join(', ')}` : '',
-    first ? `${first.authorName}: ${first.body.length > 160 ? `${first.body.slice(0, 160)}…` : first.body}` : '',
+    first
+      ? `${personName(first.authorName, first.authorId)}: ${first.body.length > 160 ? `${first.body.slice(0, 160)}…` : first.body}`
+      : '',
   ];
   return parts.filter(Boolean).join('. ');
 }

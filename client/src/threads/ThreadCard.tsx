@@ -17,7 +17,7 @@ import type { AnchorState, Comment, TagDefinition, Thread } from '@marginalia/sh
 import { useStoreState } from '../app/store';
 import type { Peer } from '../collab/presence';
 import { Avatar } from '../ui/Avatar';
-import { fullTime, timeAgo, userColor } from '../ui/format';
+import { fullTime, isGuest, personName, timeAgo, userColor } from '../ui/format';
 import { useSettled } from '../ui/useSettled';
 import { useDocument } from '../views/document/DocumentContext';
 import { useUiState } from '../views/document/uiStore';
@@ -52,8 +52,19 @@ function CommentView({ threadId, comment, mine }: { threadId: string; comment: C
   return (
     <li className="comment" data-comment-id={comment.id}>
       <div className="comment-head">
-        <Avatar name={comment.authorName || 'Someone'} color={userColor(comment.authorId)} size={22} />
+        <Avatar
+          name={comment.authorName || 'Someone'}
+          title={personName(comment.authorName || 'Someone', comment.authorId)}
+          guest={isGuest(comment.authorId)}
+          color={userColor(comment.authorId)}
+          size={22}
+        />
         <span className="comment-author">{comment.authorName || 'Someone'}</span>
+        {isGuest(comment.authorId) && (
+          <span className="guest-badge" aria-label="(guest)">
+            guest
+          </span>
+        )}
         <time
           className="comment-time"
           dateTime={new Date(comment.createdAt).toISOString()}
@@ -198,7 +209,7 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
     <article
       {...common}
       className={`thread-card${active ? ' active' : ''}${resolved ? ' resolved' : ''}`}
-      aria-label={`Thread by ${first?.authorName ?? 'someone'} on “${thread.quote.exact.slice(0, 60)}”`}
+      aria-label={`Thread by ${first ? personName(first.authorName, first.authorId) : 'someone'} on “${thread.quote.exact.slice(0, 60)}”`}
     >
       <header className="thread-head">
         <blockquote className="thread-quote" title={thread.quote.exact}>

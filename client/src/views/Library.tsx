@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { api, type DocumentSummary, type Session } from '../app/api';
 import { documentHref, followLink, navigate } from '../app/router';
 import { signOut } from '../app/session';
-import { fullTime, plural, roleLabel, timeAgo, toMillis, userColor } from '../ui/format';
+import { fullTime, isGuest, personName, plural, roleLabel, timeAgo, toMillis, userColor } from '../ui/format';
 import { Avatar } from '../ui/Avatar';
 import { NewDocumentDialog } from './NewDocumentDialog';
 
@@ -62,8 +62,8 @@ export function Library({ session }: { session: Session }) {
         </a>
         <div className="topbar-right">
           <span className="whoami">
-            <Avatar name={user.name} color={userColor(user.id)} size={26} />
-            <span className="whoami-name">{user.name}</span>
+            <Avatar name={user.name} color={userColor(user.id)} size={26} guest={isGuest(user.id)} />
+            <span className="whoami-name">{personName(user.name, user.id)}</span>
           </span>
           <button type="button" onClick={() => void signOut()}>
             Sign out
