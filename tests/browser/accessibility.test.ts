@@ -251,4 +251,65 @@ describe('accessibility', () => {
     expect(moving).toEqual([]);
     await user.context.close();
   });
+
+  for (const size of SIZES) {
+    browserTest(
+      `dark mode follows the system, the toggle overrides it, and passes the audit (${size.name})`,
+      async () => {
+        const user = await newUserPage(browser, server, { width: size.width, height: size.height });
+        const { page } = user;
+        await page.emulateMedia({ colorScheme: 'dark' });
+        await signIn(page, ADMIN.username, ADMIN.password);
+        const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+        const darkness = async () => {
+          const [r, g, b] = (await background()).match(/\d+/g)!.map(Number);
+          return (r! + g! + b!) / 3;
+        };
+        expect(await darkness()).toBeLessThan(60);
+        await openDocument(page, docId);
+        await page.locator('[data-thread-card]').first().waitFor({ state: 'attached' });
+        const found: Record<string, Violation[]> = {};
+        const check = async (state: string) => {
+          const violations = await audit(page);
+          if (violations.length) found[state] = violations;
+          await screenshot(page, `a11y-dark-${state}-${size.name}`);
+        };
+        await check('document');
+        const threads = page.getByRole('button', { name: /^Threads/ });
+        if (await threads.isVisible()) {
+          await threads.click();
+          await page.locator('.sheet [data-thread-card]').first().waitFor();
+          await check('threads-panel');
+          await page.getByRole('button', { name: 'Close threads' }).click();
+        }
+        await selectText(page, 'which of the two the council believed');
+        await page.locator('.comment-button').click();
+        await page.locator('[data-composer="true"]').waitFor();
+        await check('composer');
+        await page.keyboard.press('Escape');
+        expect(found).toEqual({});
+
+        // The toggle: system → light → dark → system; a choice outlives a reload.
+        const menu = page.getByRole('button', { name: 'Menu' });
+        const toggle = page.getByRole('button', { name: /^Theme:/ });
+        if (await menu.isVisible()) await menu.click();
+        await toggle.click();
+        await page.getByRole('button', { name: 'Theme: light' }).waitFor();
+        expect(await darkness()).toBeGreaterThan(200);
+        await page.reload();
+        await page.locator('.article-wrap[data-article-ready="true"]').waitFor();
+        expect(await darkness()).toBeGreaterThan(200);
+        if (await menu.isVisible()) await menu.click();
+        await page.getByRole('button', { name: 'Theme: light' }).click();
+        await page.getByRole('button', { name: 'Theme: dark' }).waitFor();
+        await page.emulateMedia({ colorScheme: 'light' });
+        expect(await darkness()).toBeLessThan(60);
+        await page.getByRole('button', { name: 'Theme: dark' }).click();
+        await page.getByRole('button', { name: 'Theme: system' }).waitFor();
+        expect(await darkness()).toBeGreaterThan(200);
+        expect(user.errors).toEqual([]);
+        await user.context.close();
+      },
+    );
+  }
 });

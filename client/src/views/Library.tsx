@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { api, type DocumentSummary, type Session } from '../app/api';
 import { documentHref, followLink, navigate } from '../app/router';
 import { signOut } from '../app/session';
+import { ThemeToggle } from '../ui/theme';
 import { fullTime, isGuest, personName, plural, roleLabel, timeAgo, toMillis, userColor } from '../ui/format';
 import { Avatar } from '../ui/Avatar';
 import { NewDocumentDialog } from './NewDocumentDialog';
@@ -65,6 +66,7 @@ export function Library({ session }: { session: Session }) {
             <Avatar name={user.name} color={userColor(user.id)} size={26} guest={isGuest(user.id)} />
             <span className="whoami-name">{personName(user.name, user.id)}</span>
           </span>
+          <ThemeToggle />
           <button type="button" onClick={() => void signOut()}>
             Sign out
           </button>

@@ -4,6 +4,7 @@ import { signOut } from '../../app/session';
 import { ExportMenu } from '../../dialogs/ExportMenu';
 import { MembersDialog } from '../../dialogs/MembersDialog';
 import { VocabularyDialog } from '../../dialogs/VocabularyDialog';
+import { ThemeToggle } from '../../ui/theme';
 import { useNarrow } from '../../ui/useMediaQuery';
 import { ConnectionStatus } from './ConnectionStatus';
 import { PresenceAvatars } from './PresenceAvatars';
@@ -61,6 +62,7 @@ export function DocumentHeader({ offline }: { offline: boolean }) {
         </button>
       )}
       <ExportMenu />
+      <ThemeToggle />
       <button type="button" className="link" onClick={() => void signOut()} title={`Signed in as ${user.name}`}>
         Sign out
       </button>
