@@ -271,6 +271,44 @@ describe('the document page on every screen', () => {
     expect(user.errors).toEqual([]);
     await user.context.close();
   });
+
+  browserTest('an orphan has a stub in the margin where its passage was, also under "Orphaned only"', async () => {
+    const orphanDoc = await createDocument(
+      server.url,
+      server.adminToken,
+      ['First paragraph stays put.', 'Second paragraph will be deleted whole.', 'Third paragraph stays too.'].join(
+        '\n\n',
+      ),
+      { title: 'Orphans' },
+    );
+    const user = await newUserPage(browser, server, WIDTHS[3]!);
+    const { page } = user;
+    await signIn(page, ADMIN.username, ADMIN.password);
+    await openDocument(page, orphanDoc);
+    await commentOn(page, 'will be deleted whole', 'About to vanish.');
+    await page.locator('.article-content').focus();
+    await selectText(page, 'Second paragraph will be deleted whole.');
+    await page.keyboard.press('Backspace');
+    const card = page.locator('.orphans [data-thread-card]');
+    await card.waitFor();
+    const id = await card.getAttribute('data-thread-card');
+    const stub = page.locator(`.threads-panel [data-orphan-stub="${id}"]`);
+    await stub.waitFor();
+    // Beside the place it was: level with the text that now follows the deleted passage.
+    const third = (await page.locator('.article-content p', { hasText: 'Third paragraph' }).boundingBox())!;
+    const second = (await page.locator('.article-content p', { hasText: 'First paragraph' }).boundingBox())!;
+    const box = (await stub.boundingBox())!;
+    expect(box.y).toBeGreaterThan(second.y);
+    expect(box.y).toBeLessThan(third.y + third.height);
+    await page.getByLabel(/Orphaned only/).check();
+    await stub.waitFor();
+    await screenshot(page, 'screens-orphan-stub-1400x900');
+    await stub.click();
+    await page.waitForFunction((id) => document.activeElement?.getAttribute('data-thread-card') === id, id);
+    expect(await page.locator('.orphans [data-thread-card].active').count()).toBe(1);
+    expect(user.errors).toEqual([]);
+    await user.context.close();
+  });
 });
 
 /** Waits until `condition` holds, checking once per animation frame of the page (at most 5 s). */

@@ -48,7 +48,7 @@ export const AnnotationHighlightsPlugin = memo(function AnnotationHighlightsPlug
   const [drawn, setDrawn] = useState<Drawn[]>([]);
   const drawnRef = useRef<Drawn[]>([]);
 
-  const visible = useMemo(() => visibleThreads(snapshot, filters).anchored, [snapshot, filters]);
+  const visible = useMemo(() => visibleThreads(snapshot, filters), [snapshot, filters]);
 
   useLayoutEffect(() => {
     if (!layer) return;
@@ -56,7 +56,7 @@ export const AnnotationHighlightsPlugin = memo(function AnnotationHighlightsPlug
     const colors = new Map<string, string>();
     // Folded (resolved) threads are measured, for their stub in the margin, but not drawn.
     const undrawn = new Set<string>();
-    for (const thread of visible) {
+    for (const thread of visible.anchored) {
       const anchor = snapshot.anchors.get(thread.id);
       if (!anchor || anchor.start === null) continue;
       if (isFolded(thread, showResolved, unfolded) && thread.id !== activeId) undrawn.add(thread.id);
@@ -65,6 +65,17 @@ export const AnnotationHighlightsPlugin = memo(function AnnotationHighlightsPlug
       colors.set(thread.id, tag ? snapshot.vocabulary[tag]!.color : DEFAULT_HIGHLIGHT);
     }
     const index = model.articleIndex();
+    // Orphans are measured where their passage was (the next character on a line, past block breaks),
+    // for their stub in the margin; never drawn.
+    for (const thread of visible.orphans) {
+      const at = snapshot.lastPlaces.get(thread.id);
+      if (at === undefined || index.text.length === 0) continue;
+      let start = Math.max(0, Math.min(at, index.text.length - 1));
+      while (start < index.text.length - 1 && index.text[start] === '\n') start++;
+      if (index.text[start] === '\n') continue;
+      undrawn.add(thread.id);
+      spans.push([thread.id, { start, end: start + 1 }]);
+    }
     if (draft) {
       const at = resolveAnchor(index, draft);
       if (at.start !== null) spans.push([DRAFT, { start: at.start, end: at.end }]);

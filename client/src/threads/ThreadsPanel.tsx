@@ -9,7 +9,7 @@ import { usePeers, type Peer } from '../collab/presence';
 import { useNarrow } from '../ui/useMediaQuery';
 import { CommentComposer } from './CommentComposer';
 import { useAnnotations, useDocument } from '../views/document/DocumentContext';
-import { usePlacement, useUiState } from '../views/document/uiStore';
+import { usePlacement, useUiState, type UiStore } from '../views/document/uiStore';
 import { isFolded, visibleThreads } from './filters';
 import { layoutMargin } from './marginLayout';
 import { ThreadCard } from './ThreadCard';
@@ -136,9 +136,14 @@ export function ThreadsPanel() {
     () => visibleThreads(snapshot, filters).anchored.filter((t) => placement.tops.has(t.id)),
     [snapshot, filters, placement],
   );
+  // Orphans have a stub beside the place their passage was (their card is under "Orphaned threads").
+  const orphans = useMemo(
+    () => (narrow ? [] : visibleThreads(snapshot, filters).orphans.filter((t) => placement.tops.has(t.id))),
+    [snapshot, filters, placement, narrow],
+  );
 
   const positions = useMemo(() => {
-    const items = threads.map((t) => ({
+    const items = [...threads, ...orphans].map((t) => ({
       key: t.id,
       desired: placement.tops.get(t.id)!,
       height: heights.current.get(t.id) ?? GUESS_HEIGHT,
@@ -149,7 +154,7 @@ export function ThreadsPanel() {
     return layoutMargin(items, draft && !narrow ? DRAFT_KEY : activeId);
     // `measured` re-runs the layout when a card's height changes.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [threads, placement, draft, activeId, measured, narrow]);
+  }, [threads, orphans, placement, draft, activeId, measured, narrow]);
 
   const onActivate = useCallback(
     (threadId: string) => {
@@ -201,6 +206,21 @@ export function ThreadsPanel() {
       {draft && !narrow && placement.draftTop !== null && (
         <CommentComposer draft={draft} cardRef={stableRef(DRAFT_KEY)} style={{ top: positions.get(DRAFT_KEY) }} />
       )}
+      {orphans.map((thread) => (
+        <button
+          key={thread.id}
+          ref={stableRef(thread.id)}
+          type="button"
+          className="orphan-stub"
+          data-orphan-stub={thread.id}
+          style={{ top: positions.get(thread.id) ?? 0 }}
+          onClick={() => showOrphanCard(ui, thread.id)}
+          title="Its passage was deleted here. Show the thread under “Orphaned threads”."
+        >
+          <span className="chip danger">orphaned</span>
+          <span className="orphan-stub-quote">{thread.quote.exact}</span>
+        </button>
+      ))}
       {shown.map((thread: Thread) => (
         <ThreadCard
           key={thread.id}
@@ -218,4 +238,14 @@ export function ThreadsPanel() {
       ))}
     </div>
   );
+}
+
+/** Focuses an orphan's card in the "Orphaned threads" list, scrolled into view. */
+function showOrphanCard(ui: UiStore, threadId: string): void {
+  ui.activate(threadId, true);
+  const card = document.querySelector<HTMLElement>(`.orphans [data-thread-card="${CSS.escape(threadId)}"]`);
+  if (!card) return;
+  const reduced = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+  card.scrollIntoView({ block: 'center', behavior: reduced ? 'auto' : 'smooth' });
+  card.focus({ preventScroll: true });
 }
