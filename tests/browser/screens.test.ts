@@ -309,6 +309,31 @@ describe('the document page on every screen', () => {
     expect(user.errors).toEqual([]);
     await user.context.close();
   });
+
+  browserTest('a plain-text article shows its title and numbered sections as headings', async () => {
+    const textDoc = await createDocument(
+      server.url,
+      server.adminToken,
+      [
+        'Harbour accounts of the northern coast',
+        'An opening paragraph.',
+        '1. The customs ledger',
+        'What the customs office wrote down.',
+        '2. The private ledger',
+        'What the harbour master wrote down.',
+      ].join('\n\n'),
+      { title: 'Plain text' },
+    );
+    const user = await newUserPage(browser, server, WIDTHS[3]!);
+    await signIn(user.page, ADMIN.username, ADMIN.password);
+    await openDocument(user.page, textDoc);
+    const article = user.page.locator('.article-content');
+    await article.getByRole('heading', { level: 1, name: 'Harbour accounts of the northern coast' }).waitFor();
+    await article.getByRole('heading', { level: 2, name: '1. The customs ledger' }).waitFor();
+    await article.getByRole('heading', { level: 2, name: '2. The private ledger' }).waitFor();
+    await screenshot(user.page, 'screens-text-headings-1400x900');
+    await user.context.close();
+  });
 });
 
 /** Waits until `condition` holds, checking once per animation frame of the page (at most 5 s). */
