@@ -17,7 +17,7 @@ import {
   signInAsGuest,
   threadCard,
 } from '../support/browser.js';
-import { addMember, api, createDocument, startServer, type TestServer } from '../support/server.js';
+import { ADMIN, addMember, api, createDocument, startServer, type TestServer } from '../support/server.js';
 
 const ARTICLE = [
   'The harbour master kept two ledgers: one for the customs office and one for himself.',
@@ -111,4 +111,61 @@ describe('guests are always marked', () => {
       await guest.context.close();
     });
   }
+
+  browserTest('a guest is not offered "New document"', async () => {
+    const guest = await newUserPage(browser, server, { width: 390, height: 844 });
+    await signInAsGuest(guest.page, 'Nell Newcomer');
+    await guest.page.getByText('Sign in with an account to create documents.').waitFor();
+    expect(await guest.page.getByRole('button', { name: 'New document' }).count()).toBe(0);
+    await screenshot(guest.page, 'identity-guest-library-390x844');
+    await guest.context.close();
+  });
+
+  browserTest("the owner may delete anyone's comment but edit only their own", async () => {
+    const guest = await newUserPage(browser, server);
+    await signInAsGuest(guest.page, 'Una Unwelcome');
+    await openDocument(guest.page, docId);
+    await commentOn(guest.page, 'one for the customs office', 'Spam from a guest.');
+    await guest.context.close();
+
+    const owner = await newUserPage(browser, server, { width: 1400, height: 900 });
+    await signIn(owner.page, ADMIN.username, ADMIN.password);
+    await openDocument(owner.page, docId);
+    const card = threadCard(owner.page, 'one for the customs office');
+    await card.click();
+    const comment = card.locator('.comment', { hasText: 'Spam from a guest.' });
+    await comment.getByRole('button', { name: 'Delete comment' }).waitFor();
+    expect(await comment.getByRole('button', { name: 'Edit comment' }).count()).toBe(0);
+    await comment.getByRole('button', { name: 'Delete comment' }).click();
+    await card.getByText('Comment deleted').waitFor();
+    expect(owner.errors).toEqual([]);
+    await owner.context.close();
+  });
+
+  browserTest('the Export menu forgets a failure once it is opened again', async () => {
+    const context = await browser.newContext({
+      baseURL: server.url,
+      viewport: { width: 1400, height: 900 },
+      serviceWorkers: 'block',
+    });
+    const page = await context.newPage();
+    await signIn(page, 'mara', 'mara-password');
+    await openDocument(page, docId);
+    await page.route('**/api/documents/*/export*', (route) => route.abort('internetdisconnected'));
+    const toggle = page.getByRole('button', { name: /^Export/ });
+    await toggle.click();
+    const menu = page.getByRole('menu', { name: 'Export formats' });
+    await menu.getByRole('menuitem', { name: /^Markdown/ }).click();
+    await menu
+      .getByRole('alert')
+      .getByText(/cannot be reached/)
+      .waitFor();
+    await page.unroute('**/api/documents/*/export*');
+    await toggle.click();
+    await menu.waitFor({ state: 'detached' });
+    await toggle.click();
+    await menu.getByRole('menuitem', { name: /^Markdown/ }).waitFor();
+    expect(await menu.getByRole('alert').count()).toBe(0);
+    await context.close();
+  });
 });

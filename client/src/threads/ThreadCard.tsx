@@ -39,7 +39,18 @@ export interface ThreadCardProps {
   onActivate: (threadId: string) => void;
 }
 
-function CommentView({ threadId, comment, mine }: { threadId: string; comment: Comment; mine: boolean }) {
+/** `mine`: the author may edit and delete; `moderate`: the owner may delete anyone's comment. */
+function CommentView({
+  threadId,
+  comment,
+  mine,
+  moderate,
+}: {
+  threadId: string;
+  comment: Comment;
+  mine: boolean;
+  moderate: boolean;
+}) {
   const { actions } = useDocument();
   const [editing, setEditing] = useState(false);
   if (comment.deleted) {
@@ -77,11 +88,13 @@ function CommentView({ threadId, comment, mine }: { threadId: string; comment: C
             edited
           </span>
         )}
-        {mine && !editing && (
+        {(mine || moderate) && !editing && (
           <span className="comment-tools">
-            <button type="button" className="link" aria-label="Edit comment" onClick={() => setEditing(true)}>
-              Edit
-            </button>
+            {mine && (
+              <button type="button" className="link" aria-label="Edit comment" onClick={() => setEditing(true)}>
+                Edit
+              </button>
+            )}
             <button
               type="button"
               className="link danger"
@@ -241,6 +254,7 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
               threadId={thread.id}
               comment={comment}
               mine={comment.authorId === user.id && permissions.canComment}
+              moderate={permissions.isOwner}
             />
           </Fragment>
         ))}

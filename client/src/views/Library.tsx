@@ -75,9 +75,14 @@ export function Library({ session }: { session: Session }) {
       <main className="library">
         <div className="library-head">
           <h1>Documents</h1>
-          <button type="button" className="primary" onClick={() => setCreating(true)}>
-            New document
-          </button>
+          {/* Guests may open documents shared with guests, never create one: no button to be refused after. */}
+          {isGuest(user.id) ? (
+            <p className="muted small">Sign in with an account to create documents.</p>
+          ) : (
+            <button type="button" className="primary" onClick={() => setCreating(true)}>
+              New document
+            </button>
+          )}
         </div>
         {error && (
           <p className="banner warn" role="status">
