@@ -168,4 +168,27 @@ describe('guests are always marked', () => {
     expect(await menu.getByRole('alert').count()).toBe(0);
     await context.close();
   });
+
+  browserTest('a resolved thread says who resolved it', async () => {
+    const member = await newUserPage(browser, server, { width: 1400, height: 900 });
+    await signIn(member.page, 'mara', 'mara-password');
+    await openDocument(member.page, docId);
+    await commentOn(member.page, 'one for himself', 'Settled: his own book.');
+    const card = threadCard(member.page, 'one for himself');
+    await card.getByRole('button', { name: 'Resolve' }).first().click();
+    await member.page.locator('[data-thread-card][data-status="resolved"]', { hasText: 'Resolved by you' }).waitFor();
+    const owner = await newUserPage(browser, server, { width: 1400, height: 900 });
+    await signIn(owner.page, ADMIN.username, ADMIN.password);
+    await openDocument(owner.page, docId);
+    const stub = owner.page.locator('[data-thread-card][data-status="resolved"]', { hasText: 'one for himself' });
+    await stub.getByText('Resolved by Mara Member').waitFor();
+    await stub.getByRole('button', { name: 'Show resolved thread' }).click();
+    await owner.page
+      .locator('[data-thread-card][data-status="resolved"] .resolved-by', { hasText: 'Resolved by Mara Member' })
+      .waitFor();
+    await screenshot(owner.page, 'identity-resolved-by-1400x900');
+    expect(owner.errors).toEqual([]);
+    await member.context.close();
+    await owner.context.close();
+  });
 });

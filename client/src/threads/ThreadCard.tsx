@@ -19,7 +19,7 @@ import type { Peer } from '../collab/presence';
 import { Avatar } from '../ui/Avatar';
 import { fullTime, isGuest, personName, timeAgo, userColor } from '../ui/format';
 import { useSettled } from '../ui/useSettled';
-import { useDocument } from '../views/document/DocumentContext';
+import { useDocument, type DocumentContextValue } from '../views/document/DocumentContext';
 import { useUiState } from '../views/document/uiStore';
 import { CommentBox } from './CommentBox';
 import { TagPicker } from './TagPicker';
@@ -150,7 +150,7 @@ function TagChips({
 export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
   const { thread, anchorState, active, folded, pending, typing, vocabulary, top, cardRef, onActivate } = props;
   const style: CSSProperties = { top };
-  const { session, user, permissions, ui, actions } = useDocument();
+  const { session, user, permissions, ui, actions, model } = useDocument();
   const [tagging, setTagging] = useState(false);
   const showResolved = useUiState(ui, (s) => s.showResolved);
   const connected = useStoreState(session.connection, (s) => s.status === 'connected');
@@ -169,6 +169,7 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
   const hidden = !active && thread.comments.length > 3 ? thread.comments.length - 2 : 0;
   const shownComments = hidden ? [thread.comments[0]!, thread.comments[thread.comments.length - 1]!] : thread.comments;
   const toggleStatus = () => actions.setResolved(thread.id, !resolved);
+  const resolver = resolved && thread.resolvedBy ? resolverName(thread.resolvedBy, user.id, model) : null;
 
   function onKeyDown(event: KeyboardEvent<HTMLElement>) {
     if (event.target !== event.currentTarget) return;
@@ -204,7 +205,7 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
           ✓
         </span>
         <span className="folded-text">
-          Resolved · <q>{thread.quote.exact}</q>
+          Resolved{resolver ? ` by ${resolver}` : ''} · <q>{thread.quote.exact}</q>
         </span>
         <button
           type="button"
@@ -239,6 +240,20 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
           </span>
         )}
       </header>
+      {resolver && (
+        <p className="resolved-by">
+          <span className="resolved-mark" aria-hidden="true">
+            ✓
+          </span>{' '}
+          Resolved by {resolver}
+          {thread.resolvedAt !== null && (
+            <time dateTime={new Date(thread.resolvedAt).toISOString()} title={fullTime(thread.resolvedAt)}>
+              {' '}
+              · {timeAgo(thread.resolvedAt)}
+            </time>
+          )}
+        </p>
+      )}
       <TagChips tags={thread.tags} vocabulary={vocabulary} />
       <ol className="comments">
         {shownComments.map((comment, i) => (
@@ -331,3 +346,13 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
     </article>
   );
 });
+
+/** Who resolved a thread, by the name they write under anywhere in the document ("you" for oneself). */
+function resolverName(resolvedBy: string, self: string, model: DocumentContextValue['model']): string {
+  if (resolvedBy === self) return 'you';
+  for (const thread of model.snapshot.getState().threads) {
+    const comment = thread.comments.find((c) => c.authorId === resolvedBy);
+    if (comment) return personName(comment.authorName, comment.authorId);
+  }
+  return isGuest(resolvedBy) ? 'a guest' : 'someone';
+}
