@@ -91,6 +91,23 @@ describe('document actions', () => {
     expect(withdrawn()).toBe(1);
   });
 
+  test('a closed draft keeps its unsent text and tags unless discarded; posting clears them', async () => {
+    const { ui, actions, index } = await setUp();
+    const start = index.text.indexOf('two ledgers');
+    actions.startThread(index, start, start + 'two ledgers'.length);
+    ui.set({ composerText: 'Half a thought', composerTags: ['evidence'] });
+    actions.cancelThread();
+    expect(ui.getState()).toMatchObject({ draft: null, composerText: 'Half a thought', composerTags: ['evidence'] });
+    actions.startThread(index, start, start + 'two ledgers'.length);
+    expect(ui.getState().composerText).toBe('Half a thought');
+    actions.cancelThread(true);
+    expect(ui.getState()).toMatchObject({ draft: null, composerText: '', composerTags: [] });
+    actions.startThread(index, start, start + 'two ledgers'.length);
+    ui.set({ composerText: 'Whole thought' });
+    expect(actions.postThread(ui.getState().draft!, 'Whole thought', [])).toBeUndefined();
+    expect(ui.getState().composerText).toBe('');
+  });
+
   test('a reply is appended by the current user and marks the thread pending', async () => {
     const { doc, actions, post, pending } = await setUp();
     const thread = post('two ledgers', 'Which two?');

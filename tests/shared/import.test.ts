@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as Y from 'yjs';
 import { $getRoot } from 'lexical';
-import { ImportError, importArticle, textParagraphs } from '@marginalia/server/article/import.js';
+import { ImportError, importArticle, textHeadings, textParagraphs } from '@marginalia/server/article/import.js';
 import { articleBlocks, articleText, rootText } from '@marginalia/shared';
 import { canonical, openArticleEditor, snapshot } from '../support/lexical.js';
 
@@ -62,6 +62,51 @@ describe('text import', () => {
     expect(articleText(doc)).toBe('Title line\n\nFirst line\nsecond line\n\n  indented para');
     expect(articleBlocks(doc).map((b) => b.type)).toEqual(['paragraph', 'paragraph', 'paragraph']);
     expect(textParagraphs('a\n\n\n\nb')).toEqual([['a'], ['b']]);
+  });
+
+  (SEED ? it : it.skip)("reads the seed article's title and its eight numbered sections as headings", async () => {
+    const doc = fresh();
+    await importArticle(doc, 'text', readFileSync(SEED!, 'utf8'));
+    const blocks = articleBlocks(doc);
+    expect(blocks[0]!.type).toBe('heading');
+    const headings = blocks.filter((b) => b.type === 'heading');
+    expect(headings).toHaveLength(9);
+  });
+
+  it('recognises a title line and numbered or all-caps section headings, in a text that has them', async () => {
+    const doc = fresh();
+    const raw = [
+      'The River Remembers',
+      'Every town on a river keeps two maps.',
+      '1. The hundred-year fiction',
+      'Official flood maps describe a hundred-year flood.',
+      '2) What a better map would do',
+      'A useful map would be revised on a schedule.',
+      'CONCLUSIONS',
+      'None of this needs new science.',
+      '3. A numbered sentence that ends with a full stop stays a paragraph.',
+    ].join('\n\n');
+    await importArticle(doc, 'text', raw);
+    expect(articleBlocks(doc).map((b) => b.type)).toEqual([
+      'heading',
+      'paragraph',
+      'heading',
+      'paragraph',
+      'heading',
+      'paragraph',
+      'heading',
+      'paragraph',
+      'paragraph',
+    ]);
+    expect(articleText(doc)).toBe(raw);
+    expect(textHeadings([['Just a line'], ['A paragraph.']])).toEqual(new Map());
+    expect(textHeadings([['Title'], ['1. One'], ['Body.'], ['2. Two']])).toEqual(
+      new Map([
+        [1, 'h2'],
+        [3, 'h2'],
+        [0, 'h1'],
+      ]),
+    );
   });
 
   it('writes what a browser editor reads back: the bound editor shows the same text', async () => {

@@ -15,6 +15,7 @@ import {
   readThreads,
   readVocabulary,
   resolveAnchor,
+  explainAnchor,
   rootText,
   vocabularyMap,
   type ArticleIndex,
@@ -33,6 +34,8 @@ export interface AnnotationSnapshot {
   title: string;
   /** The article's text length, 0 until the article has arrived. */
   textLength: number;
+  /** For each orphan, the offset where its passage was (where its deleted text sat), when that is known. */
+  lastPlaces: ReadonlyMap<string, number>;
 }
 
 export class AnnotationModel {
@@ -122,6 +125,14 @@ export class AnnotationModel {
     }
     this.dirtyThreads.clear();
     this.anchors = anchors;
+    // An orphan's stored positions still say where its text was: its neighbours now meet there.
+    const lastPlaces = new Map<string, number>();
+    for (const [id, anchor] of anchors) {
+      if (anchor.state !== 'orphan') continue;
+      const { positions } = explainAnchor(index, this.threads.get(id)!);
+      const at = positions.start ?? positions.end ?? placeByContext(index.text, this.threads.get(id)!.quote);
+      if (at !== null) lastPlaces.set(id, Math.min(at, index.text.length));
+    }
     const threads = [...this.threads.values()].sort((a, b) => {
       const x = anchors.get(a.id);
       const y = anchors.get(b.id);
@@ -136,6 +147,25 @@ export class AnnotationModel {
       vocabulary: readVocabulary(this.doc),
       title: meta?.title ?? '',
       textLength: index.text.length,
+      lastPlaces,
     };
   }
+}
+
+/**
+ * Where a deleted passage was, from the text around it when its positions went with it (a whole block
+ * deleted): just after its prefix, or else just before its suffix, when either is still in the article.
+ */
+function placeByContext(text: string, quote: { prefix: string; suffix: string }): number | null {
+  const before = quote.prefix.trim().slice(-24);
+  if (before) {
+    const at = text.indexOf(before);
+    if (at !== -1) return at + before.length;
+  }
+  const after = quote.suffix.trim().slice(0, 24);
+  if (after) {
+    const at = text.indexOf(after);
+    if (at !== -1) return at;
+  }
+  return null;
 }

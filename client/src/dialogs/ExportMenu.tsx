@@ -48,7 +48,16 @@ export function ExportMenu() {
 
   return (
     <div className="menu" ref={root}>
-      <button type="button" aria-haspopup="menu" aria-expanded={open} onClick={() => setOpen((o) => !o)}>
+      <button
+        type="button"
+        aria-haspopup="menu"
+        aria-expanded={open}
+        onClick={() => {
+          // A failure shown last time (the server unreachable) is not news on the next opening.
+          if (!open) setError(null);
+          setOpen(!open);
+        }}
+      >
         Export ▾
       </button>
       {open && (

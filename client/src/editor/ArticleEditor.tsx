@@ -21,6 +21,7 @@ import type * as Y from 'yjs';
 import { useStoreState } from '../app/store';
 import { AnnotationHighlightsPlugin } from '../plugins/AnnotationHighlights';
 import { ArticleLayoutPlugin } from '../plugins/ArticleLayoutPlugin';
+import { CaretBrowsingPlugin } from '../plugins/CaretBrowsing';
 import { RemoteSelectionsPlugin, SelectionPublisherPlugin } from '../plugins/Presence';
 import { SelectionActionPlugin } from '../plugins/SelectionAction';
 import { useDocument } from '../views/document/DocumentContext';
@@ -81,6 +82,7 @@ export function ArticleEditor() {
           <div className="overlay-layer" ref={setLayer}>
             <AnnotationHighlightsPlugin layer={layer} />
             <RemoteSelectionsPlugin layer={layer} />
+            <CaretBrowsingPlugin layer={layer} />
           </div>
           <div className="article-editor">
             <RichTextPlugin
@@ -89,6 +91,7 @@ export function ArticleEditor() {
                   className="article-content"
                   aria-label="Article"
                   aria-readonly={!permissions.canEdit}
+                  tabIndex={0}
                   spellCheck={permissions.canEdit}
                 />
               }

@@ -6,10 +6,10 @@
 import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { useLexicalComposerContext } from '@lexical/react/LexicalComposerContext';
 import { CLICK_COMMAND, COMMAND_PRIORITY_LOW } from 'lexical';
-import { resolveAnchor } from '@marginalia/shared';
+import { resolveAnchor, type Thread } from '@marginalia/shared';
 import { useStoreState } from '../app/store';
 import { geometryOf, type Rect, type TextSpan } from '../editor/geometry';
-import { DEFAULT_HIGHLIGHT } from '../ui/format';
+import { DEFAULT_HIGHLIGHT, personName, plural } from '../ui/format';
 import { isFolded, visibleThreads } from '../threads/filters';
 import { focusCardWhenShown } from '../threads/focusCard';
 import { useAnnotations, useDocument } from '../views/document/DocumentContext';
@@ -48,7 +48,7 @@ export const AnnotationHighlightsPlugin = memo(function AnnotationHighlightsPlug
   const [drawn, setDrawn] = useState<Drawn[]>([]);
   const drawnRef = useRef<Drawn[]>([]);
 
-  const visible = useMemo(() => visibleThreads(snapshot, filters).anchored, [snapshot, filters]);
+  const visible = useMemo(() => visibleThreads(snapshot, filters), [snapshot, filters]);
 
   useLayoutEffect(() => {
     if (!layer) return;
@@ -56,7 +56,7 @@ export const AnnotationHighlightsPlugin = memo(function AnnotationHighlightsPlug
     const colors = new Map<string, string>();
     // Folded (resolved) threads are measured, for their stub in the margin, but not drawn.
     const undrawn = new Set<string>();
-    for (const thread of visible) {
+    for (const thread of visible.anchored) {
       const anchor = snapshot.anchors.get(thread.id);
       if (!anchor || anchor.start === null) continue;
       if (isFolded(thread, showResolved, unfolded) && thread.id !== activeId) undrawn.add(thread.id);
@@ -65,6 +65,17 @@ export const AnnotationHighlightsPlugin = memo(function AnnotationHighlightsPlug
       colors.set(thread.id, tag ? snapshot.vocabulary[tag]!.color : DEFAULT_HIGHLIGHT);
     }
     const index = model.articleIndex();
+    // Orphans are measured where their passage was (the next character on a line, past block breaks),
+    // for their stub in the margin; never drawn.
+    for (const thread of visible.orphans) {
+      const at = snapshot.lastPlaces.get(thread.id);
+      if (at === undefined || index.text.length === 0) continue;
+      let start = Math.max(0, Math.min(at, index.text.length - 1));
+      while (start < index.text.length - 1 && index.text[start] === '\n') start++;
+      if (index.text[start] === '\n') continue;
+      undrawn.add(thread.id);
+      spans.push([thread.id, { start, end: start + 1 }]);
+    }
     if (draft) {
       const at = resolveAnchor(index, draft);
       if (at.start !== null) spans.push([DRAFT, { start: at.start, end: at.end }]);
@@ -119,20 +130,91 @@ export const AnnotationHighlightsPlugin = memo(function AnnotationHighlightsPlug
     );
   }, [editor, layer, ui]);
 
+  const threadsById = useMemo(() => new Map(snapshot.threads.map((t) => [t.id, t])), [snapshot.threads]);
   return (
-    <div className="highlights" aria-hidden="true">
-      {drawn.map((item) => (
-        <div
-          key={item.id === activeId ? `${item.id}:${flash}` : item.id}
-          className={item.id === DRAFT ? 'hl hl-draft' : item.id === activeId ? 'hl hl-active' : 'hl'}
-          data-highlight={item.id === DRAFT ? 'draft' : item.id}
-          style={{ ['--hl' as string]: item.color }}
-        >
-          {item.rects.map((r, i) => (
-            <span key={i} className="hl-rect" style={{ top: r.top, left: r.left, width: r.width, height: r.height }} />
-          ))}
-        </div>
-      ))}
-    </div>
+    <>
+      {/*
+        For the keyboard and screen readers: each highlight is also a focusable mark over its passage, in
+        reading order (Tab/Shift+Tab walk them), named by its quote and described by its thread. Focusing one
+        makes its thread the active one; Enter moves to its card.
+      */}
+      <div className="highlight-marks">
+        {[...drawn]
+          .filter((item) => item.id !== DRAFT)
+          .sort((a, b) => (snapshot.anchors.get(a.id)?.start ?? 0) - (snapshot.anchors.get(b.id)?.start ?? 0))
+          .map((item) => {
+            const thread = threadsById.get(item.id);
+            if (!thread) return null;
+            const box = boundsOf(item.rects);
+            return (
+              <span
+                key={item.id}
+                role="button"
+                tabIndex={0}
+                className="hl-mark"
+                data-highlight-mark={item.id}
+                aria-label={`Highlight: ${thread.quote.exact}`}
+                aria-describedby={`hl-summary-${item.id}`}
+                aria-pressed={item.id === activeId}
+                style={{ top: box.top, left: box.left, width: box.width, height: box.height }}
+                onFocus={() => {
+                  if (ui.getState().activeThreadId !== item.id) ui.activate(item.id);
+                }}
+                onKeyDown={(event) => {
+                  if (event.key !== 'Enter' && event.key !== ' ') return;
+                  event.preventDefault();
+                  ui.activate(item.id, true);
+                  focusCardWhenShown(item.id);
+                }}
+              >
+                <span id={`hl-summary-${item.id}`} className="sr-only">
+                  {threadSummary(thread)}
+                </span>
+              </span>
+            );
+          })}
+      </div>
+      <div className="highlights" aria-hidden="true">
+        {drawn.map((item) => (
+          <div
+            key={item.id === activeId ? `${item.id}:${flash}` : item.id}
+            className={item.id === DRAFT ? 'hl hl-draft' : item.id === activeId ? 'hl hl-active' : 'hl'}
+            data-highlight={item.id === DRAFT ? 'draft' : item.id}
+            style={{ ['--hl' as string]: item.color }}
+          >
+            {item.rects.map((r, i) => (
+              <span
+                key={i}
+                className="hl-rect"
+                style={{ top: r.top, left: r.left, width: r.width, height: r.height }}
+              />
+            ))}
+          </div>
+        ))}
+      </div>
+    </>
   );
 });
+
+function boundsOf(rects: readonly Rect[]): Rect {
+  const top = Math.min(...rects.map((r) => r.top));
+  const left = Math.min(...rects.map((r) => r.left));
+  const bottom = Math.max(...rects.map((r) => r.top + r.height));
+  const right = Math.max(...rects.map((r) => r.left + r.width));
+  return { top, left, width: right - left, height: bottom - top };
+}
+
+/** What a screen reader hears about a highlight's thread: status, size, tags, and its first comment. */
+function threadSummary(thread: Thread): string {
+  const comments = thread.comments.filter((c) => !c.deleted);
+  const first = comments[0];
+  const parts = [
+    thread.status === 'resolved' ? 'Resolved thread' : 'Thread',
+    plural(comments.length, 'comment'),
+    thread.tags.length ? `tags: ${thread.tags.join(', ')}` : '',
+    first
+      ? `${personName(first.authorName, first.authorId)}: ${first.body.length > 160 ? `${first.body.slice(0, 160)}…` : first.body}`
+      : '',
+  ];
+  return parts.filter(Boolean).join('. ');
+}

@@ -7,7 +7,7 @@ import { useLexicalComposerContext } from '@lexical/react/LexicalComposerContext
 import { decodeRelative, encodeRelative } from '@marginalia/shared';
 import { usePeers, type Peer } from '../collab/presence';
 import { geometryOf, type Rect, type TextSpan } from '../editor/geometry';
-import { distinctColors } from '../ui/format';
+import { distinctColors, personName } from '../ui/format';
 import { useDocument } from '../views/document/DocumentContext';
 import { useLayoutVersion } from './AnnotationHighlights';
 
@@ -108,7 +108,7 @@ export const RemoteSelectionsPlugin = memo(function RemoteSelectionsPlugin({ lay
               />
             ))}
             <span className="remote-label" style={{ top: first.top - 16, left: first.left }}>
-              {peer.name}
+              {personName(peer.name, peer.userId)}
               {peer.typing === 'new' ? ' · commenting…' : ''}
             </span>
           </div>

@@ -51,13 +51,15 @@ export function SelectionActionPlugin({ layer }: { layer: HTMLElement | null }) 
       const range = selectionInArticle(editor);
       if (!range) return setPlace(null);
       const rects = range.getClientRects();
-      const first = rects[0] ?? range.getBoundingClientRect();
       const box = layer.getBoundingClientRect();
-      const center = first.left + first.width / 2 - box.left;
       setNotice(null);
-      // Above the selection's first line, centred on it, never past the article's edges.
+      // On a touch screen the system's own selection menu sits above the selection: the button goes below
+      // its last line there, above its first line elsewhere; centred on that line, never past the edges.
+      const below = window.matchMedia('(pointer: coarse)').matches;
+      const line = (below ? rects[rects.length - 1] : rects[0]) ?? range.getBoundingClientRect();
+      const center = line.left + line.width / 2 - box.left;
       setPlace({
-        top: Math.round(first.top - box.top - 42),
+        top: Math.round(below ? line.bottom - box.top + 10 : line.top - box.top - 42),
         left: Math.round(Math.min(Math.max(center, 70), box.width - 70)),
       });
     };

@@ -2,7 +2,7 @@
  * A textarea for a comment: Enter sends, Shift+Enter starts a new line, Escape cancels. Used for new
  * threads, replies and edits alike.
  */
-import { useId, useRef, useState, type KeyboardEvent } from 'react';
+import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
 
 export function CommentBox({
   label,
@@ -11,6 +11,7 @@ export function CommentBox({
   autoFocus = false,
   onSubmit,
   onCancel,
+  onEscape,
   onInput,
   compact = false,
   value,
@@ -23,6 +24,8 @@ export function CommentBox({
   /** Returns an error message to show, or nothing when the comment was accepted. */
   onSubmit: (body: string) => string | void;
   onCancel?: () => void;
+  /** Escape, when it should not throw the text away (then the text is left as it is). */
+  onEscape?: () => void;
   onInput?: () => void;
   compact?: boolean;
   /** Controlled text, for a draft that must outlive the box (a reply box hidden while its card is inactive). */
@@ -37,6 +40,12 @@ export function CommentBox({
   const id = useId();
   const ref = useRef<HTMLTextAreaElement>(null);
   const expanded = !compact || focused || body.length > 0;
+
+  // Focus without scrolling: the box is placed beside its passage, and the browser's own scroll-into-view on
+  // focus would throw the page elsewhere while the margin is still being laid out.
+  useEffect(() => {
+    if (autoFocus) ref.current?.focus({ preventScroll: true });
+  }, [autoFocus]);
 
   function submit() {
     const text = body.trim();
@@ -60,8 +69,9 @@ export function CommentBox({
     } else if (event.key === 'Escape') {
       event.preventDefault();
       event.stopPropagation();
-      setBody(initial);
       setError(null);
+      if (onEscape) return onEscape();
+      setBody(initial);
       if (onCancel) onCancel();
       else ref.current?.blur();
     }
@@ -78,7 +88,6 @@ export function CommentBox({
         rows={expanded ? 3 : 1}
         value={body}
         placeholder={label}
-        autoFocus={autoFocus}
         onFocus={() => setFocused(true)}
         onBlur={() => setFocused(false)}
         onChange={(e) => {

@@ -2,6 +2,7 @@
 import { useId, useMemo } from 'react';
 import { useAnnotations, useDocument } from '../views/document/DocumentContext';
 import { DEFAULT_FILTERS, useUiState, type StatusFilter } from '../views/document/uiStore';
+import { personName } from '../ui/format';
 import { authorsOf, tagsOf, visibleThreads } from './filters';
 
 export function FilterBar() {
@@ -65,7 +66,7 @@ export function FilterBar() {
         <option value="">Anyone</option>
         {authors.map((a) => (
           <option key={a.id} value={a.id}>
-            {a.name}
+            {personName(a.name, a.id)}
           </option>
         ))}
       </select>

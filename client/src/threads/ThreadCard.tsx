@@ -17,9 +17,9 @@ import type { AnchorState, Comment, TagDefinition, Thread } from '@marginalia/sh
 import { useStoreState } from '../app/store';
 import type { Peer } from '../collab/presence';
 import { Avatar } from '../ui/Avatar';
-import { fullTime, timeAgo, userColor } from '../ui/format';
+import { fullTime, isGuest, personName, timeAgo, userColor } from '../ui/format';
 import { useSettled } from '../ui/useSettled';
-import { useDocument } from '../views/document/DocumentContext';
+import { useDocument, type DocumentContextValue } from '../views/document/DocumentContext';
 import { useUiState } from '../views/document/uiStore';
 import { CommentBox } from './CommentBox';
 import { TagPicker } from './TagPicker';
@@ -39,7 +39,18 @@ export interface ThreadCardProps {
   onActivate: (threadId: string) => void;
 }
 
-function CommentView({ threadId, comment, mine }: { threadId: string; comment: Comment; mine: boolean }) {
+/** `mine`: the author may edit and delete; `moderate`: the owner may delete anyone's comment. */
+function CommentView({
+  threadId,
+  comment,
+  mine,
+  moderate,
+}: {
+  threadId: string;
+  comment: Comment;
+  mine: boolean;
+  moderate: boolean;
+}) {
   const { actions } = useDocument();
   const [editing, setEditing] = useState(false);
   if (comment.deleted) {
@@ -52,8 +63,19 @@ function CommentView({ threadId, comment, mine }: { threadId: string; comment: C
   return (
     <li className="comment" data-comment-id={comment.id}>
       <div className="comment-head">
-        <Avatar name={comment.authorName || 'Someone'} color={userColor(comment.authorId)} size={22} />
+        <Avatar
+          name={comment.authorName || 'Someone'}
+          title={personName(comment.authorName || 'Someone', comment.authorId)}
+          guest={isGuest(comment.authorId)}
+          color={userColor(comment.authorId)}
+          size={22}
+        />
         <span className="comment-author">{comment.authorName || 'Someone'}</span>
+        {isGuest(comment.authorId) && (
+          <span className="guest-badge" aria-label="(guest)">
+            guest
+          </span>
+        )}
         <time
           className="comment-time"
           dateTime={new Date(comment.createdAt).toISOString()}
@@ -66,11 +88,13 @@ function CommentView({ threadId, comment, mine }: { threadId: string; comment: C
             edited
           </span>
         )}
-        {mine && !editing && (
+        {(mine || moderate) && !editing && (
           <span className="comment-tools">
-            <button type="button" className="link" aria-label="Edit comment" onClick={() => setEditing(true)}>
-              Edit
-            </button>
+            {mine && (
+              <button type="button" className="link" aria-label="Edit comment" onClick={() => setEditing(true)}>
+                Edit
+              </button>
+            )}
             <button
               type="button"
               className="link danger"
@@ -126,7 +150,7 @@ function TagChips({
 export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
   const { thread, anchorState, active, folded, pending, typing, vocabulary, top, cardRef, onActivate } = props;
   const style: CSSProperties = { top };
-  const { session, user, permissions, ui, actions } = useDocument();
+  const { session, user, permissions, ui, actions, model } = useDocument();
   const [tagging, setTagging] = useState(false);
   const showResolved = useUiState(ui, (s) => s.showResolved);
   const connected = useStoreState(session.connection, (s) => s.status === 'connected');
@@ -145,6 +169,7 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
   const hidden = !active && thread.comments.length > 3 ? thread.comments.length - 2 : 0;
   const shownComments = hidden ? [thread.comments[0]!, thread.comments[thread.comments.length - 1]!] : thread.comments;
   const toggleStatus = () => actions.setResolved(thread.id, !resolved);
+  const resolver = resolved && thread.resolvedBy ? resolverName(thread.resolvedBy, user.id, model) : null;
 
   function onKeyDown(event: KeyboardEvent<HTMLElement>) {
     if (event.target !== event.currentTarget) return;
@@ -180,7 +205,7 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
           ✓
         </span>
         <span className="folded-text">
-          Resolved · <q>{thread.quote.exact}</q>
+          Resolved{resolver ? ` by ${resolver}` : ''} · <q>{thread.quote.exact}</q>
         </span>
         <button
           type="button"
@@ -198,7 +223,7 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
     <article
       {...common}
       className={`thread-card${active ? ' active' : ''}${resolved ? ' resolved' : ''}`}
-      aria-label={`Thread by ${first?.authorName ?? 'someone'} on “${thread.quote.exact.slice(0, 60)}”`}
+      aria-label={`Thread by ${first ? personName(first.authorName, first.authorId) : 'someone'} on “${thread.quote.exact.slice(0, 60)}”`}
     >
       <header className="thread-head">
         <blockquote className="thread-quote" title={thread.quote.exact}>
@@ -215,6 +240,20 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
           </span>
         )}
       </header>
+      {resolver && (
+        <p className="resolved-by">
+          <span className="resolved-mark" aria-hidden="true">
+            ✓
+          </span>{' '}
+          Resolved by {resolver}
+          {thread.resolvedAt !== null && (
+            <time dateTime={new Date(thread.resolvedAt).toISOString()} title={fullTime(thread.resolvedAt)}>
+              {' '}
+              · {timeAgo(thread.resolvedAt)}
+            </time>
+          )}
+        </p>
+      )}
       <TagChips tags={thread.tags} vocabulary={vocabulary} />
       <ol className="comments">
         {shownComments.map((comment, i) => (
@@ -230,6 +269,7 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
               threadId={thread.id}
               comment={comment}
               mine={comment.authorId === user.id && permissions.canComment}
+              moderate={permissions.isOwner}
             />
           </Fragment>
         ))}
@@ -306,3 +346,13 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
     </article>
   );
 });
+
+/** Who resolved a thread, by the name they write under anywhere in the document ("you" for oneself). */
+function resolverName(resolvedBy: string, self: string, model: DocumentContextValue['model']): string {
+  if (resolvedBy === self) return 'you';
+  for (const thread of model.snapshot.getState().threads) {
+    const comment = thread.comments.find((c) => c.authorId === resolvedBy);
+    if (comment) return personName(comment.authorName, comment.authorId);
+  }
+  return isGuest(resolvedBy) ? 'a guest' : 'someone';
+}

@@ -6,9 +6,10 @@ import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } fr
 import type { Thread } from '@marginalia/shared';
 import { useStoreState } from '../app/store';
 import { usePeers, type Peer } from '../collab/presence';
+import { useNarrow } from '../ui/useMediaQuery';
 import { CommentComposer } from './CommentComposer';
 import { useAnnotations, useDocument } from '../views/document/DocumentContext';
-import { usePlacement, useUiState } from '../views/document/uiStore';
+import { usePlacement, useUiState, type UiStore } from '../views/document/uiStore';
 import { isFolded, visibleThreads } from './filters';
 import { layoutMargin } from './marginLayout';
 import { ThreadCard } from './ThreadCard';
@@ -82,6 +83,8 @@ export function ThreadsPanel() {
   const activeId = useUiState(ui, (s) => s.activeThreadId);
   const draft = useUiState(ui, (s) => s.draft);
   const placement = usePlacement(ui);
+  // On a narrow screen the margin is a panel listing every thread in reading order (the composer has its own).
+  const narrow = useNarrow();
   const typing = useTypingByThread();
   const isPending = usePendingThreads();
 
@@ -133,20 +136,25 @@ export function ThreadsPanel() {
     () => visibleThreads(snapshot, filters).anchored.filter((t) => placement.tops.has(t.id)),
     [snapshot, filters, placement],
   );
+  // Orphans have a stub beside the place their passage was (their card is under "Orphaned threads").
+  const orphans = useMemo(
+    () => (narrow ? [] : visibleThreads(snapshot, filters).orphans.filter((t) => placement.tops.has(t.id))),
+    [snapshot, filters, placement, narrow],
+  );
 
   const positions = useMemo(() => {
-    const items = threads.map((t) => ({
+    const items = [...threads, ...orphans].map((t) => ({
       key: t.id,
       desired: placement.tops.get(t.id)!,
       height: heights.current.get(t.id) ?? GUESS_HEIGHT,
     }));
-    if (draft) {
+    if (draft && !narrow) {
       items.push({ key: DRAFT_KEY, desired: placement.draftTop ?? 0, height: heights.current.get(DRAFT_KEY) ?? 200 });
     }
-    return layoutMargin(items, draft ? DRAFT_KEY : activeId);
+    return layoutMargin(items, draft && !narrow ? DRAFT_KEY : activeId);
     // `measured` re-runs the layout when a card's height changes.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [threads, placement, draft, activeId, measured]);
+  }, [threads, orphans, placement, draft, activeId, measured, narrow]);
 
   const onActivate = useCallback(
     (threadId: string) => {
@@ -162,7 +170,8 @@ export function ThreadsPanel() {
           const visibleTop = scroller.scrollTop;
           const y = layerTop + top;
           if (y < visibleTop + 40 || y > visibleTop + scroller.clientHeight - 80) {
-            scroller.scrollTo({ top: Math.max(0, target), behavior: 'smooth' });
+            const reduced = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+            scroller.scrollTo({ top: Math.max(0, target), behavior: reduced ? 'auto' : 'smooth' });
           }
         }
       }
@@ -177,31 +186,66 @@ export function ThreadsPanel() {
   const near = (id: string) => {
     const top = positions.get(id) ?? 0;
     const height = heights.current.get(id) ?? GUESS_HEIGHT;
-    return id === activeId || (top + height >= visibleRange.top - OVERSCAN && top <= visibleRange.bottom + OVERSCAN);
+    return (
+      narrow ||
+      id === activeId ||
+      (top + height >= visibleRange.top - OVERSCAN && top <= visibleRange.bottom + OVERSCAN)
+    );
   };
 
+  const shown = threads.filter((thread) => near(thread.id));
+  if (narrow) shown.sort((a, b) => (positions.get(a.id) ?? 0) - (positions.get(b.id) ?? 0));
   return (
-    <div className="threads-panel" ref={setPanel} style={{ minHeight: bottom + 40 }}>
-      {draft && positions.has(DRAFT_KEY) && (
+    <div
+      className={narrow ? 'threads-panel listed' : 'threads-panel'}
+      ref={setPanel}
+      style={narrow ? undefined : { minHeight: bottom + 40 }}
+    >
+      {narrow && shown.length === 0 && <p className="muted small">No threads to show.</p>}
+      {/* Only once its passage is measured: a composer drawn at the top first would pull the focus there. */}
+      {draft && !narrow && placement.draftTop !== null && (
         <CommentComposer draft={draft} cardRef={stableRef(DRAFT_KEY)} style={{ top: positions.get(DRAFT_KEY) }} />
       )}
-      {threads
-        .filter((thread) => near(thread.id))
-        .map((thread: Thread) => (
-          <ThreadCard
-            key={thread.id}
-            thread={thread}
-            anchorState={snapshot.anchors.get(thread.id)?.state ?? 'orphan'}
-            active={thread.id === activeId}
-            folded={isFolded(thread, showResolved, unfolded)}
-            pending={isPending(thread.id)}
-            typing={typing.get(thread.id) ?? NO_PEERS}
-            vocabulary={snapshot.vocabulary}
-            cardRef={stableRef(thread.id)}
-            top={positions.get(thread.id) ?? 0}
-            onActivate={onActivate}
-          />
-        ))}
+      {orphans.map((thread) => (
+        <button
+          key={thread.id}
+          ref={stableRef(thread.id)}
+          type="button"
+          className="orphan-stub"
+          data-orphan-stub={thread.id}
+          style={{ top: positions.get(thread.id) ?? 0 }}
+          onClick={() => showOrphanCard(ui, thread.id)}
+          title="Its passage was deleted here. Show the thread under “Orphaned threads”."
+        >
+          <span className="chip danger">orphaned</span>
+          <span className="orphan-stub-quote">{thread.quote.exact}</span>
+        </button>
+      ))}
+      {shown.map((thread: Thread) => (
+        <ThreadCard
+          key={thread.id}
+          thread={thread}
+          anchorState={snapshot.anchors.get(thread.id)?.state ?? 'orphan'}
+          active={thread.id === activeId}
+          folded={isFolded(thread, showResolved, unfolded)}
+          pending={isPending(thread.id)}
+          typing={typing.get(thread.id) ?? NO_PEERS}
+          vocabulary={snapshot.vocabulary}
+          cardRef={stableRef(thread.id)}
+          top={positions.get(thread.id) ?? 0}
+          onActivate={onActivate}
+        />
+      ))}
     </div>
   );
+}
+
+/** Focuses an orphan's card in the "Orphaned threads" list, scrolled into view. */
+function showOrphanCard(ui: UiStore, threadId: string): void {
+  ui.activate(threadId, true);
+  const card = document.querySelector<HTMLElement>(`.orphans [data-thread-card="${CSS.escape(threadId)}"]`);
+  if (!card) return;
+  const reduced = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+  card.scrollIntoView({ block: 'center', behavior: reduced ? 'auto' : 'smooth' });
+  card.focus({ preventScroll: true });
 }

@@ -97,3 +97,13 @@ export const DEFAULT_HIGHLIGHT = '#e8b400';
 export function roleLabel(role: string): string {
   return role.charAt(0).toUpperCase() + role.slice(1);
 }
+
+/** Guests' ids are minted by the server as `guest:<uuid>`; a member's id never starts so. */
+export function isGuest(userId: string): boolean {
+  return userId.startsWith('guest:');
+}
+
+/** A person's name as shown in text: a guest's always says so, so that a guest never passes as a member. */
+export function personName(name: string, userId: string): string {
+  return isGuest(userId) ? `${name} (guest)` : name;
+}

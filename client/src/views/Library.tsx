@@ -2,7 +2,8 @@ import { useCallback, useEffect, useState } from 'react';
 import { api, type DocumentSummary, type Session } from '../app/api';
 import { documentHref, followLink, navigate } from '../app/router';
 import { signOut } from '../app/session';
-import { fullTime, plural, roleLabel, timeAgo, toMillis, userColor } from '../ui/format';
+import { ThemeToggle } from '../ui/theme';
+import { fullTime, isGuest, personName, plural, roleLabel, timeAgo, toMillis, userColor } from '../ui/format';
 import { Avatar } from '../ui/Avatar';
 import { NewDocumentDialog } from './NewDocumentDialog';
 
@@ -62,9 +63,10 @@ export function Library({ session }: { session: Session }) {
         </a>
         <div className="topbar-right">
           <span className="whoami">
-            <Avatar name={user.name} color={userColor(user.id)} size={26} />
-            <span>{user.name}</span>
+            <Avatar name={user.name} color={userColor(user.id)} size={26} guest={isGuest(user.id)} />
+            <span className="whoami-name">{personName(user.name, user.id)}</span>
           </span>
+          <ThemeToggle />
           <button type="button" onClick={() => void signOut()}>
             Sign out
           </button>
@@ -73,9 +75,14 @@ export function Library({ session }: { session: Session }) {
       <main className="library">
         <div className="library-head">
           <h1>Documents</h1>
-          <button type="button" className="primary" onClick={() => setCreating(true)}>
-            New document
-          </button>
+          {/* Guests may open documents shared with guests, never create one: no button to be refused after. */}
+          {isGuest(user.id) ? (
+            <p className="muted small">Sign in with an account to create documents.</p>
+          ) : (
+            <button type="button" className="primary" onClick={() => setCreating(true)}>
+              New document
+            </button>
+          )}
         </div>
         {error && (
           <p className="banner warn" role="status">
@@ -95,13 +102,15 @@ export function Library({ session }: { session: Session }) {
               <tr>
                 <th scope="col">Title</th>
                 <th scope="col">Your role</th>
-                <th scope="col" className="num">
+                <th scope="col" className="num wide-only">
                   Threads
                 </th>
-                <th scope="col" className="num">
+                <th scope="col" className="num wide-only">
                   Comments
                 </th>
-                <th scope="col">Last activity</th>
+                <th scope="col" className="wide-only">
+                  Last activity
+                </th>
                 <th scope="col">
                   <span className="sr-only">Actions</span>
                 </th>
@@ -123,9 +132,11 @@ export function Library({ session }: { session: Session }) {
                   <td>
                     <span className={`role role-${doc.role}`}>{roleLabel(doc.role)}</span>
                   </td>
-                  <td className="num">{doc.threadCount ?? '–'}</td>
-                  <td className="num">{doc.commentCount ?? '–'}</td>
-                  <td title={fullTime(doc.updatedAt)}>{timeAgo(doc.updatedAt)}</td>
+                  <td className="num wide-only">{doc.threadCount ?? '–'}</td>
+                  <td className="num wide-only">{doc.commentCount ?? '–'}</td>
+                  <td className="wide-only" title={fullTime(doc.updatedAt)}>
+                    {timeAgo(doc.updatedAt)}
+                  </td>
                   <td className="actions">
                     {doc.role === 'owner' && (
                       <button

@@ -9,6 +9,7 @@ import { createHeadlessEditor } from '@lexical/headless';
 import { $generateNodesFromDOM } from '@lexical/html';
 import { $isLinkNode } from '@lexical/link';
 import { $convertFromMarkdownString, TRANSFORMERS } from '@lexical/markdown';
+import { $createHeadingNode } from '@lexical/rich-text';
 import {
   $createLineBreakNode,
   $createParagraphNode,
@@ -36,7 +37,7 @@ export class ImportError extends Error {
 /**
  * Plain text to paragraphs: line endings normalised to "\n", paragraphs separated by blank lines (lines holding
  * only whitespace count as blank), trailing whitespace cut from every line. The lines of one paragraph stay lines
- * (they become line breaks), so nothing of the author's text is re-flowed.
+ * (they become line breaks), so nothing of the author's text is re-flowed. Headings: see textHeadings.
  */
 export function textParagraphs(content: string): string[][] {
   const paragraphs: string[][] = [];
@@ -54,9 +55,46 @@ export function textParagraphs(content: string): string[][] {
   return paragraphs;
 }
 
+/** A numbered section heading: "1. Pakistan's lobbying …", "2) Methods", "IV. Findings"; no closing full stop. */
+const NUMBERED_HEADING = /^(?:\d{1,2}|[IVXLC]{1,6})[.)]\s+\S.{0,118}$/;
+const SENTENCE_END = /[.!?,;:]$/;
+
+function isSectionHeading(lines: string[]): boolean {
+  if (lines.length !== 1) return false;
+  const line = lines[0]!.trim();
+  if (SENTENCE_END.test(line)) return false;
+  if (NUMBERED_HEADING.test(line)) return true;
+  // ALL CAPS: at least four letters, none lower-case, short enough to be a heading.
+  const letters = line.replace(/[^\p{L}]/gu, '');
+  return letters.length >= 4 && line.length <= 80 && letters === letters.toUpperCase() && /\p{Lu}/u.test(letters);
+}
+
+/**
+ * Which paragraphs of a plain text are headings. Structure is recognised only in a text that shows it (two
+ * or more section headings, numbered or in capitals): those become h2, and then a first one-line paragraph
+ * without a closing full stop is the title (h1). Any other text stays paragraphs only.
+ */
+export function textHeadings(paragraphs: string[][]): Map<number, 'h1' | 'h2'> {
+  const headings = new Map<number, 'h1' | 'h2'>();
+  paragraphs.forEach((lines, i) => {
+    if (isSectionHeading(lines)) headings.set(i, 'h2');
+  });
+  if (headings.size < 2) return new Map();
+  const first = paragraphs[0];
+  if (first && first.length === 1 && !headings.has(0) && first[0]!.length <= 200 && !/[.!?]$/.test(first[0]!))
+    headings.set(0, 'h1');
+  return headings;
+}
+
 function $appendText(paragraphs: string[][]): void {
   const root = $getRoot();
-  for (const lines of paragraphs) {
+  const headings = textHeadings(paragraphs);
+  for (const [i, lines] of paragraphs.entries()) {
+    const tag = headings.get(i);
+    if (tag) {
+      root.append($createHeadingNode(tag).append($createTextNode(lines[0]!)));
+      continue;
+    }
     const p = $createParagraphNode();
     lines.forEach((line, i) => {
       if (i > 0) p.append($createLineBreakNode());

@@ -27,6 +27,24 @@ const NewUserBody = z.object({
 
 const publicUser = (p: Principal) => ({ id: p.id, username: p.username, name: p.name, guest: p.guest, admin: p.admin });
 
+/** Names compared as people read them: case, accents' composition and runs of spaces aside. */
+const sameName = (name: string) => name.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase();
+
+/**
+ * Whether a guest's chosen name is the display name (or username) of a member of a document guests can open:
+ * a guest must never pass as a member there.
+ */
+async function memberNameTaken(ctx: AppContext, name: string): Promise<boolean> {
+  const wanted = sameName(name);
+  for (const doc of await ctx.storage.listDocuments()) {
+    if (!doc.guestRole) continue;
+    for (const member of await ctx.storage.listMembers(doc.id)) {
+      if (sameName(member.name) === wanted || sameName(member.username) === wanted) return true;
+    }
+  }
+  return false;
+}
+
 export function authRoutes(ctx: AppContext): Router {
   const r = Router();
 
@@ -65,6 +83,9 @@ export function authRoutes(ctx: AppContext): Router {
 
   r.post('/auth/guest', async (req, res) => {
     const body = parseBody(GuestBody, req.body);
+    if (await memberNameTaken(ctx, body.name)) {
+      throw new HttpError(409, 'that name belongs to a member of a document open to guests: choose another');
+    }
     await signIn(req, res, {
       id: `guest:${randomUUID()}`,
       username: 'guest',

@@ -1,18 +1,74 @@
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { followLink } from '../../app/router';
 import { signOut } from '../../app/session';
 import { ExportMenu } from '../../dialogs/ExportMenu';
 import { MembersDialog } from '../../dialogs/MembersDialog';
 import { VocabularyDialog } from '../../dialogs/VocabularyDialog';
+import { ThemeToggle } from '../../ui/theme';
+import { useNarrow } from '../../ui/useMediaQuery';
 import { ConnectionStatus } from './ConnectionStatus';
 import { PresenceAvatars } from './PresenceAvatars';
 import { roleLabel } from '../../ui/format';
 import { useAnnotations, useDocument } from './DocumentContext';
+import { useUiState } from './uiStore';
 
+/**
+ * The document's header: back, title and role, connection, who is here, and the actions. On a narrow screen
+ * the actions collapse into a "Menu" button and a "Threads" button shows the threads panel.
+ */
 export function DocumentHeader({ offline }: { offline: boolean }) {
-  const { info, permissions, user } = useDocument();
-  const { title } = useAnnotations();
+  const { info, permissions, user, ui } = useDocument();
+  const { title, threads } = useAnnotations();
   const [dialog, setDialog] = useState<'members' | 'tags' | null>(null);
+  const narrow = useNarrow();
+  const [menuOpen, setMenuOpen] = useState(false);
+  const sheetOpen = useUiState(ui, (s) => s.sheetOpen);
+  const menu = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    if (!menuOpen) return;
+    const close = (event: MouseEvent | KeyboardEvent) => {
+      if (event instanceof KeyboardEvent) {
+        // Escape inside the Export menu closes that one first.
+        if (event.key !== 'Escape' || menu.current?.querySelector('[role="menu"]')) return;
+        setMenuOpen(false);
+        menu.current?.querySelector<HTMLElement>('.menu-toggle')?.focus();
+      } else if (!menu.current?.contains(event.target as Node)) {
+        setMenuOpen(false);
+      }
+    };
+    document.addEventListener('mousedown', close);
+    document.addEventListener('keydown', close);
+    return () => {
+      document.removeEventListener('mousedown', close);
+      document.removeEventListener('keydown', close);
+    };
+  }, [menuOpen]);
+
+  const openDialog = (which: 'members' | 'tags') => {
+    setMenuOpen(false);
+    setDialog(which);
+  };
+  const actions = (
+    <>
+      {permissions.canEdit && (
+        <button type="button" onClick={() => openDialog('tags')}>
+          Tags
+        </button>
+      )}
+      {permissions.isOwner && (
+        <button type="button" onClick={() => openDialog('members')}>
+          Members
+        </button>
+      )}
+      <ExportMenu />
+      <ThemeToggle />
+      <button type="button" className="link" onClick={() => void signOut()} title={`Signed in as ${user.name}`}>
+        Sign out
+      </button>
+    </>
+  );
+
   return (
     <header className="doc-header">
       <a className="back" href="/" onClick={followLink} aria-label="Back to the library">
@@ -31,22 +87,41 @@ export function DocumentHeader({ offline }: { offline: boolean }) {
       </div>
       <ConnectionStatus />
       <PresenceAvatars />
-      <div className="doc-actions">
-        {permissions.canEdit && (
-          <button type="button" onClick={() => setDialog('tags')}>
-            Tags
+      {narrow ? (
+        <div className="doc-actions">
+          <button
+            type="button"
+            aria-expanded={sheetOpen}
+            aria-controls="threads-sheet"
+            className="threads-toggle"
+            onClick={() => ui.set({ sheetOpen: !sheetOpen })}
+          >
+            <span aria-hidden="true" className="phone-only">
+              ❝
+            </span>
+            <span className="phone-hidden">Threads</span> <span className="count-badge">{threads.length}</span>
           </button>
-        )}
-        {permissions.isOwner && (
-          <button type="button" onClick={() => setDialog('members')}>
-            Members
-          </button>
-        )}
-        <ExportMenu />
-        <button type="button" className="link" onClick={() => void signOut()} title={`Signed in as ${user.name}`}>
-          Sign out
-        </button>
-      </div>
+          <div className="menu" ref={menu}>
+            <button
+              type="button"
+              className="icon menu-toggle"
+              aria-label="Menu"
+              aria-haspopup="true"
+              aria-expanded={menuOpen}
+              onClick={() => setMenuOpen((o) => !o)}
+            >
+              <span aria-hidden="true">☰</span>
+            </button>
+            {menuOpen && (
+              <div className="menu-popup header-menu" role="group" aria-label="Document actions">
+                {actions}
+              </div>
+            )}
+          </div>
+        </div>
+      ) : (
+        <div className="doc-actions">{actions}</div>
+      )}
       {dialog === 'members' && <MembersDialog onClose={() => setDialog(null)} />}
       {dialog === 'tags' && <VocabularyDialog onClose={() => setDialog(null)} />}
     </header>

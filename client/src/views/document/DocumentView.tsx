@@ -7,13 +7,16 @@ import { useEffect, useMemo } from 'react';
 import type { Session } from '../../app/api';
 import { followLink } from '../../app/router';
 import { ArticleEditor } from '../../editor/ArticleEditor';
+import { CommentComposer } from '../../threads/CommentComposer';
 import { FilterBar } from '../../threads/FilterBar';
 import { OrphanedThreads } from '../../threads/OrphanedThreads';
 import { ThreadsPanel } from '../../threads/ThreadsPanel';
 import { ErrorBoundary } from '../../ui/ErrorBoundary';
 import { userColor } from '../../ui/format';
-import { DocumentContext, permissionsFor, type DocumentContextValue } from './DocumentContext';
+import { useNarrow } from '../../ui/useMediaQuery';
+import { DocumentContext, permissionsFor, useDocument, type DocumentContextValue } from './DocumentContext';
 import { DocumentHeader } from './DocumentHeader';
+import { useUiState } from './uiStore';
 import { useDocumentInfo, useLiveResources } from './useDocumentResources';
 
 export function DocumentView({ docId, session }: { docId: string; session: Session }) {
@@ -39,7 +42,10 @@ export function DocumentView({ docId, session }: { docId: string; session: Sessi
   useEffect(() => {
     if (!value) return;
     const onKey = (event: KeyboardEvent) => {
-      if (event.key === 'Escape' && !event.defaultPrevented) value.ui.set({ activeThreadId: null, draft: null });
+      if (event.key !== 'Escape' || event.defaultPrevented) return;
+      // A draft's text stays for the next time the composer opens.
+      if (value.ui.getState().draft) value.actions.cancelThread();
+      value.ui.set({ activeThreadId: null });
     };
     document.addEventListener('keydown', onKey);
     return () => document.removeEventListener('keydown', onKey);
@@ -78,14 +84,51 @@ export function DocumentView({ docId, session }: { docId: string; session: Sessi
               </ErrorBoundary>
               <OrphanedThreads />
             </main>
-            <aside className="margin" aria-label="Threads">
-              <ErrorBoundary label="The threads">
-                <ThreadsPanel />
-              </ErrorBoundary>
-            </aside>
+            <Margin />
           </div>
         </div>
       </div>
     </DocumentContext.Provider>
+  );
+}
+
+/**
+ * The threads beside the article; on a narrow screen, a panel over the bottom of the screen that the header's
+ * "Threads" button opens (and that opens by itself for a focused thread).
+ */
+function Margin() {
+  const { ui } = useDocument();
+  const narrow = useNarrow();
+  const open = useUiState(ui, (s) => s.sheetOpen);
+  const draft = useUiState(ui, (s) => s.draft);
+  if (!narrow) {
+    return (
+      <aside className="margin" aria-label="Threads">
+        <ErrorBoundary label="The threads">
+          <ThreadsPanel />
+        </ErrorBoundary>
+      </aside>
+    );
+  }
+  if (draft) {
+    // The passage being commented on stays in view above this panel (see CommentComposer).
+    return (
+      <div className="sheet composer-sheet">
+        <CommentComposer draft={draft} />
+      </div>
+    );
+  }
+  return (
+    <aside id="threads-sheet" className="margin sheet" aria-label="Threads" hidden={!open}>
+      <div className="sheet-head">
+        <h2>Threads</h2>
+        <button type="button" className="icon" aria-label="Close threads" onClick={() => ui.set({ sheetOpen: false })}>
+          ×
+        </button>
+      </div>
+      <ErrorBoundary label="The threads">
+        <ThreadsPanel />
+      </ErrorBoundary>
+    </aside>
   );
 }

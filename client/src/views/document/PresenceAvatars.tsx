@@ -1,7 +1,7 @@
 import { useMemo } from 'react';
 import { usePeers, type Peer } from '../../collab/presence';
 import { Avatar } from '../../ui/Avatar';
-import { distinctColors } from '../../ui/format';
+import { distinctColors, isGuest, personName } from '../../ui/format';
 import { useDocument } from './DocumentContext';
 
 /** The avatars of everyone here, one per person however many tabs they have open. */
@@ -22,9 +22,10 @@ export function PresenceAvatars() {
         <span key={peer.userId} className="presence-item" data-presence={peer.userId}>
           <Avatar
             name={peer.name}
+            guest={isGuest(peer.userId)}
             color={colors.get(peer.userId) ?? peer.color}
             size={28}
-            title={peer.isSelf ? `${peer.name} (you)` : peer.name}
+            title={peer.isSelf ? `${personName(peer.name, peer.userId)} (you)` : personName(peer.name, peer.userId)}
           />
         </span>
       ))}

@@ -66,9 +66,13 @@ export function documentActions(ctx: ActionContext) {
       });
     },
 
-    cancelThread(): void {
+    /**
+     * Closes the composer. Its unsent text is kept for the next time it opens (Escape, a click elsewhere)
+     * unless `discard` (the Cancel button).
+     */
+    cancelThread(discard = false): void {
       ctx.withdrawSelection();
-      ui.set({ draft: null });
+      ui.set(discard ? { draft: null, composerText: '', composerTags: [] } : { draft: null });
     },
 
     /** Posts the composer's thread: the first comment on the drafted passage, with its tags. */
@@ -84,7 +88,7 @@ export function documentActions(ctx: ActionContext) {
         });
         ctx.markPending(threadId);
         ctx.withdrawSelection();
-        ui.set({ draft: null, activeThreadId: threadId });
+        ui.set({ draft: null, activeThreadId: threadId, composerText: '', composerTags: [] });
         ctx.refresh();
         ctx.focusThread(threadId);
       });

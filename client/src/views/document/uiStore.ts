@@ -32,6 +32,11 @@ export interface UiState {
   showResolved: boolean;
   /** Resolved threads the user unfolded one by one. */
   unfolded: ReadonlySet<string>;
+  /** The unsent text and tags of a new thread: kept when the composer closes with Escape, shown when it opens again. */
+  composerText: string;
+  composerTags: readonly string[];
+  /** On narrow screens, whether the threads panel is shown over the bottom of the article. */
+  sheetOpen: boolean;
 }
 
 export interface Placement {
@@ -50,6 +55,9 @@ export class UiStore {
     filters: DEFAULT_FILTERS,
     showResolved: false,
     unfolded: new Set(),
+    composerText: '',
+    composerTags: [],
+    sheetOpen: false,
   });
   readonly placement: Store<Placement> = newStore<Placement>({ tops: new Map(), draftTop: null });
 
@@ -64,9 +72,14 @@ export class UiStore {
     this.set({ filters: { ...this.getState().filters, ...patch } });
   }
 
+  /** Focuses a thread (or none); on a narrow screen a focused thread also shows the threads panel. */
   activate(threadId: string | null, flash = false): void {
     const state = this.getState();
-    this.set({ activeThreadId: threadId, flash: flash ? state.flash + 1 : state.flash });
+    this.set({
+      activeThreadId: threadId,
+      flash: flash ? state.flash + 1 : state.flash,
+      sheetOpen: threadId !== null || state.sheetOpen,
+    });
   }
 
   toggleUnfolded(threadId: string): void {
