@@ -90,6 +90,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
           const live = await registry.peek(id)?.catch(() => null);
           return live && !live.broken ? documentCounts(live.doc) : null;
         },
+        reuseMs: Math.min(1000, config.projectionDelayMs / 2),
       }),
     ],
   });

@@ -4,7 +4,7 @@
  * show instead of an exception.
  */
 import { describe, expect, test } from '@jest/globals';
-import { articleIndex, readThread, readThreads, readVocabulary, type Thread } from '@marginalia/shared';
+import { TEXT_LIMITS, articleIndex, readThread, readThreads, readVocabulary, type Thread } from '@marginalia/shared';
 import { documentActions, type ActionContext } from '../../client/src/views/document/actions.js';
 import { UiStore } from '../../client/src/views/document/uiStore.js';
 import { articleDoc } from '../support/lexical.js';
@@ -71,6 +71,22 @@ describe('document actions', () => {
     expect(focused).toEqual([thread.id]);
     expect(withdrawn()).toBe(1);
     expect(refreshed()).toBe(1);
+  });
+
+  test('a comment or passage longer than the server accepts is refused with a message, and nothing is written', async () => {
+    const { doc, ui, actions, index, post } = await setUp();
+    const thread = post('two ledgers', 'Which two?');
+    const before = readThreads(doc);
+    const long = 'x'.repeat(TEXT_LIMITS.body + 1);
+    expect(actions.reply(thread.id, long)).toMatch(/at most 20,000 characters/);
+    expect(actions.editComment(thread.id, thread.comments[0]!.id, 'Which two?', long)).toMatch(/at most 20,000/);
+    const start = index.text.indexOf('Nobody');
+    actions.startThread(index, start, start + 6);
+    expect(actions.postThread(ui.getState().draft!, long, [])).toMatch(/at most 20,000/);
+    expect(ui.getState().draft).not.toBeNull();
+    expect(readThreads(doc)).toEqual(before);
+    // a passage past the limit: the article here is short, so the offsets stand for a long selection
+    expect(actions.startThread(index, 0, TEXT_LIMITS.quote + 1)).toMatch(/select less/);
   });
 
   test('an empty comment is refused with a message and leaves the draft open', async () => {

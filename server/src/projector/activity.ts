@@ -4,6 +4,10 @@
  *
  * The counts are of the document as it is now (its loaded copy if it is loaded here, else as stored), not as of the
  * batch: they are a state, written whole, so projecting a batch again or late leaves them right.
+ *
+ * Counting walks the whole document, and one projection of a busy document is many batches: counts taken less than
+ * `reuseMs` ago are written again rather than taken anew. A change made meanwhile wakes the projector once more,
+ * later than that (its delay is longer), so the counts it leaves are never older than the last change.
  */
 import * as Y from 'yjs';
 import { documentCounts } from '../documents.js';
@@ -17,11 +21,27 @@ export function activityConsumer(deps: {
   log: DocumentLog;
   /** The counts of the document's loaded copy, or null when it is not loaded here. */
   loadedCounts(docId: string): Promise<Counts | null>;
+  /** How long counts may be reused for the next batches of a document (0: counted for every batch). */
+  reuseMs?: number;
 }): ProjectionConsumer {
+  const recent = new Map<string, { at: number; counts: Counts }>();
+  const reuseMs = deps.reuseMs ?? 0;
+  const countsOf = async (docId: string): Promise<Counts> => {
+    const now = Date.now();
+    const known = recent.get(docId);
+    if (known && now - known.at < reuseMs) return known.counts;
+    const counts = (await deps.loadedCounts(docId)) ?? (await storedCounts(deps.log, docId));
+    if (reuseMs > 0) {
+      recent.set(docId, { at: now, counts });
+      // Forgotten once stale: the map holds only documents projected within the last moment.
+      setTimeout(() => recent.get(docId)?.at === now && recent.delete(docId), reuseMs).unref();
+    }
+    return counts;
+  };
   return {
     name: 'activity',
     async prepare(batch) {
-      const counts = (await deps.loadedCounts(batch.docId)) ?? (await storedCounts(deps.log, batch.docId));
+      const counts = await countsOf(batch.docId);
       const at = Date.now();
       return async (trx) => {
         await trx

@@ -19,6 +19,7 @@ import {
   setTag,
   setThreadStatus,
   setThreadTags,
+  TEXT_LIMITS,
   type ArticleIndex,
   type TagDefinition,
 } from '@marginalia/shared';
@@ -53,6 +54,20 @@ function attempt(action: () => void): Refusal {
   }
 }
 
+/**
+ * What the server refuses from a client (the rule table's TEXT_LIMITS), said before anything is written: the
+ * server would close the connection over it, and the user would see only that the change did not sync.
+ */
+const tooLongBody = (body: string): Refusal =>
+  body.length > TEXT_LIMITS.body
+    ? `A comment can be at most ${TEXT_LIMITS.body.toLocaleString('en')} characters long (this one has ${body.length.toLocaleString('en')}).`
+    : undefined;
+
+const tooLongPassage = (start: number, end: number): Refusal =>
+  end - start > TEXT_LIMITS.quote
+    ? `A passage can be at most ${TEXT_LIMITS.quote.toLocaleString('en')} characters long; select less.`
+    : undefined;
+
 export type DocumentActions = ReturnType<typeof documentActions>;
 
 export function documentActions(ctx: ActionContext) {
@@ -60,10 +75,13 @@ export function documentActions(ctx: ActionContext) {
   return {
     /** Opens the composer for the passage between two article offsets; refused for a span with no text. */
     startThread(index: ArticleIndex, start: number, end: number): Refusal {
-      return attempt(() => {
-        const { anchor, quote } = anchorFromOffsets(index, start, end);
-        ui.set({ draft: { anchor, quote }, activeThreadId: null });
-      });
+      return (
+        tooLongPassage(start, end) ??
+        attempt(() => {
+          const { anchor, quote } = anchorFromOffsets(index, start, end);
+          ui.set({ draft: { anchor, quote }, activeThreadId: null });
+        })
+      );
     },
 
     /**
@@ -77,35 +95,44 @@ export function documentActions(ctx: ActionContext) {
 
     /** Posts the composer's thread: the first comment on the drafted passage, with its tags. */
     postThread(draft: Draft, body: string, tags: readonly string[]): Refusal {
-      return attempt(() => {
-        const { threadId } = createThread(doc, {
-          anchor: draft.anchor,
-          quote: draft.quote,
-          createdBy: user.id,
-          authorName: user.name,
-          body,
-          tags: [...tags],
-        });
-        ctx.markPending(threadId);
-        ctx.withdrawSelection();
-        ui.set({ draft: null, activeThreadId: threadId, composerText: '', composerTags: [] });
-        ctx.refresh();
-        ctx.focusThread(threadId);
-      });
+      return (
+        tooLongBody(body) ??
+        attempt(() => {
+          const { threadId } = createThread(doc, {
+            anchor: draft.anchor,
+            quote: draft.quote,
+            createdBy: user.id,
+            authorName: user.name,
+            body,
+            tags: [...tags],
+          });
+          ctx.markPending(threadId);
+          ctx.withdrawSelection();
+          ui.set({ draft: null, activeThreadId: threadId, composerText: '', composerTags: [] });
+          ctx.refresh();
+          ctx.focusThread(threadId);
+        })
+      );
     },
 
     reply(threadId: string, body: string): Refusal {
-      return attempt(() => {
-        addComment(doc, threadId, { authorId: user.id, authorName: user.name, body });
-        ctx.markPending(threadId);
-        ctx.refresh();
-      });
+      return (
+        tooLongBody(body) ??
+        attempt(() => {
+          addComment(doc, threadId, { authorId: user.id, authorName: user.name, body });
+          ctx.markPending(threadId);
+          ctx.refresh();
+        })
+      );
     },
 
     editComment(threadId: string, commentId: string, previous: string, body: string): Refusal {
-      return attempt(() => {
-        if (body !== previous) editComment(doc, threadId, commentId, body);
-      });
+      return (
+        tooLongBody(body) ??
+        attempt(() => {
+          if (body !== previous) editComment(doc, threadId, commentId, body);
+        })
+      );
     },
 
     deleteComment(threadId: string, commentId: string): void {
