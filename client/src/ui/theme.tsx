@@ -1,6 +1,7 @@
 /**
- * Light or dark: by default the system's choice (prefers-color-scheme, in CSS); the toggle cycles through
- * system, light and dark and remembers the choice on this device. A choice is `data-theme` on <html>.
+ * Light or dark: by default the system's choice (prefers-color-scheme, followed as it changes); the toggle cycles
+ * through system, light and dark and remembers the choice on this device. The theme in force is `data-theme` on
+ * <html>, always `light` or `dark`, so the stylesheet holds the dark palette once.
  */
 import { newStore, useStoreState } from '../app/store';
 
@@ -22,12 +23,14 @@ function stored(): ThemeChoice {
 
 export const theme = newStore<{ choice: ThemeChoice }>({ choice: stored() });
 
+const systemDark = window.matchMedia('(prefers-color-scheme: dark)');
+
 function apply(choice: ThemeChoice): void {
-  if (choice === 'system') delete document.documentElement.dataset.theme;
-  else document.documentElement.dataset.theme = choice;
+  document.documentElement.dataset.theme = choice === 'system' ? (systemDark.matches ? 'dark' : 'light') : choice;
 }
 
 apply(theme.getState().choice);
+systemDark.addEventListener('change', () => apply(theme.getState().choice));
 
 export function chooseTheme(choice: ThemeChoice): void {
   theme.setState({ choice });
