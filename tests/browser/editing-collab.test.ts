@@ -11,13 +11,11 @@ import {
   browserAvailable,
   browserTest,
   launchBrowser,
-  newUserPage,
-  openDocument,
+  membersOnDocument,
   screenshot,
-  signIn,
   type UserPage,
 } from '../support/browser.js';
-import { addMember, api, createDocument, startServer, type TestServer } from '../support/server.js';
+import { api, createDocument, startServer, type TestServer } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
 
 /** Lower case only: what the editors type (upper case, digits) can be told apart from it letter by letter. */
@@ -42,13 +40,10 @@ describe('two editors fix one paragraph at once', () => {
     server = await startServer();
     browser = await launchBrowser();
     docId = await createDocument(server.url, server.adminToken, PARAGRAPH, { title: 'Harbour council' });
-    await addMember(server, docId, 'ada', 'Ada Editor', 'editor');
-    await addMember(server, docId, 'ben', 'Ben Editor', 'editor');
-    a = await newUserPage(browser, server);
-    b = await newUserPage(browser, server);
-    await signIn(a.page, 'ada', 'ada-password');
-    await signIn(b.page, 'ben', 'ben-password');
-    await Promise.all([openDocument(a.page, docId), openDocument(b.page, docId)]);
+    [a, b] = (await membersOnDocument(browser, server, docId, [
+      { username: 'ada', name: 'Ada Editor', role: 'editor' },
+      { username: 'ben', name: 'Ben Editor', role: 'editor' },
+    ])) as [UserPage, UserPage];
   });
 
   afterAll(async () => {

@@ -9,15 +9,13 @@ import {
   browserTest,
   commentOn,
   launchBrowser,
-  newUserPage,
-  openDocument,
+  membersOnDocument,
   screenshot,
-  signIn,
   threadCard,
   waitForArticle,
   type UserPage,
 } from '../support/browser.js';
-import { addMember, api, createDocument, startServer, type TestServer } from '../support/server.js';
+import { api, createDocument, startServer, type TestServer } from '../support/server.js';
 
 const ARTICLE = [
   'The survey behind the flood line was flown thirty years ago, before the bypass drained the wetlands.',
@@ -36,13 +34,10 @@ describe('offline comments', () => {
     server = await startServer();
     browser = await launchBrowser();
     docId = await createDocument(server.url, server.adminToken, ARTICLE, { title: 'Flood lines' });
-    await addMember(server, docId, 'ann', 'Ann Analyst', 'commenter');
-    await addMember(server, docId, 'ben', 'Ben Reviewer', 'commenter');
-    a = await newUserPage(browser, server);
-    b = await newUserPage(browser, server);
-    await signIn(a.page, 'ann', 'ann-password');
-    await signIn(b.page, 'ben', 'ben-password');
-    await Promise.all([openDocument(a.page, docId), openDocument(b.page, docId)]);
+    [a, b] = (await membersOnDocument(browser, server, docId, [
+      { username: 'ann', name: 'Ann Analyst', role: 'commenter' },
+      { username: 'ben', name: 'Ben Reviewer', role: 'commenter' },
+    ])) as [UserPage, UserPage];
   });
 
   afterAll(async () => {

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from '@jest/globals';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { ROOT, type TestServer } from './server.js';
+import { ROOT, addMember, type TestServer } from './server.js';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const SCREENSHOTS = join(ROOT, 'tests', 'artifacts', 'screenshots');
@@ -64,6 +64,27 @@ export async function newUserPage(
     void dialog.accept();
   });
   return { context, page, errors, dialogs };
+}
+
+/**
+ * Makes each person a member of the document and opens it for each, signed in, in a browser context of their own
+ * (in the order given). Their password is the test convention, `<username>-password`.
+ */
+export async function membersOnDocument(
+  browser: Browser,
+  server: TestServer,
+  docId: string,
+  people: { username: string; name: string; role: string }[],
+): Promise<UserPage[]> {
+  for (const p of people) await addMember(server, docId, p.username, p.name, p.role);
+  const pages: UserPage[] = [];
+  for (const p of people) {
+    const user = await newUserPage(browser, server);
+    await signIn(user.page, p.username, `${p.username}-password`);
+    pages.push(user);
+  }
+  await Promise.all(pages.map((user) => openDocument(user.page, docId)));
+  return pages;
 }
 
 export async function signIn(page: Page, username: string, password: string): Promise<void> {
