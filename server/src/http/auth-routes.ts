@@ -36,13 +36,8 @@ const sameName = (name: string) => name.normalize('NFKC').trim().replace(/\s+/g,
  */
 async function memberNameTaken(ctx: AppContext, name: string): Promise<boolean> {
   const wanted = sameName(name);
-  for (const doc of await ctx.storage.listDocuments()) {
-    if (!doc.guestRole) continue;
-    for (const member of await ctx.storage.listMembers(doc.id)) {
-      if (sameName(member.name) === wanted || sameName(member.username) === wanted) return true;
-    }
-  }
-  return false;
+  const members = await ctx.storage.memberNamesOnGuestDocuments();
+  return members.some((m) => sameName(m.name) === wanted || sameName(m.username) === wanted);
 }
 
 export function authRoutes(ctx: AppContext): Router {

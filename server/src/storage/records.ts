@@ -164,6 +164,16 @@ export function relationalRecords(db: Kysely<Database>, isUniqueViolation: (e: u
         .execute();
       return rows.map((m) => ({ userId: m.user_id, username: m.username, name: m.name, role: m.role as Role }));
     },
+    async memberNamesOnGuestDocuments() {
+      return db
+        .selectFrom('memberships as m')
+        .innerJoin('users as u', 'u.id', 'm.user_id')
+        .innerJoin('documents as d', 'd.id', 'm.doc_id')
+        .select(['u.username', 'u.name'])
+        .distinct()
+        .where('d.guest_role', 'is not', null)
+        .execute();
+    },
     async membershipsOf(userId) {
       const rows = await db
         .selectFrom('memberships')

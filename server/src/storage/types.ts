@@ -143,6 +143,8 @@ export interface Records {
   removeMember(docId: string, userId: string): Promise<boolean>;
   getMemberRole(docId: string, userId: string): Promise<Role | null>;
   listMembers(docId: string): Promise<Member[]>;
+  /** The display names and usernames of the members of every document open to guests, each once. */
+  memberNamesOnGuestDocuments(): Promise<{ username: string; name: string }[]>;
   /** Document ids the user is a member of, with the role. */
   membershipsOf(userId: string): Promise<Map<string, Role>>;
 
