@@ -21,6 +21,7 @@ import {
   type PlannedThread,
 } from './import-plan.js';
 import { STATUS_RESOLVED } from './w3c.js';
+import type { TagDefinition } from '../schema.js';
 
 type Json = Record<string, unknown>;
 
@@ -123,10 +124,18 @@ function replyTarget(annotation: Json): string | null {
   return null;
 }
 
-/** Commenting bodies as (id, text) and tagging bodies as tags. String bodies are IRIs of external resources: ignored. */
-function bodiesOf(annotation: Json): { comments: { node: Json; value: string }[]; tags: string[] } {
+/**
+ * Commenting bodies as (id, text) and tagging bodies as tags, with the definitions tagging bodies carry
+ * (`schema:color` as a hex colour, `schema:description`). String bodies are IRIs of external resources: ignored.
+ */
+function bodiesOf(annotation: Json): {
+  comments: { node: Json; value: string }[];
+  tags: string[];
+  definitions: Record<string, TagDefinition>;
+} {
   const comments: { node: Json; value: string }[] = [];
   const tags: string[] = [];
+  const definitions: Record<string, TagDefinition> = {};
   if (typeof annotation.bodyValue === 'string' && annotation.bodyValue.trim() !== '')
     comments.push({ node: annotation, value: annotation.bodyValue });
   for (const body of asArray(annotation.body)) {
@@ -135,11 +144,16 @@ function bodiesOf(annotation: Json): { comments: { node: Json; value: string }[]
     if (purposes.includes('tagging')) {
       const tag = body.value.trim();
       if (tag !== '' && !tags.includes(tag)) tags.push(tag);
+      const color = body['schema:color'];
+      if (tag !== '' && typeof color === 'string' && /^#[0-9a-fA-F]{6}$/.test(color)) {
+        const description = body['schema:description'];
+        definitions[tag] = typeof description === 'string' ? { color, description } : { color };
+      }
     } else if (body.value.trim() !== '') {
       comments.push({ node: body, value: body.value });
     }
   }
-  return { comments, tags };
+  return { comments, tags, definitions };
 }
 
 function isResolved(annotation: Json): boolean {
@@ -169,7 +183,8 @@ export function planW3cImport(input: unknown, now: number): ImportPlan {
       continue;
     }
     const { quote, position } = selectorsOf(item);
-    const { comments, tags } = bodiesOf(item);
+    const { comments, tags, definitions } = bodiesOf(item);
+    for (const [tag, def] of Object.entries(definitions)) plan.vocabulary[tag] ??= def;
     if (!quote && !position) {
       plan.rejected.push({
         ...(source ? { id: source } : {}),

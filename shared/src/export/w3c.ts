@@ -1,15 +1,15 @@
 /**
  * W3C Web Annotation export: one AnnotationCollection (JSON-LD, http://www.w3.org/ns/anno.jsonld) with its first and
  * only AnnotationPage. Each thread is an Annotation (motivation commenting) whose bodies are its first comment and
- * one TextualBody per tag (purpose tagging), targeting the document by TextQuoteSelector and TextPositionSelector
+ * one TextualBody per tag (purpose tagging, with the tag's colour as `schema:color`), targeting the document by TextQuoteSelector and TextPositionSelector
  * (offsets into GET …/text). Each further comment is an Annotation with motivation replying that targets its
  * thread's annotation. Ids are the REST URLs of the threads and comments, so an import can reuse them.
  *
  * A thread's status has no Web Annotation term; it is given with schema.org's actionStatus (the `schema:` prefix
  * is part of the anno.jsonld context): ActiveActionStatus while open, CompletedActionStatus once resolved.
  */
-import { isoTime, visibleComments, type AnnotatedArticle, type AnnotatedThread } from './annotated.js';
-import type { Comment } from '../schema.js';
+import { isoTime, tagColor, visibleComments, type AnnotatedArticle, type AnnotatedThread } from './annotated.js';
+import type { Comment, TagDefinition } from '../schema.js';
 
 export const ANNO_CONTEXT = 'http://www.w3.org/ns/anno.jsonld';
 export const STATUS_OPEN = 'schema:ActiveActionStatus';
@@ -65,7 +65,22 @@ function textBody(c: Comment, id: string) {
   };
 }
 
-function threadAnnotations(t: AnnotatedThread, urls: W3cUrls): object[] {
+/**
+ * A tag as a tagging body. Its colour and description travel as schema.org's `color` and `description` (the
+ * `schema:` prefix is in the anno.jsonld context), so an import into another document keeps the tag's look.
+ */
+function taggingBody(tag: string, vocabulary: Record<string, TagDefinition>): object {
+  const def = vocabulary[tag];
+  return {
+    type: 'TextualBody',
+    purpose: 'tagging',
+    value: tag,
+    ...(def ? { 'schema:color': tagColor(vocabulary, tag) } : {}),
+    ...(def?.description ? { 'schema:description': def.description } : {}),
+  };
+}
+
+function threadAnnotations(t: AnnotatedThread, urls: W3cUrls, vocabulary: Record<string, TagDefinition>): object[] {
   const [first, ...replies] = visibleComments(t);
   const selector: object[] = [
     { type: 'TextQuoteSelector', exact: t.passage.exact, prefix: t.passage.prefix, suffix: t.passage.suffix },
@@ -84,7 +99,7 @@ function threadAnnotations(t: AnnotatedThread, urls: W3cUrls): object[] {
     ...(first?.editedAt != null ? { modified: isoTime(first.editedAt) } : {}),
     body: [
       ...(first ? [textBody(first, urls.comment(t.id, first.id))] : []),
-      ...t.tags.map((tag) => ({ type: 'TextualBody', purpose: 'tagging', value: tag })),
+      ...t.tags.map((tag) => taggingBody(tag, vocabulary)),
     ],
     target: { source: urls.document, selector },
     'schema:actionStatus': t.status === 'resolved' ? STATUS_RESOLVED : STATUS_OPEN,
@@ -105,7 +120,7 @@ function threadAnnotations(t: AnnotatedThread, urls: W3cUrls): object[] {
 
 export function exportW3c(article: AnnotatedArticle, options: W3cOptions): string {
   const urls = w3cUrls(options);
-  const items = article.threads.flatMap((t) => threadAnnotations(t, urls));
+  const items = article.threads.flatMap((t) => threadAnnotations(t, urls, article.vocabulary));
   const collection = {
     '@context': ANNO_CONTEXT,
     id: urls.collection,
