@@ -8,7 +8,8 @@ body { margin: 0; background: #f6f8fa; color: var(--ink); font: 16px/1.6 Georgia
 .doc-header h1 { font-size: 1.9em; line-height: 1.25; margin: 0 0 6px; }
 .byline, .summary { color: var(--muted); font: 14px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2px 0; }
 .legend { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 8px; }
-.row { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 380px); column-gap: 32px; }
+main { padding-right: 412px; }
+.row > .threads { float: right; clear: right; width: 380px; margin-right: -412px; }
 .text { min-width: 0; }
 .text > * { margin: 0 0 1em; }
 .text h1, .text h2, .text h3, .text h4, .text h5, .text h6 { line-height: 1.3; margin-top: .6em; }
@@ -38,18 +39,22 @@ sup.ref a { color: #0b57d0; text-decoration: none; }
 .comment .who { font-weight: 600; }
 .comment time { color: var(--muted); font-size: 12px; margin-left: 6px; }
 .comment .body { white-space: pre-wrap; overflow-wrap: anywhere; margin-top: 2px; }
-.orphans { border-top: 1px solid var(--rule); margin-top: 24px; padding-top: 12px; }
+.orphans { clear: both; margin-right: -412px; border-top: 1px solid var(--rule); margin-top: 24px; padding-top: 12px; }
 .orphans h2 { font-size: 1.1em; }
 .orphans .threads { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 12px; }
 @media (max-width: 860px) {
-  .row { display: block; }
-  .threads { margin: 0 0 20px 12px; }
+  main { padding-right: 0; }
+  .orphans { margin-right: 0; }
+  .row { display: flex; flex-direction: column; }
+  .row > .threads { order: 1; float: none; width: auto; margin: 0 0 20px 12px; }
 }
 @media print {
   body { background: #fff; font-size: 11pt; }
   .page { max-width: none; padding: 0; }
-  .row { display: block; }
-  .threads { margin: 0 0 14pt 18pt; font-size: 9pt; }
+  main { padding-right: 0; }
+  .orphans { margin-right: 0; }
+  .row { display: flex; flex-direction: column; }
+  .row > .threads { order: 1; float: none; width: auto; margin: 0 0 14pt 18pt; font-size: 9pt; }
   mark.hl { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   sup.ref a, .num { color: var(--ink); }
 }

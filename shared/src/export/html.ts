@@ -164,7 +164,8 @@ export function exportHtml(article: AnnotatedArticle, options: HtmlOptions): str
     if (list) list.push(t);
     else startsIn.set(block, [t]);
   }
-  // A row is a block with its threads beside it; the items of one list share a row, so the list stays together.
+  // A row is a block with the threads that start in it; the items of one list share a row, so the list stays
+  // together.
   const groups: ArticleBlock[][] = [];
   for (const block of article.blocks) {
     const last = groups[groups.length - 1];
@@ -177,7 +178,9 @@ export function exportHtml(article: AnnotatedArticle, options: HtmlOptions): str
       .flatMap((block) => startsIn.get(block) ?? [])
       .map((t) => renderThread(article, t))
       .join('');
-    return `<section class="row"><div class="text">${text}</div><aside class="threads">${aside}</aside></section>`;
+    // The cards come first: on wide screens they float into the margin from the top of their row, and a tall
+    // one runs on beside the next rows instead of opening a gap under its paragraph.
+    return `<section class="row">${aside ? `<aside class="threads">${aside}</aside>` : ''}<div class="text">${text}</div></section>`;
   });
   // The header carries the title unless the article opens with it (then the byline follows that heading's row).
   const first = article.blocks[0];
