@@ -2,10 +2,10 @@
 /** The `marginalia` command: serve, import an article, export a document, import annotations, manage users. */
 import { Command, Option } from 'commander';
 import * as Y from 'yjs';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { extname, basename } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { extname, basename, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
 import { openStorage, startServer } from './server.js';
 import { createDocument } from './documents.js';
 import { hashPassword } from './auth/passwords.js';
@@ -27,6 +27,34 @@ import {
   type ImportFormat,
   type Role,
 } from '@marginalia/shared';
+
+/**
+ * The database a command works on: the server's. A command never creates an SQLite database of its own: run from
+ * another directory, or without the DATA_DIR the server was started with, it would write where the server never
+ * looks, and the user would wonder where the account went.
+ */
+async function commandStorage(config: Config = loadConfig()): Promise<Storage> {
+  if (!config.databaseUrl && !config.memoryOnly) {
+    const file = join(config.dataDir, 'marginalia.db');
+    if (!existsSync(file))
+      throw new Error(
+        `no database at ${file}. Run this where the server runs, with its DATA_DIR (the server prints its data ` +
+          `directory when it starts), or start the server once first.`,
+      );
+  }
+  return openStorage(config);
+}
+
+/** Where a command wrote, for its confirmation: the SQLite file, or the PostgreSQL server without credentials. */
+function storageLabel(config: Config): string {
+  if (!config.databaseUrl) return join(config.dataDir, 'marginalia.db');
+  try {
+    const url = new URL(config.databaseUrl);
+    return `postgresql://${url.host}${url.pathname}`;
+  } catch {
+    return 'PostgreSQL';
+  }
+}
 
 const program = new Command();
 program.name('marginalia').description('Collaborative annotation server').version('0.1.0');
@@ -82,7 +110,7 @@ program
   .addOption(new Option('--guest-role <role>', 'let guests in with this role').choices([...ROLES]))
   .action(async (file: string, opts: { title?: string; format?: ArticleFormat; owner?: string; guestRole?: Role }) => {
     const config = loadConfig();
-    const storage = await openStorage(config);
+    const storage = await commandStorage(config);
     try {
       const format = opts.format ?? FORMATS[extname(file).toLowerCase()] ?? 'text';
       let ownerId: string | null = null;
@@ -123,7 +151,7 @@ async function changeStoredDocument<T>(
   change: (doc: Y.Doc) => T,
   audited: (result: T) => { action: string; detail: Record<string, unknown> },
 ): Promise<T> {
-  const storage = await openStorage(loadConfig());
+  const storage = await commandStorage();
   try {
     const doc = await loadDoc(storage, docId);
     try {
@@ -174,7 +202,7 @@ program
       },
     ) => {
       const config = loadConfig();
-      const storage = await openStorage(config);
+      const storage = await commandStorage(config);
       try {
         const doc = await loadDoc(storage, docId);
         try {
@@ -263,7 +291,8 @@ users
     const name = username.trim().toLowerCase();
     if (!USERNAME.test(name)) throw new Error(`invalid username "${username}"`);
     if (opts.password.length < 8) throw new Error('the password needs at least 8 characters');
-    const storage = await openStorage(loadConfig());
+    const config = loadConfig();
+    const storage = await commandStorage(config);
     try {
       const id = randomUUID();
       await storage.createUser({
@@ -274,7 +303,7 @@ users
         isAdmin: opts.admin,
         createdAt: Date.now(),
       });
-      console.log(`created ${name} (${id})`);
+      console.log(`created ${name} (${id}) in ${storageLabel(config)}`);
     } catch (e) {
       if (e instanceof StorageError && e.code === 'conflict')
         throw new Error(`username "${name}" is taken`, { cause: e });
