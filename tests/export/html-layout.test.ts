@@ -43,8 +43,8 @@ async function layout(width: number): Promise<{
       return { top: r.top + scrollY, bottom: r.bottom + scrollY, left: r.left, right: r.right };
     };
     return {
-      blocks: [...document.querySelectorAll('main > .row > .text > *, main > header')].map(box),
-      cards: [...document.querySelectorAll('main > .row > .threads > .thread')].map((c) => ({
+      blocks: Array.from(document.querySelectorAll('main > .row > .text > *, main > header')).map(box),
+      cards: Array.from(document.querySelectorAll('main > .row > .threads > .thread')).map((c) => ({
         ...box(c),
         rowTop: c.closest('.row')!.getBoundingClientRect().top + scrollY,
       })),
