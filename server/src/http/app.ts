@@ -25,7 +25,12 @@ export function createApp(ctx: AppContext, opts: AppOptions): Express {
   app.set('trust proxy', 'loopback');
   app.use(requestContext());
   // On the main port unless it has its own (MARGINALIA_METRICS_PORT).
-  if (ctx.config.metricsPort === null) app.get('/metrics', metricsHandler(ctx.config));
+  app.get(
+    '/metrics',
+    ctx.config.metricsPort === null
+      ? metricsHandler(ctx.config)
+      : (_req, res) => void res.status(404).type('text/plain').send('metrics are served on MARGINALIA_METRICS_PORT\n'),
+  );
   app.use((_req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'same-origin');
