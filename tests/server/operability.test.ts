@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as Y from 'yjs';
 import { spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ADMIN, ROOT, addMember, api, createDocument, login, startServer, type TestServer } from '../support/server.js';
@@ -121,6 +122,29 @@ describe('metrics on the main port', () => {
     ]) {
       expect(text).toMatch(new RegExp(`^# TYPE ${name} `, 'm'));
     }
+  });
+
+  test('the Grafana dashboard and the alert thresholds name only metrics the server exposes', async () => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const exposed = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
+    const named = (source: string) =>
+      new Set(
+        [...source.matchAll(/\b((?:marginalia|process|nodejs)_[a-z0-9_]+)/g)]
+          .map((m) => m[1]!)
+          .filter((n) => !n.endsWith('_'))
+          .map((n) => (exposed.has(n) ? n : n.replace(/_(bucket|sum|count)$/, ''))),
+      );
+    const dashboard = readFileSync(join(ROOT, 'docs', 'grafana-dashboard.json'), 'utf8');
+    const exprs = (JSON.parse(dashboard) as { panels: { targets?: { expr: string }[] }[] }).panels
+      .flatMap((p) => p.targets ?? [])
+      .map((t) => t.expr)
+      .join('\n');
+    expect(named(exprs).size).toBeGreaterThan(20);
+    expect([...named(exprs)].filter((n) => !exposed.has(n))).toEqual([]);
+    const operations = readFileSync(join(ROOT, 'docs', 'OPERATIONS.md'), 'utf8');
+    const monitoring = operations.slice(operations.indexOf('## Monitoring'), operations.indexOf('### Logs'));
+    expect(named(monitoring).size).toBeGreaterThan(20);
+    expect([...named(monitoring)].filter((n) => !exposed.has(n))).toEqual([]);
   });
 
   test('values move with connections, writes, refusals, exports and failed sign-ins', async () => {
