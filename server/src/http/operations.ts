@@ -49,7 +49,8 @@ export function requestContext(): RequestHandler {
       metrics.httpRequests.inc({ method: req.method, route, status: res.statusCode });
       metrics.httpSeconds.observe({ method: req.method, route }, seconds);
       const path = req.originalUrl.split('?', 1)[0]!;
-      const level = res.statusCode >= 500 ? 'warn' : QUIET_PATHS.has(path) ? 'debug' : 'info';
+      // Polls and the app's own files are not worth a line each at info.
+      const level = res.statusCode >= 500 ? 'warn' : QUIET_PATHS.has(path) || route === 'static' ? 'debug' : 'info';
       // The path without its query (which may hold search terms); never headers (they hold tokens and cookies).
       reqLog[level]('request', {
         method: req.method,
