@@ -115,8 +115,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     onAuthenticate: (principal) => (revoked.has(principal.jti) ? 'token revoked' : null),
   };
   const projection: Extension = { onStored: ({ documentId }) => projector.wake(documentId) };
-  // The lifecycle extensions, in the order their hooks run: after each stored batch, the projector is woken, then
-  // scale-out publishes, then compaction.
+  // The lifecycle extensions, in the order their hooks run: the metrics first (a load is timed from its start); after
+  // each stored batch, the projector is woken, then scale-out publishes, then compaction.
   const hooks = new Hooks([
     observed.extension,
     access,
