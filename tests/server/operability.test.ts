@@ -424,6 +424,31 @@ describe('readiness while draining', () => {
   });
 });
 
+describe('the end of a drain', () => {
+  test('the server stops by itself once MARGINALIA_DRAIN_MS has passed, storing what it was sent', async () => {
+    const server = await startServer({ env: { MARGINALIA_DRAIN_MS: '300' } });
+    try {
+      const docId = await createDocument(server.url, server.adminToken, 'Written just before the drain.');
+      const client = rawClient(server.wsUrl, docId, server.adminToken);
+      await client.synced;
+      article(client.doc).insert(0, 'Last words. ');
+      await client.flushed();
+      server.child.kill('SIGTERM');
+      expect((await client.closed).code).toBe(1001);
+      await exited(server.child);
+      expect(server.child.exitCode).toBe(0);
+      expect(server.output()).toMatch(/SIGTERM: draining for 300 ms/);
+      await server.restart();
+      const again = rawClient(server.wsUrl, docId, server.adminToken);
+      await again.synced;
+      expect(article(again.doc).toString()).toMatch(/^Last words\. /);
+      await again.close();
+    } finally {
+      await server.dispose();
+    }
+  });
+});
+
 const servicesUp = (await postgresReachable()) && (await redisReachable());
 
 describeIfService('postgresql and redis', servicesUp)('readiness and replication with PostgreSQL and Redis', () => {
