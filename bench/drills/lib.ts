@@ -41,6 +41,7 @@ export async function startServer(env: Record<string, string>, opts: { inspect?:
           env: {
             ...process.env,
             LOG_LEVEL: 'error',
+            MARGINALIA_DRAIN_MS: '0',
             HOST: '127.0.0.1',
             PORT: String(port),
             DATA_DIR: dataDir,

@@ -98,6 +98,7 @@ async function run(): Promise<{
     MARGINALIA_PG_SCHEMA: schema,
     REDIS_URL,
     REDIS_PREFIX: `${schema}:`,
+    MARGINALIA_DRAIN_MS: '0',
     MARGINALIA_SECRET: 'bench-scaleout-secret',
     MARGINALIA_ADMIN_USER: 'admin',
     MARGINALIA_ADMIN_PASSWORD: 'admin-password',

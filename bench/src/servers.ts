@@ -62,6 +62,7 @@ export async function startTarget(kind: ServerKind, opts: StartOptions = {}): Pr
         MARGINALIA_ADMIN_PASSWORD: ADMIN.password,
         MARGINALIA_SAMPLE: '0',
         LOG_LEVEL: 'warn',
+        MARGINALIA_DRAIN_MS: '0',
         ...(nopersist ? { MARGINALIA_STORAGE: 'memory' } : {}),
         ...opts.env,
       },

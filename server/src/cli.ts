@@ -65,16 +65,21 @@ program
   .action(async () => {
     const config = loadConfig();
     const server = await startServer(config);
+    if (config.metricsPort !== null) console.log(`Metrics at ${server.metricsUrl}`);
     console.log(
       `Marginalia is running at ${server.url}  (data: ${config.dataDir}, storage: ${server.context.storage.kind})`,
     );
     console.log(`Open ${server.url}/ in a browser; the sample document is at ${server.url}/d/sample`);
     let stopping = false;
+    // SIGTERM (an orchestrator) drains first: readiness answers 503 for MARGINALIA_DRAIN_MS so that load balancers
+    // stop sending. SIGINT (Ctrl-C), or a second signal, stops at once.
     const stop = (signal: string) => {
-      if (stopping) return;
+      const now = stopping || signal !== 'SIGTERM' || config.drainMs === 0;
+      if (stopping) console.log(`${signal}: stopping now`);
+      else if (now) console.log(`\n${signal}: storing pending changes and closing connections…`);
+      else console.log(`\n${signal}: draining for ${config.drainMs} ms, then storing pending changes…`);
       stopping = true;
-      console.log(`\n${signal}: storing pending changes and closing connections…`);
-      server.close().then(
+      (now ? server.close() : server.drain(config.drainMs)).then(
         () => process.exit(0),
         (e: Error) => {
           console.error(`shutdown failed: ${e.message}`);

@@ -55,6 +55,12 @@ export interface Config {
   tokenTtlSeconds: number;
   /** Create the sample document on first start. */
   seedSample: boolean;
+  /** MARGINALIA_METRICS_PORT: serve /metrics there instead of on the main port (0: any free port). */
+  metricsPort: number | null;
+  /** MARGINALIA_METRICS_TOKEN: /metrics answers only with `Authorization: Bearer <token>`. */
+  metricsToken: string | null;
+  /** MARGINALIA_DRAIN_MS: after SIGTERM, how long readiness answers 503 before the server stops. */
+  drainMs: number;
   limits: Limits;
 }
 
@@ -105,6 +111,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       : null,
     tokenTtlSeconds: int(env, 'MARGINALIA_TOKEN_TTL', 12 * 3600, 60),
     seedSample: env.MARGINALIA_SAMPLE !== '0',
+    metricsPort: nonEmpty(env.MARGINALIA_METRICS_PORT) === null ? null : int(env, 'MARGINALIA_METRICS_PORT', 0),
+    metricsToken: nonEmpty(env.MARGINALIA_METRICS_TOKEN),
+    drainMs: int(env, 'MARGINALIA_DRAIN_MS', 5000),
     limits: {
       maxFrameBytes: int(env, 'MARGINALIA_MAX_FRAME_BYTES', 2 * 1024 * 1024, 1024),
       maxBodyBytes: int(env, 'MARGINALIA_MAX_BODY_BYTES', 2 * 1024 * 1024, 1024),

@@ -26,6 +26,8 @@ import { activityConsumer } from './projector/activity.js';
 import { RedisReplicator } from './scale/redis-replicator.js';
 import { ensureSampleDocument } from './sample.js';
 import { log } from './log.js';
+import { metrics, metricsHooks, timedLog } from './metrics.js';
+import { startMetricsServer } from './http/operations.js';
 import { FailureCounter } from './limits.js';
 import type express from 'express';
 
@@ -34,7 +36,12 @@ export interface RunningServer {
   port: number;
   http: Server;
   context: AppContext;
+  /** Where GET /metrics answers (the main port, or MARGINALIA_METRICS_PORT). */
+  metricsUrl: string;
+  /** Stores every queued write, closes sockets with 1001 and storage. */
   close(): Promise<void>;
+  /** Readiness answers 503 at once (load balancers stop sending), then after `ms` the server closes. */
+  drain(ms: number): Promise<void>;
 }
 
 export interface ServerOptions {
@@ -67,6 +74,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   await ensureAdmin(storage, config);
   if (config.seedSample) await ensureSampleDocument(storage, config);
 
+  const observed = metricsHooks();
   const tokens = new Tokens(loadSecret(config.secret, config.dataDir), config.tokenTtlSeconds);
   const replicator = config.redisUrl
     ? await RedisReplicator.connect({
@@ -92,10 +100,14 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         },
         reuseMs: Math.min(1000, config.projectionDelayMs / 2),
       }),
+      observed.consumer,
     ],
   });
   /** What the write path stores to: the log, projected before each compaction. */
-  const liveStorage: Storage = { ...storage, log: projector.projectingBeforeCompaction(storage.log) };
+  const liveStorage: Storage = {
+    ...storage,
+    log: timedLog(projector.projectingBeforeCompaction(storage.log), storage.kind),
+  };
   const revoked: AppContext['revoked'] = new Map();
   /** A signed-out (revoked) token opens no socket; browsers open sockets only from allowed origins. */
   const access: Extension = {
@@ -103,9 +115,10 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     onAuthenticate: (principal) => (revoked.has(principal.jti) ? 'token revoked' : null),
   };
   const projection: Extension = { onStored: ({ documentId }) => projector.wake(documentId) };
-  // The lifecycle extensions, in the order their hooks run: after each stored batch, the projector is woken, then
-  // scale-out publishes, then compaction.
+  // The lifecycle extensions, in the order their hooks run: the metrics first (a load is timed from its start); after
+  // each stored batch, the projector is woken, then scale-out publishes, then compaction.
   const hooks = new Hooks([
+    observed.extension,
     access,
     projection,
     ...(replicator ? [replicator] : []),
@@ -127,6 +140,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     },
     collab: null,
     replicator,
+    draining: false,
   };
   const app = createApp(ctx, {
     clientDir: opts.clientDir === undefined ? DEFAULT_CLIENT_DIR : opts.clientDir,
@@ -150,12 +164,16 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const port = (http.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  const metricsServer = config.metricsPort === null ? null : await startMetricsServer(config);
+  metrics.draining.set(0);
 
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
       clearInterval(sweep);
       http.close();
+      metricsServer?.server.close();
+      metricsServer?.server.closeAllConnections();
       ctx.collab?.close();
       await registry.closeAll(1001, 'server shutting down');
       ctx.collab?.closeAll(1001, 'server shutting down');
@@ -164,7 +182,14 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       await projector.close();
       if (!opts.storage) await storage.close();
     })());
-  return { url, port, http, context: ctx, close };
+  const drain = async (ms: number) => {
+    ctx.draining = true;
+    metrics.draining.set(1);
+    log.info('draining: readiness answers 503 until the server stops', { ms });
+    if (ms > 0 && !closing) await new Promise((r) => setTimeout(r, ms));
+    await close();
+  };
+  return { url, port, http, context: ctx, metricsUrl: metricsServer?.url ?? `${url}/metrics`, close, drain };
 }
 
 async function ensureAdmin(storage: Storage, config: Config): Promise<void> {

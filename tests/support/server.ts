@@ -81,6 +81,8 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     DATA_DIR: dataDir,
     MARGINALIA_ADMIN_USER: ADMIN.username,
     MARGINALIA_ADMIN_PASSWORD: ADMIN.password,
+    // Stopping a test server does not wait out the drain that SIGTERM starts in production.
+    MARGINALIA_DRAIN_MS: '0',
     ...opts.env,
   };
   let started = await spawnServer({ ...baseEnv, PORT: String(opts.port ?? 0) });

@@ -66,7 +66,7 @@ export function admit(live: LiveDocument, update: Uint8Array, writer: Writer): A
   if (!decision.ok) {
     if (!decision.retry) return { kind: 'refused', rule: decision.rule };
     // This instance lags behind the shared log (scale-out): it catches up, and the client resends.
-    live.catchUp().catch((e: Error) => log.warn('catch-up from the log failed', { doc: live.id, error: e.message }));
+    live.catchUp().catch((e: Error) => live.log.warn('catch-up from the log failed', { error: e.message }));
     return { kind: 'not-now', reason: `${decision.rule}; reconnecting` };
   }
   if (decision.empty) return NOTHING_NEW;

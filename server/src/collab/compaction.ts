@@ -10,7 +10,7 @@ import type { Limits } from '../config.js';
 import { foldInWorker } from '../storage/storage-worker.js';
 import type { Extension, StoredEvent } from './hooks.js';
 import type { LiveDocument } from './live-document.js';
-import { log } from '../log.js';
+import { metrics } from '../metrics.js';
 
 export class Compaction implements Extension {
   /** The compaction running per document. */
@@ -38,6 +38,7 @@ export class Compaction implements Extension {
   }
 
   private async compact(document: LiveDocument): Promise<void> {
+    const started = performance.now();
     try {
       const out: { folded?: { entries: number; bytes: number; update: Uint8Array; stateVector: Uint8Array } } = {};
       const upto = await this.storage.log.compact(document.id, async (state) => {
@@ -47,13 +48,16 @@ export class Compaction implements Extension {
         return update;
       });
       const folded = out.folded;
-      if (upto < 0 || !folded) return;
+      if (upto < 0 || !folded) return void metrics.compactions.inc({ result: 'skipped' });
       document.storedLog.folded(folded.entries, folded.bytes, folded.update.byteLength);
       // The new snapshot is a full state already encoded (and stored): joiners are sent it from now on.
       document.adoptStoredFullState(folded.update, Y.decodeStateVector(folded.stateVector));
+      metrics.compactions.inc({ result: 'ok' });
+      metrics.compactionSeconds.observe((performance.now() - started) / 1000);
     } catch (e) {
+      metrics.compactions.inc({ result: 'failed' });
       // The log is intact; compaction is retried after the next write.
-      log.warn('compaction failed', { doc: document.id, error: (e as Error).message });
+      document.log.warn('compaction failed', { error: (e as Error).message });
     }
   }
 }

@@ -22,7 +22,8 @@ import {
   encodePermissionDenied,
   encodeSyncStep1,
 } from './protocol.js';
-import { log } from '../log.js';
+import type { Log } from '../log.js';
+import { metrics, traffic } from '../metrics.js';
 import { TokenBucket } from '../limits.js';
 import { Outgoing } from './wire.js';
 
@@ -34,7 +35,12 @@ export interface EarlyStart {
   frames: { data: Buffer; isBinary: boolean }[];
 }
 
+/** Numbers connections in this process, for the logs. */
+let connections = 0;
+
 export class Connection implements Peer {
+  /** Logs about this connection (each line carries the document id and the connection's number). */
+  readonly log: Log;
   /** Awareness client ids this connection has announced; cleared when it leaves. */
   readonly controlledIds = new Set<number>();
   alive = true;
@@ -63,6 +69,7 @@ export class Connection implements Peer {
     early?: EarlyStart,
   ) {
     this.writer = { role, userId: principal.id, userName: principal.name };
+    this.log = live.log.child({ conn: ++connections });
     this.messages = new TokenBucket(limits.maxMessagesPerSecond, limits.maxMessagesPerSecond * 2);
     this.bytes = new TokenBucket(
       limits.maxBytesPerSecond,
@@ -72,7 +79,7 @@ export class Connection implements Peer {
     ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
     ws.on('pong', () => (this.alive = true));
     ws.on('close', () => this.onClosed());
-    ws.on('error', (e) => log.debug('socket error', { doc: live.id, error: e.message }));
+    ws.on('error', (e) => this.log.debug('socket error', { error: e.message }));
     live.peers.add(this);
     hooks.onConnect(this);
     // The server opens with its own sync step 1 so the client sends what the server lacks.
@@ -88,11 +95,18 @@ export class Connection implements Peer {
   send(message: Uint8Array | Outgoing): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
+      metrics.slowConsumersClosed.inc();
       this.close(CLOSE.tryAgainLater, 'too slow to keep up; reconnect to resync');
       return;
     }
-    if (message instanceof Outgoing) this.socket.write(message.frame);
-    else this.ws.send(message, { binary: true });
+    if (message instanceof Outgoing) {
+      traffic.broadcastFrames++;
+      traffic.bytesSent += message.frame.byteLength;
+      this.socket.write(message.frame);
+    } else {
+      traffic.bytesSent += message.byteLength;
+      this.ws.send(message, { binary: true });
+    }
   }
 
   close(code: number, reason: string): void {
@@ -106,15 +120,17 @@ export class Connection implements Peer {
     try {
       this.onMessage(data, isBinary);
     } catch (e) {
-      log.error('message failed', { doc: this.live.id, error: (e as Error).message });
+      this.log.error('message failed', { error: (e as Error).message });
       this.close(CLOSE.internalError, 'internal error');
     }
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
     if (this.closed) return;
+    traffic.bytesReceived += data.byteLength;
     if (!isBinary) return this.close(CLOSE.unsupportedData, 'binary y-websocket frames only');
     if (!this.messages.take(1) || !this.bytes.take(data.byteLength)) {
+      metrics.updatesRefused.inc({ reason: 'rate-limit' });
       return this.close(CLOSE.tryAgainLater, 'rate limit: too many messages or bytes per second; reconnecting');
     }
     let message;
@@ -150,7 +166,7 @@ export class Connection implements Peer {
         this.updates = this.updates
           .then(() => this.onUpdate(update))
           .catch((e: Error) => {
-            log.error('update failed', { doc: this.live.id, error: e.message });
+            this.log.error('update failed', { error: e.message });
             this.close(CLOSE.internalError, 'internal error');
           });
         return;
@@ -178,6 +194,7 @@ export class Connection implements Peer {
 
   /** Tells the client why its update was not taken, with the close code that says whether to resend. */
   private refuse(admission: Exclude<Admission, { kind: 'accepted' }>, bytes: number): void {
+    if (admission.kind !== 'nothing-new') metrics.updatesRefused.inc({ reason: admission.kind });
     switch (admission.kind) {
       case 'nothing-new':
         return;

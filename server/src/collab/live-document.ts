@@ -16,6 +16,7 @@ import { ClientIdClaims } from './client-ids.js';
 import { StoredSize } from './stored-size.js';
 import { WriteError, WriteQueue } from './write-queue.js';
 import type { Hooks } from './hooks.js';
+import { log, type Log } from '../log.js';
 
 // REST maps a WriteError to 503 (http/errors.ts imports it from here).
 export { WriteError } from './write-queue.js';
@@ -58,6 +59,8 @@ export class LiveDocument {
   readonly limits: Limits;
   /** The document's state vector right after loading: what a client sent the stored state while it loaded has. */
   readonly loadedStateVector: Map<number, number>;
+  /** Logs about this document (each line carries its id). */
+  readonly log: Log;
   private readonly storage: Storage;
   private readonly hooks: Hooks;
   private catchingUp: Promise<void> | null = null;
@@ -81,6 +84,7 @@ export class LiveDocument {
     services: DocumentServices,
   ) {
     this.doc = doc;
+    this.log = log.child({ doc: id });
     this.full = full;
     this.storage = services.storage;
     this.limits = services.limits;

@@ -4,13 +4,12 @@
  */
 import type { Storage } from '../storage/types.js';
 import type { Extension } from './hooks.js';
-import { log } from '../log.js';
 
 export function refusalAudit(storage: Storage): Extension {
   return {
     onRefused(connection, rule, bytes) {
       const docId = connection.live.id;
-      log.warn('update refused', { doc: docId, user: connection.principal.id, rule });
+      connection.log.warn('update refused', { user: connection.principal.id, rule });
       void storage
         .audit({
           docId,
@@ -18,7 +17,7 @@ export function refusalAudit(storage: Storage): Extension {
           action: 'update.rejected',
           detail: { rule, bytes, role: connection.role },
         })
-        .catch((err: Error) => log.error('audit write failed', { error: err.message }));
+        .catch((err: Error) => connection.log.error('audit write failed', { error: err.message }));
     },
   };
 }

@@ -14,7 +14,6 @@ import { LiveDocument, type DocumentServices } from './live-document.js';
 import { LoadError, buildsSliced } from './document-build.js';
 import { EMPTY_UPDATE, encodeStep2Update, encodeUpdate } from './protocol.js';
 import { Hooks } from './hooks.js';
-import { log } from '../log.js';
 
 /** A document in the registry: loading or loaded, and who holds it. */
 interface ResidentDocument {
@@ -223,7 +222,7 @@ export class DocumentRegistry {
           for (const p of live.peers) p.close(1011, 'document reloading');
           this.hooks.onUnload(id);
           live.destroy();
-          log.debug('document unloaded', { doc: id });
+          live.log.debug('document unloaded');
         },
         () => {},
       )

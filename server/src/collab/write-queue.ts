@@ -10,7 +10,7 @@ import type { Storage } from '../storage/types.js';
 import type { Hooks } from './hooks.js';
 import type { LiveDocument } from './live-document.js';
 import { encodeUpdate } from './protocol.js';
-import { log } from '../log.js';
+import { metrics } from '../metrics.js';
 
 /** A change that was not stored (so it is nowhere): the sender may send it again. */
 export class WriteError extends Error {}
@@ -97,11 +97,10 @@ export class WriteQueue {
       seqs = await this.storage.log.appendUpdates(live.id, updates);
       const ms = performance.now() - started;
       // Everything this document's clients send waits for this (the disk, or the database server).
-      if (ms >= SLOW_WRITE_MS)
-        log.warn('slow storage write', { doc: live.id, ms: Math.round(ms), updates: batch.length });
+      if (ms >= SLOW_WRITE_MS) live.log.warn('slow storage write', { ms: Math.round(ms), updates: batch.length });
     } catch (e) {
       const err = new WriteError(`could not store the update: ${(e as Error).message}`);
-      log.error('append failed', { doc: live.id, error: (e as Error).message });
+      live.log.error('append failed', { error: (e as Error).message });
       for (const w of batch) w.reject(err);
       // A server-side change in the batch is in memory but not stored: the copy is no longer trusted. Its clients
       // reconnect to a copy loaded from storage (they never received the change: nothing unstored is sent).
@@ -120,13 +119,14 @@ export class WriteQueue {
     } catch (e) {
       // Stored but not applicable (admission should have refused it): the copy in memory is no longer trusted.
       // Its connections are closed and it reloads from the log; the process carries on.
-      log.error('stored update could not be applied', { doc: live.id, error: (e as Error).message });
+      live.log.error('stored update could not be applied', { error: (e as Error).message });
       const err = new WriteError('update could not be applied');
       for (const w of batch) w.reject(err);
       live.discard();
       return;
     }
     live.broadcast(encodeUpdate(merged));
+    metrics.flushSeconds.observe((performance.now() - started) / 1000);
     for (const w of batch) w.resolve();
     this.hooks.onStored({ document: live, documentId: live.id, seqs, update: merged });
   }

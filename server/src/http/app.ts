@@ -8,6 +8,7 @@ import { documentRoutes } from './document-routes.js';
 import { threadRoutes } from './thread-routes.js';
 import { exportRoutes } from './export-routes.js';
 import { HttpError, errorHandler } from './errors.js';
+import { metricsHandler, readiness, requestContext } from './operations.js';
 
 export const VERSION = '0.1.0';
 
@@ -22,6 +23,14 @@ export function createApp(ctx: AppContext, opts: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  app.use(requestContext());
+  // On the main port unless it has its own (MARGINALIA_METRICS_PORT).
+  app.get(
+    '/metrics',
+    ctx.config.metricsPort === null
+      ? metricsHandler(ctx.config)
+      : (_req, res) => void res.status(404).type('text/plain').send('metrics are served on MARGINALIA_METRICS_PORT\n'),
+  );
   app.use((_req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'same-origin');
@@ -56,6 +65,7 @@ export function createApp(ctx: AppContext, opts: AppOptions): Express {
       documentsLoaded: ctx.registry.residentCount,
     });
   });
+  api.get('/health/ready', readiness(ctx));
   api.get('/config', (_req, res) => {
     res.json({ guests: true, version: VERSION, storage: ctx.storage.kind });
   });

@@ -9,6 +9,7 @@ import { HttpError, parseBody, unauthorized } from './errors.js';
 import { principalOf, requireAdmin, type AppContext } from './context.js';
 import type { Principal } from '../auth/tokens.js';
 import { CLOSE } from '../collab/protocol.js';
+import { metrics } from '../metrics.js';
 
 export const USERNAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
 
@@ -64,6 +65,7 @@ export function authRoutes(ctx: AppContext): Router {
     if (!user || !(await verifyPassword(body.password, user.passwordHash))) {
       byUser.fail(username);
       byIp.fail(ip);
+      metrics.loginFailures.inc();
       throw unauthorized('wrong username or password');
     }
     byUser.reset(username);

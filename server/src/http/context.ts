@@ -25,6 +25,8 @@ export interface AppContext {
   collab: CollabEndpoint | null;
   /** Scale-out over Redis, when REDIS_URL is set. */
   replicator: { readonly healthy: boolean } | null;
+  /** Set on SIGTERM: readiness answers 503 so that load balancers stop sending, then the server stops. */
+  draining: boolean;
 }
 
 /** Reads the bearer token (if any) into res.locals.principal; a bad token is a 401 even on public routes. */

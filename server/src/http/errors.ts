@@ -84,7 +84,9 @@ export const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => {
   if (mapped.log) {
     const e = err as Error | undefined;
     const stack = mapped.status === 500 ? { stack: e?.stack } : {};
-    log[mapped.log.level](mapped.log.msg, { error: e?.message, ...stack });
+    // The request's logger: the line carries its request id.
+    const logger = (res.locals?.log as typeof log | undefined) ?? log;
+    logger[mapped.log.level](mapped.log.msg, { error: e?.message, ...stack });
   }
   for (const [name, value] of Object.entries(mapped.headers ?? {})) res.set(name, value);
   res.status(mapped.status).json({ error: mapped.message });

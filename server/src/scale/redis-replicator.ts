@@ -15,6 +15,7 @@ import type { Storage } from '../storage/types.js';
 import type { LiveDocument } from '../collab/live-document.js';
 import type { Extension, StoredEvent } from '../collab/hooks.js';
 import { log } from '../log.js';
+import { metrics } from '../metrics.js';
 
 const KIND_UPDATE = 0;
 const KIND_AWARENESS = 1;
@@ -150,7 +151,9 @@ export class RedisReplicator implements Extension {
     encoding.writeVarUint(enc, firstSeq);
     encoding.writeVarUint(enc, count);
     encoding.writeUint8Array(enc, payload);
+    metrics.redisPublished.inc({ kind: kind === KIND_UPDATE ? 'update' : 'awareness' });
     this.pub.publish(this.channel(docId), Buffer.from(encoding.toUint8Array(enc))).catch(() => {
+      metrics.redisPublishFailures.inc();
       // Redis is down: other instances read this update from the log when they notice the hole or reconnect.
     });
   }
@@ -172,6 +175,7 @@ export class RedisReplicator implements Extension {
       log.warn('malformed scale-out message ignored', { doc: docId });
       return;
     }
+    metrics.redisReceived.inc({ kind: message.kind === KIND_UPDATE ? 'update' : 'awareness' });
     if (!entry.live) entry.buffer.push(message);
     else this.deliver(entry, entry.live, message);
   }
@@ -202,6 +206,7 @@ export class RedisReplicator implements Extension {
   }
 
   private async catchUp(live: LiveDocument): Promise<void> {
+    metrics.replicationCatchUps.inc();
     try {
       await live.catchUp();
     } catch (e) {
@@ -218,15 +223,19 @@ export class RedisReplicator implements Extension {
 
   /** Compares each loaded document with the log and reads what it lacks. */
   private async poll(): Promise<void> {
+    let lag = 0;
     for (const entry of this.docs.values()) {
       const live = entry.live;
       if (!live) continue;
       try {
-        if ((await this.opts.storage.log.lastSeq(live.id)) > live.seqs.through) await this.catchUp(live);
+        const behind = (await this.opts.storage.log.lastSeq(live.id)) - live.seqs.through;
+        lag = Math.max(lag, behind);
+        if (behind > 0) await this.catchUp(live);
       } catch (e) {
         log.warn('catch-up check failed; tried again at the next check', { doc: live.id, error: (e as Error).message });
       }
     }
+    metrics.replicationLag.set(lag);
   }
 
   async close(): Promise<void> {

@@ -19,6 +19,7 @@
 import { fdatasync, closeSync } from 'node:fs';
 import { log } from '../log.js';
 import { StorageError } from './types.js';
+import { metrics } from '../metrics.js';
 
 export class WalSync {
   private running: Promise<void> | null = null;
@@ -53,8 +54,10 @@ export class WalSync {
 
   private start(): Promise<void> {
     this.syncs++;
+    const started = performance.now();
     const p = new Promise<void>((resolve, reject) => {
       fdatasync(this.fd, (e) => {
+        metrics.fsyncSeconds.observe((performance.now() - started) / 1000);
         if (this.running === p) this.running = null;
         if (!e) return resolve();
         this.failed ??= new StorageError(
