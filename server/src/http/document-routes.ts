@@ -7,6 +7,7 @@ import { roleFor } from '../access.js';
 import { HttpError, forbidden, notFound, parseBody } from './errors.js';
 import { documentAccess, principalOf, type AppContext } from './context.js';
 import type { DocumentRecord } from '../storage/types.js';
+import { readDocumentAt, versionParam } from '../versions/read.js';
 
 const RoleSchema = z.enum(ROLES as [Role, ...Role[]]);
 const CreateBody = z.object({
@@ -97,7 +98,8 @@ export function documentRoutes(ctx: AppContext): Router {
 
   r.get('/documents/:id/text', async (req, res) => {
     const { record } = await documentAccess(ctx, res, req.params.id);
-    const text = await ctx.registry.with(record.id, (live) => articleText(live.doc));
+    const version = versionParam(req.query.version);
+    const text = await readDocumentAt(ctx, record.id, version, (doc) => articleText(doc));
     res.type('text/plain; charset=utf-8').send(text);
   });
 
