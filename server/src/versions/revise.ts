@@ -11,10 +11,11 @@
  * the live document's write path, so connected clients receive it as any other change.
  */
 import * as Y from 'yjs';
+import { $createParagraphNode, $getRoot } from 'lexical';
 import { diffArrays, diffWordsWithSpace } from 'diff';
 import { articleBlocks, articleText, readResolvedThreads } from '@marginalia/shared';
 import { openArticleEditor, type ArticleEditor } from '../article/headless.js';
-import { deleteRange, insertTextAt, splitBlockAt } from '../article/edit.js';
+import { deleteRange, insertRawTextAt, splitBlockAt } from '../article/edit.js';
 import { importArticle, type ArticleFormat } from '../article/import.js';
 
 export interface AnchorCounts {
@@ -100,7 +101,7 @@ function layout(doc: Y.Doc): Block[] {
 /** One edit, in the coordinates of the article before the revision. Applied from the end backwards. */
 type Edit =
   | { kind: 'replace'; start: number; end: number; text: string }
-  | { kind: 'remove-block'; start: number; end: number }
+  | { kind: 'remove-block'; start: number; end: number; first?: boolean }
   | { kind: 'insert-blocks'; at: number; before: boolean; texts: string[] };
 
 /** How alike two blocks are: the share of the longer one's characters in words they have in common. */
@@ -188,12 +189,12 @@ function insertAfter(old: Block[], index: number, texts: string[]): Edit {
 
 /**
  * A block's removal: from the end of the block before it to its own end, so the block before keeps its node and
- * the block after is untouched; the first block is removed up to the start of the next one.
+ * the block after is untouched. The first block is emptied, then its node removed (deleting up to the next
+ * block's start would merge that block into it, moving its text).
  */
 function removeBlock(old: Block[], j: number): Edit {
   if (j > 0) return { kind: 'remove-block', start: old[j - 1]!.end, end: old[j]!.end };
-  const next = old[1];
-  return { kind: 'remove-block', start: 0, end: next ? next.start : old[0]!.end };
+  return { kind: 'remove-block', start: 0, end: old[0]!.end, first: old.length > 1 };
 }
 
 function wordEdits(block: Block, text: string): Edit[] {
@@ -229,19 +230,32 @@ async function applyPlan(editor: ArticleEditor, edits: Edit[]): Promise<void> {
   for (const e of ordered) {
     if (e.kind === 'replace') {
       if (e.end > e.start) await deleteRange(editor, e.start, e.end);
-      if (e.text) await insertTextAt(editor, e.start, e.text);
+      if (e.text) await insertRawTextAt(editor, e.start, e.text);
     } else if (e.kind === 'remove-block') {
-      await deleteRange(editor, e.start, e.end);
+      if (e.end > e.start) await deleteRange(editor, e.start, e.end);
+      if (e.first) {
+        await editor.update(() => {
+          const root = $getRoot();
+          if (root.getChildrenSize() > 1) root.getFirstChild()?.remove();
+        });
+      }
     } else if (e.before) {
-      // New blocks before the first: an empty block is opened before it, then filled, last first.
+      // New blocks before the first: an empty paragraph is put before it (splitting the first block at its start
+      // would move its text into a new node), then filled, last first.
       for (const text of [...e.texts].reverse()) {
-        await splitBlockAt(editor, 0);
-        if (text) await insertTextAt(editor, 0, text);
+        await editor.update(() => {
+          const root = $getRoot();
+          const paragraph = $createParagraphNode();
+          const first = root.getFirstChild();
+          if (first) first.insertBefore(paragraph);
+          else root.append(paragraph);
+        });
+        if (text) await insertRawTextAt(editor, 0, text);
       }
     } else {
       for (const text of [...e.texts].reverse()) {
         await splitBlockAt(editor, e.at);
-        if (text) await insertTextAt(editor, e.at + 2, text);
+        if (text) await insertRawTextAt(editor, e.at + 2, text);
       }
     }
   }
