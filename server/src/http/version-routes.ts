@@ -72,47 +72,34 @@ export function versionRoutes(ctx: AppContext): Router {
       .object({ from: VersionRef, to: VersionRef.default('current') })
       .safeParse({ from: req.query.from, to: req.query.to ?? undefined });
     if (!q.success) throw new HttpError(400, 'give from=<version id> and to=<version id|current>');
-    const open = async (ref: string): Promise<Y.Doc> => {
-      if (ref !== 'current') return versionDoc(ctx, record.id, ref);
-      const state = await ctx.registry.with(record.id, (live) => Y.encodeStateAsUpdate(live.doc));
-      const doc = new Y.Doc({ gc: false });
-      Y.applyUpdate(doc, state);
-      return doc;
-    };
-    const from = await open(q.data.from);
-    let to: Y.Doc | null = null;
-    try {
-      to = await open(q.data.to);
-      const owners = await clientOwners(ctx, record.id);
-      const diff = diffDocuments(from, to, (c) => owners.get(c));
-      const ids = new Set<string>(diff.counts.keys());
-      for (const t of diff.threads) if (t.by) ids.add(t.by);
-      const names = await userNames(ctx, [...ids]);
-      res.json({
-        article: diff.article,
-        threads: diff.threads,
-        authors: [...ids].map((id) => ({
-          id,
-          name: names.get(id) ?? id,
-          inserted: diff.counts.get(id)?.inserted ?? 0,
-          deleted: diff.counts.get(id)?.deleted ?? 0,
-        })),
-      });
-    } finally {
-      from.destroy();
-      to?.destroy();
-    }
+    const from = await versionOrNull(ctx, record.id, q.data.from);
+    const to = await versionOrNull(ctx, record.id, q.data.to);
+    const owners = await clientOwners(ctx, record.id);
+    // The diff is computed synchronously: on the live document (for `current`) it sees one consistent state.
+    const diff =
+      from && to
+        ? diffDocuments(from, to, (c) => owners.get(c))
+        : await ctx.registry.with(record.id, (live) =>
+            diffDocuments(from ?? live.doc, to ?? live.doc, (c) => owners.get(c)),
+          );
+    const ids = new Set<string>(diff.counts.keys());
+    for (const t of diff.threads) if (t.by) ids.add(t.by);
+    const names = await userNames(ctx, [...ids]);
+    res.json({
+      article: diff.article,
+      threads: diff.threads,
+      authors: [...ids].map((id) => ({
+        id,
+        name: names.get(id) ?? id,
+        inserted: diff.counts.get(id)?.inserted ?? 0,
+        deleted: diff.counts.get(id)?.deleted ?? 0,
+      })),
+    });
   });
 
   r.post('/documents/:id/versions/:versionId/restore', async (req, res) => {
     const { record, principal } = await documentAccess(ctx, res, req.params.id, 'editor');
-    const doc = await versionDoc(ctx, record.id, String(req.params.versionId));
-    let target: string[];
-    try {
-      target = blockTexts(doc);
-    } finally {
-      doc.destroy();
-    }
+    const target = blockTexts(await versionDoc(ctx, record.id, String(req.params.versionId)));
     const out = await reviseLiveArticle(ctx, record.id, target, {
       userId: principal.id,
       dryRun: false,
@@ -149,6 +136,11 @@ export function versionRoutes(ctx: AppContext): Router {
   });
 
   return r;
+}
+
+/** A version's document, or null for `current` (the live document). */
+async function versionOrNull(ctx: AppContext, docId: string, ref: string): Promise<Y.Doc | null> {
+  return ref === 'current' ? null : versionDoc(ctx, docId, ref);
 }
 
 /** The owner of every Yjs client id claimed in the document. */

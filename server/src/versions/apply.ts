@@ -62,7 +62,8 @@ export async function reviseLiveArticle(
     await live.changesSettled();
     const base = Y.encodeStateAsUpdate(live.doc);
     const clientId = opts.dryRun ? Math.floor(Math.random() * 2 ** 31) : await claimFreshClientId(live, opts.userId);
-    const revision = await reviseArticle(base, target, clientId);
+    // The anchors are counted on the copy for a dry run, on the live document after a real one.
+    const revision = await reviseArticle(base, target, clientId, { countAnchors: opts.dryRun });
     if (opts.dryRun) return { version: null, anchors: revision.anchors, text: revision.text };
     const version = await insertVersion(ctx.storage.db, {
       docId,

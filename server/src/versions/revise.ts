@@ -29,7 +29,7 @@ export interface Revision {
   update: Uint8Array;
   /** The article's text after the revision. */
   text: string;
-  /** Where the threads' anchors resolve after it. */
+  /** Where the threads' anchors resolve after it (zeros when not counted). */
   anchors: AnchorCounts;
   /** Whether the article changed at all. */
   changed: boolean;
@@ -65,7 +65,12 @@ export function anchorCounts(doc: Y.Doc): AnchorCounts {
  * Revises the article of the document whose full state is `base` to hold the blocks `target`, writing under
  * `clientId`. Nothing is changed anywhere: the result says what to store.
  */
-export async function reviseArticle(base: Uint8Array, target: readonly string[], clientId: number): Promise<Revision> {
+export async function reviseArticle(
+  base: Uint8Array,
+  target: readonly string[],
+  clientId: number,
+  opts: { countAnchors?: boolean } = {},
+): Promise<Revision> {
   const copy = new Y.Doc({ gc: false });
   copy.clientID = clientId;
   Y.applyUpdate(copy, base);
@@ -79,7 +84,8 @@ export async function reviseArticle(base: Uint8Array, target: readonly string[],
   }
   const update = Y.encodeStateAsUpdate(copy, before);
   const text = articleText(copy);
-  const anchors = anchorCounts(copy);
+  // Resolving every thread is the costly part on a large document: skipped when the caller counts elsewhere.
+  const anchors = opts.countAnchors === false ? { exact: 0, moved: 0, orphaned: 0 } : anchorCounts(copy);
   const changed = Y.encodeStateVector(copy).toString() !== before.toString();
   copy.destroy();
   return { update, text, anchors, changed };
