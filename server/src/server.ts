@@ -24,6 +24,7 @@ import { documentCounts } from './documents.js';
 import { Projector } from './projector/projector.js';
 import { activityConsumer } from './projector/activity.js';
 import { versionsConsumer } from './projector/versions.js';
+import { DeletionRecorder } from './versions/deletions.js';
 import { RedisReplicator } from './scale/redis-replicator.js';
 import { ensureSampleDocument } from './sample.js';
 import { log } from './log.js';
@@ -118,6 +119,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     ...(replicator ? [replicator] : []),
     new Compaction(liveStorage, config.limits),
     refusalAudit(storage),
+    new DeletionRecorder(storage.db),
     ...(opts.extensions ?? []),
   ]);
   const registry: DocumentRegistry = new DocumentRegistry(liveStorage, config.limits, hooks);

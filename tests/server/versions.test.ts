@@ -15,7 +15,7 @@ import { openPostgresStorage } from '@marginalia/server/storage/postgres.js';
 import type { Storage } from '@marginalia/server/storage/types.js';
 import { CLI, addMember, api, createDocument, startServer, tempDir, type TestServer } from '../support/server.js';
 import { connectClient, type TestClient } from '../support/clients.js';
-import { openArticleEditor, insertTextAt, type ArticleEditor } from '../support/lexical.js';
+import { deleteRange, openArticleEditor, insertTextAt, type ArticleEditor } from '../support/lexical.js';
 import { POSTGRES_URL, describeIfService, dropSchema, postgresReachable, uniqueSchema } from '../support/services.js';
 import { waitFor } from '../support/wait.js';
 
@@ -204,7 +204,7 @@ describe('versions over REST', () => {
     expect((await versionsOf(s, docId)).filter((v) => !v.automatic).map((v) => v.name)).toEqual(['v1']);
   });
 
-  test('the diff attributes each insertion to the editor who typed it', async () => {
+  test('the diff attributes each insertion and deletion to the editor who made it', async () => {
     const s = await server();
     const docId = await createDocument(s.url, s.adminToken, ARTICLE);
     const ann = await addMember(s, docId, 'ann', 'Ann Editor', 'editor');
@@ -252,6 +252,41 @@ describe('versions over REST', () => {
       expect.arrayContaining([
         { id: ann.id, name: 'Ann Editor', inserted: 'swiftly'.length, deleted: 0 },
         { id: bob.id, name: 'Bob Editor', inserted: 'mostly'.length, deleted: 0 },
+      ]),
+    );
+
+    // Deletions: Yjs records no deleter; the server notes who sent each deletion as it arrives.
+    const remove = async (who: number, words: string) => {
+      const { client, editor } = typists[who]!;
+      const at = articleText(client.doc).indexOf(words);
+      await deleteRange(editor, at, at + words.length);
+      const want = articleText(client.doc);
+      await waitFor(async () => (await api(s.url, s.adminToken).get(`/documents/${docId}/text`)).text === want, {
+        message: `the deletion of "${words}" on the server`,
+      });
+    };
+    await remove(0, 'mountains and ');
+    await remove(1, 'the weather ');
+    const withDeletions = await waitFor(
+      async () => {
+        const d = await api(s.url, ann.token).get(`/documents/${docId}/diff?from=${before.body.id}&to=current`);
+        const authors = d.body.authors as { id: string; deleted: number }[];
+        const deleted = (id: string) => authors.find((a) => a.id === id)?.deleted;
+        return deleted(ann.id) === 'mountainsand'.length && deleted(bob.id) === 'theweather'.length ? d : null;
+      },
+      { message: 'the deletions attributed' },
+    );
+    const deletedBy = (id: string) =>
+      (withDeletions.body.article as { op: string; text: string; by: string }[])
+        .filter((c) => c.op === 'delete' && c.by === id)
+        .map((c) => c.text)
+        .join('|');
+    expect(deletedBy(ann.id)).toContain('mountains');
+    expect(deletedBy(bob.id)).toContain('weather');
+    expect(withDeletions.body.authors).toEqual(
+      expect.arrayContaining([
+        { id: ann.id, name: 'Ann Editor', inserted: 'swiftly'.length, deleted: 'mountainsand'.length },
+        { id: bob.id, name: 'Bob Editor', inserted: 'mostly'.length, deleted: 'theweather'.length },
       ]),
     );
 

@@ -13,6 +13,7 @@ import { documentAccess, type AppContext } from './context.js';
 import { listVersions } from '../versions/store.js';
 import { versionDoc } from '../versions/read.js';
 import { diffDocuments } from '../versions/diff.js';
+import { deleters } from '../versions/deletions.js';
 import { blockTexts, revisionBlocks } from '../versions/revise.js';
 import { recordVersion, reviseLiveArticle } from '../versions/apply.js';
 
@@ -75,12 +76,13 @@ export function versionRoutes(ctx: AppContext): Router {
     const from = await versionOrNull(ctx, record.id, q.data.from);
     const to = await versionOrNull(ctx, record.id, q.data.to);
     const owners = await clientOwners(ctx, record.id);
+    const deleter = await deleters(ctx.storage.db, record.id);
     // The diff is computed synchronously: on the live document (for `current`) it sees one consistent state.
     const diff =
       from && to
-        ? diffDocuments(from, to, (c) => owners.get(c))
+        ? diffDocuments(from, to, (c) => owners.get(c), deleter)
         : await ctx.registry.with(record.id, (live) =>
-            diffDocuments(from ?? live.doc, to ?? live.doc, (c) => owners.get(c)),
+            diffDocuments(from ?? live.doc, to ?? live.doc, (c) => owners.get(c), deleter),
           );
     const ids = new Set<string>(diff.counts.keys());
     for (const t of diff.threads) if (t.by) ids.add(t.by);

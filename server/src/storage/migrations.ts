@@ -165,6 +165,24 @@ function migrations(engine: EngineKind): Migrations {
           .on('versions')
           .columns(['doc_id', 'created_at'])
           .execute();
+        // Who deleted what (Yjs records no deleter): ranges of Yjs items a user's update removed, noted as it arrived
+        // (versions/deletions.ts), for the attribution of deletions in diffs.
+        await db.schema
+          .createTable('deletions')
+          .ifNotExists()
+          .addColumn('doc_id', 'text', (c) => c.notNull().references('documents.id').onDelete('cascade'))
+          .addColumn('client', t.integer, (c) => c.notNull())
+          .addColumn('clock', t.integer, (c) => c.notNull())
+          .addColumn('len', t.integer, (c) => c.notNull())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('seq', t.integer, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('deletions_doc')
+          .ifNotExists()
+          .on('deletions')
+          .columns(['doc_id', 'client', 'clock'])
+          .execute();
       },
     },
   };

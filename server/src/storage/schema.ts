@@ -90,6 +90,17 @@ export interface VersionsTable {
   state: Uint8Array;
 }
 
+/** Who deleted which Yjs items (versions/deletions.ts). */
+export interface DeletionsTable {
+  doc_id: string;
+  client: number;
+  clock: number;
+  len: number;
+  user_id: string;
+  /** The log entry that deleted them (0 when not known). */
+  seq: number;
+}
+
 export interface Database {
   documents: DocumentsTable;
   updates: UpdatesTable;
@@ -101,6 +112,7 @@ export interface Database {
   settings: SettingsTable;
   projection_cursors: ProjectionCursorsTable;
   versions: VersionsTable;
+  deletions: DeletionsTable;
 }
 
 export type DocumentRow = Selectable<DocumentsTable>;

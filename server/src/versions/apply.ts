@@ -7,6 +7,8 @@ import type { Storage } from '../storage/types.js';
 import type { DocumentRegistry } from '../collab/registry.js';
 import type { LiveDocument } from '../collab/live-document.js';
 import { insertVersion } from './store.js';
+import { freshDeletions } from '../collab/deleted-ranges.js';
+import type { DeletedRange } from '../collab/hooks.js';
 import { anchorCounts, reviseArticle, type AnchorCounts } from './revise.js';
 
 interface Services {
@@ -73,7 +75,18 @@ export async function reviseLiveArticle(
       uptoSeq: live.seqs.through,
       state: base,
     });
-    if (revision.changed) await live.change((doc) => Y.applyUpdate(doc, revision.update), opts.origin);
+    if (revision.changed) {
+      // What the revision deletes is noted as the caller's (as for updates that clients send).
+      const note = { author: opts.userId, deleted: [] as DeletedRange[] };
+      await live.change(
+        (doc) => {
+          note.deleted.push(...freshDeletions(doc, revision.update));
+          Y.applyUpdate(doc, revision.update);
+        },
+        opts.origin,
+        note,
+      );
+    }
     return { version, anchors: anchorCounts(live.doc), text: revision.text };
   });
 }

@@ -5,9 +5,9 @@
  *
  * Attribution comes from the CRDT itself: every inserted character is a Yjs item written under a client id, and
  * each client id has one owner (the `client_ids` claims). A character of `to` is new when its clock is at or past
- * `from`'s state vector for its client. Yjs records no author for a deletion, so a deleted span is attributed to
- * the author of the text that replaced it (a word typed over, a revision, a restore) and to no one (null) when
- * nothing replaced it.
+ * `from`'s state vector for its client. Yjs records no author for a deletion: a deleted character is attributed to
+ * the user noted as deleting its item when the deletion arrived (deletions.ts), else to the author of the text
+ * that replaced it, else to no one (null).
  */
 import * as Y from 'yjs';
 import { diffWordsWithSpace } from 'diff';
@@ -36,8 +36,16 @@ export interface DocumentDiff {
   counts: Map<string, { inserted: number; deleted: number }>;
 }
 
-/** `owner(clientId)`: the user who owns a Yjs client id of the document, if any. */
-export function diffDocuments(from: Y.Doc, to: Y.Doc, owner: (clientId: number) => string | undefined): DocumentDiff {
+/**
+ * `owner(clientId)`: the user who owns a Yjs client id of the document, if any; `deleter(client, clock)`: the user
+ * noted as deleting that item, if any.
+ */
+export function diffDocuments(
+  from: Y.Doc,
+  to: Y.Doc,
+  owner: (clientId: number) => string | undefined,
+  deleter: (client: number, clock: number) => string | undefined = () => undefined,
+): DocumentDiff {
   const fromIndex = articleIndex(from);
   const toIndex = articleIndex(to);
   const known = Y.decodeStateVector(Y.encodeStateVector(from));
@@ -52,10 +60,12 @@ export function diffDocuments(from: Y.Doc, to: Y.Doc, owner: (clientId: number) 
   const article: ArticleChange[] = [];
   const changes = diffWordsWithSpace(fromIndex.text, toIndex.text);
   let at = 0;
+  let atFrom = 0;
   for (let i = 0; i < changes.length; i++) {
     const c = changes[i]!;
     if (!c.added && !c.removed) {
       at += c.value.length;
+      atFrom += c.value.length;
       continue;
     }
     // One run of removed and added words: the insertions with their authors, the deletion by whoever replaced it.
@@ -69,15 +79,18 @@ export function diffDocuments(from: Y.Doc, to: Y.Doc, owner: (clientId: number) 
     i--;
     const inserts = added ? attributed(toIndex, at, added, known, owner) : [];
     if (removed) {
-      const by = inserts.find((s) => s.by !== null)?.by ?? null;
-      article.push({ op: 'delete', text: removed, at, by });
-      count(by, 'deleted', removed.replace(/\s/g, '').length);
+      const replacedBy = inserts.find((s) => s.by !== null)?.by ?? null;
+      for (const s of deletedBy(fromIndex, atFrom, removed, deleter, replacedBy)) {
+        article.push({ op: 'delete', text: s.text, at, by: s.by });
+        count(s.by, 'deleted', s.text.replace(/\s/g, '').length);
+      }
     }
     for (const s of inserts) {
       article.push(s);
       count(s.by, 'inserted', s.text.replace(/\s/g, '').length);
     }
     at += added.length;
+    atFrom += removed.length;
   }
   return { article, threads: threadChanges(readThreads(from, fromIndex), readThreads(to, toIndex)), counts };
 }
@@ -112,6 +125,31 @@ function attributed(
     const last = spans.at(-1);
     if (last && last.by === current) last.text += text[k];
     else spans.push({ op: 'insert', text: text[k]!, at: at + k, by: current });
+  }
+  return spans;
+}
+
+/** A deleted span of `from`, split where its deleter changes; characters with no noted deleter take `fallback`. */
+function deletedBy(
+  index: ArticleIndex,
+  at: number,
+  text: string,
+  deleter: (client: number, clock: number) => string | undefined,
+  fallback: string | null,
+): { text: string; by: string | null }[] {
+  const spans: { text: string; by: string | null }[] = [];
+  let current: string | null = null;
+  for (let k = 0; k < text.length; k++) {
+    const offset = at + k;
+    if (index.isContent(offset)) {
+      const item = index.toRelative(offset, 0).item;
+      current = (item && deleter(item.client, item.clock)) ?? fallback;
+    } else if (k === 0) {
+      current = fallback;
+    }
+    const last = spans.at(-1);
+    if (last && last.by === current) last.text += text[k];
+    else spans.push({ text: text[k]!, by: current });
   }
   return spans;
 }
