@@ -11,7 +11,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../storage/schema.js';
 import type { DocumentLog } from '../storage/types.js';
-import { foldState } from '../storage/stored-state.js';
+import { foldInWorker } from '../storage/storage-worker.js';
 import { insertVersion, lastAutomaticAt, pruneAutomatic } from '../versions/store.js';
 import type { ProjectionConsumer } from './projector.js';
 
@@ -34,7 +34,8 @@ export function versionsConsumer(deps: {
       const last = await lastAutomaticAt(deps.db, batch.docId);
       if (last !== null && at - last < deps.intervalMs) return async () => {};
       const state = await deps.log.loadState(batch.docId);
-      const update = foldState(state);
+      // Folding a large document costs seconds: in the storage worker, as compaction does, off the event loop.
+      const { update } = await foldInWorker(state);
       const uptoSeq = Math.max(batch.entries.at(-1)!.seq, state.updates.at(-1)?.seq ?? state.snapshotSeq);
       const author =
         [...batch.entries]
