@@ -104,6 +104,24 @@ describe('version history in the browser', () => {
     expect(user.dialogs.some((d) => d.startsWith('confirm: Restore'))).toBe(true);
     await page.getByRole('button', { name: 'Close' }).click();
     await waitFor(async () => (await articleText(page)) === ARTICLE, { message: 'the restored article in the editor' });
+
+    // Someone changes the article; coming back later, the history offers what changed since the last visit.
+    const later = ARTICLE.replace('timber and salt', 'timber and pepper');
+    expect(
+      (await api(server.url, server.adminToken).put(`/documents/${docId}/article`, { format: 'text', content: later }))
+        .status,
+    ).toBe(200);
+    await page.reload();
+    await page.locator('.article-wrap[data-article-ready="true"]').waitFor();
+    await openHistory(page);
+    await page.getByRole('button', { name: 'What changed since my last visit' }).click();
+    await page.locator('[data-version-article] del').first().waitFor();
+    expect(await page.locator('[data-version-article] del').allInnerTexts()).toEqual(
+      expect.arrayContaining([expect.stringContaining('salt')]),
+    );
+    expect(await page.locator('[data-version-article] ins').allInnerTexts()).toEqual(
+      expect.arrayContaining([expect.stringContaining('pepper')]),
+    );
     expect(user.errors).toEqual([]);
     await user.context.close();
   });
@@ -115,6 +133,7 @@ describe('version history in the browser', () => {
     await openDocument(page, docId);
     const before = await articleText(page);
     const next = before.replace('once at the quay', 'first at the quay');
+    expect(next).not.toBe(before);
     await page.getByRole('button', { name: 'History ▾' }).click();
     await page.getByRole('menuitem', { name: /Upload new revision/ }).click();
     await page.getByLabel('New text').fill(next);

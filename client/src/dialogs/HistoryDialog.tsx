@@ -42,6 +42,26 @@ export function mergeDiff(older: string, changes: ArticleChange[]): DiffSegment[
 
 const versionLabel = (v: VersionSummary) => v.name ?? 'Automatic version';
 
+const VISIT_KEY = (docId: string) => `marginalia:visit:${docId}`;
+/** Per document: the newest version when the user last opened it (read at this opening, before it is replaced). */
+const previousVisit = new Map<string, string>();
+
+/**
+ * Marks a visit to the document: the newest version now is remembered on this device, and the one remembered at
+ * the previous visit is kept for "What changed since my last visit".
+ */
+export async function markVisit(docId: string): Promise<void> {
+  let versions: VersionSummary[];
+  try {
+    versions = await api.versions(docId);
+  } catch {
+    return; // offline, or no access: nothing to compare with later
+  }
+  const before = localStorage.getItem(VISIT_KEY(docId));
+  if (before && !previousVisit.has(docId)) previousVisit.set(docId, before);
+  if (versions[0]) localStorage.setItem(VISIT_KEY(docId), versions[0].id);
+}
+
 function VersionView({
   version,
   versions,
@@ -215,6 +235,8 @@ export function HistoryDialog({ onClose }: { onClose: () => void }) {
   }
 
   const current = versions?.find((v) => v.id === selected) ?? null;
+  const lastVisit = previousVisit.get(docId);
+  const sinceVisit = lastVisit && versions?.some((v) => v.id === lastVisit) ? lastVisit : null;
   return (
     <Dialog title="History" onClose={onClose} wide>
       <div className="history">
@@ -242,6 +264,11 @@ export function HistoryDialog({ onClose }: { onClose: () => void }) {
           <p className="muted small" role="status">
             {notice}
           </p>
+        )}
+        {sinceVisit && (
+          <button type="button" className="link" onClick={() => setSelected(sinceVisit)}>
+            What changed since my last visit
+          </button>
         )}
         {versions === null ? (
           <p className="muted">Loading…</p>
