@@ -13,6 +13,8 @@ import { USERNAME } from './http/auth-routes.js';
 import type { ArticleFormat } from './article/import.js';
 import { StorageError, type Storage } from './storage/types.js';
 import { storedPieces } from './storage/stored-state.js';
+import { insertVersion } from './versions/store.js';
+import { reviseArticle, revisionBlocks } from './versions/revise.js';
 import {
   DUMP_FORMAT,
   EXPORT_FORMATS,
@@ -268,6 +270,60 @@ program
       }),
     );
     console.log(JSON.stringify(result, null, 2));
+  });
+
+program
+  .command('update-article')
+  .description(
+    'apply a new revision of the article: only the changed passages are edited, so threads on the rest stay exact',
+  )
+  .argument('<docId>', 'the document')
+  .argument('<file>', 'the new revision (.txt, .md, .html)')
+  .addOption(
+    new Option('--format <format>', 'text, markdown or html (default: from the extension)').choices([
+      'text',
+      'markdown',
+      'html',
+    ]),
+  )
+  .action(async (docId: string, file: string, opts: { format?: ArticleFormat }) => {
+    const format = opts.format ?? FORMATS[extname(file).toLowerCase()] ?? 'text';
+    const target = await revisionBlocks(format, readFileSync(file, 'utf8'));
+    const storage = await openStorage(loadConfig());
+    try {
+      const doc = await loadDoc(storage, docId);
+      try {
+        const base = Y.encodeStateAsUpdate(doc);
+        let clientId = 0;
+        for (let i = 0; i < 8 && clientId === 0; i++) {
+          const id = Math.floor(Math.random() * 2 ** 31);
+          if ((await storage.log.claimClientIds(docId, 'cli', [id])).get(id) === 'cli') clientId = id;
+        }
+        if (clientId === 0) throw new Error('no free client id found');
+        const revision = await reviseArticle(base, target, clientId);
+        // As the server does: the article as it was is kept as a version first.
+        const version = await insertVersion(storage.db, {
+          docId,
+          name: null,
+          createdBy: null,
+          automatic: true,
+          uptoSeq: await storage.log.lastSeq(docId),
+          state: base,
+        });
+        if (revision.changed) await storage.log.appendUpdates(docId, [revision.update]);
+        await storage.audit({
+          docId,
+          actorId: null,
+          action: 'article.revised',
+          detail: { format, before: version, anchors: revision.anchors },
+        });
+        console.log(JSON.stringify({ version, anchors: revision.anchors }));
+      } finally {
+        doc.destroy();
+      }
+    } finally {
+      await storage.close();
+    }
   });
 
 program

@@ -48,6 +48,10 @@ export interface Config {
   catchUpIntervalMs: number;
   /** Least time between two projections of one document's log after it stored something (ms). */
   projectionDelayMs: number;
+  /** Least time between two automatic versions of a document while it is being changed (ms). */
+  versionIntervalMs: number;
+  /** Automatic versions older than this many days are deleted (named versions are kept). */
+  versionKeepDays: number;
   adminUser: string | null;
   adminPassword: string | null;
   secret: string | null;
@@ -100,6 +104,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisPrefix: nonEmpty(env.REDIS_PREFIX) ?? 'marginalia:',
     catchUpIntervalMs: int(env, 'MARGINALIA_CATCHUP_INTERVAL_MS', 2000, 50),
     projectionDelayMs: int(env, 'MARGINALIA_PROJECTION_DELAY_MS', 2000, 0),
+    versionIntervalMs: int(env, 'MARGINALIA_VERSION_INTERVAL_MS', 600_000, 0),
+    versionKeepDays: int(env, 'MARGINALIA_VERSION_KEEP_DAYS', 90, 1),
     adminUser,
     adminPassword,
     secret: nonEmpty(env.MARGINALIA_SECRET),

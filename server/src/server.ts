@@ -23,6 +23,8 @@ import type { AppContext } from './http/context.js';
 import { documentCounts } from './documents.js';
 import { Projector } from './projector/projector.js';
 import { activityConsumer } from './projector/activity.js';
+import { versionsConsumer } from './projector/versions.js';
+import { DeletionRecorder } from './versions/deletions.js';
 import { RedisReplicator } from './scale/redis-replicator.js';
 import { ensureSampleDocument } from './sample.js';
 import { log } from './log.js';
@@ -85,7 +87,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       })
     : null;
   // The log projector: woken after each stored batch, run before each compaction (which deletes only projected
-  // entries), and catching up on its own. Its consumers: the library's activity (documents.updated_at and counts).
+  // entries), and catching up on its own. Its consumers: the library's activity (documents.updated_at and counts) and automatic versions.
   const projector: Projector = new Projector({
     db: storage.db,
     engine: storage.kind,
@@ -99,6 +101,12 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
           return live && !live.broken ? documentCounts(live.doc) : null;
         },
         reuseMs: Math.min(1000, config.projectionDelayMs / 2),
+      }),
+      versionsConsumer({
+        db: storage.db,
+        log: storage.log,
+        intervalMs: config.versionIntervalMs,
+        keepMs: config.versionKeepDays * 86_400_000,
       }),
       observed.consumer,
     ],
@@ -124,6 +132,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     ...(replicator ? [replicator] : []),
     new Compaction(liveStorage, config.limits),
     refusalAudit(storage),
+    new DeletionRecorder(storage.db),
     ...(opts.extensions ?? []),
   ]);
   const registry: DocumentRegistry = new DocumentRegistry(liveStorage, config.limits, hooks);

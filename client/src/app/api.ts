@@ -104,6 +104,62 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
   return payload as T;
 }
 
+/** One version of a document (GET /api/documents/:id/versions). */
+export interface VersionSummary {
+  id: string;
+  name: string | null;
+  createdAt: number;
+  createdBy: string | null;
+  createdByName: string | null;
+  automatic: boolean;
+}
+
+export interface ArticleChange {
+  op: 'insert' | 'delete';
+  text: string;
+  /** Offset in the newer text. */
+  at: number;
+  by: string | null;
+}
+
+export interface DocumentDiff {
+  article: ArticleChange[];
+  threads: { op: string; threadId: string; commentId?: string; by: string | null }[];
+  authors: { id: string; name: string; inserted: number; deleted: number }[];
+}
+
+export interface VersionThread {
+  id: string;
+  status: 'open' | 'resolved';
+  quote: { exact: string };
+  anchorState: 'exact' | 'moved' | 'orphan';
+  comments: { id: string; authorName: string; body: string; deleted: boolean }[];
+}
+
+export interface AnchorCounts {
+  exact: number;
+  moved: number;
+  orphaned: number;
+}
+
+async function requestText(path: string): Promise<string> {
+  const headers: Record<string, string> = {};
+  if (currentToken) headers.Authorization = `Bearer ${currentToken}`;
+  let response: Response;
+  try {
+    response = await fetch(`/api${path}`, { headers });
+  } catch {
+    throw new ApiError(0, 'The server cannot be reached. Check your connection.');
+  }
+  if (!response.ok) {
+    const payload = (await response.json().catch(() => null)) as { error?: string } | null;
+    throw new ApiError(response.status, payload?.error ?? `The server answered ${response.status}.`);
+  }
+  return response.text();
+}
+
+const docPath = (id: string) => `/documents/${encodeURIComponent(id)}`;
+
 export const api = {
   config: () => request<{ guests: boolean; version: string }>('GET', '/config'),
   login: (username: string, password: string) => request<Session>('POST', '/auth/login', { username, password }),
@@ -120,6 +176,25 @@ export const api = {
     request<unknown>('PUT', `/documents/${encodeURIComponent(id)}/members/${encodeURIComponent(username)}`, { role }),
   removeMember: (id: string, username: string) =>
     request<void>('DELETE', `/documents/${encodeURIComponent(id)}/members/${encodeURIComponent(username)}`),
+  versions: (id: string) => request<VersionSummary[]>('GET', `${docPath(id)}/versions`),
+  nameVersion: (id: string, name: string) => request<{ id: string }>('POST', `${docPath(id)}/versions`, { name }),
+  versionText: (id: string, version: string) =>
+    requestText(`${docPath(id)}/text?version=${encodeURIComponent(version)}`),
+  versionThreads: (id: string, version: string) =>
+    request<VersionThread[]>('GET', `${docPath(id)}/threads?version=${encodeURIComponent(version)}`),
+  diff: (id: string, from: string, to = 'current') =>
+    request<DocumentDiff>('GET', `${docPath(id)}/diff?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`),
+  restoreVersion: (id: string, version: string) =>
+    request<{ version: string; anchors: AnchorCounts }>(
+      'POST',
+      `${docPath(id)}/versions/${encodeURIComponent(version)}/restore`,
+    ),
+  reviseArticle: (id: string, input: { format: ImportFormat; content: string }, dryRun: boolean) =>
+    request<{ version: string | null; anchors: AnchorCounts }>(
+      'PUT',
+      `${docPath(id)}/article${dryRun ? '?dryRun=true' : ''}`,
+      input,
+    ),
 };
 
 /**

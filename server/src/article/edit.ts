@@ -126,6 +126,13 @@ export function insertTextAt(article: ArticleEditor, offset: number, text: strin
   );
 }
 
+/** Inserts `text` at `offset` with each "\n" as a line break, as pasting plain text does. */
+export function insertRawTextAt(article: ArticleEditor, offset: number, text: string): Promise<void> {
+  return edit(article, `insertRawTextAt(${offset}, ${JSON.stringify(text)})`, () =>
+    $select($caretMap(), offset, offset).insertRawText(text),
+  );
+}
+
 /**
  * Deletes text[start, end); a range over a block boundary merges the blocks, as Backspace does.
  * Lexical 0.52's removeText throws ("$getTextNodeOffset: invalid offset") for a range from the very start of a block

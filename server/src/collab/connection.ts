@@ -13,6 +13,7 @@ import type { Principal } from '../auth/tokens.js';
 import type { Limits } from '../config.js';
 import type { LiveDocument, Peer } from './live-document.js';
 import { admit, admitPresence, type Admission, type Writer } from './admit.js';
+import { freshDeletions } from './deleted-ranges.js';
 import type { Hooks } from './hooks.js';
 import {
   CLOSE,
@@ -186,7 +187,8 @@ export class Connection implements Peer {
     const decided = admit(this.live, update, this.writer);
     const admission = decided instanceof Promise ? await decided : decided;
     if (admission.kind !== 'accepted') return this.refuse(admission, update.byteLength);
-    await this.live.submit(update).catch((e: Error) => {
+    const note = { author: this.writer.userId, deleted: freshDeletions(this.live.doc, update) };
+    await this.live.submit(update, note).catch((e: Error) => {
       // Not stored, so not applied: the client keeps it and resends after reconnecting.
       this.close(CLOSE.tryAgainLater, `update not stored: ${e.message}`);
     });

@@ -22,6 +22,22 @@ export interface StoredEvent {
   readonly seqs: number[];
   /** The batch's updates merged into one (the update itself when the batch holds one). */
   readonly update: Uint8Array;
+  /** Per update of the batch (in order, beside `seqs`): who sent it and what it was noted to delete, if known. */
+  readonly writes: readonly WriteNote[];
+}
+
+/** What is known of one stored update beyond its bytes (see LiveDocument.submit). */
+export interface WriteNote {
+  /** The user who sent it; null for changes without one. */
+  readonly author: string | null;
+  /** Ranges of items live in the document that it deletes (Yjs records no deleter: noted when it arrived). */
+  readonly deleted: readonly DeletedRange[];
+}
+
+export interface DeletedRange {
+  readonly client: number;
+  readonly clock: number;
+  readonly len: number;
 }
 
 /** A token that verified, with its id (revocation is checked against it). */

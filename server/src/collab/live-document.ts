@@ -15,7 +15,7 @@ import { buildDocument, fullStateIfLarge, stateVectorOf, type FullState } from '
 import { ClientIdClaims } from './client-ids.js';
 import { StoredSize } from './stored-size.js';
 import { WriteError, WriteQueue } from './write-queue.js';
-import type { Hooks } from './hooks.js';
+import type { Hooks, WriteNote } from './hooks.js';
 import { log, type Log } from '../log.js';
 
 // REST maps a WriteError to 503 (http/errors.ts imports it from here).
@@ -150,16 +150,19 @@ export class LiveDocument {
     return this.storedLog.bytes;
   }
 
-  /** Queues an update (already admitted) for the write path; resolves once stored and applied. */
-  submit(update: Uint8Array): Promise<void> {
-    return this.writes.enqueue(update, false);
+  /**
+   * Queues an update (already admitted) for the write path; resolves once stored and applied. `note`: who sent it
+   * and what it deletes (for attribution: see versions/deletions.ts).
+   */
+  submit(update: Uint8Array, note?: WriteNote): Promise<void> {
+    return this.writes.enqueue(update, false, note);
   }
 
   /**
    * Runs a server-side change (REST, import) as one transaction and stores it through the same path.
    * Resolves once it is durable; if storing fails the document is marked broken and unloaded by its owner.
    */
-  async change(fn: (doc: Y.Doc) => void, origin: unknown): Promise<void> {
+  async change(fn: (doc: Y.Doc) => void, origin: unknown, note?: WriteNote): Promise<void> {
     if (this.broken) throw new WriteError('document is being reloaded; try again');
     if ((await this.clientIds.claim([this.doc.clientID], SERVER_WRITER)) !== null) {
       // someone wrote under this copy's random client id first: take another before writing
@@ -179,7 +182,7 @@ export class LiveDocument {
     }
     // Whatever the change applied before failing is stored too, so memory and storage never disagree.
     if (updates.length > 0) {
-      const stored = this.writes.enqueue(updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates), true);
+      const stored = this.writes.enqueue(updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates), true, note);
       const settled = stored.then(
         () => {},
         () => {},

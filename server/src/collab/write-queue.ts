@@ -7,7 +7,7 @@
  */
 import * as Y from 'yjs';
 import type { Storage } from '../storage/types.js';
-import type { Hooks } from './hooks.js';
+import type { Hooks, WriteNote } from './hooks.js';
 import type { LiveDocument } from './live-document.js';
 import { encodeUpdate } from './protocol.js';
 import { metrics } from '../metrics.js';
@@ -18,6 +18,8 @@ export class WriteError extends Error {}
 /** Origin of the transaction that applies a stored batch of clients' updates. */
 export const CLIENT_ORIGIN = 'marginalia:client-updates';
 
+const NO_NOTE: WriteNote = { author: null, deleted: [] };
+
 /** A stored write that takes this long is logged: clients notice it (their changes wait to be confirmed). */
 const SLOW_WRITE_MS = 100;
 
@@ -25,6 +27,7 @@ interface QueuedWrite {
   update: Uint8Array;
   /** Already applied to the document (server-side changes); stored after the fact, or the document is discarded. */
   applied: boolean;
+  note: WriteNote;
   resolve: () => void;
   reject: (e: Error) => void;
 }
@@ -44,9 +47,9 @@ export class WriteQueue {
    * Queues an update for the next batch; resolves once it is stored and applied, rejects with WriteError if it
    * could not be (then it is in neither). `applied`: the update is already in the document (a server-side change).
    */
-  enqueue(update: Uint8Array, applied = false): Promise<void> {
+  enqueue(update: Uint8Array, applied = false, note: WriteNote = NO_NOTE): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ update, applied, resolve, reject });
+      this.pending.push({ update, applied, note, resolve, reject });
       this.schedule();
     });
   }
@@ -128,6 +131,12 @@ export class WriteQueue {
     live.broadcast(encodeUpdate(merged));
     metrics.flushSeconds.observe((performance.now() - started) / 1000);
     for (const w of batch) w.resolve();
-    this.hooks.onStored({ document: live, documentId: live.id, seqs, update: merged });
+    this.hooks.onStored({
+      document: live,
+      documentId: live.id,
+      seqs,
+      update: merged,
+      writes: batch.map((w) => w.note),
+    });
   }
 }

@@ -7,6 +7,7 @@ import { roleFor } from '../access.js';
 import { HttpError, forbidden, notFound, parseBody } from './errors.js';
 import { documentAccess, principalOf, type AppContext } from './context.js';
 import type { DocumentRecord } from '../storage/types.js';
+import { forgetVersions, readDocumentAt, versionParam } from '../versions/read.js';
 
 const RoleSchema = z.enum(ROLES as [Role, ...Role[]]);
 const CreateBody = z.object({
@@ -86,6 +87,7 @@ export function documentRoutes(ctx: AppContext): Router {
     const { record, principal } = await documentAccess(ctx, res, req.params.id, 'owner');
     await ctx.registry.evict(record.id, 4404, 'document deleted');
     await ctx.storage.deleteDocument(record.id);
+    forgetVersions(record.id);
     await ctx.storage.audit({
       docId: null,
       actorId: principal.id,
@@ -97,7 +99,8 @@ export function documentRoutes(ctx: AppContext): Router {
 
   r.get('/documents/:id/text', async (req, res) => {
     const { record } = await documentAccess(ctx, res, req.params.id);
-    const text = await ctx.registry.with(record.id, (live) => articleText(live.doc));
+    const version = versionParam(req.query.version);
+    const text = await readDocumentAt(ctx, record.id, version, (doc) => articleText(doc));
     res.type('text/plain; charset=utf-8').send(text);
   });
 

@@ -23,6 +23,7 @@ import {
 } from '@marginalia/shared';
 import { HttpError } from './errors.js';
 import { documentAccess, type AppContext } from './context.js';
+import { readDocumentAt, versionParam } from '../versions/read.js';
 
 /** A query value as a list: `tags=a,b` and `tags=a&tags=b` mean the same. */
 const List = z
@@ -44,6 +45,7 @@ const ExportQuery = z.object({
   status: z.enum(['open', 'resolved', 'all'], { error: 'status must be open, resolved or all' }).optional(),
   tags: List,
   authors: List,
+  version: z.unknown().optional(),
 });
 
 const ImportQuery = z.object({
@@ -76,8 +78,9 @@ export function exportRoutes(ctx: AppContext): Router {
     const query = parseQuery(ExportQuery, req.query);
     const format = query.format;
     // The export reads the document synchronously before its first await, so it sees one consistent state.
-    const body = await ctx.registry.with(record.id, (live) =>
-      exportDocument(live.doc, format, {
+    const version = versionParam(query.version);
+    const body = await readDocumentAt(ctx, record.id, version, (doc) =>
+      exportDocument(doc, format, {
         docId: record.id,
         baseUrl: baseUrlOf(req),
         ...(query.status ? { status: query.status } : {}),

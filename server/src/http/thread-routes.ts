@@ -29,6 +29,7 @@ import {
 import type { Principal } from '../auth/tokens.js';
 import { HttpError, forbidden, parseBody } from './errors.js';
 import { documentAccess, type AppContext } from './context.js';
+import { readDocumentAt, versionParam } from '../versions/read.js';
 
 // The limits and checks of the rule table (shared/src/rules.ts), as zod schemas for request bodies.
 const L = TEXT_LIMITS;
@@ -112,7 +113,8 @@ export function threadRoutes(ctx: AppContext): Router {
 
   r.get('/documents/:id/threads', async (req, res) => {
     const { record } = await documentAccess(ctx, res, req.params.id);
-    const threads = await ctx.registry.with(record.id, (live) => readResolvedThreads(live.doc));
+    const version = versionParam(req.query.version);
+    const threads = await readDocumentAt(ctx, record.id, version, (doc) => readResolvedThreads(doc));
     res.json(threads.map(threadView));
   });
 

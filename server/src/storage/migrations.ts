@@ -142,6 +142,49 @@ function migrations(engine: EngineKind): Migrations {
                   FROM documents d`.execute(db);
       },
     },
+    '0006_versions': {
+      async up(db: Kysely<unknown>) {
+        // Versions of a document (server/src/versions/): each keeps its own full state, so compaction of the log
+        // and snapshots never touches them. Automatic ones (`automatic` true) expire after the retention period;
+        // named ones stay.
+        await db.schema
+          .createTable('versions')
+          .ifNotExists()
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('doc_id', 'text', (c) => c.notNull().references('documents.id').onDelete('cascade'))
+          .addColumn('name', 'text')
+          .addColumn('created_at', t.integer, (c) => c.notNull())
+          .addColumn('created_by', 'text')
+          .addColumn('automatic', t.boolean, (c) => c.notNull())
+          .addColumn('upto_seq', t.integer, (c) => c.notNull())
+          .addColumn('state', t.binary, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('versions_doc')
+          .ifNotExists()
+          .on('versions')
+          .columns(['doc_id', 'created_at'])
+          .execute();
+        // Who deleted what (Yjs records no deleter): ranges of Yjs items a user's update removed, noted as it arrived
+        // (versions/deletions.ts), for the attribution of deletions in diffs.
+        await db.schema
+          .createTable('deletions')
+          .ifNotExists()
+          .addColumn('doc_id', 'text', (c) => c.notNull().references('documents.id').onDelete('cascade'))
+          .addColumn('client', t.integer, (c) => c.notNull())
+          .addColumn('clock', t.integer, (c) => c.notNull())
+          .addColumn('len', t.integer, (c) => c.notNull())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('seq', t.integer, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('deletions_doc')
+          .ifNotExists()
+          .on('deletions')
+          .columns(['doc_id', 'client', 'clock'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -73,6 +73,34 @@ export interface ProjectionCursorsTable {
   seq: number;
 }
 
+/** Versions of documents, each with its own full state (server/src/versions/). */
+export interface VersionsTable {
+  id: string;
+  doc_id: string;
+  /** Given by a user for a named version; null for an automatic one. */
+  name: string | null;
+  created_at: number;
+  /** Who named it, or the last author of the changes an automatic one follows (null: none known). */
+  created_by: string | null;
+  /** Written as 0/1, which both engines take. */
+  automatic: ColumnType<number | boolean, number, number>;
+  /** The highest log sequence number the state covers (at least). */
+  upto_seq: number;
+  /** The document's full state (one Yjs update). */
+  state: Uint8Array;
+}
+
+/** Who deleted which Yjs items (versions/deletions.ts). */
+export interface DeletionsTable {
+  doc_id: string;
+  client: number;
+  clock: number;
+  len: number;
+  user_id: string;
+  /** The log entry that deleted them (0 when not known). */
+  seq: number;
+}
+
 export interface Database {
   documents: DocumentsTable;
   updates: UpdatesTable;
@@ -83,6 +111,8 @@ export interface Database {
   audit: AuditTable;
   settings: SettingsTable;
   projection_cursors: ProjectionCursorsTable;
+  versions: VersionsTable;
+  deletions: DeletionsTable;
 }
 
 export type DocumentRow = Selectable<DocumentsTable>;

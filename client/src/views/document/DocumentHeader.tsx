@@ -2,7 +2,10 @@ import { useEffect, useRef, useState } from 'react';
 import { followLink } from '../../app/router';
 import { signOut } from '../../app/session';
 import { ExportMenu } from '../../dialogs/ExportMenu';
+import { HistoryDialog } from '../../dialogs/HistoryDialog';
+import { HistoryMenu } from '../../dialogs/HistoryMenu';
 import { MembersDialog } from '../../dialogs/MembersDialog';
+import { RevisionDialog } from '../../dialogs/RevisionDialog';
 import { VocabularyDialog } from '../../dialogs/VocabularyDialog';
 import { ThemeToggle } from '../../ui/theme';
 import { useNarrow } from '../../ui/useMediaQuery';
@@ -16,10 +19,12 @@ import { useUiState } from './uiStore';
  * The document's header: back, title and role, connection, who is here, and the actions. On a narrow screen
  * the actions collapse into a "Menu" button and a "Threads" button shows the threads panel.
  */
+type Dialogs = 'members' | 'tags' | 'history' | 'revision';
+
 export function DocumentHeader({ offline }: { offline: boolean }) {
   const { info, permissions, user, ui } = useDocument();
   const { title, threads } = useAnnotations();
-  const [dialog, setDialog] = useState<'members' | 'tags' | null>(null);
+  const [dialog, setDialog] = useState<Dialogs | null>(null);
   const narrow = useNarrow();
   const [menuOpen, setMenuOpen] = useState(false);
   const sheetOpen = useUiState(ui, (s) => s.sheetOpen);
@@ -45,7 +50,7 @@ export function DocumentHeader({ offline }: { offline: boolean }) {
     };
   }, [menuOpen]);
 
-  const openDialog = (which: 'members' | 'tags') => {
+  const openDialog = (which: Dialogs) => {
     setMenuOpen(false);
     setDialog(which);
   };
@@ -56,6 +61,7 @@ export function DocumentHeader({ offline }: { offline: boolean }) {
           Tags
         </button>
       )}
+      <HistoryMenu canEdit={permissions.canEdit} onOpen={openDialog} />
       {permissions.isOwner && (
         <button type="button" onClick={() => openDialog('members')}>
           Members
@@ -124,6 +130,8 @@ export function DocumentHeader({ offline }: { offline: boolean }) {
       )}
       {dialog === 'members' && <MembersDialog onClose={() => setDialog(null)} />}
       {dialog === 'tags' && <VocabularyDialog onClose={() => setDialog(null)} />}
+      {dialog === 'history' && <HistoryDialog onClose={() => setDialog(null)} />}
+      {dialog === 'revision' && <RevisionDialog onClose={() => setDialog(null)} />}
     </header>
   );
 }

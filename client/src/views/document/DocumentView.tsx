@@ -16,6 +16,7 @@ import { userColor } from '../../ui/format';
 import { useNarrow } from '../../ui/useMediaQuery';
 import { DocumentContext, permissionsFor, useDocument, type DocumentContextValue } from './DocumentContext';
 import { DocumentHeader } from './DocumentHeader';
+import { markVisit } from '../../dialogs/HistoryDialog';
 import { useUiState } from './uiStore';
 import { useDocumentInfo, useLiveResources } from './useDocumentResources';
 
@@ -38,6 +39,11 @@ export function DocumentView({ docId, session }: { docId: string; session: Sessi
   useEffect(() => {
     if (infoState.status === 'ready') document.title = `${infoState.info.title} · Marginalia`;
   }, [infoState]);
+
+  // Remembers this visit, for the history's "What changed since my last visit".
+  useEffect(() => {
+    if (infoState.status === 'ready' && !infoState.offline) void markVisit(docId);
+  }, [docId, infoState]);
 
   useEffect(() => {
     if (!value) return;
