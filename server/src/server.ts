@@ -11,7 +11,9 @@ import type { Config } from './config.js';
 import { StorageError, type Storage } from './storage/types.js';
 import { openSqliteStorage } from './storage/sqlite.js';
 import { openPostgresStorage } from './storage/postgres.js';
-import { Tokens, loadSecret } from './auth/tokens.js';
+import { Tokens, signingKey } from './auth/tokens.js';
+import { AccessState } from './auth/access-state.js';
+import { enforceAccess } from './access.js';
 import { hashPassword } from './auth/passwords.js';
 import { DocumentRegistry } from './collab/registry.js';
 import { Hooks, type Extension } from './collab/hooks.js';
@@ -67,7 +69,9 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   await ensureAdmin(storage, config);
   if (config.seedSample) await ensureSampleDocument(storage, config);
 
-  const tokens = new Tokens(loadSecret(config.secret, config.dataDir), config.tokenTtlSeconds);
+  const key = await signingKey(config, storage);
+  const tokens = new Tokens(key.key, config.tokenTtlSeconds);
+  log.info('signing key', { fingerprint: key.fingerprint, source: key.source });
   const replicator = config.redisUrl
     ? await RedisReplicator.connect({
         url: config.redisUrl,
@@ -96,11 +100,20 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   });
   /** What the write path stores to: the log, projected before each compaction. */
   const liveStorage: Storage = { ...storage, log: projector.projectingBeforeCompaction(storage.log) };
-  const revoked: AppContext['revoked'] = new Map();
+  // Sign-outs, disabled accounts and membership changes, shared by every instance and enforced on this one's sockets.
+  const accessState: AccessState = await AccessState.open({
+    storage,
+    redisUrl: config.redisUrl,
+    redisPrefix: config.redisPrefix,
+    catchUpIntervalMs: config.catchUpIntervalMs,
+    enforce: (event) => {
+      if (ctx.collab) void enforceAccess(ctx.collab.connections, storage, accessState, event);
+    },
+  });
   /** A signed-out (revoked) token opens no socket; browsers open sockets only from allowed origins. */
   const access: Extension = {
     onUpgrade: (req) => (originAllowed(ctx, req.headers.origin, req.headers.host) ? null : 'origin not allowed'),
-    onAuthenticate: (principal) => (revoked.has(principal.jti) ? 'token revoked' : null),
+    onAuthenticate: (principal) => accessState.refuses(principal),
   };
   const projection: Extension = { onStored: ({ documentId }) => projector.wake(documentId) };
   // The lifecycle extensions, in the order their hooks run: after each stored batch, the projector is woken, then
@@ -120,7 +133,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     storage,
     tokens,
     registry,
-    revoked,
+    access: accessState,
+    signingKeyFingerprint: key.fingerprint,
     loginFailures: {
       byUser: new FailureCounter(config.limits.maxLoginFailuresPerUser, config.limits.loginWindowMs),
       byIp: new FailureCounter(config.limits.maxLoginFailuresPerIp, config.limits.loginWindowMs),
@@ -133,12 +147,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     extraRoutes: opts.extraRoutes,
   });
   const http = createServer(app);
-  ctx.collab = attachCollabEndpoint(http, { config, storage, tokens, registry, hooks });
-  const sweep = setInterval(() => {
-    const now = Date.now();
-    for (const [jti, exp] of ctx.revoked) if (exp < now) ctx.revoked.delete(jti);
-  }, 60_000);
-  sweep.unref();
+  ctx.collab = attachCollabEndpoint(http, { config, storage, tokens, registry, hooks, refusals: accessState });
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -154,13 +163,13 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
-      clearInterval(sweep);
       http.close();
       ctx.collab?.close();
       await registry.closeAll(1001, 'server shutting down');
       ctx.collab?.closeAll(1001, 'server shutting down');
       http.closeAllConnections();
       await replicator?.close();
+      await accessState.close();
       await projector.close();
       if (!opts.storage) await storage.close();
     })());

@@ -6,7 +6,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { DOC_ID, roleFor } from '../access.js';
+import { DOC_ID, decideAccess, type TokenRefusals } from '../access.js';
 import { TokenError, type Tokens, type Principal } from '../auth/tokens.js';
 import type { Config } from '../config.js';
 import type { Storage } from '../storage/types.js';
@@ -32,6 +32,8 @@ export interface CollabServices {
   tokens: Tokens;
   registry: DocumentRegistry;
   hooks: Hooks;
+  /** Sign-outs and disabled accounts shared by every instance (auth/access-state.ts). */
+  refusals?: TokenRefusals | null;
 }
 
 export function attachCollabEndpoint(server: Server, services: CollabServices): CollabEndpoint {
@@ -85,7 +87,7 @@ export function attachCollabEndpoint(server: Server, services: CollabServices): 
   });
 
   async function accept(req: IncomingMessage, socket: Duplex, head: Buffer, docId: string, token: string | null) {
-    let principal: Principal;
+    let principal: Principal & { jti: string; exp: number };
     try {
       if (!token) return acceptThenClose(req, socket, head, CLOSE.unauthorized, 'token required');
       const verified = await tokens.verify(token);
@@ -97,10 +99,11 @@ export function attachCollabEndpoint(server: Server, services: CollabServices): 
       return acceptThenClose(req, socket, head, CLOSE.unauthorized, reason);
     }
     try {
-      const record = await storage.getDocument(docId);
-      if (!record) return acceptThenClose(req, socket, head, CLOSE.notFound, 'no such document');
-      const role = await roleFor(storage, principal, record);
-      if (!role) return acceptThenClose(req, socket, head, CLOSE.forbidden, 'no access to this document');
+      const refusals = services.refusals ?? null;
+      const decided = await decideAccess(storage, refusals, principal, docId);
+      if ('refused' in decided) return acceptThenClose(req, socket, head, decided.refused, decided.reason);
+      const role = decided.role;
+      const check = () => decideAccess(storage, refusals, principal, docId);
       let hold: EarlyHold;
       try {
         hold = await registry.acquireEarly(docId);
@@ -132,7 +135,7 @@ export function attachCollabEndpoint(server: Server, services: CollabServices): 
             ws.off('message', keep);
             if (ws.readyState !== ws.OPEN) return registry.release(docId);
             const early = { sent: sentStored ? live.loadedStateVector : new Map<number, number>(), frames };
-            new Connection(ws, socket, live, principal, role, config.limits, hooks, early);
+            new Connection(ws, socket, live, principal, role, config.limits, hooks, early, check);
           },
           (e: Error) => {
             log.error('document load failed', { doc: docId, error: e.message });

@@ -8,7 +8,6 @@ import { StorageError } from '../storage/types.js';
 import { HttpError, parseBody, unauthorized } from './errors.js';
 import { principalOf, requireAdmin, type AppContext } from './context.js';
 import type { Principal } from '../auth/tokens.js';
-import { CLOSE } from '../collab/protocol.js';
 
 export const USERNAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
 
@@ -24,6 +23,8 @@ const NewUserBody = z.object({
   name: z.string().trim().min(1).max(100),
   admin: z.boolean().optional(),
 });
+
+const UserPatchBody = z.object({ disabled: z.boolean() }).strict();
 
 const publicUser = (p: Principal) => ({ id: p.id, username: p.username, name: p.name, guest: p.guest, admin: p.admin });
 
@@ -67,6 +68,7 @@ export function authRoutes(ctx: AppContext): Router {
       throw unauthorized('wrong username or password');
     }
     byUser.reset(username);
+    if (user.disabled) throw new HttpError(403, 'this account is disabled; ask an administrator');
     await signIn(req, res, {
       id: user.id,
       username: user.username,
@@ -100,14 +102,10 @@ export function authRoutes(ctx: AppContext): Router {
     await signIn(req, res, { id: p.id, username: p.username, name: p.name, guest: p.guest, admin: p.admin });
   });
 
-  r.post('/auth/logout', (req, res) => {
-    principalOf(res);
-    ctx.revoked.set(res.locals.tokenId as string, res.locals.tokenExpiry as number);
-    // WebSocket sessions opened with this token end too (the endpoint keeps the verified token's jti).
-    for (const c of [...(ctx.collab?.connections ?? [])]) {
-      if ((c.principal as Principal & { jti?: string }).jti === res.locals.tokenId)
-        c.close(CLOSE.unauthorized, 'signed out');
-    }
+  /** Signs the token out on every instance: REST answers 401 and its sockets close 4401 (auth/access-state.ts). */
+  r.post('/auth/logout', async (req, res) => {
+    const p = principalOf(res);
+    await ctx.access.revoke(res.locals.tokenId as string, p.id, res.locals.tokenExpiry as number);
     clearSessionCookie(req, res);
     res.status(204).end();
   });
@@ -131,6 +129,24 @@ export function authRoutes(ctx: AppContext): Router {
       throw e;
     }
     res.status(201).json({ id: user.id, username: user.username, name: user.name });
+  });
+
+  /** Disables (or re-enables) an account: its tokens and sockets stop on every instance (admin). */
+  r.patch('/users/:username', async (req, res) => {
+    const admin = requireAdmin(res);
+    const body = parseBody(UserPatchBody, req.body);
+    const user = await ctx.storage.getUserByUsername(String(req.params.username).toLowerCase());
+    if (!user) throw new HttpError(404, `no user "${req.params.username}"`);
+    if (body.disabled && user.id === admin.id) throw new HttpError(409, 'you cannot disable your own account');
+    await ctx.storage.setUserDisabled(user.id, body.disabled);
+    await ctx.storage.audit({
+      docId: null,
+      actorId: admin.id,
+      action: body.disabled ? 'user.disabled' : 'user.enabled',
+      detail: { username: user.username },
+    });
+    await ctx.access.userChanged(user.id, body.disabled);
+    res.json({ id: user.id, username: user.username, name: user.name, disabled: body.disabled });
   });
 
   return r;
