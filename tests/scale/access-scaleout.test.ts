@@ -10,7 +10,9 @@ import fc from 'fast-check';
 import WebSocket from 'ws';
 import { SignJWT } from 'jose';
 import { randomBytes } from 'node:crypto';
-import { ADMIN, addMember, api, createDocument, login, startServer, type TestServer } from '../support/server.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { ADMIN, CLI, addMember, api, createDocument, login, startServer, type TestServer } from '../support/server.js';
 import { connectClient, type TestClient } from '../support/clients.js';
 import { waitFor } from '../support/wait.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
@@ -56,6 +58,14 @@ describeIfService('postgresql and redis', available)('access across two instance
   const schema = uniqueSchema('access');
   const prefix = `test:${schema}:`;
   let redisProxy: TcpProxy;
+  // No MARGINALIA_SECRET: the instances must share the key generated into the database.
+  const env = () => ({
+    DATABASE_URL: POSTGRES_URL,
+    MARGINALIA_PG_SCHEMA: schema,
+    REDIS_URL: `redis://127.0.0.1:${redisProxy.port}`,
+    REDIS_PREFIX: prefix,
+    MARGINALIA_CATCHUP_INTERVAL_MS: String(CATCHUP_MS),
+  });
   let a: TestServer;
   let b: TestServer;
   const clients: TestClient[] = [];
@@ -85,16 +95,8 @@ describeIfService('postgresql and redis', available)('access across two instance
   beforeAll(async () => {
     const redis = new URL(REDIS_URL);
     redisProxy = await startTcpProxy(redis.hostname, Number(redis.port || 6379));
-    // No MARGINALIA_SECRET: the instances must share the key generated into the database.
-    const env = {
-      DATABASE_URL: POSTGRES_URL,
-      MARGINALIA_PG_SCHEMA: schema,
-      REDIS_URL: `redis://127.0.0.1:${redisProxy.port}`,
-      REDIS_PREFIX: prefix,
-      MARGINALIA_CATCHUP_INTERVAL_MS: String(CATCHUP_MS),
-    };
     // Started together: whichever creates the key first, both use it.
-    [a, b] = await Promise.all([startServer({ env }), startServer({ env })]);
+    [a, b] = await Promise.all([startServer({ env: env() }), startServer({ env: env() })]);
   });
   afterEach(() => {
     for (const c of clients.splice(0)) c.destroy();
@@ -193,6 +195,29 @@ describeIfService('postgresql and redis', available)('access across two instance
     expect((await api(a.url, a.adminToken).patch(`/users/${username}`, { disabled: false })).status).toBe(200);
     const token = await login(b.url, username, `${username}-password`);
     expect((await api(b.url, token).get(`/documents/${docId}`)).status).toBe(200);
+  });
+
+  test('`marginalia users disable` (CLI, against the shared database and Redis) stops the user on both instances within 1 s; `users enable` restores sign-in', async () => {
+    const docId = await createDocument(a.url, a.adminToken, ARTICLE);
+    const username = unique('clioff');
+    const member = await addMember(a, docId, username, 'Cleo', 'editor');
+    const onA = client(a, docId, member.token);
+    const onB = client(b, docId, member.token);
+    await Promise.all([onA.synced(), onB.synced()]);
+    // Run asynchronously: the Redis proxy lives in this process and must keep forwarding meanwhile.
+    const cli = async (verb: string, name = username) =>
+      (await promisify(execFile)(process.execPath, [CLI, 'users', verb, name], { env: { ...process.env, ...env() } }))
+        .stdout;
+    expect(await cli('disable')).toMatch(/disabled/);
+    await waitFor(() => onA.closes.some((c) => c.code === 4401) && onB.closes.some((c) => c.code === 4401), {
+      timeout: BOUND_MS,
+      message: 'close 4401 on both',
+    });
+    expect((await api(b.url, member.token).get('/auth/me')).status).toBe(401);
+    expect((await api(a.url).post('/auth/login', { username, password: `${username}-password` })).status).toBe(403);
+    expect(await cli('enable')).toMatch(/enabled/);
+    await login(a.url, username, `${username}-password`);
+    await expect(cli('disable', 'nobody-here')).rejects.toThrow(/no user/);
   });
 
   test('Redis cut: a sign-out and a removal on A still hold on B within the catch-up interval', async () => {

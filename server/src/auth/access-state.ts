@@ -98,8 +98,17 @@ export class AccessState {
     await state.load();
     if (state.sub && state.pub) {
       try {
-        await Promise.all([state.pub.connect(), state.sub.connect()]);
-        await state.sub.subscribe(state.channel);
+        let timer: NodeJS.Timeout | undefined;
+        const connected = (async () => {
+          await Promise.all([state.pub!.connect(), state.sub!.connect()]);
+          await state.sub!.subscribe(state.channel);
+        })();
+        // A Redis that accepts but does not answer must not hold up the start (it keeps retrying behind).
+        const tooLong = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('no answer within 5 s')), 5000);
+        });
+        connected.catch(() => {});
+        await Promise.race([connected, tooLong]).finally(() => clearTimeout(timer));
         state.missedMessages = false;
       } catch (e) {
         state.missedMessages = true;
