@@ -28,7 +28,7 @@ import { activityConsumer } from './projector/activity.js';
 import { RedisReplicator } from './scale/redis-replicator.js';
 import { ensureSampleDocument } from './sample.js';
 import { log } from './log.js';
-import { FailureCounter } from './limits.js';
+import { SharedLimits } from './shared-limits.js';
 import type express from 'express';
 
 export interface RunningServer {
@@ -70,6 +70,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   if (config.seedSample) await ensureSampleDocument(storage, config);
 
   const key = await signingKey(config, storage);
+  const limits = await SharedLimits.open(config);
   const tokens = new Tokens(key.key, config.tokenTtlSeconds);
   log.info('signing key', { fingerprint: key.fingerprint, source: key.source });
   const replicator = config.redisUrl
@@ -135,10 +136,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     registry,
     access: accessState,
     signingKeyFingerprint: key.fingerprint,
-    loginFailures: {
-      byUser: new FailureCounter(config.limits.maxLoginFailuresPerUser, config.limits.loginWindowMs),
-      byIp: new FailureCounter(config.limits.maxLoginFailuresPerIp, config.limits.loginWindowMs),
-    },
+    limits,
     collab: null,
     replicator,
   };
@@ -147,7 +145,15 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     extraRoutes: opts.extraRoutes,
   });
   const http = createServer(app);
-  ctx.collab = attachCollabEndpoint(http, { config, storage, tokens, registry, hooks, refusals: accessState });
+  ctx.collab = attachCollabEndpoint(http, {
+    config,
+    storage,
+    tokens,
+    registry,
+    hooks,
+    refusals: accessState,
+    connectionLimit: limits.connections,
+  });
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -170,6 +176,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       http.closeAllConnections();
       await replicator?.close();
       await accessState.close();
+      limits.close();
       await projector.close();
       if (!opts.storage) await storage.close();
     })());

@@ -15,7 +15,7 @@ import type { DocumentRegistry, EarlyHold } from './registry.js';
 import type { Hooks } from './hooks.js';
 import { CLOSE } from './protocol.js';
 import { log } from '../log.js';
-import { ConnectionCounter } from '../limits.js';
+import { ConnectionLimit, SharedLimits } from '../shared-limits.js';
 import { SESSION_COOKIE, readCookie } from '../auth/cookies.js';
 
 export interface CollabEndpoint {
@@ -32,6 +32,8 @@ export interface CollabServices {
   tokens: Tokens;
   registry: DocumentRegistry;
   hooks: Hooks;
+  /** Open connections per IP address, counted across instances (default: this instance's own count). */
+  connectionLimit?: ConnectionLimit;
   /** Sign-outs and disabled accounts shared by every instance (auth/access-state.ts). */
   refusals?: TokenRefusals | null;
 }
@@ -54,7 +56,7 @@ export function attachCollabEndpoint(server: Server, services: CollabServices): 
       registry.release(c.live.id);
     },
   });
-  const perIp = new ConnectionCounter(config.limits.maxConnectionsPerIp);
+  const perIp = services.connectionLimit ?? SharedLimits.inMemory(config).connections;
 
   const refuseHttp = (socket: Duplex, status: number, message: string) => {
     socket.end(
@@ -75,15 +77,20 @@ export function attachCollabEndpoint(server: Server, services: CollabServices): 
     const refusal = hooks.onUpgrade(req);
     if (refusal !== null) return refuseHttp(socket, 403, `Forbidden: ${refusal}`);
     const ip = req.socket.remoteAddress ?? 'unknown';
-    if (!perIp.tryOpen(ip)) return refuseHttp(socket, 429, 'Too Many Requests: too many connections from this address');
-    let released = false;
-    const releaseIp = () => {
-      if (!released) perIp.close(ip);
-      released = true;
-    };
-    socket.once('close', releaseIp);
-    // A browser sends its session cookie with the upgrade; other clients pass ?token=.
-    void accept(req, socket, head, docId, url.searchParams.get('token') ?? readCookie(req, SESSION_COOKIE));
+    void (async () => {
+      let admitted: boolean;
+      try {
+        admitted = await perIp.tryOpen(ip);
+      } catch (e) {
+        log.error('connection limit failed', { error: (e as Error).message });
+        return refuseHttp(socket, 500, 'Internal Server Error');
+      }
+      if (!admitted) return refuseHttp(socket, 429, 'Too Many Requests: too many connections from this address');
+      if (socket.destroyed) return perIp.close(ip);
+      socket.once('close', () => perIp.close(ip));
+      // A browser sends its session cookie with the upgrade; other clients pass ?token=.
+      await accept(req, socket, head, docId, url.searchParams.get('token') ?? readCookie(req, SESSION_COOKIE));
+    })();
   });
 
   async function accept(req: IncomingMessage, socket: Duplex, head: Buffer, docId: string, token: string | null) {

@@ -55,19 +55,18 @@ export function authRoutes(ctx: AppContext): Router {
     const body = parseBody(LoginBody, req.body);
     const username = body.username.trim().toLowerCase();
     const ip = req.ip ?? 'unknown';
-    const { byUser, byIp } = ctx.loginFailures;
-    const wait = Math.max(byUser.blockedFor(username), byIp.blockedFor(ip));
+    const { loginByUser: byUser, loginByIp: byIp } = ctx.limits;
+    const wait = Math.max(await byUser.blockedFor(username), await byIp.blockedFor(ip));
     if (wait > 0) {
       res.setHeader('Retry-After', String(Math.ceil(wait / 1000)));
       throw new HttpError(429, `too many failed sign-ins; try again in ${Math.ceil(wait / 60000)} minute(s)`);
     }
     const user = await ctx.storage.getUserByUsername(username);
     if (!user || !(await verifyPassword(body.password, user.passwordHash))) {
-      byUser.fail(username);
-      byIp.fail(ip);
+      await Promise.all([byUser.fail(username), byIp.fail(ip)]);
       throw unauthorized('wrong username or password');
     }
-    byUser.reset(username);
+    await byUser.reset(username);
     if (user.disabled) throw new HttpError(403, 'this account is disabled; ask an administrator');
     await signIn(req, res, {
       id: user.id,

@@ -3,7 +3,7 @@ import type { Request, Response, NextFunction } from 'express';
 import type { Role } from '@marginalia/shared';
 import { ROLE_RANK } from '@marginalia/shared';
 import type { Config } from '../config.js';
-import type { FailureCounter } from '../limits.js';
+import type { SharedLimits } from '../shared-limits.js';
 import type { AccessState } from '../auth/access-state.js';
 import type { Storage, DocumentRecord } from '../storage/types.js';
 import { TokenError, type Principal, type Tokens } from '../auth/tokens.js';
@@ -22,8 +22,8 @@ export interface AppContext {
   access: AccessState;
   /** First 8 hex digits of the SHA-256 of the token signing key: instances that disagree show it (health). */
   signingKeyFingerprint: string;
-  /** Failed sign-ins per username and per IP address. */
-  loginFailures: { byUser: FailureCounter; byIp: FailureCounter };
+  /** Failed sign-ins per username and per IP address, and connections per address, across instances. */
+  limits: SharedLimits;
   /** Set once the WebSocket endpoint is attached (after the HTTP server exists). */
   collab: CollabEndpoint | null;
   /** Scale-out over Redis, when REDIS_URL is set. */
