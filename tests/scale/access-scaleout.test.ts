@@ -12,7 +12,17 @@ import { SignJWT } from 'jose';
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { ADMIN, CLI, addMember, api, createDocument, login, startServer, type TestServer } from '../support/server.js';
+import {
+  ADMIN,
+  CLI,
+  addMember,
+  createUser,
+  api,
+  createDocument,
+  login,
+  startServer,
+  type TestServer,
+} from '../support/server.js';
 import { connectClient, type TestClient } from '../support/clients.js';
 import { waitFor } from '../support/wait.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
@@ -349,3 +359,91 @@ async function sharedKey(schema: string): Promise<string> {
     await c.end();
   }
 }
+
+describeIfService('postgresql and redis', available)('limits shared by two instances on PostgreSQL + Redis', () => {
+  const schema = uniqueSchema('limits');
+  let redisProxy: TcpProxy;
+  let c: TestServer;
+  let d: TestServer;
+  const sockets: WebSocket[] = [];
+
+  /** Opens a raw socket; resolves with it once open, or with the HTTP status that refused the upgrade. */
+  const open = (server: TestServer, docId: string) =>
+    new Promise<WebSocket | number>((resolve) => {
+      const ws = new WebSocket(`${server.wsUrl}/collab/${docId}?token=${encodeURIComponent(server.adminToken)}`);
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => {
+        sockets.push(ws);
+        resolve(ws);
+      });
+      ws.on('error', () => {});
+    });
+  const failLogin = (server: TestServer, username: string) =>
+    api(server.url).post('/auth/login', { username, password: 'wrong-password' });
+
+  beforeAll(async () => {
+    const redis = new URL(REDIS_URL);
+    redisProxy = await startTcpProxy(redis.hostname, Number(redis.port || 6379));
+    const env = {
+      DATABASE_URL: POSTGRES_URL,
+      MARGINALIA_PG_SCHEMA: schema,
+      REDIS_URL: `redis://127.0.0.1:${redisProxy.port}`,
+      REDIS_PREFIX: `test:${schema}:`,
+      MARGINALIA_MAX_LOGIN_FAILURES_PER_USER: '3',
+      MARGINALIA_MAX_CONNECTIONS_PER_IP: '3',
+    };
+    [c, d] = await Promise.all([startServer({ env }), startServer({ env })]);
+  });
+  afterEach(() => {
+    for (const ws of sockets.splice(0)) ws.terminate();
+    redisProxy.restore();
+  });
+  afterAll(async () => {
+    await c?.dispose();
+    await d?.dispose();
+    await redisProxy?.close();
+    await dropSchema(schema);
+  });
+
+  test('failed sign-ins count across instances: two on C and one on D block the username on D, even with the right password', async () => {
+    const username = unique('guessed');
+    await createUser(c, username);
+    expect((await failLogin(c, username)).status).toBe(401);
+    expect((await failLogin(c, username)).status).toBe(401);
+    expect((await failLogin(d, username)).status).toBe(401);
+    const blocked = await api(d.url).post('/auth/login', { username, password: `${username}-password` });
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await api(c.url).post('/auth/login', { username, password: `${username}-password` })).status).toBe(429);
+  });
+
+  test('connections per IP address count across instances, and a closed one frees its place', async () => {
+    const docId = await createDocument(c.url, c.adminToken, ARTICLE);
+    const first = await open(c, docId);
+    expect(first).toBeInstanceOf(WebSocket);
+    expect(await open(c, docId)).toBeInstanceOf(WebSocket);
+    expect(await open(d, docId)).toBeInstanceOf(WebSocket);
+    expect(await open(d, docId)).toBe(429);
+    (first as WebSocket).terminate();
+    await waitFor(
+      async () => {
+        const again = await open(d, docId);
+        return again instanceof WebSocket;
+      },
+      { message: 'a place freed on C opens on D' },
+    );
+    // Sockets in flight are closed before the next test: they stop counting once closed.
+    for (const ws of sockets.splice(0)) ws.terminate();
+  });
+
+  test('Redis cut: each instance still limits failed sign-ins on its own', async () => {
+    const username = unique('cutguess');
+    await createUser(c, username);
+    redisProxy.cut();
+    await waitFor(async () => (await api(d.url).get('/health')).body.redis === 'down', {
+      message: 'D sees Redis down',
+    });
+    for (let i = 0; i < 3; i++) expect((await failLogin(d, username)).status).toBe(401);
+    expect((await api(d.url).post('/auth/login', { username, password: `${username}-password` })).status).toBe(429);
+  });
+});
