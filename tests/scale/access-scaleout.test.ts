@@ -228,7 +228,8 @@ describeIfService('postgresql and redis', available)('access across two instance
     expect(await cli('enable')).toMatch(/enabled/);
     await login(a.url, username, `${username}-password`);
     await expect(cli('disable', 'nobody-here')).rejects.toThrow(/no user/);
-  });
+    // three CLI processes, each opening the database: slow on a busy machine
+  }, 120_000);
 
   test('Redis cut: a sign-out and a removal on A still hold on B within the catch-up interval', async () => {
     const docId = await createDocument(a.url, a.adminToken, ARTICLE);
