@@ -103,7 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           .map((o) => o.trim())
           .filter(Boolean)
       : null,
-    tokenTtlSeconds: int(env, 'MARGINALIA_TOKEN_TTL', 12 * 3600, 60),
+    tokenTtlSeconds: int(env, 'MARGINALIA_TOKEN_TTL', 12 * 3600, 10),
     seedSample: env.MARGINALIA_SAMPLE !== '0',
     limits: {
       maxFrameBytes: int(env, 'MARGINALIA_MAX_FRAME_BYTES', 2 * 1024 * 1024, 1024),

@@ -10,6 +10,7 @@ import type { Provider } from '@lexical/yjs';
 import { IndexeddbPersistence } from 'y-indexeddb';
 import * as Y from 'yjs';
 import { newStore, type Store } from '../app/store';
+import { onSessionRefreshed } from '../app/session';
 import { ArticleProvider } from './articleProvider';
 import { Presence } from './presence';
 import { SyncTracker } from './syncTracker';
@@ -46,10 +47,9 @@ export class DocumentSession {
 
   constructor(
     readonly docId: string,
-    token: string,
     userId: string,
   ) {
-    this.provider = new ArticleProvider(collabUrl(), docId, this.doc, token);
+    this.provider = new ArticleProvider(collabUrl(), docId, this.doc);
     this.tracker = new SyncTracker(
       this.doc,
       this.provider,
@@ -66,6 +66,15 @@ export class DocumentSession {
     this.watchProvider(userId);
     this.watchNetwork();
     this.cleanups.push(this.tracker.state.subscribe(({ pending }) => this.update({ pending })));
+    // The socket's token expires with the old cookie: reconnect with the refreshed one (the provider resends
+    // whatever the server has not confirmed).
+    this.cleanups.push(
+      onSessionRefreshed(() => {
+        if (this.isRefused()) return;
+        this.provider.suspend();
+        this.provider.resume();
+      }),
+    );
   }
 
   /** The provider as @lexical/yjs types it (its awareness states are Lexical's UserState). */

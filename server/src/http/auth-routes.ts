@@ -44,11 +44,15 @@ async function memberNameTaken(ctx: AppContext, name: string): Promise<boolean> 
 export function authRoutes(ctx: AppContext): Router {
   const r = Router();
 
-  /** Issues a token, sets the session cookie, answers `{ token, expiresAt, user }`. */
-  async function signIn(req: Request, res: Response, principal: Principal) {
+  /**
+   * Issues a token, sets the session cookie, answers `{ token, expiresAt, user }` — without `token` when
+   * `cookieOnly` (a refresh by cookie: the web app's credential stays out of reach of the page's scripts).
+   */
+  async function signIn(req: Request, res: Response, principal: Principal, cookieOnly = false) {
     const { token, expiresAt } = await ctx.tokens.issue(principal);
     setSessionCookie(req, res, token, expiresAt);
-    res.json({ token, expiresAt, user: publicUser(principal) });
+    const user = publicUser(principal);
+    res.json(cookieOnly ? { expiresAt, user } : { token, expiresAt, user });
   }
 
   r.post('/auth/login', async (req, res) => {
@@ -95,10 +99,11 @@ export function authRoutes(ctx: AppContext): Router {
     res.json({ user: publicUser(principalOf(res)), expiresAt: res.locals.tokenExpiry });
   });
 
-  /** A fresh token for a valid one (the old one stays valid until it expires). */
+  /** A fresh token for a valid one (the old one stays valid until it expires); by cookie, only the cookie. */
   r.post('/auth/refresh', async (req, res) => {
     const p = principalOf(res);
-    await signIn(req, res, { id: p.id, username: p.username, name: p.name, guest: p.guest, admin: p.admin });
+    const byCookie = !req.headers.authorization;
+    await signIn(req, res, { id: p.id, username: p.username, name: p.name, guest: p.guest, admin: p.admin }, byCookie);
   });
 
   /** Signs the token out on every instance: REST answers 401 and its sockets close 4401 (auth/access-state.ts). */

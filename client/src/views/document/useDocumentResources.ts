@@ -61,10 +61,10 @@ export function useDocumentInfo(docId: string, session: Session): InfoState {
 
 export function useLiveResources(docId: string, session: Session, enabled: boolean): LiveResources | null {
   const [resources, setResources] = useState<LiveResources | null>(null);
-  const { token, user } = session;
+  const { user } = session;
   useEffect(() => {
     if (!enabled) return;
-    const documentSession = new DocumentSession(docId, token, user.id);
+    const documentSession = new DocumentSession(docId, user.id);
     const model = new AnnotationModel(documentSession.doc);
     const ui = new UiStore();
     const live: LiveResources = {
@@ -92,6 +92,6 @@ export function useLiveResources(docId: string, session: Session, enabled: boole
         live.session.destroy();
       }, 0);
     };
-  }, [docId, token, user, enabled]);
+  }, [docId, user, enabled]);
   return resources;
 }
