@@ -178,6 +178,33 @@ describeIfService('postgresql and redis', available)('access across two instance
     expect(watchA.doc.getMap('meta').has('after-removal')).toBe(false);
   });
 
+  test('guest access closed on A (PATCH /api/documents/:id {guestRole: null}): a guest socket on B closes 4403 within 1 s and REST on B answers 403; reopened as viewer, the guest reconnects and may not write', async () => {
+    const docId = await createDocument(a.url, a.adminToken, ARTICLE, { guestRole: 'editor' });
+    const guest = (await api(a.url).post('/auth/guest', { name: unique('Guest ') })).body.token as string;
+    const onB = client(b, docId, guest);
+    const watchA = await watcher(a, docId);
+    const adminOnB = await watcher(b, docId);
+    await onB.synced();
+    onB.doc.getMap('meta').set('guest-as-editor', 1);
+    await waitFor(() => watchA.doc.getMap('meta').has('guest-as-editor'), { message: 'guest write as editor' });
+
+    expect((await api(a.url, a.adminToken).patch(`/documents/${docId}`, { guestRole: 'nobody' })).status).toBe(400);
+    const closed = await api(a.url, a.adminToken).patch(`/documents/${docId}`, { guestRole: null });
+    expect(closed.status).toBe(200);
+    expect(closed.body.guestRole).toBeNull();
+    await waitFor(() => onB.closes.some((c) => c.code === 4403), { timeout: BOUND_MS, message: 'close 4403 on B' });
+    expect((await api(b.url, guest).get(`/documents/${docId}`)).status).toBe(403);
+    await writeThenControl(onB, adminOnB, watchA, 'guest-while-closed');
+    expect(watchA.doc.getMap('meta').has('guest-while-closed')).toBe(false);
+
+    expect((await api(a.url, a.adminToken).patch(`/documents/${docId}`, { guestRole: 'viewer' })).status).toBe(200);
+    const again = client(b, docId, guest);
+    await again.synced();
+    again.doc.getMap('meta').set('guest-as-viewer', 1);
+    await waitFor(() => again.closes.some((c) => c.code === 4403), { message: 'viewer write refused' });
+    expect(watchA.doc.getMap('meta').has('guest-as-viewer')).toBe(false);
+  });
+
   test('a user disabled on A (PATCH /api/users/:username): within 1 s their token is refused on B over REST and WebSocket and sign-in fails; enabled again, they sign in on B', async () => {
     const docId = await createDocument(a.url, a.adminToken, ARTICLE);
     const username = unique('disabled');

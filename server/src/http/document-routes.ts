@@ -18,6 +18,7 @@ const CreateBody = z.object({
   publishedAt: z.string().max(100).optional(),
 });
 const MemberBody = z.object({ role: RoleSchema });
+const DocumentPatch = z.object({ guestRole: RoleSchema.nullable() }).strict();
 
 const view = (d: DocumentRecord, role: Role) => ({
   id: d.id,
@@ -79,6 +80,21 @@ export function documentRoutes(ctx: AppContext): Router {
   r.get('/documents/:id', async (req, res) => {
     const { record, role } = await documentAccess(ctx, res, req.params.id);
     res.json(view(record, role));
+  });
+
+  /** Opens the document to guests with a role, or closes it (null): every instance re-checks their sockets. */
+  r.patch('/documents/:id', async (req, res) => {
+    const { record, role, principal } = await documentAccess(ctx, res, req.params.id, 'owner');
+    const { guestRole } = parseBody(DocumentPatch, req.body);
+    await ctx.storage.updateDocument(record.id, { guestRole });
+    await ctx.storage.audit({
+      docId: record.id,
+      actorId: principal.id,
+      action: 'document.guest-role',
+      detail: { guestRole, previous: record.guestRole },
+    });
+    if (guestRole !== record.guestRole) await ctx.access.membersChanged(record.id, null);
+    res.json(view({ ...record, guestRole }, role));
   });
 
   r.delete('/documents/:id', async (req, res) => {
