@@ -70,6 +70,29 @@ describe('the web session', () => {
   );
 
   browserTest(
+    'a role changed while the document is open takes effect after a quiet reconnect, without a reload',
+    async () => {
+      await addMember(server, docId, 'rory', 'Rory Reader', 'viewer');
+      const user = await newUserPage(browser, server);
+      await signIn(user.page, 'rory', 'rory-password');
+      await openDocument(user.page, docId);
+      await user.page.locator('.doc-page[data-role="viewer"]').waitFor();
+      const admin = await login(server.url, ADMIN.username, ADMIN.password);
+      const setRole = async (role: string) =>
+        expect((await api(server.url, admin).put(`/documents/${docId}/members/rory`, { role })).status).toBe(200);
+      await setRole('commenter');
+      await user.page.locator('.doc-page[data-role="commenter"]').waitFor();
+      await user.page.locator('[data-connection="connected"]').waitFor();
+      await commentOn(user.page, 'lighthouse keeper', 'Now I may comment.');
+      await setRole('viewer');
+      await user.page.locator('.doc-page[data-role="viewer"]').waitFor();
+      await user.page.locator('[data-connection="connected"]').waitFor();
+      expect(user.errors).toEqual([]);
+      await user.context.close();
+    },
+  );
+
+  browserTest(
     'an open document outlives its token: the app refreshes ahead of expiry, reconnects quietly, and keeps writing',
     async () => {
       const user = await newUserPage(browser, server);

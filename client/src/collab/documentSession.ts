@@ -28,6 +28,11 @@ export interface ConnectionState {
   reason: string | null;
 }
 
+/** The close code of a role change (the socket reconnects with the new role). */
+const ROLE_CHANGED = 4000;
+/** A window event (detail: the document id) telling the view to re-read the caller's role. */
+export const ROLE_CHANGED_EVENT = 'marginalia:role-changed';
+
 function collabUrl(): string {
   const protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
   return `${protocol}//${location.host}/collab`;
@@ -153,6 +158,12 @@ export class DocumentSession {
     };
     provider.on('status', onStatus);
     provider.on('sync', onSync);
+    // 4000: the server says our role changed and we reconnect by ourselves; the view re-reads the role.
+    const onConnectionClose = (event: CloseEvent | null) => {
+      if (event?.code === ROLE_CHANGED)
+        window.dispatchEvent(new CustomEvent(ROLE_CHANGED_EVENT, { detail: this.docId }));
+    };
+    provider.on('connection-close', onConnectionClose);
     provider.on('closed', onClosed);
     provider.events.on('connect', onConnect);
     provider.events.on('permission-denied', onDenied);
@@ -160,6 +171,7 @@ export class DocumentSession {
       provider.off('status', onStatus);
       provider.off('sync', onSync);
       provider.off('closed', onClosed);
+      provider.off('connection-close', onConnectionClose);
       provider.events.off('connect', onConnect);
       provider.events.off('permission-denied', onDenied);
     });
