@@ -73,6 +73,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const limits = await SharedLimits.open(config);
   const tokens = new Tokens(key.key, config.tokenTtlSeconds);
   log.info('signing key', { fingerprint: key.fingerprint, source: key.source });
+  if (storage.kind === 'postgres') await compareSigningKey(storage, key.fingerprint);
   const replicator = config.redisUrl
     ? await RedisReplicator.connect({
         url: config.redisUrl,
@@ -182,6 +183,24 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     })());
   return { url, port, http, context: ctx, close };
 }
+
+/**
+ * Instances sharing a database must sign with one key: the fingerprint of the last instance to start is kept in
+ * the settings, and an instance starting with another key says so (its tokens are refused by the others).
+ */
+async function compareSigningKey(storage: Storage, fingerprint: string): Promise<void> {
+  const previous = await storage.getSetting(SIGNING_KEY_FINGERPRINT);
+  if (previous !== null && previous !== fingerprint) {
+    log.warn('this instance signs tokens with another key than the instance started before it', {
+      fingerprint,
+      previous,
+      fix: 'set the same MARGINALIA_SECRET on every instance (or on none), then restart them',
+    });
+  }
+  await storage.setSetting(SIGNING_KEY_FINGERPRINT, fingerprint);
+}
+
+const SIGNING_KEY_FINGERPRINT = 'token_signing_key_fingerprint';
 
 async function ensureAdmin(storage: Storage, config: Config): Promise<void> {
   if (!config.adminUser || !config.adminPassword) return;

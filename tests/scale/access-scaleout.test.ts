@@ -131,6 +131,20 @@ describeIfService('postgresql and redis', available)('access across two instance
     expect((await api(a.url, tokenFromB).get('/auth/me')).status).toBe(200);
   });
 
+  test("an instance started with another MARGINALIA_SECRET is visible: another fingerprint in health, a warning at start, and the others' tokens refused there", async () => {
+    const odd = await startServer({ env: { ...env(), MARGINALIA_SECRET: 'a-key-of-its-own' } });
+    try {
+      const [ha, hodd] = await Promise.all([api(a.url).get('/health'), api(odd.url).get('/health')]);
+      expect(hodd.body.signingKey).toMatch(/^[0-9a-f]{8}$/);
+      expect(hodd.body.signingKey).not.toBe(ha.body.signingKey);
+      expect(odd.output()).toMatch(/another key/);
+      expect(odd.output()).toContain(hodd.body.signingKey);
+      expect((await api(odd.url, a.adminToken).get('/auth/me')).status).toBe(401);
+    } finally {
+      await odd.dispose();
+    }
+  });
+
   test('sign-out on A: within 1 s B answers 401 over REST, closes the open socket 4401 and refuses new ones; its writes are neither stored nor broadcast; a restarted B still refuses it', async () => {
     const docId = await createDocument(a.url, a.adminToken, ARTICLE);
     const username = unique('signout');
