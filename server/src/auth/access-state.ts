@@ -231,8 +231,8 @@ export class AccessState {
     }
   }
 
-  /** Forgets revocations of tokens that have expired anyway (they are refused for that). */
-  private async prune(): Promise<void> {
+  /** Forgets revocations of tokens that have expired anyway (they are refused for that); run every minute. */
+  async prune(): Promise<void> {
     const now = Date.now();
     for (const [jti, exp] of this.revoked) if (exp < now) this.revoked.delete(jti);
     try {
