@@ -9,6 +9,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { openStorage, startServer } from './server.js';
 import { createDocument } from './documents.js';
 import { hashPassword } from './auth/passwords.js';
+import { AccessState } from './auth/access-state.js';
 import { USERNAME } from './http/auth-routes.js';
 import type { ArticleFormat } from './article/import.js';
 import { StorageError, type Storage } from './storage/types.js';
@@ -69,7 +70,7 @@ program
     const server = await startServer(config);
     if (config.metricsPort !== null) console.log(`Metrics at ${server.metricsUrl}`);
     console.log(
-      `Marginalia is running at ${server.url}  (data: ${config.dataDir}, storage: ${server.context.storage.kind})`,
+      `Marginalia is running at ${server.url}  (data: ${config.dataDir}, storage: ${server.context.storage.kind}, signing key ${server.context.signingKeyFingerprint})`,
     );
     console.log(`Open ${server.url}/ in a browser; the sample document is at ${server.url}/d/sample`);
     let stopping = false;
@@ -373,6 +374,48 @@ users
       await storage.close();
     }
   });
+
+for (const [verb, disabled] of [
+  ['disable', true],
+  ['enable', false],
+] as const) {
+  users
+    .command(verb)
+    .description(
+      disabled
+        ? 'disable an account: it cannot sign in, and its tokens and sockets stop on every instance'
+        : 'enable a disabled account again: it can sign in',
+    )
+    .argument('<username>')
+    .action(async (username: string) => {
+      const config = loadConfig();
+      const storage = await openStorage(config);
+      try {
+        const user = await storage.getUserByUsername(username.trim().toLowerCase());
+        if (!user) throw new Error(`no user "${username}"`);
+        await storage.setUserDisabled(user.id, disabled);
+        await storage.audit({
+          docId: null,
+          actorId: null,
+          action: disabled ? 'user.disabled' : 'user.enabled',
+          detail: { username: user.username, by: 'cli' },
+        });
+        // Running instances hear it at once over Redis, or read it on their catch-up timer.
+        const access = await AccessState.open({
+          storage,
+          redisUrl: config.redisUrl,
+          redisPrefix: config.redisPrefix,
+          catchUpIntervalMs: config.catchUpIntervalMs,
+          enforce: () => {},
+        });
+        await access.userChanged(user.id, disabled);
+        await access.close();
+        console.log(`${disabled ? 'disabled' : 'enabled'} ${user.username}`);
+      } finally {
+        await storage.close();
+      }
+    });
+}
 
 program.parseAsync().catch((e: Error) => {
   console.error(`marginalia: ${e instanceof ConfigError ? 'configuration: ' : ''}${e.message}`);

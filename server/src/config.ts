@@ -115,7 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           .map((o) => o.trim())
           .filter(Boolean)
       : null,
-    tokenTtlSeconds: int(env, 'MARGINALIA_TOKEN_TTL', 12 * 3600, 60),
+    tokenTtlSeconds: int(env, 'MARGINALIA_TOKEN_TTL', 12 * 3600, 10),
     seedSample: env.MARGINALIA_SAMPLE !== '0',
     metricsPort: nonEmpty(env.MARGINALIA_METRICS_PORT) === null ? null : int(env, 'MARGINALIA_METRICS_PORT', 0),
     metricsToken: nonEmpty(env.MARGINALIA_METRICS_TOKEN),

@@ -11,7 +11,9 @@ import type { Config } from './config.js';
 import { StorageError, type Storage } from './storage/types.js';
 import { openSqliteStorage } from './storage/sqlite.js';
 import { openPostgresStorage } from './storage/postgres.js';
-import { Tokens, loadSecret } from './auth/tokens.js';
+import { Tokens, signingKey } from './auth/tokens.js';
+import { AccessState } from './auth/access-state.js';
+import { enforceAccess } from './access.js';
 import { hashPassword } from './auth/passwords.js';
 import { DocumentRegistry } from './collab/registry.js';
 import { Hooks, type Extension } from './collab/hooks.js';
@@ -30,7 +32,7 @@ import { ensureSampleDocument } from './sample.js';
 import { log } from './log.js';
 import { metrics, metricsHooks, timedLog } from './metrics.js';
 import { startMetricsServer } from './http/operations.js';
-import { FailureCounter } from './limits.js';
+import { SharedLimits } from './shared-limits.js';
 import type express from 'express';
 
 export interface RunningServer {
@@ -77,7 +79,11 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   if (config.seedSample) await ensureSampleDocument(storage, config);
 
   const observed = metricsHooks();
-  const tokens = new Tokens(loadSecret(config.secret, config.dataDir), config.tokenTtlSeconds);
+  const key = await signingKey(config, storage);
+  const limits = await SharedLimits.open(config);
+  const tokens = new Tokens(key.key, config.tokenTtlSeconds);
+  log.info('signing key', { fingerprint: key.fingerprint, source: key.source });
+  if (storage.kind === 'postgres') await compareSigningKey(storage, key.fingerprint);
   const replicator = config.redisUrl
     ? await RedisReplicator.connect({
         url: config.redisUrl,
@@ -116,11 +122,20 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     ...storage,
     log: timedLog(projector.projectingBeforeCompaction(storage.log), storage.kind),
   };
-  const revoked: AppContext['revoked'] = new Map();
+  // Sign-outs, disabled accounts and membership changes, shared by every instance and enforced on this one's sockets.
+  const accessState: AccessState = await AccessState.open({
+    storage,
+    redisUrl: config.redisUrl,
+    redisPrefix: config.redisPrefix,
+    catchUpIntervalMs: config.catchUpIntervalMs,
+    enforce: (event) => {
+      if (ctx.collab) void enforceAccess(ctx.collab.connections, storage, accessState, event);
+    },
+  });
   /** A signed-out (revoked) token opens no socket; browsers open sockets only from allowed origins. */
   const access: Extension = {
     onUpgrade: (req) => (originAllowed(ctx, req.headers.origin, req.headers.host) ? null : 'origin not allowed'),
-    onAuthenticate: (principal) => (revoked.has(principal.jti) ? 'token revoked' : null),
+    onAuthenticate: (principal) => accessState.refuses(principal),
   };
   const projection: Extension = { onStored: ({ documentId }) => projector.wake(documentId) };
   // The lifecycle extensions, in the order their hooks run: the metrics first (a load is timed from its start); after
@@ -142,11 +157,9 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     storage,
     tokens,
     registry,
-    revoked,
-    loginFailures: {
-      byUser: new FailureCounter(config.limits.maxLoginFailuresPerUser, config.limits.loginWindowMs),
-      byIp: new FailureCounter(config.limits.maxLoginFailuresPerIp, config.limits.loginWindowMs),
-    },
+    access: accessState,
+    signingKeyFingerprint: key.fingerprint,
+    limits,
     collab: null,
     replicator,
     draining: false,
@@ -156,12 +169,15 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     extraRoutes: opts.extraRoutes,
   });
   const http = createServer(app);
-  ctx.collab = attachCollabEndpoint(http, { config, storage, tokens, registry, hooks });
-  const sweep = setInterval(() => {
-    const now = Date.now();
-    for (const [jti, exp] of ctx.revoked) if (exp < now) ctx.revoked.delete(jti);
-  }, 60_000);
-  sweep.unref();
+  ctx.collab = attachCollabEndpoint(http, {
+    config,
+    storage,
+    tokens,
+    registry,
+    hooks,
+    refusals: accessState,
+    connectionLimit: limits.connections,
+  });
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -179,7 +195,6 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
-      clearInterval(sweep);
       http.close();
       metricsServer?.server.close();
       metricsServer?.server.closeAllConnections();
@@ -188,6 +203,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       ctx.collab?.closeAll(1001, 'server shutting down');
       http.closeAllConnections();
       await replicator?.close();
+      await accessState.close();
+      limits.close();
       await projector.close();
       if (!opts.storage) await storage.close();
     })());
@@ -200,6 +217,24 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   };
   return { url, port, http, context: ctx, metricsUrl: metricsServer?.url ?? `${url}/metrics`, close, drain };
 }
+
+/**
+ * Instances sharing a database must sign with one key: the fingerprint of the last instance to start is kept in
+ * the settings, and an instance starting with another key says so (its tokens are refused by the others).
+ */
+async function compareSigningKey(storage: Storage, fingerprint: string): Promise<void> {
+  const previous = await storage.getSetting(SIGNING_KEY_FINGERPRINT);
+  if (previous !== null && previous !== fingerprint) {
+    log.warn('this instance signs tokens with another key than the instance started before it', {
+      fingerprint,
+      previous,
+      fix: 'set the same MARGINALIA_SECRET on every instance (or on none), then restart them',
+    });
+  }
+  await storage.setSetting(SIGNING_KEY_FINGERPRINT, fingerprint);
+}
+
+const SIGNING_KEY_FINGERPRINT = 'token_signing_key_fingerprint';
 
 async function ensureAdmin(storage: Storage, config: Config): Promise<void> {
   if (!config.adminUser || !config.adminPassword) return;

@@ -35,6 +35,13 @@ export const REST_ROUTES: Route[] = [
   { method: 'POST', path: () => '/auth/logout', template: {}, only: ['none', 'garbage', 'malformed'] },
   { method: 'GET', path: () => '/auth/me' },
   { method: 'POST', path: () => '/users', template: { username: 'newuser', password: 'password-1', name: 'New' } },
+  // Disabling an account or closing the arena to guests would end the run: only callers that may not.
+  {
+    method: 'PATCH',
+    path: (p) => `/users/${p.user}`,
+    template: { disabled: true },
+    only: ['commenter', 'viewer', 'none', 'garbage', 'malformed'],
+  },
   { method: 'GET', path: () => '/documents' },
   {
     method: 'POST',
@@ -45,6 +52,12 @@ export const REST_ROUTES: Route[] = [
   {
     method: 'DELETE',
     path: (p) => `/documents/${p.doc}`,
+    only: ['commenter', 'viewer', 'none', 'garbage', 'malformed'],
+  },
+  {
+    method: 'PATCH',
+    path: (p) => `/documents/${p.doc}`,
+    template: { guestRole: null },
     only: ['commenter', 'viewer', 'none', 'garbage', 'malformed'],
   },
   { method: 'GET', path: (p) => `/documents/${p.doc}/text` },

@@ -10,10 +10,24 @@ export interface User {
   name: string;
 }
 
+/**
+ * Who is signed in, and until when. The web app keeps no token: the server's HttpOnly session cookie
+ * authenticates its REST calls and WebSocket, so no script in the page can read the credential.
+ */
 export interface Session {
-  token: string;
+  user: User;
+  /** When the session cookie's token expires (ms); refreshed ahead of it (session.ts). */
+  expiresAt: number;
+}
+
+/** What sign-in answers (its bearer token is for API clients; the web app relies on the cookie). */
+interface SignInAnswer {
+  token?: string;
+  expiresAt: number;
   user: User;
 }
+
+const toSession = ({ user, expiresAt }: SignInAnswer): Session => ({ user, expiresAt });
 
 export interface DocumentSummary {
   id: string;
@@ -58,21 +72,15 @@ export class ApiError extends Error {
   }
 }
 
-let currentToken: string | null = null;
 let onUnauthorized: (() => void) | null = null;
 
-export function setApiToken(token: string | null): void {
-  currentToken = token;
-}
-
-/** Called once when a request with a token answers 401: the session has expired or was revoked. */
+/** Called when a request other than sign-in answers 401: the session has expired or was revoked. */
 export function setUnauthorizedHandler(handler: (() => void) | null): void {
   onUnauthorized = handler;
 }
 
 async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
-  if (currentToken) headers.Authorization = `Bearer ${currentToken}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let response: Response;
   try {
@@ -80,11 +88,12 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
     });
   } catch {
     throw new ApiError(0, 'The server cannot be reached. Check your connection.');
   }
-  if (response.status === 401 && currentToken && onUnauthorized) onUnauthorized();
+  if (response.status === 401 && !path.startsWith('/auth/login') && !path.startsWith('/auth/guest')) onUnauthorized?.();
   if (response.status === 204) return undefined as T;
   const text = await response.text();
   let payload: unknown;
@@ -143,11 +152,10 @@ export interface AnchorCounts {
 }
 
 async function requestText(path: string): Promise<string> {
-  const headers: Record<string, string> = {};
-  if (currentToken) headers.Authorization = `Bearer ${currentToken}`;
   let response: Response;
   try {
-    response = await fetch(`/api${path}`, { headers });
+    // The session cookie signs the request in (the web app keeps no token).
+    response = await fetch(`/api${path}`, { credentials: 'same-origin' });
   } catch {
     throw new ApiError(0, 'The server cannot be reached. Check your connection.');
   }
@@ -162,9 +170,12 @@ const docPath = (id: string) => `/documents/${encodeURIComponent(id)}`;
 
 export const api = {
   config: () => request<{ guests: boolean; version: string }>('GET', '/config'),
-  login: (username: string, password: string) => request<Session>('POST', '/auth/login', { username, password }),
-  guest: (name: string) => request<Session>('POST', '/auth/guest', { name }),
-  me: () => request<{ user: User }>('GET', '/auth/me'),
+  login: (username: string, password: string) =>
+    request<SignInAnswer>('POST', '/auth/login', { username, password }).then(toSession),
+  guest: (name: string) => request<SignInAnswer>('POST', '/auth/guest', { name }).then(toSession),
+  me: () => request<{ user: User; expiresAt: number }>('GET', '/auth/me'),
+  /** A fresh session cookie before the current one expires (answered without a token to cookie callers). */
+  refresh: () => request<SignInAnswer>('POST', '/auth/refresh').then(toSession),
   logout: () => request<void>('POST', '/auth/logout'),
   documents: () => request<DocumentSummary[]>('GET', '/documents'),
   document: (id: string) => request<DocumentInfo>('GET', `/documents/${encodeURIComponent(id)}`),
@@ -197,16 +208,13 @@ export const api = {
     ),
 };
 
-/**
- * Fetches an export with the session's token and hands it to the browser as a download (a plain link
- * could not carry the Authorization header).
- */
+/** Fetches an export (with the session cookie) and hands it to the browser as a download. */
 export async function downloadExport(docId: string, format: ExportFormat, title: string): Promise<void> {
-  const headers: Record<string, string> = {};
-  if (currentToken) headers.Authorization = `Bearer ${currentToken}`;
   let response: Response;
   try {
-    response = await fetch(`/api/documents/${encodeURIComponent(docId)}/export?format=${format}`, { headers });
+    response = await fetch(`/api/documents/${encodeURIComponent(docId)}/export?format=${format}`, {
+      credentials: 'same-origin',
+    });
   } catch {
     throw new ApiError(0, 'The server cannot be reached. Check your connection.');
   }

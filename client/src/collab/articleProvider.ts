@@ -29,9 +29,10 @@ export class ArticleProvider extends WebsocketProvider {
   readonly events = new ObservableV2<ArticleProviderEvents>();
   private wanted = false;
 
-  constructor(serverUrl: string, room: string, doc: Y.Doc, token: string) {
+  constructor(serverUrl: string, room: string, doc: Y.Doc) {
+    // The browser sends the HttpOnly session cookie with the upgrade: no token in the URL.
     // Another tab's updates must reach us through the server's policy, not around it: no BroadcastChannel.
-    super(serverUrl, room, doc, { params: { token }, connect: false, disableBc: true });
+    super(serverUrl, room, doc, { connect: false, disableBc: true });
     const stockSync = this.messageHandlers[messageSync]!;
     this.messageHandlers[messageSync] = (encoder, decoder, provider, emitSynced, messageType) => {
       const syncType = decoding.peekVarUint(decoder);

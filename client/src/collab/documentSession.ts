@@ -10,6 +10,7 @@ import type { Provider } from '@lexical/yjs';
 import { IndexeddbPersistence } from 'y-indexeddb';
 import * as Y from 'yjs';
 import { newStore, type Store } from '../app/store';
+import { onSessionRefreshed } from '../app/session';
 import { ArticleProvider } from './articleProvider';
 import { Presence } from './presence';
 import { SyncTracker } from './syncTracker';
@@ -26,6 +27,11 @@ export interface ConnectionState {
   /** Why the server refused us, when it did. */
   reason: string | null;
 }
+
+/** The close code of a role change (the socket reconnects with the new role). */
+const ROLE_CHANGED = 4000;
+/** A window event (detail: the document id) telling the view to re-read the caller's role. */
+export const ROLE_CHANGED_EVENT = 'marginalia:role-changed';
 
 function collabUrl(): string {
   const protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -46,10 +52,9 @@ export class DocumentSession {
 
   constructor(
     readonly docId: string,
-    token: string,
     userId: string,
   ) {
-    this.provider = new ArticleProvider(collabUrl(), docId, this.doc, token);
+    this.provider = new ArticleProvider(collabUrl(), docId, this.doc);
     this.tracker = new SyncTracker(
       this.doc,
       this.provider,
@@ -66,6 +71,15 @@ export class DocumentSession {
     this.watchProvider(userId);
     this.watchNetwork();
     this.cleanups.push(this.tracker.state.subscribe(({ pending }) => this.update({ pending })));
+    // The socket's token expires with the old cookie: reconnect with the refreshed one (the provider resends
+    // whatever the server has not confirmed).
+    this.cleanups.push(
+      onSessionRefreshed(() => {
+        if (this.isRefused()) return;
+        this.provider.suspend();
+        this.provider.resume();
+      }),
+    );
   }
 
   /** The provider as @lexical/yjs types it (its awareness states are Lexical's UserState). */
@@ -144,6 +158,12 @@ export class DocumentSession {
     };
     provider.on('status', onStatus);
     provider.on('sync', onSync);
+    // 4000: the server says our role changed and we reconnect by ourselves; the view re-reads the role.
+    const onConnectionClose = (event: CloseEvent | null) => {
+      if (event?.code === ROLE_CHANGED)
+        window.dispatchEvent(new CustomEvent(ROLE_CHANGED_EVENT, { detail: this.docId }));
+    };
+    provider.on('connection-close', onConnectionClose);
     provider.on('closed', onClosed);
     provider.events.on('connect', onConnect);
     provider.events.on('permission-denied', onDenied);
@@ -151,6 +171,7 @@ export class DocumentSession {
       provider.off('status', onStatus);
       provider.off('sync', onSync);
       provider.off('closed', onClosed);
+      provider.off('connection-close', onConnectionClose);
       provider.events.off('connect', onConnect);
       provider.events.off('permission-denied', onDenied);
     });

@@ -27,6 +27,13 @@ import type { Log } from '../log.js';
 import { metrics, traffic } from '../metrics.js';
 import { TokenBucket } from '../limits.js';
 import { Outgoing } from './wire.js';
+import type { AccessDecision } from '../access.js';
+
+/** Reads a connection's access at this moment (collab/endpoint.ts): each update is admitted against it. */
+export type AccessCheck = () => Promise<AccessDecision>;
+
+/** Longest timer Node keeps (about 24.8 days); a later expiry is checked again when it fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** What happened on a socket before its Connection existed (it was upgraded while the document loaded). */
 export interface EarlyStart {
@@ -55,22 +62,26 @@ export class Connection implements Peer {
   private sent: Map<number, number> | null = null;
   private readonly messages: TokenBucket;
   private readonly bytes: TokenBucket;
-  /** Who writes through this connection, as admission sees it. */
+  /** Who writes through this connection, as admission sees it (its role is re-read before each update). */
   private readonly writer: Writer;
+  private expiryTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly ws: WebSocket,
     /** The socket `ws` was upgraded on: broadcasts, framed once (wire.ts), are written to it directly. */
     private readonly socket: Duplex,
     readonly live: LiveDocument,
-    readonly principal: Principal,
-    readonly role: Role,
+    readonly principal: Principal & { jti?: string; exp?: number },
+    /** The role at upgrade; updates are admitted against the role `check` reads at that moment. */
+    public role: Role,
     private readonly limits: Limits,
     private readonly hooks: Hooks,
     early?: EarlyStart,
+    private readonly check: AccessCheck | null = null,
   ) {
     this.writer = { role, userId: principal.id, userName: principal.name };
     this.log = live.log.child({ conn: ++connections });
+    if (principal.exp) this.closeAtExpiry(principal.exp);
     this.messages = new TokenBucket(limits.maxMessagesPerSecond, limits.maxMessagesPerSecond * 2);
     this.bytes = new TokenBucket(
       limits.maxBytesPerSecond,
@@ -108,6 +119,20 @@ export class Connection implements Peer {
       traffic.bytesSent += message.byteLength;
       this.ws.send(message, { binary: true });
     }
+  }
+
+  /** The token expires: the socket closes 4401 then (the shipped client has reconnected with a fresh one before). */
+  private closeAtExpiry(exp: number): void {
+    const wait = exp - Date.now();
+    if (wait <= 0) return this.close(CLOSE.unauthorized, 'token expired; sign in again');
+    this.expiryTimer = setTimeout(() => this.closeAtExpiry(exp), Math.min(wait, MAX_TIMER_MS));
+    this.expiryTimer.unref();
+  }
+
+  /** The role taken away or changed elsewhere: closed (`code`), or, for a new role, admitted with it from now on. */
+  setRole(role: Role): void {
+    this.role = role;
+    this.writer.role = role;
   }
 
   close(code: number, reason: string): void {
@@ -184,6 +209,19 @@ export class Connection implements Peer {
 
   private async onUpdate(update: Uint8Array): Promise<void> {
     if (this.closed) return;
+    if (this.check) {
+      // The role at this moment, from the database: a change made on any instance holds from its commit on.
+      let access: AccessDecision;
+      try {
+        access = await this.check();
+      } catch (e) {
+        // Storage is unreachable: the update could not be stored either. The client keeps it and resends.
+        return this.close(CLOSE.tryAgainLater, `update not stored: ${(e as Error).message}`);
+      }
+      if (this.closed) return;
+      if ('refused' in access) return this.close(access.refused, access.reason);
+      if (access.role !== this.role) this.setRole(access.role);
+    }
     const decided = admit(this.live, update, this.writer);
     const admission = decided instanceof Promise ? await decided : decided;
     if (admission.kind !== 'accepted') return this.refuse(admission, update.byteLength);
@@ -227,6 +265,7 @@ export class Connection implements Peer {
   private onClosed(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
     this.live.peers.delete(this);
     this.live.forgetAwareness(this);
     this.hooks.onDisconnect(this);

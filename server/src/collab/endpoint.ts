@@ -6,7 +6,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { DOC_ID, roleFor } from '../access.js';
+import { DOC_ID, decideAccess, type TokenRefusals } from '../access.js';
 import { TokenError, type Tokens, type Principal } from '../auth/tokens.js';
 import type { Config } from '../config.js';
 import type { Storage } from '../storage/types.js';
@@ -15,7 +15,7 @@ import type { DocumentRegistry, EarlyHold } from './registry.js';
 import type { Hooks } from './hooks.js';
 import { CLOSE } from './protocol.js';
 import { log } from '../log.js';
-import { ConnectionCounter } from '../limits.js';
+import { ConnectionLimit, SharedLimits } from '../shared-limits.js';
 import { SESSION_COOKIE, readCookie } from '../auth/cookies.js';
 
 export interface CollabEndpoint {
@@ -32,6 +32,10 @@ export interface CollabServices {
   tokens: Tokens;
   registry: DocumentRegistry;
   hooks: Hooks;
+  /** Open connections per IP address, counted across instances (default: this instance's own count). */
+  connectionLimit?: ConnectionLimit;
+  /** Sign-outs and disabled accounts shared by every instance (auth/access-state.ts). */
+  refusals?: TokenRefusals | null;
 }
 
 export function attachCollabEndpoint(server: Server, services: CollabServices): CollabEndpoint {
@@ -52,7 +56,7 @@ export function attachCollabEndpoint(server: Server, services: CollabServices): 
       registry.release(c.live.id);
     },
   });
-  const perIp = new ConnectionCounter(config.limits.maxConnectionsPerIp);
+  const perIp = services.connectionLimit ?? SharedLimits.inMemory(config).connections;
 
   const refuseHttp = (socket: Duplex, status: number, message: string) => {
     socket.end(
@@ -73,19 +77,24 @@ export function attachCollabEndpoint(server: Server, services: CollabServices): 
     const refusal = hooks.onUpgrade(req);
     if (refusal !== null) return refuseHttp(socket, 403, `Forbidden: ${refusal}`);
     const ip = req.socket.remoteAddress ?? 'unknown';
-    if (!perIp.tryOpen(ip)) return refuseHttp(socket, 429, 'Too Many Requests: too many connections from this address');
-    let released = false;
-    const releaseIp = () => {
-      if (!released) perIp.close(ip);
-      released = true;
-    };
-    socket.once('close', releaseIp);
-    // A browser sends its session cookie with the upgrade; other clients pass ?token=.
-    void accept(req, socket, head, docId, url.searchParams.get('token') ?? readCookie(req, SESSION_COOKIE));
+    void (async () => {
+      let admitted: boolean;
+      try {
+        admitted = await perIp.tryOpen(ip);
+      } catch (e) {
+        log.error('connection limit failed', { error: (e as Error).message });
+        return refuseHttp(socket, 500, 'Internal Server Error');
+      }
+      if (!admitted) return refuseHttp(socket, 429, 'Too Many Requests: too many connections from this address');
+      if (socket.destroyed) return perIp.close(ip);
+      socket.once('close', () => perIp.close(ip));
+      // A browser sends its session cookie with the upgrade; other clients pass ?token=.
+      await accept(req, socket, head, docId, url.searchParams.get('token') ?? readCookie(req, SESSION_COOKIE));
+    })();
   });
 
   async function accept(req: IncomingMessage, socket: Duplex, head: Buffer, docId: string, token: string | null) {
-    let principal: Principal;
+    let principal: Principal & { jti: string; exp: number };
     try {
       if (!token) return acceptThenClose(req, socket, head, CLOSE.unauthorized, 'token required');
       const verified = await tokens.verify(token);
@@ -97,10 +106,11 @@ export function attachCollabEndpoint(server: Server, services: CollabServices): 
       return acceptThenClose(req, socket, head, CLOSE.unauthorized, reason);
     }
     try {
-      const record = await storage.getDocument(docId);
-      if (!record) return acceptThenClose(req, socket, head, CLOSE.notFound, 'no such document');
-      const role = await roleFor(storage, principal, record);
-      if (!role) return acceptThenClose(req, socket, head, CLOSE.forbidden, 'no access to this document');
+      const refusals = services.refusals ?? null;
+      const decided = await decideAccess(storage, refusals, principal, docId);
+      if ('refused' in decided) return acceptThenClose(req, socket, head, decided.refused, decided.reason);
+      const role = decided.role;
+      const check = () => decideAccess(storage, refusals, principal, docId);
       let hold: EarlyHold;
       try {
         hold = await registry.acquireEarly(docId);
@@ -132,7 +142,7 @@ export function attachCollabEndpoint(server: Server, services: CollabServices): 
             ws.off('message', keep);
             if (ws.readyState !== ws.OPEN) return registry.release(docId);
             const early = { sent: sentStored ? live.loadedStateVector : new Map<number, number>(), frames };
-            new Connection(ws, socket, live, principal, role, config.limits, hooks, early);
+            new Connection(ws, socket, live, principal, role, config.limits, hooks, early, check);
           },
           (e: Error) => {
             log.error('document load failed', { doc: docId, error: e.message });

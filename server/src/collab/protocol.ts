@@ -100,6 +100,8 @@ export const CLOSE = {
   tooLarge: 1009,
   internalError: 1011,
   tryAgainLater: 1013,
+  /** The caller's role changed: reconnect to be served with the new one. */
+  roleChanged: 4000,
   badRequest: 4400,
   unauthorized: 4401,
   forbidden: 4403,

@@ -63,6 +63,7 @@ export function createApp(ctx: AppContext, opts: AppOptions): Express {
       storage: ctx.storage.kind,
       storageOk,
       redis,
+      signingKey: ctx.signingKeyFingerprint,
       documentsLoaded: ctx.registry.residentCount,
     });
   });

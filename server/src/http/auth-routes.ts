@@ -8,7 +8,6 @@ import { StorageError } from '../storage/types.js';
 import { HttpError, parseBody, unauthorized } from './errors.js';
 import { principalOf, requireAdmin, type AppContext } from './context.js';
 import type { Principal } from '../auth/tokens.js';
-import { CLOSE } from '../collab/protocol.js';
 import { metrics } from '../metrics.js';
 
 export const USERNAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
@@ -25,6 +24,8 @@ const NewUserBody = z.object({
   name: z.string().trim().min(1).max(100),
   admin: z.boolean().optional(),
 });
+
+const UserPatchBody = z.object({ disabled: z.boolean() }).strict();
 
 const publicUser = (p: Principal) => ({ id: p.id, username: p.username, name: p.name, guest: p.guest, admin: p.admin });
 
@@ -44,31 +45,35 @@ async function memberNameTaken(ctx: AppContext, name: string): Promise<boolean> 
 export function authRoutes(ctx: AppContext): Router {
   const r = Router();
 
-  /** Issues a token, sets the session cookie, answers `{ token, expiresAt, user }`. */
-  async function signIn(req: Request, res: Response, principal: Principal) {
+  /**
+   * Issues a token, sets the session cookie, answers `{ token, expiresAt, user }` — without `token` when
+   * `cookieOnly` (a refresh by cookie: the web app's credential stays out of reach of the page's scripts).
+   */
+  async function signIn(req: Request, res: Response, principal: Principal, cookieOnly = false) {
     const { token, expiresAt } = await ctx.tokens.issue(principal);
     setSessionCookie(req, res, token, expiresAt);
-    res.json({ token, expiresAt, user: publicUser(principal) });
+    const user = publicUser(principal);
+    res.json(cookieOnly ? { expiresAt, user } : { token, expiresAt, user });
   }
 
   r.post('/auth/login', async (req, res) => {
     const body = parseBody(LoginBody, req.body);
     const username = body.username.trim().toLowerCase();
     const ip = req.ip ?? 'unknown';
-    const { byUser, byIp } = ctx.loginFailures;
-    const wait = Math.max(byUser.blockedFor(username), byIp.blockedFor(ip));
+    const { loginByUser: byUser, loginByIp: byIp } = ctx.limits;
+    const wait = Math.max(await byUser.blockedFor(username), await byIp.blockedFor(ip));
     if (wait > 0) {
       res.setHeader('Retry-After', String(Math.ceil(wait / 1000)));
       throw new HttpError(429, `too many failed sign-ins; try again in ${Math.ceil(wait / 60000)} minute(s)`);
     }
     const user = await ctx.storage.getUserByUsername(username);
     if (!user || !(await verifyPassword(body.password, user.passwordHash))) {
-      byUser.fail(username);
-      byIp.fail(ip);
+      await Promise.all([byUser.fail(username), byIp.fail(ip)]);
       metrics.loginFailures.inc();
       throw unauthorized('wrong username or password');
     }
-    byUser.reset(username);
+    await byUser.reset(username);
+    if (user.disabled) throw new HttpError(403, 'this account is disabled; ask an administrator');
     await signIn(req, res, {
       id: user.id,
       username: user.username,
@@ -96,20 +101,17 @@ export function authRoutes(ctx: AppContext): Router {
     res.json({ user: publicUser(principalOf(res)), expiresAt: res.locals.tokenExpiry });
   });
 
-  /** A fresh token for a valid one (the old one stays valid until it expires). */
+  /** A fresh token for a valid one (the old one stays valid until it expires); by cookie, only the cookie. */
   r.post('/auth/refresh', async (req, res) => {
     const p = principalOf(res);
-    await signIn(req, res, { id: p.id, username: p.username, name: p.name, guest: p.guest, admin: p.admin });
+    const byCookie = !req.headers.authorization;
+    await signIn(req, res, { id: p.id, username: p.username, name: p.name, guest: p.guest, admin: p.admin }, byCookie);
   });
 
-  r.post('/auth/logout', (req, res) => {
-    principalOf(res);
-    ctx.revoked.set(res.locals.tokenId as string, res.locals.tokenExpiry as number);
-    // WebSocket sessions opened with this token end too (the endpoint keeps the verified token's jti).
-    for (const c of [...(ctx.collab?.connections ?? [])]) {
-      if ((c.principal as Principal & { jti?: string }).jti === res.locals.tokenId)
-        c.close(CLOSE.unauthorized, 'signed out');
-    }
+  /** Signs the token out on every instance: REST answers 401 and its sockets close 4401 (auth/access-state.ts). */
+  r.post('/auth/logout', async (req, res) => {
+    const p = principalOf(res);
+    await ctx.access.revoke(res.locals.tokenId as string, p.id, res.locals.tokenExpiry as number);
     clearSessionCookie(req, res);
     res.status(204).end();
   });
@@ -133,6 +135,24 @@ export function authRoutes(ctx: AppContext): Router {
       throw e;
     }
     res.status(201).json({ id: user.id, username: user.username, name: user.name });
+  });
+
+  /** Disables (or re-enables) an account: its tokens and sockets stop on every instance (admin). */
+  r.patch('/users/:username', async (req, res) => {
+    const admin = requireAdmin(res);
+    const body = parseBody(UserPatchBody, req.body);
+    const user = await ctx.storage.getUserByUsername(String(req.params.username).toLowerCase());
+    if (!user) throw new HttpError(404, `no user "${req.params.username}"`);
+    if (body.disabled && user.id === admin.id) throw new HttpError(409, 'you cannot disable your own account');
+    await ctx.storage.setUserDisabled(user.id, body.disabled);
+    await ctx.storage.audit({
+      docId: null,
+      actorId: admin.id,
+      action: body.disabled ? 'user.disabled' : 'user.enabled',
+      detail: { username: user.username },
+    });
+    await ctx.access.userChanged(user.id, body.disabled);
+    res.json({ id: user.id, username: user.username, name: user.name, disabled: body.disabled });
   });
 
   return r;

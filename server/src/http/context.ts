@@ -3,7 +3,8 @@ import type { Request, Response, NextFunction } from 'express';
 import type { Role } from '@marginalia/shared';
 import { ROLE_RANK } from '@marginalia/shared';
 import type { Config } from '../config.js';
-import type { FailureCounter } from '../limits.js';
+import type { SharedLimits } from '../shared-limits.js';
+import type { AccessState } from '../auth/access-state.js';
 import type { Storage, DocumentRecord } from '../storage/types.js';
 import { TokenError, type Principal, type Tokens } from '../auth/tokens.js';
 import type { DocumentRegistry } from '../collab/registry.js';
@@ -17,10 +18,12 @@ export interface AppContext {
   storage: Storage;
   tokens: Tokens;
   registry: DocumentRegistry;
-  /** Token ids signed out before they expire (jti -> expiry, ms). */
-  revoked: Map<string, number>;
-  /** Failed sign-ins per username and per IP address. */
-  loginFailures: { byUser: FailureCounter; byIp: FailureCounter };
+  /** Sign-outs, disabled accounts and membership changes, shared by every instance (auth/access-state.ts). */
+  access: AccessState;
+  /** First 8 hex digits of the SHA-256 of the token signing key: instances that disagree show it (health). */
+  signingKeyFingerprint: string;
+  /** Failed sign-ins per username and per IP address, and connections per address, across instances. */
+  limits: SharedLimits;
   /** Set once the WebSocket endpoint is attached (after the HTTP server exists). */
   collab: CollabEndpoint | null;
   /** Scale-out over Redis, when REDIS_URL is set. */
@@ -44,7 +47,8 @@ export function authenticate(ctx: AppContext) {
     }
     try {
       const p = await ctx.tokens.verify(token);
-      if (ctx.revoked.has(p.jti)) return next(unauthorized('token revoked; sign in again'));
+      const refused = ctx.access.refuses(p);
+      if (refused) return next(unauthorized(refused));
       res.locals.principal = p;
       res.locals.tokenId = p.jti;
       res.locals.tokenExpiry = p.exp;

@@ -3,7 +3,6 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { ROLES, articleText, type Role } from '@marginalia/shared';
 import { createDocument } from '../documents.js';
-import { roleFor } from '../access.js';
 import { HttpError, forbidden, notFound, parseBody } from './errors.js';
 import { documentAccess, principalOf, type AppContext } from './context.js';
 import type { DocumentRecord } from '../storage/types.js';
@@ -20,6 +19,7 @@ const CreateBody = z.object({
   publishedAt: z.string().max(100).optional(),
 });
 const MemberBody = z.object({ role: RoleSchema });
+const DocumentPatch = z.object({ guestRole: RoleSchema.nullable() }).strict();
 
 const view = (d: DocumentRecord, role: Role) => ({
   id: d.id,
@@ -83,6 +83,21 @@ export function documentRoutes(ctx: AppContext): Router {
     res.json(view(record, role));
   });
 
+  /** Opens the document to guests with a role, or closes it (null): every instance re-checks their sockets. */
+  r.patch('/documents/:id', async (req, res) => {
+    const { record, role, principal } = await documentAccess(ctx, res, req.params.id, 'owner');
+    const { guestRole } = parseBody(DocumentPatch, req.body);
+    await ctx.storage.updateDocument(record.id, { guestRole });
+    await ctx.storage.audit({
+      docId: record.id,
+      actorId: principal.id,
+      action: 'document.guest-role',
+      detail: { guestRole, previous: record.guestRole },
+    });
+    if (guestRole !== record.guestRole) await ctx.access.membersChanged(record.id, null);
+    res.json(view({ ...record, guestRole }, role));
+  });
+
   r.delete('/documents/:id', async (req, res) => {
     const { record, principal } = await documentAccess(ctx, res, req.params.id, 'owner');
     await ctx.registry.evict(record.id, 4404, 'document deleted');
@@ -130,8 +145,8 @@ export function documentRoutes(ctx: AppContext): Router {
       action: 'member.set',
       detail: { username: user.username, role, previous },
     });
-    if (previous && previous !== role)
-      closeSessionsOf(ctx, record.id, user.id, 4000, 'your role changed; reconnecting');
+    // Every instance re-checks this member's open sockets (a changed role reconnects with the new one).
+    if (previous !== role) await ctx.access.membersChanged(record.id, user.id);
     res.json({ id: user.id, username: user.username, name: user.name, role });
   });
 
@@ -149,14 +164,8 @@ export function documentRoutes(ctx: AppContext): Router {
       action: 'member.removed',
       detail: { username: user.username, previous },
     });
-    const still = await roleFor(ctx.storage, { ...principal, id: user.id, admin: user.isAdmin, guest: false }, record);
-    closeSessionsOf(
-      ctx,
-      record.id,
-      user.id,
-      still ? 4000 : 4403,
-      still ? 'your role changed; reconnecting' : 'your access was removed',
-    );
+    // Every instance closes this member's sockets (4403), or reconnects them with the guest role (4000).
+    await ctx.access.membersChanged(record.id, user.id);
     res.status(204).end();
   });
 
@@ -166,11 +175,4 @@ export function documentRoutes(ctx: AppContext): Router {
 async function ensureAnotherOwner(ctx: AppContext, docId: string, leavingUserId: string): Promise<void> {
   const owners = (await ctx.storage.listMembers(docId)).filter((m) => m.role === 'owner' && m.userId !== leavingUserId);
   if (owners.length === 0) throw new HttpError(409, 'a document needs at least one owner; add another owner first');
-}
-
-/** Connections of a user whose access changed are closed; they reconnect with the new role (or are refused). */
-function closeSessionsOf(ctx: AppContext, docId: string, userId: string, code: number, reason: string): void {
-  for (const c of ctx.collab?.connections ?? []) {
-    if (c.live.id === docId && c.principal.id === userId) c.close(code, reason);
-  }
 }

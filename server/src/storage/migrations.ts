@@ -142,6 +142,30 @@ function migrations(engine: EngineKind): Migrations {
                   FROM documents d`.execute(db);
       },
     },
+    '0003_access': {
+      async up(db: Kysely<unknown>) {
+        // Signed-out tokens (by id), refused until they expire on every instance (auth/access-state.ts); rows
+        // past `expires_at` are pruned. Disabled accounts sign in no more and their tokens stop everywhere.
+        await db.schema
+          .createTable('revocations')
+          .ifNotExists()
+          .addColumn('jti', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('expires_at', t.integer, (c) => c.notNull())
+          .addColumn('revoked_at', t.integer, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('revocations_revoked_at')
+          .ifNotExists()
+          .on('revocations')
+          .column('revoked_at')
+          .execute();
+        await db.schema
+          .alterTable('users')
+          .addColumn('disabled', t.boolean, (c) => c.notNull().defaultTo(t.falseDefault))
+          .execute();
+      },
+    },
     '0006_versions': {
       async up(db: Kysely<unknown>) {
         // Versions of a document (server/src/versions/): each keeps its own full state, so compaction of the log

@@ -2,7 +2,7 @@
  * The relational part of storage, written once with Kysely for both engines. The engine-specific remainder is
  * how each reports a unique-key violation (`isUniqueViolation`, passed in by the engine).
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Role } from '@marginalia/shared';
 import type { Database, DocumentRow, UserRow } from './schema.js';
 import {
@@ -33,6 +33,7 @@ const toUser = (r: UserRow): UserRecord => ({
   passwordHash: r.password_hash,
   isAdmin: r.is_admin === true || r.is_admin === 1,
   createdAt: r.created_at,
+  disabled: r.disabled === true || r.disabled === 1,
 });
 
 /** Document fields that may change, with their columns. */
@@ -130,6 +131,24 @@ export function relationalRecords(db: Kysely<Database>, isUniqueViolation: (e: u
       await db.updateTable('users').set({ password_hash: hash }).where('id', '=', userId).execute();
     },
 
+    async setUserDisabled(userId, disabled) {
+      const r = await db
+        .updateTable('users')
+        .set({ disabled: disabled ? 1 : 0 })
+        .where('id', '=', userId)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
+    },
+    async disabledUserIds() {
+      const rows = await db
+        .selectFrom('users')
+        .select('id')
+        // TRUE reads as 1 in SQLite and as a boolean in PostgreSQL.
+        .where(sql<boolean>`disabled = TRUE`)
+        .execute();
+      return rows.map((r) => r.id);
+    },
+
     async setMember(docId, userId, role) {
       await db
         .insertInto('memberships')
@@ -163,6 +182,23 @@ export function relationalRecords(db: Kysely<Database>, isUniqueViolation: (e: u
         .orderBy('u.username')
         .execute();
       return rows.map((m) => ({ userId: m.user_id, username: m.username, name: m.name, role: m.role as Role }));
+    },
+    async accessOf(docId, userId) {
+      const uid = userId ?? '';
+      const r = await db
+        .selectFrom('documents as d')
+        .leftJoin('memberships as m', (j) => j.onRef('m.doc_id', '=', 'd.id').on('m.user_id', '=', uid))
+        .leftJoin('users as u', (j) => j.on('u.id', '=', uid))
+        .select(['d.guest_role', 'm.role', 'u.disabled'])
+        .where('d.id', '=', docId)
+        .executeTakeFirst();
+      if (!r) return { exists: false, guestRole: null, memberRole: null, disabled: false };
+      return {
+        exists: true,
+        guestRole: (r.guest_role as Role | null) ?? null,
+        memberRole: (r.role as Role | null) ?? null,
+        disabled: r.disabled === true || r.disabled === 1,
+      };
     },
     async memberNamesOnGuestDocuments() {
       return db
@@ -223,6 +259,15 @@ export function relationalRecords(db: Kysely<Database>, isUniqueViolation: (e: u
         .values({ key, value })
         .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
         .execute();
+    },
+    async settingOrInit(key, value) {
+      await db
+        .insertInto('settings')
+        .values({ key, value })
+        .onConflict((oc) => oc.column('key').doNothing())
+        .execute();
+      const r = await db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirstOrThrow();
+      return r.value;
     },
   };
 }

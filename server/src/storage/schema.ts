@@ -44,6 +44,8 @@ export interface UsersTable {
   /** Written as 0/1, which both engines take. */
   is_admin: ColumnType<number | boolean, number, number>;
   created_at: number;
+  /** Written as 0/1, which both engines take. */
+  disabled: ColumnType<number | boolean, number | undefined, number>;
 }
 
 export interface MembershipsTable {
@@ -65,6 +67,14 @@ export interface AuditTable {
 export interface SettingsTable {
   key: string;
   value: string;
+}
+
+/** Signed-out tokens, refused on every instance until they expire (auth/access-state.ts). */
+export interface RevocationsTable {
+  jti: string;
+  user_id: string;
+  expires_at: number;
+  revoked_at: number;
 }
 
 /** How far the log projector has projected each document (projector/projector.ts). */
@@ -111,6 +121,7 @@ export interface Database {
   audit: AuditTable;
   settings: SettingsTable;
   projection_cursors: ProjectionCursorsTable;
+  revocations: RevocationsTable;
   versions: VersionsTable;
   deletions: DeletionsTable;
 }

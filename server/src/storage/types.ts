@@ -34,6 +34,8 @@ export interface UserRecord {
   passwordHash: string;
   isAdmin: boolean;
   createdAt: number;
+  /** A disabled account cannot sign in, and its tokens are refused (auth/access-state.ts). */
+  disabled?: boolean;
 }
 
 export interface Member {
@@ -138,11 +140,23 @@ export interface Records {
   getUserById(id: string): Promise<UserRecord | null>;
   getUserByUsername(username: string): Promise<UserRecord | null>;
   setPassword(userId: string, passwordHash: string): Promise<void>;
+  /** Disables or re-enables an account; false when there is no such user. */
+  setUserDisabled(userId: string, disabled: boolean): Promise<boolean>;
+  /** The ids of every disabled account. */
+  disabledUserIds(): Promise<string[]>;
 
   setMember(docId: string, userId: string, role: Role): Promise<void>;
   removeMember(docId: string, userId: string): Promise<boolean>;
   getMemberRole(docId: string, userId: string): Promise<Role | null>;
   listMembers(docId: string): Promise<Member[]>;
+  /**
+   * What decides a user's role on a document, read in one query: the document's guest role and the user's
+   * membership (undefined document: it is gone), and whether the account is disabled.
+   */
+  accessOf(
+    docId: string,
+    userId: string | null,
+  ): Promise<{ exists: boolean; guestRole: Role | null; memberRole: Role | null; disabled: boolean }>;
   /** The display names and usernames of the members of every document open to guests, each once. */
   memberNamesOnGuestDocuments(): Promise<{ username: string; name: string }[]>;
   /** Document ids the user is a member of, with the role. */
@@ -154,6 +168,8 @@ export interface Records {
   /** Reads or sets a small server-wide setting (e.g. whether the sample document was created). */
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string): Promise<void>;
+  /** The setting's value, set to `value` first when absent: whichever caller comes first wins, race-free. */
+  settingOrInit(key: string, value: string): Promise<string>;
 }
 
 export type EngineKind = 'sqlite' | 'postgres';

@@ -5,7 +5,7 @@
 import { useEffect, useState } from 'react';
 import { api, ApiError, type DocumentInfo, type Session } from '../../app/api';
 import { AnnotationModel } from '../../collab/annotationModel';
-import { DocumentSession } from '../../collab/documentSession';
+import { DocumentSession, ROLE_CHANGED_EVENT } from '../../collab/documentSession';
 import { ArticleLayout } from '../../editor/articleLayout';
 import { focusCardWhenShown } from '../../threads/focusCard';
 import { documentActions, type DocumentActions } from './actions';
@@ -28,6 +28,15 @@ const cacheKey = (userId: string, docId: string) => `marginalia.doc.${userId}.${
 
 export function useDocumentInfo(docId: string, session: Session): InfoState {
   const [state, setState] = useState<InfoState>({ status: 'loading' });
+  // Bumped when the server says our role changed: the record (and the role in it) is read again.
+  const [generation, setGeneration] = useState(0);
+  useEffect(() => {
+    const onRoleChanged = (e: Event) => {
+      if ((e as CustomEvent<string>).detail === docId) setGeneration((g) => g + 1);
+    };
+    window.addEventListener(ROLE_CHANGED_EVENT, onRoleChanged);
+    return () => window.removeEventListener(ROLE_CHANGED_EVENT, onRoleChanged);
+  }, [docId]);
   useEffect(() => {
     let cancelled = false;
     api.document(docId).then(
@@ -55,16 +64,16 @@ export function useDocumentInfo(docId: string, session: Session): InfoState {
     return () => {
       cancelled = true;
     };
-  }, [docId, session.user.id]);
+  }, [docId, session.user.id, generation]);
   return state;
 }
 
 export function useLiveResources(docId: string, session: Session, enabled: boolean): LiveResources | null {
   const [resources, setResources] = useState<LiveResources | null>(null);
-  const { token, user } = session;
+  const { user } = session;
   useEffect(() => {
     if (!enabled) return;
-    const documentSession = new DocumentSession(docId, token, user.id);
+    const documentSession = new DocumentSession(docId, user.id);
     const model = new AnnotationModel(documentSession.doc);
     const ui = new UiStore();
     const live: LiveResources = {
@@ -92,6 +101,6 @@ export function useLiveResources(docId: string, session: Session, enabled: boole
         live.session.destroy();
       }, 0);
     };
-  }, [docId, token, user, enabled]);
+  }, [docId, user, enabled]);
   return resources;
 }
