@@ -50,6 +50,8 @@ async function expectLegacyRows(storage: Storage, withClientIds: boolean): Promi
     passwordHash: 'hash-a',
     isAdmin: true,
     createdAt: 11,
+    // A column added since: every account taken over starts enabled.
+    disabled: false,
   });
   expect(await storage.getUserById('u2')).toMatchObject({ username: 'bob', isAdmin: false, createdAt: 12 });
   expect((await storage.listDocuments()).map((d) => d.id)).toEqual(['d1', 'd2']);
@@ -221,6 +223,7 @@ describeIfService('postgresql', pgAvailable)('PostgreSQL: one migration set', ()
       expect(applied.rows.map((r: { name: string }) => r.name)).toEqual([
         '0001_initial',
         '0002_projection_cursors',
+        '0003_access',
         '0006_versions',
       ]);
     } finally {
