@@ -24,6 +24,11 @@ import { documentCounts } from './documents.js';
 import { Projector } from './projector/projector.js';
 import { activityConsumer } from './projector/activity.js';
 import { RedisReplicator } from './scale/redis-replicator.js';
+import { notificationsConsumer } from './projector/notifications.js';
+import { localBus, redisBus } from './notify/bus.js';
+import { WebhookSender } from './notify/webhooks.js';
+import { MailSender } from './notify/mail.js';
+import { notificationRoutes } from './http/notification-routes.js';
 import { ensureSampleDocument } from './sample.js';
 import { log } from './log.js';
 import { FailureCounter } from './limits.js';
@@ -76,8 +81,37 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         catchUpIntervalMs: config.catchUpIntervalMs,
       })
     : null;
+  // Notifications: live to streams on any instance (over Redis when scaled out); webhooks and mail from outboxes.
+  const notify = config.notify;
+  const bus = config.redisUrl ? await redisBus(config.redisUrl, config.redisPrefix) : localBus();
+  const webhooks = new WebhookSender({
+    db: storage.db,
+    engine: storage.kind,
+    allowPrivate: notify.webhookAllowPrivate,
+    retryBaseMs: notify.webhookRetryBaseMs,
+    pollMs: notify.outboxPollMs,
+  });
+  let publicUrl = notify.publicUrl ?? '';
+  const mail = notify.smtpUrl
+    ? new MailSender({
+        db: storage.db,
+        engine: storage.kind,
+        smtpUrl: notify.smtpUrl,
+        from: notify.mailFrom,
+        publicUrl: () => publicUrl,
+        pollMs: notify.outboxPollMs,
+        digestIntervalMs: notify.digestIntervalMs,
+        retryBaseMs: notify.webhookRetryBaseMs,
+      })
+    : null;
+  const loadedDoc = async (id: string) => {
+    // A document that failed to load here is read from storage instead.
+    const live = await registry.peek(id)?.catch(() => null);
+    return live && !live.broken ? live.doc : null;
+  };
   // The log projector: woken after each stored batch, run before each compaction (which deletes only projected
-  // entries), and catching up on its own. Its consumers: the library's activity (documents.updated_at and counts).
+  // entries), and catching up on its own. Its consumers: the library's activity (documents.updated_at and counts)
+  // and notifications (with webhook deliveries and mail).
   const projector: Projector = new Projector({
     db: storage.db,
     engine: storage.kind,
@@ -91,6 +125,17 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
           return live && !live.broken ? documentCounts(live.doc) : null;
         },
         reuseMs: Math.min(1000, config.projectionDelayMs / 2),
+      }),
+      notificationsConsumer({
+        db: storage.db,
+        log: storage.log,
+        loadedDoc,
+        bus,
+        mail: mail !== null,
+        onQueued: (q) => {
+          if (q.webhooks) webhooks.kick();
+          if (q.mail) mail?.kick();
+        },
       }),
     ],
   });
@@ -130,7 +175,10 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   };
   const app = createApp(ctx, {
     clientDir: opts.clientDir === undefined ? DEFAULT_CLIENT_DIR : opts.clientDir,
-    extraRoutes: opts.extraRoutes,
+    extraRoutes: [
+      (c) => notificationRoutes(c, { bus, kickWebhooks: () => webhooks.kick() }),
+      ...(opts.extraRoutes ?? []),
+    ],
   });
   const http = createServer(app);
   ctx.collab = attachCollabEndpoint(http, { config, storage, tokens, registry, hooks });
@@ -150,6 +198,9 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const port = (http.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  publicUrl ||= url;
+  webhooks.kick();
+  mail?.kick();
 
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -162,6 +213,9 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       http.closeAllConnections();
       await replicator?.close();
       await projector.close();
+      await webhooks.close();
+      await mail?.close();
+      await bus.close();
       if (!opts.storage) await storage.close();
     })());
   return { url, port, http, context: ctx, close };
