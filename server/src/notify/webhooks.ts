@@ -208,10 +208,10 @@ export class WebhookSender {
       const ids = (await due.execute()).map((r) => r.id);
       if (ids.length === 0) return [];
       return trx
-        .updateTable('webhook_deliveries as d')
+        .updateTable('webhook_deliveries')
         .set({ claimed_until: now + CLAIM_MS })
-        .where('d.id', 'in', ids)
-        .returning(['d.id', 'd.hook_id', 'd.payload', 'd.attempts', 'd.created_at'])
+        .where('id', 'in', ids)
+        .returning(['id', 'hook_id', 'payload', 'attempts', 'created_at'])
         .execute();
     });
   }
