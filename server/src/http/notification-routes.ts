@@ -137,6 +137,7 @@ export function notificationRoutes(ctx: AppContext, services: NotifyServices): R
   r.get('/documents/:id/mentionable', async (req, res) => {
     const { record } = await documentAccess(ctx, res, req.params.id);
     const q = typeof req.query.q === 'string' ? req.query.q.trim().toLowerCase().slice(0, 64) : '';
+    const limit = Math.min(Math.max(Number(req.query.limit) || 20, 1), 200);
     let users = db.selectFrom('users').select(['id', 'username', 'name']).orderBy('username').limit(200);
     if (record.guestRole === null)
       users = users.where((eb) =>
@@ -164,7 +165,7 @@ export function notificationRoutes(ctx: AppContext, services: NotifyServices): R
         .toLowerCase()
         .split(/\s+/)
         .some((w) => w.startsWith(q));
-    res.json(rows.filter((u) => readers.has(u.id) && matches(u)).slice(0, 20));
+    res.json(rows.filter((u) => readers.has(u.id) && matches(u)).slice(0, limit));
   });
 
   // Webhooks: the document's owners.
