@@ -11,13 +11,17 @@ import { PresenceAvatars } from './PresenceAvatars';
 import { roleLabel } from '../../ui/format';
 import { useAnnotations, useDocument } from './DocumentContext';
 import { useUiState } from './uiStore';
+import { NotificationBell } from '../../notifications/NotificationBell';
+import { FollowToggle } from '../../notifications/FollowToggle';
+import { isGuest } from '../../ui/format';
 
 /**
  * The document's header: back, title and role, connection, who is here, and the actions. On a narrow screen
  * the actions collapse into a "Menu" button and a "Threads" button shows the threads panel.
  */
 export function DocumentHeader({ offline }: { offline: boolean }) {
-  const { info, permissions, user, ui } = useDocument();
+  const { info, permissions, user, ui, docId } = useDocument();
+  const guest = isGuest(user.id);
   const { title, threads } = useAnnotations();
   const [dialog, setDialog] = useState<'members' | 'tags' | null>(null);
   const narrow = useNarrow();
@@ -61,6 +65,7 @@ export function DocumentHeader({ offline }: { offline: boolean }) {
           Members
         </button>
       )}
+      {!guest && <FollowToggle docId={docId} />}
       <ExportMenu />
       <ThemeToggle />
       <button type="button" className="link" onClick={() => void signOut()} title={`Signed in as ${user.name}`}>
@@ -87,6 +92,7 @@ export function DocumentHeader({ offline }: { offline: boolean }) {
       </div>
       <ConnectionStatus />
       <PresenceAvatars />
+      {!guest && <NotificationBell />}
       {narrow ? (
         <div className="doc-actions">
           <button
