@@ -113,6 +113,18 @@ describe('mentions in the client', () => {
     },
   );
 
+  browserTest('a name after @ that nobody with access has is pointed out at once', async () => {
+    const { page } = annPage;
+    await selectText(page, 'Costs rose faster');
+    await page.getByRole('button', { name: 'Comment', exact: false }).and(page.locator('.comment-button')).click();
+    const composer = page.locator('[data-composer="true"]');
+    await composer.getByRole('textbox').pressSequentially('cc @olga and @vera please');
+    await expect(composer.getByRole('status').innerText()).resolves.toBe(
+      '@olga is not someone who can see this document: they will not be notified. An owner can share it with them under Members.',
+    );
+    await composer.getByRole('button', { name: 'Cancel' }).click();
+  });
+
   browserTest('the Follow toggle follows and unfollows the document', async () => {
     const { page } = veraPage;
     await openDocument(page, docId);

@@ -5,7 +5,7 @@
  */
 import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
 import type { Person } from '../app/api';
-import { matchPeople, mentionedIds } from './people';
+import { matchPeople, mentionedIds, unknownMentions } from './people';
 
 /** The `@query` just before the caret, if the caret is in one. */
 function mentionQuery(text: string, caret: number): { start: number; query: string } | null {
@@ -174,6 +174,7 @@ export function CommentBox({
           ))}
         </ul>
       )}
+      {people.length > 0 && !suggest && <UnknownMentions names={unknownMentions(body, people)} />}
       {error && (
         <p className="form-error" role="alert">
           {error}
@@ -202,5 +203,17 @@ export function CommentBox({
         </div>
       )}
     </div>
+  );
+}
+
+/** Says at once that a name typed after `@` is nobody who can see the document, so nobody will be told. */
+function UnknownMentions({ names }: { names: string[] }) {
+  if (names.length === 0) return null;
+  const list = names.map((n) => `@${n}`).join(', ');
+  return (
+    <p className="hint mention-unknown" role="status">
+      {list} {names.length === 1 ? 'is' : 'are'} not someone who can see this document: they will not be notified. An
+      owner can share it with them under Members.
+    </p>
   );
 }

@@ -59,3 +59,16 @@ export function matchPeople(people: readonly Person[], query: string, limit = 8)
     )
     .slice(0, limit);
 }
+
+/** The `@names` in a text that name nobody who may read the document (they will not be told). */
+export function unknownMentions(text: string, people: readonly Person[]): string[] {
+  const known = new Set(people.map((p) => p.username));
+  const out: string[] = [];
+  for (const m of text.matchAll(MENTION)) {
+    const name = mentionName(m[1]!);
+    // a name still being typed (at the very end) is not judged yet
+    if (m.index + m[0].length === text.length) continue;
+    if (name && !known.has(name) && !out.includes(name)) out.push(name);
+  }
+  return out;
+}
