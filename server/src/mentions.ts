@@ -4,6 +4,7 @@
  * with access stay plain text.
  */
 import type { Kysely } from 'kysely';
+import { mentionTokens } from '@marginalia/shared';
 import type { Database } from './storage/schema.js';
 import type { DocumentRecord } from './storage/types.js';
 
@@ -13,18 +14,7 @@ export interface MentionedUser {
   name: string;
 }
 
-/** `@name` at the start or after a character that cannot end a word or an address (so "a@b.c" is no mention). */
-const MENTION = /(?<![\p{L}\p{N}_@.-])@([a-z0-9][a-z0-9_.-]{0,63})/giu;
-
-/** The usernames `@`-mentioned in a text, lower-cased, each once, in order (trailing "." and "-" are punctuation). */
-export function mentionTokens(body: string): string[] {
-  const names: string[] = [];
-  for (const m of body.matchAll(MENTION)) {
-    const name = m[1]!.toLowerCase().replace(/[.-]+$/, '');
-    if (name && !names.includes(name)) names.push(name);
-  }
-  return names;
-}
+export { mentionTokens };
 
 /** The accounts among `userIds` that may read the document (guests' ids are no accounts: they are left out). */
 export async function readersAmong(

@@ -88,6 +88,15 @@ describe('mentions over REST and WebSocket', () => {
     expect((await storedComment(t.body.id, reply.body.id)).mentions).toEqual([]);
   });
 
+  test('readable exports show mentions as @Name; the JSON dump keeps the text as written', async () => {
+    const md = await admin().get(`/documents/${docId}/export?format=md`);
+    expect(md.text).toContain('Ask @Vera Viewer and @Carl Commenter, not @olga or @nobody.');
+    const html = await admin().get(`/documents/${docId}/export?format=html`);
+    expect(html.text).toContain('Ask @Vera Viewer and @Carl Commenter, not @olga or @nobody.');
+    const json = await admin().get(`/documents/${docId}/export?format=json`);
+    expect(json.text).toContain('Ask @Vera and @carl, not @olga or @nobody.');
+  });
+
   test('on a document open to guests every account may be mentioned', async () => {
     const open = await createDocument(server.url, server.adminToken, ARTICLE, { guestRole: 'commenter' });
     const r = await admin().post(`/documents/${open}/threads`, { exact: 'Critics', body: 'cc @olga' });
@@ -140,5 +149,15 @@ describe('mentions over REST and WebSocket', () => {
     await waitFor(() => other.closes.some((x) => x.code === 4403));
     expect(other.closes.find((x) => x.code === 4403)!.reason).toMatch(/author/);
     expect(readThread(clients[0]!.doc, t.body.id)!.comments[0]!.mentions).toEqual([]);
+  });
+});
+
+describe('mentions written as names', () => {
+  test('only the mentions of known people change; punctuation and other words stay', async () => {
+    const { withMentionNames } = await import('@marginalia/shared');
+    const people = new Map([['vera', 'Vera Viewer']]);
+    expect(withMentionNames('Hi @Vera. And @bob, mail vera@x.org', people)).toBe(
+      'Hi @Vera Viewer. And @bob, mail vera@x.org',
+    );
   });
 });

@@ -1,6 +1,6 @@
 /** A comment's text, with the people it mentions shown as chips (`@Name`). */
 import type { Person } from '../app/api';
-import { MENTION, mentionName } from './people';
+import { mentionsIn } from '@marginalia/shared';
 
 export function CommentText({
   body,
@@ -15,12 +15,11 @@ export function CommentText({
   const byName = new Map(people.filter((p) => mentions.includes(p.id)).map((p) => [p.username, p]));
   const parts: (string | Person)[] = [];
   let last = 0;
-  for (const m of body.matchAll(MENTION)) {
-    const person = byName.get(mentionName(m[1]!));
+  for (const m of mentionsIn(body)) {
+    const person = byName.get(m.username);
     if (!person) continue;
-    const end = m.index + 1 + mentionName(m[1]!).length;
     parts.push(body.slice(last, m.index), person);
-    last = end;
+    last = m.index + m.length;
   }
   parts.push(body.slice(last));
   return (

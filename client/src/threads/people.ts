@@ -4,6 +4,7 @@
  * the server's (server/src/mentions.ts) say which words are mentions.
  */
 import { useEffect, useState } from 'react';
+import { mentionsIn } from '@marginalia/shared';
 import { api, type Person } from '../app/api';
 
 const cache = new Map<string, Promise<Person[]>>();
@@ -28,17 +29,12 @@ export function usePeople(docId: string): Person[] {
   return people;
 }
 
-/** `@name` at a word start; the name lower-cased, trailing "." and "-" left out (as the server reads it). */
-export const MENTION = /(?<![\p{L}\p{N}_@.-])@([a-z0-9][a-z0-9_.-]{0,63})/giu;
-
-export const mentionName = (raw: string): string => raw.toLowerCase().replace(/[.-]+$/, '');
-
 /** The ids of the people a text mentions, each once, in order. */
 export function mentionedIds(text: string, people: readonly Person[]): string[] {
   const byName = new Map(people.map((p) => [p.username, p]));
   const ids: string[] = [];
-  for (const m of text.matchAll(MENTION)) {
-    const person = byName.get(mentionName(m[1]!));
+  for (const m of mentionsIn(text)) {
+    const person = byName.get(m.username);
     if (person && !ids.includes(person.id)) ids.push(person.id);
   }
   return ids;
@@ -64,11 +60,10 @@ export function matchPeople(people: readonly Person[], query: string, limit = 8)
 export function unknownMentions(text: string, people: readonly Person[]): string[] {
   const known = new Set(people.map((p) => p.username));
   const out: string[] = [];
-  for (const m of text.matchAll(MENTION)) {
-    const name = mentionName(m[1]!);
+  for (const m of mentionsIn(text)) {
     // a name still being typed (at the very end) is not judged yet
-    if (m.index + m[0].length === text.length) continue;
-    if (name && !known.has(name) && !out.includes(name)) out.push(name);
+    if (/^[\p{L}\p{N}_.-]*$/u.test(text.slice(m.index + m.length))) continue;
+    if (!known.has(m.username) && !out.includes(m.username)) out.push(m.username);
   }
   return out;
 }
