@@ -25,6 +25,7 @@ import { Projector } from './projector/projector.js';
 import { activityConsumer } from './projector/activity.js';
 import { RedisReplicator } from './scale/redis-replicator.js';
 import { notificationsConsumer } from './projector/notifications.js';
+import { StoredDocuments } from './projector/stored-documents.js';
 import { localBus, redisBus } from './notify/bus.js';
 import { WebhookSender } from './notify/webhooks.js';
 import { MailSender } from './notify/mail.js';
@@ -104,6 +105,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         retryBaseMs: notify.webhookRetryBaseMs,
       })
     : null;
+  const storedDocuments = new StoredDocuments(storage.log);
   const loadedDoc = async (id: string) => {
     // A document that failed to load here is read from storage instead.
     const live = await registry.peek(id)?.catch(() => null);
@@ -128,7 +130,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       }),
       notificationsConsumer({
         db: storage.db,
-        log: storage.log,
+        stored: storedDocuments,
         loadedDoc,
         bus,
         mail: mail !== null,
@@ -213,6 +215,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       http.closeAllConnections();
       await replicator?.close();
       await projector.close();
+      storedDocuments.close();
       await webhooks.close();
       await mail?.close();
       await bus.close();

@@ -230,13 +230,53 @@ describe('changes of a batch', () => {
     let loads = 0;
     const stored = async () => {
       loads++;
-      return [Y.encodeStateAsUpdate(h.server)];
+      const d = new Y.Doc();
+      docs.push(d);
+      Y.applyUpdate(d, Y.encodeStateAsUpdate(h.server));
+      return d;
     };
     const fromStore = await documentNow(structs, lagging, stored);
-    expect(changesOf(structs, fromStore.doc).map((c) => c.threadId)).toEqual([t.threadId]);
-    fromStore.release();
-    const fromCopy = await documentNow(structs, h.server, stored);
-    expect(fromCopy.doc).toBe(h.server);
+    expect(changesOf(structs, fromStore).map((c) => c.threadId)).toEqual([t.threadId]);
+    expect(await documentNow(structs, h.server, stored)).toBe(h.server);
     expect(loads).toBe(1);
+  });
+});
+
+describe('documents built from storage for the projector', () => {
+  test('are kept, brought up to date with later entries, and rebuilt after a compaction', async () => {
+    const { openSqliteStorage } = await import('@marginalia/server/storage/sqlite.js');
+    const { StoredDocuments } = await import('@marginalia/server/projector/stored-documents.js');
+    const { documentRecord } = await import('../support/records.js');
+    const storage = await openSqliteStorage(':memory:');
+    const stored = new StoredDocuments(storage.log, 60_000);
+    const writer = new Y.Doc();
+    docs.push(writer);
+    try {
+      await storage.createDocument({
+        record: documentRecord('d1'),
+        initialUpdate: Y.encodeStateAsUpdate(writer),
+        members: [],
+      });
+      const write = async (text: string) => {
+        const before = Y.encodeStateVector(writer);
+        writer.getText('t').insert(writer.getText('t').length, text);
+        await storage.log.appendUpdates('d1', [Y.encodeStateAsUpdate(writer, before)]);
+      };
+      await write('a');
+      const first = await stored.get('d1');
+      expect(first.getText('t').toString()).toBe('a');
+      await write('b');
+      const again = await stored.get('d1');
+      expect(again).toBe(first); // kept, and caught up
+      expect(again.getText('t').toString()).toBe('ab');
+      await write('c');
+      await storage.log.compact('d1');
+      await write('d');
+      const rebuilt = await stored.get('d1');
+      expect(rebuilt.getText('t').toString()).toBe('abcd');
+    } finally {
+      stored.close();
+      await storage.close();
+    }
   });
 });

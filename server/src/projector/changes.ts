@@ -144,15 +144,12 @@ export function changesOf(batch: ProjectedBatch | BatchStructs, doc: Y.Doc): Doc
 
 /**
  * The document as it is now, holding at least what the batch wrote: the loaded copy when it has everything the batch
- * wrote, else the document built from storage (then destroyed by `release`).
+ * wrote, else the document as stored.
  */
 export async function documentNow(
   structs: BatchStructs,
   loaded: Y.Doc | null,
-  loadStored: () => Promise<Uint8Array[]>,
-): Promise<{ doc: Y.Doc; release(): void }> {
-  if (loaded && structs.coveredBy(loaded)) return { doc: loaded, release: () => {} };
-  const doc = new Y.Doc();
-  for (const piece of await loadStored()) Y.applyUpdate(doc, piece);
-  return { doc, release: () => doc.destroy() };
+  stored: () => Promise<Y.Doc>,
+): Promise<Y.Doc> {
+  return loaded && structs.coveredBy(loaded) ? loaded : stored();
 }

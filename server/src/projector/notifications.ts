@@ -18,8 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { readThreadMap, THREADS, type Comment, type Thread } from '@marginalia/shared';
 import type { Insertable, Kysely } from 'kysely';
 import type { Database } from '../storage/schema.js';
-import type { DocumentLog } from '../storage/types.js';
-import { storedPieces } from '../storage/stored-state.js';
+import type { StoredDocuments } from './stored-documents.js';
 import { readersAmong } from '../mentions.js';
 import { followersOf, newNotificationId, notificationItem, type NotificationKind } from '../notify/store.js';
 import type { Delivery, NotificationBus } from '../notify/bus.js';
@@ -35,7 +34,8 @@ export interface NotificationsConsumer extends ProjectionConsumer {
 
 export interface NotificationsDeps {
   db: Kysely<Database>;
-  log: DocumentLog;
+  /** Documents as stored, for those not loaded here. */
+  stored: StoredDocuments;
   /** The document's loaded copy here, or null. */
   loadedDoc(docId: string): Promise<Y.Doc | null>;
   bus: NotificationBus;
@@ -193,27 +193,21 @@ export function notificationsConsumer(deps: NotificationsDeps): NotificationsCon
 /** The batch's changes with the thread and comment each concerns, read from the document as it is now. */
 async function readChanges(deps: NotificationsDeps, docId: string, structs: BatchStructs): Promise<Seen[]> {
   if (structs.batch.entries.length === 0) return [];
-  const { doc, release } = await documentNow(structs, await deps.loadedDoc(docId), async () =>
-    storedPieces(await deps.log.loadState(docId)),
-  );
-  try {
-    const threads = doc.getMap<unknown>(THREADS);
-    return changesOf(structs, doc).flatMap((change) => {
-      const map = threads.get(change.threadId);
-      const thread = map instanceof Y.Map ? readThreadMap(map as Y.Map<unknown>) : null;
-      if (!thread) return [];
-      const index = change.commentId ? thread.comments.findIndex((c) => c.id === change.commentId) : -1;
-      const comment = index >= 0 ? thread.comments[index]! : null;
-      const status = change.kind === 'thread.resolved' || change.kind === 'thread.reopened';
-      const earlier = status ? thread.comments : thread.comments.slice(0, Math.max(0, index));
-      const participants = [...new Set([thread.createdBy, ...earlier.map((c) => c.authorId)])];
-      // A comment readers skip (malformed) is no news.
-      if (change.commentId && !comment && change.kind !== 'thread.created') return [];
-      return [{ change, thread, comment, participants }];
-    });
-  } finally {
-    release();
-  }
+  const doc = await documentNow(structs, await deps.loadedDoc(docId), () => deps.stored.get(docId));
+  const threads = doc.getMap<unknown>(THREADS);
+  return changesOf(structs, doc).flatMap((change) => {
+    const map = threads.get(change.threadId);
+    const thread = map instanceof Y.Map ? readThreadMap(map as Y.Map<unknown>) : null;
+    if (!thread) return [];
+    const index = change.commentId ? thread.comments.findIndex((c) => c.id === change.commentId) : -1;
+    const comment = index >= 0 ? thread.comments[index]! : null;
+    const status = change.kind === 'thread.resolved' || change.kind === 'thread.reopened';
+    const earlier = status ? thread.comments : thread.comments.slice(0, Math.max(0, index));
+    const participants = [...new Set([thread.createdBy, ...earlier.map((c) => c.authorId)])];
+    // A comment readers skip (malformed) is no news.
+    if (change.commentId && !comment && change.kind !== 'thread.created') return [];
+    return [{ change, thread, comment, participants }];
+  });
 }
 
 async function namesOf(db: Kysely<Database>, ids: string[]): Promise<Map<string, string>> {
