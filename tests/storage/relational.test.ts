@@ -218,7 +218,11 @@ describeIfService('postgresql', pgAvailable)('PostgreSQL: one migration set', ()
     await client.connect();
     try {
       const applied = await client.query(`SELECT name FROM ${schema}.kysely_migration`);
-      expect(applied.rows.map((r: { name: string }) => r.name)).toEqual(['0001_initial', '0002_projection_cursors', '0004_notifications']);
+      expect(applied.rows.map((r: { name: string }) => r.name)).toEqual([
+        '0001_initial',
+        '0002_projection_cursors',
+        '0004_notifications',
+      ]);
     } finally {
       await client.end();
     }
