@@ -165,6 +165,22 @@ describe('notifications', () => {
     expect(await kindsOf(ann, t.body.id)).toEqual(['reply', 'resolved']);
   });
 
+  test('changes made over REST are told with their actor, who is not told of them', async () => {
+    const t = await api(server.url, ann.token).post(`/documents/${docId}/threads`, {
+      exact: 'on Monday',
+      body: 'When?',
+    });
+    await api(server.url, bob.token).post(`/documents/${docId}/threads/${t.body.id}/comments`, { body: 'Then' });
+    await api(server.url, bob.token).patch(`/documents/${docId}/threads/${t.body.id}`, { status: 'resolved' });
+    await settled();
+    // ann reopens over REST: she took part, but she is the actor
+    await api(server.url, ann.token).patch(`/documents/${docId}/threads/${t.body.id}`, { status: 'open' });
+    await settled();
+    expect(await kindsOf(ann, t.body.id)).toEqual(['reply', 'resolved']);
+    const reopened = (await inbox(bob)).items.find((i) => i.threadId === t.body.id && i.kind === 'reopened');
+    expect(reopened?.actor).toEqual({ id: ann.id, name: 'Ann Archer' });
+  });
+
   test('new threads tell followers: the creator unless unfollowed, and whoever follows', async () => {
     expect((await api(server.url, vera.token).put(`/documents/${docId}/follow`, { following: true })).status).toBe(200);
     expect((await api(server.url, vera.token).get(`/documents/${docId}/follow`)).body).toEqual({ following: true });

@@ -201,6 +201,10 @@ describe('webhooks', () => {
     expect(second!.json.data).toEqual(expect.objectContaining({ commentId: reply.body.id, body: 'The budget one' }));
     expect(edited!.json.data).toEqual(expect.objectContaining({ commentId: reply.body.id, body: 'The tax one' }));
     expect(rx.received[4]!.json.data.actor).toEqual({ id: ann.id, name: 'Ann Archer' });
+    // reopened by the owner over REST: the owner is the actor
+    expect(rx.received[5]!.json.data.actor.id).toBe(
+      (await api(server.url, server.adminToken).get('/auth/me')).body.user.id,
+    );
     expect(new Set(rx.received.map((r) => r.headers['webhook-id'])).size).toBe(6);
 
     const deliveries = await owner.get(`/documents/${docId}/webhooks/${hook.id}/deliveries`);

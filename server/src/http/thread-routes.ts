@@ -101,9 +101,13 @@ export function threadRoutes(ctx: AppContext): Router {
     return ctx.registry.with(record.id, async (live) => {
       let result!: T;
       try {
-        await live.change((doc) => {
-          result = fn(doc, principal, role);
-        }, `rest:${principal.id}`);
+        await live.change(
+          (doc) => {
+            result = fn(doc, principal, role);
+          },
+          `rest:${principal.id}`,
+          principal.id,
+        );
       } catch (e) {
         modelError(e);
       }

@@ -12,8 +12,9 @@
  *
  * Actors: a new thread's creator and a new comment's author are in the map itself (the rule table holds them to the
  * writer's own id), and so is the user who resolved a thread. For edits, deletions and reopenings the actor is the
- * owner of the client id that wrote the value (the entry's authors); a server-side write (REST) is owned by the
- * server's writer, and then the comment's author (edits, deletions) or nobody (reopenings) is named instead.
+ * owner of the client id that wrote the value (the entry's authors; a REST change is written under a client id
+ * claimed for its caller). A change the server made on nobody's behalf (an import, the CLI) is owned by the server's
+ * writer, and then the comment's author (edits, deletions) or nobody (reopenings) is named instead.
  */
 import * as Y from 'yjs';
 import { THREADS } from '@marginalia/shared';
