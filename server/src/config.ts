@@ -66,9 +66,26 @@ export interface Config {
   /** MARGINALIA_DRAIN_MS: after SIGTERM, how long readiness answers 503 before the server stops. */
   drainMs: number;
   limits: Limits;
+  /** Notifications: mail (SMTP_URL, smtp:// or smtps://; null: no mail), webhooks, and the outboxes' timing. */
+  notify: NotifyConfig;
 }
 
 export class ConfigError extends Error {}
+
+export interface NotifyConfig {
+  smtpUrl: string | null;
+  mailFrom: string;
+  /** Where mails link to (MARGINALIA_PUBLIC_URL); by default the server's own address. */
+  publicUrl: string | null;
+  /** MARGINALIA_WEBHOOK_ALLOW_PRIVATE=1: webhooks may target private, loopback and link-local addresses. */
+  webhookAllowPrivate: boolean;
+  /** First webhook retry after this long, doubling after each failure (at most an hour apart, for 24 h). */
+  webhookRetryBaseMs: number;
+  /** How often the webhook and mail outboxes are looked at when nothing wakes them. */
+  outboxPollMs: number;
+  /** Least time between two digest mails to one user. */
+  digestIntervalMs: number;
+}
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
   const raw = env[name];
@@ -120,6 +137,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsPort: nonEmpty(env.MARGINALIA_METRICS_PORT) === null ? null : int(env, 'MARGINALIA_METRICS_PORT', 0),
     metricsToken: nonEmpty(env.MARGINALIA_METRICS_TOKEN),
     drainMs: int(env, 'MARGINALIA_DRAIN_MS', 5000),
+    notify: {
+      smtpUrl: nonEmpty(env.SMTP_URL),
+      mailFrom: nonEmpty(env.MARGINALIA_MAIL_FROM) ?? 'Marginalia <marginalia@localhost>',
+      publicUrl: nonEmpty(env.MARGINALIA_PUBLIC_URL)?.replace(/\/+$/, '') ?? null,
+      webhookAllowPrivate: env.MARGINALIA_WEBHOOK_ALLOW_PRIVATE === '1',
+      webhookRetryBaseMs: int(env, 'MARGINALIA_WEBHOOK_RETRY_BASE_MS', 5000, 10),
+      outboxPollMs: int(env, 'MARGINALIA_OUTBOX_POLL_MS', 5000, 10),
+      digestIntervalMs: int(env, 'MARGINALIA_DIGEST_INTERVAL_MS', 3600_000, 100),
+    },
     limits: {
       maxFrameBytes: int(env, 'MARGINALIA_MAX_FRAME_BYTES', 2 * 1024 * 1024, 1024),
       maxBodyBytes: int(env, 'MARGINALIA_MAX_BODY_BYTES', 2 * 1024 * 1024, 1024),

@@ -28,6 +28,12 @@ import { activityConsumer } from './projector/activity.js';
 import { versionsConsumer } from './projector/versions.js';
 import { DeletionRecorder } from './versions/deletions.js';
 import { RedisReplicator } from './scale/redis-replicator.js';
+import { notificationsConsumer } from './projector/notifications.js';
+import { StoredDocuments } from './projector/stored-documents.js';
+import { localBus, redisBus } from './notify/bus.js';
+import { WebhookSender } from './notify/webhooks.js';
+import { MailSender } from './notify/mail.js';
+import { notificationRoutes } from './http/notification-routes.js';
 import { ensureSampleDocument } from './sample.js';
 import { log } from './log.js';
 import { metrics, metricsHooks, timedLog } from './metrics.js';
@@ -92,8 +98,38 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         catchUpIntervalMs: config.catchUpIntervalMs,
       })
     : null;
+  // Notifications: live to streams on any instance (over Redis when scaled out); webhooks and mail from outboxes.
+  const notify = config.notify;
+  const bus = config.redisUrl ? await redisBus(config.redisUrl, config.redisPrefix) : localBus();
+  const webhooks = new WebhookSender({
+    db: storage.db,
+    engine: storage.kind,
+    allowPrivate: notify.webhookAllowPrivate,
+    retryBaseMs: notify.webhookRetryBaseMs,
+    pollMs: notify.outboxPollMs,
+  });
+  let publicUrl = notify.publicUrl ?? '';
+  const mail = notify.smtpUrl
+    ? new MailSender({
+        db: storage.db,
+        engine: storage.kind,
+        smtpUrl: notify.smtpUrl,
+        from: notify.mailFrom,
+        publicUrl: () => publicUrl,
+        pollMs: notify.outboxPollMs,
+        digestIntervalMs: notify.digestIntervalMs,
+        retryBaseMs: notify.webhookRetryBaseMs,
+      })
+    : null;
+  const storedDocuments = new StoredDocuments(storage.log);
+  const loadedDoc = async (id: string) => {
+    // A document that failed to load here is read from storage instead.
+    const live = await registry.peek(id)?.catch(() => null);
+    return live && !live.broken ? live.doc : null;
+  };
   // The log projector: woken after each stored batch, run before each compaction (which deletes only projected
-  // entries), and catching up on its own. Its consumers: the library's activity (documents.updated_at and counts) and automatic versions.
+  // entries), and catching up on its own. Its consumers: the library's activity (documents.updated_at and counts),
+  // automatic versions, and notifications (with webhook deliveries and mail).
   const projector: Projector = new Projector({
     db: storage.db,
     engine: storage.kind,
@@ -113,6 +149,17 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         log: storage.log,
         intervalMs: config.versionIntervalMs,
         keepMs: config.versionKeepDays * 86_400_000,
+      }),
+      notificationsConsumer({
+        db: storage.db,
+        stored: storedDocuments,
+        loadedDoc,
+        bus,
+        mail: mail !== null,
+        onQueued: (q) => {
+          if (q.webhooks) webhooks.kick();
+          if (q.mail) mail?.kick();
+        },
       }),
       observed.consumer,
     ],
@@ -166,7 +213,10 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   };
   const app = createApp(ctx, {
     clientDir: opts.clientDir === undefined ? DEFAULT_CLIENT_DIR : opts.clientDir,
-    extraRoutes: opts.extraRoutes,
+    extraRoutes: [
+      (c) => notificationRoutes(c, { bus, kickWebhooks: () => webhooks.kick() }),
+      ...(opts.extraRoutes ?? []),
+    ],
   });
   const http = createServer(app);
   ctx.collab = attachCollabEndpoint(http, {
@@ -191,6 +241,9 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   const metricsServer = config.metricsPort === null ? null : await startMetricsServer(config);
   metrics.draining.set(0);
+  publicUrl ||= url;
+  webhooks.kick();
+  mail?.kick();
 
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -206,6 +259,10 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       await accessState.close();
       limits.close();
       await projector.close();
+      storedDocuments.close();
+      await webhooks.close();
+      await mail?.close();
+      await bus.close();
       if (!opts.storage) await storage.close();
     })());
   const drain = async (ms: number) => {

@@ -11,3 +11,4 @@ export * from './rules.js';
 export * from './meta.js';
 export * from './vocabulary.js';
 export * from './export/index.js';
+export * from './mentions.js';

@@ -129,6 +129,10 @@ export const TEXT_LIMITS = {
   tagsPerThread: 20,
   /** A vocabulary entry's description. */
   tagDescription: 500,
+  /** Users mentioned by one comment. */
+  mentions: 50,
+  /** Each mentioned user id. */
+  mentionId: 100,
 } as const;
 
 // Value shapes. Readers are lenient (an entry written by a buggy or hostile client should not break every
@@ -179,6 +183,16 @@ const anchorWithinLimits = (a: AnchorPositions): boolean =>
   a.start.length <= TEXT_LIMITS.anchorPosition && a.end.length <= TEXT_LIMITS.anchorPosition;
 
 const isBody = (v: unknown): v is string => isText(v, TEXT_LIMITS.body);
+
+/** Mentions as a writer must give them: a plain JSON array of user ids (not a Y.Array). */
+const isMentions = (v: unknown): v is string[] =>
+  Array.isArray(v) &&
+  v.length <= TEXT_LIMITS.mentions &&
+  v.every((id) => isText(id, TEXT_LIMITS.mentionId) && isNonBlank(id));
+const MENTIONS_RULE = `a comment's mentions are an array of at most ${TEXT_LIMITS.mentions} user ids`;
+/** Mentions as readers see them: the usable ids, each once. */
+const readMentions = (v: unknown): string[] =>
+  Array.isArray(v) ? [...new Set(v.filter((id): id is string => isString(id) && isNonBlank(id)))] : [];
 const BODY_RULE = `a comment's body is a string of at most ${TEXT_LIMITS.body} characters`;
 
 /** Tags as readers see them: the strings of the list, each once, in list order. */
@@ -232,6 +246,15 @@ export const COMMENT_FIELDS = {
     created: must((v) => v === false, 'a new comment is not deleted'),
     changedBy: 'author',
     initial: () => false,
+  }),
+  // The users the body mentions (set with the body, replaced when it is edited). Older comments have none.
+  mentions: field<string[]>({
+    read: (v, entry) => (entry('deleted') === true ? [] : readMentions(v)),
+    created: must(isMentions, MENTIONS_RULE),
+    mayOmit: true,
+    changedBy: 'author',
+    changed: must(isMentions, MENTIONS_RULE),
+    initial: () => [],
   }),
 };
 

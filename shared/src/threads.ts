@@ -27,6 +27,8 @@ export interface NewThread {
   now?: number;
   /** Id of the first comment; random by default. */
   commentId?: string;
+  /** User ids the first comment mentions. */
+  mentions?: readonly string[];
 }
 
 export interface NewComment {
@@ -35,6 +37,8 @@ export interface NewComment {
   body: string;
   id?: string;
   now?: number;
+  /** User ids the comment mentions. */
+  mentions?: readonly string[];
 }
 
 function requireId(id: string | undefined): string {
@@ -47,6 +51,15 @@ function requireText(value: unknown, what: string): string {
   if (typeof value !== 'string' || value.trim() === '')
     throw new ModelError('invalid', `${what} must be a non-empty string`);
   return value;
+}
+
+function cleanMentions(mentions: readonly unknown[] | undefined): string[] {
+  const out: string[] = [];
+  for (const m of mentions ?? []) {
+    if (typeof m !== 'string' || m.trim() === '') throw new ModelError('invalid', 'mentions must be user ids');
+    if (!out.includes(m)) out.push(m);
+  }
+  return out;
 }
 
 function cleanTags(tags: readonly unknown[] | undefined): string[] {
@@ -96,6 +109,7 @@ export function createThread(doc: Y.Doc, input: ThreadTarget & NewThread): { thr
   const authorName = typeof input.authorName === 'string' ? input.authorName : '';
   const body = requireText(input.body, 'the comment body');
   const tags = cleanTags(input.tags);
+  const mentions = cleanMentions(input.mentions);
   const now = input.now ?? Date.now();
   if (threadsMap(doc).has(threadId)) throw new ModelError('conflict', `thread ${threadId} exists`);
   const { anchor, quote } = targetAnchor(doc, input);
@@ -109,7 +123,7 @@ export function createThread(doc: Y.Doc, input: ThreadTarget & NewThread): { thr
       createdBy,
       createdAt: now,
       tags,
-      comments: [{ id: commentId, authorId: createdBy, authorName, body, createdAt: now }],
+      comments: [{ id: commentId, authorId: createdBy, authorName, body, createdAt: now, mentions }],
     });
   }, ORIGIN.createThread);
   return { threadId, commentId };
@@ -128,18 +142,29 @@ export function addComment(doc: Y.Doc, threadId: string, input: NewComment): str
   const authorId = requireText(input.authorId, 'authorId');
   const body = requireText(input.body, 'the comment body');
   const authorName = typeof input.authorName === 'string' ? input.authorName : '';
+  const mentions = cleanMentions(input.mentions);
   doc.transact(() => {
-    comments.push([commentMap({ id, authorId, authorName, body, createdAt: input.now ?? Date.now() })]);
+    comments.push([commentMap({ id, authorId, authorName, body, createdAt: input.now ?? Date.now(), mentions })]);
   }, ORIGIN.addComment);
   return id;
 }
 
-export function editComment(doc: Y.Doc, threadId: string, commentId: string, body: string, now?: number): void {
+/** Replaces a comment's body, and with it the users it mentions (none unless given). */
+export function editComment(
+  doc: Y.Doc,
+  threadId: string,
+  commentId: string,
+  body: string,
+  now?: number,
+  mentions?: readonly string[],
+): void {
   const comment = commentOf(doc, threadId, commentId);
   const text = requireText(body, 'the comment body');
+  const ids = cleanMentions(mentions);
   if (comment.get('deleted') === true) throw new ModelError('invalid', 'a deleted comment cannot be edited');
   doc.transact(() => {
     comment.set('body', text);
+    comment.set('mentions', ids);
     comment.set('editedAt', now ?? Date.now());
   }, ORIGIN.editComment);
 }

@@ -116,8 +116,10 @@ describe('inspectUpdate: what an update touches', () => {
       [
         ['delete', 'threads', [f.threadId, 'comments', null], 'body'],
         ['delete', 'threads', [f.threadId, 'comments', null], 'editedAt'],
+        ['delete', 'threads', [f.threadId, 'comments', null], 'mentions'],
         ['insert', 'threads', [f.threadId, 'comments', null], 'body'],
         ['insert', 'threads', [f.threadId, 'comments', null], 'editedAt'],
+        ['insert', 'threads', [f.threadId, 'comments', null], 'mentions'],
       ].sort(),
     );
   });
@@ -289,7 +291,7 @@ describe('checkUpdate: decisions by the rule table', () => {
 
   it('refuses unknown fields, including names that exist on every object', async () => {
     const f = await fixture();
-    for (const key of ['mentions', 'constructor', '__proto__', 'toString'])
+    for (const key of ['reactions', 'constructor', '__proto__', 'toString'])
       expect(decide(f, ADA, 'commenter', (d) => commentMapOf(d, f.threadId, f.adaComment).set(key, 1))).toEqual({
         ok: false,
         rule: `unknown comment field "${key}"`,

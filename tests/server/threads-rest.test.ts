@@ -46,7 +46,7 @@ describe('threads over REST', () => {
       body: 'Which phase is this?',
     });
     expect(r.status).toBe(201);
-    expect(r.body).toEqual({ id: expect.any(String), commentId: expect.any(String) });
+    expect(r.body).toEqual({ id: expect.any(String), commentId: expect.any(String), mentions: [] });
 
     const seen = await waitFor(() => readThread(watcher.doc, r.body.id));
     expect(seen.quote.exact).toBe('second phase');

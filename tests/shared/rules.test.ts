@@ -86,6 +86,7 @@ describe('the rule table', () => {
       createdAt: 5,
       editedAt: null,
       deleted: false,
+      mentions: [],
     });
     expect(Object.keys(c!)).toEqual(Object.keys(COMMENT_FIELDS));
   });
@@ -204,7 +205,7 @@ describe('the rule table', () => {
       Object.entries(f)
         .filter(([, r]) => r.changedBy === 'author')
         .map(([k]) => k),
-    ).toEqual(['body', 'editedAt', 'deleted']);
+    ).toEqual(['body', 'editedAt', 'deleted', 'mentions']);
     expect(THREAD_FIELDS.comments.list!.removedBy).toBe('owner');
     expect(DOCUMENT_WRITERS).toEqual({ root: 'editor', meta: 'editor', vocabulary: 'editor', threads: 'commenter' });
   });

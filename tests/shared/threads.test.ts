@@ -82,6 +82,7 @@ describe('createThread', () => {
         createdAt: 1000,
         editedAt: null,
         deleted: false,
+        mentions: [],
       },
     ]);
   });
@@ -101,6 +102,7 @@ describe('createThread', () => {
       'deleted',
       'editedAt',
       'id',
+      'mentions',
     ]);
     expect(Object.keys(map.get('anchor') as object).sort()).toEqual(['end', 'start']);
     expect(Object.keys(map.get('quote') as object).sort()).toEqual(['exact', 'prefix', 'suffix']);
@@ -156,6 +158,7 @@ describe('comments', () => {
       createdAt: 2,
       editedAt: 4,
       deleted: true,
+      mentions: [],
     });
     expect(readThread(d, threadId)!.comments).toHaveLength(2);
   });

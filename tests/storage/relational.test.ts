@@ -224,6 +224,7 @@ describeIfService('postgresql', pgAvailable)('PostgreSQL: one migration set', ()
         '0001_initial',
         '0002_projection_cursors',
         '0003_access',
+        '0004_notifications',
         '0006_versions',
       ]);
     } finally {

@@ -206,7 +206,53 @@ export const api = {
       `${docPath(id)}/article${dryRun ? '?dryRun=true' : ''}`,
       input,
     ),
+  mentionable: (id: string, q = '', limit = 20) =>
+    request<Person[]>(
+      'GET',
+      `/documents/${encodeURIComponent(id)}/mentionable?q=${encodeURIComponent(q)}&limit=${limit}`,
+    ),
+  notifications: (query = '') => request<NotificationPage>('GET', `/notifications${query}`),
+  markRead: (which: { ids: string[] } | { all: true }) =>
+    request<{ unread: number }>('POST', '/notifications/read', which),
+  following: (id: string) => request<{ following: boolean }>('GET', `/documents/${encodeURIComponent(id)}/follow`),
+  setFollowing: (id: string, following: boolean) =>
+    request<{ following: boolean }>('PUT', `/documents/${encodeURIComponent(id)}/follow`, { following }),
+  settings: () => request<UserSettings>('GET', '/me/settings'),
+  setSettings: (changes: Partial<UserSettings>) => request<UserSettings>('PUT', '/me/settings', changes),
 };
+
+/** Someone a comment may mention. */
+export interface Person {
+  id: string;
+  username: string;
+  name: string;
+}
+
+export type NotificationKind = 'mention' | 'reply' | 'resolved' | 'reopened' | 'new-thread';
+
+export interface NotificationItem {
+  id: string;
+  kind: NotificationKind;
+  documentId: string;
+  documentTitle: string;
+  threadId: string;
+  commentId: string | null;
+  actor: { id: string | null; name: string };
+  excerpt: string;
+  createdAt: number;
+  readAt: number | null;
+}
+
+export interface NotificationPage {
+  items: NotificationItem[];
+  unread: number;
+  nextCursor: string | null;
+}
+
+export interface UserSettings {
+  email: 'off' | 'instant' | 'digest';
+  emailAddress: string | null;
+}
 
 /** Fetches an export (with the session cookie) and hands it to the browser as a download. */
 export async function downloadExport(docId: string, format: ExportFormat, title: string): Promise<void> {

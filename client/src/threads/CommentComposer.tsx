@@ -6,6 +6,7 @@ import { useEffect, useRef, type CSSProperties, type Ref } from 'react';
 import { useDocument } from '../views/document/DocumentContext';
 import { usePlacement, useUiState, type Draft } from '../views/document/uiStore';
 import { CommentBox } from './CommentBox';
+import { usePeople } from './people';
 
 export function CommentComposer({
   draft,
@@ -16,7 +17,8 @@ export function CommentComposer({
   style?: CSSProperties;
   cardRef?: Ref<HTMLElement>;
 }) {
-  const { session, model, actions, ui } = useDocument();
+  const { session, model, actions, ui, docId } = useDocument();
+  const people = usePeople(docId);
   const own = useRef<HTMLElement | null>(null);
   const draftTop = usePlacement(ui).draftTop;
   const vocabulary = model.snapshot.getState().vocabulary;
@@ -99,7 +101,8 @@ export function CommentComposer({
         onValueChange={(value) => ui.set({ composerText: value })}
         onEscape={keep}
         onCancel={() => actions.cancelThread(true)}
-        onSubmit={(body) => actions.postThread(draft, body, tags)}
+        people={people}
+        onSubmit={(body, mentions) => actions.postThread(draft, body, tags, mentions)}
       />
     </article>
   );

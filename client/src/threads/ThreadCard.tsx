@@ -22,6 +22,8 @@ import { useSettled } from '../ui/useSettled';
 import { useDocument, type DocumentContextValue } from '../views/document/DocumentContext';
 import { useUiState } from '../views/document/uiStore';
 import { CommentBox } from './CommentBox';
+import { CommentText } from './CommentText';
+import { usePeople } from './people';
 import { TagPicker } from './TagPicker';
 import { useTyping } from './useTyping';
 
@@ -51,7 +53,8 @@ function CommentView({
   mine: boolean;
   moderate: boolean;
 }) {
-  const { actions } = useDocument();
+  const { actions, docId } = useDocument();
+  const people = usePeople(docId);
   const [editing, setEditing] = useState(false);
   if (comment.deleted) {
     return (
@@ -115,14 +118,17 @@ function CommentView({
           initial={comment.body}
           autoFocus
           onCancel={() => setEditing(false)}
-          onSubmit={(body) => {
-            const refusal = actions.editComment(threadId, comment.id, comment.body, body);
+          people={people}
+          onSubmit={(body, mentions) => {
+            const refusal = actions.editComment(threadId, comment.id, comment.body, body, mentions);
             if (!refusal) setEditing(false);
             return refusal;
           }}
         />
       ) : (
-        <p className="comment-body">{comment.body}</p>
+        <p className="comment-body">
+          <CommentText body={comment.body} mentions={comment.mentions} people={people} />
+        </p>
       )}
     </li>
   );
@@ -150,7 +156,8 @@ function TagChips({
 export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
   const { thread, anchorState, active, folded, pending, typing, vocabulary, top, cardRef, onActivate } = props;
   const style: CSSProperties = { top };
-  const { session, user, permissions, ui, actions, model } = useDocument();
+  const { session, user, permissions, ui, actions, model, docId } = useDocument();
+  const people = usePeople(docId);
   const [tagging, setTagging] = useState(false);
   const showResolved = useUiState(ui, (s) => s.showResolved);
   const connected = useStoreState(session.connection, (s) => s.status === 'connected');
@@ -299,8 +306,9 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
                 setReplyDraft('');
                 typingPublisher.stop();
               }}
-              onSubmit={(body) => {
-                const refusal = actions.reply(thread.id, body);
+              people={people}
+              onSubmit={(body, mentions) => {
+                const refusal = actions.reply(thread.id, body, mentions);
                 if (!refusal) typingPublisher.stop();
                 return refusal;
               }}

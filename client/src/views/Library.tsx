@@ -6,6 +6,7 @@ import { ThemeToggle } from '../ui/theme';
 import { fullTime, isGuest, personName, plural, roleLabel, timeAgo, toMillis, userColor } from '../ui/format';
 import { Avatar } from '../ui/Avatar';
 import { NewDocumentDialog } from './NewDocumentDialog';
+import { NotificationBell } from '../notifications/NotificationBell';
 
 const CACHE_KEY = 'marginalia.library';
 
@@ -66,6 +67,7 @@ export function Library({ session }: { session: Session }) {
             <Avatar name={user.name} color={userColor(user.id)} size={26} guest={isGuest(user.id)} />
             <span className="whoami-name">{personName(user.name, user.id)}</span>
           </span>
+          {!isGuest(user.id) && <NotificationBell />}
           <ThemeToggle />
           <button type="button" onClick={() => void signOut()}>
             Sign out

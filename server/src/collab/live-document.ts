@@ -158,26 +158,44 @@ export class LiveDocument {
     return this.writes.enqueue(update, false, note);
   }
 
+  /** Client ids this copy writes under on behalf of users (server-side changes made for them: REST). */
+  private readonly writerIds = new Map<string, number>();
+
   /**
    * Runs a server-side change (REST, import) as one transaction and stores it through the same path.
    * Resolves once it is durable; if storing fails the document is marked broken and unloaded by its owner.
+   * `onBehalfOf`: the user who asked for it. The change is then written under a client id claimed for that user,
+   * so whoever reads the stored log (the projector: notifications, webhooks) sees who made it. `note`: what the
+   * change deletes, and by whom, for attribution (versions/deletions.ts).
    */
-  async change(fn: (doc: Y.Doc) => void, origin: unknown, note?: WriteNote): Promise<void> {
+  async change(
+    fn: (doc: Y.Doc) => void,
+    origin: unknown,
+    { note, onBehalfOf }: { note?: WriteNote; onBehalfOf?: string } = {},
+  ): Promise<void> {
     if (this.broken) throw new WriteError('document is being reloaded; try again');
-    if ((await this.clientIds.claim([this.doc.clientID], SERVER_WRITER)) !== null) {
-      // someone wrote under this copy's random client id first: take another before writing
-      this.doc.clientID = Math.floor(Math.random() * 2 ** 31);
+    const writer = onBehalfOf ?? SERVER_WRITER;
+    const clientId = onBehalfOf ? (this.writerIds.get(onBehalfOf) ?? randomClientId()) : this.doc.clientID;
+    if ((await this.clientIds.claim([clientId], writer)) !== null) {
+      // someone wrote under this random client id first: take another before writing
+      if (onBehalfOf) this.writerIds.delete(onBehalfOf);
+      else this.doc.clientID = randomClientId();
       throw new WriteError('client id taken; try again');
     }
+    if (onBehalfOf) this.writerIds.set(onBehalfOf, clientId);
+    const ownId = this.doc.clientID;
     const updates: Uint8Array[] = [];
     const capture = (u: Uint8Array) => updates.push(u);
     let failure: unknown = null;
     this.doc.on('update', capture);
     try {
+      // Yjs writes new structs under doc.clientID as the transaction runs; it is this copy's own id again after.
+      this.doc.clientID = clientId;
       this.doc.transact(() => fn(this.doc), origin);
     } catch (e) {
       failure = e;
     } finally {
+      this.doc.clientID = ownId;
       this.doc.off('update', capture);
     }
     // Whatever the change applied before failing is stored too, so memory and storage never disagree.
@@ -279,4 +297,9 @@ export class LiveDocument {
     this.awareness.destroy();
     this.doc.destroy();
   }
+}
+
+/** A random Yjs client id (as Yjs makes them: 32 bits, unsigned). */
+function randomClientId(): number {
+  return Math.floor(Math.random() * 2 ** 31);
 }

@@ -6,6 +6,7 @@
  */
 import express, { Router, type Request } from 'express';
 import { z } from 'zod';
+import * as Y from 'yjs';
 import {
   EXPORT_FORMATS,
   IMPORT_FORMATS,
@@ -17,6 +18,8 @@ import {
   exportFilename,
   planJsonImport,
   planW3cImport,
+  readThreadMap,
+  threadsMap,
   type ExportFormat,
   type ImportPlan,
   type ImportResult,
@@ -70,6 +73,27 @@ function contentDisposition(title: string, format: ExportFormat): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(exact).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
 }
 
+/** Names of everyone the document's comments mention, for exports to show `@Name`. */
+async function mentionedPeople(ctx: AppContext, docId: string) {
+  const ids = await ctx.registry.with(docId, (live) => {
+    const found = new Set<string>();
+    threadsMap(live.doc).forEach((map) => {
+      for (const c of (map instanceof Y.Map ? readThreadMap(map) : null)?.comments ?? [])
+        for (const id of c.mentions) found.add(id);
+    });
+    return [...found];
+  });
+  const people = new Map<string, { username: string; name: string }>();
+  if (ids.length === 0) return people;
+  const rows = await ctx.storage.db
+    .selectFrom('users')
+    .select(['id', 'username', 'name'])
+    .where('id', 'in', ids)
+    .execute();
+  for (const r of rows) people.set(r.id, { username: r.username, name: r.name });
+  return people;
+}
+
 export function exportRoutes(ctx: AppContext): Router {
   const r = Router();
 
@@ -79,10 +103,12 @@ export function exportRoutes(ctx: AppContext): Router {
     const format = query.format;
     // The export reads the document synchronously before its first await, so it sees one consistent state.
     const version = versionParam(query.version);
+    const people = await mentionedPeople(ctx, record.id);
     const body = await readDocumentAt(ctx, record.id, version, (doc) =>
       exportDocument(doc, format, {
         docId: record.id,
         baseUrl: baseUrlOf(req),
+        people,
         ...(query.status ? { status: query.status } : {}),
         tags: query.tags,
         authors: query.authors,

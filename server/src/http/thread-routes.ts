@@ -30,6 +30,7 @@ import type { Principal } from '../auth/tokens.js';
 import { HttpError, forbidden, parseBody } from './errors.js';
 import { documentAccess, type AppContext } from './context.js';
 import { readDocumentAt, versionParam } from '../versions/read.js';
+import { resolveMentions, type MentionedUser } from '../mentions.js';
 
 // The limits and checks of the rule table (shared/src/rules.ts), as zod schemas for request bodies.
 const L = TEXT_LIMITS;
@@ -101,9 +102,13 @@ export function threadRoutes(ctx: AppContext): Router {
     return ctx.registry.with(record.id, async (live) => {
       let result!: T;
       try {
-        await live.change((doc) => {
-          result = fn(doc, principal, role);
-        }, `rest:${principal.id}`);
+        await live.change(
+          (doc) => {
+            result = fn(doc, principal, role);
+          },
+          `rest:${principal.id}`,
+          { onBehalfOf: principal.id },
+        );
       } catch (e) {
         modelError(e);
       }
@@ -118,17 +123,32 @@ export function threadRoutes(ctx: AppContext): Router {
     res.json(threads.map(threadView));
   });
 
+  /** The users a body mentions who may read the document (at most TEXT_LIMITS.mentions). */
+  const mentionsIn = async (res: Response, id: string | undefined, text: string): Promise<MentionedUser[]> => {
+    const { record } = await documentAccess(ctx, res, id, 'commenter');
+    return (await resolveMentions(ctx.storage.db, record, text)).slice(0, L.mentions);
+  };
+  const ids = (users: MentionedUser[]) => users.map((u) => u.id);
+
   r.post('/documents/:id/threads', async (req, res) => {
     const body = parseBody(CreateThread, req.body);
+    const mentions = await mentionsIn(res, req.params.id, body.body);
     const created = await write(res, req.params.id, 'commenter', (doc, p) => {
       requireKnownTags(doc, body.tags);
       const target =
         'exact' in body
           ? { exact: body.exact, prefix: body.prefix, suffix: body.suffix }
           : { start: body.start, end: body.end };
-      return createThread(doc, { ...target, createdBy: p.id, authorName: p.name, body: body.body, tags: body.tags });
+      return createThread(doc, {
+        ...target,
+        createdBy: p.id,
+        authorName: p.name,
+        body: body.body,
+        tags: body.tags,
+        mentions: ids(mentions),
+      });
     });
-    res.status(201).json({ id: created.threadId, commentId: created.commentId });
+    res.status(201).json({ id: created.threadId, commentId: created.commentId, mentions });
   });
 
   r.get('/documents/:id/threads/:threadId', async (req, res) => {
@@ -155,19 +175,21 @@ export function threadRoutes(ctx: AppContext): Router {
 
   r.post('/documents/:id/threads/:threadId/comments', async (req, res) => {
     const { body } = parseBody(NewComment, req.body);
+    const mentions = await mentionsIn(res, req.params.id, body);
     const id = await write(res, req.params.id, 'commenter', (doc, p) =>
-      addComment(doc, req.params.threadId, { authorId: p.id, authorName: p.name, body }),
+      addComment(doc, req.params.threadId, { authorId: p.id, authorName: p.name, body, mentions: ids(mentions) }),
     );
-    res.status(201).json({ id });
+    res.status(201).json({ id, mentions });
   });
 
   r.patch('/documents/:id/threads/:threadId/comments/:commentId', async (req, res) => {
     const { body } = parseBody(NewComment, req.body);
+    const mentions = await mentionsIn(res, req.params.id, body);
     await write(res, req.params.id, 'commenter', (doc, p) => {
       requireAuthor(doc, req.params.threadId, req.params.commentId, p, false);
-      editComment(doc, req.params.threadId, req.params.commentId, body);
+      editComment(doc, req.params.threadId, req.params.commentId, body, undefined, ids(mentions));
     });
-    res.json({ id: req.params.commentId });
+    res.json({ id: req.params.commentId, mentions });
   });
 
   r.delete('/documents/:id/threads/:threadId/comments/:commentId', async (req, res) => {

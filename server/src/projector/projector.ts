@@ -65,6 +65,11 @@ export interface ProjectionConsumer {
    * fails the whole step: nothing is committed, and the batch is projected again later.
    */
   prepare(batch: ProjectedBatch): Promise<Effects>;
+  /**
+   * Called once the batch's effects have committed (not when the step failed or another instance projected it):
+   * where a consumer tells the world outside the database (live streams, senders).
+   */
+  committed?(batch: ProjectedBatch): void;
 }
 
 export interface ProjectorOptions {
@@ -265,6 +270,13 @@ export class Projector {
     });
     if (outcome === 'elsewhere') return 'elsewhere';
     if (outcome === 'again') return 'more';
+    for (const c of this.opts.consumers) {
+      try {
+        c.committed?.(batch);
+      } catch (e) {
+        log.error('a consumer failed after its batch committed', { consumer: c.name, error: (e as Error).message });
+      }
+    }
     return rows.length === this.batchSize ? 'more' : 'done';
   }
 

@@ -166,6 +166,105 @@ function migrations(engine: EngineKind): Migrations {
           .execute();
       },
     },
+    '0004_notifications': {
+      async up(db: Kysely<unknown>) {
+        // What the notifications consumer (projector/notifications.ts) derives from the stored log, and what it
+        // hands on: one row per recipient and event, a document's webhooks with their deliveries, and e-mail.
+        await db.schema
+          .createTable('notifications')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('doc_id', 'text', (c) => c.notNull().references('documents.id').onDelete('cascade'))
+          .addColumn('thread_id', 'text', (c) => c.notNull())
+          .addColumn('comment_id', 'text')
+          .addColumn('actor_id', 'text')
+          .addColumn('actor_name', 'text', (c) => c.notNull())
+          .addColumn('excerpt', 'text', (c) => c.notNull())
+          .addColumn('created_at', t.integer, (c) => c.notNull())
+          .addColumn('read_at', t.integer)
+          .execute();
+        await db.schema
+          .createIndex('notifications_user')
+          .on('notifications')
+          .columns(['user_id', 'created_at', 'id'])
+          .execute();
+        await db.schema
+          .createIndex('notifications_comment')
+          .on('notifications')
+          .columns(['doc_id', 'comment_id'])
+          .execute();
+        await db.schema
+          .createTable('follows')
+          .addColumn('doc_id', 'text', (c) => c.notNull().references('documents.id').onDelete('cascade'))
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('following', t.boolean, (c) => c.notNull())
+          .addPrimaryKeyConstraint('follows_pkey', ['doc_id', 'user_id'])
+          .execute();
+        await db.schema
+          .createTable('user_settings')
+          .addColumn('user_id', 'text', (c) => c.primaryKey().references('users.id').onDelete('cascade'))
+          .addColumn('email', 'text', (c) => c.notNull())
+          .addColumn('address', 'text')
+          .addColumn('digest_sent_at', t.integer)
+          .execute();
+        await db.schema
+          .createTable('webhooks')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('doc_id', 'text', (c) => c.notNull().references('documents.id').onDelete('cascade'))
+          .addColumn('url', 'text', (c) => c.notNull())
+          .addColumn('events', t.json, (c) => c.notNull())
+          .addColumn('secret', 'text', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('created_at', t.integer, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('webhooks_doc').on('webhooks').column('doc_id').execute();
+        await db.schema
+          .createTable('webhook_deliveries')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('hook_id', 'text', (c) => c.notNull().references('webhooks.id').onDelete('cascade'))
+          .addColumn('event', 'text', (c) => c.notNull())
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('next_attempt_at', t.integer, (c) => c.notNull())
+          .addColumn('claimed_until', t.integer)
+          .addColumn('response_status', 'integer')
+          .addColumn('last_error', 'text')
+          .addColumn('created_at', t.integer, (c) => c.notNull())
+          .addColumn('delivered_at', t.integer)
+          .execute();
+        await db.schema
+          .createIndex('webhook_deliveries_due')
+          .on('webhook_deliveries')
+          .columns(['status', 'next_attempt_at'])
+          .execute();
+        await db.schema
+          .createIndex('webhook_deliveries_hook')
+          .on('webhook_deliveries')
+          .columns(['hook_id', 'created_at'])
+          .execute();
+        await db.schema
+          .createTable('email_outbox')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addColumn('notification_id', 'text', (c) => c.notNull())
+          .addColumn('mode', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('next_attempt_at', t.integer, (c) => c.notNull())
+          .addColumn('claimed_until', t.integer)
+          .addColumn('last_error', 'text')
+          .addColumn('created_at', t.integer, (c) => c.notNull())
+          .addColumn('sent_at', t.integer)
+          .execute();
+        await db.schema
+          .createIndex('email_outbox_due')
+          .on('email_outbox')
+          .columns(['status', 'next_attempt_at'])
+          .execute();
+      },
+    },
     '0006_versions': {
       async up(db: Kysely<unknown>) {
         // Versions of a document (server/src/versions/): each keeps its own full state, so compaction of the log

@@ -111,6 +111,82 @@ export interface DeletionsTable {
   seq: number;
 }
 
+/** One notification of one user (projector/notifications.ts). */
+export interface NotificationsTable {
+  id: string;
+  user_id: string;
+  kind: string;
+  doc_id: string;
+  thread_id: string;
+  comment_id: string | null;
+  actor_id: string | null;
+  actor_name: string;
+  excerpt: string;
+  created_at: number;
+  read_at: number | null;
+}
+
+/** Who follows a document (a row with following false: its creator chose not to). */
+export interface FollowsTable {
+  doc_id: string;
+  user_id: string;
+  following: ColumnType<number | boolean, number, number>;
+}
+
+export interface UserSettingsTable {
+  user_id: string;
+  /** 'off' | 'instant' | 'digest' */
+  email: string;
+  /** Where mail goes. */
+  address: string | null;
+  digest_sent_at: number | null;
+}
+
+export interface WebhooksTable {
+  id: string;
+  doc_id: string;
+  url: string;
+  /** JSON array of event types. */
+  events: ColumnType<string | string[], string, string>;
+  secret: string;
+  created_by: string;
+  created_at: number;
+}
+
+/** The webhook outbox: one row per event and hook, written in the projection transaction (notify/webhooks.ts). */
+export interface WebhookDeliveriesTable {
+  id: string;
+  hook_id: string;
+  event: string;
+  payload: string;
+  /** 'pending' | 'delivered' | 'failed' */
+  status: string;
+  attempts: Generated<number>;
+  next_attempt_at: number;
+  claimed_until: number | null;
+  response_status: number | null;
+  last_error: string | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+
+/** Mail to send, one row per notification of a user who wants mail (notify/mail.ts). */
+export interface EmailOutboxTable {
+  id: string;
+  user_id: string;
+  notification_id: string;
+  /** 'instant' | 'digest' */
+  mode: string;
+  /** 'pending' | 'sent' | 'failed' */
+  status: string;
+  attempts: Generated<number>;
+  next_attempt_at: number;
+  claimed_until: number | null;
+  last_error: string | null;
+  created_at: number;
+  sent_at: number | null;
+}
+
 export interface Database {
   documents: DocumentsTable;
   updates: UpdatesTable;
@@ -124,6 +200,12 @@ export interface Database {
   revocations: RevocationsTable;
   versions: VersionsTable;
   deletions: DeletionsTable;
+  notifications: NotificationsTable;
+  follows: FollowsTable;
+  user_settings: UserSettingsTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  email_outbox: EmailOutboxTable;
 }
 
 export type DocumentRow = Selectable<DocumentsTable>;

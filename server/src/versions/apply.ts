@@ -84,7 +84,7 @@ export async function reviseLiveArticle(
           Y.applyUpdate(doc, revision.update);
         },
         opts.origin,
-        note,
+        { note },
       );
     }
     return { version, anchors: anchorCounts(live.doc), text: revision.text };

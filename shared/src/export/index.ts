@@ -3,7 +3,8 @@
  * format is pure and runs the same on the server, in the CLI and in a browser.
  */
 import type * as Y from 'yjs';
-import { annotatedArticle, type ExportFilter } from './annotated.js';
+import { annotatedArticle, type AnnotatedArticle, type ExportFilter } from './annotated.js';
+import { withMentionNames } from '../mentions.js';
 import { exportCsv } from './csv.js';
 import { exportDocx } from './docx.js';
 import { exportHtml } from './html.js';
@@ -65,6 +66,11 @@ export interface ExportRequest extends ExportFilter {
   baseUrl: string;
   /** The export's clock (epoch ms); now by default. */
   now?: number;
+  /**
+   * Names of the people comments mention (user id -> { username, name }): readable exports show their mentions as
+   * `@Name`. The JSON dump keeps the text as written.
+   */
+  people?: ReadonlyMap<string, { username: string; name: string }>;
 }
 
 /** Runs one export of a document: text for every format but docx, bytes for docx. */
@@ -73,7 +79,8 @@ export async function exportDocument(
   format: ExportFormat,
   request: ExportRequest,
 ): Promise<string | Uint8Array> {
-  const article = annotatedArticle(doc, request);
+  const written = annotatedArticle(doc, request);
+  const article = format === 'json' || !request.people ? written : withMentionsNamed(written, request.people);
   const now = request.now ?? Date.now();
   switch (format) {
     case 'md':
@@ -89,6 +96,29 @@ export async function exportDocument(
     case 'json':
       return exportJson(article, { docId: request.docId, now });
   }
+}
+
+/** The article with each comment's mentions of known people written as `@Name`. */
+function withMentionsNamed(
+  article: AnnotatedArticle,
+  people: ReadonlyMap<string, { username: string; name: string }>,
+): AnnotatedArticle {
+  return {
+    ...article,
+    threads: article.threads.map((t) => ({
+      ...t,
+      comments: t.comments.map((c) => {
+        if (c.mentions.length === 0) return c;
+        const names = new Map(
+          c.mentions.flatMap((id) => {
+            const p = people.get(id);
+            return p ? [[p.username, p.name] as const] : [];
+          }),
+        );
+        return { ...c, body: withMentionNames(c.body, names) };
+      }),
+    })),
+  };
 }
 
 /** Reads an annotation file and writes it into the document (call inside one transaction). */

@@ -14,6 +14,9 @@ import { PresenceAvatars } from './PresenceAvatars';
 import { roleLabel } from '../../ui/format';
 import { useAnnotations, useDocument } from './DocumentContext';
 import { useUiState } from './uiStore';
+import { NotificationBell } from '../../notifications/NotificationBell';
+import { FollowToggle } from '../../notifications/FollowToggle';
+import { isGuest } from '../../ui/format';
 
 /**
  * The document's header: back, title and role, connection, who is here, and the actions. On a narrow screen
@@ -22,7 +25,8 @@ import { useUiState } from './uiStore';
 type Dialogs = 'members' | 'tags' | 'history' | 'revision';
 
 export function DocumentHeader({ offline }: { offline: boolean }) {
-  const { info, permissions, user, ui } = useDocument();
+  const { info, permissions, user, ui, docId } = useDocument();
+  const guest = isGuest(user.id);
   const { title, threads } = useAnnotations();
   const [dialog, setDialog] = useState<Dialogs | null>(null);
   const narrow = useNarrow();
@@ -67,6 +71,7 @@ export function DocumentHeader({ offline }: { offline: boolean }) {
           Members
         </button>
       )}
+      {!guest && <FollowToggle docId={docId} />}
       <ExportMenu />
       <ThemeToggle />
       <button type="button" className="link" onClick={() => void signOut()} title={`Signed in as ${user.name}`}>
@@ -93,6 +98,7 @@ export function DocumentHeader({ offline }: { offline: boolean }) {
       </div>
       <ConnectionStatus />
       <PresenceAvatars />
+      {!guest && <NotificationBell />}
       {narrow ? (
         <div className="doc-actions">
           <button

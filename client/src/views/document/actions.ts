@@ -94,7 +94,7 @@ export function documentActions(ctx: ActionContext) {
     },
 
     /** Posts the composer's thread: the first comment on the drafted passage, with its tags. */
-    postThread(draft: Draft, body: string, tags: readonly string[]): Refusal {
+    postThread(draft: Draft, body: string, tags: readonly string[], mentions: readonly string[] = []): Refusal {
       return (
         tooLongBody(body) ??
         attempt(() => {
@@ -105,6 +105,7 @@ export function documentActions(ctx: ActionContext) {
             authorName: user.name,
             body,
             tags: [...tags],
+            mentions,
           });
           ctx.markPending(threadId);
           ctx.withdrawSelection();
@@ -115,22 +116,29 @@ export function documentActions(ctx: ActionContext) {
       );
     },
 
-    reply(threadId: string, body: string): Refusal {
+    reply(threadId: string, body: string, mentions: readonly string[] = []): Refusal {
       return (
         tooLongBody(body) ??
         attempt(() => {
-          addComment(doc, threadId, { authorId: user.id, authorName: user.name, body });
+          addComment(doc, threadId, { authorId: user.id, authorName: user.name, body, mentions });
           ctx.markPending(threadId);
           ctx.refresh();
         })
       );
     },
 
-    editComment(threadId: string, commentId: string, previous: string, body: string): Refusal {
+    /** Replaces a comment's text and, with it, whom it mentions. */
+    editComment(
+      threadId: string,
+      commentId: string,
+      previous: string,
+      body: string,
+      mentions: readonly string[] = [],
+    ): Refusal {
       return (
         tooLongBody(body) ??
         attempt(() => {
-          if (body !== previous) editComment(doc, threadId, commentId, body);
+          if (body !== previous) editComment(doc, threadId, commentId, body, undefined, mentions);
         })
       );
     },
