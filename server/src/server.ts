@@ -23,6 +23,8 @@ import type { AppContext } from './http/context.js';
 import { documentCounts } from './documents.js';
 import { Projector } from './projector/projector.js';
 import { activityConsumer } from './projector/activity.js';
+import { searchConsumer } from './projector/search.js';
+import { reindexDocument, unindexedDocuments } from './search/store.js';
 import { RedisReplicator } from './scale/redis-replicator.js';
 import { ensureSampleDocument } from './sample.js';
 import { log } from './log.js';
@@ -77,7 +79,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       })
     : null;
   // The log projector: woken after each stored batch, run before each compaction (which deletes only projected
-  // entries), and catching up on its own. Its consumers: the library's activity (documents.updated_at and counts).
+  // entries), and catching up on its own. Its consumers: the library's activity (documents.updated_at and counts)
+  // and the search index.
   const projector: Projector = new Projector({
     db: storage.db,
     engine: storage.kind,
@@ -91,6 +94,13 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
           return live && !live.broken ? documentCounts(live.doc) : null;
         },
         reuseMs: Math.min(1000, config.projectionDelayMs / 2),
+      }),
+      searchConsumer({
+        log: storage.log,
+        fromLoaded: async (id, rows) => {
+          const live = await registry.peek(id)?.catch(() => null);
+          return live && !live.broken ? { rows: rows(live.doc), through: live.seqs.through } : null;
+        },
       }),
     ],
   });
@@ -115,6 +125,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   ]);
   const registry: DocumentRegistry = new DocumentRegistry(liveStorage, config.limits, hooks);
   void projector.catchUp();
+  void indexUnindexed(storage);
   const ctx: AppContext = {
     config,
     storage,
@@ -165,6 +176,15 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       if (!opts.storage) await storage.close();
     })());
   return { url, port, http, context: ctx, close };
+}
+
+/** Indexes the documents that have no search rows yet (made before the index existed). */
+async function indexUnindexed(storage: Storage): Promise<void> {
+  try {
+    for (const id of await unindexedDocuments(storage.db)) await reindexDocument(storage, id);
+  } catch (e) {
+    log.error('indexing documents for search failed; run `marginalia reindex`', { error: (e as Error).message });
+  }
 }
 
 async function ensureAdmin(storage: Storage, config: Config): Promise<void> {

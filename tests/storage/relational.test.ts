@@ -218,7 +218,10 @@ describeIfService('postgresql', pgAvailable)('PostgreSQL: one migration set', ()
     await client.connect();
     try {
       const applied = await client.query(`SELECT name FROM ${schema}.kysely_migration`);
-      expect(applied.rows.map((r: { name: string }) => r.name)).toEqual(['0001_initial', '0002_projection_cursors']);
+      const names = applied.rows.map((r: { name: string }) => r.name);
+      // each migration once, in order
+      expect(names).toEqual([...new Set(names)].sort());
+      expect(names).toEqual(expect.arrayContaining(['0001_initial', '0002_projection_cursors', '0005_search']));
     } finally {
       await client.end();
     }

@@ -7,6 +7,7 @@ import { authRoutes } from './auth-routes.js';
 import { documentRoutes } from './document-routes.js';
 import { threadRoutes } from './thread-routes.js';
 import { exportRoutes } from './export-routes.js';
+import { searchRoutes } from './search-routes.js';
 import { HttpError, errorHandler } from './errors.js';
 
 export const VERSION = '0.1.0';
@@ -64,6 +65,7 @@ export function createApp(ctx: AppContext, opts: AppOptions): Express {
   api.use(documentRoutes(ctx));
   api.use(threadRoutes(ctx));
   api.use(exportRoutes(ctx));
+  api.use(searchRoutes(ctx));
   for (const routes of opts.extraRoutes ?? []) api.use(routes(ctx));
   api.use((req, _res, next) => next(new HttpError(404, `no such endpoint: ${req.method} ${req.path}`)));
   api.use(errorHandler);
