@@ -308,5 +308,41 @@ for (const [engine, describeFor, envOf] of [
       expect((await a.delete(`/documents/${doomed}`)).status).toBe(204);
       expect((await search(server.adminToken, { q: 'quokka' })).items).toEqual([]);
     });
+
+    test('unread: comments by others since each reader last viewed the document, for two readers', async () => {
+      const a = api(server.url, ann.token);
+      const b = api(server.url, bob.token);
+      const doc = await createDocument(server.url, ann.token, 'The harbour dues were raised twice this year.');
+      expect((await a.put(`/documents/${doc}/members/bob`, { role: 'commenter' })).status).toBe(200);
+      const unread = async (who: typeof a) =>
+        ((await who.get('/documents')).body as { id: string; unreadComments: number }[]).find((d) => d.id === doc)!
+          .unreadComments;
+      const settled = (who: typeof a, n: number) =>
+        waitFor(async () => (await unread(who)) === n, { message: `${n} unread` });
+      expect(await unread(a)).toBe(0);
+      expect(await unread(b)).toBe(0);
+      const t = await a.post(`/documents/${doc}/threads`, { exact: 'harbour dues', body: 'Twice?' });
+      expect(t.status).toBe(201);
+      await a.post(`/documents/${doc}/threads/${t.body.id}/comments`, { body: 'Once in March, once in June.' });
+      await settled(b, 2);
+      expect(await unread(a)).toBe(0); // one's own comments are not new to one
+      const seen = await b.post(`/documents/${doc}/seen`);
+      expect(seen.status).toBe(200);
+      expect(seen.body.lastSeenAt).toEqual(expect.any(Number));
+      expect(await unread(b)).toBe(0);
+      expect((await b.get(`/documents/${doc}`)).body).toMatchObject({
+        unreadComments: 0,
+        lastSeenAt: seen.body.lastSeenAt,
+      });
+      await b.post(`/documents/${doc}/threads/${t.body.id}/comments`, { body: 'June is wrong.' });
+      await settled(a, 1);
+      expect(await unread(b)).toBe(0);
+      expect((await a.post(`/documents/${doc}/seen`)).status).toBe(200);
+      expect(await unread(a)).toBe(0);
+      await a.post(`/documents/${doc}/threads/${t.body.id}/comments`, { body: 'It is right.' });
+      await settled(b, 1);
+      expect((await api(server.url, carol.token).post(`/documents/${doc}/seen`)).status).toBe(403);
+      expect((await api(server.url, guest).post(`/documents/${open}/seen`)).body).toEqual({ lastSeenAt: null });
+    });
   });
 }
