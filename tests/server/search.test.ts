@@ -344,5 +344,27 @@ for (const [engine, describeFor, envOf] of [
       expect((await api(server.url, carol.token).post(`/documents/${doc}/seen`)).status).toBe(403);
       expect((await api(server.url, guest).post(`/documents/${open}/seen`)).body).toEqual({ lastSeenAt: null });
     });
+
+    test("the W3C export's annotation ids send a browser to the thread's permalink; other clients get JSON", async () => {
+      const w3c = await api(server.url, ann.token).get(`/documents/${article}/export?format=w3c`);
+      const ids: string[] = JSON.parse(w3c.text).first.items.map((a: { id: string }) => a.id);
+      const threadId = ids.find((i) => i.endsWith(`/threads/${thread}`))!;
+      expect(threadId).toBeTruthy();
+      const path = new URL(threadId).pathname;
+      const asBrowser = await fetch(`${server.url}${path}`, {
+        headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' },
+        redirect: 'manual',
+      });
+      expect(asBrowser.status).toBe(303);
+      expect(asBrowser.headers.get('location')).toBe(`/d/${article}/t/${thread}`);
+      const reply = await fetch(`${server.url}${path}/comments/${bobComment}`, {
+        headers: { accept: 'text/html' },
+        redirect: 'manual',
+      });
+      expect(reply.headers.get('location')).toBe(`/d/${article}/t/${thread}/c/${bobComment}`);
+      const asScript = await api(server.url, ann.token).get(path.replace(/^\/api/, ''));
+      expect(asScript.status).toBe(200);
+      expect(asScript.body.id).toBe(thread);
+    });
   });
 }
