@@ -4,6 +4,7 @@ import { App } from './app/App';
 import './styles/base.css';
 import './styles/article.css';
 import './styles/document.css';
+import './styles/search.css';
 import './ui/theme';
 
 createRoot(document.getElementById('root')!).render(

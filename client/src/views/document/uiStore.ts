@@ -37,6 +37,10 @@ export interface UiState {
   composerTags: readonly string[];
   /** On narrow screens, whether the threads panel is shown over the bottom of the article. */
   sheetOpen: boolean;
+  /** The comment a permalink pointed at: highlighted in its thread's card. */
+  linked: { threadId: string; commentId: string | null } | null;
+  /** Threads focused since the document opened: their comments are no longer marked new. */
+  read: ReadonlySet<string>;
 }
 
 export interface Placement {
@@ -58,6 +62,8 @@ export class UiStore {
     composerText: '',
     composerTags: [],
     sheetOpen: false,
+    linked: null,
+    read: new Set(),
   });
   readonly placement: Store<Placement> = newStore<Placement>({ tops: new Map(), draftTop: null });
 
@@ -75,7 +81,9 @@ export class UiStore {
   /** Focuses a thread (or none); on a narrow screen a focused thread also shows the threads panel. */
   activate(threadId: string | null, flash = false): void {
     const state = this.getState();
+    const read = threadId && !state.read.has(threadId) ? new Set(state.read).add(threadId) : state.read;
     this.set({
+      read,
       activeThreadId: threadId,
       flash: flash ? state.flash + 1 : state.flash,
       sheetOpen: threadId !== null || state.sheetOpen,
