@@ -25,7 +25,7 @@ export function SearchBox({ initial = '', params }: { initial?: string; params?:
       <input
         id={SEARCH_INPUT_ID}
         type="search"
-        placeholder="Search comments, articles, titles  ( / )"
+        placeholder="Search (press /)"
         value={q}
         onChange={(e) => setQ(e.target.value)}
         autoComplete="off"
