@@ -120,8 +120,10 @@ describe('search and what is new, in the browser', () => {
   browserTest(
     '"N new" in the library; new comments marked in the margin until read; gone after the visit',
     async () => {
+      // Carol has never opened the ledger: both of Bob's comments are new to her.
+      await addMember(server, ledger, 'carol', 'Carol Lind', 'commenter');
       const { page, errors, context } = await newUserPage(browser, server, { width: 1400, height: 900 });
-      await signIn(page, 'ann', 'ann-password');
+      await signIn(page, 'carol', 'carol-password');
       const badge = page.locator(`tr[data-doc-id="${ledger}"] .new-count`);
       await badge.waitFor();
       await expect(badge.innerText()).resolves.toBe('2 new');
@@ -157,4 +159,37 @@ describe('search and what is new, in the browser', () => {
       await context.close();
     },
   );
+
+  browserTest('the in-document search also finds the article text, steps through it and scrolls to each', async () => {
+    const { page, errors, context } = await newUserPage(browser, server, { width: 1400, height: 900 });
+    await signIn(page, 'ann', 'ann-password');
+    await page.goto(`/d/${ledger}`);
+    await page.locator('.article-wrap[data-article-ready="true"]').waitFor();
+    const box = page.getByLabel('Search comments, quotes and text');
+    await box.fill('line 35');
+    const status = page.locator('.article-find');
+    await waitFor(async () => (await status.innerText()).includes('1 in the article'), { message: 'one match' });
+    await box.press('Enter');
+    await waitFor(async () => (await status.innerText()).includes('1 of 1 in the article'), { message: 'stepped' });
+    // The match is on screen, highlighted (the CSS highlight holds the range of its text).
+    const shown = await page.evaluate(() => {
+      const current = (CSS as unknown as { highlights: Map<string, Set<Range>> }).highlights.get(
+        'article-find-current',
+      );
+      const range = current ? [...current][0] : null;
+      if (!range) return null;
+      const rect = range.getBoundingClientRect();
+      return { text: range.toString(), top: rect.top, bottom: rect.bottom, height: window.innerHeight };
+    });
+    expect(shown).not.toBeNull();
+    expect(shown!.text).toBe('line 35');
+    expect(shown!.top).toBeGreaterThan(100);
+    expect(shown!.bottom).toBeLessThan(shown!.height);
+    await box.fill('harbour gate');
+    await waitFor(async () => (await status.innerText()).includes('36 in the article'), { message: '36 matches' });
+    await page.getByRole('button', { name: 'Previous match in the article' }).click();
+    await waitFor(async () => (await status.innerText()).includes('36 of 36'), { message: 'the last one' });
+    expect(errors).toEqual([]);
+    await context.close();
+  });
 });
