@@ -209,7 +209,12 @@ function migrations(engine: EngineKind): Migrations {
           .addColumn('hash', 'text', (c) => c.notNull())
           .addUniqueConstraint('search_rows_doc_key', ['doc_id', 'key'])
           .execute();
-        await db.schema.createIndex('search_rows_created').on('search_rows').columns(['created_at', 'id']).execute();
+        // Comments newest first (a search without words), and unread counts.
+        await db.schema
+          .createIndex('search_rows_kind_created')
+          .on('search_rows')
+          .columns(['kind', 'created_at', 'id'])
+          .execute();
         await SEARCH_SCHEMA[engine](db);
         // When each user last viewed each document (POST /api/documents/:id/seen): what is new to them.
         await db.schema
