@@ -52,7 +52,8 @@ async function open() {
       size: async () =>
         Number((await sql`SELECT pg_total_relation_size('search_rows') AS n`.execute(storage.db)).rows[0].n),
       done: async () => {
-        await sql.raw(`DROP SCHEMA ${schema} CASCADE`).execute(storage.db);
+        if (process.argv.includes('--keep')) console.log(`kept schema ${schema}`);
+        else await sql.raw(`DROP SCHEMA ${schema} CASCADE`).execute(storage.db);
         await storage.close();
       },
     };
@@ -162,6 +163,9 @@ for (let d = 0; d < DOCS; d++) {
   if (d % 100 === 99) process.stdout.write(`  ${d + 1} documents (${Math.round(performance.now() - t0)} ms)\n`);
 }
 console.log(`indexed in ${Math.round(performance.now() - t0)} ms`);
+// The planner's statistics after a bulk load (PostgreSQL's autovacuum would gather them shortly; SQLite keeps none
+// until asked).
+await sql`ANALYZE`.execute(storage.db);
 const counted = await storage.db
   .selectFrom('search_rows')
   .select((e) => e.fn.countAll().as('n'))
