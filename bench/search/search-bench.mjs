@@ -70,7 +70,8 @@ async function open() {
     },
     done: async () => {
       await storage.close();
-      rmSync(dir, { recursive: true, force: true });
+      if (process.argv.includes('--keep')) console.log(`kept ${join(dir, 'm.db')}`);
+      else rmSync(dir, { recursive: true, force: true });
     },
   };
 }
