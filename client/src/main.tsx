@@ -5,6 +5,7 @@ import './styles/base.css';
 import './styles/article.css';
 import './styles/document.css';
 import './styles/notifications.css';
+import './styles/search.css';
 import './ui/theme';
 
 createRoot(document.getElementById('root')!).render(

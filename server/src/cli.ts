@@ -16,6 +16,7 @@ import { StorageError, type Storage } from './storage/types.js';
 import { storedPieces } from './storage/stored-state.js';
 import { insertVersion } from './versions/store.js';
 import { reviseArticle, revisionBlocks } from './versions/revise.js';
+import { reindexDocument } from './search/store.js';
 import {
   DUMP_FORMAT,
   EXPORT_FORMATS,
@@ -339,6 +340,27 @@ program
       detail: { threads: p.threads.length, comments: p.comments },
     }));
     console.log(JSON.stringify(purged, null, 2));
+  });
+
+program
+  .command('reindex')
+  .description(
+    'rebuild the search index of one document, or of every document, from what is stored (safe while servers run: it waits for the projector and writes only the rows that differ)',
+  )
+  .argument('[docId]')
+  .action(async (docId: string | undefined) => {
+    const storage = await openStorage(loadConfig());
+    try {
+      const ids = docId ? [docId] : (await storage.listDocuments()).map((d) => d.id);
+      let indexed = 0;
+      for (const id of ids) {
+        if (await reindexDocument(storage, id)) indexed++;
+        else if (docId) throw new Error(`no document "${docId}"`);
+      }
+      console.log(`reindexed ${indexed} document${indexed === 1 ? '' : 's'}`);
+    } finally {
+      await storage.close();
+    }
   });
 
 const users = program.command('users').description('manage user accounts');

@@ -8,6 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { initMeta, threadsMap, type Role } from '@marginalia/shared';
 import { importArticle, type ArticleFormat } from './article/import.js';
 import type { Storage } from './storage/types.js';
+import { documentSearchRows } from './search/rows.js';
+import { writeSearchRows } from './search/store.js';
 
 export interface NewArticle {
   id?: string;
@@ -40,6 +42,7 @@ export async function createDocument(storage: Storage, a: NewArticle): Promise<s
     });
     a.decorate?.(doc);
     const counts = documentCounts(doc);
+    const searchRows = documentSearchRows(doc);
     await storage.createDocument({
       record: {
         id,
@@ -52,6 +55,7 @@ export async function createDocument(storage: Storage, a: NewArticle): Promise<s
       },
       initialUpdate: Y.encodeStateAsUpdate(doc),
       members: a.ownerId ? [{ userId: a.ownerId, role: 'owner' }] : [],
+      derived: (trx) => writeSearchRows(trx, id, searchRows),
     });
   } finally {
     doc.destroy();

@@ -27,6 +27,8 @@ import { Projector } from './projector/projector.js';
 import { activityConsumer } from './projector/activity.js';
 import { versionsConsumer } from './projector/versions.js';
 import { DeletionRecorder } from './versions/deletions.js';
+import { searchConsumer } from './projector/search.js';
+import { reindexDocument, unindexedDocuments } from './search/store.js';
 import { RedisReplicator } from './scale/redis-replicator.js';
 import { notificationsConsumer } from './projector/notifications.js';
 import { StoredDocuments } from './projector/stored-documents.js';
@@ -129,7 +131,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   };
   // The log projector: woken after each stored batch, run before each compaction (which deletes only projected
   // entries), and catching up on its own. Its consumers: the library's activity (documents.updated_at and counts),
-  // automatic versions, and notifications (with webhook deliveries and mail).
+  // automatic versions, notifications (with webhook deliveries and mail) and the search index.
   const projector: Projector = new Projector({
     db: storage.db,
     engine: storage.kind,
@@ -159,6 +161,13 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         onQueued: (q) => {
           if (q.webhooks) webhooks.kick();
           if (q.mail) mail?.kick();
+        },
+      }),
+      searchConsumer({
+        log: storage.log,
+        fromLoaded: async (id, rows) => {
+          const live = await registry.peek(id)?.catch(() => null);
+          return live && !live.broken ? { rows: rows(live.doc), through: live.seqs.through } : null;
         },
       }),
       observed.consumer,
@@ -199,6 +208,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   ]);
   const registry: DocumentRegistry = new DocumentRegistry(liveStorage, config.limits, hooks);
   void projector.catchUp();
+  void indexUnindexed(storage);
   const ctx: AppContext = {
     config,
     storage,
@@ -292,6 +302,15 @@ async function compareSigningKey(storage: Storage, fingerprint: string): Promise
 }
 
 const SIGNING_KEY_FINGERPRINT = 'token_signing_key_fingerprint';
+
+/** Indexes the documents that have no search rows yet (made before the index existed). */
+async function indexUnindexed(storage: Storage): Promise<void> {
+  try {
+    for (const id of await unindexedDocuments(storage.db)) await reindexDocument(storage, id);
+  } catch (e) {
+    log.error('indexing documents for search failed; run `marginalia reindex`', { error: (e as Error).message });
+  }
+}
 
 async function ensureAdmin(storage: Storage, config: Config): Promise<void> {
   if (!config.adminUser || !config.adminPassword) return;

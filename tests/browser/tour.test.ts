@@ -111,7 +111,7 @@ describe('an owner’s tour of the app', () => {
     expect(await cards.count()).toBe(1);
     await screenshot(page, 'tour-07-filtered');
     await page.getByRole('button', { name: 'Clear filters' }).click();
-    await page.getByLabel('Search comments and quotes').fill('minutes');
+    await page.getByLabel('Search comments, quotes and text').fill('minutes');
     await page.locator('.filter-count', { hasText: '1 thread' }).waitFor();
     await page.getByRole('button', { name: 'Clear filters' }).click();
     await page.locator('.filter-count', { hasText: '2 threads' }).waitFor();

@@ -219,12 +219,13 @@ describeIfService('postgresql', pgAvailable)('PostgreSQL: one migration set', ()
     const client = new pg.Client({ connectionString: POSTGRES_URL });
     await client.connect();
     try {
-      const applied = await client.query(`SELECT name FROM ${schema}.kysely_migration`);
+      const applied = await client.query(`SELECT name FROM ${schema}.kysely_migration ORDER BY name`);
       expect(applied.rows.map((r: { name: string }) => r.name)).toEqual([
         '0001_initial',
         '0002_projection_cursors',
         '0003_access',
         '0004_notifications',
+        '0005_search',
         '0006_versions',
       ]);
     } finally {

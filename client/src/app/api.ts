@@ -38,6 +38,8 @@ export interface DocumentSummary {
   updatedAt: number | string;
   threadCount?: number;
   commentCount?: number;
+  /** Comments by others since the caller last viewed the document. */
+  unreadComments?: number;
 }
 
 export interface DocumentInfo {
@@ -47,6 +49,35 @@ export interface DocumentInfo {
   guestRole: Role | null;
   createdAt: number | string;
   updatedAt: number | string;
+  /** When the caller last viewed the document (null: never, or a guest). */
+  lastSeenAt?: number | null;
+}
+
+export type SearchKind = 'comment' | 'article' | 'title';
+
+export interface SearchItem {
+  kind: SearchKind;
+  documentId: string;
+  documentTitle: string;
+  threadId?: string;
+  commentId?: string;
+  snippet: string;
+  /** [start, end) UTF-16 offsets into `snippet`. */
+  highlights: [number, number][];
+  score: number;
+  createdAt?: number;
+  author?: { id: string; name: string };
+}
+
+export interface SearchQuery {
+  q: string;
+  tags?: string;
+  authors?: string;
+  status?: 'open' | 'resolved' | '';
+  document?: string;
+  kind?: SearchKind | '';
+  limit?: number;
+  cursor?: string | null;
 }
 
 export interface Member {
@@ -185,6 +216,13 @@ export const api = {
   members: (id: string) => request<Member[]>('GET', `/documents/${encodeURIComponent(id)}/members`),
   setMember: (id: string, username: string, role: Role) =>
     request<unknown>('PUT', `/documents/${encodeURIComponent(id)}/members/${encodeURIComponent(username)}`, { role }),
+  seen: (id: string) => request<{ lastSeenAt: number | null }>('POST', `/documents/${encodeURIComponent(id)}/seen`),
+  search: (query: SearchQuery) => {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query))
+      if (value !== undefined && value !== null && value !== '') params.set(key, String(value));
+    return request<{ items: SearchItem[]; nextCursor: string | null }>('GET', `/search?${params}`);
+  },
   removeMember: (id: string, username: string) =>
     request<void>('DELETE', `/documents/${encodeURIComponent(id)}/members/${encodeURIComponent(username)}`),
   versions: (id: string) => request<VersionSummary[]>('GET', `${docPath(id)}/versions`),

@@ -24,6 +24,7 @@ import { ArticleLayoutPlugin } from '../plugins/ArticleLayoutPlugin';
 import { CaretBrowsingPlugin } from '../plugins/CaretBrowsing';
 import { RemoteSelectionsPlugin, SelectionPublisherPlugin } from '../plugins/Presence';
 import { SelectionActionPlugin } from '../plugins/SelectionAction';
+import { ArticleFindPlugin } from '../plugins/ArticleFind';
 import { useDocument } from '../views/document/DocumentContext';
 import { articleTheme } from './theme';
 
@@ -112,6 +113,7 @@ export function ArticleEditor() {
         <EditablePlugin editable={permissions.canEdit} />
         <ArticleLayoutPlugin layer={layer} />
         <SelectionPublisherPlugin />
+        <ArticleFindPlugin />
       </LexicalComposer>
     </LexicalCollaboration>
   );

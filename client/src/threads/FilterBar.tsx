@@ -1,4 +1,4 @@
-/** FilterBar: status, tag, author, orphaned, and a search over quotes and comment text. */
+/** FilterBar: status, tag, author, orphaned, and a search over quotes, comment text and the article's text. */
 import { useId, useMemo } from 'react';
 import { useAnnotations, useDocument } from '../views/document/DocumentContext';
 import { DEFAULT_FILTERS, useUiState, type StatusFilter } from '../views/document/uiStore';
@@ -18,20 +18,51 @@ export function FilterBar() {
     return { shown: filters.orphaned ? orphans.length : anchored.length + orphans.length, orphans: orphans.length };
   }, [snapshot, filters]);
   const filtered = JSON.stringify(filters) !== JSON.stringify(DEFAULT_FILTERS);
+  const find = useUiState(ui, (s) => s.articleFind);
 
   return (
     <div className="filter-bar" role="search" aria-label="Filter threads">
       <label htmlFor={ids.search} className="sr-only">
-        Search comments and quotes
+        Search comments, quotes and text
       </label>
       <input
         id={ids.search}
         type="search"
         className="filter-search"
-        placeholder="Search comments and quotes"
+        placeholder="Search comments, quotes and text"
         value={filters.search}
         onChange={(e) => ui.setFilters({ search: e.target.value })}
+        onKeyDown={(e) => {
+          if (e.key !== 'Enter') return;
+          e.preventDefault();
+          ui.stepArticleFind(e.shiftKey ? -1 : 1);
+        }}
       />
+      {filters.search.trim().length >= 2 && (
+        <span className="article-find" role="status">
+          <span className="small muted">
+            {find.step > 0 ? `${find.step} of ${find.count}` : find.count} in the article
+          </span>
+          <button
+            type="button"
+            className="icon"
+            aria-label="Previous match in the article"
+            disabled={find.count === 0}
+            onClick={() => ui.stepArticleFind(-1)}
+          >
+            ↑
+          </button>
+          <button
+            type="button"
+            className="icon"
+            aria-label="Next match in the article"
+            disabled={find.count === 0}
+            onClick={() => ui.stepArticleFind(1)}
+          >
+            ↓
+          </button>
+        </span>
+      )}
       <label htmlFor={ids.status} className="filter-label">
         Status
       </label>

@@ -14,6 +14,7 @@ import {
   type Ref,
 } from 'react';
 import type { AnchorState, Comment, TagDefinition, Thread } from '@marginalia/shared';
+import { threadHref } from '../app/router';
 import { useStoreState } from '../app/store';
 import type { Peer } from '../collab/presence';
 import { Avatar } from '../ui/Avatar';
@@ -47,24 +48,31 @@ function CommentView({
   comment,
   mine,
   moderate,
+  linked,
+  fresh,
 }: {
   threadId: string;
   comment: Comment;
   mine: boolean;
   moderate: boolean;
+  /** The comment a permalink points at. */
+  linked: boolean;
+  /** Written by someone else since the reader last viewed the document, and its thread not yet read. */
+  fresh: boolean;
 }) {
   const { actions, docId } = useDocument();
   const people = usePeople(docId);
+  const classes = `comment${linked ? ' linked' : ''}${fresh ? ' new' : ''}`;
   const [editing, setEditing] = useState(false);
   if (comment.deleted) {
     return (
-      <li className="comment deleted" data-comment-id={comment.id}>
+      <li className={`${classes} deleted`} data-comment-id={comment.id}>
         <p className="muted">Comment deleted</p>
       </li>
     );
   }
   return (
-    <li className="comment" data-comment-id={comment.id}>
+    <li className={classes} data-comment-id={comment.id}>
       <div className="comment-head">
         <Avatar
           name={comment.authorName || 'Someone'}
@@ -86,6 +94,7 @@ function CommentView({
         >
           {timeAgo(comment.createdAt)}
         </time>
+        {fresh && <span className="new-badge">new</span>}
         {comment.editedAt !== null && (
           <span className="edited" title={`Edited ${fullTime(comment.editedAt)}`}>
             edited
@@ -156,8 +165,14 @@ function TagChips({
 export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
   const { thread, anchorState, active, folded, pending, typing, vocabulary, top, cardRef, onActivate } = props;
   const style: CSSProperties = { top };
-  const { session, user, permissions, ui, actions, model, docId } = useDocument();
+  const { session, user, permissions, ui, actions, model, info, docId } = useDocument();
   const people = usePeople(docId);
+  const linked = useUiState(ui, (s) => (s.linked?.threadId === thread.id ? s.linked.commentId : null));
+  const read = useUiState(ui, (s) => s.read.has(thread.id));
+  // What is new to this reader: others' comments since their last view, until the thread is focused.
+  const since = isGuest(user.id) || info.lastSeenAt === undefined || read ? null : (info.lastSeenAt ?? 0);
+  const isFresh = (c: Comment) => since !== null && c.authorId !== user.id && c.createdAt > since;
+  const fresh = thread.comments.some(isFresh);
   const [tagging, setTagging] = useState(false);
   const showResolved = useUiState(ui, (s) => s.showResolved);
   const connected = useStoreState(session.connection, (s) => s.status === 'connected');
@@ -205,7 +220,7 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
     return (
       <article
         {...common}
-        className={`thread-card folded${active ? ' active' : ''}`}
+        className={`thread-card folded${active ? ' active' : ''}${fresh ? ' has-new' : ''}`}
         aria-label={`Resolved thread on “${thread.quote.exact.slice(0, 60)}”`}
       >
         <span className="resolved-mark" aria-hidden="true">
@@ -229,7 +244,7 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
   return (
     <article
       {...common}
-      className={`thread-card${active ? ' active' : ''}${resolved ? ' resolved' : ''}`}
+      className={`thread-card${active ? ' active' : ''}${resolved ? ' resolved' : ''}${fresh ? ' has-new' : ''}`}
       aria-label={`Thread by ${first ? personName(first.authorName, first.authorId) : 'someone'} on “${thread.quote.exact.slice(0, 60)}”`}
     >
       <header className="thread-head">
@@ -277,6 +292,8 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
               comment={comment}
               mine={comment.authorId === user.id && permissions.canComment}
               moderate={permissions.isOwner}
+              linked={linked === comment.id}
+              fresh={isFresh(comment)}
             />
           </Fragment>
         ))}
@@ -328,6 +345,7 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
                 {thread.tags.length ? 'Edit tags' : 'Add tags'}
               </button>
             )}
+            <CopyLink href={threadHref(docId, thread.id)} />
           </div>
           {tagging && <TagPicker thread={thread} vocabulary={vocabulary} onClose={() => setTagging(false)} />}
         </div>
@@ -349,11 +367,42 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
           <button type="button" className="link" onClick={toggleStatus}>
             {resolved ? 'Reopen' : 'Resolve'}
           </button>
+          <CopyLink href={threadHref(docId, thread.id)} />
+        </div>
+      )}
+      {!permissions.canComment && (
+        <div className="thread-buttons quiet">
+          <CopyLink href={threadHref(docId, thread.id)} />
         </div>
       )}
     </article>
   );
 });
+
+/** Copies the thread's permalink to the clipboard (or shows it to copy by hand where the clipboard is closed). */
+function CopyLink({ href }: { href: string }) {
+  const [copied, setCopied] = useState(false);
+  useEffect(() => {
+    if (!copied) return;
+    const timer = setTimeout(() => setCopied(false), 2000);
+    return () => clearTimeout(timer);
+  }, [copied]);
+  const url = new URL(href, location.origin).href;
+  return (
+    <button
+      type="button"
+      className="link"
+      data-copy-link={url}
+      onClick={() => {
+        const byHand = () => void window.prompt('Copy this link to the thread', url);
+        if (navigator.clipboard) navigator.clipboard.writeText(url).then(() => setCopied(true), byHand);
+        else byHand();
+      }}
+    >
+      {copied ? 'Link copied' : 'Copy link'}
+    </button>
+  );
+}
 
 /** Who resolved a thread, by the name they write under anywhere in the document ("you" for oneself). */
 function resolverName(resolvedBy: string, self: string, model: DocumentContextValue['model']): string {

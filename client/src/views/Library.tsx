@@ -7,6 +7,7 @@ import { fullTime, isGuest, personName, plural, roleLabel, timeAgo, toMillis, us
 import { Avatar } from '../ui/Avatar';
 import { NewDocumentDialog } from './NewDocumentDialog';
 import { NotificationBell } from '../notifications/NotificationBell';
+import { SearchBox } from './SearchBox';
 
 const CACHE_KEY = 'marginalia.library';
 
@@ -62,6 +63,7 @@ export function Library({ session }: { session: Session }) {
           </span>{' '}
           Marginalia
         </a>
+        <SearchBox />
         <div className="topbar-right">
           <span className="whoami">
             <Avatar name={user.name} color={userColor(user.id)} size={26} guest={isGuest(user.id)} />
@@ -125,6 +127,14 @@ export function Library({ session }: { session: Session }) {
                     <a className="doc-link" href={documentHref(doc.id)} onClick={followLink}>
                       {doc.title}
                     </a>
+                    {(doc.unreadComments ?? 0) > 0 && (
+                      <span
+                        className="new-count"
+                        title={`${plural(doc.unreadComments!, 'comment')} by others since you last read it`}
+                      >
+                        {doc.unreadComments} new
+                      </span>
+                    )}
                     {doc.guestRole && (
                       <span className="chip subtle" title="Guests may open this document">
                         guests: {doc.guestRole}

@@ -8,6 +8,7 @@ import { documentRoutes } from './document-routes.js';
 import { threadRoutes } from './thread-routes.js';
 import { exportRoutes } from './export-routes.js';
 import { versionRoutes } from './version-routes.js';
+import { searchRoutes } from './search-routes.js';
 import { HttpError, errorHandler } from './errors.js';
 import { metricsHandler, readiness, requestContext } from './operations.js';
 
@@ -77,6 +78,7 @@ export function createApp(ctx: AppContext, opts: AppOptions): Express {
   api.use(threadRoutes(ctx));
   api.use(exportRoutes(ctx));
   api.use(versionRoutes(ctx));
+  api.use(searchRoutes(ctx));
   for (const routes of opts.extraRoutes ?? []) api.use(routes(ctx));
   api.use((req, _res, next) => next(new HttpError(404, `no such endpoint: ${req.method} ${req.path}`)));
   api.use(errorHandler);

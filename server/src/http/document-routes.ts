@@ -7,6 +7,7 @@ import { HttpError, forbidden, notFound, parseBody } from './errors.js';
 import { documentAccess, principalOf, type AppContext } from './context.js';
 import type { DocumentRecord } from '../storage/types.js';
 import { forgetVersions, readDocumentAt, versionParam } from '../versions/read.js';
+import { markSeen, visitsOf, type Visit } from '../visits.js';
 
 const RoleSchema = z.enum(ROLES as [Role, ...Role[]]);
 const CreateBody = z.object({
@@ -21,7 +22,9 @@ const CreateBody = z.object({
 const MemberBody = z.object({ role: RoleSchema });
 const DocumentPatch = z.object({ guestRole: RoleSchema.nullable() }).strict();
 
-const view = (d: DocumentRecord, role: Role) => ({
+const NEVER: Visit = { lastSeenAt: null, unreadComments: 0 };
+
+const view = (d: DocumentRecord, role: Role, visit: Visit = NEVER) => ({
   id: d.id,
   title: d.title,
   role,
@@ -31,6 +34,8 @@ const view = (d: DocumentRecord, role: Role) => ({
   updatedAt: d.updatedAt,
   threadCount: d.threadCount,
   commentCount: d.commentCount,
+  unreadComments: visit.unreadComments,
+  lastSeenAt: visit.lastSeenAt,
 });
 
 export function documentRoutes(ctx: AppContext): Router {
@@ -39,11 +44,12 @@ export function documentRoutes(ctx: AppContext): Router {
   r.get('/documents', async (_req, res) => {
     const p = principalOf(res);
     const memberships = p.guest ? new Map<string, Role>() : await ctx.storage.membershipsOf(p.id);
+    const visits = p.guest ? new Map<string, Visit>() : await visitsOf(ctx.storage.db, p.id);
     const docs = await ctx.storage.listDocuments();
     const out = [];
     for (const d of docs) {
       const role: Role | null = p.admin ? 'owner' : (memberships.get(d.id) ?? d.guestRole);
-      if (role) out.push(view(d, role));
+      if (role) out.push(view(d, role, visits.get(d.id)));
     }
     res.json(out);
   });
@@ -79,8 +85,16 @@ export function documentRoutes(ctx: AppContext): Router {
   });
 
   r.get('/documents/:id', async (req, res) => {
-    const { record, role } = await documentAccess(ctx, res, req.params.id);
-    res.json(view(record, role));
+    const { record, role, principal } = await documentAccess(ctx, res, req.params.id);
+    const visit = principal.guest ? NEVER : (await visitsOf(ctx.storage.db, principal.id)).get(record.id);
+    res.json(view(record, role, visit));
+  });
+
+  // The reader has seen the document (the client calls it as the reader reaches the end or leaves).
+  r.post('/documents/:id/seen', async (req, res) => {
+    const { record, principal } = await documentAccess(ctx, res, req.params.id);
+    if (principal.guest) return void res.json({ lastSeenAt: null });
+    res.json({ lastSeenAt: await markSeen(ctx.storage.db, principal.id, record.id) });
   });
 
   /** Opens the document to guests with a role, or closes it (null): every instance re-checks their sockets. */

@@ -151,6 +151,17 @@ export function threadRoutes(ctx: AppContext): Router {
     res.status(201).json({ id: created.threadId, commentId: created.commentId, mentions });
   });
 
+  // The W3C export's annotation ids are these URLs: a browser (asking for HTML) is sent to the thread's permalink.
+  r.get(
+    ['/documents/:id/threads/:threadId', '/documents/:id/threads/:threadId/comments/:commentId'],
+    (req, res, next) => {
+      if (req.accepts(['json', 'html']) !== 'html') return next();
+      const { id, threadId, commentId } = req.params as { id: string; threadId: string; commentId?: string };
+      const path = `/d/${encodeURIComponent(id)}/t/${encodeURIComponent(threadId)}`;
+      res.redirect(303, commentId ? `${path}/c/${encodeURIComponent(commentId)}` : path);
+    },
+  );
+
   r.get('/documents/:id/threads/:threadId', async (req, res) => {
     const { record } = await documentAccess(ctx, res, req.params.id);
     const thread = await ctx.registry.with(record.id, (live) =>

@@ -40,6 +40,50 @@ const ENGINE_SCHEMA: Record<EngineKind, EngineSchema> = {
 
 type Migrations = Record<string, Migration>;
 
+/**
+ * The full-text part of the search index, the one thing about it that differs by engine. Rows are written to
+ * `search_rows` alike on both; the query side is in search/store.ts (`MATCHES`).
+ * - SQLite: an FTS5 table over the row's text columns (external content: it holds only the index), kept by
+ *   triggers; case and diacritics folded (unicode61 remove_diacritics 2), English stems (porter).
+ * - PostgreSQL: a generated tsvector column (the `english` configuration over unaccented text) with a GIN index.
+ *   `unaccent` is an extension, installed once per database (in `public` when there is one), so the column calls it
+ *   through an immutable wrapper in the storage's schema that names the extension's schema.
+ */
+const SEARCH_SCHEMA: Record<EngineKind, (db: Kysely<unknown>) => Promise<void>> = {
+  async sqlite(db) {
+    await sql`CREATE VIRTUAL TABLE search_fts USING fts5(body, quote, tags, author_name, content='search_rows',
+              content_rowid='id', tokenize='porter unicode61 remove_diacritics 2')`.execute(db);
+    const row = (r: string) => sql.raw(`${r}.id, ${r}.body, ${r}.quote, ${r}.tags, ${r}.author_name`);
+    const del = sql`INSERT INTO search_fts (search_fts, rowid, body, quote, tags, author_name) VALUES ('delete', ${row('old')});`;
+    const ins = sql`INSERT INTO search_fts (rowid, body, quote, tags, author_name) VALUES (${row('new')});`;
+    await sql`CREATE TRIGGER search_rows_ai AFTER INSERT ON search_rows BEGIN ${ins} END`.execute(db);
+    await sql`CREATE TRIGGER search_rows_ad AFTER DELETE ON search_rows BEGIN ${del} END`.execute(db);
+    await sql`CREATE TRIGGER search_rows_au AFTER UPDATE ON search_rows BEGIN ${del} ${ins} END`.execute(db);
+  },
+  async postgres(db) {
+    // Schemas migrating at once in one database would race to create the extension.
+    await sql`SELECT pg_advisory_xact_lock(hashtext('marginalia.extension:unaccent'))`.execute(db);
+    const { rows: publicSchema } = await sql`SELECT 1 FROM pg_namespace WHERE nspname = 'public'`.execute(db);
+    if (publicSchema.length) await sql`CREATE EXTENSION IF NOT EXISTS unaccent SCHEMA public`.execute(db);
+    else await sql`CREATE EXTENSION IF NOT EXISTS unaccent`.execute(db);
+    const { rows } = await sql<{ schema: string }>`
+      SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+      WHERE e.extname = 'unaccent'`.execute(db);
+    const ext = sql.id(rows[0]!.schema);
+    const dictionary = sql.lit(`${rows[0]!.schema}.unaccent`);
+    await sql`CREATE FUNCTION marginalia_unaccent(text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+              AS $$ SELECT ${ext}.unaccent(${dictionary}::regdictionary, $1) $$`.execute(db);
+    const vector = (column: string, weight: string) =>
+      sql.raw(
+        `setweight(to_tsvector('english'::regconfig, marginalia_unaccent(coalesce(${column}, ''))), '${weight}')`,
+      );
+    await sql`ALTER TABLE search_rows ADD COLUMN tsv tsvector GENERATED ALWAYS AS (
+                ${vector('body', 'A')} || ${vector('quote', 'B')} || ${vector('tags', 'B')} || ${vector('author_name', 'C')}
+              ) STORED`.execute(db);
+    await sql`CREATE INDEX search_rows_tsv ON search_rows USING gin (tsv)`.execute(db);
+  },
+};
+
 function migrations(engine: EngineKind): Migrations {
   const t = ENGINE_SCHEMA[engine];
   return {
@@ -262,6 +306,46 @@ function migrations(engine: EngineKind): Migrations {
           .createIndex('email_outbox_due')
           .on('email_outbox')
           .columns(['status', 'next_attempt_at'])
+          .execute();
+      },
+    },
+    '0005_search': {
+      async up(db: Kysely<unknown>) {
+        // The search index (search/): one row per live comment, per article block and per title, kept by the log
+        // projector (projector/search.ts). `hash` is of every other column: the projector rewrites only rows whose
+        // content changed. `tags` holds the thread's tags one per line, with a line break before and after each.
+        await db.schema
+          .createTable('search_rows')
+          .addColumn('id', t.autoId, (c) => (engine === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()))
+          .addColumn('doc_id', 'text', (c) => c.notNull().references('documents.id').onDelete('cascade'))
+          .addColumn('key', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('thread_id', 'text')
+          .addColumn('comment_id', 'text')
+          .addColumn('author_id', 'text')
+          .addColumn('author_name', 'text')
+          .addColumn('status', 'text')
+          .addColumn('tags', 'text')
+          .addColumn('created_at', t.integer)
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('quote', 'text')
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .addUniqueConstraint('search_rows_doc_key', ['doc_id', 'key'])
+          .execute();
+        // Comments newest first (a search without words), and unread counts.
+        await db.schema
+          .createIndex('search_rows_kind_created')
+          .on('search_rows')
+          .columns(['kind', 'created_at', 'id'])
+          .execute();
+        await SEARCH_SCHEMA[engine](db);
+        // When each user last viewed each document (POST /api/documents/:id/seen): what is new to them.
+        await db.schema
+          .createTable('document_views')
+          .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addColumn('doc_id', 'text', (c) => c.notNull().references('documents.id').onDelete('cascade'))
+          .addColumn('seen_at', t.integer, (c) => c.notNull())
+          .addPrimaryKeyConstraint('document_views_pkey', ['user_id', 'doc_id'])
           .execute();
       },
     },

@@ -73,6 +73,7 @@ export function relationalRecords(db: Kysely<Database>, isUniqueViolation: (e: u
               .values(d.members.map((m) => ({ doc_id: r.id, user_id: m.userId, role: m.role })))
               .execute();
           }
+          await d.derived?.(trx);
         });
       } catch (e) {
         if (isUniqueViolation(e)) throw new StorageError(`document ${r.id} exists`, 'conflict');

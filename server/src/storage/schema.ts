@@ -187,6 +187,32 @@ export interface EmailOutboxTable {
   sent_at: number | null;
 }
 
+/** The search index (search/, kept by projector/search.ts); the engine's full-text part is not typed here. */
+export interface SearchRowsTable {
+  id: Generated<number>;
+  doc_id: string;
+  /** The row's identity within its document: `t` (title), `a:<hash>:<n>` (article block), `c:<comment id>`. */
+  key: string;
+  kind: 'comment' | 'article' | 'title';
+  thread_id: string | null;
+  comment_id: string | null;
+  author_id: string | null;
+  author_name: string | null;
+  status: string | null;
+  tags: string | null;
+  created_at: number | null;
+  body: string;
+  quote: string | null;
+  hash: string;
+}
+
+/** When each user last viewed each document. */
+export interface DocumentViewsTable {
+  user_id: string;
+  doc_id: string;
+  seen_at: number;
+}
+
 export interface Database {
   documents: DocumentsTable;
   updates: UpdatesTable;
@@ -206,6 +232,8 @@ export interface Database {
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   email_outbox: EmailOutboxTable;
+  search_rows: SearchRowsTable;
+  document_views: DocumentViewsTable;
 }
 
 export type DocumentRow = Selectable<DocumentsTable>;

@@ -6,7 +6,7 @@
  *   over either engine (records.ts), on the tables of schema.ts and the one migration set of migrations.ts.
  * A `Storage` holds both, opened together on one engine (sqlite.ts, postgres.ts).
  */
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Role } from '@marginalia/shared';
 import type { Database } from './schema.js';
 
@@ -80,6 +80,11 @@ export interface NewDocument {
   initialUpdate: Uint8Array;
   /** Memberships to create with it (the creator as owner). */
   members: { userId: string; role: Role }[];
+  /**
+   * What projecting the first entry derives besides the document's row (the search index's rows): written in
+   * the same transaction, since the document starts projected.
+   */
+  derived?: (trx: Transaction<Database>) => Promise<void>;
 }
 
 /**

@@ -17,10 +17,23 @@ import { useNarrow } from '../../ui/useMediaQuery';
 import { DocumentContext, permissionsFor, useDocument, type DocumentContextValue } from './DocumentContext';
 import { DocumentHeader } from './DocumentHeader';
 import { markVisit } from '../../dialogs/HistoryDialog';
+import { Permalink } from './Permalink';
+import { SeenTracker } from './SeenTracker';
 import { useUiState } from './uiStore';
 import { useDocumentInfo, useLiveResources } from './useDocumentResources';
 
-export function DocumentView({ docId, session }: { docId: string; session: Session }) {
+export function DocumentView({
+  docId,
+  session,
+  threadId = null,
+  commentId = null,
+}: {
+  docId: string;
+  session: Session;
+  /** A permalink's thread and comment (Permalink.tsx). */
+  threadId?: string | null;
+  commentId?: string | null;
+}) {
   const infoState = useDocumentInfo(docId, session);
   const live = useLiveResources(docId, session, infoState.status === 'ready');
 
@@ -79,6 +92,8 @@ export function DocumentView({ docId, session }: { docId: string; session: Sessi
 
   return (
     <DocumentContext.Provider value={value}>
+      <Permalink threadId={threadId} commentId={commentId} />
+      <SeenTracker />
       <div className="doc-page" data-role={value.permissions.role}>
         <DocumentHeader offline={infoState.status === 'ready' && infoState.offline} />
         <FilterBar />
@@ -89,6 +104,7 @@ export function DocumentView({ docId, session }: { docId: string; session: Sessi
                 <ArticleEditor />
               </ErrorBoundary>
               <OrphanedThreads />
+              <div data-article-end aria-hidden="true" />
             </main>
             <Margin />
           </div>

@@ -37,6 +37,12 @@ export interface UiState {
   composerTags: readonly string[];
   /** On narrow screens, whether the threads panel is shown over the bottom of the article. */
   sheetOpen: boolean;
+  /** The comment a permalink pointed at: highlighted in its thread's card. */
+  linked: { threadId: string; commentId: string | null } | null;
+  /** Threads focused since the document opened: their comments are no longer marked new. */
+  read: ReadonlySet<string>;
+  /** The search's occurrences in the article text, and which one the reader stepped to (1-based; 0: none). */
+  articleFind: { count: number; step: number };
 }
 
 export interface Placement {
@@ -58,6 +64,9 @@ export class UiStore {
     composerText: '',
     composerTags: [],
     sheetOpen: false,
+    linked: null,
+    read: new Set(),
+    articleFind: { count: 0, step: 0 },
   });
   readonly placement: Store<Placement> = newStore<Placement>({ tops: new Map(), draftTop: null });
 
@@ -69,13 +78,28 @@ export class UiStore {
   }
 
   setFilters(patch: Partial<Filters>): void {
-    this.set({ filters: { ...this.getState().filters, ...patch } });
+    const state = this.getState();
+    const searchChanged = patch.search !== undefined && patch.search !== state.filters.search;
+    this.set({
+      filters: { ...state.filters, ...patch },
+      ...(searchChanged ? { articleFind: { ...state.articleFind, step: 0 } } : {}),
+    });
+  }
+
+  /** Steps to the next (+1) or previous (-1) occurrence of the search in the article. */
+  stepArticleFind(direction: 1 | -1): void {
+    const { count, step } = this.getState().articleFind;
+    if (count === 0) return;
+    const next = step === 0 && direction === -1 ? count : ((step - 1 + direction + count) % count) + 1;
+    this.set({ articleFind: { count, step: next } });
   }
 
   /** Focuses a thread (or none); on a narrow screen a focused thread also shows the threads panel. */
   activate(threadId: string | null, flash = false): void {
     const state = this.getState();
+    const read = threadId && !state.read.has(threadId) ? new Set(state.read).add(threadId) : state.read;
     this.set({
+      read,
       activeThreadId: threadId,
       flash: flash ? state.flash + 1 : state.flash,
       sheetOpen: threadId !== null || state.sheetOpen,

@@ -1,0 +1,54 @@
+/**
+ * Keeps the search index (search/) from the stored log. For a batch of a document, the rows of the document as it
+ * is now are computed (from its loaded copy when that has applied the whole batch, else from storage) and, in the
+ * projection transaction, only the rows whose content hash changed are written. The rows are a state, written
+ * whole: projecting a batch again, late, or after a crash leaves the same index, and each change is indexed once
+ * whatever instance or process stored it, loaded or not.
+ *
+ * A busy document is many batches per projection: rows computed from a state that already held a later batch's
+ * entries serve for that batch too (for at most `reuseMs`), so a long catch-up computes them once.
+ */
+import type * as Y from 'yjs';
+import { documentSearchRows, type SearchRow } from '../search/rows.js';
+import { storedSearchRows, writeSearchRows } from '../search/store.js';
+import type { DocumentLog } from '../storage/types.js';
+import type { ProjectionConsumer } from './projector.js';
+
+export interface Computed {
+  rows: SearchRow[];
+  /** The last log entry the document they were computed from held. */
+  through: number;
+}
+
+export function searchConsumer(deps: {
+  log: DocumentLog;
+  /** Computes the rows from the document's loaded copy, if it is loaded here (null: not loaded, or broken). */
+  fromLoaded(docId: string, rows: (doc: Y.Doc) => SearchRow[]): Promise<Computed | null>;
+  reuseMs?: number;
+}): ProjectionConsumer {
+  const recent = new Map<string, Computed & { at: number }>();
+  const reuseMs = deps.reuseMs ?? 1000;
+  const rowsOf = async (docId: string, seq: number): Promise<SearchRow[]> => {
+    const now = Date.now();
+    const known = recent.get(docId);
+    if (known && now - known.at < reuseMs && known.through >= seq) return known.rows;
+    let computed = await deps.fromLoaded(docId, documentSearchRows);
+    // The loaded copy applies an entry just after storing it: it may not hold this batch yet.
+    if (!computed || computed.through < seq) computed = await storedSearchRows(deps.log, docId);
+    if (!computed) return [];
+    recent.set(docId, { ...computed, at: now });
+    setTimeout(() => recent.get(docId)?.at === now && recent.delete(docId), reuseMs).unref();
+    return computed.rows;
+  };
+  return {
+    name: 'search',
+    async prepare(batch) {
+      const rows = await rowsOf(batch.docId, batch.entries.at(-1)?.seq ?? 0);
+      return async (trx) => {
+        // A document deleted meanwhile: its rows went with it (foreign key), and none are written for it.
+        const exists = await trx.selectFrom('documents').select('id').where('id', '=', batch.docId).executeTakeFirst();
+        if (exists) await writeSearchRows(trx, batch.docId, rows);
+      };
+    },
+  };
+}

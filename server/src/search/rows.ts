@@ -1,0 +1,72 @@
+/**
+ * What the search index holds of one document: its title, each article block, and each live comment with what
+ * it is found by besides its body (the quote of its thread, the thread's tags, its author's name) and filtered
+ * by (status, author, tags, time). Computed from the document as it is now; a deleted comment has no row.
+ */
+import * as Y from 'yjs';
+import { createHash } from 'node:crypto';
+import { articleBlocks, readMeta, threadsMap, readThreadMap } from '@marginalia/shared';
+import type { SearchRowsTable } from '../storage/schema.js';
+
+export type SearchRow = Omit<SearchRowsTable, 'id' | 'doc_id'>;
+
+/** Tags as stored: one per line, each between line breaks, so that a filter can look for "\n<tag>\n". */
+export const storedTags = (tags: readonly string[]): string | null => (tags.length ? `\n${tags.join('\n')}\n` : null);
+
+export const readStoredTags = (stored: string | null): string[] => (stored ? stored.split('\n').filter(Boolean) : []);
+
+const digest = (s: string): string => createHash('sha256').update(s).digest('base64url').slice(0, 22);
+
+function row(fields: Omit<SearchRow, 'hash'>): SearchRow {
+  return { ...fields, hash: digest(JSON.stringify(fields)) };
+}
+
+const EMPTY = {
+  thread_id: null,
+  comment_id: null,
+  author_id: null,
+  author_name: null,
+  status: null,
+  tags: null,
+  created_at: null,
+  quote: null,
+} as const;
+
+export function documentSearchRows(doc: Y.Doc): SearchRow[] {
+  const rows: SearchRow[] = [];
+  const meta = readMeta(doc);
+  if (meta?.title) rows.push(row({ ...EMPTY, key: 't', kind: 'title', body: meta.title, created_at: meta.createdAt }));
+  // Blocks are keyed by their content, so a block inserted or removed leaves the others' rows as they are.
+  const seen = new Map<string, number>();
+  for (const block of articleBlocks(doc)) {
+    const text = block.runs.map((r) => r.text).join('');
+    if (text.trim() === '') continue;
+    const h = digest(text);
+    const n = (seen.get(h) ?? 0) + 1;
+    seen.set(h, n);
+    rows.push(row({ ...EMPTY, key: `a:${h}:${n}`, kind: 'article', body: text }));
+  }
+  threadsMap(doc).forEach((value) => {
+    const thread = value instanceof Y.Map ? readThreadMap(value) : null;
+    if (!thread) return;
+    for (const c of thread.comments) {
+      if (c.deleted) continue;
+      rows.push(
+        row({
+          key: `c:${c.id}`,
+          kind: 'comment',
+          thread_id: thread.id,
+          comment_id: c.id,
+          author_id: c.authorId,
+          author_name: c.authorName,
+          status: thread.status,
+          tags: storedTags(thread.tags),
+          created_at: c.createdAt,
+          body: c.body,
+          quote: thread.quote.exact,
+        }),
+      );
+    }
+  });
+  return rows;
+}

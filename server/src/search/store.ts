@@ -1,0 +1,263 @@
+/**
+ * The search index in the database: writing a document's rows (only what changed, by content hash), rebuilding
+ * it from storage, and searching it with the caller's access applied at query time. Written once with Kysely; the
+ * one engine-specific part is `MATCHES`, the full-text match and its score (the index itself: migrations.ts).
+ */
+import * as Y from 'yjs';
+import { sql, type Expression, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
+import type { Database } from '../storage/schema.js';
+import type { EngineKind, Storage, DocumentLog } from '../storage/types.js';
+import { storedPieces } from '../storage/stored-state.js';
+import { documentSearchRows, readStoredTags, type SearchRow } from './rows.js';
+import { fts5Query, highlightSpans, snippet, tsQuery, type QueryTerm, type Span } from './query.js';
+
+/** Rows per statement when inserting or deleting many. */
+const CHUNK = 200;
+
+/**
+ * Makes the document's stored rows equal `rows`: deletes rows no longer there, rewrites those whose hash
+ * differs, inserts new ones. Reads the stored keys and hashes in the same transaction, so running it twice, or
+ * after a crash, leaves the same rows.
+ */
+export async function writeSearchRows(trx: Transaction<Database>, docId: string, rows: SearchRow[]): Promise<void> {
+  const stored = await trx.selectFrom('search_rows').select(['key', 'hash']).where('doc_id', '=', docId).execute();
+  const have = new Map(stored.map((r) => [r.key, r.hash]));
+  const want = new Set(rows.map((r) => r.key));
+  const gone = stored.filter((r) => !want.has(r.key)).map((r) => r.key);
+  for (let i = 0; i < gone.length; i += CHUNK) {
+    await trx
+      .deleteFrom('search_rows')
+      .where('doc_id', '=', docId)
+      .where('key', 'in', gone.slice(i, i + CHUNK))
+      .execute();
+  }
+  for (const r of rows) {
+    const hash = have.get(r.key);
+    if (hash === undefined || hash === r.hash) continue;
+    await trx.updateTable('search_rows').set(r).where('doc_id', '=', docId).where('key', '=', r.key).execute();
+  }
+  const added = rows.filter((r) => !have.has(r.key));
+  for (let i = 0; i < added.length; i += CHUNK) {
+    await trx
+      .insertInto('search_rows')
+      .values(added.slice(i, i + CHUNK).map((r) => ({ ...r, doc_id: docId })))
+      .execute();
+  }
+}
+
+/** The document as stored (snapshot and log) and the last entry it holds, or null when it has no stored state. */
+export async function storedDocument(log: DocumentLog, docId: string): Promise<{ doc: Y.Doc; through: number } | null> {
+  const state = await log.loadState(docId);
+  const pieces = storedPieces(state);
+  if (pieces.length === 0) return null;
+  const doc = new Y.Doc({ gc: true });
+  for (const piece of pieces) Y.applyUpdate(doc, piece);
+  return { doc, through: state.updates.at(-1)?.seq ?? state.snapshotSeq };
+}
+
+/** The rows of the document as stored, and the last entry they reflect (null: no stored state). */
+export async function storedSearchRows(
+  log: DocumentLog,
+  docId: string,
+): Promise<{ rows: SearchRow[]; through: number } | null> {
+  const stored = await storedDocument(log, docId);
+  if (!stored) return null;
+  try {
+    return { rows: documentSearchRows(stored.doc), through: stored.through };
+  } finally {
+    stored.doc.destroy();
+  }
+}
+
+/**
+ * Rebuilds the document's rows from storage (`marginalia reindex`, and documents not indexed yet). Serialised
+ * with the log projector: it takes the document's projection lock (PostgreSQL) and commits only if no
+ * projection committed since it read the document; else it reads again. False when the document does not exist.
+ */
+export async function reindexDocument(storage: Storage, docId: string): Promise<boolean> {
+  for (;;) {
+    const cursor = await projectionCursor(storage.db, docId);
+    const stored = await storedSearchRows(storage.log, docId);
+    if (!stored) return false;
+    const done = await storage.db.transaction().execute(async (trx) => {
+      if (storage.kind === 'postgres') {
+        await sql`SELECT pg_advisory_xact_lock(hashtext(${'marginalia.project:' + docId}))`.execute(trx);
+      }
+      if ((await projectionCursor(trx, docId)) !== cursor) return false;
+      const exists = await trx.selectFrom('documents').select('id').where('id', '=', docId).executeTakeFirst();
+      if (exists) await writeSearchRows(trx, docId, stored.rows);
+      return true;
+    });
+    if (done) return true;
+  }
+}
+
+/** Documents with no title row: made before the index existed (or by a server that did not index). */
+export async function unindexedDocuments(db: Kysely<Database>): Promise<string[]> {
+  const rows = await db
+    .selectFrom('documents as d')
+    .select('d.id')
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('search_rows as r').select('r.id').whereRef('r.doc_id', '=', 'd.id').where('r.key', '=', 't'),
+        ),
+      ),
+    )
+    .execute();
+  return rows.map((r) => r.id);
+}
+
+async function projectionCursor(db: Kysely<Database>, docId: string): Promise<number> {
+  const r = await db.selectFrom('projection_cursors').select('seq').where('doc_id', '=', docId).executeTakeFirst();
+  return r?.seq ?? 0;
+}
+
+// ---- searching ---------------------------------------------------------------------------------------------
+
+/** The full-text match of the terms: ids of matching rows with a score, higher is better. */
+const MATCHES: Record<EngineKind, (terms: readonly QueryTerm[]) => RawBuilder<{ id: number; score: number }>> = {
+  sqlite: (terms) =>
+    sql`(SELECT rowid AS id, -bm25(search_fts, 4.0, 2.0, 2.0, 1.0) AS score
+         FROM search_fts WHERE search_fts MATCH ${fts5Query(terms)})`,
+  postgres: (terms) =>
+    sql`(SELECT s.id, ts_rank(s.tsv, query) AS score
+         FROM search_rows s, to_tsquery('english', marginalia_unaccent(${tsQuery(terms)})) query
+         WHERE s.tsv @@ query)`,
+};
+
+export type SearchKind = 'comment' | 'article' | 'title';
+
+export interface SearchRequest {
+  terms: QueryTerm[];
+  tags: string[];
+  authors: string[];
+  status: 'open' | 'resolved' | null;
+  document: string | null;
+  kind: SearchKind | null;
+  limit: number;
+  offset: number;
+}
+
+/** Who is searching: admins read everything, members their documents and those open to guests, guests the latter. */
+export interface Searcher {
+  id: string;
+  admin: boolean;
+  guest: boolean;
+}
+
+export interface SearchItem {
+  kind: SearchKind;
+  documentId: string;
+  documentTitle: string;
+  threadId?: string;
+  commentId?: string;
+  snippet: string;
+  highlights: Span[];
+  score: number;
+  createdAt?: number;
+  author?: { id: string; name: string };
+}
+
+export async function search(
+  db: Kysely<Database>,
+  engine: EngineKind,
+  who: Searcher,
+  req: SearchRequest,
+): Promise<{ items: SearchItem[]; more: boolean }> {
+  const text = req.terms.length > 0;
+  let query = db
+    .selectFrom('search_rows as r')
+    .innerJoin('documents as d', 'd.id', 'r.doc_id')
+    .select([
+      'r.id',
+      'r.doc_id',
+      'r.kind',
+      'r.thread_id',
+      'r.comment_id',
+      'r.author_id',
+      'r.author_name',
+      'r.tags',
+      'r.created_at',
+      'r.body',
+      'r.quote',
+      'd.title',
+    ]);
+  if (!who.admin) {
+    query = query.where(({ eb, or, exists, selectFrom }) => {
+      const open = eb('d.guest_role', 'is not', null);
+      if (who.guest) return open;
+      return or([
+        open,
+        exists(
+          selectFrom('memberships as m')
+            .select('m.user_id')
+            .whereRef('m.doc_id', '=', 'r.doc_id')
+            .where('m.user_id', '=', who.id),
+        ),
+      ]);
+    });
+  }
+  if (req.document) query = query.where('r.doc_id', '=', req.document);
+  if (req.kind) query = query.where('r.kind', '=', req.kind);
+  else if (!text) query = query.where('r.kind', '=', 'comment');
+  if (req.status) query = query.where('r.status', '=', req.status);
+  if (req.authors.length) query = query.where('r.author_id', 'in', req.authors);
+  if (req.tags.length) {
+    // Any of the tags; `replace` finds a tag between line breaks exactly (case-sensitively) on both engines.
+    query = query.where(({ or, eb }) =>
+      or(
+        req.tags.map(
+          (tag) => eb(sql`replace(r.tags, ${`\n${tag}\n`}, '')`, '<>', sql.ref('r.tags')) as Expression<SqlBool>,
+        ),
+      ),
+    );
+  }
+  const page = req.limit + 1;
+  const rows = text
+    ? await query
+        .innerJoin(MATCHES[engine](req.terms).as('m'), 'm.id', 'r.id')
+        .select('m.score')
+        .orderBy('m.score', 'desc')
+        .orderBy('r.id')
+        .limit(page)
+        .offset(req.offset)
+        .execute()
+    : (
+        await query.orderBy('r.created_at', 'desc').orderBy('r.id', 'desc').limit(page).offset(req.offset).execute()
+      ).map((r) => ({ ...r, score: 0 }));
+  const items = rows.slice(0, req.limit).map((r): SearchItem => {
+    const shown = shownText(r, req.terms);
+    const base = {
+      kind: r.kind,
+      documentId: r.doc_id,
+      documentTitle: r.title,
+      ...shown,
+      score: Number(r.score),
+    };
+    if (r.kind !== 'comment') return base;
+    return {
+      ...base,
+      threadId: r.thread_id!,
+      commentId: r.comment_id!,
+      createdAt: Number(r.created_at),
+      author: { id: r.author_id ?? '', name: r.author_name ?? '' },
+    };
+  });
+  return { items, more: rows.length > req.limit };
+}
+
+/** The snippet: the first of the row's texts the terms are found in (a comment: body, quote, tags, author). */
+function shownText(
+  r: { body: string; quote: string | null; tags: string | null; author_name: string | null },
+  terms: readonly QueryTerm[],
+): { snippet: string; highlights: Span[] } {
+  const texts = [r.body, r.quote, readStoredTags(r.tags).join(', '), r.author_name].filter(
+    (t): t is string => typeof t === 'string' && t !== '',
+  );
+  for (const t of terms.length ? texts : []) {
+    const spans = highlightSpans(t, terms);
+    if (spans.length) return snippet(t, spans);
+  }
+  return snippet(r.body, []);
+}
