@@ -20,7 +20,11 @@ export function Permalink({ threadId, commentId }: { threadId: string | null; co
   useEffect(() => {
     if (!threadId || shown.current === wanted) return;
     const thread = snapshot.threads.find((t) => t.id === threadId);
-    if (!thread) return; // not synced yet (or no such thread: the document opens as usual)
+    if (!thread) {
+      // No such thread once the document has arrived: it opens as usual, and the address follows from now on.
+      if (snapshot.textLength > 0) setShown(wanted);
+      return;
+    }
     const state = ui.getState();
     if (thread.status === 'resolved' && !state.unfolded.has(threadId)) ui.toggleUnfolded(threadId);
     ui.set({ linked: { threadId, commentId } });
