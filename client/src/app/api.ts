@@ -210,6 +210,8 @@ export const api = {
   logout: () => request<void>('POST', '/auth/logout'),
   documents: () => request<DocumentSummary[]>('GET', '/documents'),
   document: (id: string) => request<DocumentInfo>('GET', `/documents/${encodeURIComponent(id)}`),
+  setGuestRole: (id: string, guestRole: Role | null) =>
+    request<DocumentInfo>('PATCH', `/documents/${encodeURIComponent(id)}`, { guestRole }),
   createDocument: (input: { title: string; format: ImportFormat; content: string; guestRole?: Role | null }) =>
     request<{ id: string }>('POST', '/documents', input),
   deleteDocument: (id: string) => request<void>('DELETE', `/documents/${encodeURIComponent(id)}`),

@@ -1,4 +1,7 @@
-/** Members dialog (owners): who may open the document and with which role; add by username. */
+/**
+ * Members dialog (owners): who may open the document and with which role; add by username; whether guests (and
+ * signed-in non-members) may open it, and with which role.
+ */
 import { useCallback, useEffect, useId, useState, type FormEvent } from 'react';
 import { ROLES, type Role } from '@marginalia/shared';
 import { api, type Member } from '../app/api';
@@ -11,16 +14,28 @@ export function MembersDialog({ onClose }: { onClose: () => void }) {
   const [members, setMembers] = useState<Member[] | null>(null);
   const [username, setUsername] = useState('');
   const [role, setRole] = useState<Role>('commenter');
+  const [guestRole, setGuestRole] = useState<Role | null | undefined>(undefined);
   const [error, setError] = useState<string | null>(null);
-  const ids = { user: useId(), role: useId() };
+  const ids = { user: useId(), role: useId(), guests: useId() };
 
   const load = useCallback(async () => {
     try {
-      setMembers(await api.members(docId));
+      const [list, info] = await Promise.all([api.members(docId), api.document(docId)]);
+      setMembers(list);
+      setGuestRole(info.guestRole);
     } catch (e) {
       setError((e as Error).message);
     }
   }, [docId]);
+
+  async function changeGuests(next: Role | null) {
+    setError(null);
+    try {
+      setGuestRole((await api.setGuestRole(docId, next)).guestRole);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  }
   useEffect(() => void load(), [load]);
 
   async function change(name: string, next: Role) {
@@ -138,6 +153,27 @@ export function MembersDialog({ onClose }: { onClose: () => void }) {
           Viewers read; commenters also comment; editors also edit the text and tags; owners also manage members.
         </p>
       </form>
+      {guestRole !== undefined && (
+        <div className="guest-access">
+          <label htmlFor={ids.guests}>Guest access</label>
+          <select
+            id={ids.guests}
+            value={guestRole ?? ''}
+            onChange={(e) => void changeGuests(e.target.value === '' ? null : (e.target.value as Role))}
+          >
+            <option value="">No guest access</option>
+            <option value="viewer">Guests may read</option>
+            <option value="commenter">Guests may comment</option>
+            {(guestRole === 'editor' || guestRole === 'owner') && (
+              <option value={guestRole}>Guests: {roleLabel(guestRole)}</option>
+            )}
+          </select>
+          <p className="hint">
+            Guests (and signed-in people who are not members) open it by its link. Taking access away closes their open
+            connections at once.
+          </p>
+        </div>
+      )}
       {error && (
         <p className="form-error" role="alert">
           {error}

@@ -11,6 +11,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../storage/schema.js';
 import type { EngineKind } from '../storage/types.js';
 import { log } from '../log.js';
+import { OutboxLoop } from './outbox-loop.js';
 import { notificationItem, type NotificationItem } from './store.js';
 
 const CLAIM_MS = 120_000;
@@ -79,39 +80,19 @@ interface Claimed {
 
 export class MailSender {
   private readonly transport: Transporter;
-  private readonly timer: NodeJS.Timeout;
-  private running: Promise<void> | null = null;
-  private again = false;
-  private closed = false;
+  private readonly loop: OutboxLoop;
 
   constructor(private readonly opts: MailSenderOptions) {
     this.transport = nodemailer.createTransport(opts.smtpUrl);
-    this.timer = setInterval(() => this.kick(), opts.pollMs);
-    this.timer.unref();
+    this.loop = new OutboxLoop('mail', opts.pollMs, () => this.sendDue());
   }
 
   kick(): void {
-    if (this.closed) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        try {
-          while (!this.closed && (await this.sendDue()) > 0);
-        } catch (e) {
-          log.warn('sending mail failed; retried later', { error: (e as Error).message });
-        }
-      } while (this.again && !this.closed);
-    })().finally(() => (this.running = null));
+    this.loop.kick();
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    clearInterval(this.timer);
-    await this.running;
+    await this.loop.close();
     this.transport.close();
   }
 

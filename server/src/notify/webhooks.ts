@@ -18,6 +18,7 @@ import type { Database } from '../storage/schema.js';
 import type { EngineKind } from '../storage/types.js';
 import type { DocumentChange } from '../projector/changes.js';
 import { log } from '../log.js';
+import { OutboxLoop } from './outbox-loop.js';
 
 export const WEBHOOK_EVENTS = [
   'thread.created',
@@ -148,41 +149,21 @@ export interface WebhookSenderOptions {
 
 /** Posts due deliveries; woken after each projection that wrote some, and on a timer for retries. */
 export class WebhookSender {
-  private readonly timer: NodeJS.Timeout;
-  private running: Promise<void> | null = null;
-  private again = false;
-  private closed = false;
+  private readonly loop: OutboxLoop;
   private readonly now: () => number;
 
   constructor(private readonly opts: WebhookSenderOptions) {
     this.now = opts.now ?? Date.now;
-    this.timer = setInterval(() => this.kick(), opts.pollMs);
-    this.timer.unref();
+    this.loop = new OutboxLoop('webhook', opts.pollMs, () => this.sendDue());
   }
 
   /** Sends what is due now (or soon after the run under way). */
   kick(): void {
-    if (this.closed) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        try {
-          while (!this.closed && (await this.sendDue()) > 0);
-        } catch (e) {
-          log.warn('webhook sending failed; retried later', { error: (e as Error).message });
-        }
-      } while (this.again && !this.closed);
-    })().finally(() => (this.running = null));
+    this.loop.kick();
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    clearInterval(this.timer);
-    await this.running;
+    await this.loop.close();
   }
 
   /** Claims up to 10 due deliveries and sends them; returns how many it claimed. */

@@ -10,8 +10,8 @@
  * that replaced it, else to no one (null).
  */
 import * as Y from 'yjs';
-import { diffWordsWithSpace } from 'diff';
 import { articleIndex, readThreads, type ArticleIndex, type Thread } from '@marginalia/shared';
+import { wordReplacements } from './word-changes.js';
 
 export interface ArticleChange {
   op: 'insert' | 'delete';
@@ -58,29 +58,12 @@ export function diffDocuments(
   };
 
   const article: ArticleChange[] = [];
-  const changes = diffWordsWithSpace(fromIndex.text, toIndex.text);
-  let at = 0;
-  let atFrom = 0;
-  for (let i = 0; i < changes.length; i++) {
-    const c = changes[i]!;
-    if (!c.added && !c.removed) {
-      at += c.value.length;
-      atFrom += c.value.length;
-      continue;
-    }
-    // One run of removed and added words: the insertions with their authors, the deletion by whoever replaced it.
-    let removed = '';
-    let added = '';
-    while (i < changes.length && (changes[i]!.added || changes[i]!.removed)) {
-      if (changes[i]!.removed) removed += changes[i]!.value;
-      else added += changes[i]!.value;
-      i++;
-    }
-    i--;
+  for (const { atOld, atNew: at, removed, added } of wordReplacements(fromIndex.text, toIndex.text)) {
+    // The insertions with their authors, the deletion by whoever replaced it.
     const inserts = added ? attributed(toIndex, at, added, known, owner) : [];
     if (removed) {
       const replacedBy = inserts.find((s) => s.by !== null)?.by ?? null;
-      for (const s of deletedBy(fromIndex, atFrom, removed, deleter, replacedBy)) {
+      for (const s of deletedBy(fromIndex, atOld, removed, deleter, replacedBy)) {
         article.push({ op: 'delete', text: s.text, at, by: s.by });
         count(s.by, 'deleted', s.text.replace(/\s/g, '').length);
       }
@@ -89,8 +72,6 @@ export function diffDocuments(
       article.push(s);
       count(s.by, 'inserted', s.text.replace(/\s/g, '').length);
     }
-    at += added.length;
-    atFrom += removed.length;
   }
   return { article, threads: threadChanges(readThreads(from, fromIndex), readThreads(to, toIndex)), counts };
 }

@@ -12,11 +12,12 @@
  */
 import * as Y from 'yjs';
 import { $createParagraphNode, $getRoot } from 'lexical';
-import { diffArrays, diffWordsWithSpace } from 'diff';
+import { diffArrays } from 'diff';
 import { articleBlocks, articleText, readResolvedThreads } from '@marginalia/shared';
 import { openArticleEditor, type ArticleEditor } from '../article/headless.js';
 import { deleteRange, insertRawTextAt, splitBlockAt } from '../article/edit.js';
 import { importArticle, type ArticleFormat } from '../article/import.js';
+import { wordReplacements } from './word-changes.js';
 
 export interface AnchorCounts {
   exact: number;
@@ -115,9 +116,8 @@ function similarity(a: string, b: string): number {
   if (a === b) return 1;
   const longer = Math.max(a.length, b.length);
   if (longer === 0) return 1;
-  let common = 0;
-  for (const c of diffWordsWithSpace(a, b)) if (!c.added && !c.removed) common += c.value.length;
-  return common / longer;
+  const removed = wordReplacements(a, b).reduce((n, r) => n + r.removed.length, 0);
+  return (a.length - removed) / longer;
 }
 
 const PAIR_THRESHOLD = 0.4;
@@ -204,27 +204,13 @@ function removeBlock(old: Block[], j: number): Edit {
 }
 
 function wordEdits(block: Block, text: string): Edit[] {
-  const edits: Edit[] = [];
-  let at = block.start;
-  const changes = diffWordsWithSpace(block.text, text);
-  for (let i = 0; i < changes.length; i++) {
-    const c = changes[i]!;
-    if (!c.added && !c.removed) {
-      at += c.value.length;
-      continue;
-    }
-    let removed = '';
-    let added = '';
-    while (i < changes.length && (changes[i]!.added || changes[i]!.removed)) {
-      if (changes[i]!.removed) removed += changes[i]!.value;
-      else added += changes[i]!.value;
-      i++;
-    }
-    i--;
-    edits.push({ kind: 'replace', start: at, end: at + removed.length, text: added });
-    at += removed.length;
-  }
-  return edits;
+  // Offsets into the current article: each edit is applied from the last to the first (see applyPlan).
+  return wordReplacements(block.text, text).map(({ atOld, removed, added }) => ({
+    kind: 'replace',
+    start: block.start + atOld,
+    end: block.start + atOld + removed.length,
+    text: added,
+  }));
 }
 
 /** Applies edits from the end of the article backwards, so each one's offsets are still those of the old text. */
