@@ -14,7 +14,7 @@ import { loadConfig } from '@marginalia/server/config.js';
 import { startServer, type RunningServer } from '@marginalia/server/server.js';
 import { createApp } from '@marginalia/server/http/app.js';
 import { openApiPath, registeredRoutes, undocumentedRoutes } from '@marginalia/server/http/api-spec.js';
-import { ROOT, api, createDocument, login } from '../support/server.js';
+import { ROOT, api, createDocument, login, tempDir } from '../support/server.js';
 import { browserTest, launchBrowser } from '../support/browser.js';
 import { waitFor } from '../support/wait.js';
 
@@ -26,9 +26,11 @@ describe('OpenAPI document', () => {
   let server: RunningServer;
   let doc: Json;
   let admin: string;
+  const dataDir = tempDir('marginalia-openapi-');
 
   beforeAll(async () => {
     const config = loadConfig({
+      DATA_DIR: dataDir.path,
       MARGINALIA_STORAGE: 'memory',
       HOST: '127.0.0.1',
       PORT: '0',
@@ -45,6 +47,7 @@ describe('OpenAPI document', () => {
 
   afterAll(async () => {
     await server?.close();
+    dataDir.remove();
   });
 
   /** The operation for an Express route, or undefined. */

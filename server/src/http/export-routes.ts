@@ -50,7 +50,7 @@ const ExportQuery = z.object({
   status: z.enum(['open', 'resolved', 'all'], { error: 'status must be open, resolved or all' }).optional(),
   tags: List,
   authors: List,
-  version: z.unknown().optional(),
+  version: z.unknown().optional().describe('a version id: the export as of that version'),
 });
 
 /** The body is read by the import planners (shared/src/export/import.ts), which answer 422 for what they refuse. */
