@@ -148,11 +148,14 @@ describe('OpenAPI document', () => {
     expect(thread.status).toBe(201);
 
     /** The 200 answer schema of an operation, as a zod schema read back from the document's JSON Schema. */
-    const answerSchema = (method: string, path: string) =>
-      z.fromJSONSchema(operationOf(method, path)!.responses['200'].content['application/json'].schema);
-    const check = (method: string, path: string, body: unknown) => {
-      const r = answerSchema(method, path).safeParse(body);
-      expect(r.success ? 'matches' : JSON.stringify(r.error.issues)).toBe('matches');
+    const answerSchema = (method: string, path: string, status = 200) =>
+      z.fromJSONSchema(operationOf(method, path)!.responses[String(status)].content['application/json'].schema);
+    const check = (method: string, path: string, body: unknown, status = 200) => {
+      const r = answerSchema(method, path, status).safeParse(body);
+      expect({ route: `${method} ${path}`, answer: r.success ? 'matches' : JSON.stringify(r.error.issues) }).toEqual({
+        route: `${method} ${path}`,
+        answer: 'matches',
+      });
     };
 
     const documents = await owner.get('/documents');
@@ -186,9 +189,53 @@ describe('OpenAPI document', () => {
     check('get', '/api/documents/:id/threads', threads.body);
     check('get', '/api/health', (await api(server.url).get('/health')).body);
 
+    // More answers, each checked against its operation's schema (status and path as the document names them).
+    const named = await owner.post(`/documents/${docId}/versions`, { name: 'before the edit' });
+    expect(named.status).toBe(201);
+    check('post', '/api/documents/:id/versions', named.body, 201);
+    const resolved = await bob.patch(`/documents/${docId}/threads/${thread.body.id}`, { status: 'resolved' });
+    expect(resolved.status).toBe(200);
+    check('patch', '/api/documents/:id/threads/:threadId', resolved.body);
+    check('post', '/api/documents/:id/threads', thread.body, 201);
+    const reply = await owner.post(`/documents/${docId}/threads/${thread.body.id}/comments`, {
+      body: 'The grey ones.',
+    });
+    check('post', '/api/documents/:id/threads/:threadId/comments', reply.body, 201);
+    const tag = await owner.put(`/documents/${docId}/vocabulary/question`, { color: '#aabbcc' });
+    check('put', '/api/documents/:id/vocabulary/:tag', tag.body);
+    const revised = await owner.put(`/documents/${docId}/article?dryRun=true`, {
+      format: 'text',
+      content: 'Egrets and grey herons share the marsh.',
+    });
+    check('put', '/api/documents/:id/article', revised.body);
+    const gets: [string, string][] = [
+      ['/auth/me', '/api/auth/me'],
+      ['/config', '/api/config'],
+      ['/health/ready', '/api/health/ready'],
+      [`/documents/${docId}`, '/api/documents/:id'],
+      [`/documents/${docId}/members`, '/api/documents/:id/members'],
+      [`/documents/${docId}/audit`, '/api/documents/:id/audit'],
+      [`/documents/${docId}/vocabulary`, '/api/documents/:id/vocabulary'],
+      [`/documents/${docId}/versions`, '/api/documents/:id/versions'],
+      [`/documents/${docId}/diff?from=${named.body.id}`, '/api/documents/:id/diff'],
+      [`/documents/${docId}/threads/${thread.body.id}`, '/api/documents/:id/threads/:threadId'],
+      [`/documents/${docId}/follow`, '/api/documents/:id/follow'],
+      [`/documents/${docId}/mentionable?q=b`, '/api/documents/:id/mentionable'],
+      ['/me/settings', '/api/me/settings'],
+    ];
+    for (const [url, path] of gets) {
+      const r = await owner.get(url);
+      expect({ url, status: r.status }).toEqual({ url, status: 200 });
+      check('get', path, r.body);
+    }
+
     // And a wrong answer does not match: the schemas are not vacuous.
     const wrong = answerSchema('get', '/api/documents').safeParse([{ ...documents.body[0], role: 'superuser' }]);
     expect(wrong.success).toBe(false);
+    const extra = answerSchema('get', '/api/documents').safeParse([{ ...documents.body[0], secret: 'x' }]);
+    expect(extra.success).toBe(false);
+    const missing = answerSchema('get', '/api/search').safeParse({ items: [] });
+    expect(missing.success).toBe(false);
   });
 
   browserTest('the docs page renders in Chromium with no network beyond the server', async () => {

@@ -10,11 +10,10 @@ import { exportRoutes } from './export-routes.js';
 import { versionRoutes } from './version-routes.js';
 import { searchRoutes } from './search-routes.js';
 import { HttpError, errorHandler } from './errors.js';
-import { metricsHandler, readiness, requestContext } from './operations.js';
+import { METRICS_SPEC, metricsHandler, readiness, requestContext } from './operations.js';
 import { mount, route } from './api-spec.js';
 import { apiDocsRoutes } from './api-docs.js';
 import * as A from './api-answers.js';
-import { z } from 'zod';
 
 export const VERSION = '0.1.0';
 
@@ -35,15 +34,7 @@ export function createApp(ctx: AppContext, opts: AppOptions): Express {
     app,
     'get',
     '/metrics',
-    {
-      tag: 'service',
-      summary: 'Prometheus metrics (404 here when MARGINALIA_METRICS_PORT is set: then only on that port)',
-      access: 'metrics-token',
-      responses: {
-        200: { description: 'Prometheus text format', type: 'text/plain; version=0.0.4', schema: z.string() },
-      },
-      errors: { 404: 'served on MARGINALIA_METRICS_PORT instead' },
-    },
+    METRICS_SPEC,
     ctx.config.metricsPort === null
       ? metricsHandler(ctx.config)
       : (_req, res) => void res.status(404).type('text/plain').send('metrics are served on MARGINALIA_METRICS_PORT\n'),
