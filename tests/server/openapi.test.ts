@@ -11,7 +11,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { loadConfig } from '@marginalia/server/config.js';
-import { startServer, type RunningServer } from '@marginalia/server/server.js';
+import { DEFAULT_CLIENT_DIR, startServer, type RunningServer } from '@marginalia/server/server.js';
 import { createApp } from '@marginalia/server/http/app.js';
 import { openApiPath, registeredRoutes, undocumentedRoutes } from '@marginalia/server/http/api-spec.js';
 import { ROOT, api, createDocument, login, tempDir } from '../support/server.js';
@@ -118,6 +118,8 @@ describe('OpenAPI document', () => {
       ],
     });
     expect(undocumentedRoutes(hidden)).toEqual(['USE /api/<unknown mount path>']);
+    // The web client's pages are registered through the registry too (as not part of the API).
+    expect(undocumentedRoutes(createApp(server.context, { clientDir: DEFAULT_CLIENT_DIR }))).toEqual([]);
   });
 
   test("every call in docs/API.md's tables is in the document", () => {
@@ -268,6 +270,10 @@ describe('OpenAPI document', () => {
       ).resolves.toBeGreaterThan(0);
       expect(await page.locator('.title').first().innerText()).toContain('Marginalia API');
       expect(blocked).toEqual([]);
+      // Only the files the page needs are served from the package.
+      expect((await fetch(`${server.url}/api/docs/assets/swagger-ui-bundle.js`)).status).toBe(200);
+      expect((await fetch(`${server.url}/api/docs/assets/index.html`)).status).toBe(404);
+      expect((await fetch(`${server.url}/api/docs/assets/swagger-initializer.js`)).status).toBe(404);
       expect(errors).toEqual([]);
     } finally {
       await browser.close();

@@ -7,10 +7,18 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { openApiDocument, route } from './api-spec.js';
+import { notFound } from './errors.js';
 
 const require = createRequire(import.meta.url);
 /** The folder of the installed swagger-ui-dist package. */
 const SWAGGER_DIR = dirname(require.resolve('swagger-ui-dist/package.json'));
+
+/** The package's files the page loads (and their source maps, for browser tools). */
+const ASSETS = new Set(
+  ['swagger-ui.css', 'swagger-ui-bundle.js', 'favicon-32x32.png', 'swagger-ui.css.map', 'swagger-ui-bundle.js.map'].map(
+    (f) => `/${f}`,
+  ),
+);
 
 const PAGE = `<!doctype html>
 <html lang="en">
@@ -29,7 +37,8 @@ const PAGE = `<!doctype html>
 `;
 
 // A file, not an inline script: the page's Content-Security-Policy allows scripts from this origin only.
-const INIT = `window.ui = SwaggerUIBundle({ url: '/api/openapi.json', dom_id: '#swagger-ui', deepLinking: true });\n`;
+// validatorUrl null: no badge fetched from validator.swagger.io (the page makes no request beyond this server).
+const INIT = `window.ui = SwaggerUIBundle({ url: '/api/openapi.json', dom_id: '#swagger-ui', deepLinking: true, validatorUrl: null });\n`;
 
 /** Swagger UI styles elements inline and draws icons as data: images; it needs nothing from other origins. */
 const DOCS_CSP =
@@ -76,6 +85,11 @@ export function apiDocsRoutes(app: Express, version: string): Router {
   route(r, 'get', '/docs/init.js', { hidden: "the documentation page's start-up script" }, (_req, res) => {
     res.type('text/javascript').send(INIT);
   });
-  r.use('/docs/assets', express.static(SWAGGER_DIR, { index: false, fallthrough: true }));
+  // Only the files the page uses: not the package's own index.html, whose initializer points at a demo API online.
+  r.use(
+    '/docs/assets',
+    (req, _res, next) => (ASSETS.has(req.path) ? next() : next(notFound('no such file'))),
+    express.static(SWAGGER_DIR, { index: false, fallthrough: false, maxAge: '1h' }),
+  );
   return r;
 }
