@@ -48,6 +48,8 @@ export interface RunningServer {
   port: number;
   http: Server;
   context: AppContext;
+  /** The Express application (tests walk its routes: http/api-spec.ts). */
+  app: express.Express;
   /** Where GET /metrics answers (the main port, or MARGINALIA_METRICS_PORT). */
   metricsUrl: string;
   /** Stores every queued write, closes sockets with 1001 and storage. */
@@ -282,7 +284,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     if (ms > 0 && !closing) await new Promise((r) => setTimeout(r, ms));
     await close();
   };
-  return { url, port, http, context: ctx, metricsUrl: metricsServer?.url ?? `${url}/metrics`, close, drain };
+  return { url, port, http, context: ctx, app, metricsUrl: metricsServer?.url ?? `${url}/metrics`, close, drain };
 }
 
 /**

@@ -10,7 +10,10 @@ import { exportRoutes } from './export-routes.js';
 import { versionRoutes } from './version-routes.js';
 import { searchRoutes } from './search-routes.js';
 import { HttpError, errorHandler } from './errors.js';
-import { metricsHandler, readiness, requestContext } from './operations.js';
+import { METRICS_SPEC, metricsHandler, readiness, requestContext } from './operations.js';
+import { mount, route } from './api-spec.js';
+import { apiDocsRoutes } from './api-docs.js';
+import * as A from './api-answers.js';
 
 export const VERSION = '0.1.0';
 
@@ -27,8 +30,11 @@ export function createApp(ctx: AppContext, opts: AppOptions): Express {
   app.set('trust proxy', 'loopback');
   app.use(requestContext());
   // On the main port unless it has its own (MARGINALIA_METRICS_PORT).
-  app.get(
+  route(
+    app,
+    'get',
     '/metrics',
+    METRICS_SPEC,
     ctx.config.metricsPort === null
       ? metricsHandler(ctx.config)
       : (_req, res) => void res.status(404).type('text/plain').send('metrics are served on MARGINALIA_METRICS_PORT\n'),
@@ -49,29 +55,68 @@ export function createApp(ctx: AppContext, opts: AppOptions): Express {
     }
     next();
   });
-  api.get('/health', async (_req, res) => {
-    const storageOk = await Promise.race([
-      ctx.storage.ping().then(
-        () => true,
-        () => false,
-      ),
-      new Promise<boolean>((r) => setTimeout(() => r(false), 2000).unref()),
-    ]);
-    const redis = ctx.replicator ? (ctx.replicator.healthy ? 'ok' : 'down') : 'off';
-    const ok = storageOk && redis !== 'down';
-    res.status(storageOk ? 200 : 503).json({
-      ok,
-      storage: ctx.storage.kind,
-      storageOk,
-      redis,
-      signingKey: ctx.signingKeyFingerprint,
-      documentsLoaded: ctx.registry.residentCount,
-    });
-  });
-  api.get('/health/ready', readiness(ctx));
-  api.get('/config', (_req, res) => {
-    res.json({ guests: true, version: VERSION, storage: ctx.storage.kind });
-  });
+  route(
+    api,
+    'get',
+    '/health',
+    {
+      tag: 'service',
+      summary: 'Liveness: the process answers, with the state of storage and Redis',
+      access: 'anyone',
+      responses: { 200: { description: 'alive', schema: A.Health } },
+      errors: { 503: 'the database does not answer (storageOk: false; the body is the same shape)' },
+    },
+    async (_req, res) => {
+      const storageOk = await Promise.race([
+        ctx.storage.ping().then(
+          () => true,
+          () => false,
+        ),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 2000).unref()),
+      ]);
+      const redis = ctx.replicator ? (ctx.replicator.healthy ? 'ok' : 'down') : 'off';
+      const ok = storageOk && redis !== 'down';
+      res.status(storageOk ? 200 : 503).json({
+        ok,
+        storage: ctx.storage.kind,
+        storageOk,
+        redis,
+        signingKey: ctx.signingKeyFingerprint,
+        documentsLoaded: ctx.registry.residentCount,
+      });
+    },
+  );
+  route(
+    api,
+    'get',
+    '/health/ready',
+    {
+      tag: 'service',
+      summary:
+        'Readiness, for load balancers: 200 only when storage (and Redis) answer and the instance is not draining',
+      access: 'anyone',
+      responses: {
+        200: { description: 'ready', schema: A.Ready },
+        503: { description: 'not ready: what failed', schema: A.Ready },
+      },
+    },
+    readiness(ctx),
+  );
+  route(
+    api,
+    'get',
+    '/config',
+    {
+      tag: 'service',
+      summary: 'What the sign-in page needs',
+      access: 'anyone',
+      responses: { 200: { description: 'configuration', schema: A.ClientConfig } },
+    },
+    (_req, res) => {
+      res.json({ guests: true, version: VERSION, storage: ctx.storage.kind });
+    },
+  );
+  api.use(apiDocsRoutes(app, VERSION));
   api.use(authenticate(ctx));
   api.use(authRoutes(ctx));
   api.use(documentRoutes(ctx));
@@ -82,7 +127,7 @@ export function createApp(ctx: AppContext, opts: AppOptions): Express {
   for (const routes of opts.extraRoutes ?? []) api.use(routes(ctx));
   api.use((req, _res, next) => next(new HttpError(404, `no such endpoint: ${req.method} ${req.path}`)));
   api.use(errorHandler);
-  app.use('/api', api);
+  mount(app, '/api', api);
 
   if (opts.clientDir && existsSync(join(opts.clientDir, 'index.html'))) {
     const clientDir = opts.clientDir;
@@ -94,7 +139,7 @@ export function createApp(ctx: AppContext, opts: AppOptions): Express {
         },
       }),
     );
-    app.get('/{*path}', (_req, res) => {
+    route(app, 'get', '/{*path}', { hidden: "the web client's pages" }, (_req, res) => {
       res.setHeader(
         'Content-Security-Policy',
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
@@ -103,7 +148,7 @@ export function createApp(ctx: AppContext, opts: AppOptions): Express {
       res.sendFile(join(clientDir, 'index.html'));
     });
   } else {
-    app.get('/', (_req, res) => {
+    route(app, 'get', '/', { hidden: 'a note that the client is not built' }, (_req, res) => {
       res.type('text/plain').send('Marginalia API is running; the client bundle is not built (run `npm run build`).');
     });
   }

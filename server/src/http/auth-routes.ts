@@ -9,6 +9,8 @@ import { HttpError, parseBody, unauthorized } from './errors.js';
 import { principalOf, requireAdmin, type AppContext } from './context.js';
 import type { Principal } from '../auth/tokens.js';
 import { metrics } from '../metrics.js';
+import { route } from './api-spec.js';
+import * as A from './api-answers.js';
 
 export const USERNAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
 
@@ -26,6 +28,7 @@ const NewUserBody = z.object({
 });
 
 const UserPatchBody = z.object({ disabled: z.boolean() }).strict();
+const T = 'accounts';
 
 const publicUser = (p: Principal) => ({ id: p.id, username: p.username, name: p.name, guest: p.guest, admin: p.admin });
 
@@ -56,104 +59,198 @@ export function authRoutes(ctx: AppContext): Router {
     res.json(cookieOnly ? { expiresAt, user } : { token, expiresAt, user });
   }
 
-  r.post('/auth/login', async (req, res) => {
-    const body = parseBody(LoginBody, req.body);
-    const username = body.username.trim().toLowerCase();
-    const ip = req.ip ?? 'unknown';
-    const { loginByUser: byUser, loginByIp: byIp } = ctx.limits;
-    const wait = Math.max(await byUser.blockedFor(username), await byIp.blockedFor(ip));
-    if (wait > 0) {
-      res.setHeader('Retry-After', String(Math.ceil(wait / 1000)));
-      throw new HttpError(429, `too many failed sign-ins; try again in ${Math.ceil(wait / 60000)} minute(s)`);
-    }
-    const user = await ctx.storage.getUserByUsername(username);
-    if (!user || !(await verifyPassword(body.password, user.passwordHash))) {
-      await Promise.all([byUser.fail(username), byIp.fail(ip)]);
-      metrics.loginFailures.inc();
-      throw unauthorized('wrong username or password');
-    }
-    await byUser.reset(username);
-    if (user.disabled) throw new HttpError(403, 'this account is disabled; ask an administrator');
-    await signIn(req, res, {
-      id: user.id,
-      username: user.username,
-      name: user.name,
-      guest: false,
-      admin: user.isAdmin,
-    });
-  });
+  route(
+    r,
+    'post',
+    '/auth/login',
+    {
+      tag: T,
+      summary: 'Sign in with a password: a token and the session cookie',
+      access: 'anyone',
+      body: LoginBody,
+      responses: { 200: { description: 'signed in', schema: A.Session } },
+      errors: {
+        401: 'wrong username or password',
+        403: 'this account is disabled',
+        429: 'too many failed sign-ins; Retry-After says when to try again',
+      },
+    },
+    async (req, res) => {
+      const body = parseBody(LoginBody, req.body);
+      const username = body.username.trim().toLowerCase();
+      const ip = req.ip ?? 'unknown';
+      const { loginByUser: byUser, loginByIp: byIp } = ctx.limits;
+      const wait = Math.max(await byUser.blockedFor(username), await byIp.blockedFor(ip));
+      if (wait > 0) {
+        res.setHeader('Retry-After', String(Math.ceil(wait / 1000)));
+        throw new HttpError(429, `too many failed sign-ins; try again in ${Math.ceil(wait / 60000)} minute(s)`);
+      }
+      const user = await ctx.storage.getUserByUsername(username);
+      if (!user || !(await verifyPassword(body.password, user.passwordHash))) {
+        await Promise.all([byUser.fail(username), byIp.fail(ip)]);
+        metrics.loginFailures.inc();
+        throw unauthorized('wrong username or password');
+      }
+      await byUser.reset(username);
+      if (user.disabled) throw new HttpError(403, 'this account is disabled; ask an administrator');
+      await signIn(req, res, {
+        id: user.id,
+        username: user.username,
+        name: user.name,
+        guest: false,
+        admin: user.isAdmin,
+      });
+    },
+  );
 
-  r.post('/auth/guest', async (req, res) => {
-    const body = parseBody(GuestBody, req.body);
-    if (await memberNameTaken(ctx, body.name)) {
-      throw new HttpError(409, 'that name belongs to a member of a document open to guests: choose another');
-    }
-    await signIn(req, res, {
-      id: `guest:${randomUUID()}`,
-      username: 'guest',
-      name: body.name,
-      guest: true,
-      admin: false,
-    });
-  });
+  route(
+    r,
+    'post',
+    '/auth/guest',
+    {
+      tag: T,
+      summary: 'Sign in as a guest under a name',
+      access: 'anyone',
+      body: GuestBody,
+      responses: { 200: { description: 'signed in', schema: A.Session } },
+      errors: { 409: 'the name belongs to a member of a document open to guests' },
+    },
+    async (req, res) => {
+      const body = parseBody(GuestBody, req.body);
+      if (await memberNameTaken(ctx, body.name)) {
+        throw new HttpError(409, 'that name belongs to a member of a document open to guests: choose another');
+      }
+      await signIn(req, res, {
+        id: `guest:${randomUUID()}`,
+        username: 'guest',
+        name: body.name,
+        guest: true,
+        admin: false,
+      });
+    },
+  );
 
-  r.get('/auth/me', (_req, res) => {
-    res.json({ user: publicUser(principalOf(res)), expiresAt: res.locals.tokenExpiry });
-  });
+  route(
+    r,
+    'get',
+    '/auth/me',
+    {
+      tag: T,
+      summary: 'Who the caller is',
+      access: 'signed-in',
+      responses: { 200: { description: 'the caller', schema: A.Me } },
+    },
+    (_req, res) => {
+      res.json({ user: publicUser(principalOf(res)), expiresAt: res.locals.tokenExpiry });
+    },
+  );
 
   /** A fresh token for a valid one (the old one stays valid until it expires); by cookie, only the cookie. */
-  r.post('/auth/refresh', async (req, res) => {
-    const p = principalOf(res);
-    const byCookie = !req.headers.authorization;
-    await signIn(req, res, { id: p.id, username: p.username, name: p.name, guest: p.guest, admin: p.admin }, byCookie);
-  });
+  route(
+    r,
+    'post',
+    '/auth/refresh',
+    {
+      tag: T,
+      summary: 'A fresh token (by cookie: only the cookie is renewed, no token in the answer)',
+      access: 'signed-in',
+      responses: { 200: { description: 'renewed', schema: A.Session } },
+    },
+    async (req, res) => {
+      const p = principalOf(res);
+      const byCookie = !req.headers.authorization;
+      await signIn(
+        req,
+        res,
+        { id: p.id, username: p.username, name: p.name, guest: p.guest, admin: p.admin },
+        byCookie,
+      );
+    },
+  );
 
   /** Signs the token out on every instance: REST answers 401 and its sockets close 4401 (auth/access-state.ts). */
-  r.post('/auth/logout', async (req, res) => {
-    const p = principalOf(res);
-    await ctx.access.revoke(res.locals.tokenId as string, p.id, res.locals.tokenExpiry as number);
-    clearSessionCookie(req, res);
-    res.status(204).end();
-  });
+  route(
+    r,
+    'post',
+    '/auth/logout',
+    {
+      tag: T,
+      summary: 'Sign the token out on every instance and clear the cookie',
+      access: 'signed-in',
+      responses: { 204: { description: 'signed out' } },
+    },
+    async (req, res) => {
+      const p = principalOf(res);
+      await ctx.access.revoke(res.locals.tokenId as string, p.id, res.locals.tokenExpiry as number);
+      clearSessionCookie(req, res);
+      res.status(204).end();
+    },
+  );
 
-  r.post('/users', async (req, res) => {
-    requireAdmin(res);
-    const body = parseBody(NewUserBody, req.body);
-    const user = {
-      id: randomUUID(),
-      username: body.username,
-      name: body.name,
-      passwordHash: await hashPassword(body.password),
-      isAdmin: body.admin ?? false,
-      createdAt: Date.now(),
-    };
-    try {
-      await ctx.storage.createUser(user);
-    } catch (e) {
-      if (e instanceof StorageError && e.code === 'conflict')
-        throw new HttpError(409, `username "${body.username}" is taken`);
-      throw e;
-    }
-    res.status(201).json({ id: user.id, username: user.username, name: user.name });
-  });
+  route(
+    r,
+    'post',
+    '/users',
+    {
+      tag: T,
+      summary: 'Create an account',
+      access: 'admin',
+      body: NewUserBody,
+      responses: { 201: { description: 'created', schema: A.CreatedUser } },
+      errors: { 409: 'username taken' },
+    },
+    async (req, res) => {
+      requireAdmin(res);
+      const body = parseBody(NewUserBody, req.body);
+      const user = {
+        id: randomUUID(),
+        username: body.username,
+        name: body.name,
+        passwordHash: await hashPassword(body.password),
+        isAdmin: body.admin ?? false,
+        createdAt: Date.now(),
+      };
+      try {
+        await ctx.storage.createUser(user);
+      } catch (e) {
+        if (e instanceof StorageError && e.code === 'conflict')
+          throw new HttpError(409, `username "${body.username}" is taken`);
+        throw e;
+      }
+      res.status(201).json({ id: user.id, username: user.username, name: user.name });
+    },
+  );
 
   /** Disables (or re-enables) an account: its tokens and sockets stop on every instance (admin). */
-  r.patch('/users/:username', async (req, res) => {
-    const admin = requireAdmin(res);
-    const body = parseBody(UserPatchBody, req.body);
-    const user = await ctx.storage.getUserByUsername(String(req.params.username).toLowerCase());
-    if (!user) throw new HttpError(404, `no user "${req.params.username}"`);
-    if (body.disabled && user.id === admin.id) throw new HttpError(409, 'you cannot disable your own account');
-    await ctx.storage.setUserDisabled(user.id, body.disabled);
-    await ctx.storage.audit({
-      docId: null,
-      actorId: admin.id,
-      action: body.disabled ? 'user.disabled' : 'user.enabled',
-      detail: { username: user.username },
-    });
-    await ctx.access.userChanged(user.id, body.disabled);
-    res.json({ id: user.id, username: user.username, name: user.name, disabled: body.disabled });
-  });
+  route(
+    r,
+    'patch',
+    '/users/:username',
+    {
+      tag: T,
+      summary: 'Disable or re-enable an account',
+      access: 'admin',
+      body: UserPatchBody,
+      responses: { 200: { description: 'the account', schema: A.UserState } },
+      errors: { 404: 'no such user', 409: 'an administrator disabling their own account' },
+    },
+    async (req, res) => {
+      const admin = requireAdmin(res);
+      const body = parseBody(UserPatchBody, req.body);
+      const user = await ctx.storage.getUserByUsername(String(req.params.username).toLowerCase());
+      if (!user) throw new HttpError(404, `no user "${req.params.username}"`);
+      if (body.disabled && user.id === admin.id) throw new HttpError(409, 'you cannot disable your own account');
+      await ctx.storage.setUserDisabled(user.id, body.disabled);
+      await ctx.storage.audit({
+        docId: null,
+        actorId: admin.id,
+        action: body.disabled ? 'user.disabled' : 'user.enabled',
+        detail: { username: user.username },
+      });
+      await ctx.access.userChanged(user.id, body.disabled);
+      res.json({ id: user.id, username: user.username, name: user.name, disabled: body.disabled });
+    },
+  );
 
   return r;
 }

@@ -27,6 +27,8 @@ import {
 import { HttpError } from './errors.js';
 import { documentAccess, type AppContext } from './context.js';
 import { readDocumentAt, versionParam } from '../versions/read.js';
+import { route } from './api-spec.js';
+import * as A from './api-answers.js';
 
 /** A query value as a list: `tags=a,b` and `tags=a&tags=b` mean the same. */
 const List = z
@@ -48,14 +50,19 @@ const ExportQuery = z.object({
   status: z.enum(['open', 'resolved', 'all'], { error: 'status must be open, resolved or all' }).optional(),
   tags: List,
   authors: List,
-  version: z.unknown().optional(),
+  version: z.unknown().optional().describe('a version id: the export as of that version'),
 });
+
+/** The body is read by the import planners (shared/src/export/import.ts), which answer 422 for what they refuse. */
+const ImportBody = z
+  .union([z.record(z.string(), z.unknown()), z.array(z.unknown())])
+  .describe('W3C: an AnnotationCollection, AnnotationPage, Annotation or array of them; json: a Marginalia dump');
 
 const ImportQuery = z.object({
   format: z.enum(IMPORT_FORMATS, { error: `format must be one of ${IMPORT_FORMATS.join(', ')}` }),
 });
 
-function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.infer<T> {
+export function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.infer<T> {
   const r = schema.safeParse(query ?? {});
   if (!r.success) throw new HttpError(400, r.error.issues.map((i) => i.message).join('; '));
   return r.data;
@@ -97,33 +104,64 @@ async function mentionedPeople(ctx: AppContext, docId: string) {
 export function exportRoutes(ctx: AppContext): Router {
   const r = Router();
 
-  r.get('/documents/:id/export', async (req, res) => {
-    const { record } = await documentAccess(ctx, res, req.params.id);
-    const query = parseQuery(ExportQuery, req.query);
-    const format = query.format;
-    // The export reads the document synchronously before its first await, so it sees one consistent state.
-    const version = versionParam(query.version);
-    const people = await mentionedPeople(ctx, record.id);
-    const body = await readDocumentAt(ctx, record.id, version, (doc) =>
-      exportDocument(doc, format, {
-        docId: record.id,
-        baseUrl: baseUrlOf(req),
-        people,
-        ...(query.status ? { status: query.status } : {}),
-        tags: query.tags,
-        authors: query.authors,
-      }),
-    );
-    res.setHeader('Content-Type', EXPORT_FORMATS[format].contentType);
-    res.setHeader('Content-Disposition', contentDisposition(record.title, format));
-    res.setHeader('Cache-Control', 'no-store');
-    // Should a browser show the file instead of saving it, nothing in it may run.
-    res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox");
-    res.send(typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
-  });
+  route(
+    r,
+    'get',
+    '/documents/:id/export',
+    {
+      tag: 'exports',
+      summary: 'Export the document with its threads, as a download',
+      access: 'viewer',
+      query: ExportQuery,
+      responses: {
+        200: {
+          description:
+            'the file (Content-Disposition: attachment); its content type follows the format: text/markdown, text/html, application/ld+json, text/csv, application/vnd.openxmlformats-officedocument.wordprocessingml.document or application/json',
+          type: 'application/octet-stream',
+        },
+      },
+      errors: { 404: 'no such document or version' },
+    },
+    async (req, res) => {
+      const { record } = await documentAccess(ctx, res, req.params.id);
+      const query = parseQuery(ExportQuery, req.query);
+      const format = query.format;
+      // The export reads the document synchronously before its first await, so it sees one consistent state.
+      const version = versionParam(query.version);
+      const people = await mentionedPeople(ctx, record.id);
+      const body = await readDocumentAt(ctx, record.id, version, (doc) =>
+        exportDocument(doc, format, {
+          docId: record.id,
+          baseUrl: baseUrlOf(req),
+          people,
+          ...(query.status ? { status: query.status } : {}),
+          tags: query.tags,
+          authors: query.authors,
+        }),
+      );
+      res.setHeader('Content-Type', EXPORT_FORMATS[format].contentType);
+      res.setHeader('Content-Disposition', contentDisposition(record.title, format));
+      res.setHeader('Cache-Control', 'no-store');
+      // Should a browser show the file instead of saving it, nothing in it may run.
+      res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox");
+      res.send(typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+    },
+  );
 
-  r.post(
+  route(
+    r,
+    'post',
     '/documents/:id/import',
+    {
+      tag: 'exports',
+      summary: 'Import annotations (W3C Web Annotations or a Marginalia dump)',
+      access: 'commenter',
+      query: ImportQuery,
+      body: ImportBody,
+      bodyTypes: ['application/json', 'application/ld+json'],
+      responses: { 200: { description: 'the import report', schema: A.ImportResult } },
+      errors: { 422: 'JSON that is not such a collection or dump' },
+    },
     // The API parses application/json; W3C collections are often sent as application/ld+json.
     express.json({ type: ['application/ld+json', 'application/*+json'], limit: ctx.config.limits.maxBodyBytes }),
     async (req, res) => {

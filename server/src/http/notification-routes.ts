@@ -29,6 +29,8 @@ import {
 import { readersAmong } from '../mentions.js';
 import { HttpError, badRequest, notFound, parseBody } from './errors.js';
 import { documentAccess, principalOf, type AppContext } from './context.js';
+import { route } from './api-spec.js';
+import * as A from './api-answers.js';
 
 /** What the notification routes need besides the app's context. */
 export interface NotifyServices {
@@ -54,6 +56,17 @@ const WebhookBody = z.object({
   url: z.string().min(1).max(2000),
   events: z.array(z.enum(WEBHOOK_EVENTS)).min(1).max(WEBHOOK_EVENTS.length),
 });
+const ListQuery = z.object({
+  unread: z.enum(['true', '1', 'false', '0']).optional(),
+  limit: z.string().optional().describe('1–200, default 50'),
+  cursor: z.string().optional().describe('the nextCursor of the previous page'),
+});
+const MentionableQuery = z.object({
+  q: z.string().optional().describe('a prefix of the username or of a word of the name'),
+  limit: z.string().optional().describe('1–200, default 20'),
+});
+const T = 'notifications';
+const W = 'webhooks';
 
 /** A signed-in account (guests have no inbox). */
 function account(res: Response): Principal {
@@ -66,151 +79,293 @@ export function notificationRoutes(ctx: AppContext, services: NotifyServices): R
   const r = Router();
   const db = ctx.storage.db;
 
-  r.get('/notifications', async (req: Request, res) => {
-    const p = account(res);
-    const limit = req.query.limit === undefined ? 50 : Number(req.query.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw badRequest('limit is a whole number from 1 to 200');
-    const cursor = typeof req.query.cursor === 'string' && req.query.cursor ? decodeCursor(req.query.cursor) : null;
-    if (req.query.cursor && !cursor) throw badRequest('cursor is not one this server gave');
-    const unread = req.query.unread === 'true' || req.query.unread === '1';
-    res.json(await listNotifications(db, p.id, { unread, limit, after: cursor }));
-  });
+  route(
+    r,
+    'get',
+    '/notifications',
+    {
+      tag: T,
+      summary: "The caller's notifications, newest first",
+      access: 'account',
+      query: ListQuery,
+      responses: { 200: { description: 'a page', schema: A.NotificationPage } },
+    },
+    async (req: Request, res) => {
+      const p = account(res);
+      const limit = req.query.limit === undefined ? 50 : Number(req.query.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 200)
+        throw badRequest('limit is a whole number from 1 to 200');
+      const cursor = typeof req.query.cursor === 'string' && req.query.cursor ? decodeCursor(req.query.cursor) : null;
+      if (req.query.cursor && !cursor) throw badRequest('cursor is not one this server gave');
+      const unread = req.query.unread === 'true' || req.query.unread === '1';
+      res.json(await listNotifications(db, p.id, { unread, limit, after: cursor }));
+    },
+  );
 
-  r.post('/notifications/read', async (req, res) => {
-    const p = account(res);
-    const body = parseBody(ReadBody, req.body);
-    res.json({ unread: await markRead(db, p.id, 'all' in body ? { all: true } : { ids: body.ids }) });
-  });
+  route(
+    r,
+    'post',
+    '/notifications/read',
+    {
+      tag: T,
+      summary: 'Mark notifications read',
+      access: 'account',
+      body: ReadBody,
+      responses: { 200: { description: 'the count still unread', schema: A.UnreadCount } },
+    },
+    async (req, res) => {
+      const p = account(res);
+      const body = parseBody(ReadBody, req.body);
+      res.json({ unread: await markRead(db, p.id, 'all' in body ? { all: true } : { ids: body.ids }) });
+    },
+  );
 
-  r.get('/notifications/stream', (req, res) => {
-    const p = account(res);
-    res.writeHead(200, {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-cache, no-transform',
-      Connection: 'keep-alive',
-      'X-Accel-Buffering': 'no',
-    });
-    res.write(': connected\n\n');
-    const stop = services.bus.subscribe(p.id, (item) => {
-      res.write(`id: ${item.id}\nevent: notification\ndata: ${JSON.stringify(item)}\n\n`);
-    });
-    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), services.keepAliveMs ?? 25_000);
-    keepAlive.unref();
-    const close = () => {
-      clearInterval(keepAlive);
-      stop();
-    };
-    req.on('close', close);
-    res.on('error', close);
-  });
+  route(
+    r,
+    'get',
+    '/notifications/stream',
+    {
+      tag: T,
+      summary: 'New notifications as Server-Sent Events (event: notification, data: the item as JSON)',
+      access: 'account',
+      responses: { 200: { description: 'an event stream', type: 'text/event-stream', schema: z.string() } },
+    },
+    (req, res) => {
+      const p = account(res);
+      res.writeHead(200, {
+        'Content-Type': 'text/event-stream; charset=utf-8',
+        'Cache-Control': 'no-cache, no-transform',
+        Connection: 'keep-alive',
+        'X-Accel-Buffering': 'no',
+      });
+      res.write(': connected\n\n');
+      const stop = services.bus.subscribe(p.id, (item) => {
+        res.write(`id: ${item.id}\nevent: notification\ndata: ${JSON.stringify(item)}\n\n`);
+      });
+      const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), services.keepAliveMs ?? 25_000);
+      keepAlive.unref();
+      const close = () => {
+        clearInterval(keepAlive);
+        stop();
+      };
+      req.on('close', close);
+      res.on('error', close);
+    },
+  );
 
-  r.get('/documents/:id/follow', async (req, res) => {
-    const { record } = await documentAccess(ctx, res, req.params.id);
-    const p = account(res);
-    res.json({ following: await isFollowing(db, record.id, p.id, record.createdBy) });
-  });
+  route(
+    r,
+    'get',
+    '/documents/:id/follow',
+    {
+      tag: T,
+      summary: 'Whether the caller follows the document',
+      access: 'viewer',
+      responses: { 200: { description: 'following', schema: A.Following } },
+    },
+    async (req, res) => {
+      const { record } = await documentAccess(ctx, res, req.params.id);
+      const p = account(res);
+      res.json({ following: await isFollowing(db, record.id, p.id, record.createdBy) });
+    },
+  );
 
-  r.put('/documents/:id/follow', async (req, res) => {
-    const { record } = await documentAccess(ctx, res, req.params.id);
-    const p = account(res);
-    const { following } = parseBody(FollowBody, req.body);
-    await setFollowing(db, record.id, p.id, following);
-    res.json({ following });
-  });
+  route(
+    r,
+    'put',
+    '/documents/:id/follow',
+    {
+      tag: T,
+      summary: 'Follow or unfollow the document',
+      access: 'viewer',
+      body: FollowBody,
+      responses: { 200: { description: 'following', schema: A.Following } },
+    },
+    async (req, res) => {
+      const { record } = await documentAccess(ctx, res, req.params.id);
+      const p = account(res);
+      const { following } = parseBody(FollowBody, req.body);
+      await setFollowing(db, record.id, p.id, following);
+      res.json({ following });
+    },
+  );
 
-  r.get('/me/settings', async (_req, res) => {
-    res.json(await userSettings(db, account(res).id));
-  });
+  route(
+    r,
+    'get',
+    '/me/settings',
+    {
+      tag: T,
+      summary: "The caller's notification settings",
+      access: 'account',
+      responses: { 200: { description: 'settings', schema: A.Settings } },
+    },
+    async (_req, res) => {
+      res.json(await userSettings(db, account(res).id));
+    },
+  );
 
-  r.put('/me/settings', async (req, res) => {
-    const p = account(res);
-    const body = parseBody(SettingsBody, req.body);
-    res.json(
-      await setUserSettings(db, p.id, {
-        ...(body.email !== undefined ? { email: body.email } : {}),
-        ...(body.emailAddress !== undefined ? { emailAddress: body.emailAddress } : {}),
-      }),
-    );
-  });
+  route(
+    r,
+    'put',
+    '/me/settings',
+    {
+      tag: T,
+      summary: "Change the caller's notification settings",
+      access: 'account',
+      body: SettingsBody,
+      responses: { 200: { description: 'settings', schema: A.Settings } },
+    },
+    async (req, res) => {
+      const p = account(res);
+      const body = parseBody(SettingsBody, req.body);
+      res.json(
+        await setUserSettings(db, p.id, {
+          ...(body.email !== undefined ? { email: body.email } : {}),
+          ...(body.emailAddress !== undefined ? { emailAddress: body.emailAddress } : {}),
+        }),
+      );
+    },
+  );
 
   /** People a comment on the document may mention, matching `q` (a prefix of the username or of a name). */
-  r.get('/documents/:id/mentionable', async (req, res) => {
-    const { record } = await documentAccess(ctx, res, req.params.id);
-    const q = typeof req.query.q === 'string' ? req.query.q.trim().toLowerCase().slice(0, 64) : '';
-    const limit = Math.min(Math.max(Number(req.query.limit) || 20, 1), 200);
-    let users = db.selectFrom('users').select(['id', 'username', 'name']).orderBy('username').limit(200);
-    if (record.guestRole === null)
-      users = users.where((eb) =>
-        eb.or([
-          sql<boolean>`is_admin`,
-          eb.exists(
-            eb
-              .selectFrom('memberships')
-              .select('user_id')
-              .whereRef('memberships.user_id', '=', 'users.id')
-              .where('memberships.doc_id', '=', record.id),
-          ),
-        ]),
+  route(
+    r,
+    'get',
+    '/documents/:id/mentionable',
+    {
+      tag: T,
+      summary: 'People a comment on the document may mention',
+      access: 'viewer',
+      query: MentionableQuery,
+      responses: { 200: { description: 'people', schema: z.array(A.Mentioned) } },
+    },
+    async (req, res) => {
+      const { record } = await documentAccess(ctx, res, req.params.id);
+      const q = typeof req.query.q === 'string' ? req.query.q.trim().toLowerCase().slice(0, 64) : '';
+      const limit = Math.min(Math.max(Number(req.query.limit) || 20, 1), 200);
+      let users = db.selectFrom('users').select(['id', 'username', 'name']).orderBy('username').limit(200);
+      if (record.guestRole === null)
+        users = users.where((eb) =>
+          eb.or([
+            sql<boolean>`is_admin`,
+            eb.exists(
+              eb
+                .selectFrom('memberships')
+                .select('user_id')
+                .whereRef('memberships.user_id', '=', 'users.id')
+                .where('memberships.doc_id', '=', record.id),
+            ),
+          ]),
+        );
+      const rows = await users.execute();
+      const readers = await readersAmong(
+        db,
+        record,
+        rows.map((u) => u.id),
       );
-    const rows = await users.execute();
-    const readers = await readersAmong(
-      db,
-      record,
-      rows.map((u) => u.id),
-    );
-    const matches = (u: { username: string; name: string }) =>
-      !q ||
-      u.username.startsWith(q) ||
-      u.name
-        .toLowerCase()
-        .split(/\s+/)
-        .some((w) => w.startsWith(q));
-    res.json(rows.filter((u) => readers.has(u.id) && matches(u)).slice(0, limit));
-  });
+      const matches = (u: { username: string; name: string }) =>
+        !q ||
+        u.username.startsWith(q) ||
+        u.name
+          .toLowerCase()
+          .split(/\s+/)
+          .some((w) => w.startsWith(q));
+      res.json(rows.filter((u) => readers.has(u.id) && matches(u)).slice(0, limit));
+    },
+  );
 
   // Webhooks: the document's owners.
-  r.post('/documents/:id/webhooks', async (req, res) => {
-    const { record, principal } = await documentAccess(ctx, res, req.params.id, 'owner');
-    const body = parseBody(WebhookBody, req.body);
-    try {
-      await checkTarget(body.url, ctx.config.notify.webhookAllowPrivate);
-    } catch (e) {
-      if (e instanceof WebhookTargetError) throw new HttpError(422, e.message);
-      throw e;
-    }
-    const hook = await createWebhook(db, record.id, principal.id, body.url, [...new Set(body.events)]);
-    await ctx.storage.audit({
-      docId: record.id,
-      actorId: principal.id,
-      action: 'webhook.created',
-      detail: { id: hook.id, url: hook.url, events: hook.events },
-    });
-    res.status(201).json(hook);
-  });
+  route(
+    r,
+    'post',
+    '/documents/:id/webhooks',
+    {
+      tag: W,
+      summary: "Subscribe a URL to the document's events",
+      access: 'owner',
+      body: WebhookBody,
+      responses: { 201: { description: 'the hook, with its secret (shown only here)', schema: A.NewWebhook } },
+      errors: { 422: 'a URL that is not http(s), carries credentials, does not resolve, or is private' },
+    },
+    async (req, res) => {
+      const { record, principal } = await documentAccess(ctx, res, req.params.id, 'owner');
+      const body = parseBody(WebhookBody, req.body);
+      try {
+        await checkTarget(body.url, ctx.config.notify.webhookAllowPrivate);
+      } catch (e) {
+        if (e instanceof WebhookTargetError) throw new HttpError(422, e.message);
+        throw e;
+      }
+      const hook = await createWebhook(db, record.id, principal.id, body.url, [...new Set(body.events)]);
+      await ctx.storage.audit({
+        docId: record.id,
+        actorId: principal.id,
+        action: 'webhook.created',
+        detail: { id: hook.id, url: hook.url, events: hook.events },
+      });
+      res.status(201).json(hook);
+    },
+  );
 
-  r.get('/documents/:id/webhooks', async (req, res) => {
-    const { record } = await documentAccess(ctx, res, req.params.id, 'owner');
-    res.json(await listWebhooks(db, record.id));
-  });
+  route(
+    r,
+    'get',
+    '/documents/:id/webhooks',
+    {
+      tag: W,
+      summary: "The document's webhooks",
+      access: 'owner',
+      responses: { 200: { description: 'hooks', schema: z.array(A.Webhook) } },
+    },
+    async (req, res) => {
+      const { record } = await documentAccess(ctx, res, req.params.id, 'owner');
+      res.json(await listWebhooks(db, record.id));
+    },
+  );
 
-  r.delete('/documents/:id/webhooks/:hookId', async (req, res) => {
-    const { record, principal } = await documentAccess(ctx, res, req.params.id, 'owner');
-    if (!(await deleteWebhook(db, record.id, req.params.hookId))) throw notFound('no such webhook');
-    await ctx.storage.audit({
-      docId: record.id,
-      actorId: principal.id,
-      action: 'webhook.deleted',
-      detail: { id: req.params.hookId },
-    });
-    res.status(204).end();
-  });
+  route(
+    r,
+    'delete',
+    '/documents/:id/webhooks/:hookId',
+    {
+      tag: W,
+      summary: 'Delete a webhook and its pending deliveries',
+      access: 'owner',
+      responses: { 204: { description: 'deleted' } },
+      errors: { 404: 'no such document or webhook' },
+    },
+    async (req, res) => {
+      const { record, principal } = await documentAccess(ctx, res, req.params.id, 'owner');
+      if (!(await deleteWebhook(db, record.id, req.params.hookId))) throw notFound('no such webhook');
+      await ctx.storage.audit({
+        docId: record.id,
+        actorId: principal.id,
+        action: 'webhook.deleted',
+        detail: { id: req.params.hookId },
+      });
+      res.status(204).end();
+    },
+  );
 
-  r.get('/documents/:id/webhooks/:hookId/deliveries', async (req, res) => {
-    const { record } = await documentAccess(ctx, res, req.params.id, 'owner');
-    const deliveries = await listDeliveries(db, record.id, req.params.hookId);
-    if (!deliveries) throw notFound('no such webhook');
-    res.json(deliveries);
-  });
+  route(
+    r,
+    'get',
+    '/documents/:id/webhooks/:hookId/deliveries',
+    {
+      tag: W,
+      summary: 'The last 100 deliveries of a webhook, newest first',
+      access: 'owner',
+      responses: { 200: { description: 'deliveries', schema: z.array(A.Delivery) } },
+      errors: { 404: 'no such document or webhook' },
+    },
+    async (req, res) => {
+      const { record } = await documentAccess(ctx, res, req.params.id, 'owner');
+      const deliveries = await listDeliveries(db, record.id, req.params.hookId);
+      if (!deliveries) throw notFound('no such webhook');
+      res.json(deliveries);
+    },
+  );
 
   return r;
 }

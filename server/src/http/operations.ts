@@ -11,6 +11,17 @@ import type { Config } from '../config.js';
 import { log, type Log } from '../log.js';
 import { metrics, registry } from '../metrics.js';
 import type { AppContext } from './context.js';
+import { route, type RouteSpec } from './api-spec.js';
+import { z } from 'zod';
+
+/** `GET /metrics` in the API description (the route is registered on the main app and on the metrics port). */
+export const METRICS_SPEC: RouteSpec = {
+  tag: 'service',
+  summary: 'Prometheus metrics (404 here when MARGINALIA_METRICS_PORT is set: then only on that port)',
+  access: 'metrics-token',
+  responses: { 200: { description: 'Prometheus text format', type: 'text/plain; version=0.0.4', schema: z.string() } },
+  errors: { 404: 'served on MARGINALIA_METRICS_PORT instead' },
+};
 
 /** An incoming X-Request-Id is kept when it is short and plain (it goes into logs and headers as is). */
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
@@ -125,7 +136,7 @@ export async function startMetricsServer(
 ): Promise<{ server: Server; url: string }> {
   const app = express();
   app.disable('x-powered-by');
-  app.get('/metrics', metricsHandler(config));
+  route(app, 'get', '/metrics', METRICS_SPEC, metricsHandler(config));
   app.use((_req, res) => void res.status(404).type('text/plain').send('only GET /metrics answers on this port\n'));
   const server = createServer(app);
   await new Promise<void>((resolve, reject) => {

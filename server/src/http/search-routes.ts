@@ -9,6 +9,8 @@ import { QueryError, parseQuery } from '../search/query.js';
 import { search } from '../search/store.js';
 import { HttpError, badRequest } from './errors.js';
 import { principalOf, type AppContext } from './context.js';
+import { route } from './api-spec.js';
+import * as A from './api-answers.js';
 
 /** A list parameter: repeated (`tags=a&tags=b`) or comma-separated (`tags=a,b`). */
 const list = z
@@ -49,37 +51,49 @@ function decodeCursor(cursor: string | undefined): number {
 
 export function searchRoutes(ctx: AppContext): Router {
   const r = Router();
-  r.get('/search', async (req, res) => {
-    const principal = principalOf(res);
-    const parsed = SearchQuery.safeParse(req.query);
-    if (!parsed.success) {
-      const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ');
-      throw new HttpError(400, `invalid search: ${detail}`);
-    }
-    const p = parsed.data;
-    let terms;
-    try {
-      terms = parseQuery(p.q);
-    } catch (e) {
-      if (e instanceof QueryError) throw badRequest(e.message);
-      throw e;
-    }
-    if (terms.length === 0 && p.q.trim() !== '') throw badRequest('q has no words to search for');
-    if (terms.length === 0 && p.kind && p.kind !== 'comment') {
-      throw badRequest(`q is required to search ${p.kind === 'article' ? 'article text' : 'titles'}`);
-    }
-    const offset = decodeCursor(p.cursor);
-    const { items, more } = await search(ctx.storage.db, ctx.storage.kind, principal, {
-      terms,
-      tags: p.tags,
-      authors: p.authors,
-      status: p.status ?? null,
-      document: p.document ?? null,
-      kind: p.kind ?? null,
-      limit: p.limit,
-      offset,
-    });
-    res.json({ items, nextCursor: more ? encodeCursor(offset + items.length) : null });
-  });
+  route(
+    r,
+    'get',
+    '/search',
+    {
+      tag: 'search',
+      summary: 'Search every document the caller may read',
+      access: 'signed-in',
+      query: SearchQuery,
+      responses: { 200: { description: 'results, best first (newest first without q)', schema: A.SearchPage } },
+    },
+    async (req, res) => {
+      const principal = principalOf(res);
+      const parsed = SearchQuery.safeParse(req.query);
+      if (!parsed.success) {
+        const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ');
+        throw new HttpError(400, `invalid search: ${detail}`);
+      }
+      const p = parsed.data;
+      let terms;
+      try {
+        terms = parseQuery(p.q);
+      } catch (e) {
+        if (e instanceof QueryError) throw badRequest(e.message);
+        throw e;
+      }
+      if (terms.length === 0 && p.q.trim() !== '') throw badRequest('q has no words to search for');
+      if (terms.length === 0 && p.kind && p.kind !== 'comment') {
+        throw badRequest(`q is required to search ${p.kind === 'article' ? 'article text' : 'titles'}`);
+      }
+      const offset = decodeCursor(p.cursor);
+      const { items, more } = await search(ctx.storage.db, ctx.storage.kind, principal, {
+        terms,
+        tags: p.tags,
+        authors: p.authors,
+        status: p.status ?? null,
+        document: p.document ?? null,
+        kind: p.kind ?? null,
+        limit: p.limit,
+        offset,
+      });
+      res.json({ items, nextCursor: more ? encodeCursor(offset + items.length) : null });
+    },
+  );
   return r;
 }

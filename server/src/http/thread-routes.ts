@@ -3,7 +3,7 @@
  * delete comments, resolve/reopen, tags; the document's tag vocabulary. Every write goes into the live Y.Doc
  * through `shared`'s mutators and the same durable path as WebSocket updates, so connected clients see it at once.
  */
-import { Router, type Response } from 'express';
+import { Router, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import * as Y from 'yjs';
 import {
@@ -31,6 +31,8 @@ import { HttpError, forbidden, parseBody } from './errors.js';
 import { documentAccess, type AppContext } from './context.js';
 import { readDocumentAt, versionParam } from '../versions/read.js';
 import { resolveMentions, type MentionedUser } from '../mentions.js';
+import { route } from './api-spec.js';
+import * as A from './api-answers.js';
 
 // The limits and checks of the rule table (shared/src/rules.ts), as zod schemas for request bodies.
 const L = TEXT_LIMITS;
@@ -50,6 +52,8 @@ const NewComment = z.object({ body: Body });
 const PatchThread = z
   .object({ status: z.enum(THREAD_STATUSES).optional(), tags: Tags.optional() })
   .refine((b) => b.status !== undefined || b.tags !== undefined, 'give status or tags');
+const VersionQuery = z.object({ version: z.string().optional().describe('a version id: as of that version') });
+const T = 'threads';
 const TagBody = z.object({
   color: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour like #aabbcc'),
   description: z.string().max(L.tagDescription).optional(),
@@ -116,12 +120,24 @@ export function threadRoutes(ctx: AppContext): Router {
     });
   }
 
-  r.get('/documents/:id/threads', async (req, res) => {
-    const { record } = await documentAccess(ctx, res, req.params.id);
-    const version = versionParam(req.query.version);
-    const threads = await readDocumentAt(ctx, record.id, version, (doc) => readResolvedThreads(doc));
-    res.json(threads.map(threadView));
-  });
+  route(
+    r,
+    'get',
+    '/documents/:id/threads',
+    {
+      tag: T,
+      summary: 'The threads with resolved anchors, in document order, orphans last',
+      access: 'viewer',
+      query: VersionQuery,
+      responses: { 200: { description: 'threads', schema: z.array(A.Thread) } },
+    },
+    async (req, res) => {
+      const { record } = await documentAccess(ctx, res, req.params.id);
+      const version = versionParam(req.query.version);
+      const threads = await readDocumentAt(ctx, record.id, version, (doc) => readResolvedThreads(doc));
+      res.json(threads.map(threadView));
+    },
+  );
 
   /** The users a body mentions who may read the document (at most TEXT_LIMITS.mentions). */
   const mentionsIn = async (res: Response, id: string | undefined, text: string): Promise<MentionedUser[]> => {
@@ -130,105 +146,228 @@ export function threadRoutes(ctx: AppContext): Router {
   };
   const ids = (users: MentionedUser[]) => users.map((u) => u.id);
 
-  r.post('/documents/:id/threads', async (req, res) => {
-    const body = parseBody(CreateThread, req.body);
-    const mentions = await mentionsIn(res, req.params.id, body.body);
-    const created = await write(res, req.params.id, 'commenter', (doc, p) => {
-      requireKnownTags(doc, body.tags);
-      const target =
-        'exact' in body
-          ? { exact: body.exact, prefix: body.prefix, suffix: body.suffix }
-          : { start: body.start, end: body.end };
-      return createThread(doc, {
-        ...target,
-        createdBy: p.id,
-        authorName: p.name,
-        body: body.body,
-        tags: body.tags,
-        mentions: ids(mentions),
+  route(
+    r,
+    'post',
+    '/documents/:id/threads',
+    {
+      tag: T,
+      summary: 'Create a thread on a passage, by offsets or by quote',
+      access: 'commenter',
+      body: CreateThread,
+      responses: { 201: { description: 'created', schema: A.CreatedThread } },
+      errors: { 422: 'the quote is not in the article (or is ambiguous), offsets out of range, or an unknown tag' },
+    },
+    async (req, res) => {
+      const body = parseBody(CreateThread, req.body);
+      const mentions = await mentionsIn(res, req.params.id, body.body);
+      const created = await write(res, req.params.id, 'commenter', (doc, p) => {
+        requireKnownTags(doc, body.tags);
+        const target =
+          'exact' in body
+            ? { exact: body.exact, prefix: body.prefix, suffix: body.suffix }
+            : { start: body.start, end: body.end };
+        return createThread(doc, {
+          ...target,
+          createdBy: p.id,
+          authorName: p.name,
+          body: body.body,
+          tags: body.tags,
+          mentions: ids(mentions),
+        });
       });
-    });
-    res.status(201).json({ id: created.threadId, commentId: created.commentId, mentions });
-  });
-
-  // The W3C export's annotation ids are these URLs: a browser (asking for HTML) is sent to the thread's permalink.
-  r.get(
-    ['/documents/:id/threads/:threadId', '/documents/:id/threads/:threadId/comments/:commentId'],
-    (req, res, next) => {
-      if (req.accepts(['json', 'html']) !== 'html') return next();
-      const { id, threadId, commentId } = req.params as { id: string; threadId: string; commentId?: string };
-      const path = `/d/${encodeURIComponent(id)}/t/${encodeURIComponent(threadId)}`;
-      res.redirect(303, commentId ? `${path}/c/${encodeURIComponent(commentId)}` : path);
+      res.status(201).json({ id: created.threadId, commentId: created.commentId, mentions });
     },
   );
 
-  r.get('/documents/:id/threads/:threadId', async (req, res) => {
-    const { record } = await documentAccess(ctx, res, req.params.id);
-    const thread = await ctx.registry.with(record.id, (live) =>
-      readResolvedThreads(live.doc).find((t) => t.id === req.params.threadId),
-    );
-    if (!thread) throw new HttpError(404, 'no such thread');
-    res.json(threadView(thread));
-  });
+  // The W3C export's annotation ids are these URLs: a browser (asking for HTML) is sent to the thread's permalink.
+  const toPermalink: RequestHandler<{ id: string; threadId: string; commentId?: string }> = (req, res, next) => {
+    if (req.accepts(['json', 'html']) !== 'html') return next();
+    const { id, threadId, commentId } = req.params;
+    const path = `/d/${encodeURIComponent(id)}/t/${encodeURIComponent(threadId)}`;
+    res.redirect(303, commentId ? `${path}/c/${encodeURIComponent(commentId)}` : path);
+  };
+  const redirects = { 303: { description: "to the thread's permalink, when the request accepts text/html" } };
 
-  r.patch('/documents/:id/threads/:threadId', async (req, res) => {
-    const body = parseBody(PatchThread, req.body);
-    const thread = await write(res, req.params.id, 'commenter', (doc, p) => {
-      if (body.tags) {
-        requireKnownTags(doc, body.tags);
-        setThreadTags(doc, req.params.threadId, body.tags);
-      }
-      if (body.status) setThreadStatus(doc, req.params.threadId, body.status, p.id);
-      return readThread(doc, req.params.threadId);
-    });
-    res.json(thread);
-  });
+  route(
+    r,
+    'get',
+    '/documents/:id/threads/:threadId/comments/:commentId',
+    {
+      tag: T,
+      summary: "A W3C annotation id of a comment: redirects a browser to the comment's permalink",
+      access: 'anyone',
+      responses: redirects,
+      errors: { 404: 'a request that does not accept text/html' },
+    },
+    toPermalink,
+  );
 
-  r.post('/documents/:id/threads/:threadId/comments', async (req, res) => {
-    const { body } = parseBody(NewComment, req.body);
-    const mentions = await mentionsIn(res, req.params.id, body);
-    const id = await write(res, req.params.id, 'commenter', (doc, p) =>
-      addComment(doc, req.params.threadId, { authorId: p.id, authorName: p.name, body, mentions: ids(mentions) }),
-    );
-    res.status(201).json({ id, mentions });
-  });
+  route(
+    r,
+    'get',
+    '/documents/:id/threads/:threadId',
+    {
+      tag: T,
+      summary: 'One thread (a browser asking for HTML is redirected to its permalink)',
+      access: 'viewer',
+      responses: { 200: { description: 'the thread', schema: A.Thread }, ...redirects },
+    },
+    toPermalink,
+    async (req, res) => {
+      const { record } = await documentAccess(ctx, res, req.params.id);
+      const thread = await ctx.registry.with(record.id, (live) =>
+        readResolvedThreads(live.doc).find((t) => t.id === req.params.threadId),
+      );
+      if (!thread) throw new HttpError(404, 'no such thread');
+      res.json(threadView(thread));
+    },
+  );
 
-  r.patch('/documents/:id/threads/:threadId/comments/:commentId', async (req, res) => {
-    const { body } = parseBody(NewComment, req.body);
-    const mentions = await mentionsIn(res, req.params.id, body);
-    await write(res, req.params.id, 'commenter', (doc, p) => {
-      requireAuthor(doc, req.params.threadId, req.params.commentId, p, false);
-      editComment(doc, req.params.threadId, req.params.commentId, body, undefined, ids(mentions));
-    });
-    res.json({ id: req.params.commentId, mentions });
-  });
+  route(
+    r,
+    'patch',
+    '/documents/:id/threads/:threadId',
+    {
+      tag: T,
+      summary: 'Resolve or reopen a thread, or set its tags',
+      access: 'commenter',
+      body: PatchThread,
+      responses: { 200: { description: 'the thread, without anchor resolution', schema: A.PlainThread } },
+      errors: { 404: 'no such document or thread', 422: 'an unknown tag' },
+    },
+    async (req, res) => {
+      const body = parseBody(PatchThread, req.body);
+      const thread = await write(res, req.params.id, 'commenter', (doc, p) => {
+        if (body.tags) {
+          requireKnownTags(doc, body.tags);
+          setThreadTags(doc, req.params.threadId, body.tags);
+        }
+        if (body.status) setThreadStatus(doc, req.params.threadId, body.status, p.id);
+        return readThread(doc, req.params.threadId);
+      });
+      res.json(thread);
+    },
+  );
 
-  r.delete('/documents/:id/threads/:threadId/comments/:commentId', async (req, res) => {
-    await write(res, req.params.id, 'commenter', (doc, p, role) => {
-      requireAuthor(doc, req.params.threadId, req.params.commentId, p, role === 'owner');
-      deleteComment(doc, req.params.threadId, req.params.commentId);
-    });
-    res.status(204).end();
-  });
+  route(
+    r,
+    'post',
+    '/documents/:id/threads/:threadId/comments',
+    {
+      tag: T,
+      summary: 'Reply to a thread',
+      access: 'commenter',
+      body: NewComment,
+      responses: { 201: { description: 'created', schema: A.CreatedComment } },
+      errors: { 404: 'no such document or thread' },
+    },
+    async (req, res) => {
+      const { body } = parseBody(NewComment, req.body);
+      const mentions = await mentionsIn(res, req.params.id, body);
+      const id = await write(res, req.params.id, 'commenter', (doc, p) =>
+        addComment(doc, req.params.threadId, { authorId: p.id, authorName: p.name, body, mentions: ids(mentions) }),
+      );
+      res.status(201).json({ id, mentions });
+    },
+  );
 
-  r.get('/documents/:id/vocabulary', async (req, res) => {
-    const { record } = await documentAccess(ctx, res, req.params.id);
-    res.json(await ctx.registry.with(record.id, (live) => readVocabulary(live.doc)));
-  });
+  route(
+    r,
+    'patch',
+    '/documents/:id/threads/:threadId/comments/:commentId',
+    {
+      tag: T,
+      summary: 'Edit a comment (its author only)',
+      access: 'commenter',
+      body: NewComment,
+      responses: { 200: { description: 'edited', schema: A.CreatedComment } },
+      errors: { 403: "someone else's comment", 404: 'no such document, thread or comment' },
+    },
+    async (req, res) => {
+      const { body } = parseBody(NewComment, req.body);
+      const mentions = await mentionsIn(res, req.params.id, body);
+      await write(res, req.params.id, 'commenter', (doc, p) => {
+        requireAuthor(doc, req.params.threadId, req.params.commentId, p, false);
+        editComment(doc, req.params.threadId, req.params.commentId, body, undefined, ids(mentions));
+      });
+      res.json({ id: req.params.commentId, mentions });
+    },
+  );
 
-  r.put('/documents/:id/vocabulary/:tag', async (req, res) => {
-    const body = parseBody(TagBody, req.body);
-    await write(res, req.params.id, 'editor', (doc) => setTag(doc, req.params.tag, body));
-    res.json({ name: req.params.tag, ...body });
-  });
+  route(
+    r,
+    'delete',
+    '/documents/:id/threads/:threadId/comments/:commentId',
+    {
+      tag: T,
+      summary: 'Delete a comment (soft delete; its author, or an owner)',
+      access: 'commenter',
+      responses: { 204: { description: 'deleted' } },
+      errors: { 403: "someone else's comment", 404: 'no such document, thread or comment' },
+    },
+    async (req, res) => {
+      await write(res, req.params.id, 'commenter', (doc, p, role) => {
+        requireAuthor(doc, req.params.threadId, req.params.commentId, p, role === 'owner');
+        deleteComment(doc, req.params.threadId, req.params.commentId);
+      });
+      res.status(204).end();
+    },
+  );
 
-  r.delete('/documents/:id/vocabulary/:tag', async (req, res) => {
-    await write(res, req.params.id, 'editor', (doc) => {
-      if (!(req.params.tag in readVocabulary(doc))) throw new ModelError('not-found', `no tag ${req.params.tag}`);
-      removeTag(doc, req.params.tag);
-    });
-    res.status(204).end();
-  });
+  route(
+    r,
+    'get',
+    '/documents/:id/vocabulary',
+    {
+      tag: T,
+      summary: "The document's tag vocabulary",
+      access: 'viewer',
+      responses: { 200: { description: 'tags by name', schema: A.Vocabulary } },
+    },
+    async (req, res) => {
+      const { record } = await documentAccess(ctx, res, req.params.id);
+      res.json(await ctx.registry.with(record.id, (live) => readVocabulary(live.doc)));
+    },
+  );
+
+  route(
+    r,
+    'put',
+    '/documents/:id/vocabulary/:tag',
+    {
+      tag: T,
+      summary: 'Define or change a tag',
+      access: 'editor',
+      body: TagBody,
+      responses: { 200: { description: 'the tag', schema: A.NamedTag } },
+    },
+    async (req, res) => {
+      const body = parseBody(TagBody, req.body);
+      await write(res, req.params.id, 'editor', (doc) => setTag(doc, req.params.tag, body));
+      res.json({ name: req.params.tag, ...body });
+    },
+  );
+
+  route(
+    r,
+    'delete',
+    '/documents/:id/vocabulary/:tag',
+    {
+      tag: T,
+      summary: 'Remove a tag from the vocabulary and every thread',
+      access: 'editor',
+      responses: { 204: { description: 'removed' } },
+      errors: { 404: 'no such document or tag' },
+    },
+    async (req, res) => {
+      await write(res, req.params.id, 'editor', (doc) => {
+        if (!(req.params.tag in readVocabulary(doc))) throw new ModelError('not-found', `no tag ${req.params.tag}`);
+        removeTag(doc, req.params.tag);
+      });
+      res.status(204).end();
+    },
+  );
 
   return r;
 }

@@ -16,6 +16,8 @@ import { diffDocuments } from '../versions/diff.js';
 import { deleters } from '../versions/deletions.js';
 import { blockTexts, revisionBlocks } from '../versions/revise.js';
 import { recordVersion, reviseLiveArticle } from '../versions/apply.js';
+import { route } from './api-spec.js';
+import * as A from './api-answers.js';
 
 const NameBody = z.object({ name: z.string().trim().min(1, 'a name is required').max(200) });
 const ArticleBody = z.object({
@@ -23,6 +25,9 @@ const ArticleBody = z.object({
   content: z.string().min(1, 'content is empty'),
 });
 const VersionRef = z.string().min(1).max(100);
+const DiffQuery = z.object({ from: VersionRef, to: VersionRef.default('current') });
+const ArticleQuery = z.object({ dryRun: z.enum(['true', '1', 'false', '0']).optional() });
+const T = 'versions';
 
 /** `?dryRun=true` (or 1): compute and report, change nothing. */
 const dryRunOf = (v: unknown): boolean => v === 'true' || v === '1';
@@ -40,102 +45,167 @@ async function parseArticle(format: 'text' | 'markdown' | 'html', content: strin
 export function versionRoutes(ctx: AppContext): Router {
   const r = Router();
 
-  r.get('/documents/:id/versions', async (req, res) => {
-    const { record } = await documentAccess(ctx, res, req.params.id);
-    const versions = await listVersions(ctx.storage.db, record.id);
-    const names = await userNames(
-      ctx,
-      versions.map((v) => v.createdBy),
-    );
-    res.json(
-      versions.map((v) => ({
-        id: v.id,
-        name: v.name,
-        createdAt: v.createdAt,
-        createdBy: v.createdBy,
-        createdByName: v.createdBy ? (names.get(v.createdBy) ?? null) : null,
-        automatic: v.automatic,
-      })),
-    );
-  });
+  route(
+    r,
+    'get',
+    '/documents/:id/versions',
+    {
+      tag: T,
+      summary: "The document's versions, newest first",
+      access: 'viewer',
+      responses: { 200: { description: 'versions', schema: z.array(A.Version) } },
+    },
+    async (req, res) => {
+      const { record } = await documentAccess(ctx, res, req.params.id);
+      const versions = await listVersions(ctx.storage.db, record.id);
+      const names = await userNames(
+        ctx,
+        versions.map((v) => v.createdBy),
+      );
+      res.json(
+        versions.map((v) => ({
+          id: v.id,
+          name: v.name,
+          createdAt: v.createdAt,
+          createdBy: v.createdBy,
+          createdByName: v.createdBy ? (names.get(v.createdBy) ?? null) : null,
+          automatic: v.automatic,
+        })),
+      );
+    },
+  );
 
-  r.post('/documents/:id/versions', async (req, res) => {
-    const { record, principal } = await documentAccess(ctx, res, req.params.id, 'editor');
-    const { name } = parseBody(NameBody, req.body);
-    const id = await recordVersion(ctx, record.id, { name, createdBy: principal.id, automatic: false });
-    await ctx.storage.audit({ docId: record.id, actorId: principal.id, action: 'version.named', detail: { id, name } });
-    res.status(201).json({ id });
-  });
-
-  r.get('/documents/:id/diff', async (req, res) => {
-    const { record } = await documentAccess(ctx, res, req.params.id);
-    const q = z
-      .object({ from: VersionRef, to: VersionRef.default('current') })
-      .safeParse({ from: req.query.from, to: req.query.to ?? undefined });
-    if (!q.success) throw new HttpError(400, 'give from=<version id> and to=<version id|current>');
-    const from = await versionOrNull(ctx, record.id, q.data.from);
-    const to = await versionOrNull(ctx, record.id, q.data.to);
-    const owners = await clientOwners(ctx, record.id);
-    const deleter = await deleters(ctx.storage.db, record.id);
-    // The diff is computed synchronously: on the live document (for `current`) it sees one consistent state.
-    const diff =
-      from && to
-        ? diffDocuments(from, to, (c) => owners.get(c), deleter)
-        : await ctx.registry.with(record.id, (live) =>
-            diffDocuments(from ?? live.doc, to ?? live.doc, (c) => owners.get(c), deleter),
-          );
-    const ids = new Set<string>(diff.counts.keys());
-    for (const t of diff.threads) if (t.by) ids.add(t.by);
-    const names = await userNames(ctx, [...ids]);
-    res.json({
-      article: diff.article,
-      threads: diff.threads,
-      authors: [...ids].map((id) => ({
-        id,
-        name: names.get(id) ?? id,
-        inserted: diff.counts.get(id)?.inserted ?? 0,
-        deleted: diff.counts.get(id)?.deleted ?? 0,
-      })),
-    });
-  });
-
-  r.post('/documents/:id/versions/:versionId/restore', async (req, res) => {
-    const { record, principal } = await documentAccess(ctx, res, req.params.id, 'editor');
-    const target = blockTexts(await versionDoc(ctx, record.id, String(req.params.versionId)));
-    const out = await reviseLiveArticle(ctx, record.id, target, {
-      userId: principal.id,
-      dryRun: false,
-      origin: `restore:${principal.id}`,
-    });
-    await ctx.storage.audit({
-      docId: record.id,
-      actorId: principal.id,
-      action: 'version.restored',
-      detail: { restored: req.params.versionId, before: out.version },
-    });
-    res.json({ version: out.version, anchors: out.anchors });
-  });
-
-  r.put('/documents/:id/article', async (req, res) => {
-    const { record, principal } = await documentAccess(ctx, res, req.params.id, 'editor');
-    const body = parseBody(ArticleBody, req.body);
-    const dryRun = dryRunOf(req.query.dryRun);
-    const target = await parseArticle(body.format, body.content);
-    const out = await reviseLiveArticle(ctx, record.id, target, {
-      userId: principal.id,
-      dryRun,
-      origin: `revision:${principal.id}`,
-    });
-    if (!dryRun) {
+  route(
+    r,
+    'post',
+    '/documents/:id/versions',
+    {
+      tag: T,
+      summary: 'Name the document as it is now',
+      access: 'editor',
+      body: NameBody,
+      responses: { 201: { description: 'the version', schema: A.Created } },
+    },
+    async (req, res) => {
+      const { record, principal } = await documentAccess(ctx, res, req.params.id, 'editor');
+      const { name } = parseBody(NameBody, req.body);
+      const id = await recordVersion(ctx, record.id, { name, createdBy: principal.id, automatic: false });
       await ctx.storage.audit({
         docId: record.id,
         actorId: principal.id,
-        action: 'article.revised',
-        detail: { format: body.format, before: out.version, anchors: out.anchors },
+        action: 'version.named',
+        detail: { id, name },
       });
-    }
-    res.json({ version: out.version, anchors: out.anchors, ...(dryRun ? { dryRun: true } : {}) });
-  });
+      res.status(201).json({ id });
+    },
+  );
+
+  route(
+    r,
+    'get',
+    '/documents/:id/diff',
+    {
+      tag: T,
+      summary: 'What changed between two versions (or a version and the current document)',
+      access: 'viewer',
+      query: DiffQuery,
+      responses: { 200: { description: 'the diff', schema: A.Diff } },
+      errors: { 404: 'no such document or version' },
+    },
+    async (req, res) => {
+      const { record } = await documentAccess(ctx, res, req.params.id);
+      const q = DiffQuery.safeParse({ from: req.query.from, to: req.query.to ?? undefined });
+      if (!q.success) throw new HttpError(400, 'give from=<version id> and to=<version id|current>');
+      const from = await versionOrNull(ctx, record.id, q.data.from);
+      const to = await versionOrNull(ctx, record.id, q.data.to);
+      const owners = await clientOwners(ctx, record.id);
+      const deleter = await deleters(ctx.storage.db, record.id);
+      // The diff is computed synchronously: on the live document (for `current`) it sees one consistent state.
+      const diff =
+        from && to
+          ? diffDocuments(from, to, (c) => owners.get(c), deleter)
+          : await ctx.registry.with(record.id, (live) =>
+              diffDocuments(from ?? live.doc, to ?? live.doc, (c) => owners.get(c), deleter),
+            );
+      const ids = new Set<string>(diff.counts.keys());
+      for (const t of diff.threads) if (t.by) ids.add(t.by);
+      const names = await userNames(ctx, [...ids]);
+      res.json({
+        article: diff.article,
+        threads: diff.threads,
+        authors: [...ids].map((id) => ({
+          id,
+          name: names.get(id) ?? id,
+          inserted: diff.counts.get(id)?.inserted ?? 0,
+          deleted: diff.counts.get(id)?.deleted ?? 0,
+        })),
+      });
+    },
+  );
+
+  route(
+    r,
+    'post',
+    '/documents/:id/versions/:versionId/restore',
+    {
+      tag: T,
+      summary: "Return the article to a version's text, as a new change",
+      access: 'editor',
+      responses: { 200: { description: 'the version recorded before, and where anchors resolve', schema: A.Revision } },
+      errors: { 404: 'no such document or version' },
+    },
+    async (req, res) => {
+      const { record, principal } = await documentAccess(ctx, res, req.params.id, 'editor');
+      const target = blockTexts(await versionDoc(ctx, record.id, String(req.params.versionId)));
+      const out = await reviseLiveArticle(ctx, record.id, target, {
+        userId: principal.id,
+        dryRun: false,
+        origin: `restore:${principal.id}`,
+      });
+      await ctx.storage.audit({
+        docId: record.id,
+        actorId: principal.id,
+        action: 'version.restored',
+        detail: { restored: req.params.versionId, before: out.version },
+      });
+      res.json({ version: out.version, anchors: out.anchors });
+    },
+  );
+
+  route(
+    r,
+    'put',
+    '/documents/:id/article',
+    {
+      tag: T,
+      summary: 'A new revision of the article, applied as a minimal edit',
+      access: 'editor',
+      query: ArticleQuery,
+      body: ArticleBody,
+      responses: { 200: { description: 'the version recorded before, and where anchors resolve', schema: A.Revision } },
+      errors: { 422: 'content without text' },
+    },
+    async (req, res) => {
+      const { record, principal } = await documentAccess(ctx, res, req.params.id, 'editor');
+      const body = parseBody(ArticleBody, req.body);
+      const dryRun = dryRunOf(req.query.dryRun);
+      const target = await parseArticle(body.format, body.content);
+      const out = await reviseLiveArticle(ctx, record.id, target, {
+        userId: principal.id,
+        dryRun,
+        origin: `revision:${principal.id}`,
+      });
+      if (!dryRun) {
+        await ctx.storage.audit({
+          docId: record.id,
+          actorId: principal.id,
+          action: 'article.revised',
+          detail: { format: body.format, before: out.version, anchors: out.anchors },
+        });
+      }
+      res.json({ version: out.version, anchors: out.anchors, ...(dryRun ? { dryRun: true } : {}) });
+    },
+  );
 
   return r;
 }
