@@ -126,11 +126,12 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       })
     : null;
   const storedDocuments = new StoredDocuments(storage.log);
-  const loadedDoc = async (id: string) => {
-    // A document that failed to load here is read from storage instead.
+  /** A document's copy loaded here, or null (not loaded, or it failed to load: consumers read storage instead). */
+  const loadedLive = async (id: string) => {
     const live = await registry.peek(id)?.catch(() => null);
-    return live && !live.broken ? live.doc : null;
+    return live && !live.broken ? live : null;
   };
+  const loadedDoc = async (id: string) => (await loadedLive(id))?.doc ?? null;
   // The log projector: woken after each stored batch, run before each compaction (which deletes only projected
   // entries), and catching up on its own. Its consumers: the library's activity (documents.updated_at and counts),
   // automatic versions, notifications (with webhook deliveries and mail) and the search index.
@@ -142,9 +143,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       activityConsumer({
         log: storage.log,
         loadedCounts: async (id) => {
-          // A document that failed to load here is counted from storage instead.
-          const live = await registry.peek(id)?.catch(() => null);
-          return live && !live.broken ? documentCounts(live.doc) : null;
+          const doc = await loadedDoc(id);
+          return doc ? documentCounts(doc) : null;
         },
         reuseMs: Math.min(1000, config.projectionDelayMs / 2),
       }),
@@ -168,8 +168,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       searchConsumer({
         log: storage.log,
         fromLoaded: async (id, rows) => {
-          const live = await registry.peek(id)?.catch(() => null);
-          return live && !live.broken ? { rows: rows(live.doc), through: live.seqs.through } : null;
+          const live = await loadedLive(id);
+          return live ? { rows: rows(live.doc), through: live.seqs.through } : null;
         },
       }),
       observed.consumer,
