@@ -1,5 +1,6 @@
 /** Export menu: every format the server offers (GET /api/documents/:id/export?format=…). */
-import { useEffect, useRef, useState } from 'react';
+import { useState } from 'react';
+import { useDismiss } from '../ui/useDismiss';
 import { downloadExport, type ExportFormat } from '../app/api';
 import { useDocument } from '../views/document/DocumentContext';
 
@@ -17,21 +18,7 @@ export function ExportMenu() {
   const [open, setOpen] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState<ExportFormat | null>(null);
-  const root = useRef<HTMLDivElement>(null);
-
-  useEffect(() => {
-    if (!open) return;
-    const close = (event: MouseEvent | KeyboardEvent) => {
-      if (event instanceof KeyboardEvent ? event.key === 'Escape' : !root.current?.contains(event.target as Node))
-        setOpen(false);
-    };
-    document.addEventListener('mousedown', close);
-    document.addEventListener('keydown', close);
-    return () => {
-      document.removeEventListener('mousedown', close);
-      document.removeEventListener('keydown', close);
-    };
-  }, [open]);
+  const root = useDismiss(open, () => setOpen(false));
 
   async function run(format: ExportFormat) {
     setBusy(format);

@@ -1,5 +1,6 @@
 /** The History menu: the version history, and (editors) uploading a new revision of the article. */
-import { useEffect, useRef, useState } from 'react';
+import { useState } from 'react';
+import { useDismiss } from '../ui/useDismiss';
 
 export function HistoryMenu({
   canEdit,
@@ -9,21 +10,7 @@ export function HistoryMenu({
   onOpen: (dialog: 'history' | 'revision') => void;
 }) {
   const [open, setOpen] = useState(false);
-  const root = useRef<HTMLDivElement>(null);
-
-  useEffect(() => {
-    if (!open) return;
-    const close = (event: MouseEvent | KeyboardEvent) => {
-      if (event instanceof KeyboardEvent ? event.key === 'Escape' : !root.current?.contains(event.target as Node))
-        setOpen(false);
-    };
-    document.addEventListener('mousedown', close);
-    document.addEventListener('keydown', close);
-    return () => {
-      document.removeEventListener('mousedown', close);
-      document.removeEventListener('keydown', close);
-    };
-  }, [open]);
+  const root = useDismiss(open, () => setOpen(false));
 
   const choose = (dialog: 'history' | 'revision') => {
     setOpen(false);

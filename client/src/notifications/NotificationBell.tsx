@@ -2,7 +2,8 @@
  * The bell in the header: the unread count, and an inbox panel grouped by document (mark one read by opening it,
  * or all at once), live via the event stream. Opening an item goes to the thread's permalink.
  */
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useState } from 'react';
+import { useDismiss } from '../ui/useDismiss';
 import { navigate } from '../app/router';
 import { timeAgo } from '../ui/format';
 import { NotificationSettingsDialog } from './NotificationSettingsDialog';
@@ -12,25 +13,9 @@ export function NotificationBell() {
   const { items, unread, loaded, error } = useInbox();
   const [open, setOpen] = useState(false);
   const [settings, setSettings] = useState(false);
-  const root = useRef<HTMLDivElement>(null);
+  const root = useDismiss(open, () => setOpen(false), { focusOnEscape: '.bell' });
 
   useEffect(() => watchInbox(), []);
-  useEffect(() => {
-    if (!open) return;
-    const close = (event: MouseEvent | KeyboardEvent) => {
-      if (event instanceof KeyboardEvent) {
-        if (event.key !== 'Escape') return;
-        setOpen(false);
-        root.current?.querySelector<HTMLElement>('.bell')?.focus();
-      } else if (!root.current?.contains(event.target as Node)) setOpen(false);
-    };
-    document.addEventListener('mousedown', close);
-    document.addEventListener('keydown', close);
-    return () => {
-      document.removeEventListener('mousedown', close);
-      document.removeEventListener('keydown', close);
-    };
-  }, [open]);
 
   return (
     <div className="menu notifications" ref={root}>

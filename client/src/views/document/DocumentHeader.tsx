@@ -1,4 +1,5 @@
-import { useEffect, useRef, useState } from 'react';
+import { useState } from 'react';
+import { useDismiss } from '../../ui/useDismiss';
 import { followLink } from '../../app/router';
 import { signOut } from '../../app/session';
 import { ExportMenu } from '../../dialogs/ExportMenu';
@@ -32,27 +33,11 @@ export function DocumentHeader({ offline }: { offline: boolean }) {
   const narrow = useNarrow();
   const [menuOpen, setMenuOpen] = useState(false);
   const sheetOpen = useUiState(ui, (s) => s.sheetOpen);
-  const menu = useRef<HTMLDivElement>(null);
-
-  useEffect(() => {
-    if (!menuOpen) return;
-    const close = (event: MouseEvent | KeyboardEvent) => {
-      if (event instanceof KeyboardEvent) {
-        // Escape inside the Export menu closes that one first.
-        if (event.key !== 'Escape' || menu.current?.querySelector('[role="menu"]')) return;
-        setMenuOpen(false);
-        menu.current?.querySelector<HTMLElement>('.menu-toggle')?.focus();
-      } else if (!menu.current?.contains(event.target as Node)) {
-        setMenuOpen(false);
-      }
-    };
-    document.addEventListener('mousedown', close);
-    document.addEventListener('keydown', close);
-    return () => {
-      document.removeEventListener('mousedown', close);
-      document.removeEventListener('keydown', close);
-    };
-  }, [menuOpen]);
+  // Escape inside the Export menu closes that one first.
+  const menu = useDismiss(menuOpen, () => setMenuOpen(false), {
+    focusOnEscape: '.menu-toggle',
+    innerFirst: '[role="menu"]',
+  });
 
   const openDialog = (which: Dialogs) => {
     setMenuOpen(false);
