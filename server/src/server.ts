@@ -147,6 +147,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
           return doc ? documentCounts(doc) : null;
         },
         reuseMs: Math.min(1000, config.projectionDelayMs / 2),
+        stored: storedDocuments,
       }),
       versionsConsumer({
         db: storage.db,
@@ -167,6 +168,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       }),
       searchConsumer({
         log: storage.log,
+        stored: storedDocuments,
         fromLoaded: async (id, rows) => {
           const live = await loadedLive(id);
           return live ? { rows: rows(live.doc), through: live.seqs.through } : null;

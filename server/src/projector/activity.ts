@@ -14,6 +14,7 @@ import { documentCounts } from '../documents.js';
 import { storedPieces } from '../storage/stored-state.js';
 import type { DocumentLog } from '../storage/types.js';
 import type { ProjectionConsumer } from './projector.js';
+import type { StoredDocuments } from './stored-documents.js';
 
 export type Counts = ReturnType<typeof documentCounts>;
 
@@ -23,6 +24,8 @@ export function activityConsumer(deps: {
   loadedCounts(docId: string): Promise<Counts | null>;
   /** How long counts may be reused for the next batches of a document (0: counted for every batch). */
   reuseMs?: number;
+  /** The projector's shared cache of documents built from storage (else each count builds its own copy). */
+  stored?: StoredDocuments;
 }): ProjectionConsumer {
   const recent = new Map<string, { at: number; counts: Counts }>();
   const reuseMs = deps.reuseMs ?? 0;
@@ -30,7 +33,9 @@ export function activityConsumer(deps: {
     const now = Date.now();
     const known = recent.get(docId);
     if (known && now - known.at < reuseMs) return known.counts;
-    const counts = (await deps.loadedCounts(docId)) ?? (await storedCounts(deps.log, docId));
+    const counts =
+      (await deps.loadedCounts(docId)) ??
+      (deps.stored ? documentCounts(await deps.stored.get(docId)) : await storedCounts(deps.log, docId));
     if (reuseMs > 0) {
       recent.set(docId, { at: now, counts });
       // Forgotten once stale: the map holds only documents projected within the last moment.

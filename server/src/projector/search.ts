@@ -13,6 +13,7 @@ import { documentSearchRows, type SearchRow } from '../search/rows.js';
 import { storedSearchRows, writeSearchRows } from '../search/store.js';
 import type { DocumentLog } from '../storage/types.js';
 import type { ProjectionConsumer } from './projector.js';
+import type { StoredDocuments } from './stored-documents.js';
 
 export interface Computed {
   rows: SearchRow[];
@@ -25,16 +26,23 @@ export function searchConsumer(deps: {
   /** Computes the rows from the document's loaded copy, if it is loaded here (null: not loaded, or broken). */
   fromLoaded(docId: string, rows: (doc: Y.Doc) => SearchRow[]): Promise<Computed | null>;
   reuseMs?: number;
+  /** The projector's shared cache of documents built from storage (else each batch builds its own copy). */
+  stored?: StoredDocuments;
 }): ProjectionConsumer {
   const recent = new Map<string, Computed & { at: number }>();
   const reuseMs = deps.reuseMs ?? 1000;
+  const fromStorage = async (docId: string): Promise<Computed | null> => {
+    if (!deps.stored) return storedSearchRows(deps.log, docId);
+    const { doc, through } = await deps.stored.read(docId);
+    return { rows: documentSearchRows(doc), through };
+  };
   const rowsOf = async (docId: string, seq: number): Promise<SearchRow[]> => {
     const now = Date.now();
     const known = recent.get(docId);
     if (known && now - known.at < reuseMs && known.through >= seq) return known.rows;
     let computed = await deps.fromLoaded(docId, documentSearchRows);
     // The loaded copy applies an entry just after storing it: it may not hold this batch yet.
-    if (!computed || computed.through < seq) computed = await storedSearchRows(deps.log, docId);
+    if (!computed || computed.through < seq) computed = await fromStorage(docId);
     if (!computed) return [];
     recent.set(docId, { ...computed, at: now });
     setTimeout(() => recent.get(docId)?.at === now && recent.delete(docId), reuseMs).unref();

@@ -27,6 +27,11 @@ export class StoredDocuments {
 
   /** The document as stored now. It stays owned by this cache: do not destroy it. */
   async get(docId: string): Promise<Y.Doc> {
+    return (await this.read(docId)).doc;
+  }
+
+  /** The document as stored now, with the last log entry it holds (`through`). The document stays owned here. */
+  async read(docId: string): Promise<{ doc: Y.Doc; through: number }> {
     const known = this.kept.get(docId);
     if (known) {
       const after = await this.log.updatesAfter(docId, known.seq);
@@ -34,7 +39,7 @@ export class StoredDocuments {
         for (const u of after) Y.applyUpdate(known.doc, u.data);
         known.seq = after.at(-1)?.seq ?? known.seq;
         this.touch(docId, known);
-        return known.doc;
+        return { doc: known.doc, through: known.seq };
       }
       this.drop(docId);
     }
@@ -46,7 +51,7 @@ export class StoredDocuments {
     if (this.kept.size >= this.max) this.drop(this.kept.keys().next().value!);
     this.kept.set(docId, kept);
     this.touch(docId, kept);
-    return doc;
+    return { doc, through: kept.seq };
   }
 
   close(): void {
