@@ -15,6 +15,7 @@ import { AnchorError } from './errors.js';
 import {
   alignmentGains,
   bestOf,
+  blockContextSimilarity,
   editDistance,
   matchQuote,
   occurrences,
@@ -60,6 +61,12 @@ export const MOVE_THRESHOLDS: MoveThresholds = {
    */
   exactContextBelowLength: 16,
   minExactContextSimilarity: 0.5,
+  /**
+   * Or the context within the passage's own block agrees as a moved quote's must (minContextSimilarity), when at
+   * least this many characters of the stored context lie in it: a kept paragraph between changed ones (a revision)
+   * keeps its short quotes exact.
+   */
+  minExactBlockContext: 8,
   /** Longest quote compared in full with the text between its stored positions (edit distance is quadratic). */
   maxPositionsCompare: 2000,
 };
@@ -72,6 +79,7 @@ export interface MoveThresholds {
   minMargin: number;
   exactContextBelowLength: number;
   minExactContextSimilarity: number;
+  minExactBlockContext: number;
   maxPositionsCompare: number;
 }
 
@@ -230,7 +238,8 @@ export function explainAnchor(
   // deleted slide to a neighbour, and may then span look-alike text by chance (a one-letter quote, a split word).
   if (startLive && endLive && s !== null && e !== null && s < e && text.slice(s, e) === quote.exact) {
     const context = scoreSpan(text, quote, s, e, 0, s).contextSimilarity ?? 1;
-    if (L >= t.exactContextBelowLength || context >= t.minExactContextSimilarity) {
+    const inBlock = () => blockContextSimilarity(text, quote, s, e, t.minExactBlockContext) ?? 0;
+    if (L >= t.exactContextBelowLength || context >= t.minExactContextSimilarity || inBlock() >= minContextFor(L, t)) {
       return { resolved: { state: 'exact', start: s, end: e }, positions, hint: s };
     }
   }

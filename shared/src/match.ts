@@ -96,6 +96,38 @@ function contextSimilarity(
   return { prefix, suffix };
 }
 
+/** Blocks are joined with this in the article's text (see articleText). */
+const BLOCK_BREAK = '\n\n';
+
+/**
+ * How well the stored context agrees with the text around [start, end) within the passage's own block: the parts
+ * of the stored prefix and suffix on the block's side of a block break, against the same block's text now. Null
+ * when that in-block context is shorter than `minLength` (a short paragraph quoted whole says nothing by it).
+ * A kept paragraph whose neighbours changed keeps this context while its full context is lost.
+ */
+export function blockContextSimilarity(
+  text: string,
+  quote: TextQuote,
+  start: number,
+  end: number,
+  minLength: number,
+): number | null {
+  const p = quote.prefix.lastIndexOf(BLOCK_BREAK);
+  const storedBefore = p >= 0 ? quote.prefix.slice(p + BLOCK_BREAK.length) : quote.prefix;
+  const q = quote.suffix.indexOf(BLOCK_BREAK);
+  const storedAfter = q >= 0 ? quote.suffix.slice(0, q) : quote.suffix;
+  if (storedBefore.length + storedAfter.length < minLength) return null;
+  const blockStart = text.lastIndexOf(BLOCK_BREAK, start - BLOCK_BREAK.length);
+  const from = blockStart >= 0 ? blockStart + BLOCK_BREAK.length : 0;
+  const blockEnd = text.indexOf(BLOCK_BREAK, end);
+  const to = blockEnd >= 0 ? blockEnd : text.length;
+  // A stored side that reached the block's edge is compared with all of the block's text on that side; one cut
+  // short by the context length, with as much of it as was stored.
+  const before = text.slice(p >= 0 ? from : Math.max(from, start - storedBefore.length), start);
+  const after = text.slice(end, q >= 0 ? to : Math.min(to, end + storedAfter.length));
+  return (similarity(storedBefore, before) + similarity(storedAfter, after)) / 2;
+}
+
 /** Scores text[start, end) as a place for `quote`, given its edit distance to the quote. */
 export function scoreSpan(
   text: string,

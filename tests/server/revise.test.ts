@@ -52,6 +52,19 @@ describe('a revision applied as a minimal edit', () => {
     );
   });
 
+  test('a new first paragraph while the old first one changes its first word', async () => {
+    const doc = await articleDoc('Part 0 harbour harbour.\n\nPart 1 harbour harbour.');
+    docs.push(doc);
+    await revised(doc, 'text', 'Added salt ship.\n\nharbour 0 harbour harbour.\n\nPart 1 harbour harbour.');
+  });
+
+  test('every paragraph replaced by new ones', async () => {
+    const doc = await articleDoc('Part 0 harbour harbour.\n\nPart 1 harbour harbour.\n\nPart 2 harbour harbour.');
+    docs.push(doc);
+    await revised(doc, 'text', 'Added barrel north clerk.');
+    await revised(doc, 'text', 'Added barrel north clerk.\n\nAnd tide wind.');
+  });
+
   const seed = testSeed();
   test(`random revisions: the text is the new one, untouched threads stay exact, none is misplaced (seed ${seed})`, async () => {
     const word = fc.constantFrom('harbour', 'ship', 'salt', 'clerk', 'book', 'tide', 'north', 'barrel', 'quay', 'wind');

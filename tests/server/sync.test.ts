@@ -1,5 +1,6 @@
 import { describe, expect, test, beforeAll, afterAll, afterEach } from '@jest/globals';
 import * as Y from 'yjs';
+import { connect as tcpConnect } from 'node:net';
 import { startServer, createDocument, type TestServer } from '../support/server.js';
 import { connectClient, canonical, type TestClient } from '../support/clients.js';
 import { waitFor } from '../support/wait.js';
@@ -149,5 +150,31 @@ describe('sync through the server', () => {
     const b = client(docId);
     await b.synced();
     expect(b.doc.getMap('meta').get('x')).toBe(1);
+  });
+
+  test('clients that hang up while their upgrade is being decided leave nothing loaded', async () => {
+    const docId = await createDocument(server.url, server.adminToken, ARTICLE);
+    const { port } = new URL(server.url);
+    const health = async () => (await (await fetch(`${server.url}/api/health`)).json()) as { documentsLoaded: number };
+    await waitFor(async () => (await health()).documentsLoaded === 0, { message: 'nothing loaded before' });
+    // The request is sent and the connection half-closed at once: the server is still checking the token and
+    // loading the document when it goes to complete the upgrade.
+    const closed = Array.from({ length: 10 }, (_, i) => {
+      const socket = tcpConnect(Number(port), '127.0.0.1');
+      socket.on('error', () => {});
+      socket.resume();
+      socket.write(
+        `GET /collab/${docId}?token=${server.adminToken} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n` +
+          `Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${Buffer.from(`key-${String(i).padStart(4, '0')}-padding`).toString('base64')}\r\n\r\n`,
+      );
+      socket.end();
+      return new Promise((resolve) => socket.on('close', resolve));
+    });
+    await Promise.all(closed);
+    await waitFor(async () => (await health()).documentsLoaded === 0, { message: 'documents unloaded' });
+    // And the document still loads for a client that stays.
+    const a = client(docId);
+    await a.synced();
+    expect((await health()).documentsLoaded).toBe(1);
   });
 });

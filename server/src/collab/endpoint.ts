@@ -118,14 +118,17 @@ export function attachCollabEndpoint(server: Server, services: CollabServices): 
         log.error('document load failed', { doc: docId, error: (e as Error).message });
         return acceptThenClose(req, socket, head, CLOSE.internalError, 'document could not be loaded; try again later');
       }
-      if (socket.destroyed) {
+      // The hold is given back here unless the upgrade completes: ws destroys a socket the client half-closed
+      // meanwhile without calling back, and the connection that would release it is then never made.
+      const giveBack = () =>
         hold.live.then(
           () => registry.release(docId),
           () => {},
         );
-        return;
-      }
+      if (socket.destroyed) return void giveBack();
+      socket.once('close', giveBack);
       wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+        socket.off('close', giveBack);
         // While the document is built, the client is sent its stored state and what it sends is kept for later.
         const frames: EarlyStart['frames'] = [];
         let kept = 0;

@@ -217,8 +217,13 @@ function wordEdits(block: Block, text: string): Edit[] {
 async function applyPlan(editor: ArticleEditor, edits: Edit[]): Promise<void> {
   const key = (e: Edit) => (e.kind === 'insert-blocks' ? e.at : e.start);
   // At one offset, block edits go first: an insertion after a block splits at its end before words are added there.
-  const rank = (e: Edit) => (e.kind === 'remove-block' ? 0 : e.kind === 'insert-blocks' ? 1 : 2);
+  // Blocks put before the first one go last: the first block's own word edits at offset 0 are made while it still
+  // starts there.
+  const rank = (e: Edit) => (e.kind === 'remove-block' ? 0 : e.kind === 'insert-blocks' ? (e.before ? 3 : 1) : 2);
   const ordered = [...edits].sort((a, b) => key(b) - key(a) || rank(a) - rank(b));
+  // The first block's node, when every other block went too: emptied but kept (the root needs a block), then
+  // filled by the last of the blocks put before it.
+  let emptiedFirst = false;
   for (const e of ordered) {
     if (e.kind === 'replace') {
       if (e.end > e.start) await deleteRange(editor, e.start, e.end);
@@ -229,12 +234,18 @@ async function applyPlan(editor: ArticleEditor, edits: Edit[]): Promise<void> {
         await editor.update(() => {
           const root = $getRoot();
           if (root.getChildrenSize() > 1) root.getFirstChild()?.remove();
+          else emptiedFirst = true;
         });
       }
     } else if (e.before) {
       // New blocks before the first: an empty paragraph is put before it (splitting the first block at its start
       // would move its text into a new node), then filled, last first.
       for (const text of [...e.texts].reverse()) {
+        if (emptiedFirst) {
+          emptiedFirst = false;
+          if (text) await insertRawTextAt(editor, 0, text);
+          continue;
+        }
         await editor.update(() => {
           const root = $getRoot();
           const paragraph = $createParagraphNode();
