@@ -5,6 +5,7 @@ import { signOut } from '../../app/session';
 import { ExportMenu } from '../../dialogs/ExportMenu';
 import { HistoryDialog } from '../../dialogs/HistoryDialog';
 import { HistoryMenu } from '../../dialogs/HistoryMenu';
+import { ImportAnnotationsDialog } from '../../dialogs/ImportAnnotationsDialog';
 import { MembersDialog } from '../../dialogs/MembersDialog';
 import { RevisionDialog } from '../../dialogs/RevisionDialog';
 import { VocabularyDialog } from '../../dialogs/VocabularyDialog';
@@ -23,7 +24,7 @@ import { isGuest } from '../../ui/format';
  * The document's header: back, title and role, connection, who is here, and the actions. On a narrow screen
  * the actions collapse into a "Menu" button and a "Threads" button shows the threads panel.
  */
-type Dialogs = 'members' | 'tags' | 'history' | 'revision';
+type Dialogs = 'members' | 'tags' | 'history' | 'revision' | 'import';
 
 export function DocumentHeader({ offline }: { offline: boolean }) {
   const { info, permissions, user, ui, docId } = useDocument();
@@ -57,7 +58,7 @@ export function DocumentHeader({ offline }: { offline: boolean }) {
         </button>
       )}
       {!guest && <FollowToggle docId={docId} />}
-      <ExportMenu />
+      <ExportMenu onImport={permissions.canComment ? () => openDialog('import') : undefined} />
       <ThemeToggle />
       <button type="button" className="link" onClick={() => void signOut()} title={`Signed in as ${user.name}`}>
         Sign out
@@ -123,6 +124,7 @@ export function DocumentHeader({ offline }: { offline: boolean }) {
       {dialog === 'tags' && <VocabularyDialog onClose={() => setDialog(null)} />}
       {dialog === 'history' && <HistoryDialog onClose={() => setDialog(null)} />}
       {dialog === 'revision' && <RevisionDialog onClose={() => setDialog(null)} />}
+      {dialog === 'import' && <ImportAnnotationsDialog onClose={() => setDialog(null)} />}
     </header>
   );
 }
