@@ -4,7 +4,7 @@
  * W3C Web Annotations (an AnnotationCollection, AnnotationPage, Annotation, or an array of them). The guess only
  * preselects the format: the user may override it, and the server has the last word.
  */
-import type { AnnotationImportFormat } from '../app/api';
+import type { AnnotationImportFormat } from '../app/api.js';
 
 export const FORMAT_LABELS: Record<AnnotationImportFormat, string> = {
   w3c: 'W3C Web Annotations',
