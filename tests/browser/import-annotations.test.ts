@@ -228,6 +228,13 @@ describe('importing annotations in the client', () => {
 
       expect(await threadCount(deskDoc)).toBe(before);
       expect(await page.locator('[data-thread-card]').count()).toBe(before);
+      // Escape closes the dialog and the focus goes back to the Export menu's toggle.
+      await page.keyboard.press('Escape');
+      await dialog.waitFor({ state: 'detached' });
+      const exportToggle = page.getByRole('button', { name: /^Export/ });
+      await waitFor(() => exportToggle.evaluate((el) => el === document.activeElement), {
+        message: 'the focus back on Export',
+      });
       await user.context.close();
     },
   );

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import { useDismiss } from '../../ui/useDismiss';
 import { followLink } from '../../app/router';
 import { signOut } from '../../app/session';
@@ -40,7 +40,12 @@ export function DocumentHeader({ offline }: { offline: boolean }) {
     innerFirst: '[role="menu"]',
   });
 
+  // The control a dialog was opened from, or the toggle of the menu it was in, for the focus to return to.
+  const opener = useRef<HTMLElement | null>(null);
+  const header = useRef<HTMLElement>(null);
   const openDialog = (which: Dialogs) => {
+    const active = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    opener.current = active?.closest('.menu')?.querySelector<HTMLElement>(':scope > button') ?? active;
     setMenuOpen(false);
     setDialog(which);
   };
@@ -67,7 +72,7 @@ export function DocumentHeader({ offline }: { offline: boolean }) {
   );
 
   return (
-    <header className="doc-header">
+    <header className="doc-header" ref={header}>
       <a className="back" href="/" onClick={followLink} aria-label="Back to the library">
         ←
       </a>
@@ -124,7 +129,20 @@ export function DocumentHeader({ offline }: { offline: boolean }) {
       {dialog === 'tags' && <VocabularyDialog onClose={() => setDialog(null)} />}
       {dialog === 'history' && <HistoryDialog onClose={() => setDialog(null)} />}
       {dialog === 'revision' && <RevisionDialog onClose={() => setDialog(null)} />}
-      {dialog === 'import' && <ImportAnnotationsDialog onClose={() => setDialog(null)} />}
+      {dialog === 'import' && (
+        <ImportAnnotationsDialog
+          onClose={() => {
+            setDialog(null);
+            // The menu item it was opened from is gone: back to its menu's toggle (on a phone, the header's menu).
+            requestAnimationFrame(() => {
+              const back = opener.current?.isConnected
+                ? opener.current
+                : header.current?.querySelector<HTMLElement>('.menu-toggle');
+              back?.focus();
+            });
+          }}
+        />
+      )}
     </header>
   );
 }
