@@ -28,6 +28,20 @@ const ARTICLE = [
 /** Small enough that a padded export passes it, large enough for everything else the tests send. */
 const MAX_BODY_BYTES = 256 * 1024;
 
+/** A Hypothesis-style annotation on words no article here has. */
+const MOON = {
+  '@context': 'http://www.w3.org/ns/anno.jsonld',
+  id: 'https://hypothes.is/a/moon',
+  type: 'Annotation',
+  motivation: 'commenting',
+  body: { type: 'TextualBody', value: 'Never happened.', purpose: 'commenting' },
+  target: {
+    source: 'https://example.org/harbour',
+    selector: { type: 'TextQuoteSelector', exact: 'a tram to the moon' },
+  },
+  creator: { id: 'https://hypothes.is/u/zoe', type: 'Person', name: 'Zoe' },
+};
+
 const DESKTOP = { width: 1400, height: 900 };
 const PHONE = { width: 390, height: 844 };
 
@@ -135,10 +149,21 @@ describe('importing annotations in the client', () => {
     await dialog.getByLabel('File').setInputFiles(file('harbour-ledgers.jsonld', w3c));
     await dialog.getByRole('button', { name: 'Import', exact: true }).click();
     await report.getByText('0 threads imported, 2 already there, 0 comments.').waitFor();
+
+    // Another tool's annotation on words this article does not have: kept as an orphan, and said so.
+    await dialog.getByRole('button', { name: 'Import another file' }).click();
+    await dialog.getByLabel('File').setInputFiles(file('moon.json', JSON.stringify(MOON)));
+    await dialog.locator('[data-import-file]', { hasText: 'a W3C Annotation of 1 annotation' }).waitFor();
+    await dialog.getByRole('button', { name: 'Import', exact: true }).click();
+    await report.getByText('1 thread imported, 1 comment.').waitFor();
+    await report
+      .getByText(/1 passage not found in this article: its thread is listed under “Orphaned threads”/)
+      .waitFor();
+    await report.locator('li', { hasText: 'a tram to the moon' }).waitFor();
+    await screenshot(page, 'import-annotations-orphan-1400x900');
     await dialog.getByRole('button', { name: 'Done' }).click();
     await dialog.waitFor({ state: 'detached' });
-    expect(await page.locator('[data-thread-card]').count()).toBe(2);
-    expect(await threadCount(deskDoc)).toBe(2);
+    expect(await threadCount(deskDoc)).toBe(3);
     await screenshot(page, 'import-annotations-margin-1400x900');
     expect(user.errors).toEqual([]);
     await user.context.close();

@@ -48,7 +48,7 @@ function Report({ result }: { result: AnnotationImportResult }) {
         <>
           <p>
             {plural(result.orphaned.length, 'passage')} not found in this article:{' '}
-            {result.orphaned.length === 1 ? 'its thread is' : 'their threads are'} listed under “Orphaned”.
+            {result.orphaned.length === 1 ? 'its thread is' : 'their threads are'} listed under “Orphaned threads”.
           </p>
           <ul>
             {result.orphaned.map((o) => (
