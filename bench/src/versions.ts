@@ -165,6 +165,11 @@ async function main(): Promise<void> {
     (live) => live.destroy(),
   );
   const copy = await timed(() => articleCopy(big).destroy());
+  // What the History dialog also asks when it opens a version: the diff from it to the current document.
+  const current = built(bigState);
+  await reviseArticle(current, target, 10, { countAnchors: false }).then((r) => Y.applyUpdate(current, r.update));
+  const bigDiff = await timed(() => diffDocuments(big, current, () => 'editor'));
+  current.destroy();
   const counted = await reviseArticle(big, target, 9);
 
   const plain = await build(0);
@@ -185,6 +190,11 @@ async function main(): Promise<void> {
     ['a new revision applied (state kept, edit on the article copy, applied, anchors counted)', revise, 2000],
     ['… its dry run (the preview: edit on the article copy, live threads resolved in it)', dryRun, 2000],
     ['… of which: the copy of the article alone', copy, null],
+    [
+      `diff of a ${THREADS.toLocaleString('en')}-thread version and the revised document (the History dialog opening a version)`,
+      bigDiff,
+      null,
+    ],
   ] as const;
   const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(' / ');
   const lines = [
