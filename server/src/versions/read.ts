@@ -22,8 +22,8 @@ const KEEP_BYTES = 32 * 1024 * 1024;
 interface Kept {
   doc: Promise<Y.Doc>;
   timer: NodeJS.Timeout;
-  /** The size of its state, once read. */
-  bytes: number;
+  /** The size of its state, once read (shared by the entries of one build). */
+  size: { bytes: number };
 }
 
 /** Built versions, least recently used first. */
@@ -55,10 +55,10 @@ async function build(
 /** Forgets the least recently read versions beyond KEEP_DOCS or KEEP_BYTES (never the last one read). */
 function trim(): void {
   let bytes = 0;
-  for (const k of kept.values()) bytes += k.bytes;
+  for (const k of kept.values()) bytes += k.size.bytes;
   while (kept.size > 1 && (kept.size > KEEP_DOCS || bytes > KEEP_BYTES)) {
     const oldest = kept.keys().next().value!;
-    bytes -= kept.get(oldest)!.bytes;
+    bytes -= kept.get(oldest)!.size.bytes;
     forget(oldest);
   }
 }
@@ -75,17 +75,19 @@ export function versionDoc(ctx: Pick<AppContext, 'storage'>, docId: string, vers
   timer.unref();
   let entry: Kept;
   if (found) {
-    entry = { doc: found.doc, timer, bytes: found.bytes };
+    entry = { doc: found.doc, timer, size: found.size };
   } else {
     const built = build(ctx, docId, versionId);
-    entry = { doc: built.then((b) => b.doc), timer, bytes: 0 };
+    const size = { bytes: 0 };
+    const doc = built.then((b) => b.doc);
+    entry = { doc, timer, size };
     built.then(
       (b) => {
-        entry.bytes = b.bytes;
-        if (kept.get(key) === entry) trim();
+        size.bytes = b.bytes;
+        if (kept.get(key)?.doc === doc) trim();
       },
       // An unknown version is not kept.
-      () => kept.get(key) === entry && forget(key),
+      () => kept.get(key)?.doc === doc && forget(key),
     );
   }
   kept.set(key, entry);
