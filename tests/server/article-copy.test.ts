@@ -125,6 +125,10 @@ describe('a copy of the article alone', () => {
     expect(anchorCounts(doc)).toEqual(revision.anchors);
     // The list went, so its thread is an orphan; the untouched title and harbour stay exact.
     expect(revision.anchors).toEqual({ exact: 3, moved: 0, orphaned: 1 });
+    // A copy of the article after that (the list's items collected: garbage collection is on) is the article still.
+    const again = keep(articleCopy(doc));
+    expect(canonical(articleBlocks(again))).toBe(canonical(articleBlocks(doc)));
+    expect(anchorCounts(doc, again)).toEqual(revision.anchors);
   });
 
   test('a revision that only removes a paragraph is a change', async () => {
