@@ -61,8 +61,9 @@ export async function reviseLiveArticle(
   opts: { userId: string; dryRun: boolean; origin: string },
 ): Promise<RevisionOutcome> {
   return ctx.registry.with(docId, async (live) => {
-    await live.changesSettled();
     const clientId = opts.dryRun ? Math.floor(Math.random() * 2 ** 31) : await claimFreshClientId(live, opts.userId);
+    // A server-side change is applied before it is stored: the state kept and revised is only what is stored.
+    await live.changesSettled();
     // The state the revision is made on, kept as the version before it (a dry run keeps nothing). The revision
     // copies the live article in the same tick, so both see one state.
     const base = opts.dryRun ? null : Y.encodeStateAsUpdate(live.doc);
