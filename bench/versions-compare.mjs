@@ -35,7 +35,7 @@ const index = articleIndex(doc);
 let r = 42;
 const rand = () => (r = (r * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 doc.transact(() => {
-  for (let made = 0; made < 10_000; ) {
+  for (let made = 0; made < 10_000;) {
     const start = Math.floor(rand() * (index.text.length - 200));
     let target;
     try {
@@ -116,9 +116,17 @@ for (let i = 0; i < RUNS; i++) {
   }
 }
 const { loadavg } = await import('node:os');
-console.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(' / ')}, ${RUNS} runs each, alternating`);
+console.log(
+  `load average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' / ')}, ${RUNS} runs each, alternating`,
+);
 for (const [key, runs] of Object.entries(results)) {
   console.log(
-    `${key.padEnd(16)} wall ${median(runs.map((x) => x.ms)).toFixed(0).padStart(6)} ms  CPU ${median(runs.map((x) => x.cpu)).toFixed(0).padStart(6)} ms  anchors ${JSON.stringify(runs[0].counts)}`,
+    `${key.padEnd(16)} wall ${median(runs.map((x) => x.ms))
+      .toFixed(0)
+      .padStart(6)} ms  CPU ${median(runs.map((x) => x.cpu))
+      .toFixed(0)
+      .padStart(6)} ms  anchors ${JSON.stringify(runs[0].counts)}`,
   );
 }
