@@ -190,7 +190,7 @@ async function interleaved(
   return out;
 }
 const briefLoad = (r: LoadRun) =>
-  `p50 ${r.p50_ms} p99 ${r.p99_ms} max ${r.max_ms} ms, drops ${r.drops}, ${r.server_us_per_frame} us/frame (user ${r.server_user_us_per_frame}), ${r.frames_per_update} frames/update, lag p99 ${r.loop_lag_p99_ms} ms, CPU server ${r.server_cpu_util} gen ${r.gen_cpu_util}, run-queue wait server ${r.server_runq_wait} gen ${r.gen_runq_wait}, others ${r.others_cpu} CPU${Object.keys(r.closed).length ? `, closed ${JSON.stringify(r.closed)}` : ''}`;
+  `p50 ${r.p50_ms} p99 ${r.p99_ms} max ${r.max_ms} ms, drops ${r.drops}, ${r.server_us_per_frame} us/frame (user ${r.server_user_us_per_frame}), ${r.frames_per_update} frames/update, lag p99 ${r.loop_lag_p99_ms} ms, CPU server ${r.server_cpu_util} gen ${r.gen_cpu_util}, run-queue wait server ${r.server_runq_wait} gen ${r.gen_runq_wait}, others ${r.others_cpu} CPU${r.projector_lag ? `, projector lag p50 ${r.projector_lag.p50_ms} p99 ${r.projector_lag.p99_ms} ms (${r.projector_lag.entries} entries${r.projector_lag.drained ? '' : ', NOT drained'})` : ''}${Object.keys(r.closed).length ? `, closed ${JSON.stringify(r.closed)}` : ''}`;
 
 async function main(): Promise<void> {
   mkdirSync(outDir, { recursive: true });
