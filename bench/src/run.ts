@@ -2,6 +2,7 @@
  * `npm run bench` (quick profile, one run each, results in bench/tmp/quick) and `npm run bench -- --full`
  * (3 runs per scenario, the median run reported, results in bench/results + bench/RESULTS.md).
  * Options: --only=fanout,hotroom,durable,coldload,memory  --servers=marginalia,hocuspocus,…  --runs=N
+ *          --hotroom-seconds=N (the hotroom's window)
  *          --out=DIR  --no-profile  --quiet-wait=SECONDS  --writers=owner|commenter
  *          --server-env=NAME=VALUE,… (extra environment for Marginalia in the load scenarios: experiments with its knobs)
  *          --report-only (rewrite latest.json, RESULTS.md and latency.svg from DIR/details.json, measuring nothing)
@@ -64,6 +65,12 @@ const P = full
       durable: { writers: 100, rate: 5, warmupMs: s(1.5), durationMs: s(5), drainMs: s(3) },
       memoryServers: ['marginalia'] as ServerKind[],
     };
+
+// --hotroom-seconds=N: the hotroom's measurement window (the quick profile's 6 s is short for the projector's lag).
+if (opt('hotroom-seconds')) {
+  P.hotroom.durationMs = s(Number(opt('hotroom-seconds')));
+  P.hotroom.drainMs = Math.max(P.hotroom.drainMs, s(10));
+}
 
 const REAL_RECEIVERS = 5;
 /**

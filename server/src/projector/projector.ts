@@ -80,7 +80,7 @@ export interface ProjectorOptions {
   delayMs?: number;
   /** How often every document is checked for unprojected entries (default 30 s). */
   catchUpMs?: number;
-  /** Entries per step (default 200). */
+  /** Entries per step (default 1000). */
   batchSize?: number;
   /** Wait before retrying a document whose step failed (default 5 s). */
   retryMs?: number;
@@ -105,7 +105,7 @@ export class Projector {
   constructor(private readonly opts: ProjectorOptions) {
     this.db = opts.db;
     this.delayMs = opts.delayMs ?? 1000;
-    this.batchSize = opts.batchSize ?? 200;
+    this.batchSize = opts.batchSize ?? 1000;
     this.retryMs = opts.retryMs ?? 5000;
     this.catchUpTimer = setInterval(() => void this.catchUp(), opts.catchUpMs ?? 30_000);
     this.catchUpTimer.unref();
