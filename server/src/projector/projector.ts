@@ -11,7 +11,8 @@
  * fails holds back the others for that document; the step is retried (after `retryMs`) and the failure logged.
  *
  * One step for a document:
- * 1. reads the cursor and up to `batchSize` entries after it (outside any transaction);
+ * 1. reads the cursor and up to `batchSize` entries after it (outside any transaction), no further than the
+ *    document's copy loaded here has applied when it holds some of them (`loadedThrough`);
  * 2. lets each consumer prepare (reads, CPU) outside the transaction: on SQLite a transaction holds the one
  *    connection, and with it every document's writes;
  * 3. in one transaction: on PostgreSQL takes the document's advisory lock (`pg_try_advisory_xact_lock`; if another
