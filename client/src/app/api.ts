@@ -272,6 +272,11 @@ export const api = {
       'GET',
       `/documents/${encodeURIComponent(id)}/mentionable?q=${encodeURIComponent(q)}&limit=${limit}`,
     ),
+  shareable: (id: string, q = '', limit = 8) =>
+    request<Person[]>(
+      'GET',
+      `/documents/${encodeURIComponent(id)}/shareable?q=${encodeURIComponent(q)}&limit=${limit}`,
+    ),
   notifications: (query = '') => request<NotificationPage>('GET', `/notifications${query}`),
   markRead: (which: { ids: string[] } | { all: true }) =>
     request<{ unread: number }>('POST', '/notifications/read', which),
