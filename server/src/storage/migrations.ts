@@ -135,7 +135,9 @@ const SEARCH_SPEED: Record<EngineKind, (db: Kysely<unknown>) => Promise<void>> =
     await sql`CREATE TRIGGER search_rows_vector AFTER INSERT OR UPDATE ON search_rows
               FOR EACH ROW EXECUTE FUNCTION marginalia_search_vector()`.execute(db);
     await sql`INSERT INTO search_vectors (id, doc_id, kind, status, author_id, tags, tsv)
-              SELECT r.id, r.doc_id, r.kind, r.status, r.author_id, r.tags, ${vector('r')} FROM search_rows r`.execute(db);
+              SELECT r.id, r.doc_id, r.kind, r.status, r.author_id, r.tags, ${vector('r')} FROM search_rows r`.execute(
+      db,
+    );
     await sql`CREATE INDEX search_vectors_tsv ON search_vectors USING gin (tsv)`.execute(db);
     // A search in one document.
     await sql`CREATE INDEX search_vectors_doc ON search_vectors (doc_id)`.execute(db);
