@@ -193,7 +193,7 @@ function conditions(alias: string, who: Searcher, req: SearchRequest, access: bo
   }
   if (req.document) where.push(sql`${col('doc_id')} = ${req.document}`);
   if (req.kind) where.push(sql`${col('kind')} = ${req.kind}`);
-  else if (req.terms.length === 0) where.push(sql`${col('kind')} = 'comment'`);
+  else if (req.terms.length === 0) where.push(sql`${col('kind')} = ${'comment'}`);
   if (req.status) where.push(sql`${col('status')} = ${req.status}`);
   if (req.authors.length) where.push(sql`${col('author_id')} IN (${sql.join(req.authors)})`);
   if (req.tags.length) {
