@@ -86,6 +86,12 @@ export async function reindexDocument(storage: Storage, docId: string): Promise<
       if ((await projectionCursor(trx, docId)) !== cursor) return false;
       const exists = await trx.selectFrom('documents').select('id').where('id', '=', docId).executeTakeFirst();
       if (exists) await writeSearchRows(trx, docId, stored.rows);
+      if (exists && storage.kind === 'postgres') {
+        // Rows whose vector is missing (the trigger keeps them, but a restore may have left them out) are
+        // written again as they are, so that the trigger makes their vectors.
+        await sql`UPDATE search_rows r SET kind = r.kind WHERE r.doc_id = ${docId}
+                  AND NOT EXISTS (SELECT 1 FROM search_vectors v WHERE v.id = r.id)`.execute(trx);
+      }
       return true;
     });
     if (done) return true;
