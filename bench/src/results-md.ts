@@ -245,6 +245,10 @@ export function renderResults(
       ['generator CPU', (r) => r.gen_cpu_util],
       ['run-queue wait server/gen', (r) => `${r.server_runq_wait} / ${r.gen_runq_wait}`],
       ['other work (cores)', (r) => r.others_cpu],
+      [
+        'projector lag p50/p99 ms',
+        (r) => (r.projector_lag ? `${r.projector_lag.p50_ms} / ${r.projector_lag.p99_ms}` : '—'),
+      ],
     ]),
   );
   L.push(

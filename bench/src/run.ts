@@ -2,6 +2,7 @@
  * `npm run bench` (quick profile, one run each, results in bench/tmp/quick) and `npm run bench -- --full`
  * (3 runs per scenario, the median run reported, results in bench/results + bench/RESULTS.md).
  * Options: --only=fanout,hotroom,durable,coldload,memory  --servers=marginalia,hocuspocus,…  --runs=N
+ *          --hotroom-seconds=N (the hotroom's window)
  *          --out=DIR  --no-profile  --quiet-wait=SECONDS  --writers=owner|commenter
  *          --server-env=NAME=VALUE,… (extra environment for Marginalia in the load scenarios: experiments with its knobs)
  *          --report-only (rewrite latest.json, RESULTS.md and latency.svg from DIR/details.json, measuring nothing)
@@ -64,6 +65,12 @@ const P = full
       durable: { writers: 100, rate: 5, warmupMs: s(1.5), durationMs: s(5), drainMs: s(3) },
       memoryServers: ['marginalia'] as ServerKind[],
     };
+
+// --hotroom-seconds=N: the hotroom's measurement window (the quick profile's 6 s is short for the projector's lag).
+if (opt('hotroom-seconds')) {
+  P.hotroom.durationMs = s(Number(opt('hotroom-seconds')));
+  P.hotroom.drainMs = Math.max(P.hotroom.drainMs, s(10));
+}
 
 const REAL_RECEIVERS = 5;
 /**
@@ -190,7 +197,7 @@ async function interleaved(
   return out;
 }
 const briefLoad = (r: LoadRun) =>
-  `p50 ${r.p50_ms} p99 ${r.p99_ms} max ${r.max_ms} ms, drops ${r.drops}, ${r.server_us_per_frame} us/frame (user ${r.server_user_us_per_frame}), ${r.frames_per_update} frames/update, lag p99 ${r.loop_lag_p99_ms} ms, CPU server ${r.server_cpu_util} gen ${r.gen_cpu_util}, run-queue wait server ${r.server_runq_wait} gen ${r.gen_runq_wait}, others ${r.others_cpu} CPU${Object.keys(r.closed).length ? `, closed ${JSON.stringify(r.closed)}` : ''}`;
+  `p50 ${r.p50_ms} p99 ${r.p99_ms} max ${r.max_ms} ms, drops ${r.drops}, ${r.server_us_per_frame} us/frame (user ${r.server_user_us_per_frame}), ${r.frames_per_update} frames/update, lag p99 ${r.loop_lag_p99_ms} ms, CPU server ${r.server_cpu_util} gen ${r.gen_cpu_util}, run-queue wait server ${r.server_runq_wait} gen ${r.gen_runq_wait}, others ${r.others_cpu} CPU${r.projector_lag ? `, projector lag p50 ${r.projector_lag.p50_ms} p99 ${r.projector_lag.p99_ms} ms (${r.projector_lag.entries} entries${r.projector_lag.drained ? '' : ', NOT drained'})` : ''}${Object.keys(r.closed).length ? `, closed ${JSON.stringify(r.closed)}` : ''}`;
 
 async function main(): Promise<void> {
   mkdirSync(outDir, { recursive: true });

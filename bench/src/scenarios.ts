@@ -57,6 +57,12 @@ export interface LoadRun extends LoadResult {
   load_before: string;
   load_after: string;
   profile: string | null;
+  /**
+   * Marginalia: the projector's lag (marginalia_projector_lag_seconds, per log entry: stored -> every consumer
+   * committed) for the entries projected from the window's start until the backlog was empty after the drain,
+   * interpolated within the histogram's buckets (100 ms wide between 0.1 and 1 s). Null for the references.
+   */
+  projector_lag?: { p50_ms: number; p99_ms: number; max_bucket_ms: number; entries: number; drained: boolean } | null;
 }
 
 /** A server with one document holding the seed article, and who the clients are. */
@@ -89,10 +95,13 @@ export async function runLoad(kind: ServerKind, spec: LoadSpec, seeds: Seeds, pr
   let lag: Promise<Lag & { eld: Lag }> | null = null;
   let profiled: Promise<unknown> | null = null;
   let from = 0;
+  const marginalia = kind.startsWith('marginalia');
+  let projectedBefore: Promise<Buckets | null> = Promise.resolve(null);
   gen.proc.on('message', (m: { event?: string; phase?: string; at?: number }) => {
     if (m?.event !== 'window') return;
     if (m.phase === 'start') {
       from = m.at!;
+      if (marginalia) projectedBefore = projectorBuckets(server.http).catch(() => null);
       void probe(server, 'lag-reset');
       if (profileFile) profiled = ask(server.child.proc, { cmd: 'prof-start' });
     } else {
@@ -118,8 +127,11 @@ export async function runLoad(kind: ServerKind, spec: LoadSpec, seeds: Seeds, pr
     const l = lag ? await (lag as Promise<Lag & { eld: Lag }>) : null;
     if (process.env.BENCH_DEBUG) console.error('lag', l);
     if (profiled) await profiled;
+    const projector_lag = marginalia ? await projectorLag(server.http, await projectedBefore) : null;
+    if (process.env.BENCH_DEBUG) console.error('projector lag', projector_lag);
     return {
       ...result,
+      projector_lag,
       loop_lag_p50_ms: l ? round(l.p50_ms) : null,
       loop_lag_p99_ms: l ? round(l.p99_ms) : null,
       loop_lag_max_ms: l ? round(l.max_ms) : null,
@@ -134,6 +146,52 @@ export async function runLoad(kind: ServerKind, spec: LoadSpec, seeds: Seeds, pr
     await stop(gen.proc);
     await server.stop();
   }
+}
+
+/** Cumulative counts of marginalia_projector_lag_seconds by upper bound (seconds), and the backlog gauge. */
+type Buckets = { le: number[]; counts: number[]; backlog: number };
+
+async function projectorBuckets(http: string): Promise<Buckets> {
+  const text = await (await fetch(`${http}/metrics`)).text();
+  const le: number[] = [];
+  const counts: number[] = [];
+  for (const m of text.matchAll(/^marginalia_projector_lag_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)) {
+    le.push(m[1] === '+Inf' ? Infinity : Number(m[1]));
+    counts.push(Number(m[2]));
+  }
+  const backlog = Number(/^marginalia_projector_backlog_documents (\d+)/m.exec(text)?.[1] ?? 0);
+  return { le, counts, backlog };
+}
+
+/** The lag quantiles between two scrapes, once the projector's backlog is empty (waited for up to 60 s). */
+async function projectorLag(http: string, before: Buckets | null): Promise<LoadRun['projector_lag']> {
+  if (!before) return null;
+  let after = await projectorBuckets(http);
+  const until = Date.now() + 60_000;
+  while (after.backlog > 0 && Date.now() < until) {
+    await sleep(250);
+    after = await projectorBuckets(http);
+  }
+  const counts = after.counts.map((c, i) => c - (before.counts[i] ?? 0));
+  const total = counts.at(-1) ?? 0;
+  if (!total) return { p50_ms: 0, p99_ms: 0, max_bucket_ms: 0, entries: 0, drained: after.backlog === 0 };
+  const quantile = (q: number) => {
+    const rank = q * total;
+    const i = counts.findIndex((c) => c >= rank);
+    const lo = i > 0 ? after.le[i - 1]! : 0;
+    const hi = after.le[i]!;
+    if (!Number.isFinite(hi)) return lo * 1000;
+    const below = i > 0 ? counts[i - 1]! : 0;
+    return (lo + ((hi - lo) * (rank - below)) / Math.max(1, counts[i]! - below)) * 1000;
+  };
+  const top = counts.findIndex((c) => c === total);
+  return {
+    p50_ms: round(quantile(0.5)),
+    p99_ms: round(quantile(0.99)),
+    max_bucket_ms: Number.isFinite(after.le[top]!) ? after.le[top]! * 1000 : Infinity,
+    entries: total,
+    drained: after.backlog === 0,
+  };
 }
 
 export interface MemoryRun {

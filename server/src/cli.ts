@@ -302,7 +302,7 @@ program
           if ((await storage.log.claimClientIds(docId, 'cli', [id])).get(id) === 'cli') clientId = id;
         }
         if (clientId === 0) throw new Error('no free client id found');
-        const revision = await reviseArticle(base, target, clientId);
+        const revision = await reviseArticle(doc, target, clientId);
         // As the server does: the article as it was is kept as a version first.
         const version = await insertVersion(storage.db, {
           docId,

@@ -120,7 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: nonEmpty(env.REDIS_URL),
     redisPrefix: nonEmpty(env.REDIS_PREFIX) ?? 'marginalia:',
     catchUpIntervalMs: int(env, 'MARGINALIA_CATCHUP_INTERVAL_MS', 2000, 50),
-    projectionDelayMs: int(env, 'MARGINALIA_PROJECTION_DELAY_MS', 2000, 0),
+    projectionDelayMs: int(env, 'MARGINALIA_PROJECTION_DELAY_MS', 250, 0),
     versionIntervalMs: int(env, 'MARGINALIA_VERSION_INTERVAL_MS', 600_000, 0),
     versionKeepDays: int(env, 'MARGINALIA_VERSION_KEEP_DAYS', 90, 1),
     adminUser,

@@ -156,8 +156,8 @@ export const metrics = {
   }),
   projectorLag: new Histogram({
     name: 'marginalia_projector_lag_seconds',
-    help: "Time from a document's first unprojected stored batch to its projection (MARGINALIA_PROJECTION_DELAY_MS and more)",
-    buckets: [0.1, 0.5, 1, 2, 3, 5, 10, 30, 60, 300],
+    help: 'Per log entry stored here: time from its storing to the commit of the projection (every consumer) that covered it',
+    buckets: [0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.25, 1.5, 2, 3, 5, 10, 30, 60, 300],
     registers,
   }),
   projectorBacklog: new Gauge({
@@ -219,8 +219,12 @@ export function timedLog(inner: DocumentLog, engine: EngineKind): DocumentLog {
 export function metricsHooks(): { extension: Extension; consumer: ProjectionConsumer } {
   const loading = new Map<string, number>();
   const loaded = new Set<string>();
-  /** Per document: when its first batch not yet projected was stored, and that batch's first sequence number. */
-  const unprojected = new Map<string, { seq: number; at: number }>();
+  /**
+   * Per document, the batches stored here and not yet projected, in order: each one's last sequence number and
+   * when it was stored. At most MAX_PENDING per document (beyond that, the oldest are dropped unobserved).
+   */
+  const unprojected = new Map<string, { seq: number; at: number; n: number }[]>();
+  const MAX_PENDING = 100_000;
   const extension: Extension = {
     beforeLoad: async (id) => void loading.set(id, performance.now()),
     onLoad: (document) => {
@@ -240,26 +244,40 @@ export function metricsHooks(): { extension: Extension; consumer: ProjectionCons
     },
     onStored: ({ documentId, seqs }) => {
       metrics.updatesAccepted.inc(seqs.length);
-      if (!unprojected.has(documentId) && seqs.length) {
-        unprojected.set(documentId, { seq: seqs[0]!, at: performance.now() });
-        metrics.projectorBacklog.set(unprojected.size);
-      }
+      if (!seqs.length) return;
+      let pending = unprojected.get(documentId);
+      if (!pending) unprojected.set(documentId, (pending = []));
+      if (pending.length >= MAX_PENDING) pending.shift();
+      pending.push({ seq: Math.max(...seqs), at: performance.now(), n: seqs.length });
+      metrics.projectorBacklog.set(unprojected.size);
     },
     onConnect: (c) => metrics.connections.inc({ role: c.role }),
     onDisconnect: (c) => metrics.connections.dec({ role: c.role }),
   };
+  /** Drops the batches up to `seq` (observing their lag when `observe`). */
+  const settle = (docId: string, seq: number, observe: boolean) => {
+    const pending = unprojected.get(docId);
+    if (!pending) return;
+    const now = performance.now();
+    let n = 0;
+    while (n < pending.length && pending[n]!.seq <= seq) {
+      const { at, n: entries } = pending[n]!;
+      if (observe) for (let i = 0; i < entries; i++) metrics.projectorLag.observe((now - at) / 1000);
+      n++;
+    }
+    pending.splice(0, n);
+    if (!pending.length) unprojected.delete(docId);
+    metrics.projectorBacklog.set(unprojected.size);
+  };
   const consumer: ProjectionConsumer = {
     name: 'metrics',
+    // Batches before the first entry of a step were projected elsewhere (another instance): not this one's lag.
     prepare: async ({ docId, entries }) => {
-      const first = unprojected.get(docId);
-      const last = entries.at(-1)?.seq ?? 0;
-      if (first && last >= first.seq) {
-        unprojected.delete(docId);
-        metrics.projectorLag.observe((performance.now() - first.at) / 1000);
-        metrics.projectorBacklog.set(unprojected.size);
-      }
+      if (entries.length) settle(docId, entries[0]!.seq - 1, false);
       return async () => {};
     },
+    // The last consumer: every other consumer's effects committed (and their `committed` ran) before this.
+    committed: ({ docId, entries }) => settle(docId, entries.at(-1)?.seq ?? 0, true),
   };
   return { extension, consumer };
 }

@@ -139,6 +139,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     db: storage.db,
     engine: storage.kind,
     delayMs: config.projectionDelayMs,
+    loadedThrough: async (id) => (await loadedLive(id))?.seqs.through ?? null,
     consumers: [
       activityConsumer({
         log: storage.log,

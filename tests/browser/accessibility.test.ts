@@ -124,8 +124,20 @@ describe('accessibility', () => {
       await page.getByRole('button', { name: /^Export/ }).click();
       await page.getByRole('menu', { name: 'Export formats' }).waitFor();
       await check('export-menu');
-      await page.keyboard.press('Escape');
-      if (await menu.isVisible()) await page.keyboard.press('Escape');
+      // The import dialog, a file chosen (its summary and the format select showing), nothing imported.
+      await page.getByRole('menuitem', { name: /Import annotations/ }).click();
+      const importDialog = page.getByRole('dialog', { name: 'Import annotations' });
+      await importDialog.getByLabel('File').setInputFiles({
+        name: 'empty.jsonld',
+        mimeType: 'application/ld+json',
+        buffer: Buffer.from(
+          JSON.stringify({ type: 'AnnotationCollection', first: { type: 'AnnotationPage', items: [] } }),
+        ),
+      });
+      await importDialog.getByLabel('Read it as').waitFor();
+      await check('dialog-import');
+      await importDialog.getByRole('button', { name: 'Close' }).click();
+      await importDialog.waitFor({ state: 'detached' });
       const threads = page.getByRole('button', { name: /^Threads/ });
       if (await threads.isVisible()) {
         await threads.click();

@@ -1,7 +1,9 @@
 /**
  * Mentions and notifications in the shipped client: `@` in the comment box suggests the people who may read the
  * document (keyboard-navigable), the chosen mention is stored with the comment and shown as a chip, and the
- * mentioned user's bell counts it live and opens the thread from the inbox.
+ * mentioned user's bell counts it live and opens the thread from the inbox. A mention that would reach nobody is
+ * pointed out at once: to an owner, someone who cannot see the document, with "Share with …" (desktop and phone);
+ * to anyone, a guest (no inbox); a non-owner never learns of accounts that cannot see the document.
  */
 import { afterAll, beforeAll, describe, expect } from '@jest/globals';
 import type { Browser } from 'playwright-core';
@@ -14,10 +16,19 @@ import {
   screenshot,
   selectText,
   signIn,
+  signInAsGuest,
   threadCard,
   type UserPage,
 } from '../support/browser.js';
-import { addMember, api, createDocument, startServer, type Member, type TestServer } from '../support/server.js';
+import {
+  addMember,
+  api,
+  createDocument,
+  createUser,
+  startServer,
+  type Member,
+  type TestServer,
+} from '../support/server.js';
 import { waitFor } from '../support/wait.js';
 
 const ARTICLE = [
@@ -48,6 +59,15 @@ describe('mentions in the client', () => {
     await signIn(veraPage.page, 'vera', 'vera-password');
     await Promise.all([openDocument(annPage.page, docId), openDocument(veraPage.page, docId)]);
   });
+
+  /** Opens the composer on a passage and types into it; returns the composer. */
+  const compose = async (page: UserPage['page'], passage: string, text: string) => {
+    await selectText(page, passage);
+    await page.getByRole('button', { name: 'Comment', exact: false }).and(page.locator('.comment-button')).click();
+    const composer = page.locator('[data-composer="true"]');
+    await composer.getByRole('textbox').pressSequentially(text);
+    return composer;
+  };
 
   afterAll(async () => {
     await browser?.close();
@@ -135,4 +155,105 @@ describe('mentions in the client', () => {
     await page.getByRole('button', { name: 'Following' }).click();
     await waitFor(async () => !(await api(server.url, vera.token).get(`/documents/${docId}/follow`)).body.following);
   });
+
+  browserTest(
+    'an owner is told at once that a mentioned user cannot see the document, and shares it from there (desktop, phone)',
+    async () => {
+      const dana = await createUser(server, 'dana', 'Dana');
+      const dora = await createUser(server, 'dora', 'Dora');
+      const owner = await newUserPage(browser, server, { width: 1400, height: 900 });
+      await signIn(owner.page, 'admin', 'admin-password'); // the document's creator: its owner
+      const members = async () =>
+        (await api(server.url, server.adminToken).get(`/documents/${docId}/members`)).body as {
+          username: string;
+          role: string;
+        }[];
+      for (const [size, passage, user] of [
+        [{ width: 1400, height: 900 }, 'Quarterly revenue rose', dana],
+        [{ width: 390, height: 844 }, 'the margin narrowed', dora],
+      ] as const) {
+        const { page } = owner;
+        const name = user === dana ? 'Dana' : 'Dora';
+        const username = name.toLowerCase();
+        await page.setViewportSize(size);
+        await openDocument(page, docId);
+        const composer = await compose(page, passage, `Over to @${username.slice(0, 2)}`);
+        const box = composer.getByRole('textbox');
+        // the suggestions offer the account, marked as having no access
+        const option = composer.getByRole('option', { name: new RegExp(`@${username}`) });
+        await option.waitFor();
+        await expect(option.innerText()).resolves.toBe(`${name} @${username} · no access`);
+        await screenshot(page, `mentions-suggest-no-access-${size.width}`);
+        await box.press('Enter');
+        await box.pressSequentially('please check');
+        const status = composer.getByRole('status');
+        await waitFor(async () => (await status.innerText()).includes(`${name} cannot see this document`), {
+          message: 'the no-access warning',
+        });
+        await expect(status.innerText()).resolves.toBe(
+          `${name} cannot see this document: they will not be notified. Share with ${name}`,
+        );
+        await screenshot(page, `mentions-no-access-${size.width}`);
+        await status.getByRole('button', { name: `Share with ${name}` }).click();
+        await waitFor(
+          async () =>
+            (await status.innerText()) === `${name} can now see this document, as a commenter, and will be notified.`,
+          { message: 'the warning goes, the sharing is said' },
+        );
+        await screenshot(page, `mentions-shared-${size.width}`);
+        expect(await members()).toContainEqual(expect.objectContaining({ username, role: 'commenter' }));
+        await box.press('Enter');
+        await composer.waitFor({ state: 'detached' });
+        const threads = (await api(server.url, server.adminToken).get(`/documents/${docId}/threads`)).body as {
+          comments: { body: string; mentions: string[] }[];
+        }[];
+        expect(
+          threads.flatMap((t) => t.comments).find((c) => c.body === `Over to @${username} please check`)?.mentions,
+        ).toEqual([user.id]);
+      }
+      expect(owner.errors).toEqual([]);
+      await owner.context.close();
+    },
+  );
+
+  browserTest(
+    'a non-owner never learns who cannot see the document; a guest mentioned is said not to be notified',
+    async () => {
+      await createUser(server, 'olivia', 'Olivia');
+      const { page } = annPage;
+      const lookups: string[] = [];
+      page.on('request', (r) => r.url().includes('/shareable') && lookups.push(r.url()));
+      await openDocument(page, docId);
+      const composer = await compose(page, 'four percent', 'cc @oli');
+      const status = composer.getByRole('status');
+      await composer.getByRole('textbox').pressSequentially('via ');
+      await expect(status.innerText()).resolves.toBe(
+        '@olivia is not someone who can see this document: they will not be notified. An owner can share it with them under Members.',
+      );
+      expect(await composer.getByRole('option').count()).toBe(0);
+      expect(await status.getByRole('button').count()).toBe(0);
+      await composer.getByRole('button', { name: 'Cancel' }).click();
+
+      // a guest in the document: mentioning them by name says they will not be notified
+      await api(server.url, server.adminToken).patch(`/documents/${docId}`, { guestRole: 'commenter' });
+      const guest = await newUserPage(browser, server, { width: 390, height: 844 });
+      await signInAsGuest(guest.page, 'Gina Guest');
+      await openDocument(guest.page, docId);
+      await page.setViewportSize({ width: 390, height: 844 });
+      await openDocument(page, docId);
+      const again = await compose(page, 'four percent', 'ask @gina about it');
+      await waitFor(async () => (await again.getByRole('status').innerText()).includes('Gina Guest is a guest'), {
+        message: 'the guest note',
+      });
+      await expect(again.getByRole('status').innerText()).resolves.toBe(
+        'Gina Guest is a guest: guests have no inbox, so they will not be notified.',
+      );
+      await screenshot(page, 'mentions-guest-390');
+      await again.getByRole('button', { name: 'Cancel' }).click();
+      await page.setViewportSize({ width: 1400, height: 900 });
+      expect(lookups).toEqual([]);
+      expect(annPage.errors).toEqual([]);
+      await guest.context.close();
+    },
+  );
 });

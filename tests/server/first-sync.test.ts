@@ -7,6 +7,7 @@ import { describe, expect, test, beforeAll, afterAll, afterEach } from '@jest/gl
 import * as Y from 'yjs';
 import WebSocket from 'ws';
 import * as decoding from 'lib0/decoding';
+import { createThread, readThread } from '@marginalia/shared';
 import { startServer, createDocument, type TestServer } from '../support/server.js';
 import { connectClient, canonical, type TestClient } from '../support/clients.js';
 import { rawClient, type RawClient } from '../support/raw-client.js';
@@ -18,16 +19,32 @@ const BULK = 'x'.repeat(3000);
 const stateOf = (doc: Y.Doc) =>
   canonical({ threads: doc.getMap('threads').toJSON(), meta: doc.getMap('meta').toJSON() });
 
-/** Adds `n` threads of ~3 KB each, one transaction (one update) per thread. */
-function addThreads(doc: Y.Doc, prefix: string, n: number): void {
-  for (let i = 0; i < n; i++) {
-    doc.transact(() => {
-      const t = new Y.Map<unknown>();
-      t.set('id', `${prefix}-${i}`);
-      t.set('note', `${prefix} ${i} ${BULK}`);
-      doc.getMap('threads').set(`${prefix}-${i}`, t);
+/** The thread id (a UUID) the test calls `name`. */
+const ids = new Map<string, string>();
+function idOf(name: string): string {
+  if (!ids.has(name)) ids.set(name, crypto.randomUUID());
+  return ids.get(name)!;
+}
+
+/** The admin's user id (the token's subject): the author of the threads it writes. */
+function subjectOf(token: string): string {
+  return (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { sub: string }).sub;
+}
+
+/**
+ * Adds `n` readable threads of ~3 KB each, one transaction (one update) per thread (real threads: compaction
+ * purges maps no reader can read).
+ */
+function addThreads(doc: Y.Doc, author: string, prefix: string, n: number): void {
+  for (let i = 0; i < n; i++)
+    createThread(doc, {
+      id: idOf(`${prefix}-${i}`),
+      start: 0,
+      end: 7,
+      createdBy: author,
+      authorName: 'Admin',
+      body: `${prefix} ${i} ${BULK}`,
     });
-  }
 }
 
 /** Every frame of a socket that only listens (it sends nothing), decoded to type, sync kind and payload. */
@@ -56,7 +73,7 @@ describe('first sync of a large document', () => {
     docId = await createDocument(server.url, server.adminToken, ARTICLE);
     const writer = rawClient(server.wsUrl, docId, server.adminToken);
     await writer.synced;
-    addThreads(writer.doc, 'stored', 60);
+    addThreads(writer.doc, subjectOf(server.adminToken), 'stored', 60);
     await writer.flushed(20_000);
     await writer.close();
     await server.restart(); // graceful: the document is stored, and nobody has it loaded now
@@ -89,7 +106,7 @@ describe('first sync of a large document', () => {
       const seen = new Y.Doc();
       for (const f of before) Y.applyUpdate(seen, f.payload!);
       expect(seen.getMap('threads').size).toBe(60);
-      expect((seen.getMap('threads').get('stored-59') as Y.Map<unknown>).get('note')).toBe(`stored 59 ${BULK}`);
+      expect(readThread(seen, idOf('stored-59'))?.comments[0]?.body).toBe(`stored 59 ${BULK}`);
     } finally {
       listener.ws.close();
     }
@@ -116,16 +133,16 @@ describe('first sync of a large document', () => {
     const writer = rawClient(server.wsUrl, docId, server.adminToken);
     raws.push(writer);
     await writer.synced; // loads the document: its snapshot is the cached full state
-    addThreads(writer.doc, 'later', 5);
-    writer.doc.getMap('threads').delete('stored-0');
+    addThreads(writer.doc, subjectOf(server.adminToken), 'later', 5);
+    writer.doc.getMap('threads').delete(idOf('stored-0'));
     await writer.flushed();
     for (let round = 0; round < 3; round++) {
       const joiner = rawClient(server.wsUrl, docId, server.adminToken);
       raws.push(joiner);
       await joiner.synced; // resolves right after the first sync step 2 was applied
       expect(stateOf(joiner.doc)).toBe(stateOf(writer.doc));
-      expect(joiner.doc.getMap('threads').has('stored-0')).toBe(false);
-      expect(joiner.doc.getMap('threads').has(`later-4`)).toBe(true);
+      expect(joiner.doc.getMap('threads').has(idOf('stored-0'))).toBe(false);
+      expect(joiner.doc.getMap('threads').has(idOf('later-4'))).toBe(true);
       writer.doc.getMap('meta').set('round', round);
       await writer.flushed();
     }
@@ -143,7 +160,7 @@ describe('first sync of a large document that was never compacted', () => {
     const docId = await createDocument(server.url, server.adminToken, ARTICLE);
     const writer = rawClient(server.wsUrl, docId, server.adminToken);
     await writer.synced;
-    addThreads(writer.doc, 'logged', 60);
+    addThreads(writer.doc, subjectOf(server.adminToken), 'logged', 60);
     await writer.flushed(20_000);
     const joiners: RawClient[] = [];
     try {
@@ -153,8 +170,8 @@ describe('first sync of a large document that was never compacted', () => {
         await joiner.synced;
         expect(stateOf(joiner.doc)).toBe(stateOf(writer.doc));
         expect(joiner.doc.getMap('threads').size).toBe(60 + round - (round > 1 ? 1 : 0));
-        addThreads(writer.doc, `round${round}`, 1);
-        if (round === 1) writer.doc.getMap('threads').delete('logged-5');
+        addThreads(writer.doc, subjectOf(server.adminToken), `round${round}`, 1);
+        if (round === 1) writer.doc.getMap('threads').delete(idOf('logged-5'));
         await writer.flushed();
       }
     } finally {

@@ -104,6 +104,55 @@ describe('mentions over REST and WebSocket', () => {
     expect(r.body.mentions).toEqual([{ id: olga.id, username: 'olga', name: 'Olga Outsider' }]);
   });
 
+  test('only owners learn of accounts that cannot read a document (GET …/shareable), never anyone else', async () => {
+    const owen = await addMember(server, docId, 'owen', 'Owen Owner', 'owner');
+    const editor = await addMember(server, docId, 'eddie', 'Eddie Editor', 'editor');
+    const dis = await createUser(server, 'olgadis', 'Olga Disabled');
+    expect((await admin().patch('/users/olgadis', { disabled: true })).status).toBe(200);
+    const guest = (await api(server.url).post('/auth/guest', { name: 'Gwen' })).body.token as string;
+
+    // the owner (and an administrator, who acts as one) sees the outsider, not the readers nor a disabled account
+    for (const token of [owen.token, server.adminToken]) {
+      const r = await api(server.url, token).get(`/documents/${docId}/shareable?q=ol`);
+      expect(r.status).toBe(200);
+      expect(r.body).toEqual([{ id: olga.id, username: 'olga', name: 'Olga Outsider' }]);
+    }
+    // a word of the name matches too; a wildcard is a plain character
+    expect((await api(server.url, owen.token).get(`/documents/${docId}/shareable?q=outs`)).body).toEqual([
+      { id: olga.id, username: 'olga', name: 'Olga Outsider' },
+    ]);
+    expect((await api(server.url, owen.token).get(`/documents/${docId}/shareable?q=%25`)).body).toEqual([]);
+    const all = (await api(server.url, owen.token).get(`/documents/${docId}/shareable`)).body as { id: string }[];
+    expect(all.map((u) => u.id)).toContain(olga.id);
+    for (const reader of [carl, vera, cleo, owen, editor]) expect(all.map((u) => u.id)).not.toContain(reader.id);
+    expect(all.map((u) => u.id)).not.toContain(dis.id);
+
+    // nobody else: editors, commenters, viewers, outsiders, guests, the signed-out
+    for (const token of [editor.token, carl.token, vera.token, olga.token, guest]) {
+      const r = await api(server.url, token).get(`/documents/${docId}/shareable?q=ol`);
+      expect([403, 404]).toContain(r.status);
+      expect(r.text).not.toContain('olga');
+    }
+    expect((await api(server.url).get(`/documents/${docId}/shareable?q=ol`)).status).toBe(401);
+    // and the people a non-owner may mention are readers only
+    const mentionable = (await api(server.url, carl.token).get(`/documents/${docId}/mentionable?q=ol`)).body;
+    expect(mentionable).toEqual([]);
+
+    // shared with (as the client's "Share with …" does), the outsider is one no more
+    expect(
+      (await api(server.url, owen.token).put(`/documents/${docId}/members/olga`, { role: 'commenter' })).status,
+    ).toBe(200);
+    expect((await api(server.url, owen.token).get(`/documents/${docId}/shareable?q=ol`)).body).toEqual([]);
+    expect((await api(server.url, carl.token).get(`/documents/${docId}/mentionable?q=ol`)).body).toEqual([
+      { id: olga.id, username: 'olga', name: 'Olga Outsider' },
+    ]);
+    expect((await api(server.url, owen.token).delete(`/documents/${docId}/members/olga`)).status).toBe(204);
+
+    // while the document is open to guests, every account may read it: nobody to share with
+    const open = await createDocument(server.url, owen.token, ARTICLE, { guestRole: 'viewer' });
+    expect((await api(server.url, owen.token).get(`/documents/${open}/shareable?q=ol`)).body).toEqual([]);
+  });
+
   test('a stock Yjs client writes mentions with its comment; the rule table holds them to their shape and author', async () => {
     const t = await api(server.url, carl.token).post(`/documents/${docId}/threads`, { exact: 'Monday', body: 'Start' });
     const connect = async (token: string) => {

@@ -223,6 +223,7 @@ describe('OpenAPI document', () => {
       [`/documents/${docId}/threads/${thread.body.id}`, '/api/documents/:id/threads/:threadId'],
       [`/documents/${docId}/follow`, '/api/documents/:id/follow'],
       [`/documents/${docId}/mentionable?q=b`, '/api/documents/:id/mentionable'],
+      [`/documents/${docId}/shareable?q=b`, '/api/documents/:id/shareable'],
       ['/me/settings', '/api/me/settings'],
     ];
     for (const [url, path] of gets) {

@@ -92,3 +92,48 @@ describe('marginalia purge-invalid', () => {
     expect(audit.body.some((e: { action: string }) => e.action === 'document.purged')).toBe(true);
   });
 });
+
+describe('purge on compaction', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer({ env: { MARGINALIA_COMPACT_AFTER_UPDATES: '5' } });
+  });
+  afterAll(async () => {
+    await server.dispose();
+  });
+
+  test('junk is deleted before the log is folded; connected clients receive the deletion; it is audited', async () => {
+    const docId = await createDocument(server.url, server.adminToken, ARTICLE);
+    const keys = { empty: 'x', wrongId: crypto.randomUUID() };
+    const owner = connectClient(server.wsUrl, docId, server.adminToken);
+    const watcher = connectClient(server.wsUrl, docId, server.adminToken);
+    let good: string;
+    try {
+      await Promise.all([owner.synced(), watcher.synced()]);
+      good = writeJunk(owner.doc, keys);
+      await waitFor(() => threadsMap(watcher.doc).size === 3, { message: 'the junk reaches the watcher' });
+      // More stored updates than the compaction threshold: the document is compacted, and purged first.
+      for (let i = 0; i < 8; i++) owner.doc.getMap('meta').set(`n${i}`, i);
+      await waitFor(() => threadsMap(watcher.doc).size === 1, { message: 'the purge reaches the watcher' });
+      expect([...threadsMap(watcher.doc).keys()]).toEqual([good]);
+      expect(readThreads(watcher.doc).map((t) => t.comments.map((c) => c.body))).toEqual([['good']]);
+      await waitFor(() => threadsMap(owner.doc).size === 1, { message: 'the purge reaches the writer' });
+      await waitFor(() => watcher.doc.getMap('meta').get('n7') === 7, { message: 'the last update is stored' });
+    } finally {
+      owner.destroy();
+      watcher.destroy();
+    }
+    await server.restart();
+    const fresh = connectClient(server.wsUrl, docId, server.adminToken);
+    try {
+      await fresh.synced();
+      expect([...threadsMap(fresh.doc).keys()]).toEqual([good]);
+      expect(fresh.doc.getMap('meta').get('n7')).toBe(7);
+    } finally {
+      fresh.destroy();
+    }
+    const audit = await api(server.url, server.adminToken).get(`/documents/${docId}/audit`);
+    const purged = audit.body.filter((e: { action: string }) => e.action === 'document.purged');
+    expect(purged.map((e: { detail: unknown }) => e.detail)).toEqual([{ threads: 2, comments: 2, on: 'compaction' }]);
+  });
+});

@@ -8,7 +8,13 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as Y from 'yjs';
-import { WebhookSender, checkTarget, createWebhook, isInternalAddress } from '@marginalia/server/notify/webhooks.js';
+import {
+  WebhookSender,
+  checkTarget,
+  createWebhook,
+  isInternalAddress,
+  postWebhook,
+} from '@marginalia/server/notify/webhooks.js';
 import { openPostgresStorage } from '@marginalia/server/storage/postgres.js';
 import { documentRecord } from '../support/records.js';
 import { POSTGRES_URL, describeIfService, dropSchema, postgresReachable, uniqueSchema } from '../support/services.js';
@@ -91,6 +97,22 @@ describe('internal addresses', () => {
     await expect(checkTarget('http://[::1]/x', false)).rejects.toThrow(/internal address/);
     await expect(checkTarget('ftp://example.org/x', false)).rejects.toThrow(/http or https/);
     await expect(checkTarget('http://localhost:9/x', true)).resolves.toBeInstanceOf(URL);
+  });
+});
+
+describe('a delivery connects only to an address judged when its socket resolves the host', () => {
+  test('a name that resolves to loopback when the socket connects reaches nothing', async () => {
+    const rx = await receiver();
+    try {
+      const byName = new URL(`http://localhost:${rx.port}/hook`);
+      await expect(postWebhook(byName, {}, '{"a":1}', { allowPrivate: false })).rejects.toThrow(/internal address/);
+      expect(rx.received).toHaveLength(0);
+      // The same request with the flag set arrives (the refusal above was the guard, not the receiver).
+      expect(await postWebhook(new URL(rx.url), {}, '{"a":1}', { allowPrivate: true })).toBe(204);
+      expect(rx.received.map((r) => r.json)).toEqual([{ a: 1 }]);
+    } finally {
+      await rx.close();
+    }
   });
 });
 

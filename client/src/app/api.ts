@@ -88,6 +88,24 @@ export interface Member {
 
 export type ImportFormat = 'text' | 'markdown' | 'html';
 export type ExportFormat = 'md' | 'html' | 'w3c' | 'csv' | 'docx' | 'json';
+/** What POST /api/documents/:id/import reads: W3C Web Annotations, or a Marginalia JSON dump. */
+export type AnnotationImportFormat = 'w3c' | 'json';
+
+/** The import report (docs/API.md "Exports and imports"). */
+export interface AnnotationImportResult {
+  /** Threads created, orphans included. */
+  imported: number;
+  /** Threads whose passage was not found: stored as orphans. */
+  orphaned: { id: string; exact: string; reason: string }[];
+  /** Threads already in the document: not created again. */
+  skipped: number;
+  /** Comments written. */
+  comments: number;
+  /** Annotations not imported at all. */
+  rejected: { id: string; reason: string }[];
+  /** Tags left off because the importer may not add them to the vocabulary. */
+  droppedTags: string[];
+}
 
 export class ApiError extends Error {
   constructor(
@@ -240,6 +258,9 @@ export const api = {
       'POST',
       `${docPath(id)}/versions/${encodeURIComponent(version)}/restore`,
     ),
+  /** Imports annotations (already parsed from the file) into the document; connected clients see them live. */
+  importAnnotations: (id: string, format: AnnotationImportFormat, annotations: unknown) =>
+    request<AnnotationImportResult>('POST', `${docPath(id)}/import?format=${format}`, annotations),
   reviseArticle: (id: string, input: { format: ImportFormat; content: string }, dryRun: boolean) =>
     request<{ version: string | null; anchors: AnchorCounts }>(
       'PUT',
@@ -250,6 +271,11 @@ export const api = {
     request<Person[]>(
       'GET',
       `/documents/${encodeURIComponent(id)}/mentionable?q=${encodeURIComponent(q)}&limit=${limit}`,
+    ),
+  shareable: (id: string, q = '', limit = 8) =>
+    request<Person[]>(
+      'GET',
+      `/documents/${encodeURIComponent(id)}/shareable?q=${encodeURIComponent(q)}&limit=${limit}`,
     ),
   notifications: (query = '') => request<NotificationPage>('GET', `/notifications${query}`),
   markRead: (which: { ids: string[] } | { all: true }) =>

@@ -1,7 +1,11 @@
-/** Export menu: every format the server offers (GET /api/documents/:id/export?format=…). */
-import { useState } from 'react';
+/**
+ * Export menu: every format the server offers (GET /api/documents/:id/export?format=…), and for those who may
+ * comment, "Import annotations…" (the dialog is the header's, so it outlives the menu).
+ */
+import { useEffect, useState } from 'react';
 import { useDismiss } from '../ui/useDismiss';
-import { downloadExport, type ExportFormat } from '../app/api';
+import { ApiError, downloadExport, type ExportFormat } from '../app/api';
+import { useStoreState } from '../app/store';
 import { useDocument } from '../views/document/DocumentContext';
 
 const FORMATS: Array<{ format: ExportFormat; label: string; hint: string }> = [
@@ -13,12 +17,17 @@ const FORMATS: Array<{ format: ExportFormat; label: string; hint: string }> = [
   { format: 'json', label: 'JSON', hint: 'threads as data' },
 ];
 
-export function ExportMenu() {
-  const { docId, info, model } = useDocument();
+export function ExportMenu({ onImport }: { onImport?: () => void }) {
+  const { docId, info, model, session } = useDocument();
   const [open, setOpen] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<{ message: string; offline: boolean } | null>(null);
   const [busy, setBusy] = useState<ExportFormat | null>(null);
   const root = useDismiss(open, () => setOpen(false));
+  const connected = useStoreState(session.connection, (s) => s.status === 'connected');
+  // "The server cannot be reached" is no longer true once the document's connection is back.
+  useEffect(() => {
+    if (connected) setError((e) => (e?.offline ? null : e));
+  }, [connected]);
 
   async function run(format: ExportFormat) {
     setBusy(format);
@@ -27,7 +36,7 @@ export function ExportMenu() {
       await downloadExport(docId, format, model.snapshot.getState().title || info.title);
       setOpen(false);
     } catch (e) {
-      setError((e as Error).message);
+      setError({ message: (e as Error).message, offline: e instanceof ApiError && e.offline });
     } finally {
       setBusy(null);
     }
@@ -63,8 +72,23 @@ export function ExportMenu() {
           ))}
           {error && (
             <p className="form-error" role="alert">
-              {error}
+              {error.message}
             </p>
+          )}
+          {onImport && (
+            <div role="group" aria-label="Import" className="menu-group">
+              <button
+                type="button"
+                role="menuitem"
+                onClick={() => {
+                  setOpen(false);
+                  onImport();
+                }}
+              >
+                <span>Import annotations…</span>
+                <span className="hint">W3C or JSON</span>
+              </button>
+            </div>
           )}
         </div>
       )}

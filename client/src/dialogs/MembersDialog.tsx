@@ -8,6 +8,7 @@ import { api, type Member } from '../app/api';
 import { Dialog } from '../ui/Dialog';
 import { roleLabel } from '../ui/format';
 import { useDocument } from '../views/document/DocumentContext';
+import { refreshPeople } from '../threads/people';
 
 export function MembersDialog({ onClose }: { onClose: () => void }) {
   const { docId, user } = useDocument();
@@ -23,6 +24,7 @@ export function MembersDialog({ onClose }: { onClose: () => void }) {
       const [list, info] = await Promise.all([api.members(docId), api.document(docId)]);
       setMembers(list);
       setGuestRole(info.guestRole);
+      void refreshPeople(docId); // who may be mentioned follows
     } catch (e) {
       setError((e as Error).message);
     }
@@ -32,6 +34,7 @@ export function MembersDialog({ onClose }: { onClose: () => void }) {
     setError(null);
     try {
       setGuestRole((await api.setGuestRole(docId, next)).guestRole);
+      void refreshPeople(docId);
     } catch (e) {
       setError((e as Error).message);
     }

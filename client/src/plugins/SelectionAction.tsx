@@ -37,6 +37,12 @@ function selectionInArticle(editor: LexicalEditor): Range | null {
   return root.contains(range.commonAncestorContainer) ? range : null;
 }
 
+/** The screen boxes of a selection's words; none when it holds no words (only a paragraph break, say). */
+function visibleRects(range: Range): DOMRect[] {
+  if (range.toString().trim() === '') return [];
+  return Array.from(range.getClientRects()).filter((r) => r.width > 0 && r.height > 0);
+}
+
 export function SelectionActionPlugin({ layer }: { layer: HTMLElement | null }) {
   const [editor] = useLexicalComposerContext();
   const { model, actions, permissions } = useDocument();
@@ -46,30 +52,54 @@ export function SelectionActionPlugin({ layer }: { layer: HTMLElement | null }) 
   useEffect(() => {
     if (!permissions.canComment || !layer) return;
     let frame = 0;
+    let last: ButtonPlace | null = null;
     const update = () => {
       frame = 0;
       const range = selectionInArticle(editor);
-      if (!range) return setPlace(null);
-      const rects = range.getClientRects();
+      const rects = range ? visibleRects(range) : [];
+      // Nothing selected, or a selection that covers no words (what is left of one whose text was deleted):
+      // no button, rather than one floating over nothing.
+      if (rects.length === 0) {
+        last = null;
+        setPlace(null);
+        setNotice(null);
+        return;
+      }
       const box = layer.getBoundingClientRect();
-      setNotice(null);
       // On a touch screen the system's own selection menu sits above the selection: the button goes below
       // its last line there, above its first line elsewhere; centred on that line, never past the edges.
       const below = window.matchMedia('(pointer: coarse)').matches;
-      const line = (below ? rects[rects.length - 1] : rects[0]) ?? range.getBoundingClientRect();
+      const line = (below ? rects[rects.length - 1] : rects[0])!;
       const center = line.left + line.width / 2 - box.left;
-      setPlace({
+      const next = {
         top: Math.round(below ? line.bottom - box.top + 10 : line.top - box.top - 42),
         left: Math.round(Math.min(Math.max(center, 70), box.width - 70)),
-      });
+      };
+      // The selection moved: a refusal shown for the old one no longer applies.
+      if (!last || last.top !== next.top || last.left !== next.left) setNotice(null);
+      last = next;
+      setPlace(next);
     };
     // The DOM selection, for every role: a read-only editor's selection is what commenters comment on.
     const onChange = () => {
       if (!frame) frame = requestAnimationFrame(update);
     };
     document.addEventListener('selectionchange', onChange);
+    // Chromium fires no selectionchange when an edit removes the nodes the selection was in (Backspace over a
+    // whole paragraph collapses it silently), and none when the text under an unchanged selection moves (a
+    // remote edit above it, the column reflowing): the button is measured again after every editor update and
+    // every change of the article's size.
+    const unregister = editor.registerUpdateListener(onChange);
+    const resized = new ResizeObserver(onChange);
+    resized.observe(layer);
+    const root = editor.getRootElement();
+    if (root) resized.observe(root);
+    window.addEventListener('resize', onChange);
     return () => {
       document.removeEventListener('selectionchange', onChange);
+      window.removeEventListener('resize', onChange);
+      resized.disconnect();
+      unregister();
       if (frame) cancelAnimationFrame(frame);
     };
   }, [editor, layer, permissions.canComment]);

@@ -1,11 +1,37 @@
 /**
  * A textarea for a comment: Enter sends, Shift+Enter starts a new line, Escape cancels. Used for new
  * threads, replies and edits alike. Typing `@` offers the people who may read the document (arrows to move,
- * Enter or Tab to choose, Escape to close); the comment is sent with the ids of the people it mentions.
+ * Enter or Tab to choose, Escape to close) — and, to an owner, accounts that cannot, marked "no access"; the
+ * comment is sent with the ids of the people it mentions. A mention that will notify nobody is pointed out at
+ * once (announced): a guest (guests have no inbox), someone who cannot see the document (an owner may share it
+ * with them from there), or a name nobody has.
  */
-import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
+import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import type { Person } from '../app/api';
-import { matchPeople, mentionedIds, unknownMentions } from './people';
+import type { Presence } from '../collab/presence';
+import { newStore, useStoreState } from '../app/store';
+import { isGuest } from '../ui/format';
+import { useDocument } from '../views/document/DocumentContext';
+import { guestNamed, matchPeople, mentionedIds, outsidersMatching, shareWith, unknownMentions } from './people';
+
+/** What a box needs to say more about a mention than "nobody with access": the document, who is here, the role. */
+export interface MentionContext {
+  docId: string;
+  /** The caller may manage the document's members (owners, administrators). */
+  canShare: boolean;
+  /** Who is here (the guests among them cannot be mentioned). */
+  presence: Presence;
+}
+
+/** The mention context of the document open in this view. */
+export function useMentionContext(): MentionContext {
+  const { docId, permissions, session } = useDocument();
+  const canShare = permissions.isOwner;
+  return useMemo(() => ({ docId, canShare, presence: session.presence }), [docId, canShare, session]);
+}
+
+const MAX_OPTIONS = 8;
+const NO_PEERS = newStore<{ list: readonly { userId: string; name: string }[] }>({ list: [] });
 
 /** The `@query` just before the caret, if the caret is in one. */
 function mentionQuery(text: string, caret: number): { start: number; query: string } | null {
@@ -26,6 +52,7 @@ export function CommentBox({
   value,
   onValueChange,
   people = [],
+  mentionContext,
 }: {
   label: string;
   submitLabel: string;
@@ -43,6 +70,7 @@ export function CommentBox({
   onValueChange?: (value: string) => void;
   /** Who may be mentioned (none: no suggestions). */
   people?: readonly Person[];
+  mentionContext?: MentionContext;
 }) {
   const [ownBody, setOwnBody] = useState(initial);
   const body = value ?? ownBody;
@@ -52,13 +80,37 @@ export function CommentBox({
   const id = useId();
   const ref = useRef<HTMLTextAreaElement>(null);
   const expanded = !compact || focused || body.length > 0;
-  const [suggest, setSuggest] = useState<{ start: number; end: number; options: Person[]; index: number } | null>(null);
+  const [query, setQuery] = useState<{ start: number; end: number; query: string } | null>(null);
+  const [index, setIndex] = useState(0);
+  const [outsiders, setOutsiders] = useState<{ query: string; list: Person[] } | null>(null);
   const listId = useId();
+  const canShare = mentionContext?.canShare === true;
+  const docId = mentionContext?.docId;
+
+  // To an owner, the suggestions also offer accounts that cannot read the document (looked up by prefix).
+  const asked = canShare && query && query.query ? query.query : null;
+  useEffect(() => {
+    if (!asked || !docId) return;
+    let live = true;
+    void outsidersMatching(docId, asked).then((list) => live && setOutsiders({ query: asked, list }));
+    return () => {
+      live = false;
+    };
+  }, [asked, docId]);
+
+  const readers = query ? matchPeople(people, query.query, MAX_OPTIONS) : [];
+  const others =
+    asked && outsiders?.query === asked ? outsiders.list.filter((p) => !people.some((r) => r.id === p.id)) : [];
+  const options = [
+    ...readers.map((person) => ({ person, access: true })),
+    ...others.slice(0, MAX_OPTIONS - readers.length).map((person) => ({ person, access: false })),
+  ];
+  const suggest = query && options.length ? { ...query, options, index: Math.min(index, options.length - 1) } : null;
 
   function updateSuggestions(text: string, caret: number) {
     const q = people.length ? mentionQuery(text, caret) : null;
-    const options = q ? matchPeople(people, q.query) : [];
-    setSuggest(q && options.length ? { start: q.start, end: caret, options, index: 0 } : null);
+    setQuery(q ? { start: q.start, end: caret, query: q.query } : null);
+    setIndex(0);
   }
 
   function choose(person: Person) {
@@ -66,7 +118,7 @@ export function CommentBox({
     const inserted = `@${person.username} `;
     const next = body.slice(0, suggest.start) + inserted + body.slice(suggest.end);
     setBody(next);
-    setSuggest(null);
+    setQuery(null);
     const caret = suggest.start + inserted.length;
     requestAnimationFrame(() => {
       ref.current?.focus();
@@ -101,18 +153,18 @@ export function CommentBox({
       if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
         event.preventDefault();
         const step = event.key === 'ArrowDown' ? 1 : -1;
-        setSuggest({ ...suggest, index: (suggest.index + step + n) % n });
+        setIndex((suggest.index + step + n) % n);
         return;
       }
       if ((event.key === 'Enter' || event.key === 'Tab') && !event.shiftKey && !event.nativeEvent.isComposing) {
         event.preventDefault();
-        choose(suggest.options[suggest.index]!);
+        choose(suggest.options[suggest.index]!.person);
         return;
       }
       if (event.key === 'Escape') {
         event.preventDefault();
         event.stopPropagation();
-        setSuggest(null);
+        setQuery(null);
         return;
       }
     }
@@ -147,7 +199,7 @@ export function CommentBox({
         onFocus={() => setFocused(true)}
         onBlur={() => {
           setFocused(false);
-          setSuggest(null);
+          setQuery(null);
         }}
         onChange={(e) => {
           setBody(e.target.value);
@@ -158,23 +210,31 @@ export function CommentBox({
       />
       {suggest && (
         <ul className="mention-suggestions" role="listbox" id={listId} aria-label="People to mention">
-          {suggest.options.map((p, i) => (
+          {suggest.options.map(({ person: p, access }, i) => (
             <li
               key={p.id}
               id={`${listId}-${i}`}
               role="option"
               aria-selected={i === suggest.index}
+              className={access ? undefined : 'no-access'}
               onMouseDown={(e) => {
                 e.preventDefault();
                 choose(p);
               }}
             >
               <span className="mention-name">{p.name}</span> <span className="mention-username">@{p.username}</span>
+              {!access && <span className="mention-access"> · no access</span>}
             </li>
           ))}
         </ul>
       )}
-      {people.length > 0 && !suggest && <UnknownMentions names={unknownMentions(body, people)} />}
+      {people.length > 0 && (
+        <MentionNotes
+          names={suggest ? [] : unknownMentions(body, people)}
+          context={mentionContext}
+          onShared={() => ref.current?.focus({ preventScroll: true })}
+        />
+      )}
       {error && (
         <p className="form-error" role="alert">
           {error}
@@ -206,14 +266,106 @@ export function CommentBox({
   );
 }
 
-/** Says at once that a name typed after `@` is nobody who can see the document, so nobody will be told. */
-function UnknownMentions({ names }: { names: string[] }) {
-  if (names.length === 0) return null;
-  const list = names.map((n) => `@${n}`).join(', ');
+/**
+ * Says at once (a polite live region, so screen readers announce it) who a comment's mentions will not reach: guests
+ * (no inbox), accounts that cannot see the document — with, for an owner, a button sharing it with them as a
+ * commenter — and names nobody who can see it has.
+ */
+function MentionNotes({
+  names,
+  context,
+  onShared,
+}: {
+  names: string[];
+  context: MentionContext | undefined;
+  onShared: () => void;
+}) {
+  const peers = useStoreState(context?.presence.peers ?? NO_PEERS, (s) => s.list);
+  const guests = peers.filter((p) => isGuest(p.userId));
+  const canShare = context?.canShare === true;
+  const docId = context?.docId;
+  /** Owners: what the look-up found for each name (an account that cannot read, or null: no such account). */
+  const [found, setFound] = useState<ReadonlyMap<string, Person | null>>(new Map());
+  const [shared, setShared] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const key = names.join(' ');
+
+  useEffect(() => {
+    if (!canShare || !docId || !key) return;
+    let live = true;
+    for (const name of key.split(' ')) {
+      void outsidersMatching(docId, name).then((list) => {
+        if (!live) return;
+        const person = list.find((p) => p.username === name) ?? null;
+        setFound((m) => (m.get(name) === person ? m : new Map(m).set(name, person)));
+      });
+    }
+    return () => {
+      live = false;
+    };
+  }, [canShare, docId, key]);
+
+  const guestNotes: string[] = [];
+  const outsiders: Person[] = [];
+  const unknown: string[] = [];
+  for (const name of names) {
+    const guest = guestNamed(name, guests);
+    if (guest) {
+      if (!guestNotes.includes(guest.name)) guestNotes.push(guest.name);
+      continue;
+    }
+    if (!canShare) {
+      unknown.push(name);
+      continue;
+    }
+    const person = found.get(name);
+    if (person) outsiders.push(person);
+    else if (person === null) unknown.push(name);
+    // not looked up yet: said once it is (a moment)
+  }
+
+  async function share(person: Person) {
+    if (!docId) return;
+    setError(null);
+    try {
+      await shareWith(docId, person);
+      setShared(`${person.name} can now see this document, as a commenter, and will be notified.`);
+      onShared();
+    } catch (e) {
+      setError(`Could not share with ${person.name}: ${(e as Error).message}`);
+    }
+  }
+
+  const list = unknown.map((n) => `@${n}`).join(', ');
   return (
-    <p className="hint mention-unknown" role="status">
-      {list} {names.length === 1 ? 'is' : 'are'} not someone who can see this document: they will not be notified. An
-      owner can share it with them under Members.
-    </p>
+    <div className="mention-notes" role="status">
+      {guestNotes.map((name) => (
+        <p key={`guest:${name}`} className="hint mention-unknown">
+          {name} is a guest: guests have no inbox, so they will not be notified.
+        </p>
+      ))}
+      {outsiders.map((person) => (
+        <p key={person.id} className="hint mention-unknown mention-outsider">
+          <span>{person.name} cannot see this document: they will not be notified.</span>{' '}
+          <button
+            type="button"
+            className="link"
+            onMouseDown={(e) => e.preventDefault()}
+            onClick={() => void share(person)}
+          >
+            Share with {person.name}
+          </button>
+        </p>
+      ))}
+      {unknown.length > 0 && (
+        <p className="hint mention-unknown">
+          {canShare
+            ? `${list}: no account has ${unknown.length === 1 ? 'this name' : 'these names'}, so nobody will be notified.`
+            : `${list} ${unknown.length === 1 ? 'is' : 'are'} not someone who can see this document: they will not be notified. An owner can share it with them under Members.`}
+        </p>
+      )}
+      {error && <p className="form-error">{error}</p>}
+      {shared && <p className="hint mention-shared">{shared}</p>}
+    </div>
   );
 }

@@ -5,7 +5,7 @@
 import { useEffect, useRef, type CSSProperties, type Ref } from 'react';
 import { useDocument } from '../views/document/DocumentContext';
 import { usePlacement, useUiState, type Draft } from '../views/document/uiStore';
-import { CommentBox } from './CommentBox';
+import { CommentBox, useMentionContext } from './CommentBox';
 import { usePeople } from './people';
 
 export function CommentComposer({
@@ -19,6 +19,7 @@ export function CommentComposer({
 }) {
   const { session, model, actions, ui, docId } = useDocument();
   const people = usePeople(docId);
+  const mentionContext = useMentionContext();
   const own = useRef<HTMLElement | null>(null);
   const draftTop = usePlacement(ui).draftTop;
   const vocabulary = model.snapshot.getState().vocabulary;
@@ -102,6 +103,7 @@ export function CommentComposer({
         onEscape={keep}
         onCancel={() => actions.cancelThread(true)}
         people={people}
+        mentionContext={mentionContext}
         onSubmit={(body, mentions) => actions.postThread(draft, body, tags, mentions)}
       />
     </article>

@@ -22,7 +22,7 @@ import { fullTime, isGuest, personName, timeAgo, userColor } from '../ui/format'
 import { useSettled } from '../ui/useSettled';
 import { useDocument, type DocumentContextValue } from '../views/document/DocumentContext';
 import { useUiState } from '../views/document/uiStore';
-import { CommentBox } from './CommentBox';
+import { CommentBox, useMentionContext } from './CommentBox';
 import { CommentText } from './CommentText';
 import { usePeople } from './people';
 import { TagPicker } from './TagPicker';
@@ -62,6 +62,7 @@ function CommentView({
 }) {
   const { actions, docId } = useDocument();
   const people = usePeople(docId);
+  const mentionContext = useMentionContext();
   const classes = `comment${linked ? ' linked' : ''}${fresh ? ' new' : ''}`;
   const [editing, setEditing] = useState(false);
   if (comment.deleted) {
@@ -128,6 +129,7 @@ function CommentView({
           autoFocus
           onCancel={() => setEditing(false)}
           people={people}
+          mentionContext={mentionContext}
           onSubmit={(body, mentions) => {
             const refusal = actions.editComment(threadId, comment.id, comment.body, body, mentions);
             if (!refusal) setEditing(false);
@@ -167,6 +169,7 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
   const style: CSSProperties = { top };
   const { session, user, permissions, ui, actions, model, info, docId } = useDocument();
   const people = usePeople(docId);
+  const mentionContext = useMentionContext();
   const linked = useUiState(ui, (s) => (s.linked?.threadId === thread.id ? s.linked.commentId : null));
   const read = useUiState(ui, (s) => s.read.has(thread.id));
   // What is new to this reader: others' comments since their last view, until the thread is focused.
@@ -324,6 +327,7 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
                 typingPublisher.stop();
               }}
               people={people}
+              mentionContext={mentionContext}
               onSubmit={(body, mentions) => {
                 const refusal = actions.reply(thread.id, body, mentions);
                 if (!refusal) typingPublisher.stop();

@@ -3,30 +3,72 @@
  * and shared by every comment box and comment of it. Mentions are written as `@username`; the same token rules as
  * the server's (server/src/mentions.ts) say which words are mentions.
  */
-import { useEffect, useState } from 'react';
 import { mentionsIn } from '@marginalia/shared';
 import { api, type Person } from '../app/api';
+import { newStore, useStoreState, type Store } from '../app/store';
 
-const cache = new Map<string, Promise<Person[]>>();
+const stores = new Map<string, Store<{ list: readonly Person[] }>>();
+/** Owners' look-ups of accounts that cannot read a document, by document and prefix. */
+const outsiderLookups = new Map<string, Promise<Person[]>>();
 
-export function usePeople(docId: string): Person[] {
-  const [people, setPeople] = useState<Person[]>([]);
-  useEffect(() => {
-    let live = true;
-    let request = cache.get(docId);
-    if (!request) {
-      request = api.mentionable(docId, '', 200).catch(() => {
-        cache.delete(docId);
-        return [];
-      });
-      cache.set(docId, request);
-    }
-    void request.then((p) => live && setPeople(p));
-    return () => {
-      live = false;
-    };
-  }, [docId]);
-  return people;
+function fetchPeople(docId: string, store: Store<{ list: readonly Person[] }>): Promise<void> {
+  return api.mentionable(docId, '', 200).then(
+    (list) => store.setState({ list }),
+    () => void stores.delete(docId), // the next box to open asks again
+  );
+}
+
+function storeOf(docId: string): Store<{ list: readonly Person[] }> {
+  let store = stores.get(docId);
+  if (!store) {
+    store = newStore<{ list: readonly Person[] }>({ list: [] });
+    stores.set(docId, store);
+    void fetchPeople(docId, store);
+  }
+  return store;
+}
+
+export function usePeople(docId: string): readonly Person[] {
+  return useStoreState(storeOf(docId), (s) => s.list);
+}
+
+/** Asks again who may read the document (after its members changed); every box and comment of it follows. */
+export async function refreshPeople(docId: string): Promise<void> {
+  for (const key of outsiderLookups.keys()) if (key.startsWith(`${docId}\n`)) outsiderLookups.delete(key);
+  const store = stores.get(docId);
+  if (store) await fetchPeople(docId, store);
+}
+
+/**
+ * Owners only (GET …/shareable): accounts that cannot read the document whose username or a word of whose name
+ * starts with `prefix`. Asked once per prefix until the members change.
+ */
+export function outsidersMatching(docId: string, prefix: string): Promise<Person[]> {
+  const key = `${docId}\n${prefix.toLowerCase()}`;
+  let lookup = outsiderLookups.get(key);
+  if (!lookup) {
+    lookup = api.shareable(docId, prefix, 8).catch(() => {
+      outsiderLookups.delete(key);
+      return [];
+    });
+    outsiderLookups.set(key, lookup);
+  }
+  return lookup;
+}
+
+/** Shares the document with `person` as a commenter (owners), then refreshes who may be mentioned. */
+export async function shareWith(docId: string, person: Person): Promise<void> {
+  await api.setMember(docId, person.username, 'commenter');
+  await refreshPeople(docId);
+}
+
+/** The guest among `guests` that `@token` names (a guest has no username: their name, or its first word). */
+export function guestNamed<T extends { name: string }>(token: string, guests: readonly T[]): T | undefined {
+  const t = token.toLowerCase();
+  return guests.find((g) => {
+    const words = g.name.toLowerCase().trim().split(/\s+/);
+    return words.join('') === t || words[0] === t;
+  });
 }
 
 /** The ids of the people a text mentions, each once, in order. */

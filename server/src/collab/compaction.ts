@@ -3,8 +3,13 @@
  * snapshot — from what is stored, not from memory, in a worker thread while writes go on (one compaction per
  * document at a time). Only the entries it folded leave the log; a failed compaction leaves the log intact and is
  * retried after the next write.
+ *
+ * Before folding, junk no reader can read (thread and comment maps older server versions let clients store:
+ * `purgeInvalid`) is deleted as a server-side change through the write path, so connected clients (on every
+ * instance) receive the deletion and the snapshot holds none of it; each purge is audited (`document.purged`).
  */
 import * as Y from 'yjs';
+import { ORIGIN, purgeInvalid } from '@marginalia/shared';
 import type { Storage } from '../storage/types.js';
 import type { Limits } from '../config.js';
 import { foldInWorker } from '../storage/storage-worker.js';
@@ -40,6 +45,7 @@ export class Compaction implements Extension {
   private async compact(document: LiveDocument): Promise<void> {
     const started = performance.now();
     try {
+      await this.purgeJunk(document);
       const out: { folded?: { entries: number; bytes: number; update: Uint8Array; stateVector: Uint8Array } } = {};
       const upto = await this.storage.log.compact(document.id, async (state) => {
         const { update, stateVector } = await foldInWorker(state);
@@ -59,5 +65,14 @@ export class Compaction implements Extension {
       // The log is intact; compaction is retried after the next write.
       document.log.warn('compaction failed', { error: (e as Error).message });
     }
+  }
+
+  private async purgeJunk(document: LiveDocument): Promise<void> {
+    let purged: ReturnType<typeof purgeInvalid> = { threads: [], comments: 0 };
+    await document.change((doc) => void (purged = purgeInvalid(doc)), ORIGIN.purgeInvalid);
+    if (purged.threads.length === 0 && purged.comments === 0) return;
+    const detail = { threads: purged.threads.length, comments: purged.comments, on: 'compaction' };
+    document.log.info('unreadable thread entries purged', detail);
+    await this.storage.audit({ docId: document.id, actorId: null, action: 'document.purged', detail });
   }
 }

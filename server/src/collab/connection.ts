@@ -33,7 +33,6 @@ import type { AccessDecision } from '../access.js';
 export type AccessCheck = () => Promise<AccessDecision>;
 
 /** Longest timer Node keeps (about 24.8 days); a later expiry is checked again when it fires. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** What happened on a socket before its Connection existed (it was upgraded while the document loaded). */
 export interface EarlyStart {
@@ -47,8 +46,9 @@ export interface EarlyStart {
 let connections = 0;
 
 export class Connection implements Peer {
-  /** Logs about this connection (each line carries the document id and the connection's number). */
-  readonly log: Log;
+  /** This connection's number, carried by each line it logs. */
+  private readonly number = ++connections;
+  private childLog: Log | null = null;
   /** Awareness client ids this connection has announced; cleared when it leaves. */
   readonly controlledIds = new Set<number>();
   alive = true;
@@ -64,7 +64,6 @@ export class Connection implements Peer {
   private readonly bytes: TokenBucket;
   /** Who writes through this connection, as admission sees it (its role is re-read before each update). */
   private readonly writer: Writer;
-  private expiryTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly ws: WebSocket,
@@ -80,8 +79,6 @@ export class Connection implements Peer {
     private readonly check: AccessCheck | null = null,
   ) {
     this.writer = { role, userId: principal.id, userName: principal.name };
-    this.log = live.log.child({ conn: ++connections });
-    if (principal.exp) this.closeAtExpiry(principal.exp);
     this.messages = new TokenBucket(limits.maxMessagesPerSecond, limits.maxMessagesPerSecond * 2);
     this.bytes = new TokenBucket(
       limits.maxBytesPerSecond,
@@ -102,6 +99,16 @@ export class Connection implements Peer {
       this.sent = early.sent;
       for (const f of early.frames) this.onFrame(f.data, f.isBinary);
     }
+    this.expireIfDue(Date.now());
+  }
+
+  /**
+   * Logs about this connection (each line carries the document id and the connection's number). Made on first use:
+   * most connections never log, and a child logger costs kilobytes per idle connection.
+   */
+  get log(): Log {
+    this.childLog ??= this.live.log.child({ conn: this.number });
+    return this.childLog;
   }
 
   send(message: Uint8Array | Outgoing): void {
@@ -121,12 +128,14 @@ export class Connection implements Peer {
     }
   }
 
-  /** The token expires: the socket closes 4401 then (the shipped client has reconnected with a fresh one before). */
-  private closeAtExpiry(exp: number): void {
-    const wait = exp - Date.now();
-    if (wait <= 0) return this.close(CLOSE.unauthorized, 'token expired; sign in again');
-    this.expiryTimer = setTimeout(() => this.closeAtExpiry(exp), Math.min(wait, MAX_TIMER_MS));
-    this.expiryTimer.unref();
+  /**
+   * Once the token has expired the socket closes 4401 (the shipped client has reconnected with a fresh one before).
+   * Checked at the upgrade and by the endpoint's one sweep over all connections (no timer per connection).
+   */
+  expireIfDue(now: number): boolean {
+    if (!this.principal.exp || this.principal.exp > now) return false;
+    this.close(CLOSE.unauthorized, 'token expired; sign in again');
+    return true;
   }
 
   /** The role taken away or changed elsewhere: closed (`code`), or, for a new role, admitted with it from now on. */
@@ -265,7 +274,6 @@ export class Connection implements Peer {
   private onClosed(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.expiryTimer) clearTimeout(this.expiryTimer);
     this.live.peers.delete(this);
     this.live.forgetAwareness(this);
     this.hooks.onDisconnect(this);

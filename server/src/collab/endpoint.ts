@@ -10,13 +10,20 @@ import { DOC_ID, decideAccess, type TokenRefusals } from '../access.js';
 import { TokenError, type Tokens, type Principal } from '../auth/tokens.js';
 import type { Config } from '../config.js';
 import type { Storage } from '../storage/types.js';
-import { Connection, type EarlyStart } from './connection.js';
+import { Connection, type AccessCheck, type EarlyStart } from './connection.js';
 import type { DocumentRegistry, EarlyHold } from './registry.js';
 import type { Hooks } from './hooks.js';
 import { CLOSE } from './protocol.js';
 import { log } from '../log.js';
 import { ConnectionLimit, SharedLimits } from '../shared-limits.js';
 import { SESSION_COOKIE, readCookie } from '../auth/cookies.js';
+
+const EXPIRY_SWEEP_MS = 1000;
+
+/** A socket's error listener, for its whole life: a plain function, so it keeps no upgrade's scope alive. */
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
 
 export interface CollabEndpoint {
   readonly connections: Set<Connection>;
@@ -67,8 +74,16 @@ export function attachCollabEndpoint(server: Server, services: CollabServices): 
     wss.handleUpgrade(req, socket, head, (ws) => ws.close(code, reason));
   };
 
+  // Closures a connection keeps for its lifetime are made here, not inside the upgrade's own functions: a closure
+  // keeps its whole enclosing scope alive (the upgrade request, its URL, the stored state being loaded).
+  const closesIp = (ip: string) => () => perIp.close(ip);
+  const accessCheck =
+    (refusals: TokenRefusals | null, principal: Principal & { jti: string; exp: number }, docId: string): AccessCheck =>
+    () =>
+      decideAccess(storage, refusals, principal, docId);
+
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroyOnError);
     const url = new URL(req.url ?? '/', 'http://localhost');
     const match = /^\/collab\/([^/]*)$/.exec(url.pathname);
     if (!match) return refuseHttp(socket, 404, 'Not Found');
@@ -87,7 +102,7 @@ export function attachCollabEndpoint(server: Server, services: CollabServices): 
       }
       if (!admitted) return refuseHttp(socket, 429, 'Too Many Requests: too many connections from this address');
       if (socket.destroyed) return perIp.close(ip);
-      socket.once('close', () => perIp.close(ip));
+      socket.once('close', closesIp(ip));
       // A browser sends its session cookie with the upgrade; other clients pass ?token=.
       await accept(req, socket, head, docId, url.searchParams.get('token') ?? readCookie(req, SESSION_COOKIE));
     })();
@@ -110,7 +125,7 @@ export function attachCollabEndpoint(server: Server, services: CollabServices): 
       const decided = await decideAccess(storage, refusals, principal, docId);
       if ('refused' in decided) return acceptThenClose(req, socket, head, decided.refused, decided.reason);
       const role = decided.role;
-      const check = () => decideAccess(storage, refusals, principal, docId);
+      const check = accessCheck(refusals, principal, docId);
       let hold: EarlyHold;
       try {
         hold = await registry.acquireEarly(docId);
@@ -171,6 +186,12 @@ export function attachCollabEndpoint(server: Server, services: CollabServices): 
     }
   }, config.limits.pingIntervalMs);
   pinger.unref();
+  // Connections whose token expired are closed within a second.
+  const expiries = setInterval(() => {
+    const now = Date.now();
+    for (const c of [...connections]) c.expireIfDue(now);
+  }, EXPIRY_SWEEP_MS);
+  expiries.unref();
 
   return {
     connections,
@@ -179,6 +200,7 @@ export function attachCollabEndpoint(server: Server, services: CollabServices): 
     },
     close() {
       clearInterval(pinger);
+      clearInterval(expiries);
       wss.close();
     },
   };

@@ -275,6 +275,54 @@ export function notificationRoutes(ctx: AppContext, services: NotifyServices): R
     },
   );
 
+  /**
+   * For the document's owners only: accounts that cannot read it (not members, not administrators, not disabled;
+   * none while it is open to guests, when every account may read it), so that a comment mentioning one can say so
+   * and offer to share the document. Nobody else learns who has an account.
+   */
+  route(
+    r,
+    'get',
+    '/documents/:id/shareable',
+    {
+      tag: T,
+      summary: 'Accounts that cannot read the document (owners: to share it with someone a comment mentions)',
+      access: 'owner',
+      query: MentionableQuery,
+      responses: { 200: { description: 'people', schema: z.array(A.Mentioned) } },
+    },
+    async (req, res) => {
+      const { record } = await documentAccess(ctx, res, req.params.id, 'owner');
+      const q = typeof req.query.q === 'string' ? req.query.q.trim().toLowerCase().slice(0, 64) : '';
+      const limit = Math.min(Math.max(Number(req.query.limit) || 20, 1), 200);
+      if (record.guestRole !== null) {
+        res.json([]);
+        return;
+      }
+      const like = q.replace(/[\\%_]/g, (c) => `\\${c}`);
+      let users = db
+        .selectFrom('users')
+        .select(['id', 'username', 'name'])
+        .where(sql<boolean>`NOT users.disabled AND NOT users.is_admin`)
+        .where((eb) =>
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom('memberships')
+                .select('user_id')
+                .whereRef('memberships.user_id', '=', 'users.id')
+                .where('memberships.doc_id', '=', record.id),
+            ),
+          ),
+        );
+      if (q)
+        users = users.where(
+          sql<boolean>`(lower(username) LIKE ${like + '%'} ESCAPE '\\' OR lower(name) LIKE ${like + '%'} ESCAPE '\\' OR lower(name) LIKE ${'% ' + like + '%'} ESCAPE '\\')`,
+        );
+      res.json(await users.orderBy('username').limit(limit).execute());
+    },
+  );
+
   // Webhooks: the document's owners.
   route(
     r,

@@ -29,7 +29,7 @@ import {
 import type { Principal } from '../auth/tokens.js';
 import { HttpError, forbidden, parseBody } from './errors.js';
 import { documentAccess, type AppContext } from './context.js';
-import { readDocumentAt, versionParam } from '../versions/read.js';
+import { readResolvedThreadsAt, versionParam } from '../versions/read.js';
 import { resolveMentions, type MentionedUser } from '../mentions.js';
 import { route } from './api-spec.js';
 import * as A from './api-answers.js';
@@ -134,7 +134,7 @@ export function threadRoutes(ctx: AppContext): Router {
     async (req, res) => {
       const { record } = await documentAccess(ctx, res, req.params.id);
       const version = versionParam(req.query.version);
-      const threads = await readDocumentAt(ctx, record.id, version, (doc) => readResolvedThreads(doc));
+      const threads = await readResolvedThreadsAt(ctx, record.id, version);
       res.json(threads.map(threadView));
     },
   );

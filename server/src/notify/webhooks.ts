@@ -6,12 +6,16 @@
  * `FOR UPDATE SKIP LOCKED`; SQLite is one process), so two instances never send one delivery at once.
  *
  * SSRF: a URL whose host resolves to a private, loopback, link-local or otherwise internal address is refused
- * when the hook is created and again before each attempt (DNS may change), unless
- * MARGINALIA_WEBHOOK_ALLOW_PRIVATE=1. Redirects are not followed.
+ * when the hook is created, and each attempt connects only to an address judged when its socket resolves the
+ * host (so a name that resolves to a public address for the check and to an internal one for the connection —
+ * DNS rebinding — reaches nothing), unless MARGINALIA_WEBHOOK_ALLOW_PRIVATE=1. Redirects are not followed.
  */
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
+import { lookup as lookupWithCallback, type LookupAddress } from 'node:dns';
+import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { isIP, type LookupFunction } from 'node:net';
 import { sql, type Kysely } from 'kysely';
 import type { Comment, Thread } from '@marginalia/shared';
 import type { Database } from '../storage/schema.js';
@@ -134,6 +138,50 @@ export async function checkTarget(url: string, allowPrivate: boolean): Promise<U
   return parsed;
 }
 
+/**
+ * The socket's own host lookup, refusing internal addresses: the addresses judged are the ones connected to.
+ * (Node asks for every address when it races IPv4 and IPv6, one otherwise.)
+ */
+const publicOnlyLookup: LookupFunction = (hostname, options, callback) => {
+  lookupWithCallback(hostname, { ...options, all: true, verbatim: true }, (err, addresses: LookupAddress[]) => {
+    if (err) return callback(err, '', 0);
+    const internal = addresses.find((a) => isInternalAddress(a.address));
+    if (internal || addresses.length === 0) {
+      const refused = new WebhookTargetError(
+        `the webhook url resolves to an internal address (${internal?.address ?? 'none'}); set MARGINALIA_WEBHOOK_ALLOW_PRIVATE=1 to allow it`,
+      );
+      return callback(refused, '', 0);
+    }
+    if (options.all) return (callback as (e: null, a: LookupAddress[]) => void)(null, addresses);
+    callback(null, addresses[0]!.address, addresses[0]!.family);
+  });
+};
+
+/** One POST (no redirects followed); resolves with the answer's status once its body is read. */
+export function postWebhook(
+  url: URL,
+  headers: Record<string, string>,
+  body: string,
+  opts: { allowPrivate: boolean; timeoutMs?: number },
+): Promise<number> {
+  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const options: RequestOptions = {
+    method: 'POST',
+    headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+    signal: AbortSignal.timeout(opts.timeoutMs ?? SEND_TIMEOUT_MS),
+    ...(opts.allowPrivate ? {} : { lookup: publicOnlyLookup }),
+  };
+  return new Promise((resolve, reject) => {
+    const req = request(url, options, (res: IncomingMessage) => {
+      res.on('error', reject);
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.resume();
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 // ---- the sender --------------------------------------------------------------------------------------------
 
 export interface WebhookSenderOptions {
@@ -207,24 +255,19 @@ export class WebhookSender {
     let responseStatus: number | null = null;
     let error: string | null = null;
     try {
-      await checkTarget(hook.url, this.opts.allowPrivate);
+      // Scheme, credentials and literal addresses are checked here; a host name when the socket resolves it.
+      const target = await checkTarget(hook.url, true);
+      if (!this.opts.allowPrivate && isIP(target.hostname.replace(/^\[|\]$/g, ''))) await checkTarget(hook.url, false);
       const timestamp = Math.floor(this.now() / 1000);
-      const res = await fetch(hook.url, {
-        method: 'POST',
-        redirect: 'manual',
-        signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'Marginalia-Webhooks/1',
-          'webhook-id': d.id,
-          'webhook-timestamp': String(timestamp),
-          'webhook-signature': sign(hook.secret, d.id, timestamp, d.payload),
-        },
-        body: d.payload,
-      });
-      responseStatus = res.status;
-      await res.arrayBuffer().catch(() => undefined);
-      if (res.status < 200 || res.status >= 300) error = `answered ${res.status}`;
+      const headers = {
+        'content-type': 'application/json',
+        'user-agent': 'Marginalia-Webhooks/1',
+        'webhook-id': d.id,
+        'webhook-timestamp': String(timestamp),
+        'webhook-signature': sign(hook.secret, d.id, timestamp, d.payload),
+      };
+      responseStatus = await postWebhook(target, headers, d.payload, { allowPrivate: this.opts.allowPrivate });
+      if (responseStatus < 200 || responseStatus >= 300) error = `answered ${responseStatus}`;
     } catch (e) {
       error = (e as Error).message;
     }

@@ -40,6 +40,8 @@ const SERVER_WRITER = 'marginalia:server';
 /** The structs a batch wrote: per client id, clock ranges with the entry that wrote each. */
 export class BatchStructs {
   private readonly ranges = new Map<number, { from: number; to: number; entry: number }[]>();
+  /** The first id of each item the batch wrote. */
+  private readonly items: Y.ID[] = [];
 
   constructor(readonly batch: ProjectedBatch) {
     batch.entries.forEach((entry, index) => {
@@ -49,8 +51,39 @@ export class BatchStructs {
         const list = this.ranges.get(struct.id.client) ?? [];
         list.push({ from: struct.id.clock, to: struct.id.clock + struct.length, entry: index });
         this.ranges.set(struct.id.client, list);
+        this.items.push(struct.id);
       }
     });
+  }
+
+  /**
+   * The keys of `threads` (the document's threads map, in `doc`) under which the batch wrote something `doc`
+   * still holds: every change `changesOf` reports is an item written in the batch inside one of these threads (or
+   * the thread's own item), so the others need no look. Costs the batch's size, not the document's.
+   */
+  threadsTouched(doc: Y.Doc, threads: Y.Map<unknown>): Set<string> {
+    const touched = new Set<string>();
+    for (const id of this.items) {
+      if (Y.getState(doc.store, id.client) <= id.clock) continue;
+      // The item holding that clock now (items split and merge only with the same parent).
+      let item: Y.Item | null;
+      try {
+        const struct = Y.getItem(doc.store, id) as unknown;
+        item = struct instanceof Y.Item ? struct : null; // garbage-collected: nothing left to report
+      } catch {
+        item = null;
+      }
+      while (item) {
+        const parent = item.parent;
+        if (!(parent instanceof Y.AbstractType)) break;
+        if (parent === threads) {
+          if (item.parentSub !== null) touched.add(item.parentSub);
+          break;
+        }
+        item = parent._item;
+      }
+    }
+    return touched;
   }
 
   /** The index of the entry that wrote the struct with this id, or -1 when the batch did not write it. */
@@ -96,8 +129,10 @@ export function changesOf(batch: ProjectedBatch | BatchStructs, doc: Y.Doc): Doc
   const add = (kind: ChangeKind, threadId: string, commentId: string | null, actor: string | null, at: Y.ID) =>
     changes.push({ kind, threadId, commentId, actor, seq: structs.seqOf(at) });
 
-  doc.getMap<unknown>(THREADS).forEach((thread, threadId) => {
-    if (!(thread instanceof Y.Map)) return;
+  const threads = doc.getMap<unknown>(THREADS);
+  const touched = structs.threadsTouched(doc, threads);
+  threads.forEach((thread, threadId) => {
+    if (!touched.has(threadId) || !(thread instanceof Y.Map)) return;
     const threadItem = itemOf(thread);
     const comments = thread.get('comments');
     const commentMaps = comments instanceof Y.Array ? comments.toArray().filter((c) => c instanceof Y.Map) : [];

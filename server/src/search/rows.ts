@@ -46,27 +46,74 @@ export function documentSearchRows(doc: Y.Doc): SearchRow[] {
     seen.set(h, n);
     rows.push(row({ ...EMPTY, key: `a:${h}:${n}`, kind: 'article', body: text }));
   }
-  threadsMap(doc).forEach((value) => {
-    const thread = value instanceof Y.Map ? readThreadMap(value) : null;
-    if (!thread) return;
-    for (const c of thread.comments) {
-      if (c.deleted) continue;
-      rows.push(
-        row({
-          key: `c:${c.id}`,
-          kind: 'comment',
-          thread_id: thread.id,
-          comment_id: c.id,
-          author_id: c.authorId,
-          author_name: c.authorName,
-          status: thread.status,
-          tags: storedTags(thread.tags),
-          created_at: c.createdAt,
-          body: c.body,
-          quote: thread.quote.exact,
-        }),
-      );
+  // A thread's rows come from its own subtree only: those of threads nothing changed in since the last call are
+  // reused (a busy document is projected several times a second; reading every comment each time would cost
+  // the whole document per projection).
+  const cache = doc._transaction === null ? threadRowsCache(doc) : null;
+  if (cache) {
+    for (const key of cache.dirty) cache.rows.delete(key);
+    cache.dirty.clear();
+  }
+  threadsMap(doc).forEach((value, key) => {
+    let own = cache?.rows.get(key);
+    if (!own) {
+      own = threadRows(value);
+      cache?.rows.set(key, own);
     }
+    for (const r of own) rows.push(r);
   });
   return rows;
+}
+
+/** The search rows of one thread (none for a malformed one). */
+function threadRows(value: unknown): SearchRow[] {
+  const thread = value instanceof Y.Map ? readThreadMap(value) : null;
+  if (!thread) return [];
+  const rows: SearchRow[] = [];
+  for (const c of thread.comments) {
+    if (c.deleted) continue;
+    rows.push(
+      row({
+        key: `c:${c.id}`,
+        kind: 'comment',
+        thread_id: thread.id,
+        comment_id: c.id,
+        author_id: c.authorId,
+        author_name: c.authorName,
+        status: thread.status,
+        tags: storedTags(thread.tags),
+        created_at: c.createdAt,
+        body: c.body,
+        quote: thread.quote.exact,
+      }),
+    );
+  }
+  return rows;
+}
+
+/**
+ * Per document: the rows last computed for each thread, and the threads changed since (a deep observer on the
+ * threads map marks them; a thread added, replaced or deleted is a change of the map's key).
+ */
+interface ThreadRowsCache {
+  rows: Map<string, SearchRow[]>;
+  dirty: Set<string>;
+}
+const threadCaches = new WeakMap<Y.Doc, ThreadRowsCache>();
+
+function threadRowsCache(doc: Y.Doc): ThreadRowsCache {
+  let cache = threadCaches.get(doc);
+  if (cache) return cache;
+  const made: ThreadRowsCache = { rows: new Map(), dirty: new Set() };
+  const threads = threadsMap(doc);
+  threads.observeDeep((events) => {
+    for (const event of events) {
+      if (event.target === threads) for (const key of (event as Y.YMapEvent<unknown>).keysChanged) made.dirty.add(key);
+      else if (typeof event.path[0] === 'string') made.dirty.add(event.path[0]);
+      else made.rows.clear(); // not expected: forget everything rather than keep a stale row
+    }
+  });
+  threadCaches.set(doc, made);
+  cache = made;
+  return cache;
 }

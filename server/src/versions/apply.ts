@@ -61,12 +61,16 @@ export async function reviseLiveArticle(
   opts: { userId: string; dryRun: boolean; origin: string },
 ): Promise<RevisionOutcome> {
   return ctx.registry.with(docId, async (live) => {
-    await live.changesSettled();
-    const base = Y.encodeStateAsUpdate(live.doc);
     const clientId = opts.dryRun ? Math.floor(Math.random() * 2 ** 31) : await claimFreshClientId(live, opts.userId);
-    // The anchors are counted on the copy for a dry run, on the live document after a real one.
-    const revision = await reviseArticle(base, target, clientId, { countAnchors: opts.dryRun });
-    if (opts.dryRun) return { version: null, anchors: revision.anchors, text: revision.text };
+    // A server-side change is applied before it is stored: the state kept and revised is only what is stored.
+    await live.changesSettled();
+    // The state the revision is made on, kept as the version before it (a dry run keeps nothing). The revision
+    // copies the live article in the same tick, so both see one state.
+    const base = opts.dryRun ? null : Y.encodeStateAsUpdate(live.doc);
+    // The edit is made on a copy of the article alone. The anchors are counted in that copy for a dry run, on the
+    // live document after a real one.
+    const revision = await reviseArticle(live.doc, target, clientId, { countAnchors: opts.dryRun });
+    if (base === null) return { version: null, anchors: revision.anchors, text: revision.text };
     const version = await insertVersion(ctx.storage.db, {
       docId,
       name: null,

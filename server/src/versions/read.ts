@@ -2,21 +2,28 @@
  * Reading a document as of a version: the version's state is built into a fresh Y.Doc, read with the same readers
  * and exporters as the live document. The live document is never touched (nor loaded).
  *
- * Building a large document's state takes a while (seconds for 10,000 threads), and opening a version reads it
- * several times in a row (its text, its threads, a diff): the few versions read last are kept built for a minute.
- * They are only ever read.
+ * Building a large document's state takes a while (about a second of CPU for 10,000 threads, most of it
+ * `Y.applyUpdate` itself), and opening a version reads it several times in a row (its text, its threads, a diff):
+ * the few versions read last are kept built for a minute, as long as their states add up to at most KEEP_BYTES (a
+ * built document takes some 20 times its state's size in memory: a 10,000-thread version, 12 MB of state, about
+ * 250 MB). They are only ever read, so their threads are resolved once.
  */
 import * as Y from 'yjs';
+import { readResolvedThreads, type ResolvedThread } from '@marginalia/shared';
 import type { AppContext } from '../http/context.js';
 import { HttpError, notFound } from '../http/errors.js';
 import { getVersion } from './store.js';
 
 const KEEP_MS = 60_000;
 const KEEP_DOCS = 4;
+/** The most state (bytes) kept built; the version read last is kept whatever its size. */
+const KEEP_BYTES = 32 * 1024 * 1024;
 
 interface Kept {
   doc: Promise<Y.Doc>;
   timer: NodeJS.Timeout;
+  /** The size of its state, once read (shared by the entries of one build). */
+  size: { bytes: number };
 }
 
 /** Built versions, least recently used first. */
@@ -33,12 +40,27 @@ function forget(key: string): void {
   );
 }
 
-async function build(ctx: Pick<AppContext, 'storage'>, docId: string, versionId: string): Promise<Y.Doc> {
+async function build(
+  ctx: Pick<AppContext, 'storage'>,
+  docId: string,
+  versionId: string,
+): Promise<{ doc: Y.Doc; bytes: number }> {
   const version = await getVersion(ctx.storage.db, docId, versionId);
   if (!version) throw notFound(`no version "${versionId}" of this document`);
   const doc = new Y.Doc({ gc: false });
   Y.applyUpdate(doc, version.state);
-  return doc;
+  return { doc, bytes: version.state.byteLength };
+}
+
+/** Forgets the least recently read versions beyond KEEP_DOCS or KEEP_BYTES (never the last one read). */
+function trim(): void {
+  let bytes = 0;
+  for (const k of kept.values()) bytes += k.size.bytes;
+  while (kept.size > 1 && (kept.size > KEEP_DOCS || bytes > KEEP_BYTES)) {
+    const oldest = kept.keys().next().value!;
+    bytes -= kept.get(oldest)!.size.bytes;
+    forget(oldest);
+  }
 }
 
 /** The document as of a version (shared, read-only: never change or destroy it). 404 for an unknown version. */
@@ -49,14 +71,50 @@ export function versionDoc(ctx: Pick<AppContext, 'storage'>, docId: string, vers
     kept.delete(key);
     clearTimeout(found.timer);
   }
-  const doc = found?.doc ?? build(ctx, docId, versionId);
   const timer = setTimeout(() => forget(key), KEEP_MS);
   timer.unref();
-  kept.set(key, { doc, timer });
-  // An unknown version is not kept.
-  doc.catch(() => kept.get(key)?.doc === doc && forget(key));
-  while (kept.size > KEEP_DOCS) forget(kept.keys().next().value!);
-  return doc;
+  let entry: Kept;
+  if (found) {
+    entry = { doc: found.doc, timer, size: found.size };
+  } else {
+    const built = build(ctx, docId, versionId);
+    const size = { bytes: 0 };
+    const doc = built.then((b) => b.doc);
+    entry = { doc, timer, size };
+    built.then(
+      (b) => {
+        size.bytes = b.bytes;
+        if (kept.get(key)?.doc === doc) trim();
+      },
+      // An unknown version is not kept.
+      () => kept.get(key)?.doc === doc && forget(key),
+    );
+  }
+  kept.set(key, entry);
+  trim();
+  return entry.doc;
+}
+
+const resolvedThreads = new WeakMap<Y.Doc, ResolvedThread[]>();
+
+/**
+ * The threads with their anchors resolved, as of `version` or live: a built version's are resolved once (it
+ * never changes). Shared: never change what it gives.
+ */
+export function readResolvedThreadsAt(
+  ctx: Pick<AppContext, 'storage' | 'registry'>,
+  docId: string,
+  version: string | null,
+): Promise<ResolvedThread[]> {
+  return readDocumentAt(ctx, docId, version, (doc) => {
+    if (version === null) return readResolvedThreads(doc);
+    let threads = resolvedThreads.get(doc);
+    if (!threads) {
+      threads = readResolvedThreads(doc);
+      resolvedThreads.set(doc, threads);
+    }
+    return threads;
+  });
 }
 
 /** Forgets every built version of a document (it was deleted). */

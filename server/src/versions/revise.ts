@@ -6,18 +6,27 @@
  * anchors of threads on them (RelativePositions) stay exact; anchors on changed passages re-find their quote
  * (moved) or become orphans by the usual rules (shared/src/anchor.ts).
  *
- * The edit is made by a headless Lexical editor on a COPY of the document (a live server document never has an
- * editor bound to it: article/headless.ts), under a client id of its own; the caller stores the difference through
- * the live document's write path, so connected clients receive it as any other change.
+ * The edit is made by a headless Lexical editor on a COPY of the document's article (a live server document never
+ * has an editor bound to it: article/headless.ts; the threads are left out of the copy, article-copy.ts), under a
+ * client id of its own; the caller stores the difference through the live document's write path, so connected
+ * clients receive it as any other change.
  */
 import * as Y from 'yjs';
 import { $createParagraphNode, $getRoot } from 'lexical';
 import { diffArrays } from 'diff';
-import { articleBlocks, articleText, readResolvedThreads } from '@marginalia/shared';
+import {
+  articleBlocks,
+  articleIndex,
+  articleText,
+  readThreadHead,
+  resolveAnchor,
+  threadsMap,
+} from '@marginalia/shared';
 import { openArticleEditor, type ArticleEditor } from '../article/headless.js';
 import { deleteRange, insertRawTextAt, splitBlockAt } from '../article/edit.js';
 import { importArticle, type ArticleFormat } from '../article/import.js';
 import { wordReplacements } from './word-changes.js';
+import { articleCopy } from './article-copy.js';
 
 export interface AnchorCounts {
   exact: number;
@@ -52,44 +61,66 @@ export async function revisionBlocks(format: ArticleFormat, content: string): Pr
   }
 }
 
-export function anchorCounts(doc: Y.Doc): AnchorCounts {
+/**
+ * Where the threads of `doc` resolve in the article of `article` (by default `doc` itself): the threads' anchors
+ * are RelativePositions into the article's items, which a copy of the article holds under the same ids. Reads
+ * only what resolving needs (not the comments), with one article index for all.
+ */
+export function anchorCounts(doc: Y.Doc, article: Y.Doc = doc): AnchorCounts {
   const counts: AnchorCounts = { exact: 0, moved: 0, orphaned: 0 };
-  for (const t of readResolvedThreads(doc)) {
-    if (t.anchorState === 'exact') counts.exact++;
-    else if (t.anchorState === 'moved') counts.moved++;
+  const index = articleIndex(article);
+  threadsMap(doc).forEach((value) => {
+    const thread = value instanceof Y.Map ? readThreadHead(value) : null;
+    if (!thread) return;
+    const state = resolveAnchor(index, thread).state;
+    if (state === 'exact') counts.exact++;
+    else if (state === 'moved') counts.moved++;
     else counts.orphaned++;
-  }
+  });
   return counts;
 }
 
 /**
- * Revises the article of the document whose full state is `base` to hold the blocks `target`, writing under
- * `clientId`. Nothing is changed anywhere: the result says what to store.
+ * Revises the article of `source` (a document, or a document's full state) to hold the blocks `target`, writing
+ * under `clientId`. Nothing is changed anywhere: the result says what to store. The edit is made on a copy of the
+ * article alone; the anchors are counted (unless `countAnchors` is false) with the threads of `source` resolved in
+ * the revised copy. `source` is only read: synchronously at the start, and when counting.
  */
 export async function reviseArticle(
-  base: Uint8Array,
+  source: Y.Doc | Uint8Array,
   target: readonly string[],
   clientId: number,
   opts: { countAnchors?: boolean } = {},
 ): Promise<Revision> {
-  const copy = new Y.Doc({ gc: false });
-  copy.clientID = clientId;
-  Y.applyUpdate(copy, base);
-  const before = Y.encodeStateVector(copy);
-  const editor = openArticleEditor(copy, { id: `revision-${clientId}` });
-  try {
-    await applyPlan(editor, planEdits(layout(copy), target));
-    await editor.settle();
-  } finally {
-    editor.destroy();
+  let doc: Y.Doc;
+  if (source instanceof Y.Doc) {
+    doc = source;
+  } else {
+    doc = new Y.Doc({ gc: false });
+    Y.applyUpdate(doc, source);
   }
-  const update = Y.encodeStateAsUpdate(copy, before);
-  const text = articleText(copy);
-  // Resolving every thread is the costly part on a large document: skipped when the caller counts elsewhere.
-  const anchors = opts.countAnchors === false ? { exact: 0, moved: 0, orphaned: 0 } : anchorCounts(copy);
-  const changed = Y.encodeStateVector(copy).toString() !== before.toString();
-  copy.destroy();
-  return { update, text, anchors, changed };
+  const copy = articleCopy(doc);
+  copy.clientID = clientId;
+  // What the revision writes, transaction by transaction (never the copy's whole state: see article-copy.ts).
+  const updates: Uint8Array[] = [];
+  copy.on('update', (u: Uint8Array) => updates.push(u));
+  try {
+    const editor = openArticleEditor(copy, { id: `revision-${clientId}` });
+    try {
+      await applyPlan(editor, planEdits(layout(copy), target));
+      await editor.settle();
+    } finally {
+      editor.destroy();
+    }
+    const update = updates.length ? Y.mergeUpdates(updates) : Y.encodeStateAsUpdate(new Y.Doc());
+    const text = articleText(copy);
+    // Resolving every thread is the costly part on a large document: skipped when the caller counts elsewhere.
+    const anchors = opts.countAnchors === false ? { exact: 0, moved: 0, orphaned: 0 } : anchorCounts(doc, copy);
+    return { update, text, anchors, changed: updates.length > 0 };
+  } finally {
+    copy.destroy();
+    if (doc !== source) doc.destroy();
+  }
 }
 
 interface Block {

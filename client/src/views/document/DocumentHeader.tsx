@@ -1,10 +1,11 @@
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import { useDismiss } from '../../ui/useDismiss';
 import { followLink } from '../../app/router';
 import { signOut } from '../../app/session';
 import { ExportMenu } from '../../dialogs/ExportMenu';
 import { HistoryDialog } from '../../dialogs/HistoryDialog';
 import { HistoryMenu } from '../../dialogs/HistoryMenu';
+import { ImportAnnotationsDialog } from '../../dialogs/ImportAnnotationsDialog';
 import { MembersDialog } from '../../dialogs/MembersDialog';
 import { RevisionDialog } from '../../dialogs/RevisionDialog';
 import { VocabularyDialog } from '../../dialogs/VocabularyDialog';
@@ -23,7 +24,7 @@ import { isGuest } from '../../ui/format';
  * The document's header: back, title and role, connection, who is here, and the actions. On a narrow screen
  * the actions collapse into a "Menu" button and a "Threads" button shows the threads panel.
  */
-type Dialogs = 'members' | 'tags' | 'history' | 'revision';
+type Dialogs = 'members' | 'tags' | 'history' | 'revision' | 'import';
 
 export function DocumentHeader({ offline }: { offline: boolean }) {
   const { info, permissions, user, ui, docId } = useDocument();
@@ -39,7 +40,12 @@ export function DocumentHeader({ offline }: { offline: boolean }) {
     innerFirst: '[role="menu"]',
   });
 
+  // The control a dialog was opened from, or the toggle of the menu it was in, for the focus to return to.
+  const opener = useRef<HTMLElement | null>(null);
+  const header = useRef<HTMLElement>(null);
   const openDialog = (which: Dialogs) => {
+    const active = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    opener.current = active?.closest('.menu')?.querySelector<HTMLElement>(':scope > button') ?? active;
     setMenuOpen(false);
     setDialog(which);
   };
@@ -57,7 +63,7 @@ export function DocumentHeader({ offline }: { offline: boolean }) {
         </button>
       )}
       {!guest && <FollowToggle docId={docId} />}
-      <ExportMenu />
+      <ExportMenu onImport={permissions.canComment ? () => openDialog('import') : undefined} />
       <ThemeToggle />
       <button type="button" className="link" onClick={() => void signOut()} title={`Signed in as ${user.name}`}>
         Sign out
@@ -66,7 +72,7 @@ export function DocumentHeader({ offline }: { offline: boolean }) {
   );
 
   return (
-    <header className="doc-header">
+    <header className="doc-header" ref={header}>
       <a className="back" href="/" onClick={followLink} aria-label="Back to the library">
         ←
       </a>
@@ -123,6 +129,20 @@ export function DocumentHeader({ offline }: { offline: boolean }) {
       {dialog === 'tags' && <VocabularyDialog onClose={() => setDialog(null)} />}
       {dialog === 'history' && <HistoryDialog onClose={() => setDialog(null)} />}
       {dialog === 'revision' && <RevisionDialog onClose={() => setDialog(null)} />}
+      {dialog === 'import' && (
+        <ImportAnnotationsDialog
+          onClose={() => {
+            setDialog(null);
+            // The menu item it was opened from is gone: back to its menu's toggle (on a phone, the header's menu).
+            requestAnimationFrame(() => {
+              const back = opener.current?.isConnected
+                ? opener.current
+                : header.current?.querySelector<HTMLElement>('.menu-toggle');
+              back?.focus();
+            });
+          }}
+        />
+      )}
     </header>
   );
 }
