@@ -237,11 +237,14 @@ export function explainAnchor(
   // Exact only while the first and last annotated characters themselves survive: positions whose characters were
   // deleted slide to a neighbour, and may then span look-alike text by chance (a one-letter quote, a split word).
   if (startLive && endLive && s !== null && e !== null && s < e && text.slice(s, e) === quote.exact) {
-    const context = scoreSpan(text, quote, s, e, 0, s).contextSimilarity ?? 1;
-    const inBlock = () => blockContextSimilarity(text, quote, s, e, t.minExactBlockContext) ?? 0;
-    if (L >= t.exactContextBelowLength || context >= t.minExactContextSimilarity || inBlock() >= minContextFor(L, t)) {
+    if (exactContextAgrees(text, quote, s, e, t)) {
       return { resolved: { state: 'exact', start: s, end: e }, positions, hint: s };
     }
+  }
+  // Deleted letters written again at the passage's edge (an undone deletion): exact again where its quote is.
+  if (s !== null && e !== null && s <= e && (startLive || endLive || s < e || L >= t.exactContextBelowLength)) {
+    const again = verbatimAtPositions(index, quote, s, e, startLive, endLive, t);
+    if (again) return { resolved: again, positions, hint: s };
   }
   // The text between the stored positions, when it still resembles the quote, is the passage with its exact edges
   // (an approximate match of a passage that lost its first words may take the words before it instead).
@@ -261,8 +264,137 @@ export function explainAnchor(
     s === null ? null : { at: s, hard: startLive },
     e === null ? null : { at: e, hard: endLive },
   ];
-  const resolved = acceptMove(index, match, quote, hint, bounds, t) ?? { state: 'orphan', start: null, end: null };
-  return { resolved, positions, hint, match };
+  const resolved = acceptMove(index, match, quote, hint, bounds, t) ??
+    (s !== null && e !== null ? remnant(index, quote, s, e, t) : null) ?? { state: 'orphan', start: null, end: null };
+  return { resolved: asExactWhenEqual(text, quote, resolved), positions, hint, match };
+}
+
+/** A passage found again that reads exactly as its quote is exact: nothing of it moved or changed. */
+function asExactWhenEqual(text: string, quote: TextQuote, r: ResolvedAnchor): ResolvedAnchor {
+  return r.state === 'moved' && text.slice(r.start, r.end) === quote.exact
+    ? { state: 'exact', start: r.start, end: r.end }
+    : r;
+}
+
+/**
+ * The quote verbatim where the positions say the passage is, when a position's character was deleted and written
+ * again (an undone deletion or split: Y.UndoManager restores deleted letters as new ones, and only the replica that
+ * undid knows they are the old ones). It must begin at a live start and end at a live end, overlap or touch the
+ * span between the positions, and for a short quote its context must agree as an exact one's must.
+ */
+function verbatimAtPositions(
+  index: ArticleIndex,
+  quote: TextQuote,
+  s: number,
+  e: number,
+  startLive: boolean,
+  endLive: boolean,
+  t: MoveThresholds,
+): ResolvedAnchor | null {
+  const { text } = index;
+  const L = quote.exact.length;
+  if (L === 0 || (startLive && endLive)) return null;
+  let best: number | null = null;
+  const from = Math.max(0, Math.min(s, e) - L);
+  for (
+    let at = text.indexOf(quote.exact, from);
+    at !== -1 && at <= Math.max(s, e);
+    at = text.indexOf(quote.exact, at + 1)
+  ) {
+    const end = at + L;
+    if ((startLive && at !== s) || (endLive && end !== e) || end < Math.min(s, e)) continue;
+    if (L < t.exactContextBelowLength && !exactContextAgrees(text, quote, at, end, t)) continue;
+    if (best === null || Math.abs(at - s) < Math.abs(best - s)) best = at;
+  }
+  return best === null ? null : { state: 'exact', start: best, end: best + L };
+}
+
+/** Whether a short quote's context agrees enough for it to count as exact (see MOVE_THRESHOLDS). */
+function exactContextAgrees(text: string, quote: TextQuote, s: number, e: number, t: MoveThresholds): boolean {
+  const L = quote.exact.length;
+  if (L >= t.exactContextBelowLength) return true;
+  if ((scoreSpan(text, quote, s, e, 0, s).contextSimilarity ?? 1) >= t.minExactContextSimilarity) return true;
+  return (blockContextSimilarity(text, quote, s, e, t.minExactBlockContext) ?? 0) >= minContextFor(L, t);
+}
+
+/** Share of a remnant's letters that must be letters of the quote, in the quote's order. */
+const REMNANT_MATCH = 0.8;
+
+/**
+ * What is left of a passage part of which was deleted: the text between the stored positions (which slide to the
+ * surviving edges when the characters they were attached to go), when it is made of the quote's letters in the
+ * quote's order (at least REMNANT_MATCH of it, after cutting edges that are mostly other letters). The positions
+ * alone say this is the passage's place: text typed at its edges stays outside them, and Yjs puts text typed where
+ * deleted edge letters were after those letters, so what lies between is the passage's survivors and what was
+ * typed among them.
+ */
+function remnant(
+  index: ArticleIndex,
+  quote: TextQuote,
+  s: number,
+  e: number,
+  t: MoveThresholds,
+): ResolvedAnchor | null {
+  const { text } = index;
+  const L = quote.exact.length;
+  if (s >= e || L > t.maxPositionsCompare || e - s > t.maxPositionsCompare) return null;
+  const matched = subsequenceMatches(quote.exact, text.slice(s, e));
+  // Cut each edge where letters not from the quote outnumber those from it (as trimToAlignment does).
+  let run = 0;
+  let worst = 0;
+  let cutLeft = 0;
+  for (let k = 0; k < matched.length; k++) {
+    run += matched[k] ? 1 : -1;
+    if (run < worst) [worst, cutLeft] = [run, k + 1];
+  }
+  run = 0;
+  worst = 0;
+  let cutRight = 0;
+  for (let k = matched.length - 1; k >= cutLeft; k--) {
+    run += matched[k] ? 1 : -1;
+    if (run < worst) [worst, cutRight] = [run, matched.length - k];
+  }
+  let start = s + cutLeft;
+  let end = e - cutRight;
+  while (start < end && (!index.isContent(start) || /\s/.test(text[start]!))) start++;
+  while (end > start && (!index.isContent(end - 1) || /\s/.test(text[end - 1]!))) end--;
+  if (start >= end) return null;
+  let inQuote = 0;
+  for (let k = start; k < end; k++) if (matched[k - s]) inQuote++;
+  if (inQuote < REMNANT_MATCH * (end - start)) return null;
+  const c = scoreSpan(text, quote, start, end, editDistance(quote.exact, text.slice(start, end)), s);
+  return moved(c);
+}
+
+/**
+ * Which letters of `span` a longest common subsequence with `quote` uses (deletions from the quote are free: a
+ * remnant is the quote with parts cut out).
+ */
+function subsequenceMatches(quote: string, span: string): boolean[] {
+  const n = quote.length;
+  const m = span.length;
+  const width = m + 1;
+  const d = new Uint16Array((n + 1) * width);
+  for (let i = 1; i <= n; i++) {
+    for (let j = 1; j <= m; j++) {
+      d[i * width + j] =
+        quote.charCodeAt(i - 1) === span.charCodeAt(j - 1)
+          ? d[(i - 1) * width + j - 1]! + 1
+          : Math.max(d[(i - 1) * width + j]!, d[i * width + j - 1]!);
+    }
+  }
+  const used = new Array<boolean>(m).fill(false);
+  let i = n;
+  let j = m;
+  while (i > 0 && j > 0) {
+    if (quote.charCodeAt(i - 1) === span.charCodeAt(j - 1) && d[i * width + j] === d[(i - 1) * width + j - 1]! + 1) {
+      used[j - 1] = true;
+      i--;
+      j--;
+    } else if (d[(i - 1) * width + j]! >= d[i * width + j - 1]!) i--;
+    else j--;
+  }
+  return used;
 }
 
 /**
@@ -373,8 +505,21 @@ function acceptMove(
   }
   const far = bestOf(match.candidates);
   const best = far.best;
-  // Far away, only a verbatim quote (nothing to tighten).
-  if (best === null || best.errors > 0 || (best.contextSimilarity ?? 1) < t.minFarContextSimilarity || !clear(far))
-    return null;
+  // Far away, only a verbatim quote (nothing to tighten), in its context up to the article's edge.
+  if (best === null || best.errors > 0 || !clear(far)) return null;
+  if ((edgeContextSimilarity(index.text, quote, best.start, best.end) ?? 1) < t.minFarContextSimilarity) return null;
   return moved(best);
+}
+
+/**
+ * How well the stored context agrees around [start, end), where a stored side shorter than QUOTE_CONTEXT said the
+ * passage was that close to the article's edge (quoteAt stores less only there): that side is compared with as much
+ * as a full context of the text now, so a look-alike further from the edge (a title repeated at the end, after
+ * "One thought on “") does not agree by its last few letters alone. Null when no context was stored.
+ */
+function edgeContextSimilarity(text: string, quote: TextQuote, start: number, end: number): number | null {
+  if (quote.prefix === '' && quote.suffix === '') return null;
+  const before = text.slice(Math.max(0, start - Math.max(quote.prefix.length, QUOTE_CONTEXT)), start);
+  const after = text.slice(end, end + Math.max(quote.suffix.length, QUOTE_CONTEXT));
+  return (similarity(quote.prefix, before) + similarity(quote.suffix, after)) / 2;
 }
