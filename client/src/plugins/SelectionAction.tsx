@@ -39,7 +39,7 @@ function selectionInArticle(editor: LexicalEditor): Range | null {
 
 export function SelectionActionPlugin({ layer }: { layer: HTMLElement | null }) {
   const [editor] = useLexicalComposerContext();
-  const { model, actions, permissions } = useDocument();
+  const { model, actions, permissions, ui } = useDocument();
   const [place, setPlace] = useState<ButtonPlace | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
 
@@ -49,6 +49,11 @@ export function SelectionActionPlugin({ layer }: { layer: HTMLElement | null }) 
     const update = () => {
       frame = 0;
       const range = selectionInArticle(editor);
+      // The selected words, for a thread card's "Re-attach to selection".
+      const span = range ? geometryOf(editor).selectionSpan(model.articleIndex(), window.getSelection()) : null;
+      const had = ui.getState().articleSelection;
+      if (had?.start !== span?.start || had?.end !== span?.end)
+        ui.set({ articleSelection: span && span.end > span.start ? span : null });
       if (!range) return setPlace(null);
       const rects = range.getClientRects();
       const box = layer.getBoundingClientRect();
@@ -72,7 +77,7 @@ export function SelectionActionPlugin({ layer }: { layer: HTMLElement | null }) 
       document.removeEventListener('selectionchange', onChange);
       if (frame) cancelAnimationFrame(frame);
     };
-  }, [editor, layer, permissions.canComment]);
+  }, [editor, layer, model, ui, permissions.canComment]);
 
   useEffect(() => {
     if (!permissions.canComment) return;
