@@ -10,8 +10,11 @@ import {
   articleText,
   findQuote,
   quoteAt,
+  reattachThread,
+  readThread,
   resolveAnchor,
   rootText,
+  createThread,
   similarity,
 } from '@marginalia/shared';
 import { $toggleLink } from '@lexical/link';
@@ -239,6 +242,18 @@ describe('resolveAnchor', () => {
     expect(resolveAnchor(doc, broken)).toEqual({ state: 'exact', start: s, end: e });
   });
 
+  it('takes no far look-alike for a passage near the start: its short prefix reached the start of the article', async () => {
+    // The title is repeated at the end ("One thought on “Afghanistan After…”"); "hanistan" in the first one has
+    // only "Afg" before it, which the copy at the end has too.
+    const { doc, editor, thread } = await annotated('hanistan');
+    expect(thread.quote.prefix).toBe('Afg');
+    // Positions lost (both blocks gone): found only far, verbatim, in context. Words typed before it break its
+    // prefix; the copy at the end agrees with "Afg" but not with the start of the article before it.
+    await insertTextAt(editor, 3, 'zorbit ');
+    const lost = { ...thread, anchor: { start: '!!', end: '??' } };
+    expect(resolveAnchor(doc, lost)).toEqual({ state: 'orphan', start: null, end: null });
+  });
+
   it('resolves many anchors against one index', async () => {
     const { doc, thread, s, e } = await annotated('turning point');
     const index = articleIndex(doc);
@@ -307,6 +322,26 @@ describe('resolveAnchor: a passage part of which is deleted stays on what remain
     expect(placed(doc, thread)).toEqual({ state: 'orphan', text: null });
     await insertTextAt(editor, s, 'zzz qqq');
     expect(placed(doc, thread)).toEqual({ state: 'orphan', text: null });
+  });
+});
+
+describe('reattachThread', () => {
+  it('puts an orphan on a new passage, where it is exact', async () => {
+    const { doc, editor } = await open();
+    const [s, e] = spanOf(articleText(doc), 'turning point');
+    const { threadId } = createThread(doc, { start: s, end: e, createdBy: 'u-ada', authorName: 'Ada', body: 'Why?' });
+    await deleteRange(editor, s, e);
+    expect(resolveAnchor(doc, readThread(doc, threadId)!).state).toBe('orphan');
+    const [ns, ne] = spanOf(articleText(doc), 'Khyber Pakhtunkhwa');
+    reattachThread(doc, threadId, { start: ns, end: ne });
+    const moved = readThread(doc, threadId)!;
+    expect(moved.quote.exact).toBe('Khyber Pakhtunkhwa');
+    expect(resolveAnchor(doc, moved)).toEqual({ state: 'exact', start: ns, end: ne });
+    // By a verbatim quote, too; and a passage that cannot be anchored changes nothing.
+    reattachThread(doc, threadId, { exact: 'Imran Khan' });
+    expect(readThread(doc, threadId)!.quote.exact).toBe('Imran Khan');
+    expect(thrownBy(() => reattachThread(doc, threadId, { exact: 'not in the article' }))).toBeInstanceOf(AnchorError);
+    expect(readThread(doc, threadId)!.quote.exact).toBe('Imran Khan');
   });
 });
 
