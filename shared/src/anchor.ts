@@ -3,10 +3,12 @@
  * RelativePositions plus a W3C TextQuoteSelector to find the passage again when the text around it changes.
  *
  * Resolving an anchor:
- * - 'exact'  the characters the RelativePositions are attached to (first and last of the passage) still exist and
- *            span text equal to `quote.exact`;
- * - 'moved'  they do not, but the quote was found again (approximately) with enough agreement of the quote, its
- *            context and its old position — see MOVE_THRESHOLDS and the evidence in bench/RESULTS.md;
+ * - 'exact'  the passage reads exactly as `quote.exact`: the characters the RelativePositions are attached to
+ *            (first and last of the passage) still exist and span the quote, or the quote stands verbatim at the
+ *            positions after its edge letters were written again (an undo), or it was found again verbatim;
+ * - 'moved'  it was found again but reads differently: approximately, with enough agreement of the quote, its
+ *            context and its old position (MOVE_THRESHOLDS, evidence in bench/RESULTS.md), or as what remains
+ *            between the positions of a passage part of which was deleted (`remnant`);
  * - 'orphan' otherwise: start and end are null, and the thread must not be drawn on any words.
  */
 import type * as Y from 'yjs';
@@ -242,7 +244,7 @@ export function explainAnchor(
     }
   }
   // Deleted letters written again at the passage's edge (an undone deletion): exact again where its quote is.
-  if (s !== null && e !== null && s <= e && (startLive || endLive || s < e || L >= t.exactContextBelowLength)) {
+  if (s !== null && e !== null && s <= e && (startLive || endLive || L >= t.exactContextBelowLength)) {
     const again = verbatimAtPositions(index, quote, s, e, startLive, endLive, t);
     if (again) return { resolved: again, positions, hint: s };
   }
@@ -265,7 +267,13 @@ export function explainAnchor(
     e === null ? null : { at: e, hard: endLive },
   ];
   const resolved = acceptMove(index, match, quote, hint, bounds, t) ??
-    (s !== null && e !== null ? remnant(index, quote, s, e, t) : null) ?? { state: 'orphan', start: null, end: null };
+    (s !== null && e !== null && (startLive || endLive)
+      ? remnant(index, quote, [s, e], [startLive, endLive], t)
+      : null) ?? {
+      state: 'orphan',
+      start: null,
+      end: null,
+    };
   return { resolved: asExactWhenEqual(text, quote, resolved), positions, hint, match };
 }
 
@@ -317,11 +325,14 @@ function exactContextAgrees(text: string, quote: TextQuote, s: number, e: number
   return (blockContextSimilarity(text, quote, s, e, t.minExactBlockContext) ?? 0) >= minContextFor(L, t);
 }
 
-/** Share of a remnant's letters that must be letters of the quote, in the quote's order. */
+/** Share of a remnant's letters that must be letters of the quote, in the quote's order… */
 const REMNANT_MATCH = 0.8;
+/** …in runs of at least this many letters that follow each other in the quote too. */
+const REMNANT_RUN = 3;
 
 /**
- * What is left of a passage part of which was deleted: the text between the stored positions (which slide to the
+ * What is left of a passage part of which was deleted (called while one of its edge characters lives: when both
+ * went, Lexical may have written neighbouring letters again between them): the text between the stored positions (which slide to the
  * surviving edges when the characters they were attached to go), when it is made of the quote's letters in the
  * quote's order (at least REMNANT_MATCH of it, after cutting edges that are mostly other letters). The positions
  * alone say this is the passage's place: text typed at its edges stays outside them, and Yjs puts text typed where
@@ -331,14 +342,14 @@ const REMNANT_MATCH = 0.8;
 function remnant(
   index: ArticleIndex,
   quote: TextQuote,
-  s: number,
-  e: number,
+  [s, e]: [number, number],
+  [startLive, endLive]: [boolean, boolean],
   t: MoveThresholds,
 ): ResolvedAnchor | null {
   const { text } = index;
   const L = quote.exact.length;
   if (s >= e || L > t.maxPositionsCompare || e - s > t.maxPositionsCompare) return null;
-  const matched = subsequenceMatches(quote.exact, text.slice(s, e));
+  const matched = remnantLetters(quote.exact, text.slice(s, e));
   // Cut each edge where letters not from the quote outnumber those from it (as trimToAlignment does).
   let run = 0;
   let worst = 0;
@@ -362,37 +373,42 @@ function remnant(
   let inQuote = 0;
   for (let k = start; k < end; k++) if (matched[k - s]) inQuote++;
   if (inQuote < REMNANT_MATCH * (end - start)) return null;
+  // On the side of an edge character that lives, the text beyond must still be the stored context: Lexical's text
+  // diff can hand the identity of a letter to an equal one elsewhere (two paragraphs merged that both end in "s.").
+  const before = text.slice(Math.max(0, start - quote.prefix.length), start);
+  const after = text.slice(end, end + quote.suffix.length);
+  if (startLive && similarity(quote.prefix, before) < t.minExactContextSimilarity) return null;
+  if (endLive && similarity(quote.suffix, after) < t.minExactContextSimilarity) return null;
   const c = scoreSpan(text, quote, start, end, editDistance(quote.exact, text.slice(start, end)), s);
   return moved(c);
 }
 
 /**
- * Which letters of `span` a longest common subsequence with `quote` uses (deletions from the quote are free: a
- * remnant is the quote with parts cut out).
+ * Which letters of `span` are pieces of `quote`, in the quote's order: from left to right, the longest run of the
+ * span that occurs in the quote after the previous piece, when at least REMNANT_RUN letters long (single letters
+ * in common with the quote say nothing: "et" of "Nightjet" is in "sleeper trains to Lisbon" too). What is cut out of
+ * the quote between pieces costs nothing: a remnant is the quote with parts deleted.
  */
-function subsequenceMatches(quote: string, span: string): boolean[] {
-  const n = quote.length;
+function remnantLetters(quote: string, span: string): boolean[] {
   const m = span.length;
-  const width = m + 1;
-  const d = new Uint16Array((n + 1) * width);
-  for (let i = 1; i <= n; i++) {
-    for (let j = 1; j <= m; j++) {
-      d[i * width + j] =
-        quote.charCodeAt(i - 1) === span.charCodeAt(j - 1)
-          ? d[(i - 1) * width + j - 1]! + 1
-          : Math.max(d[(i - 1) * width + j]!, d[i * width + j - 1]!);
-    }
-  }
   const used = new Array<boolean>(m).fill(false);
-  let i = n;
-  let j = m;
-  while (i > 0 && j > 0) {
-    if (quote.charCodeAt(i - 1) === span.charCodeAt(j - 1) && d[i * width + j] === d[(i - 1) * width + j - 1]! + 1) {
-      used[j - 1] = true;
-      i--;
-      j--;
-    } else if (d[(i - 1) * width + j]! >= d[i * width + j - 1]!) i--;
-    else j--;
+  const minRun = Math.min(REMNANT_RUN, quote.length);
+  let after = 0;
+  for (let k = 0; k < m;) {
+    let length = minRun;
+    let at = k + length <= m ? quote.indexOf(span.slice(k, k + length), after) : -1;
+    if (at === -1) {
+      k++;
+      continue;
+    }
+    for (; k + length < m; length++) {
+      const next = quote.indexOf(span.slice(k, k + length + 1), after);
+      if (next === -1) break;
+      at = next;
+    }
+    used.fill(true, k, k + length);
+    after = at + length;
+    k += length;
   }
   return used;
 }
