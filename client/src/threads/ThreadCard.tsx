@@ -191,8 +191,12 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
   const hidden = !active && thread.comments.length > 3 ? thread.comments.length - 2 : 0;
   const shownComments = hidden ? [thread.comments[0]!, thread.comments[thread.comments.length - 1]!] : thread.comments;
   const toggleStatus = () => actions.setResolved(thread.id, !resolved);
-  // Editors and the thread's creator may move it onto the words selected in the article.
-  const mayReattach = permissions.canComment && (permissions.canEdit || thread.createdBy === user.id);
+  // Editors and the thread's creator may move it onto the words selected in the article: offered on an orphan or a
+  // moved thread, and on the focused card.
+  const mayReattach =
+    permissions.canComment &&
+    (permissions.canEdit || thread.createdBy === user.id) &&
+    (anchorState !== 'exact' || active);
   const selection = useUiState(ui, (s) => (mayReattach ? s.articleSelection : null));
   const [reattachRefusal, setReattachRefusal] = useState<string | null>(null);
   const reattach = () => {
