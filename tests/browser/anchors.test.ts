@@ -87,12 +87,6 @@ function within(inner: Box, outer: Box, slack = 2): boolean {
   );
 }
 
-/** Opens the threads panel where it is a sheet (narrow screens); nothing to do where the margin is shown. */
-async function showThreads(page: Page): Promise<void> {
-  const toggle = page.getByRole('button', { name: /^Threads/ });
-  if ((await toggle.isVisible()) && (await toggle.getAttribute('aria-expanded')) !== 'true') await toggle.click();
-}
-
 /** Closes the threads sheet where it is open (narrow screens): the orphans are listed in the page below it. */
 async function hideThreads(page: Page): Promise<void> {
   const close = page.getByRole('button', { name: 'Close threads' });
