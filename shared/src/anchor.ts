@@ -348,8 +348,10 @@ function remnant(
 ): ResolvedAnchor | null {
   const { text } = index;
   const L = quote.exact.length;
-  if (s >= e || L > t.maxPositionsCompare || e - s > t.maxPositionsCompare) return null;
-  const matched = remnantLetters(quote.exact, text.slice(s, e));
+  // What lies between the positions of a partly deleted passage is at most its own length and what was typed
+  // among its survivors; far more means other text came between them (a paragraph merged in).
+  if (s >= e || L > t.maxPositionsCompare || e - s > 2 * L) return null;
+  const matched = remnantLetters(quote.exact, text.slice(s, e), startLive, endLive);
   // Cut each edge where letters not from the quote outnumber those from it (as trimToAlignment does).
   let run = 0;
   let worst = 0;
@@ -365,11 +367,13 @@ function remnant(
     run += matched[k] ? 1 : -1;
     if (run < worst) [worst, cutRight] = [run, matched.length - k];
   }
+  // A living edge character is a survivor for certain: a remnant without it is other letters.
+  if ((startLive && cutLeft > 0) || (endLive && cutRight > 0)) return null;
   let start = s + cutLeft;
   let end = e - cutRight;
   while (start < end && (!index.isContent(start) || /\s/.test(text[start]!))) start++;
   while (end > start && (!index.isContent(end - 1) || /\s/.test(text[end - 1]!))) end--;
-  if (start >= end) return null;
+  if (end - start < Math.min(REMNANT_RUN, L)) return null;
   let inQuote = 0;
   for (let k = start; k < end; k++) if (matched[k - s]) inQuote++;
   if (inQuote < REMNANT_MATCH * (end - start)) return null;
@@ -389,20 +393,30 @@ function remnant(
  * in common with the quote say nothing: "et" of "Nightjet" is in "sleeper trains to Lisbon" too). What is cut out of
  * the quote between pieces costs nothing: a remnant is the quote with parts deleted.
  */
-function remnantLetters(quote: string, span: string): boolean[] {
+function remnantLetters(quote: string, span: string, startLive: boolean, endLive: boolean): boolean[] {
   const m = span.length;
+  const n = quote.length;
   const used = new Array<boolean>(m).fill(false);
-  const minRun = Math.min(REMNANT_RUN, quote.length);
-  let after = 0;
-  for (let k = 0; k < m;) {
+  // A living edge character is the quote's own first (last) letter: what follows it (precedes it) as in the quote
+  // is the passage, however short.
+  let head = 0;
+  if (startLive) while (head < m && head < n && span[head] === quote[head]) head++;
+  let tail = 0;
+  if (endLive) while (tail < m - head && tail < n - head && span[m - 1 - tail] === quote[n - 1 - tail]) tail++;
+  used.fill(true, 0, head);
+  used.fill(true, m - tail, m);
+  const inner = quote.slice(0, n - tail);
+  const minRun = Math.min(REMNANT_RUN, n);
+  let after = head;
+  for (let k = head; k < m - tail;) {
     let length = minRun;
-    let at = k + length <= m ? quote.indexOf(span.slice(k, k + length), after) : -1;
+    let at = k + length <= m - tail ? inner.indexOf(span.slice(k, k + length), after) : -1;
     if (at === -1) {
       k++;
       continue;
     }
-    for (; k + length < m; length++) {
-      const next = quote.indexOf(span.slice(k, k + length + 1), after);
+    for (; k + length < m - tail; length++) {
+      const next = inner.indexOf(span.slice(k, k + length + 1), after);
       if (next === -1) break;
       at = next;
     }
