@@ -3,6 +3,7 @@
 // every document. Prints p50/p95/p99 per shape and overall, and the index size per comment.
 //
 //   node bench/search/search-bench.mjs [--docs 1000] [--comments 100000] [--pg postgres://postgres@127.0.0.1/test]
+//                                      [--keep] [--schema bench_search_… (reuse a kept PostgreSQL schema)]
 //
 // Build first (node scripts/build.mjs). Uses server/dist and the fixture ../shared/fixtures/oped-kandahar-islamabad.txt.
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -28,6 +29,8 @@ const arg = (name, fallback) => {
 const DOCS = Number(arg('docs', 1000));
 const COMMENTS = Number(arg('comments', 100_000));
 const PG = arg('pg', null);
+// --schema NAME (PostgreSQL, with --keep from an earlier run): search the index that run loaded instead of loading one.
+const REUSE = arg('schema', null);
 const ARTICLE = readFileSync(join(here, '..', '..', '..', 'shared', 'fixtures', 'oped-kandahar-islamabad.txt'), 'utf8');
 
 let seed = 42;
@@ -45,14 +48,21 @@ const sentence = (n) => Array.from({ length: n }, () => (random() < 0.02 ? pick(
 
 async function open() {
   if (PG) {
-    const schema = `bench_search_${Date.now()}`;
+    const schema = REUSE ?? `bench_search_${Date.now()}`;
     const storage = await openPostgresStorage({ connectionString: PG, schema });
     return {
       storage,
+      // search_rows (with its indexes and TOAST) and the vectors' table with its GIN index (0007_search_speed).
       size: async () =>
-        Number((await sql`SELECT pg_total_relation_size('search_rows') AS n`.execute(storage.db)).rows[0].n),
+        Number(
+          (
+            await sql`SELECT pg_total_relation_size('search_rows') + coalesce(pg_total_relation_size(to_regclass('search_vectors')), 0) AS n`.execute(
+              storage.db,
+            )
+          ).rows[0].n,
+        ),
       done: async () => {
-        if (process.argv.includes('--keep')) console.log(`kept schema ${schema}`);
+        if (process.argv.includes('--keep') || REUSE) console.log(`kept schema ${schema}`);
         else await sql.raw(`DROP SCHEMA ${schema} CASCADE`).execute(storage.db);
         await storage.close();
       },
@@ -79,104 +89,111 @@ async function open() {
 const { storage, size, done } = await open();
 const engine = storage.kind;
 console.log(`engine ${engine}: ${DOCS} documents, ${COMMENTS} comments`);
-await storage.createUser({
-  id: 'u1',
-  username: 'reader',
-  name: 'Reader',
-  passwordHash: 'x',
-  isAdmin: false,
-  createdAt: 1,
-});
-await storage.createUser({
-  id: 'u2',
-  username: 'other',
-  name: 'Other',
-  passwordHash: 'x',
-  isAdmin: false,
-  createdAt: 1,
-});
+if (REUSE) {
+  console.log(`searching the index kept in schema ${REUSE}`);
+} else {
+  await storage.createUser({
+    id: 'u1',
+    username: 'reader',
+    name: 'Reader',
+    passwordHash: 'x',
+    isAdmin: false,
+    createdAt: 1,
+  });
+  await storage.createUser({
+    id: 'u2',
+    username: 'other',
+    name: 'Other',
+    passwordHash: 'x',
+    isAdmin: false,
+    createdAt: 1,
+  });
 
-// One imported article, copied into every document with its own comments.
-const baseId = await createDocument(storage, {
-  title: 'Seed',
-  format: 'text',
-  content: ARTICLE,
-  guestRole: null,
-  createdBy: 'u1',
-  ownerId: 'u1',
-});
-const base = (await storedDocument(storage.log, baseId)).doc;
-const baseUpdate = Y.encodeStateAsUpdate(base);
-const textLength = ARTICLE.length - 200;
-const perDoc = Math.floor(COMMENTS / DOCS);
-let t0 = performance.now();
-const emptyRows = (
-  await storage.db
+  // One imported article, copied into every document with its own comments.
+  const baseId = await createDocument(storage, {
+    title: 'Seed',
+    format: 'text',
+    content: ARTICLE,
+    guestRole: null,
+    createdBy: 'u1',
+    ownerId: 'u1',
+  });
+  const base = (await storedDocument(storage.log, baseId)).doc;
+  const baseUpdate = Y.encodeStateAsUpdate(base);
+  const textLength = ARTICLE.length - 200;
+  const perDoc = Math.floor(COMMENTS / DOCS);
+  let t0 = performance.now();
+  const emptyRows = (
+    await storage.db
+      .selectFrom('search_rows')
+      .select((e) => e.fn.countAll().as('n'))
+      .executeTakeFirst()
+  ).n;
+  const sizeBefore = await size();
+  for (let d = 0; d < DOCS; d++) {
+    const doc = new Y.Doc();
+    Y.applyUpdate(doc, baseUpdate);
+    let threadId = null;
+    for (let c = 0; c < perDoc; c++) {
+      const author = random() < 0.5 ? ['u1', 'Reader'] : ['u2', 'Other Person'];
+      if (!threadId || random() < 0.4) {
+        const start = Math.floor(random() * textLength);
+        threadId = createThread(doc, {
+          start,
+          end: start + 20,
+          createdBy: author[0],
+          authorName: author[1],
+          body: sentence(12),
+          now: 1_700_000_000_000 + d * 1000 + c,
+        }).threadId;
+        if (random() < 0.3) setThreadStatus(doc, threadId, 'resolved', author[0]);
+      } else {
+        addComment(doc, threadId, {
+          authorId: author[0],
+          authorName: author[1],
+          body: sentence(12),
+          now: 1_700_000_000_000 + d * 1000 + c,
+        });
+      }
+    }
+    const id = `doc${d}`;
+    const rows = documentSearchRows(doc);
+    await storage.createDocument({
+      record: {
+        id,
+        title: `${pick(WORDS)} ${pick(WORDS)} report ${d}`,
+        guestRole: null,
+        createdBy: 'u1',
+        createdAt: 1,
+        updatedAt: 1,
+        threadCount: 0,
+        commentCount: 0,
+      },
+      initialUpdate: Y.encodeStateAsUpdate(doc),
+      members: [{ userId: 'u1', role: 'viewer' }],
+      derived: (trx) => writeSearchRows(trx, id, rows),
+    });
+    doc.destroy();
+    if (d % 100 === 99) process.stdout.write(`  ${d + 1} documents (${Math.round(performance.now() - t0)} ms)\n`);
+  }
+  console.log(`indexed in ${Math.round(performance.now() - t0)} ms`);
+  // The planner's statistics after a bulk load (PostgreSQL's autovacuum would gather them shortly; SQLite keeps none
+  // until asked).
+  await sql`ANALYZE`.execute(storage.db);
+  const counted = await storage.db
     .selectFrom('search_rows')
     .select((e) => e.fn.countAll().as('n'))
-    .executeTakeFirst()
-).n;
-const sizeBefore = await size();
-for (let d = 0; d < DOCS; d++) {
-  const doc = new Y.Doc();
-  Y.applyUpdate(doc, baseUpdate);
-  let threadId = null;
-  for (let c = 0; c < perDoc; c++) {
-    const author = random() < 0.5 ? ['u1', 'Reader'] : ['u2', 'Other Person'];
-    if (!threadId || random() < 0.4) {
-      const start = Math.floor(random() * textLength);
-      threadId = createThread(doc, {
-        start,
-        end: start + 20,
-        createdBy: author[0],
-        authorName: author[1],
-        body: sentence(12),
-        now: 1_700_000_000_000 + d * 1000 + c,
-      }).threadId;
-      if (random() < 0.3) setThreadStatus(doc, threadId, 'resolved', author[0]);
-    } else {
-      addComment(doc, threadId, {
-        authorId: author[0],
-        authorName: author[1],
-        body: sentence(12),
-        now: 1_700_000_000_000 + d * 1000 + c,
-      });
-    }
-  }
-  const id = `doc${d}`;
-  const rows = documentSearchRows(doc);
-  await storage.createDocument({
-    record: {
-      id,
-      title: `${pick(WORDS)} ${pick(WORDS)} report ${d}`,
-      guestRole: null,
-      createdBy: 'u1',
-      createdAt: 1,
-      updatedAt: 1,
-      threadCount: 0,
-      commentCount: 0,
-    },
-    initialUpdate: Y.encodeStateAsUpdate(doc),
-    members: [{ userId: 'u1', role: 'viewer' }],
-    derived: (trx) => writeSearchRows(trx, id, rows),
-  });
-  doc.destroy();
-  if (d % 100 === 99) process.stdout.write(`  ${d + 1} documents (${Math.round(performance.now() - t0)} ms)\n`);
+    .where('kind', '=', 'comment')
+    .executeTakeFirst();
+  const bytes = (await size()) - sizeBefore;
+  console.log(
+    `comment rows ${counted.n} (rows before ${emptyRows}); index ${(bytes / 1024 / 1024).toFixed(1)} MiB, ${(bytes / Number(counted.n)).toFixed(0)} bytes per comment (all rows counted against comments)`,
+  );
+  base.destroy();
 }
-console.log(`indexed in ${Math.round(performance.now() - t0)} ms`);
-// The planner's statistics after a bulk load (PostgreSQL's autovacuum would gather them shortly; SQLite keeps none
-// until asked).
-await sql`ANALYZE`.execute(storage.db);
-const counted = await storage.db
-  .selectFrom('search_rows')
-  .select((e) => e.fn.countAll().as('n'))
-  .where('kind', '=', 'comment')
-  .executeTakeFirst();
-const bytes = (await size()) - sizeBefore;
-console.log(
-  `comment rows ${counted.n} (rows before ${emptyRows}); index ${(bytes / 1024 / 1024).toFixed(1)} MiB, ${(bytes / Number(counted.n)).toFixed(0)} bytes per comment (all rows counted against comments)`,
-);
 
+// The queries draw from their own sequence, the same whether the index was loaded now or kept.
+seed = 4242;
 const who = { id: 'u1', admin: false, guest: false };
 const req = (over) => ({
   terms: [],
@@ -211,7 +228,7 @@ for (const [name, make] of Object.entries(SHAPES)) {
   const times = [];
   for (let i = 0; i < 50; i++) {
     const r = make();
-    t0 = performance.now();
+    const t0 = performance.now();
     await search(storage.db, engine, who, r);
     times.push(performance.now() - t0);
   }
@@ -223,5 +240,4 @@ all.sort((a, b) => a - b);
 console.log(
   `all ${all.length} queries: p50 ${pct(all, 50).toFixed(1)} ms, p95 ${pct(all, 95).toFixed(1)} ms, p99 ${pct(all, 99).toFixed(1)} ms`,
 );
-base.destroy();
 await done();

@@ -3,10 +3,12 @@
  * RelativePositions plus a W3C TextQuoteSelector to find the passage again when the text around it changes.
  *
  * Resolving an anchor:
- * - 'exact'  the characters the RelativePositions are attached to (first and last of the passage) still exist and
- *            span text equal to `quote.exact`;
- * - 'moved'  they do not, but the quote was found again (approximately) with enough agreement of the quote, its
- *            context and its old position — see MOVE_THRESHOLDS and the evidence in bench/RESULTS.md;
+ * - 'exact'  the passage reads exactly as `quote.exact`: the characters the RelativePositions are attached to
+ *            (first and last of the passage) still exist and span the quote, or the quote stands verbatim at the
+ *            positions after its edge letters were written again (an undo), or it was found again verbatim;
+ * - 'moved'  it was found again but reads differently: approximately, with enough agreement of the quote, its
+ *            context and its old position (MOVE_THRESHOLDS, evidence in bench/RESULTS.md), or as what remains
+ *            between the positions of a passage part of which was deleted (`remnant`);
  * - 'orphan' otherwise: start and end are null, and the thread must not be drawn on any words.
  */
 import type * as Y from 'yjs';
@@ -237,11 +239,14 @@ export function explainAnchor(
   // Exact only while the first and last annotated characters themselves survive: positions whose characters were
   // deleted slide to a neighbour, and may then span look-alike text by chance (a one-letter quote, a split word).
   if (startLive && endLive && s !== null && e !== null && s < e && text.slice(s, e) === quote.exact) {
-    const context = scoreSpan(text, quote, s, e, 0, s).contextSimilarity ?? 1;
-    const inBlock = () => blockContextSimilarity(text, quote, s, e, t.minExactBlockContext) ?? 0;
-    if (L >= t.exactContextBelowLength || context >= t.minExactContextSimilarity || inBlock() >= minContextFor(L, t)) {
+    if (exactContextAgrees(text, quote, s, e, t)) {
       return { resolved: { state: 'exact', start: s, end: e }, positions, hint: s };
     }
+  }
+  // Deleted letters written again at the passage's edge (an undone deletion): exact again where its quote is.
+  if (s !== null && e !== null && s <= e && (startLive || endLive || L >= t.exactContextBelowLength)) {
+    const again = verbatimAtPositions(index, quote, s, e, startLive, endLive, t);
+    if (again) return { resolved: again, positions, hint: s };
   }
   // The text between the stored positions, when it still resembles the quote, is the passage with its exact edges
   // (an approximate match of a passage that lost its first words may take the words before it instead).
@@ -261,8 +266,165 @@ export function explainAnchor(
     s === null ? null : { at: s, hard: startLive },
     e === null ? null : { at: e, hard: endLive },
   ];
-  const resolved = acceptMove(index, match, quote, hint, bounds, t) ?? { state: 'orphan', start: null, end: null };
-  return { resolved, positions, hint, match };
+  const resolved = acceptMove(index, match, quote, hint, bounds, t) ??
+    (s !== null && e !== null && (startLive || endLive)
+      ? remnant(index, quote, [s, e], [startLive, endLive], t)
+      : null) ?? {
+      state: 'orphan',
+      start: null,
+      end: null,
+    };
+  return { resolved: asExactWhenEqual(text, quote, resolved), positions, hint, match };
+}
+
+/** A passage found again that reads exactly as its quote is exact: nothing of it moved or changed. */
+function asExactWhenEqual(text: string, quote: TextQuote, r: ResolvedAnchor): ResolvedAnchor {
+  return r.state === 'moved' && text.slice(r.start, r.end) === quote.exact
+    ? { state: 'exact', start: r.start, end: r.end }
+    : r;
+}
+
+/**
+ * The quote verbatim where the positions say the passage is, when a position's character was deleted and written
+ * again (an undone deletion or split: Y.UndoManager restores deleted letters as new ones, and only the replica that
+ * undid knows they are the old ones). It must begin at a live start and end at a live end, overlap or touch the
+ * span between the positions, and for a short quote its context must agree as an exact one's must.
+ */
+function verbatimAtPositions(
+  index: ArticleIndex,
+  quote: TextQuote,
+  s: number,
+  e: number,
+  startLive: boolean,
+  endLive: boolean,
+  t: MoveThresholds,
+): ResolvedAnchor | null {
+  const { text } = index;
+  const L = quote.exact.length;
+  if (L === 0 || (startLive && endLive)) return null;
+  let best: number | null = null;
+  const from = Math.max(0, Math.min(s, e) - L);
+  for (
+    let at = text.indexOf(quote.exact, from);
+    at !== -1 && at <= Math.max(s, e);
+    at = text.indexOf(quote.exact, at + 1)
+  ) {
+    const end = at + L;
+    if ((startLive && at !== s) || (endLive && end !== e) || end < Math.min(s, e)) continue;
+    if (L < t.exactContextBelowLength && !exactContextAgrees(text, quote, at, end, t)) continue;
+    if (best === null || Math.abs(at - s) < Math.abs(best - s)) best = at;
+  }
+  return best === null ? null : { state: 'exact', start: best, end: best + L };
+}
+
+/** Whether a short quote's context agrees enough for it to count as exact (see MOVE_THRESHOLDS). */
+function exactContextAgrees(text: string, quote: TextQuote, s: number, e: number, t: MoveThresholds): boolean {
+  const L = quote.exact.length;
+  if (L >= t.exactContextBelowLength) return true;
+  if ((scoreSpan(text, quote, s, e, 0, s).contextSimilarity ?? 1) >= t.minExactContextSimilarity) return true;
+  return (blockContextSimilarity(text, quote, s, e, t.minExactBlockContext) ?? 0) >= minContextFor(L, t);
+}
+
+/** Share of a remnant's letters that must be letters of the quote, in the quote's order… */
+const REMNANT_MATCH = 0.8;
+/** …in runs of at least this many letters that follow each other in the quote too. */
+const REMNANT_RUN = 3;
+
+/**
+ * What is left of a passage part of which was deleted (called while one of its edge characters lives: when both
+ * went, Lexical may have written neighbouring letters again between them): the text between the stored positions (which slide to the
+ * surviving edges when the characters they were attached to go), when it is made of the quote's letters in the
+ * quote's order (at least REMNANT_MATCH of it, after cutting edges that are mostly other letters). The positions
+ * alone say this is the passage's place: text typed at its edges stays outside them, and Yjs puts text typed where
+ * deleted edge letters were after those letters, so what lies between is the passage's survivors and what was
+ * typed among them.
+ */
+function remnant(
+  index: ArticleIndex,
+  quote: TextQuote,
+  [s, e]: [number, number],
+  [startLive, endLive]: [boolean, boolean],
+  t: MoveThresholds,
+): ResolvedAnchor | null {
+  const { text } = index;
+  const L = quote.exact.length;
+  // What lies between the positions of a partly deleted passage is at most its own length and what was typed
+  // among its survivors; far more means other text came between them (a paragraph merged in).
+  if (s >= e || L > t.maxPositionsCompare || e - s > 2 * L) return null;
+  const matched = remnantLetters(quote.exact, text.slice(s, e), startLive, endLive);
+  // Cut each edge where letters not from the quote outnumber those from it (as trimToAlignment does).
+  let run = 0;
+  let worst = 0;
+  let cutLeft = 0;
+  for (let k = 0; k < matched.length; k++) {
+    run += matched[k] ? 1 : -1;
+    if (run < worst) [worst, cutLeft] = [run, k + 1];
+  }
+  run = 0;
+  worst = 0;
+  let cutRight = 0;
+  for (let k = matched.length - 1; k >= cutLeft; k--) {
+    run += matched[k] ? 1 : -1;
+    if (run < worst) [worst, cutRight] = [run, matched.length - k];
+  }
+  // A living edge character is a survivor for certain: a remnant without it is other letters.
+  if ((startLive && cutLeft > 0) || (endLive && cutRight > 0)) return null;
+  let start = s + cutLeft;
+  let end = e - cutRight;
+  while (start < end && (!index.isContent(start) || /\s/.test(text[start]!))) start++;
+  while (end > start && (!index.isContent(end - 1) || /\s/.test(text[end - 1]!))) end--;
+  if (end - start < Math.min(REMNANT_RUN, L)) return null;
+  let inQuote = 0;
+  for (let k = start; k < end; k++) if (matched[k - s]) inQuote++;
+  if (inQuote < REMNANT_MATCH * (end - start)) return null;
+  // On the side of an edge character that lives, the text beyond must still be the stored context: Lexical's text
+  // diff can hand the identity of a letter to an equal one elsewhere (two paragraphs merged that both end in "s.").
+  const before = text.slice(Math.max(0, start - quote.prefix.length), start);
+  const after = text.slice(end, end + quote.suffix.length);
+  if (startLive && similarity(quote.prefix, before) < t.minExactContextSimilarity) return null;
+  if (endLive && similarity(quote.suffix, after) < t.minExactContextSimilarity) return null;
+  const c = scoreSpan(text, quote, start, end, editDistance(quote.exact, text.slice(start, end)), s);
+  return moved(c);
+}
+
+/**
+ * Which letters of `span` are pieces of `quote`, in the quote's order: from left to right, the longest run of the
+ * span that occurs in the quote after the previous piece, when at least REMNANT_RUN letters long (single letters
+ * in common with the quote say nothing: "et" of "Nightjet" is in "sleeper trains to Lisbon" too). What is cut out of
+ * the quote between pieces costs nothing: a remnant is the quote with parts deleted.
+ */
+function remnantLetters(quote: string, span: string, startLive: boolean, endLive: boolean): boolean[] {
+  const m = span.length;
+  const n = quote.length;
+  const used = new Array<boolean>(m).fill(false);
+  // A living edge character is the quote's own first (last) letter: what follows it (precedes it) as in the quote
+  // is the passage, however short.
+  let head = 0;
+  if (startLive) while (head < m && head < n && span[head] === quote[head]) head++;
+  let tail = 0;
+  if (endLive) while (tail < m - head && tail < n - head && span[m - 1 - tail] === quote[n - 1 - tail]) tail++;
+  used.fill(true, 0, head);
+  used.fill(true, m - tail, m);
+  const inner = quote.slice(0, n - tail);
+  const minRun = Math.min(REMNANT_RUN, n);
+  let after = head;
+  for (let k = head; k < m - tail;) {
+    let length = minRun;
+    let at = k + length <= m - tail ? inner.indexOf(span.slice(k, k + length), after) : -1;
+    if (at === -1) {
+      k++;
+      continue;
+    }
+    for (; k + length < m - tail; length++) {
+      const next = inner.indexOf(span.slice(k, k + length + 1), after);
+      if (next === -1) break;
+      at = next;
+    }
+    used.fill(true, k, k + length);
+    after = at + length;
+    k += length;
+  }
+  return used;
 }
 
 /**
@@ -373,8 +535,21 @@ function acceptMove(
   }
   const far = bestOf(match.candidates);
   const best = far.best;
-  // Far away, only a verbatim quote (nothing to tighten).
-  if (best === null || best.errors > 0 || (best.contextSimilarity ?? 1) < t.minFarContextSimilarity || !clear(far))
-    return null;
+  // Far away, only a verbatim quote (nothing to tighten), in its context up to the article's edge.
+  if (best === null || best.errors > 0 || !clear(far)) return null;
+  if ((edgeContextSimilarity(index.text, quote, best.start, best.end) ?? 1) < t.minFarContextSimilarity) return null;
   return moved(best);
+}
+
+/**
+ * How well the stored context agrees around [start, end), where a stored side shorter than QUOTE_CONTEXT said the
+ * passage was that close to the article's edge (quoteAt stores less only there): that side is compared with as much
+ * as a full context of the text now, so a look-alike further from the edge (a title repeated at the end, after
+ * "One thought on “") does not agree by its last few letters alone. Null when no context was stored.
+ */
+function edgeContextSimilarity(text: string, quote: TextQuote, start: number, end: number): number | null {
+  if (quote.prefix === '' && quote.suffix === '') return null;
+  const before = text.slice(Math.max(0, start - Math.max(quote.prefix.length, QUOTE_CONTEXT)), start);
+  const after = text.slice(end, end + Math.max(quote.suffix.length, QUOTE_CONTEXT));
+  return (similarity(quote.prefix, before) + similarity(quote.suffix, after)) / 2;
 }

@@ -10,6 +10,7 @@ export const ORIGIN = {
   deleteComment: 'marginalia:delete-comment',
   setThreadStatus: 'marginalia:set-thread-status',
   setThreadTags: 'marginalia:set-thread-tags',
+  reattachThread: 'marginalia:reattach-thread',
   purgeInvalid: 'marginalia:purge-invalid',
   meta: 'marginalia:meta',
   vocabulary: 'marginalia:vocabulary',

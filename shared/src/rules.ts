@@ -55,8 +55,11 @@ export interface FieldRule<T> {
    * arrive with it, in the same update.
    */
   mayOmit?: boolean;
-  /** Who may change the field of an existing thread or comment. */
-  changedBy: 'commenter' | 'author' | 'owner';
+  /**
+   * Who may change the field of an existing thread or comment: any commenter, its author, or owners only; or
+   * `editor-or-creator`: editors, owners and whoever created it (the item's `creatorField`).
+   */
+  changedBy: 'commenter' | 'author' | 'editor-or-creator' | 'owner';
   /** The value such a change must have (none: any value). */
   changed?: Check;
   /** What the mutators write into a new map when they are given no value. */
@@ -94,6 +97,10 @@ export interface ItemRules<F extends FieldTable> {
   fields: F;
   /** The field naming the user who wrote the item, for `author` changes. */
   authorField?: string;
+  /** The field naming the user who created the item, for `editor-or-creator` changes. */
+  creatorField?: string;
+  /** Why someone else may not change an `editor-or-creator` field. */
+  creatorRefusal?(field: string): string;
   /** Why a non-owner may not change a field whose `changedBy` is 'owner'. */
   fixedRefusal(field: string): string;
   /** Why a non-owner may not put a shared type under this field. */
@@ -278,6 +285,15 @@ export function commentMap(values: Partial<Comment>): Y.Map<unknown> {
   return writeRecord(new Y.Map<unknown>(), COMMENT_FIELDS, values);
 }
 
+const ANCHOR_CHECK = must(
+  (v) => isWritableAnchor(v) && anchorWithinLimits(v),
+  `an anchor is { start, end } (encoded relative positions of at most ${TEXT_LIMITS.anchorPosition} characters)`,
+);
+const QUOTE_CHECK = must(
+  (v) => isWritableQuote(v) && quoteWithinLimits(v),
+  `a quote is { exact, prefix, suffix } (at most ${TEXT_LIMITS.quote}, ${TEXT_LIMITS.quoteContext} and ${TEXT_LIMITS.quoteContext} characters)`,
+);
+
 export const THREAD_STATUSES = ['open', 'resolved'] as const satisfies readonly ThreadStatus[];
 
 export const THREAD_FIELDS = {
@@ -286,21 +302,18 @@ export const THREAD_FIELDS = {
     created: must((v, ctx) => v === ctx.threadKey, 'a thread id must match its key'),
     changedBy: 'owner',
   }),
+  // Re-attaching a thread to another passage (reattachThread) sets both: editors and its creator may.
   anchor: field<AnchorPositions>({
     read: readAnchor,
-    created: must(
-      (v) => isWritableAnchor(v) && anchorWithinLimits(v),
-      `an anchor is { start, end } (encoded relative positions of at most ${TEXT_LIMITS.anchorPosition} characters)`,
-    ),
-    changedBy: 'owner',
+    created: ANCHOR_CHECK,
+    changedBy: 'editor-or-creator',
+    changed: ANCHOR_CHECK,
   }),
   quote: field<TextQuote>({
     read: readQuote,
-    created: must(
-      (v) => isWritableQuote(v) && quoteWithinLimits(v),
-      `a quote is { exact, prefix, suffix } (at most ${TEXT_LIMITS.quote}, ${TEXT_LIMITS.quoteContext} and ${TEXT_LIMITS.quoteContext} characters)`,
-    ),
-    changedBy: 'owner',
+    created: QUOTE_CHECK,
+    changedBy: 'editor-or-creator',
+    changed: QUOTE_CHECK,
   }),
   createdBy: field<string>({
     read: readString,
@@ -377,6 +390,8 @@ export type Thread = RecordOf<typeof THREAD_FIELDS>;
 export const THREAD: ItemRules<typeof THREAD_FIELDS> = {
   name: 'thread',
   fields: THREAD_FIELDS,
+  creatorField: 'createdBy',
+  creatorRefusal: (f) => `only editors and its creator may change a thread's ${f} (re-attach it)`,
   fixedRefusal: (f) => `commenters and editors may not change a thread's ${f}`,
   nestedRefusal: (f) => `unknown thread field "${f}"`,
 };

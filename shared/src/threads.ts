@@ -198,6 +198,20 @@ export function setThreadStatus(
 }
 
 /**
+ * Re-attaches a thread to another passage (an orphan, or a passage that moved or changed): new positions and a new
+ * quote, in one transaction. Editors, owners and the thread's creator may (the rule table's `anchor` and `quote`);
+ * the server refuses it from anyone else. Throws AnchorError for a target that cannot be anchored.
+ */
+export function reattachThread(doc: Y.Doc, threadId: string, target: ThreadTarget): void {
+  const thread = threadOf(doc, threadId);
+  const { anchor, quote } = targetAnchor(doc, target);
+  doc.transact(() => {
+    thread.set('anchor', anchor);
+    thread.set('quote', quote);
+  }, ORIGIN.reattachThread);
+}
+
+/**
  * Sets a thread's tags by removing those not wanted and appending those missing, so concurrent tag changes by
  * others are kept. Two users adding one tag at once leave it twice in the Y.Array; readers de-duplicate.
  */

@@ -12,6 +12,7 @@ import {
   addComment,
   createThread,
   editComment,
+  reattachThread,
   setTag,
   setThreadStatus,
   setThreadTags,
@@ -273,6 +274,30 @@ describe('checkUpdate: decisions by the rule table', () => {
     });
     expect(decide(f, BOB, 'owner', (d) => editComment(d, f.threadId, f.adaComment, 'owner edit'))).toMatchObject({
       ok: true,
+    });
+  });
+
+  it("lets editors, owners and the thread's creator re-attach it, and refuses other commenters", async () => {
+    const f = await fixture();
+    const elsewhere = { exact: 'on Monday' };
+    expect(decide(f, ADA, 'commenter', (d) => reattachThread(d, f.threadId, elsewhere))).toMatchObject({ ok: true });
+    expect(decide(f, BOB, 'editor', (d) => reattachThread(d, f.threadId, elsewhere))).toMatchObject({ ok: true });
+    expect(decide(f, BOB, 'owner', (d) => reattachThread(d, f.threadId, elsewhere))).toMatchObject({ ok: true });
+    expect(decide(f, BOB, 'commenter', (d) => reattachThread(d, f.threadId, elsewhere))).toEqual({
+      ok: false,
+      rule: "only editors and its creator may change a thread's anchor (re-attach it)",
+    });
+    expect(
+      decide(f, BOB, 'commenter', (d) => thread(d, f.threadId).set('quote', { exact: 'x', prefix: '', suffix: '' })),
+    ).toEqual({
+      ok: false,
+      rule: "only editors and its creator may change a thread's quote (re-attach it)",
+    });
+    expect(decide(f, BOB, 'viewer', (d) => reattachThread(d, f.threadId, elsewhere))).toMatchObject({ ok: false });
+    // The creator, too, only with a well-formed anchor and quote.
+    expect(decide(f, ADA, 'commenter', (d) => thread(d, f.threadId).set('anchor', { start: 1 }))).toMatchObject({
+      ok: false,
+      rule: expect.stringContaining('an anchor is { start, end }'),
     });
   });
 

@@ -10,6 +10,7 @@ import {
   deleteComment,
   editComment,
   readThread,
+  reattachThread,
   setThreadStatus,
   setThreadTags,
   threadsMap,
@@ -126,6 +127,31 @@ describe('field-level write policy', () => {
         (doc) => readThread(doc, annThread)!.comments.some((c) => c.body === 'Carl replies'),
       );
     });
+    test('re-attach a thread they created to another passage, but not with a malformed quote', async () => {
+      let id = '';
+      await expectAllowed(
+        carl,
+        (doc) => {
+          id = createThread(doc, {
+            exact: 'announced',
+            createdBy: carl.id,
+            authorName: carl.name,
+            body: 'Re-attach me',
+          }).threadId;
+        },
+        (doc) => readThread(doc, id) !== null,
+      );
+      await expectAllowed(
+        carl,
+        (doc) => reattachThread(doc, id, { exact: 'lacked detail' }),
+        (doc) => readThread(doc, id)?.quote.exact === 'lacked detail',
+      );
+      await expectRefused(
+        carl,
+        (doc) => (threadsMap(doc).get(id) as Y.Map<unknown>).set('quote', { exact: '', prefix: '', suffix: '' }),
+        /a quote is \{ exact, prefix, suffix \}/,
+      );
+    });
     test('edit and soft-delete their own comment', async () => {
       let cid = '';
       await expectAllowed(
@@ -223,12 +249,17 @@ describe('field-level write policy', () => {
       );
       await expectRefused(carl, (doc) => threadsMap(doc).delete(annThread), /only owners may delete threads/);
     });
-    test("move a thread's anchor or rewrite its quote", async () => {
+    test("re-attach someone else's thread: move its anchor or rewrite its quote", async () => {
       await expectRefused(
         carl,
         (doc) =>
           (threadsMap(doc).get(annThread) as Y.Map<unknown>).set('quote', { exact: 'x', prefix: '', suffix: '' }),
-        /may not change a thread's quote/,
+        /only editors and its creator may change a thread's quote/,
+      );
+      await expectRefused(
+        carl,
+        (doc) => reattachThread(doc, annThread, { exact: 'lacked detail' }),
+        /only editors and its creator may change a thread's (anchor|quote)/,
       );
     });
     test("create a thread in someone else's name, or with a tag outside the vocabulary", async () => {
@@ -276,7 +307,12 @@ describe('field-level write policy', () => {
     );
   });
 
-  test("an editor edits the article and meta, but not another user's comment", async () => {
+  test("an editor edits the article and meta, re-attaches anyone's thread, but not another user's comment", async () => {
+    await expectAllowed(
+      eddy,
+      (doc) => reattachThread(doc, annThread, { exact: 'on Monday' }),
+      (doc) => readThread(doc, annThread)?.quote.exact === 'on Monday',
+    );
     await expectAllowed(
       eddy,
       (doc) => doc.getMap('meta').set('source', 'edited by Eddy'),

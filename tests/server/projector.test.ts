@@ -123,6 +123,30 @@ describe('the log projector (SQLite)', () => {
     expect(Math.max(...consumer.batches.map((b) => b.entries.length))).toBeLessThanOrEqual(5);
   });
 
+  test('documents take turns: one with many batches to project does not hold back another', async () => {
+    const { storage } = await sqlite();
+    await create(storage, 'busy');
+    await create(storage, 'calm');
+    await (
+      await writer(storage, 'busy', 'ann')
+    )(23); // five batches of at most 5
+    await (
+      await writer(storage, 'calm', 'bob')
+    )(1);
+    const consumer = recorder();
+    const projector = projectorOn(storage, [consumer]);
+    projector.wake('busy');
+    projector.wake('calm');
+    await waitFor(async () => (await projected(storage)).get('busy')?.length === 23, { message: 'busy projected' });
+    await projector.idle();
+    // The calm document's batch comes right after the busy one's first, not after all five.
+    expect(consumer.batches.map((b) => b.docId)).toEqual(['busy', 'calm', 'busy', 'busy', 'busy', 'busy']);
+    expect(consumer.batches.flatMap((b) => (b.docId === 'busy' ? b.entries.map((e) => e.seq) : []))).toEqual(
+      range(2, 24),
+    );
+    expect((await projected(storage)).get('calm')).toEqual([2]);
+  });
+
   test('a failing consumer commits nothing, for any consumer; the batch is projected once it succeeds', async () => {
     const { storage } = await sqlite();
     await create(storage, 'd1');

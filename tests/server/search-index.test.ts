@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, test } from '@jest/globals';
 import Database from 'better-sqlite3';
+import { sql } from 'kysely';
 import * as Y from 'yjs';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -28,7 +29,7 @@ import { Projector } from '@marginalia/server/projector/projector.js';
 import { searchConsumer } from '@marginalia/server/projector/search.js';
 import { documentSearchRows } from '@marginalia/server/search/rows.js';
 import { parseQuery } from '@marginalia/server/search/query.js';
-import { search, storedDocument } from '@marginalia/server/search/store.js';
+import { reindexDocument, search, storedDocument } from '@marginalia/server/search/store.js';
 import { POSTGRES_URL, describeIfService, dropSchema, postgresReachable, uniqueSchema } from '../support/services.js';
 import { CLI, ROOT, tempDir } from '../support/server.js';
 import { seededRandom, testSeed } from '../support/random.js';
@@ -236,6 +237,55 @@ for (const [name, open, describeFor] of [
     });
   });
 }
+
+describeIfService('postgresql', pgAvailable)('reindexing on PostgreSQL', () => {
+  test("rebuilds the vectors of rows that lost them, and the rows' vectors follow every change", async () => {
+    const schema = uniqueSchema('searchvec');
+    cleanups.push(() => dropSchema(schema));
+    const storage = await postgresStore(schema);
+    await newDocument(storage, 'd1');
+    await newDocument(storage, 'd2');
+    const vectors = async (doc: string) =>
+      Number(
+        (await sql<{ n: string }>`SELECT count(*) AS n FROM search_vectors WHERE doc_id = ${doc}`.execute(storage.db))
+          .rows[0]!.n,
+      );
+    const rows = async (doc: string) =>
+      (await storage.db.selectFrom('search_rows').select('id').where('doc_id', '=', doc).execute()).length;
+    expect(await vectors('d1')).toBe(await rows('d1'));
+    await sql`DELETE FROM search_vectors WHERE doc_id = 'd1'`.execute(storage.db);
+    expect((await find(storage, 'tender')).map((i) => i.documentId)).toEqual(['d2']);
+    expect(await reindexDocument(storage, 'd1')).toBe(true);
+    expect(await vectors('d1')).toBe(await rows('d1'));
+    expect((await find(storage, 'tender')).map((i) => i.documentId).sort()).toEqual(['d1', 'd2']);
+    // A row rewritten (its thread resolved) carries its new status into its vector; a row deleted takes it along.
+    const writer = await logWriter(storage, 'd1');
+    let thread = '';
+    await writer.write((doc) => {
+      thread = createThread(doc, {
+        exact: 'schedule',
+        createdBy: 'writer',
+        authorName: 'Wanda',
+        body: 'Slipping.',
+      }).threadId;
+    });
+    expect(await reindexDocument(storage, 'd1')).toBe(true);
+    await writer.write((doc) => setThreadStatus(doc, thread, 'resolved', 'writer'));
+    expect(await reindexDocument(storage, 'd1')).toBe(true);
+    const statusOf = async () =>
+      (
+        await sql<{
+          status: string;
+        }>`SELECT v.status FROM search_vectors v JOIN search_rows r ON r.id = v.id WHERE r.key LIKE 'c:%'`.execute(
+          storage.db,
+        )
+      ).rows.map((r) => r.status);
+    expect(await statusOf()).toEqual(['resolved']);
+    expect(await vectors('d1')).toBe(await rows('d1'));
+    expect(await storage.deleteDocument('d1')).toBe(true);
+    expect(await vectors('d1')).toBe(0);
+  });
+});
 
 describe('marginalia reindex (SQLite)', () => {
   test('rebuilds an index that was lost, for one document or all', async () => {

@@ -165,6 +165,14 @@ for (const [engine, describeFor, envOf] of [
       expect(phrase.items.map((i) => i.kind)).toEqual(['comment']);
       expect(marked(phrase.items[0]!)).toEqual(['tungsten figures']);
       expect((await search(ann.token, { q: '"figures tungsten"' })).items).toEqual([]);
+      // Stop words count in phrases and as words, alike on both engines ("were" is one of PostgreSQL's English
+      // stop words; a phrase with another word in its place does not match).
+      const stop = await search(ann.token, { q: '"figures were discussed"' });
+      expect(stop.items.map((i) => [i.kind, i.threadId])).toEqual([['comment', thread]]);
+      expect(marked(stop.items[0]!)).toEqual(['figures were discussed']);
+      expect((await search(ann.token, { q: '"figures are discussed"' })).items).toEqual([]);
+      expect((await search(ann.token, { q: '"the tungsten"' })).items.map((i) => i.kind)).toEqual(['comment']);
+      expect((await search(ann.token, { q: 'were', kind: 'comment' })).items.map((i) => i.threadId)).toEqual([thread]);
       const prefix = await search(ann.token, { q: 'Kandah*', kind: 'title' });
       expect(prefix.items.map((i) => i.documentId)).toEqual([article]);
       expect(marked(prefix.items[0]!)).toEqual(['Kandahar']);

@@ -139,6 +139,39 @@ describe('threads over REST', () => {
     expect((await carlApi.post(`/documents/${docId}/threads/not-a-thread/comments`, { body: 'x' })).status).toBe(404);
   });
 
+  test('a thread is re-attached to another passage by its creator or an editor, not by other commenters', async () => {
+    const admin = api(server.url, server.adminToken);
+    const carlApi = api(server.url, carl.token);
+    const cleo = await createUser(server, 'cleo', 'Cleo Commenter');
+    await admin.put(`/documents/${docId}/members/cleo`, { role: 'commenter' });
+    const cleoApi = api(server.url, cleo.token);
+    const t = await carlApi.post(`/documents/${docId}/threads`, { exact: 'met on Tuesday', body: 'Which Tuesday?' });
+    expect(t.status).toBe(201);
+    const url = `/documents/${docId}/threads/${t.body.id}`;
+    const placed = async () => (await carlApi.get(url)).body as { anchorState: string; start: number; end: number };
+    const text = (await carlApi.get(`/documents/${docId}/text`)).text;
+
+    // Its creator, by quote.
+    const byQuote = await carlApi.patch(url, { passage: { exact: 'second phase' } });
+    expect(byQuote.status).toBe(200);
+    expect(byQuote.body.quote.exact).toBe('second phase');
+    await waitFor(() => readThread(watcher.doc, t.body.id)?.quote.exact === 'second phase');
+    expect(await placed()).toMatchObject({ anchorState: 'exact', start: text.indexOf('second phase') });
+    // Someone else who only comments may not; nothing changes.
+    const refused = await cleoApi.patch(url, { passage: { exact: 'the minutes' } });
+    expect(refused.status).toBe(403);
+    expect(readThread(watcher.doc, t.body.id)!.quote.exact).toBe('second phase');
+    // An editor (here the owner) may, by offsets.
+    const start = text.indexOf('publish the report');
+    const byOffsets = await admin.patch(url, { passage: { start, end: start + 'publish the report'.length } });
+    expect(byOffsets.status).toBe(200);
+    expect(await placed()).toMatchObject({ anchorState: 'exact', start, end: start + 18 });
+    // A passage that cannot be anchored.
+    expect((await carlApi.patch(url, { passage: { exact: 'not in the article' } })).status).toBe(422);
+    expect((await carlApi.patch(url, { passage: { start: 5, end: 1e6 } })).status).toBe(422);
+    expect((await api(server.url, vera.token).patch(url, { passage: { exact: 'the minutes' } })).status).toBe(403);
+  });
+
   test('authors edit and delete their own comments; others may not (owner may delete)', async () => {
     const admin = api(server.url, server.adminToken);
     const carlApi = api(server.url, carl.token);

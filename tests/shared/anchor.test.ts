@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import type * as Y from 'yjs';
+import * as Y from 'yjs';
+import { createUndoManager } from '@lexical/yjs';
 import {
   AnchorError,
   MOVE_THRESHOLDS,
@@ -9,7 +10,11 @@ import {
   articleText,
   findQuote,
   quoteAt,
+  reattachThread,
+  readThread,
   resolveAnchor,
+  rootText,
+  createThread,
   similarity,
 } from '@marginalia/shared';
 import { $toggleLink } from '@lexical/link';
@@ -172,7 +177,7 @@ describe('resolveAnchor', () => {
     expect(r).toEqual({ state: 'exact', start: s + 1, end: e + 1 });
   });
 
-  it('is moved onto the same words after they are made a link (Lexical re-creates the letters it wraps)', async () => {
+  it('is exact on the same words after they are made a link (Lexical re-creates the letters it wraps)', async () => {
     const { doc, editor, thread, s, e } = await annotated('turning point');
     await editor.update(() => {
       const map = $caretMap();
@@ -183,7 +188,7 @@ describe('resolveAnchor', () => {
       $setSelection(selection);
       $toggleLink('https://example.org/');
     });
-    expect(resolveAnchor(doc, thread)).toMatchObject({ state: 'moved', start: s, end: e });
+    expect(resolveAnchor(doc, thread)).toEqual({ state: 'exact', start: s, end: e });
   });
 
   it('stays exact after the words are bolded (the patched binding keeps the letters it formats)', async () => {
@@ -231,15 +236,169 @@ describe('resolveAnchor', () => {
     expect(resolveAnchor(doc, thread).state).toBe('orphan');
   });
 
-  it('finds a passage by its quote when the stored positions are unreadable', async () => {
+  it('finds a passage by its verbatim quote (exact) when the stored positions are unreadable', async () => {
     const { doc, thread, s, e } = await annotated('turning point');
     const broken = { ...thread, anchor: { start: '!!', end: '??' } };
-    expect(resolveAnchor(doc, broken)).toMatchObject({ state: 'moved', start: s, end: e });
+    expect(resolveAnchor(doc, broken)).toEqual({ state: 'exact', start: s, end: e });
+  });
+
+  it('takes no far look-alike for a passage near the start: its short prefix reached the start of the article', async () => {
+    // The title is repeated at the end ("One thought on “Afghanistan After…”"); "hanistan" in the first one has
+    // only "Afg" before it, which the copy at the end has too.
+    const { doc, editor, thread } = await annotated('hanistan');
+    expect(thread.quote.prefix).toBe('Afg');
+    // Positions lost (both blocks gone): found only far, verbatim, in context. Words typed before it break its
+    // prefix; the copy at the end agrees with "Afg" but not with the start of the article before it.
+    await insertTextAt(editor, 3, 'zorbit ');
+    const lost = { ...thread, anchor: { start: '!!', end: '??' } };
+    expect(resolveAnchor(doc, lost)).toEqual({ state: 'orphan', start: null, end: null });
   });
 
   it('resolves many anchors against one index', async () => {
     const { doc, thread, s, e } = await annotated('turning point');
     const index = articleIndex(doc);
     for (let i = 0; i < 3; i++) expect(resolveAnchor(index, thread)).toEqual({ state: 'exact', start: s, end: e });
+  });
+});
+
+describe('resolveAnchor: a passage part of which is deleted stays on what remains', () => {
+  const PASSAGE = 'leadership of former Prime Minister Imran Khan';
+
+  async function annotated(needle = PASSAGE) {
+    const { doc, editor } = await open();
+    const [s, e] = spanOf(articleText(doc), needle);
+    return { doc, editor, thread: anchorFromOffsets(doc, s, e), s, e };
+  }
+
+  /** The resolved anchor and the text it is drawn on. */
+  function placed(doc: Y.Doc, thread: ReturnType<typeof anchorFromOffsets>) {
+    const r = resolveAnchor(doc, thread);
+    return { state: r.state, text: r.start === null ? null : articleText(doc).slice(r.start, r.end) };
+  }
+
+  it('after its first words are deleted', async () => {
+    const { doc, editor, thread, s } = await annotated();
+    await deleteRange(editor, s, s + 'leadership of former '.length);
+    expect(articleText(doc)).toContain('under the Prime Minister Imran Khan,');
+    expect(placed(doc, thread)).toEqual({ state: 'moved', text: 'Prime Minister Imran Khan' });
+  });
+
+  it('after its last words are deleted, also with the text after them', async () => {
+    const { doc, editor, thread, e } = await annotated();
+    await deleteRange(editor, e - ' Minister Imran Khan'.length, e + ', lobbied'.length);
+    expect(placed(doc, thread)).toEqual({ state: 'moved', text: 'leadership of former Prime' });
+  });
+
+  it('after words in its middle are deleted', async () => {
+    const { doc, editor, thread, s } = await annotated();
+    const from = s + 'leadership of '.length;
+    await deleteRange(editor, from, from + 'former Prime Minister '.length);
+    expect(placed(doc, thread)).toEqual({ state: 'moved', text: 'leadership of Imran Khan' });
+  });
+
+  it('an overlapping thread stays on its own words when the other passage is deleted', async () => {
+    const { doc, editor } = await open();
+    const [as, ae] = spanOf(articleText(doc), 'fall of the Taliban regime');
+    const [bs, be] = spanOf(articleText(doc), 'Taliban regime in Afghanistan in 2001');
+    const a = anchorFromOffsets(doc, as, ae);
+    const b = anchorFromOffsets(doc, bs, be);
+    await deleteRange(editor, as, ae);
+    expect(articleText(doc)).toContain('The  in Afghanistan in 2001 marked');
+    expect(placed(doc, a)).toEqual({ state: 'orphan', text: null });
+    expect(placed(doc, b)).toEqual({ state: 'moved', text: 'in Afghanistan in 2001' });
+  });
+
+  it('returns to exact when the deleted words are typed back', async () => {
+    const { doc, editor, thread, s, e } = await annotated();
+    await deleteRange(editor, s, s + 'leadership '.length);
+    expect(placed(doc, thread).state).toBe('moved');
+    await insertTextAt(editor, s, 'leadership ');
+    expect(resolveAnchor(doc, thread)).toEqual({ state: 'exact', start: s, end: e });
+  });
+
+  it('is an orphan once nothing of it is left, or only letters that are not its own', async () => {
+    const { doc, editor, thread, s, e } = await annotated();
+    await deleteRange(editor, s, e);
+    expect(placed(doc, thread)).toEqual({ state: 'orphan', text: null });
+    await insertTextAt(editor, s, 'zzz qqq');
+    expect(placed(doc, thread)).toEqual({ state: 'orphan', text: null });
+  });
+});
+
+describe('reattachThread', () => {
+  it('puts an orphan on a new passage, where it is exact', async () => {
+    const { doc, editor } = await open();
+    const [s, e] = spanOf(articleText(doc), 'turning point');
+    const { threadId } = createThread(doc, { start: s, end: e, createdBy: 'u-ada', authorName: 'Ada', body: 'Why?' });
+    await deleteRange(editor, s, e);
+    expect(resolveAnchor(doc, readThread(doc, threadId)!).state).toBe('orphan');
+    const [ns, ne] = spanOf(articleText(doc), 'Khyber Pakhtunkhwa');
+    reattachThread(doc, threadId, { start: ns, end: ne });
+    const moved = readThread(doc, threadId)!;
+    expect(moved.quote.exact).toBe('Khyber Pakhtunkhwa');
+    expect(resolveAnchor(doc, moved)).toEqual({ state: 'exact', start: ns, end: ne });
+    // By a verbatim quote, too; and a passage that cannot be anchored changes nothing.
+    reattachThread(doc, threadId, { exact: 'Imran Khan' });
+    expect(readThread(doc, threadId)!.quote.exact).toBe('Imran Khan');
+    expect(thrownBy(() => reattachThread(doc, threadId, { exact: 'not in the article' }))).toBeInstanceOf(AnchorError);
+    expect(readThread(doc, threadId)!.quote.exact).toBe('Imran Khan');
+  });
+});
+
+describe('resolveAnchor: an edit undone (Y.UndoManager, as the client binds it) leaves the passage exact', () => {
+  /**
+   * An editor with the undo manager the client's CollaborationPlugin makes, and a second replica that receives
+   * every update (as the server and the other clients do: Yjs tells only the replica that undid which new letters
+   * restore which deleted ones).
+   */
+  async function undoable(needle: string) {
+    const { doc, editor } = await open();
+    const replica = new Y.Doc();
+    Y.applyUpdate(replica, Y.encodeStateAsUpdate(doc));
+    doc.on('update', (update: Uint8Array) => Y.applyUpdate(replica, update));
+    const undo = createUndoManager(editor.binding, rootText(doc));
+    const [s, e] = spanOf(articleText(doc), needle);
+    const thread = anchorFromOffsets(doc, s, e);
+    const undoAll = async () => {
+      undo.stopCapturing();
+      while (undo.undoStack.length > 0) {
+        undo.undo();
+        await editor.settle();
+      }
+    };
+    return { doc, editor, replica, thread, s, e, undoAll };
+  }
+
+  it.each([
+    ['a word typed inside it', (ed: ArticleEditor, s: number) => insertTextAt(ed, s + 'leadership of '.length, 'the ')],
+    [
+      'its first word typed over',
+      async (ed: ArticleEditor, s: number) => {
+        await ed.update(() => {
+          const map = $caretMap();
+          const [a, b] = [map.stops.get(s)!, map.stops.get(s + 'leadership'.length)!];
+          const selection = $createRangeSelection();
+          selection.anchor.set(a.key, a.offset, a.type);
+          selection.focus.set(b.key, b.offset, b.type);
+          $setSelection(selection);
+          selection.insertText('guidance');
+        });
+      },
+    ],
+    ['its last word deleted', (ed: ArticleEditor, _s: number, e: number) => deleteRange(ed, e - ' Khan'.length, e)],
+    ['Enter pressed inside it', (ed: ArticleEditor, s: number) => splitBlockAt(ed, s + 'leadership of '.length)],
+    ['all of it deleted', (ed: ArticleEditor, s: number, e: number) => deleteRange(ed, s, e)],
+  ])('%s, then undone', async (_name, change) => {
+    const { doc, editor, replica, thread, s, e, undoAll } = await undoable(
+      'leadership of former Prime Minister Imran Khan',
+    );
+    const before = articleText(doc);
+    await change(editor, s, e);
+    expect(resolveAnchor(doc, thread).state).not.toBe('exact');
+    await undoAll();
+    expect(articleText(doc)).toBe(before);
+    expect(articleText(replica)).toBe(before);
+    expect(resolveAnchor(doc, thread)).toEqual({ state: 'exact', start: s, end: e });
+    expect(resolveAnchor(replica, thread)).toEqual({ state: 'exact', start: s, end: e });
   });
 });

@@ -235,7 +235,12 @@ describe('docs/SCHEMA.md', () => {
     }
     return rows;
   }
-  const WORDS = { commenter: 'any commenter', author: 'its author', owner: 'owner' } as const;
+  const WORDS = {
+    commenter: 'any commenter',
+    author: 'its author',
+    'editor-or-creator': 'editors and its creator',
+    owner: 'owner',
+  } as const;
 
   it('lists exactly the fields of the table, each with the writer the table says', () => {
     const md = readFileSync(SCHEMA_MD, 'utf8');

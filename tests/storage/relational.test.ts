@@ -227,6 +227,7 @@ describeIfService('postgresql', pgAvailable)('PostgreSQL: one migration set', ()
         '0004_notifications',
         '0005_search',
         '0006_versions',
+        '0007_search_speed',
       ]);
     } finally {
       await client.end();

@@ -45,7 +45,7 @@ function visibleRects(range: Range): DOMRect[] {
 
 export function SelectionActionPlugin({ layer }: { layer: HTMLElement | null }) {
   const [editor] = useLexicalComposerContext();
-  const { model, actions, permissions } = useDocument();
+  const { model, actions, permissions, ui } = useDocument();
   const [place, setPlace] = useState<ButtonPlace | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
 
@@ -56,6 +56,11 @@ export function SelectionActionPlugin({ layer }: { layer: HTMLElement | null }) 
     const update = () => {
       frame = 0;
       const range = selectionInArticle(editor);
+      // The selected words, for a thread card's "Re-attach to selection".
+      const span = range ? geometryOf(editor).selectionSpan(model.articleIndex(), window.getSelection()) : null;
+      const had = ui.getState().articleSelection;
+      if (had?.start !== span?.start || had?.end !== span?.end)
+        ui.set({ articleSelection: span && span.end > span.start ? span : null });
       const rects = range ? visibleRects(range) : [];
       // Nothing selected, or a selection that covers no words (what is left of one whose text was deleted):
       // no button, rather than one floating over nothing.
@@ -102,7 +107,7 @@ export function SelectionActionPlugin({ layer }: { layer: HTMLElement | null }) 
       unregister();
       if (frame) cancelAnimationFrame(frame);
     };
-  }, [editor, layer, permissions.canComment]);
+  }, [editor, layer, model, ui, permissions.canComment]);
 
   useEffect(() => {
     if (!permissions.canComment) return;

@@ -194,6 +194,32 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
   const hidden = !active && thread.comments.length > 3 ? thread.comments.length - 2 : 0;
   const shownComments = hidden ? [thread.comments[0]!, thread.comments[thread.comments.length - 1]!] : thread.comments;
   const toggleStatus = () => actions.setResolved(thread.id, !resolved);
+  // Editors and the thread's creator may move it onto the words selected in the article: offered on an orphan or a
+  // moved thread, and on the focused card.
+  const mayReattach =
+    permissions.canComment &&
+    (permissions.canEdit || thread.createdBy === user.id) &&
+    (anchorState !== 'exact' || active);
+  const selection = useUiState(ui, (s) => (mayReattach ? s.articleSelection : null));
+  const [reattachRefusal, setReattachRefusal] = useState<string | null>(null);
+  const reattach = () => {
+    if (!selection) return;
+    const refusal = actions.reattach(thread.id, model.articleIndex(), selection.start, selection.end);
+    setReattachRefusal(refusal ?? null);
+    if (!refusal) window.getSelection()?.removeAllRanges();
+  };
+  const reattachButton = selection && (
+    <button
+      type="button"
+      className="link"
+      // Pressing it must not take the selection away before it is read.
+      onMouseDown={(event) => event.preventDefault()}
+      onClick={reattach}
+      title="Attach this thread to the words selected in the article"
+    >
+      Re-attach to selection
+    </button>
+  );
   const resolver = resolved && thread.resolvedBy ? resolverName(thread.resolvedBy, user.id, model) : null;
 
   function onKeyDown(event: KeyboardEvent<HTMLElement>) {
@@ -349,6 +375,7 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
                 {thread.tags.length ? 'Edit tags' : 'Add tags'}
               </button>
             )}
+            {reattachButton}
             <CopyLink href={threadHref(docId, thread.id)} />
           </div>
           {tagging && <TagPicker thread={thread} vocabulary={vocabulary} onClose={() => setTagging(false)} />}
@@ -371,8 +398,14 @@ export const ThreadCard = memo(function ThreadCard(props: ThreadCardProps) {
           <button type="button" className="link" onClick={toggleStatus}>
             {resolved ? 'Reopen' : 'Resolve'}
           </button>
+          {reattachButton}
           <CopyLink href={threadHref(docId, thread.id)} />
         </div>
+      )}
+      {reattachRefusal && (
+        <p className="selection-notice" role="status">
+          {reattachRefusal}
+        </p>
       )}
       {!permissions.canComment && (
         <div className="thread-buttons quiet">

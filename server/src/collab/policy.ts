@@ -202,6 +202,12 @@ export class Judge {
     if (!rule || field === null) return `unknown ${of.name} field "${field}"`;
     if ('created' in item.ref) return this.checkValue(c, rule.created, threadKey);
     if (rule.changedBy === 'commenter') return rule.changed ? this.checkValue(c, rule.changed, threadKey) : null;
+    if (rule.changedBy === 'editor-or-creator') {
+      const creator = of.creatorField ? this.inspected.valueOf(item.ref, of.creatorField) : undefined;
+      if (ROLE_RANK[this.ctx.role] < ROLE_RANK.editor && (creator === undefined || creator !== this.ctx.userId))
+        return of.creatorRefusal?.(field) ?? of.fixedRefusal(field);
+      return rule.changed ? this.checkValue(c, rule.changed, threadKey) : null;
+    }
     const author = of.authorField ? this.inspected.valueOf(item.ref, of.authorField) : undefined;
     if (of.authorField && author !== this.ctx.userId) return `only its author may change a ${of.name}`;
     if (rule.changedBy === 'owner') return of.fixedRefusal(field);

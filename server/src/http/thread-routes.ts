@@ -19,7 +19,9 @@ import {
   readResolvedThreads,
   readThread,
   readVocabulary,
+  reattachThread,
   removeTag,
+  ROLE_RANK,
   setTag,
   setThreadStatus,
   setThreadTags,
@@ -49,9 +51,21 @@ const CreateThread = z.union([
   }),
 ]);
 const NewComment = z.object({ body: Body });
+/** The passage a thread is re-attached to: article offsets, or a verbatim quote (as when creating one). */
+const Passage = z.union([
+  z.object({ start: z.number().int().min(0), end: z.number().int().min(0) }),
+  z.object({
+    exact: z.string().min(1).max(L.quote),
+    prefix: z.string().max(L.quoteContext).optional(),
+    suffix: z.string().max(L.quoteContext).optional(),
+  }),
+]);
 const PatchThread = z
-  .object({ status: z.enum(THREAD_STATUSES).optional(), tags: Tags.optional() })
-  .refine((b) => b.status !== undefined || b.tags !== undefined, 'give status or tags');
+  .object({ status: z.enum(THREAD_STATUSES).optional(), tags: Tags.optional(), passage: Passage.optional() })
+  .refine(
+    (b) => b.status !== undefined || b.tags !== undefined || b.passage !== undefined,
+    'give status, tags or passage',
+  );
 const VersionQuery = z.object({ version: z.string().optional().describe('a version id: as of that version') });
 const T = 'threads';
 const TagBody = z.object({
@@ -230,15 +244,26 @@ export function threadRoutes(ctx: AppContext): Router {
     '/documents/:id/threads/:threadId',
     {
       tag: T,
-      summary: 'Resolve or reopen a thread, or set its tags',
+      summary: 'Resolve or reopen a thread, set its tags, or re-attach it to another passage',
       access: 'commenter',
       body: PatchThread,
       responses: { 200: { description: 'the thread, without anchor resolution', schema: A.PlainThread } },
-      errors: { 404: 'no such document or thread', 422: 'an unknown tag' },
+      errors: {
+        403: 're-attaching a thread one did not create, below editor',
+        404: 'no such document or thread',
+        422: 'an unknown tag; a passage not in the article, ambiguous, or out of range',
+      },
     },
     async (req, res) => {
       const body = parseBody(PatchThread, req.body);
-      const thread = await write(res, req.params.id, 'commenter', (doc, p) => {
+      const thread = await write(res, req.params.id, 'commenter', (doc, p, role) => {
+        if (body.passage) {
+          const createdBy = readThread(doc, req.params.threadId)?.createdBy;
+          if (createdBy === undefined) throw new ModelError('not-found', `no thread ${req.params.threadId}`);
+          if (ROLE_RANK[role] < ROLE_RANK.editor && createdBy !== p.id)
+            throw forbidden('only editors and its creator may re-attach a thread');
+          reattachThread(doc, req.params.threadId, body.passage);
+        }
         if (body.tags) {
           requireKnownTags(doc, body.tags);
           setThreadTags(doc, req.params.threadId, body.tags);

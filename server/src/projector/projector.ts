@@ -28,7 +28,8 @@
  * It runs when woken after a stored batch (`wake`, at most once per `delayMs` per document, so a busy document
  * costs one transaction per interval, not one per update), and catches up on every document with unprojected
  * entries at start and every `catchUpMs`: documents written while no instance ran, or by the CLI, or whose
- * projection failed. One document at a time per instance.
+ * projection failed. One document at a time per instance, one batch at a time: a document with more than a batch
+ * to project goes to the back of the queue after each, so the documents waiting take turns.
  */
 import * as Y from 'yjs';
 import { sql, type Kysely, type Transaction } from 'kysely';
@@ -211,7 +212,11 @@ export class Projector {
       // Wakes from now on are for entries stored after this projection starts reading.
       this.due.delete(docId);
       try {
-        await this.projectAll(docId);
+        const outcome = await this.step(docId);
+        // The instance projecting it may have read the log before this instance's latest entries were stored:
+        // look again a little later, rather than leave them to the catch-up.
+        if (outcome === 'elsewhere') this.wake(docId, Math.max(this.delayMs, ELSEWHERE_RETRY_MS));
+        if (outcome === 'more') this.again(docId);
       } catch (e) {
         log.error('projection failed; retried later', { doc: docId, error: (e as Error).message });
         this.wake(docId, this.retryMs);
@@ -219,15 +224,17 @@ export class Projector {
     }
   }
 
-  /** Projects the document up to its last stored entry (as far as this instance is the one projecting it). */
-  private async projectAll(docId: string): Promise<void> {
-    while (!this.closed) {
-      const outcome = await this.step(docId);
-      // The instance projecting it may have read the log before this instance's latest entries were stored:
-      // look again a little later, rather than leave them to the catch-up.
-      if (outcome === 'elsewhere') this.wake(docId, Math.max(this.delayMs, ELSEWHERE_RETRY_MS));
-      if (outcome !== 'more') return;
-    }
+  /**
+   * A document with more entries to project after this batch: its next batch comes after the documents already
+   * waiting, so that a document written faster than it is projected does not hold back every other document's
+   * (their index and counts) for as long as it is busy.
+   */
+  private again(docId: string): void {
+    const timer = this.due.get(docId);
+    if (timer === null) return; // queued already
+    if (timer) clearTimeout(timer);
+    this.due.set(docId, null);
+    this.queue.push(docId);
   }
 
   /** One batch: 'more' if there may be more after it, 'done' if none is left, 'elsewhere' if another instance has it. */

@@ -4,7 +4,7 @@
  * one engine-specific part is `MATCHES`, the full-text match and its score (the index itself: migrations.ts).
  */
 import * as Y from 'yjs';
-import { sql, type Expression, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
 import type { Database } from '../storage/schema.js';
 import type { EngineKind, Storage, DocumentLog } from '../storage/types.js';
 import { storedPieces } from '../storage/stored-state.js';
@@ -86,6 +86,12 @@ export async function reindexDocument(storage: Storage, docId: string): Promise<
       if ((await projectionCursor(trx, docId)) !== cursor) return false;
       const exists = await trx.selectFrom('documents').select('id').where('id', '=', docId).executeTakeFirst();
       if (exists) await writeSearchRows(trx, docId, stored.rows);
+      if (exists && storage.kind === 'postgres') {
+        // Rows whose vector is missing (the trigger keeps them, but a restore may have left them out) are
+        // written again as they are, so that the trigger makes their vectors.
+        await sql`UPDATE search_rows r SET kind = r.kind WHERE r.doc_id = ${docId}
+                  AND NOT EXISTS (SELECT 1 FROM search_vectors v WHERE v.id = r.id)`.execute(trx);
+      }
       return true;
     });
     if (done) return true;
@@ -115,15 +121,31 @@ async function projectionCursor(db: Kysely<Database>, docId: string): Promise<nu
 
 // ---- searching ---------------------------------------------------------------------------------------------
 
-/** The full-text match of the terms: ids of matching rows with a score, higher is better. */
-const MATCHES: Record<EngineKind, (terms: readonly QueryTerm[]) => RawBuilder<{ id: number; score: number }>> = {
+/**
+ * The full-text match of the terms: ids of matching rows with a score, higher is better, at least the best `top`
+ * of those the search may return (in order of score, then id). `where(alias)`: the search's filters and the caller's
+ * access, written against a table with the columns of `search_rows` they look at.
+ * - SQLite: every match; the search query joins them to `search_rows` and applies the same conditions there.
+ * - PostgreSQL: the match applies the conditions within `search_vectors` (which has those columns beside each
+ *   row's vector), ranks only what is left, and hands over just the best `top`; so a search never reads
+ *   `search_rows` for rows it does not return, and sorts scores alone, not the vectors they came from.
+ */
+const MATCHES: Record<
+  EngineKind,
+  (
+    terms: readonly QueryTerm[],
+    where: (alias: string) => RawBuilder<SqlBool>[],
+    top: number,
+  ) => RawBuilder<{ id: number; score: number }>
+> = {
   sqlite: (terms) =>
     sql`(SELECT rowid AS id, -bm25(search_fts, 4.0, 2.0, 2.0, 1.0) AS score
          FROM search_fts WHERE search_fts MATCH ${fts5Query(terms)})`,
-  postgres: (terms) =>
-    sql`(SELECT s.id, ts_rank(s.tsv, query) AS score
-         FROM search_rows s, to_tsquery('english', marginalia_unaccent(${tsQuery(terms)})) query
-         WHERE s.tsv @@ query)`,
+  postgres: (terms, where, top) =>
+    sql`(SELECT v.id, ts_rank(v.tsv, query) AS score
+         FROM search_vectors v, to_tsquery('marginalia_english', marginalia_unaccent(${tsQuery(terms)})) query
+         WHERE ${sql.join([sql<SqlBool>`v.tsv @@ query`, ...where('v')], sql` AND `)}
+         ORDER BY score DESC, v.id LIMIT ${top})`,
 };
 
 export type SearchKind = 'comment' | 'article' | 'title';
@@ -159,6 +181,35 @@ export interface SearchItem {
   author?: { id: string; name: string };
 }
 
+/**
+ * The filters of a search, against the table `alias` (`search_rows`, or PostgreSQL's `search_vectors`).
+ * `access`: the caller's access as well, as a set of documents (built once per search: for a match that checks many
+ * rows; the search query itself checks the few rows it returns one by one).
+ */
+function conditions(alias: string, who: Searcher, req: SearchRequest, access: boolean): RawBuilder<SqlBool>[] {
+  const col = (name: string) => sql.ref(`${alias}.${name}`);
+  const where: RawBuilder<SqlBool>[] = [];
+  if (access && !who.admin) {
+    const open = sql`SELECT g.id FROM documents g WHERE g.guest_role IS NOT NULL`;
+    where.push(
+      who.guest
+        ? sql`${col('doc_id')} IN (${open})`
+        : sql`${col('doc_id')} IN (${open} UNION SELECT g.doc_id FROM memberships g WHERE g.user_id = ${who.id})`,
+    );
+  }
+  if (req.document) where.push(sql`${col('doc_id')} = ${req.document}`);
+  if (req.kind) where.push(sql`${col('kind')} = ${req.kind}`);
+  else if (req.terms.length === 0) where.push(sql`${col('kind')} = ${'comment'}`);
+  if (req.status) where.push(sql`${col('status')} = ${req.status}`);
+  if (req.authors.length) where.push(sql`${col('author_id')} IN (${sql.join(req.authors)})`);
+  if (req.tags.length) {
+    // Any of the tags; `replace` finds a tag between line breaks exactly (case-sensitively) on both engines.
+    const tags = req.tags.map((tag) => sql`replace(${col('tags')}, ${`\n${tag}\n`}, '') <> ${col('tags')}`);
+    where.push(sql`(${sql.join(tags, sql` OR `)})`);
+  }
+  return where;
+}
+
 export async function search(
   db: Kysely<Database>,
   engine: EngineKind,
@@ -166,6 +217,7 @@ export async function search(
   req: SearchRequest,
 ): Promise<{ items: SearchItem[]; more: boolean }> {
   const text = req.terms.length > 0;
+  const page = req.limit + 1;
   let query = db
     .selectFrom('search_rows as r')
     .innerJoin('documents as d', 'd.id', 'r.doc_id')
@@ -198,25 +250,14 @@ export async function search(
       ]);
     });
   }
-  if (req.document) query = query.where('r.doc_id', '=', req.document);
-  if (req.kind) query = query.where('r.kind', '=', req.kind);
-  else if (!text) query = query.where('r.kind', '=', 'comment');
-  if (req.status) query = query.where('r.status', '=', req.status);
-  if (req.authors.length) query = query.where('r.author_id', 'in', req.authors);
-  if (req.tags.length) {
-    // Any of the tags; `replace` finds a tag between line breaks exactly (case-sensitively) on both engines.
-    query = query.where(({ or, eb }) =>
-      or(
-        req.tags.map(
-          (tag) => eb(sql`replace(r.tags, ${`\n${tag}\n`}, '')`, '<>', sql.ref('r.tags')) as Expression<SqlBool>,
-        ),
-      ),
-    );
-  }
-  const page = req.limit + 1;
+  for (const condition of conditions('r', who, req, false)) query = query.where(condition);
   const rows = text
     ? await query
-        .innerJoin(MATCHES[engine](req.terms).as('m'), 'm.id', 'r.id')
+        .innerJoin(
+          MATCHES[engine](req.terms, (alias) => conditions(alias, who, req, true), req.offset + page).as('m'),
+          'm.id',
+          'r.id',
+        )
         .select('m.score')
         .orderBy('m.score', 'desc')
         .orderBy('r.id')

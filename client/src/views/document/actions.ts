@@ -14,6 +14,7 @@ import {
   deleteComment,
   editComment,
   isModelError,
+  reattachThread,
   removeTag,
   renameTag,
   setTag,
@@ -110,6 +111,24 @@ export function documentActions(ctx: ActionContext) {
           ctx.markPending(threadId);
           ctx.withdrawSelection();
           ui.set({ draft: null, activeThreadId: threadId, composerText: '', composerTags: [] });
+          ctx.refresh();
+          ctx.focusThread(threadId);
+        })
+      );
+    },
+
+    /**
+     * Re-attaches a thread to the passage between two article offsets (an orphan, or one whose passage moved or
+     * changed): editors, owners and the thread's creator; the server refuses anyone else.
+     */
+    reattach(threadId: string, index: ArticleIndex, start: number, end: number): Refusal {
+      return (
+        tooLongPassage(start, end) ??
+        attempt(() => {
+          const { anchor, quote } = anchorFromOffsets(index, start, end);
+          reattachThread(doc, threadId, { anchor, quote });
+          ctx.markPending(threadId);
+          ui.set({ activeThreadId: threadId, articleSelection: null });
           ctx.refresh();
           ctx.focusThread(threadId);
         })

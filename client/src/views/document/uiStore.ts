@@ -43,6 +43,8 @@ export interface UiState {
   read: ReadonlySet<string>;
   /** The search's occurrences in the article text, and which one the reader stepped to (1-based; 0: none). */
   articleFind: { count: number; step: number };
+  /** The words selected in the article now (article-text offsets), for "Re-attach to selection"; null: none. */
+  articleSelection: { start: number; end: number } | null;
 }
 
 export interface Placement {
@@ -67,6 +69,7 @@ export class UiStore {
     linked: null,
     read: new Set(),
     articleFind: { count: 0, step: 0 },
+    articleSelection: null,
   });
   readonly placement: Store<Placement> = newStore<Placement>({ tops: new Map(), draftTop: null });
 
