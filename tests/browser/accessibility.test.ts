@@ -20,6 +20,7 @@ import {
   signIn,
 } from '../support/browser.js';
 import { ADMIN, addMember, createDocument, startServer, type TestServer } from '../support/server.js';
+import { waitFor } from '../support/wait.js';
 
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -119,6 +120,18 @@ describe('accessibility', () => {
         await check(`dialog-${name.toLowerCase()}`);
         await page.getByRole('dialog', { name }).getByRole('button', { name: 'Close' }).click();
         await page.getByRole('dialog', { name }).waitFor({ state: 'detached' });
+        // The focus goes back to what opened the dialog: its button, or on a phone the menu it was in.
+        const opener = (await menu.isVisible()) ? 'Menu' : name;
+        await waitFor(
+          () =>
+            page.evaluate(
+              (label) =>
+                document.activeElement?.getAttribute('aria-label') === label ||
+                document.activeElement?.textContent?.trim() === label,
+              opener,
+            ),
+          { message: `the focus back on ${opener} after ${name} closed` },
+        );
       }
       if (await menu.isVisible()) await menu.click();
       await page.getByRole('button', { name: /^Export/ }).click();

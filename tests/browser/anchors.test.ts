@@ -166,6 +166,15 @@ describe('anchors in the browser', () => {
       await selectText(page, ', counting ships that no longer came');
       await page.keyboard.press('Backspace');
       await page.locator(`[data-thread-card="${id}"][data-anchor="orphan"]`).first().waitFor({ state: 'attached' });
+      // On a narrow screen the threads panel points to the orphan listed below the article.
+      if (size.width < 700) {
+        if (!(await page.getByRole('button', { name: 'Close threads' }).isVisible()))
+          await page.locator('.threads-toggle').click();
+        await screenshot(page, `anchors-orphan-pointer-${name}`);
+        await page.getByRole('button', { name: 'Show 1 orphaned thread below the article' }).click();
+        await page.getByRole('button', { name: 'Close threads' }).waitFor({ state: 'hidden' });
+        await page.getByRole('heading', { name: /Orphaned threads/ }).waitFor({ state: 'visible' });
+      }
       // Without a selection the card offers no re-attaching.
       await hideThreads(page);
       const orphanCard = page.locator(`[data-thread-card="${id}"]`).first();

@@ -136,10 +136,15 @@ export function ThreadsPanel() {
     () => visibleThreads(snapshot, filters).anchored.filter((t) => placement.tops.has(t.id)),
     [snapshot, filters, placement],
   );
-  // Orphans have a stub beside the place their passage was (their card is under "Orphaned threads").
+  // Orphans have a stub beside the place their passage was (their card is under "Orphaned threads"); on a narrow
+  // screen the list in the panel points to them instead.
   const orphans = useMemo(
     () => (narrow ? [] : visibleThreads(snapshot, filters).orphans.filter((t) => placement.tops.has(t.id))),
     [snapshot, filters, placement, narrow],
+  );
+  const orphanCount = useMemo(
+    () => (narrow ? visibleThreads(snapshot, filters).orphans.length : 0),
+    [snapshot, filters, narrow],
   );
 
   const positions = useMemo(() => {
@@ -201,7 +206,9 @@ export function ThreadsPanel() {
       ref={setPanel}
       style={narrow ? undefined : { minHeight: bottom + 40 }}
     >
-      {narrow && shown.length === 0 && <p className="muted small">No threads to show.</p>}
+      {narrow && shown.length === 0 && (
+        <p className="muted small">{orphanCount ? 'No threads on the text.' : 'No threads to show.'}</p>
+      )}
       {/* Only once its passage is measured: a composer drawn at the top first would pull the focus there. */}
       {draft && !narrow && placement.draftTop !== null && (
         <CommentComposer draft={draft} cardRef={stableRef(DRAFT_KEY)} style={{ top: positions.get(DRAFT_KEY) }} />
@@ -236,8 +243,27 @@ export function ThreadsPanel() {
           onActivate={onActivate}
         />
       ))}
+      {orphanCount > 0 && (
+        <button type="button" className="orphans-pointer" onClick={() => showOrphanList(ui)}>
+          Show {orphanCount} orphaned {orphanCount === 1 ? 'thread' : 'threads'} below the article
+        </button>
+      )}
     </div>
   );
+}
+
+/** On a narrow screen: closes the threads panel and brings the "Orphaned threads" list below the article into view. */
+function showOrphanList(ui: UiStore): void {
+  ui.set({ sheetOpen: false });
+  const list = document.querySelector<HTMLElement>('.orphans');
+  if (!list) return;
+  const reduced = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+  list.scrollIntoView({ block: 'start', behavior: reduced ? 'auto' : 'smooth' });
+  const heading = list.querySelector<HTMLElement>('h2');
+  if (heading) {
+    heading.tabIndex = -1;
+    heading.focus({ preventScroll: true });
+  }
 }
 
 /** Focuses an orphan's card in the "Orphaned threads" list, scrolled into view. */

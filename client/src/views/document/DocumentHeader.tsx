@@ -49,6 +49,17 @@ export function DocumentHeader({ offline }: { offline: boolean }) {
     setMenuOpen(false);
     setDialog(which);
   };
+  const closeDialog = () => {
+    setDialog(null);
+    // Back to the control it was opened from; when that was a menu item, now gone, to its menu's toggle (on a
+    // phone, the header's menu).
+    requestAnimationFrame(() => {
+      const back = opener.current?.isConnected
+        ? opener.current
+        : header.current?.querySelector<HTMLElement>('.menu-toggle');
+      back?.focus();
+    });
+  };
   const actions = (
     <>
       {permissions.canEdit && (
@@ -125,24 +136,11 @@ export function DocumentHeader({ offline }: { offline: boolean }) {
       ) : (
         <div className="doc-actions">{actions}</div>
       )}
-      {dialog === 'members' && <MembersDialog onClose={() => setDialog(null)} />}
-      {dialog === 'tags' && <VocabularyDialog onClose={() => setDialog(null)} />}
-      {dialog === 'history' && <HistoryDialog onClose={() => setDialog(null)} />}
-      {dialog === 'revision' && <RevisionDialog onClose={() => setDialog(null)} />}
-      {dialog === 'import' && (
-        <ImportAnnotationsDialog
-          onClose={() => {
-            setDialog(null);
-            // The menu item it was opened from is gone: back to its menu's toggle (on a phone, the header's menu).
-            requestAnimationFrame(() => {
-              const back = opener.current?.isConnected
-                ? opener.current
-                : header.current?.querySelector<HTMLElement>('.menu-toggle');
-              back?.focus();
-            });
-          }}
-        />
-      )}
+      {dialog === 'members' && <MembersDialog onClose={closeDialog} />}
+      {dialog === 'tags' && <VocabularyDialog onClose={closeDialog} />}
+      {dialog === 'history' && <HistoryDialog onClose={closeDialog} />}
+      {dialog === 'revision' && <RevisionDialog onClose={closeDialog} />}
+      {dialog === 'import' && <ImportAnnotationsDialog onClose={closeDialog} />}
     </header>
   );
 }
