@@ -172,7 +172,10 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         stored: storedDocuments,
         fromLoaded: async (id, rows) => {
           const live = await loadedLive(id);
-          return live ? { rows: rows(live.doc), through: live.seqs.through } : null;
+          if (!live) return null;
+          // Read first: rows computed in slices hold at least the state this entry had reached.
+          const through = live.seqs.through;
+          return { rows: await rows(live.doc), through };
         },
       }),
       observed.consumer,

@@ -9,7 +9,7 @@
  * entries serve for that batch too (for at most `reuseMs`), so a long catch-up computes them once.
  */
 import type * as Y from 'yjs';
-import { documentSearchRows, type SearchRow } from '../search/rows.js';
+import { documentSearchRowsInSlices, type SearchRow } from '../search/rows.js';
 import { storedSearchRows, writeSearchRows } from '../search/store.js';
 import type { DocumentLog } from '../storage/types.js';
 import type { ProjectionConsumer } from './projector.js';
@@ -24,7 +24,7 @@ export interface Computed {
 export function searchConsumer(deps: {
   log: DocumentLog;
   /** Computes the rows from the document's loaded copy, if it is loaded here (null: not loaded, or broken). */
-  fromLoaded(docId: string, rows: (doc: Y.Doc) => SearchRow[]): Promise<Computed | null>;
+  fromLoaded(docId: string, rows: (doc: Y.Doc) => Promise<SearchRow[]>): Promise<Computed | null>;
   reuseMs?: number;
   /** The projector's shared cache of documents built from storage (else each batch builds its own copy). */
   stored?: StoredDocuments;
@@ -34,13 +34,13 @@ export function searchConsumer(deps: {
   const fromStorage = async (docId: string): Promise<Computed | null> => {
     if (!deps.stored) return storedSearchRows(deps.log, docId);
     const { doc, through } = await deps.stored.read(docId);
-    return { rows: documentSearchRows(doc), through };
+    return { rows: await documentSearchRowsInSlices(doc), through };
   };
   const rowsOf = async (docId: string, seq: number): Promise<SearchRow[]> => {
     const now = Date.now();
     const known = recent.get(docId);
     if (known && now - known.at < reuseMs && known.through >= seq) return known.rows;
-    let computed = await deps.fromLoaded(docId, documentSearchRows);
+    let computed = await deps.fromLoaded(docId, documentSearchRowsInSlices);
     // The loaded copy applies an entry just after storing it: it may not hold this batch yet.
     if (!computed || computed.through < seq) computed = await fromStorage(docId);
     if (!computed) return [];

@@ -34,6 +34,29 @@ const EMPTY = {
 
 export function documentSearchRows(doc: Y.Doc): SearchRow[] {
   const rows: SearchRow[] = [];
+  for (const _ of rowSteps(doc, rows));
+  return rows;
+}
+
+/**
+ * The same, computed in slices of at most `sliceMs` with the event loop let through between them: a busy
+ * document's rows cost tens of milliseconds, and live delivery must not wait for them. The document may change
+ * between slices: the rows then hold at least its state when the call began (a thread changed meanwhile is
+ * marked and computed again next time).
+ */
+export async function documentSearchRowsInSlices(doc: Y.Doc, sliceMs = 5): Promise<SearchRow[]> {
+  const rows: SearchRow[] = [];
+  let sliceStart = performance.now();
+  for (const _ of rowSteps(doc, rows)) {
+    if (performance.now() - sliceStart < sliceMs) continue;
+    await new Promise((resolve) => setImmediate(resolve));
+    sliceStart = performance.now();
+  }
+  return rows;
+}
+
+/** Pushes the document's rows onto `rows`, pausing (yield) after the article and after each thread. */
+function* rowSteps(doc: Y.Doc, rows: SearchRow[]): Generator<void> {
   const meta = readMeta(doc);
   if (meta?.title) rows.push(row({ ...EMPTY, key: 't', kind: 'title', body: meta.title, created_at: meta.createdAt }));
   // Blocks are keyed by their content, so a block inserted or removed leaves the others' rows as they are.
@@ -46,6 +69,7 @@ export function documentSearchRows(doc: Y.Doc): SearchRow[] {
     seen.set(h, n);
     rows.push(row({ ...EMPTY, key: `a:${h}:${n}`, kind: 'article', body: text }));
   }
+  yield;
   // A thread's rows come from its own subtree only: those of threads nothing changed in since the last call are
   // reused (a busy document is projected several times a second; reading every comment each time would cost
   // the whole document per projection).
@@ -54,15 +78,18 @@ export function documentSearchRows(doc: Y.Doc): SearchRow[] {
     for (const key of cache.dirty) cache.rows.delete(key);
     cache.dirty.clear();
   }
-  threadsMap(doc).forEach((value, key) => {
+  const threads = threadsMap(doc);
+  for (const key of [...threads.keys()]) {
+    const value = threads.get(key);
+    if (value === undefined) continue; // deleted during a pause
     let own = cache?.rows.get(key);
     if (!own) {
       own = threadRows(value);
       cache?.rows.set(key, own);
     }
     for (const r of own) rows.push(r);
-  });
-  return rows;
+    yield;
+  }
 }
 
 /** The search rows of one thread (none for a malformed one). */
