@@ -32,8 +32,6 @@ import type { AccessDecision } from '../access.js';
 /** Reads a connection's access at this moment (collab/endpoint.ts): each update is admitted against it. */
 export type AccessCheck = () => Promise<AccessDecision>;
 
-/** Longest timer Node keeps (about 24.8 days); a later expiry is checked again when it fires. */
-
 /** What happened on a socket before its Connection existed (it was upgraded while the document loaded). */
 export interface EarlyStart {
   /** State vector of what the socket was already sent (the stored state, while the document loaded). */
@@ -130,7 +128,8 @@ export class Connection implements Peer {
 
   /**
    * Once the token has expired the socket closes 4401 (the shipped client has reconnected with a fresh one before).
-   * Checked at the upgrade and by the endpoint's one sweep over all connections (no timer per connection).
+   * Checked when the connection is made and by the endpoint's one sweep over all connections (no timer per
+   * connection).
    */
   expireIfDue(now: number): boolean {
     if (!this.principal.exp || this.principal.exp > now) return false;
