@@ -11,11 +11,9 @@
  * the revision made (before: on a copy of the whole document decoded from that state; after: on a copy of the
  * article alone), applied, and the anchors counted; and the dry run (counted in the copy).
  */
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as Y from 'yjs';
-import { addComment, anchorFromOffsets, articleIndex, createThread } from '@marginalia/shared';
 
 const here = resolve(import.meta.dirname);
 const BEFORE = process.env.BEFORE;
@@ -26,42 +24,11 @@ const sides = {
   before: await load(BEFORE, 'versions/revise.js'),
   after: await load(join(here, '..'), 'versions/revise.js'),
 };
-const { importArticle } = await load(join(here, '..'), 'article/import.js');
-
-const seed = readFileSync(join(here, '..', '..', 'shared', 'fixtures', 'oped-kandahar-islamabad.txt'), 'utf8');
-const doc = new Y.Doc();
-await importArticle(doc, 'text', seed);
-const index = articleIndex(doc);
-let r = 42;
-const rand = () => (r = (r * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-doc.transact(() => {
-  for (let made = 0; made < 10_000;) {
-    const start = Math.floor(rand() * (index.text.length - 200));
-    let target;
-    try {
-      target = anchorFromOffsets(index, start, start + 10 + Math.floor(rand() * 120));
-    } catch {
-      continue;
-    }
-    const n = made++;
-    const { threadId } = createThread(doc, {
-      anchor: target.anchor,
-      quote: target.quote,
-      createdBy: `user-${n % 17}`,
-      authorName: `Analyst ${n % 17}`,
-      body: `Thread ${n}: is this claim supported?`,
-      now: 1_700_000_000_000 + n * 1000,
-    });
-    for (let k = 1; k <= 2; k++)
-      addComment(doc, threadId, { authorId: `user-${(n + k) % 17}`, authorName: 'Analyst', body: `Reply ${k}` });
-  }
-});
+// The same 10,000-thread document and revision as the versions bench (bench/src/versions-doc.ts, built by it).
+const { build, revisedText, seedText } = await import(pathToFileURL(join(here, 'dist', 'versions-doc.js')).href);
+const doc = await build(10_000);
 const state = Y.encodeStateAsUpdate(doc);
-const paragraphs = seed.replace(/\r\n?/g, '\n').split(/\n[ \t]*\n/);
-paragraphs[5] = paragraphs[5].replace(/\bthe\b/, 'THE').replace(/\./, ', as reported.');
-paragraphs.splice(11, 1);
-paragraphs.splice(18, 0, 'A paragraph added in the second edition, about the border crossings at Torkham.');
-const target = await sides.after.revisionBlocks('text', paragraphs.join('\n\n'));
+const target = await sides.after.revisionBlocks('text', revisedText(seedText()));
 
 const cpu = () => {
   const u = process.cpuUsage();
@@ -72,45 +39,30 @@ const fresh = () => {
   Y.applyUpdate(live, state);
   return live;
 };
-const steps = {
-  async before(m, dry) {
-    const live = fresh();
-    const c = cpu();
-    const t = performance.now();
-    const base = Y.encodeStateAsUpdate(live);
-    const rev = await m.reviseArticle(base, target, 7, { countAnchors: dry });
-    let counts = rev.anchors;
-    if (!dry) {
-      Y.applyUpdate(live, rev.update);
-      counts = m.anchorCounts(live);
-    }
-    const out = { ms: performance.now() - t, cpu: cpu() - c, counts };
-    live.destroy();
-    return out;
-  },
-  async after(m, dry) {
-    const live = fresh();
-    const c = cpu();
-    const t = performance.now();
-    if (!dry) Y.encodeStateAsUpdate(live);
-    const rev = await m.reviseArticle(live, target, 7, { countAnchors: dry });
-    let counts = rev.anchors;
-    if (!dry) {
-      Y.applyUpdate(live, rev.update);
-      counts = m.anchorCounts(live);
-    }
-    const out = { ms: performance.now() - t, cpu: cpu() - c, counts };
-    live.destroy();
-    return out;
-  },
-};
+/** One side's run: the state encoded (kept as the version before; the old build revised a copy decoded from it),
+ * the revision made and applied, the anchors counted; or the dry run, counted in the copy. */
+async function step(side, m, dry) {
+  const live = fresh();
+  const c = cpu();
+  const t = performance.now();
+  const base = side === 'before' || !dry ? Y.encodeStateAsUpdate(live) : null;
+  const rev = await m.reviseArticle(side === 'before' ? base : live, target, 7, { countAnchors: dry });
+  let counts = rev.anchors;
+  if (!dry) {
+    Y.applyUpdate(live, rev.update);
+    counts = m.anchorCounts(live);
+  }
+  const out = { ms: performance.now() - t, cpu: cpu() - c, counts };
+  live.destroy();
+  return out;
+}
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const results = {};
 for (let i = 0; i < RUNS; i++) {
   for (const side of ['before', 'after']) {
     for (const dry of [false, true]) {
       const key = `${side}${dry ? ' dry run' : ''}`;
-      const out = await steps[side](sides[side], dry);
+      const out = await step(side, sides[side], dry);
       (results[key] ??= []).push(out);
     }
   }
