@@ -12,3 +12,4 @@ export * from './meta.js';
 export * from './vocabulary.js';
 export * from './export/index.js';
 export * from './mentions.js';
+export * from './notifications.js';

@@ -2,7 +2,7 @@
  * The REST client. One function per call of docs/API.md; every failure becomes an ApiError carrying the
  * server's own message, so views can show it as is.
  */
-import type { Role } from '@marginalia/shared';
+import type { NotificationItem, Role } from '@marginalia/shared';
 
 export interface User {
   id: string;
@@ -294,20 +294,7 @@ export interface Person {
   name: string;
 }
 
-export type NotificationKind = 'mention' | 'reply' | 'resolved' | 'reopened' | 'new-thread';
-
-export interface NotificationItem {
-  id: string;
-  kind: NotificationKind;
-  documentId: string;
-  documentTitle: string;
-  threadId: string;
-  commentId: string | null;
-  actor: { id: string | null; name: string };
-  excerpt: string;
-  createdAt: number;
-  readAt: number | null;
-}
+export type { NotificationKind, NotificationItem } from '@marginalia/shared';
 
 export interface NotificationPage {
   items: NotificationItem[];

@@ -3,22 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, NotificationsTable } from '../storage/schema.js';
 
-export const NOTIFICATION_KINDS = ['mention', 'reply', 'resolved', 'reopened', 'new-thread'] as const;
-export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
-
-/** A notification as the API shows it. */
-export interface NotificationItem {
-  id: string;
-  kind: NotificationKind;
-  documentId: string;
-  documentTitle: string;
-  threadId: string;
-  commentId: string | null;
-  actor: { id: string | null; name: string };
-  excerpt: string;
-  createdAt: number;
-  readAt: number | null;
-}
+import type { NotificationItem, NotificationKind } from '@marginalia/shared';
+export { NOTIFICATION_KINDS, type NotificationKind, type NotificationItem } from '@marginalia/shared';
 
 export type EmailSetting = 'off' | 'instant' | 'digest';
 export const EMAIL_SETTINGS: readonly EmailSetting[] = ['off', 'instant', 'digest'];
