@@ -55,7 +55,7 @@ export async function createDocument(storage: Storage, a: NewArticle): Promise<s
       },
       initialUpdate: Y.encodeStateAsUpdate(doc),
       members: a.ownerId ? [{ userId: a.ownerId, role: 'owner' }] : [],
-      derived: (trx) => writeSearchRows(trx, id, searchRows),
+      derived: async (trx) => void (await writeSearchRows(trx, id, searchRows)),
     });
   } finally {
     doc.destroy();

@@ -7,6 +7,7 @@ export * from './match.js';
 export * from './anchor.js';
 export * from './threads.js';
 export * from './thread-read.js';
+export * from './thread-cache.js';
 export * from './rules.js';
 export * from './meta.js';
 export * from './vocabulary.js';

@@ -60,7 +60,7 @@ function history(article = 'The committee met on Tuesday and agreed to publish t
     },
     /** The entries with these sequence numbers (inclusive), as one batch. */
     batch(from: number, to = from): ProjectedBatch {
-      return { docId: 'd1', entries: entries.filter((e) => e.seq >= from && e.seq <= to) };
+      return { docId: 'd1', after: from - 1, entries: entries.filter((e) => e.seq >= from && e.seq <= to) };
     },
     get lastSeq() {
       return entries.length + 1;

@@ -254,6 +254,35 @@ for (const [name, open, describeFor] of [
       expect(await storage.db.selectFrom('search_rows').selectAll().orderBy('id').execute()).toEqual(before);
     });
 
+    test('a reindex between two projections leaves each comment indexed once, and the next projection commits', async () => {
+      const storage = await open();
+      await newDocument(storage, 'd1');
+      const writer = await logWriter(storage, 'd1');
+      let ids!: { threadId: string; commentId: string };
+      await writer.write((doc) => {
+        ids = createThread(doc, { exact: 'budget', createdBy: 'writer', authorName: 'Wanda', body: 'Overrun likely.' });
+      });
+      const projector = projectorFor(storage);
+      await projector.projectNow('d1'); // the consumer now knows the rows it committed
+      let reply!: string;
+      await writer.write((doc) => {
+        reply = addComment(doc, ids.threadId, { authorId: 'writer', authorName: 'Wanda', body: 'Overruns again' });
+      });
+      // The reindex reads the stored log, which holds the reply the projector has not seen yet.
+      expect(await reindexDocument(storage, 'd1')).toBe(true);
+      await writer.write((doc) => editComment(doc, ids.threadId, ids.commentId, 'Overrun certain.'));
+      await projector.projectNow('d1');
+      const cursor = await storage.db
+        .selectFrom('projection_cursors')
+        .select('seq')
+        .where('doc_id', '=', 'd1')
+        .executeTakeFirstOrThrow();
+      expect(Number(cursor.seq)).toBe(await storage.log.lastSeq('d1'));
+      expect((await find(storage, 'overrun')).map((i) => i.commentId).sort()).toEqual([ids.commentId, reply].sort());
+      expect((await find(storage, 'certain')).map((i) => i.commentId)).toEqual([ids.commentId]);
+      await expectIndexOfStoredDocument(storage, 'd1');
+    });
+
     test('deleting the document deletes its index rows', async () => {
       const storage = await open();
       await newDocument(storage, 'd1');

@@ -58,11 +58,12 @@ export class BatchStructs {
 
   /**
    * The keys of `threads` (the document's threads map, in `doc`) under which the batch wrote something `doc`
-   * still holds: every change `changesOf` reports is an item written in the batch inside one of these threads (or
-   * the thread's own item), so the others need no look. Costs the batch's size, not the document's.
+   * still holds, each with the comment maps it wrote in or created: every change `changesOf` reports is an item
+   * written in the batch inside one of these threads (or the thread's own item), so the others need no look, and
+   * within a thread only these comments. Costs the batch's size, not the document's.
    */
-  threadsTouched(doc: Y.Doc, threads: Y.Map<unknown>): Set<string> {
-    const touched = new Set<string>();
+  threadsTouched(doc: Y.Doc, threads: Y.Map<unknown>): Map<string, Set<unknown>> {
+    const touched = new Map<string, Set<unknown>>();
     for (const id of this.items) {
       if (Y.getState(doc.store, id.client) <= id.clock) continue;
       // The item holding that clock now (items split and merge only with the same parent).
@@ -73,13 +74,21 @@ export class BatchStructs {
       } catch {
         item = null;
       }
+      // The types from the item up (its own content first, when it is one): a comment is a map in a list in a thread.
+      const chain: Y.AbstractType<unknown>[] = [];
+      if (item?.content instanceof Y.ContentType) chain.push(item.content.type);
       while (item) {
         const parent = item.parent;
         if (!(parent instanceof Y.AbstractType)) break;
         if (parent === threads) {
-          if (item.parentSub !== null) touched.add(item.parentSub);
+          if (item.parentSub === null) break;
+          const comments = touched.get(item.parentSub) ?? new Set();
+          touched.set(item.parentSub, comments);
+          const [comment, list] = [chain.at(-3), chain.at(-2)];
+          if (comment instanceof Y.Map && list instanceof Y.Array) comments.add(comment);
           break;
         }
+        chain.push(parent);
         item = parent._item;
       }
     }
@@ -132,7 +141,8 @@ export function changesOf(batch: ProjectedBatch | BatchStructs, doc: Y.Doc): Doc
   const threads = doc.getMap<unknown>(THREADS);
   const touched = structs.threadsTouched(doc, threads);
   threads.forEach((thread, threadId) => {
-    if (!touched.has(threadId) || !(thread instanceof Y.Map)) return;
+    const touchedComments = touched.get(threadId);
+    if (!touchedComments || !(thread instanceof Y.Map)) return;
     const threadItem = itemOf(thread);
     const comments = thread.get('comments');
     const commentMaps = comments instanceof Y.Array ? comments.toArray().filter((c) => c instanceof Y.Map) : [];
@@ -143,6 +153,7 @@ export function changesOf(batch: ProjectedBatch | BatchStructs, doc: Y.Doc): Doc
       add('thread.created', threadId, str(first?.get('id')), str(thread.get('createdBy')), threadItem.id);
     }
     commentMaps.forEach((value, index) => {
+      if (!touchedComments.has(value)) return; // nothing in it was written in the batch
       const comment = value as Y.Map<unknown>;
       const commentId = str(comment.get('id'));
       const item = itemOf(comment);

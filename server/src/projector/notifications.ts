@@ -15,7 +15,7 @@
  */
 import * as Y from 'yjs';
 import { randomUUID } from 'node:crypto';
-import { readThreadMap, THREADS, type Comment, type Thread } from '@marginalia/shared';
+import { readThreadCached, THREADS, type Comment, type Thread } from '@marginalia/shared';
 import type { Insertable, Kysely } from 'kysely';
 import type { Database } from '../storage/schema.js';
 import type { StoredDocuments } from './stored-documents.js';
@@ -197,7 +197,7 @@ async function readChanges(deps: NotificationsDeps, docId: string, structs: Batc
   const threads = doc.getMap<unknown>(THREADS);
   return changesOf(structs, doc).flatMap((change) => {
     const map = threads.get(change.threadId);
-    const thread = map instanceof Y.Map ? readThreadMap(map as Y.Map<unknown>) : null;
+    const thread = map instanceof Y.Map ? readThreadCached(doc, map as Y.Map<unknown>) : null;
     if (!thread) return [];
     const index = change.commentId ? thread.comments.findIndex((c) => c.id === change.commentId) : -1;
     const comment = index >= 0 ? thread.comments[index]! : null;

@@ -51,6 +51,8 @@ export interface ProjectedEntry {
 
 export interface ProjectedBatch {
   docId: string;
+  /** The cursor the batch projects from: its effects commit only while the document's cursor is still this. */
+  after: number;
   /** In sequence order, consecutive. */
   entries: ProjectedEntry[];
 }
@@ -265,7 +267,7 @@ export class Projector {
         to: rows[0]!.seq - 1,
       });
     }
-    const batch: ProjectedBatch = { docId, entries: await this.withAuthors(docId, rows) };
+    const batch: ProjectedBatch = { docId, after: cursor, entries: await this.withAuthors(docId, rows) };
     const effects = await Promise.all(this.opts.consumers.map((c) => c.prepare(batch)));
     const last = rows.at(-1)!.seq;
     const outcome = await this.db.transaction().execute(async (trx) => {

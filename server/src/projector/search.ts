@@ -7,12 +7,17 @@
  *
  * A busy document is many batches per projection: rows computed from a state that already held a later batch's
  * entries serve for that batch too (for at most `reuseMs`), so a long catch-up computes them once.
+ *
+ * Comparing with the stored rows needs their keys and hashes: the consumer keeps those it committed for a
+ * document (for `keepMs` after its last projection here), and uses them instead of reading every stored row again
+ * while the document's cursor and search epoch are still what its commit left (no other instance projected it and
+ * no reindex rewrote its rows meanwhile; the projection transaction has checked the cursor already).
  */
 import type * as Y from 'yjs';
 import { documentSearchRowsInSlices, type SearchRow } from '../search/rows.js';
-import { storedSearchRows, writeSearchRows } from '../search/store.js';
+import { searchEpoch, storedSearchRows, writeSearchRows, type RowHashes } from '../search/store.js';
 import type { DocumentLog } from '../storage/types.js';
-import type { ProjectionConsumer } from './projector.js';
+import type { ProjectedBatch, ProjectionConsumer } from './projector.js';
 import type { StoredDocuments } from './stored-documents.js';
 
 export interface Computed {
@@ -26,11 +31,17 @@ export function searchConsumer(deps: {
   /** Computes the rows from the document's loaded copy, if it is loaded here (null: not loaded, or broken). */
   fromLoaded(docId: string, rows: (doc: Y.Doc) => Promise<SearchRow[]>): Promise<Computed | null>;
   reuseMs?: number;
+  /** How long the keys and hashes committed for a document are kept after its last projection here. */
+  keepMs?: number;
   /** The projector's shared cache of documents built from storage (else each batch builds its own copy). */
   stored?: StoredDocuments;
 }): ProjectionConsumer {
   const recent = new Map<string, Computed & { at: number }>();
   const reuseMs = deps.reuseMs ?? 1000;
+  const keepMs = deps.keepMs ?? 60_000;
+  /** Per document: the stored rows' keys and hashes as this consumer's last commit left them. */
+  const committedRows = new Map<string, { cursor: number; epoch: number; hashes: RowHashes; at: number }>();
+  const pending = new WeakMap<ProjectedBatch, { cursor: number; epoch: number; hashes: RowHashes }>();
   const fromStorage = async (docId: string): Promise<Computed | null> => {
     if (!deps.stored) return storedSearchRows(deps.log, docId);
     const { doc, through } = await deps.stored.read(docId);
@@ -51,12 +62,26 @@ export function searchConsumer(deps: {
   return {
     name: 'search',
     async prepare(batch) {
-      const rows = await rowsOf(batch.docId, batch.entries.at(-1)?.seq ?? 0);
+      const last = batch.entries.at(-1)?.seq ?? batch.after;
+      const rows = await rowsOf(batch.docId, last);
       return async (trx) => {
         // A document deleted meanwhile: its rows went with it (foreign key), and none are written for it.
         const exists = await trx.selectFrom('documents').select('id').where('id', '=', batch.docId).executeTakeFirst();
-        if (exists) await writeSearchRows(trx, batch.docId, rows);
+        if (!exists) return;
+        const epoch = await searchEpoch(trx, batch.docId);
+        const known = committedRows.get(batch.docId);
+        const stored = known && known.cursor === batch.after && known.epoch === epoch ? known.hashes : undefined;
+        const hashes = await writeSearchRows(trx, batch.docId, rows, stored);
+        pending.set(batch, { cursor: last, epoch, hashes });
       };
+    },
+
+    committed(batch) {
+      const done = pending.get(batch);
+      pending.delete(batch);
+      const now = Date.now();
+      for (const [docId, known] of committedRows) if (now - known.at > keepMs) committedRows.delete(docId);
+      if (done) committedRows.set(batch.docId, { ...done, at: now });
     },
   };
 }

@@ -5,7 +5,7 @@
  */
 import * as Y from 'yjs';
 import { createHash } from 'node:crypto';
-import { articleBlocks, readMeta, threadsMap, readThreadMap } from '@marginalia/shared';
+import { articleBlocks, readMeta, readThreadCached, threadsMap, type Comment, type Thread } from '@marginalia/shared';
 import type { SearchRowsTable } from '../storage/schema.js';
 
 export type SearchRow = Omit<SearchRowsTable, 'id' | 'doc_id'>;
@@ -70,77 +70,57 @@ function* rowSteps(doc: Y.Doc, rows: SearchRow[]): Generator<void> {
     rows.push(row({ ...EMPTY, key: `a:${h}:${n}`, kind: 'article', body: text }));
   }
   yield;
-  // A thread's rows come from its own subtree only: those of threads nothing changed in since the last call are
-  // reused (a busy document is projected several times a second; reading every comment each time would cost
-  // the whole document per projection).
-  const cache = doc._transaction === null ? threadRowsCache(doc) : null;
-  if (cache) {
-    for (const key of cache.dirty) cache.rows.delete(key);
-    cache.dirty.clear();
-  }
   const threads = threadsMap(doc);
   for (const key of [...threads.keys()]) {
     const value = threads.get(key);
     if (value === undefined) continue; // deleted during a pause
-    let own = cache?.rows.get(key);
-    if (!own) {
-      own = threadRows(value);
-      cache?.rows.set(key, own);
-    }
-    for (const r of own) rows.push(r);
+    for (const r of threadRows(doc, value)) rows.push(r);
     yield;
   }
 }
 
+/**
+ * The rows last computed for a thread record and for a comment record. A busy document is projected several times
+ * a second: with its records read through readThreadCached, an unchanged thread is the same record (its rows are
+ * reused whole) and a thread with one new reply is a new record whose unchanged comments are the same records, so
+ * only that reply's row is computed and hashed.
+ */
+const rowsOfThread = new WeakMap<Thread, SearchRow[]>();
+const rowOfComment = new WeakMap<Comment, { context: string; row: SearchRow }>();
+
 /** The search rows of one thread (none for a malformed one). */
-function threadRows(value: unknown): SearchRow[] {
-  const thread = value instanceof Y.Map ? readThreadMap(value) : null;
+function threadRows(doc: Y.Doc, value: unknown): SearchRow[] {
+  const thread = value instanceof Y.Map ? readThreadCached(doc, value as Y.Map<unknown>) : null;
   if (!thread) return [];
+  const known = rowsOfThread.get(thread);
+  if (known) return known;
+  const tags = storedTags(thread.tags);
+  // What a comment's row takes from its thread: a change to it changes every row of the thread.
+  const context = JSON.stringify([thread.id, thread.status, tags, thread.quote.exact]);
   const rows: SearchRow[] = [];
   for (const c of thread.comments) {
     if (c.deleted) continue;
-    rows.push(
-      row({
-        key: `c:${c.id}`,
-        kind: 'comment',
-        thread_id: thread.id,
-        comment_id: c.id,
-        author_id: c.authorId,
-        author_name: c.authorName,
-        status: thread.status,
-        tags: storedTags(thread.tags),
-        created_at: c.createdAt,
-        body: c.body,
-        quote: thread.quote.exact,
-      }),
-    );
-  }
-  return rows;
-}
-
-/**
- * Per document: the rows last computed for each thread, and the threads changed since (a deep observer on the
- * threads map marks them; a thread added, replaced or deleted is a change of the map's key).
- */
-interface ThreadRowsCache {
-  rows: Map<string, SearchRow[]>;
-  dirty: Set<string>;
-}
-const threadCaches = new WeakMap<Y.Doc, ThreadRowsCache>();
-
-function threadRowsCache(doc: Y.Doc): ThreadRowsCache {
-  let cache = threadCaches.get(doc);
-  if (cache) return cache;
-  const made: ThreadRowsCache = { rows: new Map(), dirty: new Set() };
-  const threads = threadsMap(doc);
-  threads.observeDeep((events) => {
-    for (const event of events) {
-      if (event.target === threads) for (const key of (event as Y.YMapEvent<unknown>).keysChanged) made.dirty.add(key);
-      else if (typeof event.path[0] === 'string') made.dirty.add(event.path[0]);
-      else made.rows.clear(); // not expected: forget everything rather than keep a stale row
+    const reused = rowOfComment.get(c);
+    if (reused?.context === context) {
+      rows.push(reused.row);
+      continue;
     }
-  });
-  threadCaches.set(doc, made);
-  cache = made;
-  return cache;
+    const made = row({
+      key: `c:${c.id}`,
+      kind: 'comment',
+      thread_id: thread.id,
+      comment_id: c.id,
+      author_id: c.authorId,
+      author_name: c.authorName,
+      status: thread.status,
+      tags,
+      created_at: c.createdAt,
+      body: c.body,
+      quote: thread.quote.exact,
+    });
+    rowOfComment.set(c, { context, row: made });
+    rows.push(made);
+  }
+  rowsOfThread.set(thread, rows);
+  return rows;
 }

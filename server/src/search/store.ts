@@ -14,16 +14,31 @@ import { fts5Query, highlightSpans, snippet, tsQuery, type QueryTerm, type Span 
 /** Rows per statement when inserting or deleting many. */
 const CHUNK = 200;
 
+/** Each stored row's key and content hash. */
+export type RowHashes = Map<string, string>;
+
 /**
  * Makes the document's stored rows equal `rows`: deletes rows no longer there, rewrites those whose hash
- * differs, inserts new ones. Reads the stored keys and hashes in the same transaction, so running it twice, or
- * after a crash, leaves the same rows.
+ * differs, inserts new ones. `stored`: what the caller knows the stored rows to be in this transaction (the search
+ * consumer's record of what it committed); without it they are read here, in the same transaction, so running it
+ * twice, or after a crash, leaves the same rows. Returns the rows' keys and hashes as stored now.
  */
-export async function writeSearchRows(trx: Transaction<Database>, docId: string, rows: SearchRow[]): Promise<void> {
-  const stored = await trx.selectFrom('search_rows').select(['key', 'hash']).where('doc_id', '=', docId).execute();
-  const have = new Map(stored.map((r) => [r.key, r.hash]));
-  const want = new Set(rows.map((r) => r.key));
-  const gone = stored.filter((r) => !want.has(r.key)).map((r) => r.key);
+export async function writeSearchRows(
+  trx: Transaction<Database>,
+  docId: string,
+  rows: SearchRow[],
+  stored?: RowHashes,
+): Promise<RowHashes> {
+  const have =
+    stored ??
+    new Map(
+      (await trx.selectFrom('search_rows').select(['key', 'hash']).where('doc_id', '=', docId).execute()).map((r) => [
+        r.key,
+        r.hash,
+      ]),
+    );
+  const want: RowHashes = new Map(rows.map((r) => [r.key, r.hash]));
+  const gone = [...have.keys()].filter((key) => !want.has(key));
   for (let i = 0; i < gone.length; i += CHUNK) {
     await trx
       .deleteFrom('search_rows')
@@ -43,6 +58,17 @@ export async function writeSearchRows(trx: Transaction<Database>, docId: string,
       .values(added.slice(i, i + CHUNK).map((r) => ({ ...r, doc_id: docId })))
       .execute();
   }
+  return want;
+}
+
+/** How many times the document's rows were rebuilt outside the projector (see ProjectionCursorsTable). */
+export async function searchEpoch(trx: Transaction<Database>, docId: string): Promise<number> {
+  const row = await trx
+    .selectFrom('projection_cursors')
+    .select('search_epoch')
+    .where('doc_id', '=', docId)
+    .executeTakeFirst();
+  return Number(row?.search_epoch ?? 0);
 }
 
 /** The document as stored (snapshot and log) and the last entry it holds, or null when it has no stored state. */
@@ -86,6 +112,12 @@ export async function reindexDocument(storage: Storage, docId: string): Promise<
       if ((await projectionCursor(trx, docId)) !== cursor) return false;
       const exists = await trx.selectFrom('documents').select('id').where('id', '=', docId).executeTakeFirst();
       if (exists) await writeSearchRows(trx, docId, stored.rows);
+      // The search consumer's record of the rows it committed is void from now on.
+      await trx
+        .updateTable('projection_cursors')
+        .set((eb) => ({ search_epoch: eb('search_epoch', '+', 1) }))
+        .where('doc_id', '=', docId)
+        .execute();
       if (exists && storage.kind === 'postgres') {
         // Rows whose vector is missing (the trigger keeps them, but a restore may have left them out) are
         // written again as they are, so that the trigger makes their vectors.

@@ -458,6 +458,14 @@ function migrations(engine: EngineKind): Migrations {
         await SEARCH_SPEED[engine](db);
       },
     },
+    '0008_search_epoch': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .alterTable('projection_cursors')
+          .addColumn('search_epoch', t.integer, (c) => c.notNull().defaultTo(0))
+          .execute();
+      },
+    },
   };
 }
 

@@ -81,6 +81,11 @@ export interface RevocationsTable {
 export interface ProjectionCursorsTable {
   doc_id: string;
   seq: number;
+  /**
+   * Counts rebuilds of the document's search rows outside the projector (`reindexDocument`): the search consumer
+   * trusts its own record of the rows it committed only while this and the cursor are what it left.
+   */
+  search_epoch: Generated<number>;
 }
 
 /** Versions of documents, each with its own full state (server/src/versions/). */

@@ -1,0 +1,79 @@
+/**
+ * Reading the threads of a document that keeps changing, at the cost of what changed: the projector reads a busy
+ * document several times a second (search rows, notifications), and reading every comment of every touched thread
+ * each time costs the whole thread per new reply. Records read before are kept per Y.Map and dropped by a deep
+ * observer on the threads map when anything under them changes, so a thread with one new reply is read as its own
+ * fields plus that one comment.
+ *
+ * The records are the same as readThreadMap's and readComment's, shared between callers: do not change them.
+ */
+import * as Y from 'yjs';
+import { readComment, readThreadHead, type Comment, type Thread } from './rules.js';
+import { threadsMap } from './schema.js';
+
+interface Cache {
+  /** Thread map -> its record (null: malformed). */
+  threads: WeakMap<Y.Map<unknown>, Thread | null>;
+  /** Comment map -> its record (null: malformed). */
+  comments: WeakMap<Y.Map<unknown>, Comment | null>;
+}
+
+const caches = new WeakMap<Y.Doc, Cache>();
+
+function cacheOf(doc: Y.Doc): Cache {
+  const cache = caches.get(doc);
+  if (cache) return cache;
+  const made: Cache = { threads: new WeakMap(), comments: new WeakMap() };
+  const threads = threadsMap(doc);
+  threads.observeDeep((events) => {
+    for (const event of events) {
+      // The changed type and every type above it, up to the threads map: a thread whose comment changed is
+      // read again too (its list of comments is part of its record).
+      for (let type: Y.AbstractType<unknown> | null = event.target; type && type !== threads;) {
+        if (type instanceof Y.Map) {
+          made.threads.delete(type);
+          made.comments.delete(type);
+        }
+        const parent: unknown = type._item?.parent;
+        type = parent instanceof Y.AbstractType ? parent : null;
+      }
+    }
+  });
+  caches.set(doc, made);
+  return made;
+}
+
+/**
+ * The thread stored in `map` (a value of the document's threads map), as readThreadMap reads it, reusing what was
+ * read before and has not changed since. While `doc` is inside a transaction (its observers have not run yet)
+ * nothing is reused or kept.
+ */
+export function readThreadCached(doc: Y.Doc, map: Y.Map<unknown>): Thread | null {
+  if (doc._transaction !== null) return readFresh(map, null);
+  const cache = cacheOf(doc);
+  const known = cache.threads.get(map);
+  if (known !== undefined) return known;
+  const thread = readFresh(map, cache);
+  cache.threads.set(map, thread);
+  return thread;
+}
+
+function readFresh(map: Y.Map<unknown>, cache: Cache | null): Thread | null {
+  const head = readThreadHead(map);
+  if (!head) return null;
+  const list = map.get('comments');
+  const comments: Comment[] = [];
+  if (list instanceof Y.Array) {
+    for (const c of list.toArray()) {
+      if (!(c instanceof Y.Map)) continue;
+      const commentMap = c as Y.Map<unknown>;
+      let comment = cache?.comments.get(commentMap);
+      if (comment === undefined) {
+        comment = readComment(commentMap);
+        cache?.comments.set(commentMap, comment);
+      }
+      if (comment) comments.push(comment);
+    }
+  }
+  return { ...head, comments };
+}
