@@ -2,7 +2,7 @@
  * The relational part of storage, written once with Kysely for both engines. The engine-specific remainder is
  * how each reports a unique-key violation (`isUniqueViolation`, passed in by the engine).
  */
-import { sql, type Kysely } from 'kysely';
+import { sql, type CompiledQuery, type Compilable, type Kysely } from 'kysely';
 import type { Role } from '@marginalia/shared';
 import type { Database, DocumentRow, UserRow } from './schema.js';
 import {
@@ -45,7 +45,43 @@ const DOCUMENT_COLUMNS = {
   commentCount: 'comment_count',
 } as const satisfies Record<keyof DocumentFields, string>;
 
+/**
+ * A query compiled once, run with new values: for the statements run per update (the role read), where building
+ * and compiling the query would cost more than running it. `build` gets a placeholder for each name; every
+ * parameter of the compiled query must be one of them (checked once, here).
+ */
+function precompiled<N extends string, R>(
+  db: Kysely<Database>,
+  names: readonly N[],
+  build: (values: Record<N, string>) => Compilable<R>,
+): (values: Record<N, string>) => Promise<R[]> {
+  let compiled: { query: CompiledQuery<R>; slots: N[] } | null = null;
+  return async (values) => {
+    if (!compiled) {
+      const placeholders = Object.fromEntries(names.map((n) => [n, `\u0000${n}`])) as Record<N, string>;
+      const query = build(placeholders).compile();
+      const slots = query.parameters.map((p) => {
+        const name = names.find((n) => placeholders[n] === p);
+        if (!name) throw new Error(`precompiled query with a parameter that is not a placeholder: ${String(p)}`);
+        return name;
+      });
+      compiled = { query, slots };
+    }
+    const { query, slots } = compiled;
+    return (await db.executeQuery<R>({ ...query, parameters: slots.map((n) => values[n]) })).rows;
+  };
+}
+
 export function relationalRecords(db: Kysely<Database>, isUniqueViolation: (e: unknown) => boolean): Records {
+  // Run for every update a client sends (its sender's role at that moment).
+  const accessQuery = precompiled(db, ['docId', 'uid'], ({ docId, uid }) =>
+    db
+      .selectFrom('documents as d')
+      .leftJoin('memberships as m', (j) => j.onRef('m.doc_id', '=', 'd.id').on('m.user_id', '=', uid))
+      .leftJoin('users as u', (j) => j.on('u.id', '=', uid))
+      .select(['d.guest_role', 'm.role', 'u.disabled'])
+      .where('d.id', '=', docId),
+  );
   return {
     async createDocument(d) {
       const r = d.record;
@@ -185,14 +221,7 @@ export function relationalRecords(db: Kysely<Database>, isUniqueViolation: (e: u
       return rows.map((m) => ({ userId: m.user_id, username: m.username, name: m.name, role: m.role as Role }));
     },
     async accessOf(docId, userId) {
-      const uid = userId ?? '';
-      const r = await db
-        .selectFrom('documents as d')
-        .leftJoin('memberships as m', (j) => j.onRef('m.doc_id', '=', 'd.id').on('m.user_id', '=', uid))
-        .leftJoin('users as u', (j) => j.on('u.id', '=', uid))
-        .select(['d.guest_role', 'm.role', 'u.disabled'])
-        .where('d.id', '=', docId)
-        .executeTakeFirst();
+      const [r] = await accessQuery({ docId, uid: userId ?? '' });
       if (!r) return { exists: false, guestRole: null, memberRole: null, disabled: false };
       return {
         exists: true,

@@ -65,18 +65,37 @@ export interface Disk {
   written(bytes: number): void;
 }
 
+/**
+ * Prepared statements kept for reuse, by SQL text: Kysely compiles the same few texts again and again (the
+ * per-update role read, the projector's statements), and preparing one costs SQLite a parse and a plan each time.
+ */
+const STATEMENTS_KEPT = 256;
+
 class GatedConnection implements DatabaseConnection {
   /** Whether anything was written since the connection was acquired (its release then waits for a flush). */
   wrote = false;
   bytes = 0;
+  /** Least recently used first. */
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(
     private readonly db: Database.Database,
     private readonly disk: Disk | null,
   ) {}
 
+  private prepared(text: string): Database.Statement {
+    let stmt = this.statements.get(text);
+    if (stmt) this.statements.delete(text);
+    else {
+      stmt = this.db.prepare(text);
+      if (this.statements.size >= STATEMENTS_KEPT) this.statements.delete(this.statements.keys().next().value!);
+    }
+    this.statements.set(text, stmt);
+    return stmt;
+  }
+
   executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
-    const stmt = this.db.prepare(compiled.sql);
+    const stmt = this.prepared(compiled.sql);
     const params = compiled.parameters as unknown[];
     if (!stmt.readonly) {
       this.disk?.wal.check(); // a disk that failed a flush takes no more writes
