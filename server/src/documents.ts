@@ -5,7 +5,7 @@
  */
 import * as Y from 'yjs';
 import { randomUUID } from 'node:crypto';
-import { initMeta, threadsMap, type Role } from '@marginalia/shared';
+import { initMeta, liveCommentCount, threadsMap, type Role } from '@marginalia/shared';
 import { importArticle, type ArticleFormat } from './article/import.js';
 import type { Storage } from './storage/types.js';
 import { documentSearchRows } from './search/rows.js';
@@ -67,9 +67,6 @@ export async function createDocument(storage: Storage, a: NewArticle): Promise<s
 export function documentCounts(doc: Y.Doc): { threadCount: number; commentCount: number } {
   let commentCount = 0;
   const threads = threadsMap(doc);
-  for (const t of threads.values()) {
-    const comments = t.get('comments') as Y.Array<Y.Map<unknown>> | undefined;
-    if (comments) for (const c of comments) if (!c.get('deleted')) commentCount++;
-  }
+  for (const t of threads.values()) if (t instanceof Y.Map) commentCount += liveCommentCount(doc, t);
   return { threadCount: threads.size, commentCount };
 }

@@ -14,8 +14,12 @@ import { threadsMap } from './schema.js';
 interface Cache {
   /** Thread map -> its record (null: malformed). */
   threads: WeakMap<Y.Map<unknown>, Thread | null>;
+  /** Thread map -> its own fields (a new reply leaves them as they are). */
+  heads: WeakMap<Y.Map<unknown>, Omit<Thread, 'comments'> | null>;
   /** Comment map -> its record (null: malformed). */
   comments: WeakMap<Y.Map<unknown>, Comment | null>;
+  /** Thread map -> how many of its comment maps are not marked deleted (documentCounts' count). */
+  liveComments: WeakMap<Y.Map<unknown>, number>;
 }
 
 const caches = new WeakMap<Y.Doc, Cache>();
@@ -23,20 +27,30 @@ const caches = new WeakMap<Y.Doc, Cache>();
 function cacheOf(doc: Y.Doc): Cache {
   const cache = caches.get(doc);
   if (cache) return cache;
-  const made: Cache = { threads: new WeakMap(), comments: new WeakMap() };
+  const made: Cache = {
+    threads: new WeakMap(),
+    heads: new WeakMap(),
+    comments: new WeakMap(),
+    liveComments: new WeakMap(),
+  };
   const threads = threadsMap(doc);
   threads.observeDeep((events) => {
     for (const event of events) {
-      // The changed type and every type above it, up to the threads map: a thread whose comment changed is
-      // read again too (its list of comments is part of its record).
+      // The changed type and every type above it, up to the thread (the type just below the threads map).
+      const path: Y.AbstractType<unknown>[] = [];
       for (let type: Y.AbstractType<unknown> | null = event.target; type && type !== threads;) {
-        if (type instanceof Y.Map) {
-          made.threads.delete(type);
-          made.comments.delete(type);
-        }
+        path.push(type);
         const parent: unknown = type._item?.parent;
         type = parent instanceof Y.AbstractType ? parent : null;
       }
+      const thread = path.at(-1);
+      if (!(thread instanceof Y.Map)) continue; // the threads map itself: new keys hold new maps
+      // The thread's record lists its comments: any change under it reads it again.
+      made.threads.delete(thread);
+      made.liveComments.delete(thread);
+      // Its own fields, unless the change is inside its comments.
+      if (path.length === 1 || path.at(-2) !== thread.get('comments')) made.heads.delete(thread);
+      for (const type of path) if (type instanceof Y.Map) made.comments.delete(type);
     }
   });
   caches.set(doc, made);
@@ -59,7 +73,11 @@ export function readThreadCached(doc: Y.Doc, map: Y.Map<unknown>): Thread | null
 }
 
 function readFresh(map: Y.Map<unknown>, cache: Cache | null): Thread | null {
-  const head = readThreadHead(map);
+  let head = cache?.heads.get(map);
+  if (head === undefined) {
+    head = readThreadHead(map);
+    cache?.heads.set(map, head);
+  }
   if (!head) return null;
   const list = map.get('comments');
   const comments: Comment[] = [];
@@ -76,4 +94,19 @@ function readFresh(map: Y.Map<unknown>, cache: Cache | null): Thread | null {
     }
   }
   return { ...head, comments };
+}
+
+/**
+ * How many comment maps of the thread in `map` are not marked deleted (malformed ones count: this is the count
+ * the library shows, documentCounts), reusing the count of a thread nothing changed in since.
+ */
+export function liveCommentCount(doc: Y.Doc, map: Y.Map<unknown>): number {
+  const cache = doc._transaction === null ? cacheOf(doc) : null;
+  const known = cache?.liveComments.get(map);
+  if (known !== undefined) return known;
+  const list = map.get('comments');
+  let count = 0;
+  if (list instanceof Y.Array) for (const c of list) if (c instanceof Y.Map && !c.get('deleted')) count++;
+  cache?.liveComments.set(map, count);
+  return count;
 }

@@ -1,5 +1,5 @@
 /**
- * readThreadCached reads what readThreadMap reads, after any sequence of changes, made locally or received from
+ * readThreadCached reads what readThreadMap reads, and liveCommentCount counts what a fresh count does, after any sequence of changes, made locally or received from
  * another replica: seeded schedules of the mutators' operations and of raw writes a hostile client could make
  * (malformed fields, comments replaced, threads replaced under their key). Replay: MARGINALIA_PROPERTY_SEED.
  */
@@ -11,6 +11,7 @@ import {
   createThread,
   deleteComment,
   editComment,
+  liveCommentCount,
   readThreadCached,
   readThreadMap,
   setThreadStatus,
@@ -31,6 +32,7 @@ type Op =
   | { kind: 'junk-thread-field'; thread: number }
   | { kind: 'replace-comments'; thread: number }
   | { kind: 'replace-thread'; thread: number }
+  | { kind: 'tag'; thread: number }
   | { kind: 'read' };
 
 const index = fc.nat({ max: 20 });
@@ -44,6 +46,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('junk-thread-field' as const), thread: index }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('replace-comments' as const), thread: index }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('replace-thread' as const), thread: index }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('tag' as const), thread: index }) },
   { weight: 4, arbitrary: fc.constant({ kind: 'read' as const }) },
 );
 
@@ -96,6 +99,11 @@ function apply(doc: Y.Doc, o: Op): void {
     case 'replace-thread':
       if (key && thread) threads.set(key, new Y.Map<unknown>([['id', key]]));
       return;
+    case 'tag': {
+      const tags = thread?.get('tags');
+      if (tags instanceof Y.Array) tags.push([`tag${ids++}`]);
+      return;
+    }
     case 'read':
       return;
   }
@@ -107,11 +115,14 @@ function compareAll(doc: Y.Doc): void {
     if (!(value instanceof Y.Map)) return;
     const map = value as Y.Map<unknown>;
     expect(readThreadCached(doc, map)).toEqual(readThreadMap(map));
+    const list = map.get('comments');
+    const live = list instanceof Y.Array ? list.toArray().filter((c) => c instanceof Y.Map && !c.get('deleted')) : [];
+    expect(liveCommentCount(doc, map)).toBe(live.length);
   });
 }
 
 describe('readThreadCached', () => {
-  it('reads what readThreadMap reads after every change, local or received (seeded schedules)', async () => {
+  it('reads what readThreadMap reads, and counts live comments, after every change, local or received (seeded schedules)', async () => {
     console.log(`thread cache: seed ${SEED} (replay with MARGINALIA_PROPERTY_SEED=${SEED})`);
     const base = await articleDoc(ARTICLE);
     const baseState = Y.encodeStateAsUpdate(base);
