@@ -14,8 +14,14 @@ import * as A from './api-answers.js';
 
 export const USERNAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
 
-const LoginBody = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(1024) });
-const GuestBody = z.object({ name: z.string().trim().min(1, 'a name is required').max(60) });
+/** cookieOnly: the answer carries no token, only the session cookie (the web app: no script ever sees one). */
+const CookieOnly = z.boolean().optional();
+const LoginBody = z.object({
+  username: z.string().min(1).max(64),
+  password: z.string().min(1).max(1024),
+  cookieOnly: CookieOnly,
+});
+const GuestBody = z.object({ name: z.string().trim().min(1, 'a name is required').max(60), cookieOnly: CookieOnly });
 const NewUserBody = z.object({
   username: z
     .string()
@@ -99,13 +105,12 @@ export function authRoutes(ctx: AppContext): Router {
       }
       await byUser.reset(username);
       if (user.disabled) throw new HttpError(403, 'this account is disabled; ask an administrator');
-      await signIn(req, res, {
-        id: user.id,
-        username: user.username,
-        name: user.name,
-        guest: false,
-        admin: user.isAdmin,
-      });
+      await signIn(
+        req,
+        res,
+        { id: user.id, username: user.username, name: user.name, guest: false, admin: user.isAdmin },
+        body.cookieOnly,
+      );
     },
   );
 
@@ -126,13 +131,12 @@ export function authRoutes(ctx: AppContext): Router {
       if (await memberNameTaken(ctx, body.name)) {
         throw new HttpError(409, 'that name belongs to a member of a document open to guests: choose another');
       }
-      await signIn(req, res, {
-        id: `guest:${randomUUID()}`,
-        username: 'guest',
-        name: body.name,
-        guest: true,
-        admin: false,
-      });
+      await signIn(
+        req,
+        res,
+        { id: `guest:${randomUUID()}`, username: 'guest', name: body.name, guest: true, admin: false },
+        body.cookieOnly,
+      );
     },
   );
 
