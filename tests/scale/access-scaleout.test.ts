@@ -633,4 +633,15 @@ describeIfService('postgresql and redis', available)('limits shared by two insta
     for (let i = 0; i < 3; i++) expect((await failLogin(d, username)).status).toBe(401);
     expect((await api(d.url).post('/auth/login', { username, password: `${username}-password` })).status).toBe(429);
   });
+
+  test('Redis cut: each instance still limits connections per IP address on its own', async () => {
+    const docId = await createDocument(c.url, c.adminToken, ARTICLE);
+    redisProxy.cut();
+    await waitFor(async () => (await api(d.url).get('/health')).body.redis === 'down', {
+      message: 'D sees Redis down',
+    });
+    for (let i = 0; i < 3; i++) expect(await open(d, docId)).toBeInstanceOf(WebSocket);
+    expect(await open(d, docId)).toBe(429);
+    for (const ws of sockets.splice(0)) ws.terminate();
+  });
 });
