@@ -22,7 +22,8 @@ export type AccessDecision = { role: Role } | { refused: number; reason: string 
 
 /** What else refuses a valid token (a sign-out, a disabled account: auth/access-state.ts). */
 export interface TokenRefusals {
-  refuses(principal: Principal & { jti: string }): string | null;
+  /** `iat`: when the token was issued (ms); a token without it counts as issued before any sign-out. */
+  refuses(principal: Principal & { jti: string; iat?: number }): string | null;
 }
 
 /**
@@ -32,7 +33,7 @@ export interface TokenRefusals {
 export async function decideAccess(
   storage: Storage,
   refusals: TokenRefusals | null,
-  principal: Principal & { jti: string; exp: number },
+  principal: Principal & { jti: string; exp: number; iat?: number },
   docId: string,
 ): Promise<AccessDecision> {
   if (principal.exp <= Date.now()) return { refused: CLOSE.unauthorized, reason: 'token expired; sign in again' };
@@ -48,15 +49,15 @@ export async function decideAccess(
 /** What `enforceAccess` needs of an open socket (collab/connection.ts). */
 export interface OpenSocket {
   readonly live: { readonly id: string };
-  readonly principal: Principal & { jti?: string; exp?: number };
+  readonly principal: Principal & { jti?: string; exp?: number; iat?: number };
   role: Role;
   setRole(role: Role): void;
   close(code: number, reason: string): void;
 }
 
 /**
- * Applies an access change to this instance's open sockets: a signed-out token's or a disabled account's close
- * 4401; a member whose access is gone closes 4403; a changed role closes 4000 so that the client reconnects with
+ * Applies an access change to this instance's open sockets: a signed-out token's (or all of a user's tokens
+ * issued before a password change or their account's disabling) or a disabled account's close 4401; a member whose access is gone closes 4403; a changed role closes 4000 so that the client reconnects with
  * it (the socket admits nothing more under the old role meanwhile).
  */
 export async function enforceAccess(
@@ -69,6 +70,8 @@ export async function enforceAccess(
     switch (event.kind) {
       case 'revoked':
         return c.principal.jti === event.jti;
+      case 'revoked-user':
+        return c.principal.id === event.userId;
       case 'user':
         return event.disabled && c.principal.id === event.userId;
       case 'members':

@@ -428,6 +428,7 @@ for (const [verb, disabled] of [
           redisUrl: config.redisUrl,
           redisPrefix: config.redisPrefix,
           catchUpIntervalMs: config.catchUpIntervalMs,
+          tokenTtlMs: config.tokenTtlSeconds * 1000,
           enforce: () => {},
         });
         await access.userChanged(user.id, disabled);
@@ -438,6 +439,41 @@ for (const [verb, disabled] of [
       }
     });
 }
+
+users
+  .command('password')
+  .description("set an account's password: its earlier tokens and sockets stop on every instance")
+  .argument('<username>')
+  .requiredOption('--password <password>', 'the new password, at least 8 characters')
+  .action(async (username: string, opts: { password: string }) => {
+    if (opts.password.length < 8) throw new Error('the password needs at least 8 characters');
+    const config = loadConfig();
+    const storage = await commandStorage(config);
+    try {
+      const user = await storage.getUserByUsername(username.trim().toLowerCase());
+      if (!user) throw new Error(`no user "${username}"`);
+      await storage.setPassword(user.id, await hashPassword(opts.password));
+      await storage.audit({
+        docId: null,
+        actorId: null,
+        action: 'user.password',
+        detail: { username: user.username, by: 'cli' },
+      });
+      const access = await AccessState.open({
+        storage,
+        redisUrl: config.redisUrl,
+        redisPrefix: config.redisPrefix,
+        catchUpIntervalMs: config.catchUpIntervalMs,
+        tokenTtlMs: config.tokenTtlSeconds * 1000,
+        enforce: () => {},
+      });
+      await access.revokeUser(user.id);
+      await access.close();
+      console.log(`password set for ${user.username}; their earlier sessions are signed out`);
+    } finally {
+      await storage.close();
+    }
+  });
 
 program.parseAsync().catch((e: Error) => {
   console.error(`marginalia: ${e instanceof ConfigError ? 'configuration: ' : ''}${e.message}`);

@@ -14,7 +14,7 @@ import { openPostgresStorage } from './storage/postgres.js';
 import { Tokens, signingKey } from './auth/tokens.js';
 import { AccessState } from './auth/access-state.js';
 import { enforceAccess } from './access.js';
-import { hashPassword } from './auth/passwords.js';
+import { hashPassword, verifyPassword } from './auth/passwords.js';
 import { DocumentRegistry } from './collab/registry.js';
 import { Hooks, type Extension } from './collab/hooks.js';
 import { Compaction } from './collab/compaction.js';
@@ -85,7 +85,7 @@ export async function openStorage(config: Config): Promise<Storage> {
 
 export async function startServer(config: Config, opts: ServerOptions = {}): Promise<RunningServer> {
   const storage = opts.storage ?? (await openStorage(config));
-  await ensureAdmin(storage, config);
+  const adminPasswordChanged = await ensureAdmin(storage, config);
   if (config.seedSample) await ensureSampleDocument(storage, config);
 
   const observed = metricsHooks();
@@ -192,10 +192,13 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     redisUrl: config.redisUrl,
     redisPrefix: config.redisPrefix,
     catchUpIntervalMs: config.catchUpIntervalMs,
+    tokenTtlMs: config.tokenTtlSeconds * 1000,
     enforce: (event) => {
       if (ctx.collab) void enforceAccess(ctx.collab.connections, storage, accessState, event);
     },
   });
+  // A new MARGINALIA_ADMIN_PASSWORD signs the administrator's earlier tokens out, as any password change does.
+  if (adminPasswordChanged) await accessState.revokeUser(adminPasswordChanged);
   /** A signed-out (revoked) token opens no socket; browsers open sockets only from allowed origins. */
   const access: Extension = {
     onUpgrade: (req) => (originAllowed(ctx, req.headers.origin, req.headers.host) ? null : 'origin not allowed'),
@@ -320,14 +323,16 @@ async function indexUnindexed(storage: Storage): Promise<void> {
   }
 }
 
-async function ensureAdmin(storage: Storage, config: Config): Promise<void> {
-  if (!config.adminUser || !config.adminPassword) return;
+/** Ensures the configured administrator; returns their id when an existing one's password was changed. */
+async function ensureAdmin(storage: Storage, config: Config): Promise<string | null> {
+  if (!config.adminUser || !config.adminPassword) return null;
   const username = config.adminUser.toLowerCase();
   const existing = await storage.getUserByUsername(username);
+  if (existing && (await verifyPassword(config.adminPassword, existing.passwordHash))) return null;
   const passwordHash = await hashPassword(config.adminPassword);
   if (existing) {
     await storage.setPassword(existing.id, passwordHash);
-    return;
+    return existing.id;
   }
   try {
     await storage.createUser({
@@ -343,4 +348,5 @@ async function ensureAdmin(storage: Storage, config: Config): Promise<void> {
     // another instance starting at the same moment created it
     if (!(e instanceof StorageError && e.code === 'conflict')) throw e;
   }
+  return null;
 }

@@ -12,6 +12,7 @@ import {
   newUserPage,
   openDocument,
   signIn,
+  threadCard,
 } from '../support/browser.js';
 import { ADMIN, addMember, api, createDocument, login, startServer, type TestServer } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
@@ -19,7 +20,10 @@ import { waitFor } from '../support/wait.js';
 const ARTICLE = [
   'The lighthouse keeper logged every ship that passed in a small green book.',
   'Nobody read the book until the lighthouse was automated, decades later.',
+  'The last keeper kept the key to the lamp room on a nail by the door.',
 ].join('\n\n');
+/** The share of a session's time after which the app refreshes it (client/src/app/session.ts). */
+const REFRESH_AT = 0.75;
 /** Seconds a token lives on this server: short, so that the test sees it run out. */
 const TTL = 12;
 const JWT = /eyJ[\w-]+\.[\w-]+\.[\w-]+/;
@@ -46,9 +50,17 @@ describe('the web session', () => {
     'no token is readable by page scripts: localStorage keeps who is signed in, the cookie is HttpOnly',
     async () => {
       const user = await newUserPage(browser, server);
+      // what the app's sign-in request is answered: the cookie, no token for a script to pick up
+      const signInAnswers: string[] = [];
+      user.page.on('response', (r) => {
+        if (r.url().endsWith('/api/auth/login')) void r.text().then((t) => signInAnswers.push(t));
+      });
       await signIn(user.page, 'kit', 'kit-password');
+      await waitFor(() => signInAnswers.length > 0, { message: 'the sign-in answer' });
+      expect(signInAnswers[0]).toMatch(/Kit Keeper/);
+      expect(signInAnswers[0]).not.toMatch(JWT);
       const visible = await user.page.evaluate(() => ({
-        storage: Object.keys(localStorage).map((k) => `${k}=${localStorage.getItem(k)}`),
+        storage: [localStorage, sessionStorage].flatMap((s) => Object.keys(s).map((k) => `${k}=${s.getItem(k)}`)),
         cookie: document.cookie,
       }));
       expect(visible.storage.join('\n')).not.toMatch(JWT);
@@ -141,6 +153,78 @@ describe('the web session', () => {
       );
       expect(secondExpiry).toBeGreaterThan(firstExpiry);
       expect(user.errors).toEqual([]);
+      await user.context.close();
+    },
+  );
+
+  browserTest(
+    'offline when the refresh falls due: a comment typed offline is stored once back online, the session is refreshed before it runs out, and nobody is asked to sign in',
+    async () => {
+      const user = await newUserPage(browser, server);
+      await signIn(user.page, 'kit', 'kit-password');
+      const signedInAt = Date.now();
+      const expiry = await user.page.evaluate(
+        () => (JSON.parse(localStorage.getItem('marginalia.session')!) as { expiresAt: number }).expiresAt,
+      );
+      // (measured after sign-in: no earlier than the moment the app schedules its refresh for)
+      const refreshDue = signedInAt + (expiry - signedInAt) * REFRESH_AT;
+      const refreshes: { at: number; ok: boolean }[] = [];
+      user.page.on('requestfailed', (r) => {
+        if (r.url().endsWith('/api/auth/refresh')) refreshes.push({ at: Date.now(), ok: false });
+      });
+      user.page.on('response', (r) => {
+        if (r.url().endsWith('/api/auth/refresh')) refreshes.push({ at: Date.now(), ok: r.status() === 200 });
+      });
+      await openDocument(user.page, docId);
+      await user.page.locator('[data-connection="connected"]').waitFor();
+
+      await user.context.setOffline(true);
+      await user.page.locator('[data-connection="offline"]').waitFor();
+      const passage = 'key to the lamp room';
+      const body = 'Typed offline, as the session was due for renewal.';
+      await commentOn(user.page, passage, body);
+      await threadCard(user.page, passage).getByText('Not yet synced').waitFor();
+      expect({ typedBeforeRefreshWasDue: Date.now() < refreshDue }).toEqual({ typedBeforeRefreshWasDue: true });
+      // the refresh falls due while offline, and fails
+      await waitFor(() => refreshes.some((r) => !r.ok), {
+        timeout: expiry - Date.now(),
+        message: 'a refresh tried offline',
+      });
+      expect(refreshes.filter((r) => r.ok)).toEqual([]);
+
+      // back online shortly before the expiry, just after a failed try: the app refreshes at once, not at its
+      // next retry a second later (which, with a long session's 30 s retries, could come after the expiry)
+      await waitFor(() => Date.now() > expiry - 2500, { timeout: 10_000, message: 'close to the expiry' });
+      const failures = refreshes.length;
+      await waitFor(() => refreshes.length > failures, { timeout: 2000, message: 'another refresh tried offline' });
+      const onlineAt = Date.now();
+      await user.context.setOffline(false);
+      await waitFor(() => refreshes.some((r) => r.ok), { timeout: 5000, message: 'a refresh once online' });
+      const refreshedAt = refreshes.find((r) => r.ok)!.at;
+      expect({ refreshedWithinMsOfOnline: refreshedAt - onlineAt < 500, beforeExpiry: refreshedAt < expiry }).toEqual({
+        refreshedWithinMsOfOnline: true,
+        beforeExpiry: true,
+      });
+      await threadCard(user.page, passage).getByText('Not yet synced').waitFor({ state: 'detached' });
+      await waitFor(
+        async () => {
+          const admin = await login(server.url, ADMIN.username, ADMIN.password);
+          const threads = (await api(server.url, admin).get(`/documents/${docId}/threads`)).body as {
+            comments: { body: string }[];
+          }[];
+          return threads.some((t) => t.comments.some((c) => c.body === body));
+        },
+        { message: 'the comment typed offline is stored' },
+      );
+
+      // past the old expiry the document stays connected on the refreshed cookie, with no sign-in asked for
+      await waitFor(() => Date.now() > expiry + 1500, { timeout: 10_000, message: 'the old expiry past' });
+      await user.page.locator('[data-connection="connected"]').waitFor();
+      expect(await user.page.locator('[data-connection="expired"]').count()).toBe(0);
+      expect(await user.page.getByRole('button', { name: 'Sign in again' }).count()).toBe(0);
+      expect(await user.page.getByLabel(/Username/).count()).toBe(0);
+      // (the browser's own notes of requests made while offline aside)
+      expect(user.errors.filter((e) => !e.includes('ERR_INTERNET_DISCONNECTED'))).toEqual([]);
       await user.context.close();
     },
   );

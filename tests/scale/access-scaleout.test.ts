@@ -246,6 +246,53 @@ describeIfService('postgresql and redis', available)('access across two instance
     expect((await api(a.url, a.adminToken).patch(`/users/${username}`, { disabled: false })).status).toBe(200);
     const token = await login(b.url, username, `${username}-password`);
     expect((await api(b.url, token).get(`/documents/${docId}`)).status).toBe(200);
+    // disabling signed the old token out for good: enabled again, it stays refused (on both)
+    expect((await api(b.url, member.token).get(`/documents/${docId}`)).status).toBe(401);
+    expect((await api(a.url, member.token).get(`/documents/${docId}`)).status).toBe(401);
+    expect(['http 401', 'close 4401']).toContain(await upgradeOutcome(b, docId, member.token));
+  });
+
+  test('a password changed on A (POST /api/auth/password) signs out every earlier token of the user: within 1 s B answers 401 and closes their socket 4401, after a restart too; the fresh session works on B', async () => {
+    const docId = await createDocument(a.url, a.adminToken, ARTICLE);
+    const username = unique('passwd');
+    const member = await addMember(a, docId, username, 'Pat', 'editor');
+    const otherSession = await login(b.url, username, `${username}-password`);
+    const onB = client(b, docId, otherSession);
+    await onB.synced();
+
+    const wrong = await api(a.url, member.token).post('/auth/password', {
+      currentPassword: 'not-the-password',
+      newPassword: 'a-new-password',
+    });
+    expect(wrong.status).toBe(403);
+    expect((await api(b.url, otherSession).get(`/documents/${docId}`)).status).toBe(200);
+    const short = await api(a.url, member.token).post('/auth/password', {
+      currentPassword: `${username}-password`,
+      newPassword: 'short',
+    });
+    expect(short.status).toBe(400);
+
+    const changed = await api(a.url, member.token).post('/auth/password', {
+      currentPassword: `${username}-password`,
+      newPassword: 'a-new-password',
+    });
+    expect(changed.status).toBe(200);
+    const fresh = changed.body.token as string;
+    expect(fresh).toEqual(expect.any(String));
+    await waitFor(() => onB.closes.some((c) => c.code === 4401), { timeout: BOUND_MS, message: 'close 4401 on B' });
+    for (const old of [member.token, otherSession]) {
+      expect((await api(b.url, old).get(`/documents/${docId}`)).status).toBe(401);
+      expect(['http 401', 'close 4401']).toContain(await upgradeOutcome(b, docId, old));
+    }
+    expect((await api(b.url, fresh).get(`/documents/${docId}`)).status).toBe(200);
+    expect(await upgradeOutcome(b, docId, fresh)).toBe('open');
+    expect((await api(b.url).post('/auth/login', { username, password: `${username}-password` })).status).toBe(401);
+
+    await b.restart();
+    expect((await api(b.url, otherSession).get(`/documents/${docId}`)).status).toBe(401);
+    expect((await api(b.url, fresh).get(`/documents/${docId}`)).status).toBe(200);
+    const again = await login(b.url, username, 'a-new-password');
+    expect((await api(a.url, again).get(`/documents/${docId}`)).status).toBe(200);
   });
 
   test('`marginalia users disable` (CLI, against the shared database and Redis) stops the user on both instances within 1 s; `users enable` restores sign-in', async () => {
@@ -267,10 +314,108 @@ describeIfService('postgresql and redis', available)('access across two instance
     expect((await api(b.url, member.token).get('/auth/me')).status).toBe(401);
     expect((await api(a.url).post('/auth/login', { username, password: `${username}-password` })).status).toBe(403);
     expect(await cli('enable')).toMatch(/enabled/);
-    await login(a.url, username, `${username}-password`);
+    const afterEnable = await login(a.url, username, `${username}-password`);
+    expect((await api(b.url, member.token).get('/auth/me')).status).toBe(401);
+    const again = client(b, docId, afterEnable);
+    await again.synced();
+    // `users password` signs out the tokens issued before it, on every instance
+    const set = await promisify(execFile)(
+      process.execPath,
+      [CLI, 'users', 'password', username, '--password', 'set-by-cli'],
+      {
+        env: { ...process.env, ...env() },
+      },
+    );
+    expect(set.stdout).toMatch(/signed out/);
+    await waitFor(() => again.closes.some((c) => c.code === 4401), { timeout: BOUND_MS, message: 'close 4401 on B' });
+    expect((await api(a.url, afterEnable).get('/auth/me')).status).toBe(401);
+    await login(b.url, username, 'set-by-cli');
     await expect(cli('disable', 'nobody-here')).rejects.toThrow(/no user/);
     // three CLI processes, each opening the database: slow on a busy machine
   }, 120_000);
+
+  test('an open socket enforces a membership or guest change from the moment it is stored, before any message arrives: on an instance that hears nothing (no Redis, catch-up once a minute) a downgraded, removed or guest write is neither stored nor broadcast, an upgraded member writes at once', async () => {
+    const deaf = await startServer({ env: { ...env(), REDIS_URL: '', MARGINALIA_CATCHUP_INTERVAL_MS: '60000' } });
+    try {
+      const docId = await createDocument(a.url, a.adminToken, ARTICLE, { guestRole: 'editor' });
+      const username = unique('deaf');
+      const member = await addMember(a, docId, username, 'Dee', 'editor');
+      const guest = (await api(a.url).post('/auth/guest', { name: unique('Guest ') })).body.token as string;
+      const adminOnC = await watcher(deaf, docId);
+      const onC = client(deaf, docId, member.token);
+      const guestOnC = client(deaf, docId, guest);
+      await Promise.all([onC.synced(), guestOnC.synced()]);
+      const meta = (c: TestClient) => c.doc.getMap('meta');
+      /** Writes `key` through `c`, which must still be open (nothing told the instance); the control write settles it. */
+      const writeOpen = async (c: TestClient, key: string) => {
+        expect({ key, closes: c.closes, connected: c.provider.wsconnected }).toEqual({
+          key,
+          closes: [],
+          connected: true,
+        });
+        await writeThenControl(c, adminOnC, adminOnC, key);
+      };
+      const setRole = async (role: string) =>
+        expect((await api(a.url, a.adminToken).put(`/documents/${docId}/members/${username}`, { role })).status).toBe(
+          200,
+        );
+
+      await writeOpen(onC, 'as-editor');
+      await waitFor(() => meta(adminOnC).has('as-editor'), { message: 'editor write stored' });
+      // downgraded on A: the very next write on C's open socket is refused with the new role
+      await setRole('commenter');
+      await writeOpen(onC, 'as-commenter');
+      await waitFor(() => onC.closes.some((c) => c.code === 4403), { message: 'commenter write refused (4403)' });
+      expect(meta(adminOnC).has('as-commenter')).toBe(false);
+      onC.destroy();
+
+      // upgraded on A: an open commenter socket writes as editor at once
+      const commenter = client(deaf, docId, member.token);
+      await commenter.synced();
+      await setRole('editor');
+      await writeOpen(commenter, 'upgraded');
+      await waitFor(() => meta(adminOnC).has('upgraded'), { message: 'upgraded write stored' });
+
+      // guest access narrowed on A: the guest's open socket writes no more
+      expect((await api(a.url, a.adminToken).patch(`/documents/${docId}`, { guestRole: 'viewer' })).status).toBe(200);
+      await writeOpen(guestOnC, 'guest-as-viewer');
+      await waitFor(() => guestOnC.closes.some((c) => c.code === 4403), { message: 'guest write refused (4403)' });
+      expect(meta(adminOnC).has('guest-as-viewer')).toBe(false);
+      guestOnC.destroy();
+
+      // removed on A (the document now closed to guests, or they would be a guest): refused at the next write
+      expect((await api(a.url, a.adminToken).patch(`/documents/${docId}`, { guestRole: null })).status).toBe(200);
+      expect((await api(a.url, a.adminToken).delete(`/documents/${docId}/members/${username}`)).status).toBe(204);
+      await writeOpen(commenter, 'removed');
+      await waitFor(() => commenter.closes.some((c) => c.code === 4403), { message: 'removed write refused (4403)' });
+      expect(meta(adminOnC).has('removed')).toBe(false);
+      commenter.destroy();
+
+      // nothing refused was stored: a fresh reader of the stored document (on A) sees only the allowed writes
+      const reader = client(a, docId, a.adminToken);
+      await reader.synced();
+      await waitFor(() => meta(reader).has('upgraded'), { message: 'A reads the stored writes' });
+      expect(
+        ['as-editor', 'as-commenter', 'upgraded', 'removed', 'guest-as-viewer'].filter((k) => meta(reader).has(k)),
+      ).toEqual(['as-editor', 'upgraded']);
+      // and the audit log names each refusal with the role the database gave at that moment
+      const rejectedRoles = async () =>
+        (
+          (await api(a.url, a.adminToken).get(`/documents/${docId}/audit?limit=1000`)).body as {
+            action: string;
+            detail: { role?: string };
+          }[]
+        )
+          .filter((e) => e.action === 'update.rejected')
+          .map((e) => e.detail.role)
+          .sort();
+      // (a refused client resends on reconnecting: the same refusal may be audited more than once)
+      await waitFor(async () => new Set(await rejectedRoles()).size >= 2, { message: 'refusals audited' });
+      expect([...new Set(await rejectedRoles())]).toEqual(['commenter', 'viewer']);
+    } finally {
+      await deaf.dispose();
+    }
+  });
 
   test('Redis cut: a sign-out and a removal on A still hold on B within the catch-up interval', async () => {
     const docId = await createDocument(a.url, a.adminToken, ARTICLE);
@@ -313,7 +458,10 @@ describeIfService('postgresql and redis', available)('access across two instance
     await onB.synced();
     expect(onB.closes).toEqual([]);
     await waitFor(() => onB.closes.some((c) => c.code === 4401), { timeout: 10_000, message: 'close 4401 at expiry' });
-    expect(Date.now()).toBeGreaterThanOrEqual(exp * 1000);
+    const closedAt = Date.now();
+    expect(closedAt).toBeGreaterThanOrEqual(exp * 1000);
+    // within 1 s of the expiry (one sweep a second; what waitFor's polling adds aside)
+    expect(closedAt - exp * 1000).toBeLessThan(BOUND_MS + 200);
   });
 
   test('a seeded random schedule of role changes on either instance, interleaved with writes on B, never stores a write the role at that moment forbids (checked against the stored document and the audit log)', async () => {
@@ -487,5 +635,16 @@ describeIfService('postgresql and redis', available)('limits shared by two insta
     });
     for (let i = 0; i < 3; i++) expect((await failLogin(d, username)).status).toBe(401);
     expect((await api(d.url).post('/auth/login', { username, password: `${username}-password` })).status).toBe(429);
+  });
+
+  test('Redis cut: each instance still limits connections per IP address on its own', async () => {
+    const docId = await createDocument(c.url, c.adminToken, ARTICLE);
+    redisProxy.cut();
+    await waitFor(async () => (await api(d.url).get('/health')).body.redis === 'down', {
+      message: 'D sees Redis down',
+    });
+    for (let i = 0; i < 3; i++) expect(await open(d, docId)).toBeInstanceOf(WebSocket);
+    expect(await open(d, docId)).toBe(429);
+    for (const ws of sockets.splice(0)) ws.terminate();
   });
 });

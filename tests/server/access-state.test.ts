@@ -44,6 +44,7 @@ async function instance(storage: Storage, catchUpIntervalMs = 50) {
     redisUrl: null,
     redisPrefix: 'unused:',
     catchUpIntervalMs,
+    tokenTtlMs: 3_600_000,
     enforce: (e) => events.push(e),
   });
   cleanups.push(() => state.close());
@@ -115,6 +116,48 @@ for (const [engine, available, open] of [
       expect(await storage.setUserDisabled(userId, false)).toBe(true);
       await waitFor(() => b.state.refuses(principal(userId, 'any')) === null, { message: 'enabled read' });
       expect(await storage.setUserDisabled('no-such-user', true)).toBe(false);
+    });
+
+    test("all of a user's tokens signed out at once (password change, disabled account): the ones issued before are refused by another instance on its catch-up timer and after a restart, later ones and other users' pass", async () => {
+      const { storage, again, cleanup } = await open();
+      cleanups.push(cleanup);
+      const userId = await newUser(storage);
+      const otherId = await newUser(storage);
+      const a = await instance(storage);
+      const b = await instance(storage);
+      const issued = Date.now() - 1;
+      const earlier = { ...principal(userId, 'old'), iat: issued };
+      await a.state.revokeUser(userId);
+      const later = { ...principal(userId, 'new'), iat: Date.now() };
+      expect(a.state.refuses(earlier)).toMatch(/signed out everywhere/);
+      expect(a.state.refuses(later)).toBeNull();
+      await waitFor(() => b.state.refuses(earlier) !== null, { message: 'B reads the sign-out of all tokens' });
+      expect(b.events).toContainEqual(expect.objectContaining({ kind: 'revoked-user', userId }));
+      expect(b.state.refuses(later)).toBeNull();
+      expect(b.state.refuses({ ...principal(otherId, 'x'), iat: issued })).toBeNull();
+      // a token without an issue time counts as issued before
+      expect(b.state.refuses(principal(userId, 'no-iat'))).toMatch(/signed out everywhere/);
+
+      const reopened = await again();
+      cleanups.push(() => reopened.close());
+      const restarted = await instance(reopened, 60_000);
+      expect(restarted.state.refuses(earlier)).toMatch(/signed out everywhere/);
+      expect(restarted.state.refuses(later)).toBeNull();
+    });
+
+    test('disabling an account signs out its tokens for good: enabled again, the old ones stay refused', async () => {
+      const { storage, cleanup } = await open();
+      cleanups.push(cleanup);
+      const userId = await newUser(storage);
+      const a = await instance(storage);
+      const old = { ...principal(userId, 'old'), iat: Date.now() - 1 };
+      await storage.setUserDisabled(userId, true);
+      await a.state.userChanged(userId, true);
+      expect(a.state.refuses(old)).not.toBeNull();
+      await storage.setUserDisabled(userId, false);
+      await a.state.userChanged(userId, false);
+      expect(a.state.refuses(old)).toMatch(/signed out everywhere/);
+      expect(a.state.refuses({ ...principal(userId, 'fresh'), iat: Date.now() })).toBeNull();
     });
 
     test('revocations are pruned once their token has expired, and only then', async () => {

@@ -48,8 +48,12 @@ describe('limits and sessions', () => {
     const res = await fetch(`${server.url}/api/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: 'admin', password: 'admin-password' }),
+      // the web app asks for the cookie only: no token in the answer (API clients leave cookieOnly out)
+      body: JSON.stringify({ username: 'admin', password: 'admin-password', cookieOnly: true }),
     });
+    const answer = (await res.json()) as { token?: string; user: { username: string } };
+    expect(answer.user.username).toBe('admin');
+    expect(answer.token).toBeUndefined();
     const setCookie = res.headers.get('set-cookie')!;
     expect(setCookie).toMatch(/marginalia_session=/);
     expect(setCookie).toMatch(/HttpOnly/i);
@@ -74,6 +78,8 @@ describe('limits and sessions', () => {
     expect(out.status).toBe(204);
     expect(out.headers.get('set-cookie')).toMatch(/marginalia_session=;/);
     expect((await api(server.url).get('/auth/me', { cookie })).status).toBe(401);
+    const withToken = await api(server.url).post('/auth/login', { username: 'admin', password: 'admin-password' });
+    expect(withToken.body.token).toEqual(expect.any(String));
   });
 
   test('a state-changing request from a foreign origin is refused (403); the own origin passes', async () => {

@@ -20,7 +20,7 @@ export interface Session {
   expiresAt: number;
 }
 
-/** What sign-in answers (its bearer token is for API clients; the web app relies on the cookie). */
+/** What sign-in answers: the web app asks for the cookie only (cookieOnly), so no token reaches its scripts. */
 interface SignInAnswer {
   token?: string;
   expiresAt: number;
@@ -220,8 +220,8 @@ const docPath = (id: string) => `/documents/${encodeURIComponent(id)}`;
 export const api = {
   config: () => request<{ guests: boolean; version: string }>('GET', '/config'),
   login: (username: string, password: string) =>
-    request<SignInAnswer>('POST', '/auth/login', { username, password }).then(toSession),
-  guest: (name: string) => request<SignInAnswer>('POST', '/auth/guest', { name }).then(toSession),
+    request<SignInAnswer>('POST', '/auth/login', { username, password, cookieOnly: true }).then(toSession),
+  guest: (name: string) => request<SignInAnswer>('POST', '/auth/guest', { name, cookieOnly: true }).then(toSession),
   me: () => request<{ user: User; expiresAt: number }>('GET', '/auth/me'),
   /** A fresh session cookie before the current one expires (answered without a token to cookie callers). */
   refresh: () => request<SignInAnswer>('POST', '/auth/refresh').then(toSession),

@@ -57,20 +57,40 @@ function load(): Session | null {
 const sessionStore = newStore<SessionState>({ current: load(), notice: null });
 const refreshedListeners = new Set<() => void>();
 let refreshTimer: ReturnType<typeof setTimeout> | null = null;
+/** When the scheduled refresh is due (ms), or null. */
+let refreshDue: number | null = null;
+/** The last refresh failed (offline, server away): the scheduled one is a retry. */
+let retrying = false;
 
 setUnauthorizedHandler(() => endSession('Your session has expired. Please sign in again.'));
 
-function scheduleRefresh(session: Session | null, delay?: number): void {
+function scheduleRefresh(session: Session | null, delay?: number, retry = false): void {
   if (refreshTimer) clearTimeout(refreshTimer);
   refreshTimer = null;
+  refreshDue = null;
+  retrying = retry;
   if (!session) return;
   const wait = delay ?? Math.max(0, (session.expiresAt - Date.now()) * REFRESH_AT);
+  refreshDue = Date.now() + wait;
   refreshTimer = setTimeout(() => void refresh(), Math.min(wait, 2 ** 31 - 1));
 }
 
+// Back online (or awake again) with a refresh overdue or failed: refresh now rather than at the next retry, which
+// could come after the expiry (the open document would then ask to sign in again).
+const refreshIfOverdue = () => {
+  if (refreshDue !== null && (retrying || refreshDue <= Date.now()) && navigator.onLine) void refresh();
+};
+window.addEventListener('online', refreshIfOverdue);
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible') refreshIfOverdue();
+});
+
+let refreshing = false;
+
 async function refresh(): Promise<void> {
   const current = sessionStore.getState().current;
-  if (!current) return;
+  if (!current || refreshing) return;
+  refreshing = true;
   try {
     const next = await api.refresh();
     if (sessionStore.getState().current?.user.id !== next.user.id) return;
@@ -83,7 +103,9 @@ async function refresh(): Promise<void> {
   } catch (e) {
     // A 401 ends the session (the unauthorized handler); offline, the next try comes later.
     if (!(e instanceof ApiError && e.status === 401))
-      scheduleRefresh(current, Math.min(RETRY_MS, Math.max(1000, (current.expiresAt - Date.now()) / 4)));
+      scheduleRefresh(current, Math.min(RETRY_MS, Math.max(1000, (current.expiresAt - Date.now()) / 4)), true);
+  } finally {
+    refreshing = false;
   }
 }
 

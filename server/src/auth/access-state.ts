@@ -1,5 +1,6 @@
 /**
- * Access that is taken away holds on every instance: signed-out tokens (revocations), disabled accounts and
+ * Access that is taken away holds on every instance: signed-out tokens (revocations: one token at sign-out, or
+ * all of a user's tokens issued before a password change or the account's disabling), disabled accounts and
  * membership changes. The database is the truth (the `revocations` table, `users.disabled`, `memberships`);
  * Redis pub/sub (one channel, `<REDIS_PREFIX>access`, on its own connections) tells the other instances at once.
  *
@@ -20,6 +21,8 @@ import { log } from '../log.js';
 export type AccessEvent =
   /** A token was signed out: refused until it expires. */
   | { kind: 'revoked'; jti: string; userId: string; expiresAt: number }
+  /** All of a user's tokens issued before `before` (ms) were signed out (password changed, account disabled). */
+  | { kind: 'revoked-user'; userId: string; before: number; expiresAt: number }
   /** An account was disabled or enabled. */
   | { kind: 'user'; userId: string; disabled: boolean }
   /** A membership on a document changed (userId null: its guest access, which concerns everyone on it). */
@@ -31,6 +34,12 @@ const Message = z.object({
   from: z.string(),
   event: z.discriminatedUnion('kind', [
     z.object({ kind: z.literal('revoked'), jti: z.string(), userId: z.string(), expiresAt: z.number() }),
+    z.object({
+      kind: z.literal('revoked-user'),
+      userId: z.string(),
+      before: z.number(),
+      expiresAt: z.number(),
+    }),
     z.object({ kind: z.literal('user'), userId: z.string(), disabled: z.boolean() }),
     z.object({ kind: z.literal('members'), docId: z.string(), userId: z.string().nullable() }),
     z.object({ kind: z.literal('recheck') }),
@@ -44,6 +53,8 @@ export interface AccessStateOptions {
   redisPrefix: string;
   /** How often the database is read for what pub/sub may have missed (ms). */
   catchUpIntervalMs: number;
+  /** How long tokens live (ms): a sign-out of all of a user's tokens is kept this long (then all have expired). */
+  tokenTtlMs: number;
   /** Applies an event to this instance's open sockets. */
   enforce: (event: AccessEvent) => void;
 }
@@ -51,10 +62,18 @@ export interface AccessStateOptions {
 /** How far back each poll reads revocations, beyond the previous poll: instances' clocks may differ a little. */
 const CLOCK_SKEW_MS = 10_000;
 
+/**
+ * A sign-out of all of a user's tokens is a `revocations` row too: its `jti` is this prefix, the user id and the
+ * moment (`revoked_at`); tokens of the user issued before that moment are refused until `expires_at`.
+ */
+const ALL_TOKENS = 'user:';
+
 export class AccessState {
   private readonly instanceId = randomBytes(8).toString('hex');
   /** Revoked token ids -> expiry (ms). */
   private readonly revoked = new Map<string, number>();
+  /** User id -> their tokens issued before `before` (ms) are refused, until `expiresAt` (ms). */
+  private readonly revokedBefore = new Map<string, { before: number; expiresAt: number }>();
   private disabled = new Set<string>();
   private readonly pub: Redis | null;
   private readonly sub: Redis | null;
@@ -125,8 +144,10 @@ export class AccessState {
   }
 
   /** Why this token is refused now ('token revoked', 'account disabled'), or null. */
-  refuses(principal: Principal & { jti: string }): string | null {
+  refuses(principal: Principal & { jti: string; iat?: number }): string | null {
     if (this.revoked.has(principal.jti)) return 'token revoked; sign in again';
+    const all = this.revokedBefore.get(principal.id);
+    if (all && (principal.iat ?? 0) < all.before) return 'signed out everywhere; sign in again';
     if (this.disabled.has(principal.id)) return 'this account is disabled';
     return null;
   }
@@ -141,9 +162,28 @@ export class AccessState {
     await this.announce({ kind: 'revoked', jti, userId, expiresAt });
   }
 
-  /** Disables or enables an account everywhere (the caller has stored it). Resolves once published. */
-  userChanged(userId: string, disabled: boolean): Promise<void> {
-    return this.announce({ kind: 'user', userId, disabled });
+  /**
+   * Signs out all of a user's tokens issued until now, everywhere (a password change, a disabled account): stored
+   * first, then announced. Tokens issued afterwards (a new sign-in) pass.
+   */
+  async revokeUser(userId: string): Promise<void> {
+    const before = Date.now();
+    const expiresAt = before + this.opts.tokenTtlMs;
+    await this.opts.storage.db
+      .insertInto('revocations')
+      .values({ jti: `${ALL_TOKENS}${userId}:${before}`, user_id: userId, expires_at: expiresAt, revoked_at: before })
+      .onConflict((oc) => oc.column('jti').doNothing())
+      .execute();
+    await this.announce({ kind: 'revoked-user', userId, before, expiresAt });
+  }
+
+  /**
+   * Disables or enables an account everywhere (the caller has stored it). Disabling also signs out every token
+   * it has: enabled again, the account signs in anew. Resolves once published.
+   */
+  async userChanged(userId: string, disabled: boolean): Promise<void> {
+    if (disabled) await this.revokeUser(userId);
+    await this.announce({ kind: 'user', userId, disabled });
   }
 
   /** A membership (or the guest access, userId null) of a document changed (the caller has stored it). */
@@ -176,6 +216,11 @@ export class AccessState {
 
   private apply(event: AccessEvent): void {
     if (event.kind === 'revoked') this.revoked.set(event.jti, event.expiresAt);
+    if (event.kind === 'revoked-user') {
+      const known = this.revokedBefore.get(event.userId);
+      if (!known || known.before < event.before)
+        this.revokedBefore.set(event.userId, { before: event.before, expiresAt: event.expiresAt });
+    }
     if (event.kind === 'user') {
       if (event.disabled) this.disabled.add(event.userId);
       else this.disabled.delete(event.userId);
@@ -191,10 +236,17 @@ export class AccessState {
     const now = Date.now();
     const rows = await this.opts.storage.db
       .selectFrom('revocations')
-      .select(['jti', 'expires_at'])
+      .select(['jti', 'user_id', 'expires_at', 'revoked_at'])
       .where('expires_at', '>', now)
       .execute();
-    for (const r of rows) this.revoked.set(r.jti, r.expires_at);
+    for (const r of rows) {
+      if (!r.jti.startsWith(ALL_TOKENS)) this.revoked.set(r.jti, r.expires_at);
+      else {
+        const known = this.revokedBefore.get(r.user_id);
+        if (!known || known.before < r.revoked_at)
+          this.revokedBefore.set(r.user_id, { before: r.revoked_at, expiresAt: r.expires_at });
+      }
+    }
     this.disabled = new Set(await this.opts.storage.disabledUserIds());
     this.lastPoll = now;
   }
@@ -207,11 +259,15 @@ export class AccessState {
     try {
       const rows = await this.opts.storage.db
         .selectFrom('revocations')
-        .select(['jti', 'user_id', 'expires_at'])
+        .select(['jti', 'user_id', 'expires_at', 'revoked_at'])
         .where('revoked_at', '>=', this.lastPoll - CLOCK_SKEW_MS)
         .execute();
       for (const r of rows) {
-        if (!this.revoked.has(r.jti) && r.expires_at > started)
+        if (r.expires_at <= started) continue;
+        if (r.jti.startsWith(ALL_TOKENS)) {
+          if ((this.revokedBefore.get(r.user_id)?.before ?? -1) < r.revoked_at)
+            this.apply({ kind: 'revoked-user', userId: r.user_id, before: r.revoked_at, expiresAt: r.expires_at });
+        } else if (!this.revoked.has(r.jti))
           this.apply({ kind: 'revoked', jti: r.jti, userId: r.user_id, expiresAt: r.expires_at });
       }
       const disabled = new Set(await this.opts.storage.disabledUserIds());
@@ -235,6 +291,7 @@ export class AccessState {
   async prune(): Promise<void> {
     const now = Date.now();
     for (const [jti, exp] of this.revoked) if (exp < now) this.revoked.delete(jti);
+    for (const [id, all] of this.revokedBefore) if (all.expiresAt < now) this.revokedBefore.delete(id);
     try {
       await this.opts.storage.db.deleteFrom('revocations').where('expires_at', '<', now).execute();
     } catch (e) {

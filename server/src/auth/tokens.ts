@@ -110,11 +110,15 @@ export class Tokens {
   ) {}
 
   async issue(p: Principal): Promise<{ token: string; expiresAt: number }> {
-    const expiresAt = Math.floor(Date.now() / 1000) + this.ttlSeconds;
-    const token = await new SignJWT({ username: p.username, name: p.name, guest: p.guest, admin: p.admin })
+    const now = Date.now();
+    const expiresAt = Math.floor(now / 1000) + this.ttlSeconds;
+    // iat_ms: when it was issued, to the millisecond (`iat` has whole seconds), so that a sign-out of all of a
+    // user's tokens refuses exactly those issued before it (auth/access-state.ts).
+    const claims = { username: p.username, name: p.name, guest: p.guest, admin: p.admin, iat_ms: now };
+    const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(p.id)
-      .setIssuedAt()
+      .setIssuedAt(Math.floor(now / 1000))
       .setExpirationTime(expiresAt)
       .setJti(randomBytes(12).toString('base64url'))
       .sign(this.key);
@@ -122,7 +126,7 @@ export class Tokens {
   }
 
   /** The principal of a valid token; a TokenError says why not ('expired' or 'invalid'). */
-  async verify(token: string): Promise<Principal & { jti: string; exp: number }> {
+  async verify(token: string): Promise<VerifiedToken> {
     try {
       const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'] });
       if (typeof payload.sub !== 'string' || typeof payload.username !== 'string' || typeof payload.name !== 'string') {
@@ -136,6 +140,7 @@ export class Tokens {
         admin: payload.admin === true,
         jti: String(payload.jti ?? ''),
         exp: (payload.exp ?? 0) * 1000,
+        iat: typeof payload.iat_ms === 'number' ? payload.iat_ms : (payload.iat ?? 0) * 1000,
       };
     } catch (e) {
       if (e instanceof TokenError) throw e;
@@ -144,6 +149,9 @@ export class Tokens {
     }
   }
 }
+
+/** A valid token's principal, its id, and when it expires and was issued (ms). */
+export type VerifiedToken = Principal & { jti: string; exp: number; iat: number };
 
 export class TokenError extends Error {
   constructor(readonly reason: 'expired' | 'invalid') {

@@ -7,12 +7,12 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { DOC_ID, decideAccess, type TokenRefusals } from '../access.js';
-import { TokenError, type Tokens, type Principal } from '../auth/tokens.js';
+import { TokenError, type Tokens } from '../auth/tokens.js';
 import type { Config } from '../config.js';
 import type { Storage } from '../storage/types.js';
 import { Connection, type AccessCheck, type EarlyStart } from './connection.js';
 import type { DocumentRegistry, EarlyHold } from './registry.js';
-import type { Hooks } from './hooks.js';
+import type { Hooks, VerifiedPrincipal } from './hooks.js';
 import { CLOSE } from './protocol.js';
 import { log } from '../log.js';
 import { ConnectionLimit, SharedLimits } from '../shared-limits.js';
@@ -78,7 +78,7 @@ export function attachCollabEndpoint(server: Server, services: CollabServices): 
   // keeps its whole enclosing scope alive (the upgrade request, its URL, the stored state being loaded).
   const closesIp = (ip: string) => () => perIp.close(ip);
   const accessCheck =
-    (refusals: TokenRefusals | null, principal: Principal & { jti: string; exp: number }, docId: string): AccessCheck =>
+    (refusals: TokenRefusals | null, principal: VerifiedPrincipal, docId: string): AccessCheck =>
     () =>
       decideAccess(storage, refusals, principal, docId);
 
@@ -109,7 +109,7 @@ export function attachCollabEndpoint(server: Server, services: CollabServices): 
   });
 
   async function accept(req: IncomingMessage, socket: Duplex, head: Buffer, docId: string, token: string | null) {
-    let principal: Principal & { jti: string; exp: number };
+    let principal: VerifiedPrincipal;
     try {
       if (!token) return acceptThenClose(req, socket, head, CLOSE.unauthorized, 'token required');
       const verified = await tokens.verify(token);

@@ -41,7 +41,7 @@ export interface DeletedRange {
 }
 
 /** A token that verified, with its id (revocation is checked against it). */
-export type VerifiedPrincipal = Principal & { jti: string; exp: number };
+export type VerifiedPrincipal = Principal & { jti: string; exp: number; iat?: number };
 
 export interface Extension {
   /**

@@ -14,8 +14,14 @@ import * as A from './api-answers.js';
 
 export const USERNAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
 
-const LoginBody = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(1024) });
-const GuestBody = z.object({ name: z.string().trim().min(1, 'a name is required').max(60) });
+/** cookieOnly: the answer carries no token, only the session cookie (the web app: no script ever sees one). */
+const CookieOnly = z.boolean().optional();
+const LoginBody = z.object({
+  username: z.string().min(1).max(64),
+  password: z.string().min(1).max(1024),
+  cookieOnly: CookieOnly,
+});
+const GuestBody = z.object({ name: z.string().trim().min(1, 'a name is required').max(60), cookieOnly: CookieOnly });
 const NewUserBody = z.object({
   username: z
     .string()
@@ -28,6 +34,12 @@ const NewUserBody = z.object({
 });
 
 const UserPatchBody = z.object({ disabled: z.boolean() }).strict();
+const PasswordBody = z
+  .object({
+    currentPassword: z.string().min(1).max(1024),
+    newPassword: z.string().min(8, 'at least 8 characters').max(1024),
+  })
+  .strict();
 const T = 'accounts';
 
 const publicUser = (p: Principal) => ({ id: p.id, username: p.username, name: p.name, guest: p.guest, admin: p.admin });
@@ -93,13 +105,12 @@ export function authRoutes(ctx: AppContext): Router {
       }
       await byUser.reset(username);
       if (user.disabled) throw new HttpError(403, 'this account is disabled; ask an administrator');
-      await signIn(req, res, {
-        id: user.id,
-        username: user.username,
-        name: user.name,
-        guest: false,
-        admin: user.isAdmin,
-      });
+      await signIn(
+        req,
+        res,
+        { id: user.id, username: user.username, name: user.name, guest: false, admin: user.isAdmin },
+        body.cookieOnly,
+      );
     },
   );
 
@@ -120,13 +131,12 @@ export function authRoutes(ctx: AppContext): Router {
       if (await memberNameTaken(ctx, body.name)) {
         throw new HttpError(409, 'that name belongs to a member of a document open to guests: choose another');
       }
-      await signIn(req, res, {
-        id: `guest:${randomUUID()}`,
-        username: 'guest',
-        name: body.name,
-        guest: true,
-        admin: false,
-      });
+      await signIn(
+        req,
+        res,
+        { id: `guest:${randomUUID()}`, username: 'guest', name: body.name, guest: true, admin: false },
+        body.cookieOnly,
+      );
     },
   );
 
@@ -184,6 +194,61 @@ export function authRoutes(ctx: AppContext): Router {
       await ctx.access.revoke(res.locals.tokenId as string, p.id, res.locals.tokenExpiry as number);
       clearSessionCookie(req, res);
       res.status(204).end();
+    },
+  );
+
+  /**
+   * Changes the caller's password: every token of theirs issued before (other browsers, API scripts, a stolen one)
+   * is signed out on every instance, like a sign-out; the caller gets a fresh session in the answer.
+   */
+  route(
+    r,
+    'post',
+    '/auth/password',
+    {
+      tag: T,
+      summary: "Change one's password: all earlier tokens are signed out everywhere, a fresh session is answered",
+      access: 'signed-in',
+      body: PasswordBody,
+      responses: { 200: { description: 'changed; a fresh session', schema: A.Session } },
+      errors: {
+        403: 'wrong current password, or a guest (no password)',
+        429: 'too many failed sign-ins; Retry-After says when to try again',
+      },
+    },
+    async (req, res) => {
+      const p = principalOf(res);
+      const body = parseBody(PasswordBody, req.body);
+      if (p.guest) throw new HttpError(403, 'guests have no password');
+      const user = await ctx.storage.getUserById(p.id);
+      if (!user) throw unauthorized('no such account');
+      // A wrong current password counts as a failed sign-in (a stolen token must not help guess the password).
+      const byUser = ctx.limits.loginByUser;
+      const wait = await byUser.blockedFor(user.username);
+      if (wait > 0) {
+        res.setHeader('Retry-After', String(Math.ceil(wait / 1000)));
+        throw new HttpError(429, `too many failed sign-ins; try again in ${Math.ceil(wait / 60000)} minute(s)`);
+      }
+      if (!(await verifyPassword(body.currentPassword, user.passwordHash))) {
+        await byUser.fail(user.username);
+        metrics.loginFailures.inc();
+        throw new HttpError(403, 'wrong current password');
+      }
+      await ctx.storage.setPassword(user.id, await hashPassword(body.newPassword));
+      await ctx.storage.audit({
+        docId: null,
+        actorId: user.id,
+        action: 'user.password',
+        detail: { username: user.username },
+      });
+      await ctx.access.revokeUser(user.id);
+      const byCookie = !req.headers.authorization;
+      await signIn(
+        req,
+        res,
+        { id: user.id, username: user.username, name: user.name, guest: false, admin: user.isAdmin },
+        byCookie,
+      );
     },
   );
 
