@@ -49,6 +49,21 @@ async function commandStorage(config: Config = loadConfig()): Promise<Storage> {
   return openStorage(config);
 }
 
+/**
+ * The access state of a command that takes access away: it tells running instances at once over Redis (they read it
+ * on their catch-up timer otherwise). Close it when done.
+ */
+function announcer(storage: Storage, config: Config): Promise<AccessState> {
+  return AccessState.open({
+    storage,
+    redisUrl: config.redisUrl,
+    redisPrefix: config.redisPrefix,
+    catchUpIntervalMs: config.catchUpIntervalMs,
+    tokenTtlMs: config.tokenTtlSeconds * 1000,
+    enforce: () => {},
+  });
+}
+
 /** Where a command wrote, for its confirmation: the SQLite file, or the PostgreSQL server without credentials. */
 function storageLabel(config: Config): string {
   if (!config.databaseUrl) return join(config.dataDir, 'marginalia.db');
@@ -423,14 +438,7 @@ for (const [verb, disabled] of [
           detail: { username: user.username, by: 'cli' },
         });
         // Running instances hear it at once over Redis, or read it on their catch-up timer.
-        const access = await AccessState.open({
-          storage,
-          redisUrl: config.redisUrl,
-          redisPrefix: config.redisPrefix,
-          catchUpIntervalMs: config.catchUpIntervalMs,
-          tokenTtlMs: config.tokenTtlSeconds * 1000,
-          enforce: () => {},
-        });
+        const access = await announcer(storage, config);
         await access.userChanged(user.id, disabled);
         await access.close();
         console.log(`${disabled ? 'disabled' : 'enabled'} ${user.username}`);
@@ -459,14 +467,7 @@ users
         action: 'user.password',
         detail: { username: user.username, by: 'cli' },
       });
-      const access = await AccessState.open({
-        storage,
-        redisUrl: config.redisUrl,
-        redisPrefix: config.redisPrefix,
-        catchUpIntervalMs: config.catchUpIntervalMs,
-        tokenTtlMs: config.tokenTtlSeconds * 1000,
-        enforce: () => {},
-      });
+      const access = await announcer(storage, config);
       await access.revokeUser(user.id);
       await access.close();
       console.log(`password set for ${user.username}; their earlier sessions are signed out`);
