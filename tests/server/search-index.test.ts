@@ -101,7 +101,7 @@ const projectorFor = (storage: Storage) => {
 };
 
 describe('search rows of a changing document', () => {
-  test('rows reused for threads nothing changed in equal rows computed afresh, after any change (seeded)', async () => {
+  test('rows reused for threads and an article nothing changed in equal rows computed afresh, after any change (seeded)', async () => {
     const seed = testSeed();
     const random = seededRandom(seed);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
@@ -135,6 +135,10 @@ describe('search rows of a changing document', () => {
       else if (op < 0.8) setThreadStatus(d, t.id, t.status === 'open' ? 'resolved' : 'open', 'ann');
       else if (op < 0.9) setThreadTags(d, t.id, t.tags.length ? [] : ['question']);
       else deleteThread(d, t.id);
+      // now and then the article changes too (its rows are kept until it does)
+      const article = d.get('root', Y.XmlText);
+      if (random() < 0.1) article.insert(article.length, ` word${step}`);
+      else if (random() < 0.05 && article.length > 10) article.delete(0, 4);
       if (!local) Y.applyUpdate(doc, Y.encodeStateAsUpdate(remote, before));
       if (random() < 0.6 || step === 299) {
         // at once, or in slices with a pause after each step (as the projector computes them)

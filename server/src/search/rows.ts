@@ -5,7 +5,15 @@
  */
 import * as Y from 'yjs';
 import { createHash } from 'node:crypto';
-import { articleBlocks, readMeta, readThreadCached, threadsMap, type Comment, type Thread } from '@marginalia/shared';
+import {
+  articleBlocks,
+  readMeta,
+  readThreadCached,
+  rootText,
+  threadsMap,
+  type Comment,
+  type Thread,
+} from '@marginalia/shared';
 import type { SearchRowsTable } from '../storage/schema.js';
 
 export type SearchRow = Omit<SearchRowsTable, 'id' | 'doc_id'>;
@@ -59,7 +67,34 @@ export async function documentSearchRowsInSlices(doc: Y.Doc, sliceMs = 5): Promi
 function* rowSteps(doc: Y.Doc, rows: SearchRow[]): Generator<void> {
   const meta = readMeta(doc);
   if (meta?.title) rows.push(row({ ...EMPTY, key: 't', kind: 'title', body: meta.title, created_at: meta.createdAt }));
+  for (const r of articleRows(doc)) rows.push(r);
+  yield;
+  const threads = threadsMap(doc);
+  for (const key of [...threads.keys()]) {
+    const value = threads.get(key);
+    if (value === undefined) continue; // deleted during a pause
+    for (const r of threadRows(doc, value)) rows.push(r);
+    yield;
+  }
+}
+
+/**
+ * The article's rows, kept per document until the article changes (a deep observer on its root): a busy
+ * document's threads change several times a second, its article seldom, and walking and hashing every block
+ * each time cost more than the threads' rows.
+ */
+const articleRowsOf = new WeakMap<Y.Doc, SearchRow[] | null>();
+
+function articleRows(doc: Y.Doc): SearchRow[] {
+  const inTransaction = doc._transaction !== null;
+  const known = inTransaction ? undefined : articleRowsOf.get(doc);
+  if (known) return known;
+  if (known === undefined && !inTransaction) {
+    // First use: watch the article from now on (null: computed rows are stale).
+    rootText(doc).observeDeep(() => articleRowsOf.set(doc, null));
+  }
   // Blocks are keyed by their content, so a block inserted or removed leaves the others' rows as they are.
+  const rows: SearchRow[] = [];
   const seen = new Map<string, number>();
   for (const block of articleBlocks(doc)) {
     const text = block.runs.map((r) => r.text).join('');
@@ -69,14 +104,8 @@ function* rowSteps(doc: Y.Doc, rows: SearchRow[]): Generator<void> {
     seen.set(h, n);
     rows.push(row({ ...EMPTY, key: `a:${h}:${n}`, kind: 'article', body: text }));
   }
-  yield;
-  const threads = threadsMap(doc);
-  for (const key of [...threads.keys()]) {
-    const value = threads.get(key);
-    if (value === undefined) continue; // deleted during a pause
-    for (const r of threadRows(doc, value)) rows.push(r);
-    yield;
-  }
+  if (!inTransaction) articleRowsOf.set(doc, rows);
+  return rows;
 }
 
 /**
