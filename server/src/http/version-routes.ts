@@ -11,6 +11,7 @@ import { HttpError, parseBody } from './errors.js';
 import { documentAccess, type AppContext } from './context.js';
 import { listVersions } from '../versions/store.js';
 import { versionView } from '../versions/read.js';
+import { cachedThreadRecords } from '../versions/read-copy.js';
 import { diffDocuments, type DiffSide } from '../versions/diff.js';
 import { deleters } from '../versions/deletions.js';
 import { blockTexts, revisionBlocks } from '../versions/revise.js';
@@ -120,12 +121,14 @@ export function versionRoutes(ctx: AppContext): Router {
       const owners = await clientOwners(ctx, record.id);
       const deleter = await deleters(ctx.storage.db, record.id);
       // The diff is computed synchronously: on the live document (for `current`) it sees one consistent state.
+      // The live document's threads are read through its record cache.
       const diff =
         from && to
           ? diffDocuments(from, to, (c) => owners.get(c), deleter)
-          : await ctx.registry.with(record.id, (live) =>
-              diffDocuments(from ?? live.doc, to ?? live.doc, (c) => owners.get(c), deleter),
-            );
+          : await ctx.registry.with(record.id, (live) => {
+              const current = { doc: live.doc, threads: cachedThreadRecords(live.doc) };
+              return diffDocuments(from ?? current, to ?? current, (c) => owners.get(c), deleter);
+            });
       const ids = new Set<string>(diff.counts.keys());
       for (const t of diff.threads) if (t.by) ids.add(t.by);
       const names = await userNames(ctx, [...ids]);

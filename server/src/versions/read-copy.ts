@@ -46,17 +46,21 @@ function readItems(doc: Y.Doc): Set<Y.Item> {
  * live document, whose records the projector keeps read); otherwise each is read afresh.
  */
 export function readCopyOf(doc: Y.Doc, opts: { cached?: boolean } = {}): ReadCopy {
-  let records: Thread[];
-  if (opts.cached) {
-    records = [];
-    threadsMap(doc).forEach((value) => {
-      const thread = value instanceof Y.Map ? readThreadCached(doc, value) : null;
-      if (thread) records.push(thread);
-    });
-  } else {
-    records = readThreadRecords(doc);
-  }
+  const records = opts.cached ? cachedThreadRecords(doc) : readThreadRecords(doc);
   return { article: itemsUpdate(doc, readItems(doc)), threads: JSON.stringify(records) };
+}
+
+/**
+ * A live document's thread records as readThreadRecords reads them, through the per-document record cache
+ * (shared: never change them).
+ */
+export function cachedThreadRecords(doc: Y.Doc): Thread[] {
+  const records: Thread[] = [];
+  threadsMap(doc).forEach((value) => {
+    const thread = value instanceof Y.Map ? readThreadCached(doc, value) : null;
+    if (thread) records.push(thread);
+  });
+  return records;
 }
 
 /** A read copy's article as a doc (gc off: deleted items kept, as in a version built from its state). */
