@@ -1,13 +1,17 @@
 /**
  * Version history speed, on the seed article with 10,000 threads (each a first comment and two replies), each step
  * as the server does it:
- * - opening a version: its state built into a fresh doc (versions/read.ts), the text and every thread resolved
- *   and serialised (what `GET …/text?version=` and `GET …/threads?version=` do); goal <= 1 s;
+ * - opening a version: its read copy read (versions/read.ts, read-copy.ts: the article alone built into a fresh
+ *   doc, the thread records parsed), the text and every thread resolved in it and serialised (what
+ *   `GET …/text?version=` and `GET …/threads?version=` do); goal <= 1 s; and the same from the full state, as a
+ *   version recorded before read copies is read the first time (its read copy then made);
  * - the diff of two versions of the seed article (a changed sentence, a deleted and an inserted paragraph);
  *   goal <= 200 ms;
  * - a new revision applied to the 10,000-thread document (versions/apply.ts: the state before encoded for its
  *   version, the minimal edit made on a copy of the article alone, applied, the anchors counted); goal <= 2 s;
- * - the storage an automatic version takes (its state, one Yjs update).
+ * - recording a version's read copy (from the document built in the fold, and from a live document's cached
+ *   thread records);
+ * - the storage an automatic version takes (its state, one Yjs update, and its read copy).
  * Each figure is a median of RUNS runs, in wall time and in CPU time of the process (all its threads, the
  * garbage collector's included): the machine is shared, and the CPU time is what the work costs without waiting
  * for a core. Prints the figures and writes them into RESULTS.md under "Versions" (only that section is touched).
@@ -19,16 +23,20 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as Y from 'yjs';
-import { articleText, readResolvedThreads } from '@marginalia/shared';
+import { articleIndex, articleText, readResolvedThreads, resolveThreads } from '@marginalia/shared';
 import { build, revisedText, seedText } from './versions-doc.js';
 import { anchorCounts, reviseArticle, revisionBlocks } from '../../server/dist/versions/revise.js';
 import { articleCopy } from '../../server/dist/versions/article-copy.js';
 import { diffDocuments } from '../../server/dist/versions/diff.js';
+import { cachedThreadRecords, readCopyDoc, readCopyOf, readCopyThreads } from '../../server/dist/versions/read-copy.js';
+import { threadView } from '../../server/dist/http/thread-routes.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const RESULTS = join(here, '..', 'RESULTS.md');
 const THREADS = Number(process.env.THREADS ?? 10_000);
 const RUNS = Number(process.env.RUNS ?? 5);
+
+const mib = (n: number): string => (n / 1024 / 1024).toFixed(1);
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -78,15 +86,35 @@ async function main(): Promise<void> {
   const big = await build(THREADS);
   const bigState = Y.encodeStateAsUpdate(big);
 
-  // Opening a version: built, its text and its threads (resolved, serialised as the route answers).
+  // Opening a version: its read copy read (article built, records parsed), its text and its threads (resolved in
+  // the article copy, serialised as the route answers).
+  const readCopy = readCopyOf(big);
   const open = await timed(() => {
+    const doc = readCopyDoc(readCopy);
+    articleText(doc);
+    JSON.stringify(resolveThreads(readCopyThreads(readCopy), articleIndex(doc)).map(threadView));
+    doc.destroy();
+  });
+  const copyBuilt = await timed(() => readCopyDoc(readCopy).destroy());
+  const parsed = await timed(() => readCopyThreads(readCopy));
+  const copyDoc = readCopyDoc(readCopy);
+  const records = readCopyThreads(readCopy);
+  const resolve = await timed(() => JSON.stringify(resolveThreads(records, articleIndex(copyDoc)).map(threadView)));
+  copyDoc.destroy();
+  // The same from the full state: a version recorded before read copies, read the first time (its read copy made).
+  const openFull = await timed(() => {
     const doc = built(bigState);
     articleText(doc);
-    JSON.stringify(readResolvedThreads(doc));
+    JSON.stringify(readResolvedThreads(doc).map(threadView));
+    readCopyOf(doc);
     doc.destroy();
   });
   const apply = await timed(() => built(bigState).destroy());
-  const resolve = await timed(() => JSON.stringify(readResolvedThreads(big)));
+  // Recording a read copy: in the fold's worker job (records read afresh), and from a live document whose thread
+  // records the projector keeps read (cached).
+  const recordFresh = await timed(() => readCopyOf(big));
+  readCopyOf(big, { cached: true });
+  const recordCached = await timed(() => readCopyOf(big, { cached: true }));
 
   const target = await revisionBlocks('text', revisedText(seedText()));
   // A new revision as versions/apply.ts makes it on the live document.
@@ -94,6 +122,7 @@ async function main(): Promise<void> {
   const revise = await timed(
     async (live: Y.Doc) => {
       Y.encodeStateAsUpdate(live); // the state kept as the version before the revision
+      readCopyOf(live, { cached: true }); // and its read copy
       const revision = await reviseArticle(live, target, 7, { countAnchors: false });
       Y.applyUpdate(live, revision.update);
       return anchorCounts(live);
@@ -111,12 +140,20 @@ async function main(): Promise<void> {
   // What the History dialog also asks when it opens a version: the diff from it to the current document.
   const current = built(bigState);
   await reviseArticle(current, target, 10, { countAnchors: false }).then((r) => Y.applyUpdate(current, r.update));
-  const bigDiff = await timed(() => diffDocuments(big, current, () => 'editor'));
+  // The version as the server keeps it after its text and threads were read (read.ts); the live document's records
+  // through its cache, which the projector keeps read.
+  const kept = { doc: readCopyDoc(readCopy), threads: readCopyThreads(readCopy) };
+  cachedThreadRecords(current);
+  const bigDiff = await timed(() =>
+    diffDocuments(kept, { doc: current, threads: cachedThreadRecords(current) }, () => 'editor'),
+  );
+  kept.doc.destroy();
   current.destroy();
   const counted = await reviseArticle(big, target, 9);
 
   const plain = await build(0);
   const plainState = Y.encodeStateAsUpdate(plain);
+  const plainCopy = readCopyOf(plain);
   const revision = await reviseArticle(plain, target, 7);
   const after = new Y.Doc();
   Y.applyUpdate(after, plainState);
@@ -126,15 +163,32 @@ async function main(): Promise<void> {
   const loadAfter = loadavg();
 
   const rows = [
-    ['open a version (built, text, every thread resolved and serialised)', open, 1000],
-    ['… of which: the state built into a fresh doc (`Y.applyUpdate`, the floor)', apply, 1000],
-    ['… of which: every thread resolved and serialised (as `GET …/threads`)', resolve, 1000],
+    [
+      'open a version (its read copy: article built, records parsed; text, every thread resolved and serialised)',
+      open,
+      1000,
+    ],
+    ['… of which: the article copy built (`Y.applyUpdate`)', copyBuilt, null],
+    ['… of which: the thread records parsed (`JSON.parse`)', parsed, null],
+    ['… of which: every thread resolved in the article copy and serialised (as `GET …/threads`)', resolve, null],
+    [
+      'open a version from its full state (a version recorded before read copies, first read: built, read, its read copy made)',
+      openFull,
+      null,
+    ],
+    ['… of which: the state built into a fresh doc (`Y.applyUpdate`)', apply, null],
+    ['recording a read copy (in the fold: thread records read afresh)', recordFresh, null],
+    ['recording a read copy (live document: thread records cached)', recordCached, null],
     ['diff of two versions of the seed article', diff, 200],
-    ['a new revision applied (state kept, edit on the article copy, applied, anchors counted)', revise, 2000],
+    [
+      'a new revision applied (state and read copy kept, edit on the article copy, applied, anchors counted)',
+      revise,
+      2000,
+    ],
     ['… its dry run (the preview: edit on the article copy, live threads resolved in it)', dryRun, 2000],
     ['… of which: the copy of the article alone', copy, null],
     [
-      `diff of a ${THREADS.toLocaleString('en')}-thread version and the revised document (the History dialog opening a version)`,
+      `diff of a ${THREADS.toLocaleString('en')}-thread version and the revised document (from the version's read copy: the History dialog opening a version)`,
       bigDiff,
       null,
     ],
@@ -150,7 +204,7 @@ async function main(): Promise<void> {
         `| ${name} | ${t.ms.toFixed(0)} | ${t.cpu.toFixed(0)} | ${t.first.toFixed(0)} | ${goal === null ? '' : `<= ${goal}`} | ${goal === null ? '' : t.ms <= goal ? 'met' : 'missed'} |`,
     ),
     '',
-    `Storage per automatic version (its full state): ${(bigState.byteLength / 1024 / 1024).toFixed(1)} MiB for the ${THREADS.toLocaleString('en')}-thread document, ${(plainState.byteLength / 1024).toFixed(0)} KiB for the seed article alone.`,
+    `Storage per automatic version: its full state ${mib(bigState.byteLength)} MiB and its read copy ${mib(readCopy.article.byteLength + Buffer.byteLength(readCopy.threads))} MiB (article ${(readCopy.article.byteLength / 1024).toFixed(0)} KiB, thread records ${mib(Buffer.byteLength(readCopy.threads))} MiB of JSON) for the ${THREADS.toLocaleString('en')}-thread document; ${(plainState.byteLength / 1024).toFixed(0)} KiB of state and ${((plainCopy.article.byteLength + Buffer.byteLength(plainCopy.threads)) / 1024).toFixed(0)} KiB of read copy for the seed article alone.`,
   ];
   console.log(lines.join('\n'));
   writeSection(lines.join('\n'));

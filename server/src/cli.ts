@@ -15,6 +15,7 @@ import type { ArticleFormat } from './article/import.js';
 import { StorageError, type Storage } from './storage/types.js';
 import { storedPieces } from './storage/stored-state.js';
 import { insertVersion } from './versions/store.js';
+import { readCopyOf } from './versions/read-copy.js';
 import { reviseArticle, revisionBlocks } from './versions/revise.js';
 import { reindexDocument } from './search/store.js';
 import {
@@ -311,6 +312,7 @@ program
       const doc = await loadDoc(storage, docId);
       try {
         const base = Y.encodeStateAsUpdate(doc);
+        const readCopy = readCopyOf(doc);
         let clientId = 0;
         for (let i = 0; i < 8 && clientId === 0; i++) {
           const id = Math.floor(Math.random() * 2 ** 31);
@@ -326,6 +328,7 @@ program
           automatic: true,
           uptoSeq: await storage.log.lastSeq(docId),
           state: base,
+          readCopy,
         });
         if (revision.changed) await storage.log.appendUpdates(docId, [revision.update]);
         await storage.audit({

@@ -16,7 +16,8 @@ function cmp<T extends number | string>(a: T, b: T): number {
   return a === b ? 0 : a < b ? -1 : 1;
 }
 
-function allThreads(doc: Y.Doc): Thread[] {
+/** Every readable thread of the document, in the threads map's order, unresolved (plain records, JSON-safe). */
+export function readThreadRecords(doc: Y.Doc): Thread[] {
   const out: Thread[] = [];
   threadsMap(doc).forEach((value) => {
     const thread = value instanceof Y.Map ? readThreadMap(value) : null;
@@ -30,8 +31,16 @@ function allThreads(doc: Y.Doc): Thread[] {
  * oldest first. (For order by where they resolve to now, use readResolvedThreads.)
  */
 export function readThreads(doc: Y.Doc, index: ArticleIndex = articleIndex(doc)): Thread[] {
+  return sortThreads(readThreadRecords(doc), index);
+}
+
+/**
+ * Thread records (as readThreadRecords reads them, possibly kept elsewhere) in readThreads' order, with `index`
+ * the article they belong to. Sorts a copy.
+ */
+export function sortThreads(records: readonly Thread[], index: ArticleIndex): Thread[] {
   const at = new Map<string, number>();
-  const threads = allThreads(doc);
+  const threads = [...records];
   for (const t of threads) {
     let offset: number | null = null;
     try {
@@ -48,7 +57,15 @@ export type ResolvedThread = Thread & { anchorState: AnchorState; start: number 
 
 /** All threads with where their anchors resolve now (one article index for all), in document order; orphans last. */
 export function readResolvedThreads(doc: Y.Doc, index: ArticleIndex = articleIndex(doc)): ResolvedThread[] {
-  const resolved = allThreads(doc).map((t): ResolvedThread => {
+  return resolveThreads(readThreadRecords(doc), index);
+}
+
+/**
+ * Thread records (as readThreadRecords reads them, possibly kept elsewhere: a version's read copy) resolved in the
+ * article `index` reads, in readResolvedThreads' order.
+ */
+export function resolveThreads(records: readonly Thread[], index: ArticleIndex): ResolvedThread[] {
+  const resolved = records.map((t): ResolvedThread => {
     const r = resolveAnchor(index, t);
     return { ...t, anchorState: r.state, start: r.start, end: r.end };
   });

@@ -87,7 +87,11 @@ async function expectLegacyRows(storage: Storage, withClientIds: boolean): Promi
   expect(await storage.getSetting('sample.created')).toBe('yes');
   if (withClientIds) expect(await storage.log.claimClientIds('d1', 'u1', [4242])).toEqual(new Map([[4242, 'u2']]));
   // The projector starts after what was stored before it existed (compaction may have folded that history away).
-  const cursors = await storage.db.selectFrom('projection_cursors').select(['doc_id', 'seq']).orderBy('doc_id').execute();
+  const cursors = await storage.db
+    .selectFrom('projection_cursors')
+    .select(['doc_id', 'seq'])
+    .orderBy('doc_id')
+    .execute();
   expect(cursors).toEqual([
     { doc_id: 'd1', seq: 3 },
     { doc_id: 'd2', seq: 1 },
@@ -229,6 +233,7 @@ describeIfService('postgresql', pgAvailable)('PostgreSQL: one migration set', ()
         '0006_versions',
         '0007_search_speed',
         '0008_search_epoch',
+        '0009_version_read_copy',
       ]);
     } finally {
       await client.end();

@@ -129,8 +129,9 @@ export function exportRoutes(ctx: AppContext): Router {
       // The export reads the document synchronously before its first await, so it sees one consistent state.
       const version = versionParam(query.version);
       const people = await mentionedPeople(ctx, record.id);
-      const body = await readDocumentAt(ctx, record.id, version, (doc) =>
+      const body = await readDocumentAt(ctx, record.id, version, (doc, threads) =>
         exportDocument(doc, format, {
+          threads: threads(),
           docId: record.id,
           baseUrl: baseUrlOf(req),
           people,

@@ -4,15 +4,15 @@
  * version (`?version=` on text, threads and export) is in those routes, through versions/read.ts.
  */
 import { Router } from 'express';
-import * as Y from 'yjs';
 import { z } from 'zod';
 import { SERVER_WRITER } from '../collab/live-document.js';
 import { ImportError } from '../article/import.js';
 import { HttpError, parseBody } from './errors.js';
 import { documentAccess, type AppContext } from './context.js';
 import { listVersions } from '../versions/store.js';
-import { versionDoc } from '../versions/read.js';
-import { diffDocuments } from '../versions/diff.js';
+import { versionView } from '../versions/read.js';
+import { cachedThreadRecords } from '../versions/read-copy.js';
+import { diffDocuments, type DiffSide } from '../versions/diff.js';
 import { deleters } from '../versions/deletions.js';
 import { blockTexts, revisionBlocks } from '../versions/revise.js';
 import { recordVersion, reviseLiveArticle } from '../versions/apply.js';
@@ -121,12 +121,14 @@ export function versionRoutes(ctx: AppContext): Router {
       const owners = await clientOwners(ctx, record.id);
       const deleter = await deleters(ctx.storage.db, record.id);
       // The diff is computed synchronously: on the live document (for `current`) it sees one consistent state.
+      // The live document's threads are read through its record cache.
       const diff =
         from && to
           ? diffDocuments(from, to, (c) => owners.get(c), deleter)
-          : await ctx.registry.with(record.id, (live) =>
-              diffDocuments(from ?? live.doc, to ?? live.doc, (c) => owners.get(c), deleter),
-            );
+          : await ctx.registry.with(record.id, (live) => {
+              const current = { doc: live.doc, threads: cachedThreadRecords(live.doc) };
+              return diffDocuments(from ?? current, to ?? current, (c) => owners.get(c), deleter);
+            });
       const ids = new Set<string>(diff.counts.keys());
       for (const t of diff.threads) if (t.by) ids.add(t.by);
       const names = await userNames(ctx, [...ids]);
@@ -156,7 +158,7 @@ export function versionRoutes(ctx: AppContext): Router {
     },
     async (req, res) => {
       const { record, principal } = await documentAccess(ctx, res, req.params.id, 'editor');
-      const target = blockTexts(await versionDoc(ctx, record.id, String(req.params.versionId)));
+      const target = blockTexts((await versionView(ctx, record.id, String(req.params.versionId))).doc);
       const out = await reviseLiveArticle(ctx, record.id, target, {
         userId: principal.id,
         dryRun: false,
@@ -210,9 +212,9 @@ export function versionRoutes(ctx: AppContext): Router {
   return r;
 }
 
-/** A version's document, or null for `current` (the live document). */
-async function versionOrNull(ctx: AppContext, docId: string, ref: string): Promise<Y.Doc | null> {
-  return ref === 'current' ? null : versionDoc(ctx, docId, ref);
+/** A version (its read copy), or null for `current` (the live document). */
+async function versionOrNull(ctx: AppContext, docId: string, ref: string): Promise<DiffSide | null> {
+  return ref === 'current' ? null : versionView(ctx, docId, ref);
 }
 
 /** The owner of every Yjs client id claimed in the document. */

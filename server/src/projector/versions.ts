@@ -11,7 +11,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../storage/schema.js';
 import type { DocumentLog } from '../storage/types.js';
-import { foldInWorker } from '../storage/storage-worker.js';
+import { foldVersionInWorker } from '../storage/storage-worker.js';
 import { insertVersion, lastAutomaticAt, pruneAutomatic } from '../versions/store.js';
 import type { ProjectionConsumer } from './projector.js';
 
@@ -34,8 +34,9 @@ export function versionsConsumer(deps: {
       const last = await lastAutomaticAt(deps.db, batch.docId);
       if (last !== null && at - last < deps.intervalMs) return async () => {};
       const state = await deps.log.loadState(batch.docId);
-      // Folding a large document costs seconds: in the storage worker, as compaction does, off the event loop.
-      const { update } = await foldInWorker(state);
+      // Folding a large document costs seconds: in the storage worker, as compaction does, off the event loop; the
+      // version's read copy (versions/read-copy.ts) is read there from the same folded document.
+      const { update, readCopy } = await foldVersionInWorker(state);
       const uptoSeq = Math.max(batch.entries.at(-1)!.seq, state.updates.at(-1)?.seq ?? state.snapshotSeq);
       const author =
         [...batch.entries]
@@ -50,6 +51,7 @@ export function versionsConsumer(deps: {
           automatic: true,
           uptoSeq,
           state: update,
+          readCopy,
           createdAt: at,
         });
         await pruneAutomatic(trx, batch.docId, at - deps.keepMs);

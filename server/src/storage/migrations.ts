@@ -466,6 +466,15 @@ function migrations(engine: EngineKind): Migrations {
           .execute();
       },
     },
+    '0009_version_read_copy': {
+      async up(db: Kysely<unknown>) {
+        // A version's read copy (server/src/versions/read-copy.ts): what reading it takes, so that reading never
+        // builds its full state. Versions recorded before have none (null) until they are first read. One column
+        // per statement: SQLite adds one at a time.
+        await db.schema.alterTable('versions').addColumn('read_article', t.binary).execute();
+        await db.schema.alterTable('versions').addColumn('read_threads', 'text').execute();
+      },
+    },
   };
 }
 

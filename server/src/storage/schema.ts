@@ -103,6 +103,12 @@ export interface VersionsTable {
   upto_seq: number;
   /** The document's full state (one Yjs update). */
   state: Uint8Array;
+  /**
+   * The read copy (versions/read-copy.ts, migration 0009): the article, metadata and vocabulary alone as one Yjs
+   * update, and the threads' records as JSON. Null for a version recorded before it existed, until first read.
+   */
+  read_article: ColumnType<Uint8Array | null, Uint8Array | null | undefined, Uint8Array | null>;
+  read_threads: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** Who deleted which Yjs items (versions/deletions.ts). */

@@ -16,9 +16,10 @@ import { fileURLToPath } from 'node:url';
 import { foldPieces, storedPieces } from './stored-state.js';
 import { sliceUpdate } from './slice.js';
 import type { StoredState } from './types.js';
+import { readCopyOf, type ReadCopy } from '../versions/read-copy.js';
 
 type FoldInput = Pick<StoredState, 'snapshot' | 'updates'>;
-type Job = 'fold' | 'slice' | 'checkpoint';
+type Job = 'fold' | 'fold-version' | 'slice' | 'checkpoint';
 /** `pieces`: the stored pieces to fold or slice; `file`: the SQLite database to checkpoint. */
 interface Request {
   id: number;
@@ -31,6 +32,10 @@ export interface Folded {
   /** Encoded state vector of `update`. */
   stateVector: Uint8Array;
 }
+/** A stored state folded for a version: the update and its read copy (versions/read-copy.ts). */
+export interface FoldedVersion extends Folded {
+  readCopy: ReadCopy;
+}
 /** An update cut into slices to apply in order, and the state vector it covers (slice.ts); null: apply it whole. */
 export type Sliced = ReturnType<typeof sliceUpdate>;
 /** What a checkpoint did: frames in the WAL, and how many of them are now in the database file. */
@@ -38,12 +43,13 @@ export interface Checkpointed {
   walFrames: number;
   checkpointed: number;
 }
-type Result = Folded | Sliced | Checkpointed;
+type Result = Folded | FoldedVersion | Sliced | Checkpointed;
 type Reply = { id: number; ok: true; result: Result } | { id: number; ok: false; error: string };
 
 /** Runs a job where it is called (the worker, or this thread when there is none). */
 function run(req: Omit<Request, 'id'>): Result {
   if (req.job === 'checkpoint') return checkpoint(req.file!);
+  if (req.job === 'fold-version') return foldPieces(req.pieces, (doc) => readCopyOf(doc));
   return req.job === 'fold' ? foldPieces(req.pieces) : sliceUpdate(req.pieces[0]!);
 }
 
@@ -67,7 +73,14 @@ function checkpoint(file: string): Checkpointed {
 /** The buffers a reply can hand over instead of copying (each once). */
 const buffersOf = (r: Result): ArrayBuffer[] => [
   ...new Set(
-    (r === null || 'walFrames' in r ? [] : 'update' in r ? [r.update] : r.slices).map((u) => u.buffer as ArrayBuffer),
+    (r === null || 'walFrames' in r
+      ? []
+      : 'update' in r
+        ? 'readCopy' in r
+          ? [r.update, r.readCopy.article]
+          : [r.update]
+        : r.slices
+    ).map((u) => u.buffer as ArrayBuffer),
   ),
 ];
 
@@ -150,6 +163,14 @@ function inWorker(job: Omit<Request, 'id'>): Promise<Result> {
 /** Folds a stored state into one update (as `foldState`) with its state vector, in the worker thread when it can. */
 export function foldInWorker(state: FoldInput): Promise<Folded> {
   return inWorker({ job: 'fold', pieces: storedPieces(state) }) as Promise<Folded>;
+}
+
+/**
+ * Folds a stored state for a version: the update (as foldInWorker) and the read copy of the document it makes
+ * (versions/read-copy.ts), read from the same built document, in the worker thread when it can.
+ */
+export function foldVersionInWorker(state: FoldInput): Promise<FoldedVersion> {
+  return inWorker({ job: 'fold-version', pieces: storedPieces(state) }) as Promise<FoldedVersion>;
 }
 
 /** Cuts an update into slices that build the document a turn at a time (slice.ts), in the worker when it can. */

@@ -9,11 +9,21 @@ export function storedPieces(state: Pick<StoredState, 'snapshot' | 'updates'>): 
 }
 
 /** Updates folded into one, and the state vector it covers (encoded), from one pass. */
-export function foldPieces(pieces: Uint8Array[]): { update: Uint8Array; stateVector: Uint8Array } {
+export function foldPieces(pieces: Uint8Array[]): { update: Uint8Array; stateVector: Uint8Array };
+export function foldPieces<T>(
+  pieces: Uint8Array[],
+  read: (doc: Y.Doc) => T,
+): { update: Uint8Array; stateVector: Uint8Array; readCopy: T };
+/** `read`: also reads the folded document (before it is destroyed), its result as `readCopy`. */
+export function foldPieces<T>(
+  pieces: Uint8Array[],
+  read?: (doc: Y.Doc) => T,
+): { update: Uint8Array; stateVector: Uint8Array; readCopy?: T } {
   const doc = new Y.Doc({ gc: true });
   try {
     for (const piece of pieces) Y.applyUpdate(doc, piece);
-    return { update: Y.encodeStateAsUpdate(doc), stateVector: Y.encodeStateVector(doc) };
+    const folded = { update: Y.encodeStateAsUpdate(doc), stateVector: Y.encodeStateVector(doc) };
+    return read ? { ...folded, readCopy: read(doc) } : folded;
   } finally {
     doc.destroy();
   }

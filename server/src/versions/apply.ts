@@ -7,6 +7,7 @@ import type { Storage } from '../storage/types.js';
 import type { DocumentRegistry } from '../collab/registry.js';
 import type { LiveDocument } from '../collab/live-document.js';
 import { insertVersion } from './store.js';
+import { readCopyOf } from './read-copy.js';
 import { freshDeletions } from '../collab/deleted-ranges.js';
 import type { DeletedRange } from '../collab/hooks.js';
 import { anchorCounts, reviseArticle, type AnchorCounts } from './revise.js';
@@ -22,12 +23,17 @@ export async function recordVersion(
   docId: string,
   v: { name: string | null; createdBy: string | null; automatic: boolean },
 ): Promise<string> {
-  const { state, uptoSeq } = await ctx.registry.with(docId, async (live) => {
-    // A server-side change is applied before it is stored: record only what is stored.
+  const { state, readCopy, uptoSeq } = await ctx.registry.with(docId, async (live) => {
+    // A server-side change is applied before it is stored: record only what is stored. The state and its read
+    // copy are read in one tick.
     await live.changesSettled();
-    return { state: Y.encodeStateAsUpdate(live.doc), uptoSeq: live.seqs.through };
+    return {
+      state: Y.encodeStateAsUpdate(live.doc),
+      readCopy: readCopyOf(live.doc, { cached: true }),
+      uptoSeq: live.seqs.through,
+    };
   });
-  return insertVersion(ctx.storage.db, { docId, ...v, uptoSeq, state });
+  return insertVersion(ctx.storage.db, { docId, ...v, uptoSeq, state, readCopy });
 }
 
 const MAX_CLAIM_TRIES = 8;
@@ -67,6 +73,7 @@ export async function reviseLiveArticle(
     // The state the revision is made on, kept as the version before it (a dry run keeps nothing). The revision
     // copies the live article in the same tick, so both see one state.
     const base = opts.dryRun ? null : Y.encodeStateAsUpdate(live.doc);
+    const readCopy = opts.dryRun ? null : readCopyOf(live.doc, { cached: true });
     // The edit is made on a copy of the article alone. The anchors are counted in that copy for a dry run, on the
     // live document after a real one.
     const revision = await reviseArticle(live.doc, target, clientId, { countAnchors: opts.dryRun });
@@ -78,6 +85,7 @@ export async function reviseLiveArticle(
       automatic: true,
       uptoSeq: live.seqs.through,
       state: base,
+      readCopy,
     });
     if (revision.changed) {
       // What the revision deletes is noted as the caller's (as for updates that clients send).

@@ -22,9 +22,15 @@ const GC_INFO = 0;
 
 /** Every item of the article: the root's list and the maps and lists under it, deleted items included. */
 export function articleItems(doc: Y.Doc): Set<Y.Item> {
+  return itemsUnder([rootText(doc)]);
+}
+
+/** Every item under the given shared types (their lists, their maps' entries, and the types inside), deleted ones included. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any shared type (its event type is not read)
+export function itemsUnder(roots: readonly Y.AbstractType<any>[]): Set<Y.Item> {
   const items = new Set<Y.Item>();
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any shared type (its event type is not read)
-  const types: Y.AbstractType<any>[] = [rootText(doc)];
+  const types: Y.AbstractType<any>[] = [...roots];
   const visit = (item: Y.Item): void => {
     items.add(item);
     if (item.content instanceof Y.ContentType) types.push(item.content.type);
@@ -39,7 +45,14 @@ export function articleItems(doc: Y.Doc): Set<Y.Item> {
 
 /** The document's article (and nothing else) as one update: see the note at the top. */
 export function articleUpdate(doc: Y.Doc): Uint8Array {
-  const keep = articleItems(doc);
+  return itemsUpdate(doc, articleItems(doc));
+}
+
+/**
+ * The document's items `keep` (and nothing else) as one update, every other run a placeholder: see the note at the
+ * top. The items kept must refer to no item left out (as the article's items, its metadata's and vocabulary's).
+ */
+export function itemsUpdate(doc: Y.Doc, keep: ReadonlySet<Y.Item>): Uint8Array {
   const encoder = new Y.UpdateEncoderV1();
   const rest = encoder.restEncoder;
   const deleted = new Map<number, [clock: number, len: number][]>();

@@ -10,7 +10,7 @@
  * that replaced it, else to no one (null).
  */
 import * as Y from 'yjs';
-import { articleIndex, readThreads, type ArticleIndex, type Thread } from '@marginalia/shared';
+import { articleIndex, readThreads, sortThreads, type ArticleIndex, type Thread } from '@marginalia/shared';
 import { wordReplacements } from './word-changes.js';
 
 export interface ArticleChange {
@@ -37,15 +37,23 @@ export interface DocumentDiff {
 }
 
 /**
+ * One side of a diff: a document, or a version's read copy (read-copy.ts: a doc holding the article, whose state
+ * vector is the document's, and the threads as records).
+ */
+export type DiffSide = Y.Doc | { doc: Y.Doc; threads: readonly Thread[] };
+
+/**
  * `owner(clientId)`: the user who owns a Yjs client id of the document, if any; `deleter(client, clock)`: the user
  * noted as deleting that item, if any.
  */
 export function diffDocuments(
-  from: Y.Doc,
-  to: Y.Doc,
+  fromSide: DiffSide,
+  toSide: DiffSide,
   owner: (clientId: number) => string | undefined,
   deleter: (client: number, clock: number) => string | undefined = () => undefined,
 ): DocumentDiff {
+  const from = fromSide instanceof Y.Doc ? fromSide : fromSide.doc;
+  const to = toSide instanceof Y.Doc ? toSide : toSide.doc;
   const fromIndex = articleIndex(from);
   const toIndex = articleIndex(to);
   const known = Y.decodeStateVector(Y.encodeStateVector(from));
@@ -73,7 +81,12 @@ export function diffDocuments(
       count(s.by, 'inserted', s.text.replace(/\s/g, '').length);
     }
   }
-  return { article, threads: threadChanges(readThreads(from, fromIndex), readThreads(to, toIndex)), counts };
+  return { article, threads: threadChanges(threadsOf(fromSide, fromIndex), threadsOf(toSide, toIndex)), counts };
+}
+
+/** A side's threads in readThreads' order. */
+function threadsOf(side: DiffSide, index: ArticleIndex): Thread[] {
+  return side instanceof Y.Doc ? readThreads(side, index) : sortThreads(side.threads, index);
 }
 
 /** An inserted span of `to`, split where the author of its new characters changes. */

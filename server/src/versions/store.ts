@@ -1,12 +1,14 @@
 /**
  * The versions of documents (table `versions`, migration 0006): each row keeps the document's full state as one
- * Yjs update, so compaction of the log never touches a version, and reading one never needs the log. Automatic
+ * Yjs update, so compaction of the log never touches a version, and reading one never needs the log; and beside it
+ * (migration 0009) its read copy (read-copy.ts), what reading it takes, so reading never builds the full state. Automatic
  * versions are recorded by the projector (projector/versions.ts) and before every revision or restore; named ones
  * by users. Retention removes automatic versions only.
  */
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../storage/schema.js';
+import type { ReadCopy } from './read-copy.js';
 
 export interface VersionInfo {
   id: string;
@@ -25,6 +27,8 @@ export interface NewVersion {
   automatic: boolean;
   uptoSeq: number;
   state: Uint8Array;
+  /** The read copy of that state (read-copy.ts); absent or null leaves it to be made on first read. */
+  readCopy?: ReadCopy | null;
   /** Default: now. */
   createdAt?: number;
 }
@@ -65,6 +69,8 @@ export async function insertVersion(db: Db, v: NewVersion): Promise<string> {
       automatic: v.automatic ? 1 : 0,
       upto_seq: v.uptoSeq,
       state: v.state,
+      read_article: v.readCopy?.article ?? null,
+      read_threads: v.readCopy?.threads ?? null,
     })
     .execute();
   return id;
@@ -96,6 +102,34 @@ export async function getVersion(
     .where('id', '=', id)
     .executeTakeFirst();
   return r ? { ...toInfo(r), state: r.state } : null;
+}
+
+/** One version's read copy; `copy` null: the version is known but has none yet. Null if there is no such version. */
+export async function getReadCopy(
+  db: Db,
+  docId: string,
+  id: string,
+): Promise<{ info: VersionInfo; copy: ReadCopy | null } | null> {
+  const r = await db
+    .selectFrom('versions')
+    .select([...INFO_COLUMNS, 'read_article', 'read_threads'])
+    .where('doc_id', '=', docId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+  if (!r) return null;
+  const copy =
+    r.read_article !== null && r.read_threads !== null ? { article: r.read_article, threads: r.read_threads } : null;
+  return { info: toInfo(r), copy };
+}
+
+/** Stores the read copy of a version recorded without one (the version's state is never changed). */
+export async function setReadCopy(db: Db, docId: string, id: string, copy: ReadCopy): Promise<void> {
+  await db
+    .updateTable('versions')
+    .set({ read_article: copy.article, read_threads: copy.threads })
+    .where('doc_id', '=', docId)
+    .where('id', '=', id)
+    .execute();
 }
 
 /** When the document's newest automatic version was recorded, or null. */

@@ -6,7 +6,7 @@ import type * as Y from 'yjs';
 import { articleBlocks, articleIndex, type ArticleBlock } from '../article.js';
 import { quoteAt, type AnchorState } from '../anchor.js';
 import { readMeta } from '../meta.js';
-import { readResolvedThreads } from '../thread-read.js';
+import { readResolvedThreads, type ResolvedThread } from '../thread-read.js';
 import { readVocabulary } from '../vocabulary.js';
 import type { Comment, Meta, TagDefinition, TextQuote, Thread } from '../schema.js';
 
@@ -61,13 +61,21 @@ function passes(thread: Thread, f: AnnotatedArticle['filter']): boolean {
   return true;
 }
 
-/** Reads everything an export needs from the document, in one pass over the article. */
-export function annotatedArticle(doc: Y.Doc, filter: ExportFilter = {}): AnnotatedArticle {
+/**
+ * Reads everything an export needs from the document, in one pass over the article. `resolved`: the threads,
+ * already read and resolved in this document's article (a version's read copy holds the article, meta and
+ * vocabulary but keeps its threads as records); by default they are read from the document.
+ */
+export function annotatedArticle(
+  doc: Y.Doc,
+  filter: ExportFilter = {},
+  resolved?: readonly ResolvedThread[],
+): AnnotatedArticle {
   const index = articleIndex(doc);
   const { text } = index;
   const f = normalise(filter);
   const meta = readMeta(doc) ?? { title: 'Untitled', createdAt: 0, schemaVersion: 0 };
-  const threads = readResolvedThreads(doc, index)
+  const threads = (resolved ?? readResolvedThreads(doc, index))
     .filter((t) => passes(t, f))
     .map((t, i): AnnotatedThread => {
       const placed = t.start !== null && t.end !== null;

@@ -3,6 +3,7 @@
  * format is pure and runs the same on the server, in the CLI and in a browser.
  */
 import type * as Y from 'yjs';
+import type { ResolvedThread } from '../thread-read.js';
 import { annotatedArticle, type AnnotatedArticle, type ExportFilter } from './annotated.js';
 import { withMentionNames } from '../mentions.js';
 import { exportCsv } from './csv.js';
@@ -71,6 +72,11 @@ export interface ExportRequest extends ExportFilter {
    * `@Name`. The JSON dump keeps the text as written.
    */
   people?: ReadonlyMap<string, { username: string; name: string }>;
+  /**
+   * The document's threads already read and resolved in its article (by default they are read from the document):
+   * a version is exported from its read copy, whose threads are plain records.
+   */
+  threads?: readonly ResolvedThread[];
 }
 
 /** Runs one export of a document: text for every format but docx, bytes for docx. */
@@ -79,7 +85,7 @@ export async function exportDocument(
   format: ExportFormat,
   request: ExportRequest,
 ): Promise<string | Uint8Array> {
-  const written = annotatedArticle(doc, request);
+  const written = annotatedArticle(doc, request, request.threads);
   const article = format === 'json' || !request.people ? written : withMentionsNamed(written, request.people);
   const now = request.now ?? Date.now();
   switch (format) {
