@@ -83,19 +83,25 @@ export class MalformedUpdateError extends Error {}
 const MAX_DEPTH = 64;
 
 /**
- * Lists what `update` would change in `doc`. `locate: false` skips finding where items sit (owners may change
- * anything: their updates are decoded only to be validated). Throws MalformedUpdateError for bytes that are not
- * an update Yjs could apply and load again.
+ * Lists what `update` would change in `doc`. `locate: false` skips finding where items sit; `locate: 'types'`
+ * finds it only for the shared types the update creates and for entries whose parent it names as a root (owners
+ * may change anything but must create threads and comments whole: such items are what may be one). Throws MalformedUpdateError for bytes that are not an update Yjs
+ * could apply and load again.
  */
-export function inspectUpdate(doc: Y.Doc, update: Uint8Array, opts: { locate?: boolean } = {}): UpdateChanges {
+export function inspectUpdate(
+  doc: Y.Doc,
+  update: Uint8Array,
+  opts: { locate?: boolean | 'types' } = {},
+): UpdateChanges {
   const decoded = decodeStrictly(update);
   const index = indexUpdate(doc, decoded);
   // both run: referencesMissing also refuses forward references
   const startsPast = startsPastDocument(index);
   let missingDependencies = referencesMissing(index, decoded) || startsPast;
-  const locator = (opts.locate ?? true) ? new Locator(index) : null;
-  const inserts = insertedItems(index, decoded, locator);
-  const deletes = deletedItems(index, decoded, locator);
+  const locate = opts.locate ?? true;
+  const locator = locate ? new Locator(index) : null;
+  const inserts = insertedItems(index, decoded, locator, locate === 'types');
+  const deletes = deletedItems(index, decoded, locate === true ? locator : null);
   missingDependencies ||= deletes.missingDependencies || (locator?.missingDependencies ?? false);
   const changes = [...inserts.changes, ...deletes.changes];
   return {
@@ -279,6 +285,7 @@ function insertedItems(
   index: UpdateIndex,
   decoded: DecodedUpdate,
   locator: Locator | null,
+  typesOnly: boolean,
 ): { changes: ItemChange[]; writers: number[] } {
   const changes: ItemChange[] = [];
   const writers = new Set<number>();
@@ -286,7 +293,9 @@ function insertedItems(
     if (s instanceof Y.Skip || s.id.clock + s.length <= Y.getState(index.doc.store, s.id.client)) continue; // already in the document
     writers.add(s.id.client);
     if (!(s instanceof Y.Item)) continue;
-    changes.push({ kind: 'insert', at: locator?.locationOf(s) ?? null, item: s });
+    // typesOnly: new shared types, and entries written straight into a root type (found without a walk)
+    const locate = locator && (!typesOnly || s.content instanceof Y.ContentType || typeof s.parent === 'string');
+    changes.push({ kind: 'insert', at: locate ? locator.locationOf(s) : null, item: s });
   }
   return { changes, writers: [...writers] };
 }
