@@ -18,7 +18,7 @@ import { sliceUpdate } from './slice.js';
 import type { StoredState } from './types.js';
 
 type FoldInput = Pick<StoredState, 'snapshot' | 'updates'>;
-type Job = 'fold' | 'slice' | 'checkpoint';
+type Job = 'fold' | 'fold-and-find-invalid' | 'slice' | 'checkpoint';
 /** `pieces`: the stored pieces to fold or slice; `file`: the SQLite database to checkpoint. */
 interface Request {
   id: number;
@@ -30,6 +30,8 @@ export interface Folded {
   update: Uint8Array;
   /** Encoded state vector of `update`. */
   stateVector: Uint8Array;
+  /** Keys of `threads` holding junk no reader can read (only when asked for: see foldInWorker). */
+  invalid: string[];
 }
 /** An update cut into slices to apply in order, and the state vector it covers (slice.ts); null: apply it whole. */
 export type Sliced = ReturnType<typeof sliceUpdate>;
@@ -44,7 +46,8 @@ type Reply = { id: number; ok: true; result: Result } | { id: number; ok: false;
 /** Runs a job where it is called (the worker, or this thread when there is none). */
 function run(req: Omit<Request, 'id'>): Result {
   if (req.job === 'checkpoint') return checkpoint(req.file!);
-  return req.job === 'fold' ? foldPieces(req.pieces) : sliceUpdate(req.pieces[0]!);
+  if (req.job === 'slice') return sliceUpdate(req.pieces[0]!);
+  return foldPieces(req.pieces, { findInvalid: req.job === 'fold-and-find-invalid' });
 }
 
 /**
@@ -147,9 +150,13 @@ function inWorker(job: Omit<Request, 'id'>): Promise<Result> {
   });
 }
 
-/** Folds a stored state into one update (as `foldState`) with its state vector, in the worker thread when it can. */
-export function foldInWorker(state: FoldInput): Promise<Folded> {
-  return inWorker({ job: 'fold', pieces: storedPieces(state) }) as Promise<Folded>;
+/**
+ * Folds a stored state into one update (as `foldState`) with its state vector, in the worker thread when it can.
+ * `findInvalid`: also list the keys of `threads` that hold junk (compaction purges it), found there too.
+ */
+export function foldInWorker(state: FoldInput, opts: { findInvalid?: boolean } = {}): Promise<Folded> {
+  const job = opts.findInvalid ? 'fold-and-find-invalid' : 'fold';
+  return inWorker({ job, pieces: storedPieces(state) }) as Promise<Folded>;
 }
 
 /** Cuts an update into slices that build the document a turn at a time (slice.ts), in the worker when it can. */
