@@ -6,15 +6,13 @@
  */
 import { describe, expect, test, afterAll, beforeAll } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import * as Y from 'yjs';
 import { createThread, invalidThreadKeys, purgeInvalid, readThreads, threadsMap } from '@marginalia/shared';
-import { openSqliteStorage } from '@marginalia/server/storage/sqlite.js';
-import { storedDocument } from '@marginalia/server/search/store.js';
 import { CLI, startServer, createDocument, api, type TestServer } from '../support/server.js';
 import { connectClient } from '../support/clients.js';
 import { waitFor } from '../support/wait.js';
 import { articleDoc } from '../support/lexical.js';
+import { writeToStoredLog } from '../support/stored-log.js';
 
 const ARTICLE = 'The minister announced a new policy on Monday.';
 
@@ -28,30 +26,6 @@ function writeJunk(doc: Y.Doc, keys: { empty: string; wrongId: string }): string
     comments.push([new Y.Map<unknown>([['body', 'no author']]), 'not a map']);
   });
   return threadId;
-}
-
-/**
- * Writes `change` straight to the stored log of a stopped server's document (no admission: as junk was stored
- * before the server refused it), then starts the server again.
- */
-async function writeToStoredLog(server: TestServer, docId: string, change: (doc: Y.Doc) => void): Promise<void> {
-  await server.stop();
-  const storage = await openSqliteStorage(join(server.dataDir, 'marginalia.db'));
-  try {
-    const { doc } = (await storedDocument(storage.log, docId))!;
-    try {
-      await storage.log.claimClientIds(docId, 'before-the-fix', [doc.clientID]);
-      const updates: Uint8Array[] = [];
-      doc.on('update', (u: Uint8Array) => updates.push(u));
-      change(doc);
-      await storage.log.appendUpdates(docId, [Y.mergeUpdates(updates)]);
-    } finally {
-      doc.destroy();
-    }
-  } finally {
-    await storage.close();
-  }
-  await server.restart();
 }
 
 describe('purgeInvalid', () => {
