@@ -117,7 +117,8 @@ function field<T>(rule: FieldRule<T>): FieldRule<T> {
 
 /**
  * Maximum lengths (characters). The rule table checks what clients store against them; REST refuses longer input
- * with 400 (and holds tag names it is given to 60).
+ * with 400 (and holds tag names it is given to 60); annotation imports reject longer comments and quotes and drop
+ * longer tags. Ids are UUIDs (36 characters).
  */
 export const TEXT_LIMITS = {
   /** A comment body. */
@@ -181,7 +182,7 @@ export function isWritableAnchor(v: unknown): v is AnchorPositions {
   return readAnchor(v) !== undefined;
 }
 
-/** Within TEXT_LIMITS: what clients may store (the server's own writes, such as imports, are not held to it). */
+/** Within TEXT_LIMITS: what clients may store (imports are held to it as they are written: export/import.ts). */
 const quoteWithinLimits = (q: TextQuote): boolean =>
   q.exact.length <= TEXT_LIMITS.quote &&
   q.prefix.length <= TEXT_LIMITS.quoteContext &&

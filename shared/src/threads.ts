@@ -9,7 +9,7 @@ import { ModelError } from './errors.js';
 import { isUuid, newId } from './ids.js';
 import { ORIGIN } from './origins.js';
 import { threadsMap, type AnchorPositions, type TextQuote, type Thread, type ThreadStatus } from './schema.js';
-import { commentMap, isWritableAnchor, isWritableQuote, writeThreadMap } from './rules.js';
+import { commentMap, isWritableAnchor, isWritableQuote, readThreadHead, writeThreadMap } from './rules.js';
 import { readComment, readThreadMap } from './thread-read.js';
 
 /** Where a new thread goes: article offsets, a verbatim quote, or an anchor made elsewhere (e.g. by a client). */
@@ -82,9 +82,14 @@ function targetAnchor(doc: Y.Doc, target: ThreadTarget): { anchor: AnchorPositio
   return anchorFromOffsets(doc, target.start, target.end);
 }
 
+/**
+ * A readable thread stored under its own id. The mutators never fill in an entry readers skip (junk stored before
+ * new threads had to arrive whole): to them, and so to REST, there is no such thread.
+ */
 function threadOf(doc: Y.Doc, threadId: string): Y.Map<unknown> {
   const thread = threadsMap(doc).get(threadId);
-  if (!(thread instanceof Y.Map)) throw new ModelError('not-found', `no thread ${threadId}`);
+  if (!(thread instanceof Y.Map) || readThreadHead(thread)?.id !== threadId)
+    throw new ModelError('not-found', `no thread ${threadId}`);
   return thread;
 }
 
@@ -131,7 +136,8 @@ export function createThread(doc: Y.Doc, input: ThreadTarget & NewThread): { thr
 
 /** Removes a thread and all its comments. */
 export function deleteThread(doc: Y.Doc, threadId: string): void {
-  threadOf(doc, threadId);
+  // junk too (owners may delete anything)
+  if (!threadsMap(doc).has(threadId)) throw new ModelError('not-found', `no thread ${threadId}`);
   doc.transact(() => threadsMap(doc).delete(threadId), ORIGIN.deleteThread);
 }
 
