@@ -544,6 +544,16 @@ describe('a new thread or comment arrives whole and valid', () => {
     expect(asOwner((d) => threadsMap(d).set(crypto.randomUUID(), 'a string'))).toEqual(
       refused('a thread must be a map'),
     );
+    // over an existing thread, too (the entry is located beside the one it overwrites), once or twice in one update
+    expect(asOwner((d) => threadsMap(d).set(f.threadId, 'a string'))).toEqual(refused('a thread must be a map'));
+    expect(
+      asOwner((d) =>
+        d.transact(() => {
+          threadsMap(d).set(f.threadId, 'one');
+          threadsMap(d).set(f.threadId, 'two');
+        }),
+      ),
+    ).toEqual(refused('a thread must be a map'));
     expect(asOwner((d) => rawThread(d, crypto.randomUUID(), { id: crypto.randomUUID() }))).toEqual(
       refused('a thread id must match its key'),
     );

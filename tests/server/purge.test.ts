@@ -101,7 +101,11 @@ describe('marginalia purge-invalid', () => {
       fresh.destroy();
     }
     const audit = await api(server.url, server.adminToken).get(`/documents/${docId}/audit`);
-    expect(audit.body.some((e: { action: string }) => e.action === 'document.purged')).toBe(true);
+    expect(
+      audit.body
+        .filter((e: { action: string }) => e.action === 'document.purged')
+        .map((e: { detail: unknown }) => e.detail),
+    ).toEqual([{ threads: 2, comments: 2, by: 'cli' }]);
   });
 });
 

@@ -84,8 +84,8 @@ const MAX_DEPTH = 64;
 
 /**
  * Lists what `update` would change in `doc`. `locate: false` skips finding where items sit; `locate: 'types'`
- * finds it only for the shared types the update creates and for entries whose parent it names as a root (owners
- * may change anything but must create threads and comments whole: such items are what may be one). Throws MalformedUpdateError for bytes that are not an update Yjs
+ * finds it only for the shared types the update creates and for entries of root maps (owners may change anything
+ * but must create threads and comments whole: such items are what may be one, or stand where one would). Throws MalformedUpdateError for bytes that are not an update Yjs
  * could apply and load again.
  */
 export function inspectUpdate(
@@ -274,6 +274,24 @@ class Locator {
     return null;
   }
 
+  /**
+   * Whether an item is an entry of a root map, found without a walk: its parent named as a root, or (an entry
+   * written again) its neighbour an entry of a root map, live or already located in this update.
+   */
+  inRootMap(item: Y.Item): boolean {
+    if (typeof item.parent === 'string') return true;
+    if (parentId(item)) return false;
+    const neighbourId = item.origin ?? item.rightOrigin;
+    if (!neighbourId) return false;
+    const own = findInUpdate(this.index, neighbourId);
+    if (own) {
+      const known = this.places.get(own);
+      return known !== undefined && known.parent !== null && known.parent.steps.length === 0 && known.key !== null;
+    }
+    const live = findInDoc(this.index.doc, neighbourId);
+    return live instanceof Y.Item && live.parentSub !== null && (live.parent as Y.AbstractType<unknown>)._item === null;
+  }
+
   locationOf(item: Y.Item): Location | null {
     const place = this.placeOf(item);
     return place.parent ? { root: place.parent.root, steps: place.parent.steps, key: place.key } : null;
@@ -293,8 +311,7 @@ function insertedItems(
     if (s instanceof Y.Skip || s.id.clock + s.length <= Y.getState(index.doc.store, s.id.client)) continue; // already in the document
     writers.add(s.id.client);
     if (!(s instanceof Y.Item)) continue;
-    // typesOnly: new shared types, and entries written straight into a root type (found without a walk)
-    const locate = locator && (!typesOnly || s.content instanceof Y.ContentType || typeof s.parent === 'string');
+    const locate = locator && (!typesOnly || s.content instanceof Y.ContentType || locator.inRootMap(s));
     changes.push({ kind: 'insert', at: locate ? locator.locationOf(s) : null, item: s });
   }
   return { changes, writers: [...writers] };
