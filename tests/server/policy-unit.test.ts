@@ -625,7 +625,7 @@ describe("an owner's update is located only as far as it must be", () => {
   it('locates nothing of an article edit or a change to an existing thread; a new map under threads, yes', async () => {
     const f = await fixture();
     const types = (change: (d: Y.Doc) => void) =>
-      inspectUpdate(f.server, updateFrom(f.server, change), { locate: 'types' }).changes;
+      inspectUpdate(f.server, updateFrom(f.server, change), { locate: { types: true, entriesOf: 'threads' } }).changes;
     const typing = types((d) => (d.get('root', Y.XmlText).toDelta()[0].insert as Y.XmlText).insert(0, 'Breaking: '));
     expect(typing.length).toBeGreaterThan(0);
     expect(typing.every((c) => c.at === null)).toBe(true);

@@ -48,7 +48,7 @@ export type PolicyDecision =
  */
 export function checkUpdate(ctx: UpdateContext, doc: Y.Doc, update: Uint8Array): PolicyDecision {
   const owner = ctx.role === 'owner';
-  const inspected = inspectUpdate(doc, update, { locate: owner ? 'types' : true });
+  const inspected = inspectUpdate(doc, update, { locate: owner ? { types: true, entriesOf: THREADS } : true });
   const { changes, missingDependencies } = inspected;
   if (changes.length === 0 && !missingDependencies) return { ok: true, empty: true, writers: [] };
   if (ctx.role === 'viewer') return deny('viewers may not change the document');
