@@ -6,8 +6,9 @@
  * its REST routes check. Adding a field to a comment is one entry in COMMENT_FIELDS (and its row in
  * docs/SCHEMA.md).
  *
- * Who may write (owners may always write anything, and viewers nothing):
- * - `creator`: whoever creates the thread or comment, in the same update, with the values `created` accepts;
+ * Who may write (owners may change anything that exists, and viewers nothing):
+ * - `creator`: whoever creates the thread or comment, in the same update, with the values `created` accepts
+ *   (owners too: a new thread or comment arrives whole and valid, whoever sends it);
  * - `author`: the comment's author (its `authorId`);
  * - `commenter`: anyone who may comment (commenter, editor, owner);
  * - `editor`: editors and owners (the article, its metadata and vocabulary);
