@@ -632,6 +632,9 @@ describe("an owner's update is located only as far as it must be", () => {
     const resolving = types((d) => setThreadStatus(d, f.threadId, 'resolved', ADA.userId));
     expect(resolving.length).toBeGreaterThan(0);
     expect(resolving.every((c) => c.at === null)).toBe(true);
+    const meta = types((d) => d.getMap('meta').set('title', 'T'));
+    expect(meta.length).toBe(1);
+    expect(meta[0]!.at).toBeNull();
     const creating = types((d) =>
       createThread(d, { start: 0, end: 3, createdBy: ADA.userId, authorName: ADA.userName, body: 'x' }),
     );
