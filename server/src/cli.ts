@@ -349,13 +349,13 @@ program
 program
   .command('purge-invalid')
   .description(
-    'remove from a document the threads and comments no reader can read (junk older server versions let clients store); run it while the server is stopped, or it keeps serving the junk until it reloads the document',
+    'remove from a document the threads and comments no reader can read (junk older server versions let clients store; compaction removes it too); run it while the server is stopped, or it keeps serving the junk until it reloads the document',
   )
   .argument('<docId>')
   .action(async (docId: string) => {
     const purged = await changeStoredDocument(docId, purgeInvalid, (p) => ({
       action: 'document.purged',
-      detail: { threads: p.threads.length, comments: p.comments },
+      detail: { threads: p.threads.length, comments: p.comments, by: 'cli' },
     }));
     console.log(JSON.stringify(purged, null, 2));
   });

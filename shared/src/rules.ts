@@ -6,8 +6,9 @@
  * its REST routes check. Adding a field to a comment is one entry in COMMENT_FIELDS (and its row in
  * docs/SCHEMA.md).
  *
- * Who may write (owners may always write anything, and viewers nothing):
- * - `creator`: whoever creates the thread or comment, in the same update, with the values `created` accepts;
+ * Who may write (owners may change anything that exists, and viewers nothing):
+ * - `creator`: whoever creates the thread or comment, in the same update, with the values `created` accepts
+ *   (owners too: a new thread or comment arrives whole and valid, whoever sends it);
  * - `author`: the comment's author (its `authorId`);
  * - `commenter`: anyone who may comment (commenter, editor, owner);
  * - `editor`: editors and owners (the article, its metadata and vocabulary);
@@ -117,7 +118,8 @@ function field<T>(rule: FieldRule<T>): FieldRule<T> {
 
 /**
  * Maximum lengths (characters). The rule table checks what clients store against them; REST refuses longer input
- * with 400 (and holds tag names it is given to 60).
+ * with 400 (and holds tag names it is given to 60); annotation imports reject longer comments and quotes and drop
+ * longer tags. Ids are UUIDs (36 characters).
  */
 export const TEXT_LIMITS = {
   /** A comment body. */
@@ -181,7 +183,7 @@ export function isWritableAnchor(v: unknown): v is AnchorPositions {
   return readAnchor(v) !== undefined;
 }
 
-/** Within TEXT_LIMITS: what clients may store (the server's own writes, such as imports, are not held to it). */
+/** Within TEXT_LIMITS: what clients may store (imports are held to it as they are written: export/import.ts). */
 const quoteWithinLimits = (q: TextQuote): boolean =>
   q.exact.length <= TEXT_LIMITS.quote &&
   q.prefix.length <= TEXT_LIMITS.quoteContext &&

@@ -9,7 +9,7 @@ import { ModelError } from './errors.js';
 import { isUuid, newId } from './ids.js';
 import { ORIGIN } from './origins.js';
 import { threadsMap, type AnchorPositions, type TextQuote, type Thread, type ThreadStatus } from './schema.js';
-import { commentMap, isWritableAnchor, isWritableQuote, writeThreadMap } from './rules.js';
+import { commentMap, isWritableAnchor, isWritableQuote, readThreadHead, writeThreadMap } from './rules.js';
 import { readComment, readThreadMap } from './thread-read.js';
 
 /** Where a new thread goes: article offsets, a verbatim quote, or an anchor made elsewhere (e.g. by a client). */
@@ -82,9 +82,14 @@ function targetAnchor(doc: Y.Doc, target: ThreadTarget): { anchor: AnchorPositio
   return anchorFromOffsets(doc, target.start, target.end);
 }
 
+/**
+ * A readable thread stored under its own id. The mutators never fill in an entry readers skip (junk stored before
+ * new threads had to arrive whole): to them, and so to REST, there is no such thread.
+ */
 function threadOf(doc: Y.Doc, threadId: string): Y.Map<unknown> {
   const thread = threadsMap(doc).get(threadId);
-  if (!(thread instanceof Y.Map)) throw new ModelError('not-found', `no thread ${threadId}`);
+  if (!(thread instanceof Y.Map) || readThreadHead(thread)?.id !== threadId)
+    throw new ModelError('not-found', `no thread ${threadId}`);
   return thread;
 }
 
@@ -131,7 +136,8 @@ export function createThread(doc: Y.Doc, input: ThreadTarget & NewThread): { thr
 
 /** Removes a thread and all its comments. */
 export function deleteThread(doc: Y.Doc, threadId: string): void {
-  threadOf(doc, threadId);
+  // junk too (owners may delete anything)
+  if (!threadsMap(doc).has(threadId)) throw new ModelError('not-found', `no thread ${threadId}`);
   doc.transact(() => threadsMap(doc).delete(threadId), ORIGIN.deleteThread);
 }
 
@@ -241,25 +247,53 @@ export function replaceTags(list: Y.Array<unknown>, wanted: readonly string[]): 
 }
 
 /**
+ * The keys of `threads` whose entry holds something every reader skips: no readable thread stored under its own
+ * id, or a readable thread with elements of `comments` that are no readable comment. What purgeInvalid removes.
+ */
+export function invalidThreadKeys(doc: Y.Doc): string[] {
+  const keys: string[] = [];
+  threadsMap(doc).forEach((value, key) => {
+    const junk = junkOf(value, key);
+    if (junk.thread || junk.comments.length > 0) keys.push(key);
+  });
+  return keys;
+}
+
+/** What is junk in one entry of `threads`: the whole entry, or these indexes of its comments. */
+function junkOf(value: unknown, key: string): { thread: boolean; comments: number[] } {
+  const thread = value instanceof Y.Map ? readThreadMap(value) : null;
+  if (!thread || thread.id !== key) return { thread: true, comments: [] };
+  const comments: number[] = [];
+  const list = (value as Y.Map<unknown>).get('comments');
+  if (list instanceof Y.Array)
+    list.forEach((c, i) => {
+      if (!(c instanceof Y.Map) || !readComment(c as Y.Map<unknown>)) comments.push(i);
+    });
+  return { thread: false, comments };
+}
+
+/**
  * Removes what every reader skips: entries of `threads` that are no readable thread stored under its own id, and
  * elements of a thread's `comments` that are no readable comment — junk that clients could store before the server
- * required new threads and comments to arrive whole. One transaction; returns what it removed.
+ * required new threads and comments to arrive whole. `only`: look at these keys only (found by invalidThreadKeys,
+ * e.g. on a copy of the document; what is no longer junk here stays). One transaction; returns what it removed.
  */
-export function purgeInvalid(doc: Y.Doc): { threads: string[]; comments: number } {
+export function purgeInvalid(doc: Y.Doc, only?: Iterable<string>): { threads: string[]; comments: number } {
   const threads: string[] = [];
   const comments: Array<[Y.Array<unknown>, number]> = [];
-  threadsMap(doc).forEach((value, key) => {
-    const thread = value instanceof Y.Map ? readThreadMap(value) : null;
-    if (!thread || thread.id !== key) return void threads.push(key);
-    const list = value.get('comments');
-    if (list instanceof Y.Array)
-      list.forEach((c, i) => {
-        if (!(c instanceof Y.Map) || !readComment(c as Y.Map<unknown>)) comments.push([list, i]);
-      });
-  });
+  const map = threadsMap(doc);
+  const look = (value: unknown, key: string) => {
+    const junk = junkOf(value, key);
+    if (junk.thread) return void threads.push(key);
+    const list = (value as Y.Map<unknown>).get('comments') as Y.Array<unknown>;
+    for (const i of junk.comments) comments.push([list, i]);
+  };
+  if (only) {
+    for (const key of only) if (map.has(key)) look(map.get(key), key);
+  } else map.forEach(look);
   if (threads.length > 0 || comments.length > 0)
     doc.transact(() => {
-      for (const key of threads) threadsMap(doc).delete(key);
+      for (const key of threads) map.delete(key);
       // last first, so the indexes still to delete stay valid
       for (const [list, i] of comments.reverse()) list.delete(i, 1);
     }, ORIGIN.purgeInvalid);

@@ -1,7 +1,8 @@
 import { expect, test, beforeAll, afterAll, afterEach } from '@jest/globals';
 import * as Y from 'yjs';
+import { createThread } from '@marginalia/shared';
 import pg from 'pg';
-import { startServer, createDocument, type TestServer } from '../support/server.js';
+import { adminAuthor, startServer, createDocument, type TestServer } from '../support/server.js';
 import { connectClient, canonical, type TestClient } from '../support/clients.js';
 import { waitFor } from '../support/wait.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
@@ -89,10 +90,17 @@ describeIfService('postgresql and redis', available)('two instances on PostgreSQ
         t.insert(Math.floor(random() * (t.length + 1)), `<${i}>`);
         inserted += `<${i}>`.length;
       } else {
-        const reply = new Y.Map<unknown>();
-        reply.set('id', `reply-${i}`);
-        c.doc.getMap('threads').set(`reply-${i}`, reply);
-        replies.push(`reply-${i}`);
+        // a thread arrives whole, whoever writes it (here the admin, who owns the document)
+        const admin = adminAuthor(a);
+        const start = Math.floor(random() * 10);
+        const created = createThread(c.doc, {
+          start,
+          end: start + 3,
+          createdBy: admin.id,
+          authorName: admin.name,
+          body: `reply-${i}`,
+        });
+        replies.push(created.threadId);
       }
     }
     await waitFor(() => stateOf(onA.doc) === stateOf(onB.doc), {

@@ -8,7 +8,7 @@ import * as Y from 'yjs';
 import WebSocket from 'ws';
 import * as decoding from 'lib0/decoding';
 import { createThread, readThread } from '@marginalia/shared';
-import { startServer, createDocument, type TestServer } from '../support/server.js';
+import { adminAuthor, startServer, createDocument, type TestServer } from '../support/server.js';
 import { connectClient, canonical, type TestClient } from '../support/clients.js';
 import { rawClient, type RawClient } from '../support/raw-client.js';
 import { waitFor } from '../support/wait.js';
@@ -26,23 +26,18 @@ function idOf(name: string): string {
   return ids.get(name)!;
 }
 
-/** The admin's user id (the token's subject): the author of the threads it writes. */
-function subjectOf(token: string): string {
-  return (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { sub: string }).sub;
-}
-
 /**
  * Adds `n` readable threads of ~3 KB each, one transaction (one update) per thread (real threads: compaction
  * purges maps no reader can read).
  */
-function addThreads(doc: Y.Doc, author: string, prefix: string, n: number): void {
+function addThreads(doc: Y.Doc, author: { id: string; name: string }, prefix: string, n: number): void {
   for (let i = 0; i < n; i++)
     createThread(doc, {
       id: idOf(`${prefix}-${i}`),
       start: 0,
       end: 7,
-      createdBy: author,
-      authorName: 'Admin',
+      createdBy: author.id,
+      authorName: author.name,
       body: `${prefix} ${i} ${BULK}`,
     });
 }
@@ -73,7 +68,7 @@ describe('first sync of a large document', () => {
     docId = await createDocument(server.url, server.adminToken, ARTICLE);
     const writer = rawClient(server.wsUrl, docId, server.adminToken);
     await writer.synced;
-    addThreads(writer.doc, subjectOf(server.adminToken), 'stored', 60);
+    addThreads(writer.doc, adminAuthor(server), 'stored', 60);
     await writer.flushed(20_000);
     await writer.close();
     await server.restart(); // graceful: the document is stored, and nobody has it loaded now
@@ -133,7 +128,7 @@ describe('first sync of a large document', () => {
     const writer = rawClient(server.wsUrl, docId, server.adminToken);
     raws.push(writer);
     await writer.synced; // loads the document: its snapshot is the cached full state
-    addThreads(writer.doc, subjectOf(server.adminToken), 'later', 5);
+    addThreads(writer.doc, adminAuthor(server), 'later', 5);
     writer.doc.getMap('threads').delete(idOf('stored-0'));
     await writer.flushed();
     for (let round = 0; round < 3; round++) {
@@ -160,7 +155,7 @@ describe('first sync of a large document that was never compacted', () => {
     const docId = await createDocument(server.url, server.adminToken, ARTICLE);
     const writer = rawClient(server.wsUrl, docId, server.adminToken);
     await writer.synced;
-    addThreads(writer.doc, subjectOf(server.adminToken), 'logged', 60);
+    addThreads(writer.doc, adminAuthor(server), 'logged', 60);
     await writer.flushed(20_000);
     const joiners: RawClient[] = [];
     try {
@@ -170,7 +165,7 @@ describe('first sync of a large document that was never compacted', () => {
         await joiner.synced;
         expect(stateOf(joiner.doc)).toBe(stateOf(writer.doc));
         expect(joiner.doc.getMap('threads').size).toBe(60 + round - (round > 1 ? 1 : 0));
-        addThreads(writer.doc, subjectOf(server.adminToken), `round${round}`, 1);
+        addThreads(writer.doc, adminAuthor(server), `round${round}`, 1);
         if (round === 1) writer.doc.getMap('threads').delete(idOf('logged-5'));
         await writer.flushed();
       }

@@ -196,6 +196,7 @@ describe(`fuzzing (seed ${SEED}, ${RUNS} cases; replay with TEST_SEED=${SEED})`,
           const c = await arena.connection(role);
           const before = stateOf(arena.reader.doc);
           const junkBefore = junkOf(arena.reader.doc);
+          const entriesBefore = new Map(threadsMap(arena.reader.doc).entries());
           const frame = buildFrame(arena.reader.doc, recipe, users[role], other(role));
           lastInput = `${role} frame ${Buffer.from(frame).toString('hex')}`;
           c.send(frame);
@@ -211,7 +212,15 @@ describe(`fuzzing (seed ${SEED}, ${RUNS} cases; replay with TEST_SEED=${SEED})`,
             expect(stateOf(arena.reader.doc)).toBe(before);
           }
           if (role === 'viewer') expect(stateOf(arena.reader.doc)).toBe(before);
-          // only owners may store a thread that is not whole (a readable thread under its own id)
+          // nobody may store a thread that is not whole (a readable thread under its own id): junk after the frame
+          // is an entry that was there before, junk already, or changed by an owner (who may change any field of
+          // a thread, even into one no reader can read)
+          const newJunk = junkOf(arena.reader.doc).filter(
+            (key) =>
+              threadsMap(arena.reader.doc).get(key) !== entriesBefore.get(key) ||
+              !(junkBefore.includes(key) || role === 'owner'),
+          );
+          expect(newJunk).toEqual([]);
           if (role !== 'owner') expect(junkOf(arena.reader.doc)).toEqual(junkBefore);
           if (n % 100 === 0) await health();
         }),

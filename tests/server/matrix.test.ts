@@ -3,6 +3,7 @@
  * status) or refused (exact HTTP status or close code); a refused cell also checks that nothing changed: the
  * document as a fresh client receives it, its members, and whether it exists, before and after.
  * Each cell gets its own fixture thread (a comment by the actor and one by another user), written by an admin.
+ * New threads and comments arrive whole and valid from every row, owners included (issue 23).
  */
 import { describe, expect, test, beforeAll, afterAll } from '@jest/globals';
 import { readFileSync } from 'node:fs';
@@ -24,7 +25,7 @@ import {
   readResolvedThreads,
   threadsMap,
 } from '@marginalia/shared';
-import { startServer, createUser, api, type TestServer } from '../support/server.js';
+import { adminAuthor, startServer, createUser, api, type TestServer } from '../support/server.js';
 import { rawClient, type RawClient } from '../support/raw-client.js';
 import { canonical } from '../support/clients.js';
 import { waitFor } from '../support/wait.js';
@@ -63,7 +64,8 @@ const REST: Record<string, number[]> = {
   export: /*                      */ [200, 200, 200, 200, 200, 403, 403, 401, 401],
 };
 // WebSocket: 'ok' (applied, stored, broadcast) or the close code (at upgrade, or after "permission denied").
-// The owner may change anything over WebSocket, other people's comments included (REST keeps edits to authors).
+// The owner may change anything over WebSocket, other people's comments included (REST keeps edits to authors);
+// but a new thread or comment arrives whole and valid, whoever sends it.
 const WS: Record<string, Expect[]> = {
   read: /*                        */ ['ok', 'ok', 'ok', 'ok', 'ok', 4403, 4403, 4401, 4401],
   'create thread': /*             */ ['ok', 'ok', 'ok', 4403, 'ok', 4403, 4403, 4401, 4401],
@@ -77,9 +79,14 @@ const WS: Record<string, Expect[]> = {
   'edit article text': /*         */ ['ok', 'ok', 4403, 4403, 4403, 4403, 4403, 4401, 4401],
   'edit meta': /*                 */ ['ok', 'ok', 4403, 4403, 4403, 4403, 4403, 4401, 4401],
   vocabulary: /*                  */ ['ok', 'ok', 4403, 4403, 4403, 4403, 4403, 4401, 4401],
-  // a new thread arrives whole: owners may write any shape, nobody else an incomplete thread
-  'create empty thread': /*       */ ['ok', 4403, 4403, 4403, 4403, 4403, 4403, 4401, 4401],
-  'create thread without comment': ['ok', 4403, 4403, 4403, 4403, 4403, 4403, 4401, 4401],
+  // a new thread or comment arrives whole and valid, from everyone: owners too
+  'create empty thread': /*       */ [4403, 4403, 4403, 4403, 4403, 4403, 4403, 4401, 4401],
+  'create thread without comment': [4403, 4403, 4403, 4403, 4403, 4403, 4403, 4401, 4401],
+  'create thread, wrong key': /*  */ [4403, 4403, 4403, 4403, 4403, 4403, 4403, 4401, 4401],
+  'create thread, 200,000-char key': [4403, 4403, 4403, 4403, 4403, 4403, 4403, 4401, 4401],
+  'create thread missing a field': [4403, 4403, 4403, 4403, 4403, 4403, 4403, 4401, 4401],
+  'create thread with extra field': [4403, 4403, 4403, 4403, 4403, 4403, 4403, 4401, 4401],
+  'reply missing a field': /*     */ [4403, 4403, 4403, 4403, 4403, 4403, 4403, 4401, 4401],
 };
 
 interface Actor {
@@ -236,6 +243,62 @@ const ACTIONS: Record<string, Action> = {
       }),
     seen: (doc, c) => threadsMap(doc).has(keyOf(c)),
   },
+  'create thread, wrong key': {
+    // whole, but stored under a key (a UUID) that is not its id
+    ws: (doc, c) =>
+      doc.transact(() => {
+        const id = randomUUID();
+        createThread(doc, { id, exact: 'minister', createdBy: c.actor.id, authorName: c.actor.name, body: 'x' });
+        const copy = threadsMap(doc).get(id)!.clone();
+        threadsMap(doc).delete(id);
+        threadsMap(doc).set(keyOf(c), copy);
+      }),
+    seen: (doc, c) => threadsMap(doc).has(keyOf(c)),
+  },
+  'create thread, 200,000-char key': {
+    ws: (doc, c) => threadsMap(doc).set(c.marker.repeat(25_000), new Y.Map()),
+    seen: (doc, c) => threadsMap(doc).has(c.marker.repeat(25_000)),
+  },
+  'create thread missing a field': {
+    ws: (doc, c) =>
+      doc.transact(() => {
+        createThread(doc, {
+          id: keyOf(c),
+          exact: 'minister',
+          createdBy: c.actor.id,
+          authorName: c.actor.name,
+          body: 'x',
+        });
+        threadsMap(doc).get(keyOf(c))!.delete('createdAt');
+      }),
+    seen: (doc, c) => threadsMap(doc).has(keyOf(c)),
+  },
+  'create thread with extra field': {
+    ws: (doc, c) =>
+      doc.transact(() => {
+        createThread(doc, {
+          id: keyOf(c),
+          exact: 'minister',
+          createdBy: c.actor.id,
+          authorName: c.actor.name,
+          body: 'x',
+        });
+        threadsMap(doc).get(keyOf(c))!.set('colour', c.marker);
+      }),
+    seen: (doc, c) => threadsMap(doc).get(keyOf(c))?.get('colour') === c.marker,
+  },
+  'reply missing a field': {
+    ws: (doc, c) =>
+      doc.transact(() => {
+        const id = addComment(doc, c.threadId, { authorId: c.actor.id, authorName: c.actor.name, body: c.marker });
+        const comments = (threadsMap(doc).get(c.threadId)!.get('comments') as Y.Array<Y.Map<unknown>>).toArray();
+        comments.find((x) => x.get('id') === id)!.delete('createdAt');
+      }),
+    seen: (doc, c) =>
+      (threadsMap(doc).get(c.threadId)!.get('comments') as Y.Array<Y.Map<unknown>>)
+        .toArray()
+        .some((x) => x.get('body') === c.marker),
+  },
   members: {
     rest: (c) =>
       api(server.url, c.actor.token ?? undefined).put(`/documents/${c.docId}/members/spare`, { role: 'viewer' }),
@@ -316,17 +379,25 @@ describe('role x action matrix (REST and WebSocket)', () => {
     const docId = ownDocument ? await makeDocument(row === 'guest') : docOf(row);
     const w = await watcher(docId);
     const actor = actors[row];
+    // The admin (an owner) writes them whole in its own name, as everyone must, then hands them to their
+    // authors: owners may change any field of a thread or comment that exists.
+    const me = adminAuthor(server);
     const { threadId, commentId: otherComment } = createThread(w.doc, {
       start: 0,
       end: 3,
-      createdBy: other.id,
-      authorName: other.name,
+      createdBy: me.id,
+      authorName: me.name,
       body: 'Other has a say',
     });
-    const ownComment = addComment(w.doc, threadId, {
-      authorId: actor.id,
-      authorName: actor.name,
-      body: 'Actor wrote this',
+    const ownComment = addComment(w.doc, threadId, { authorId: me.id, authorName: me.name, body: 'Actor wrote this' });
+    w.doc.transact(() => {
+      const thread = threadsMap(w.doc).get(threadId)!;
+      thread.set('createdBy', other.id);
+      for (const c of (thread.get('comments') as Y.Array<Y.Map<unknown>>).toArray()) {
+        const author = c.get('id') === ownComment ? actor : other;
+        c.set('authorId', author.id);
+        c.set('authorName', author.name);
+      }
     });
     await w.flushed();
     await admin.delete(`/documents/${docId}/members/spare`);

@@ -1,8 +1,9 @@
 /**
  * A new thread must arrive whole and valid, over the WebSocket path: stock Yjs clients (y-websocket) write maps
  * by hand as a hostile or careless client would. Refused updates are closed with 4403 "permission denied:
- * <rule>", audited, and never reach storage or other clients; what an owner stored incomplete (as commenters
- * could before these rules) stays out of every reader and cannot be filled in.
+ * <rule>", audited, and never reach storage or other clients, whoever sends them (owners: matrix.test.ts,
+ * policy-unit.test.ts); what was stored incomplete before these rules stays out of every reader and cannot be
+ * filled in.
  */
 import { describe, expect, test, beforeAll, afterAll, afterEach } from '@jest/globals';
 import * as Y from 'yjs';
@@ -10,6 +11,7 @@ import { readThreads, threadsMap } from '@marginalia/shared';
 import { startServer, createDocument, addMember, api, type TestServer, type Member } from '../support/server.js';
 import { connectClient, canonical, type TestClient } from '../support/clients.js';
 import { waitFor } from '../support/wait.js';
+import { writeToStoredLog } from '../support/stored-log.js';
 
 const ARTICLE = 'The minister announced a new policy on Monday.\n\nCritics said the policy lacked detail.';
 
@@ -141,9 +143,11 @@ describe('a new thread arrives whole and valid (WebSocket)', () => {
     await expectRefused(reply({ ...complete, body: 'x'.repeat(20_001) }), /at most 20000 characters/);
   });
 
-  test('a map stored incomplete (by an owner, as commenters could before) is hidden and cannot be filled in', async () => {
+  test('a map stored incomplete (as clients could before) is hidden and cannot be filled in', async () => {
     const junk = crypto.randomUUID();
-    watcher.doc.transact(() => threadsMap(watcher.doc).set(junk, new Y.Map()));
+    // no client can store it now, owners included: it is written to the stored log (the server restarts)
+    await writeToStoredLog(server, docId, (doc) => threadsMap(doc).set(junk, new Y.Map()));
+    await waitFor(() => threadsMap(watcher.doc).has(junk), { timeout: 10_000, message: 'the watcher reconnects' });
     const c = await connect(carl.token);
     await waitFor(() => threadsMap(c.doc).has(junk), { message: 'the junk arrives' });
     const listed = await api(server.url, carl.token).get(`/documents/${docId}/threads`);

@@ -530,8 +530,115 @@ describe('a new thread or comment arrives whole and valid', () => {
     });
   });
 
-  it('leaves owners free to write maps of any shape', async () => {
+  it('holds owners to the same rules for new threads and comments', async () => {
     const f = await fixture();
-    expect(decide(f, ADA, 'owner', (d) => threadsMap(d).set('x', new Y.Map()))).toMatchObject({ ok: true });
+    const asOwner = (change: (d: Y.Doc) => void) => decide(f, ADA, 'owner', change);
+    const refused = (rule: string) => ({ ok: false, rule });
+    expect(asOwner((d) => threadsMap(d).set(crypto.randomUUID(), new Y.Map()))).toEqual(
+      refused('a new thread arrives with its id'),
+    );
+    expect(asOwner((d) => threadsMap(d).set('x', new Y.Map()))).toEqual(refused("a thread's key is its id, a UUID"));
+    expect(asOwner((d) => threadsMap(d).set('k'.repeat(200_000), new Y.Map()))).toEqual(
+      refused("a thread's key is its id, a UUID"),
+    );
+    expect(asOwner((d) => threadsMap(d).set(crypto.randomUUID(), 'a string'))).toEqual(
+      refused('a thread must be a map'),
+    );
+    // over an existing thread, too (the entry is located beside the one it overwrites), once or twice in one update
+    expect(asOwner((d) => threadsMap(d).set(f.threadId, 'a string'))).toEqual(refused('a thread must be a map'));
+    expect(
+      asOwner((d) =>
+        d.transact(() => {
+          threadsMap(d).set(f.threadId, 'one');
+          threadsMap(d).set(f.threadId, 'two');
+        }),
+      ),
+    ).toEqual(refused('a thread must be a map'));
+    expect(asOwner((d) => rawThread(d, crypto.randomUUID(), { id: crypto.randomUUID() }))).toEqual(
+      refused('a thread id must match its key'),
+    );
+    for (const field of ['anchor', 'quote', 'createdBy', 'createdAt', 'status', 'tags', 'comments'])
+      expect(asOwner((d) => rawThread(d, crypto.randomUUID(), { [field]: undefined }))).toEqual(
+        refused(`a new thread arrives with its ${field}`),
+      );
+    expect(asOwner((d) => rawThread(d, crypto.randomUUID(), { colour: 'red' }))).toEqual(
+      refused('unknown thread field "colour"'),
+    );
+    expect(asOwner((d) => rawThread(d, crypto.randomUUID(), {}, false))).toEqual(
+      refused('a new thread arrives with its first comment'),
+    );
+    // in someone else's name
+    expect(decide(f, BOB, 'owner', (d) => rawThread(d, crypto.randomUUID()))).toEqual(
+      refused("a new thread must carry its creator's own user id"),
+    );
+    const reply = (over: Record<string, unknown>) => (d: Y.Doc) => commentsOf(d, f.threadId).push([rawComment(over)]);
+    for (const field of ['id', 'authorId', 'authorName', 'body', 'createdAt', 'deleted'])
+      expect(asOwner(reply({ [field]: undefined }))).toEqual(refused(`a new comment arrives with its ${field}`));
+    expect(asOwner(reply({ id: 'c1' }))).toEqual(refused("a comment's id must be a UUID"));
+    expect(asOwner(reply({ extra: 1 }))).toEqual(refused('unknown comment field "extra"'));
+    expect(asOwner(reply({ body: 'x'.repeat(20_001) }))).toEqual(
+      refused("a comment's body is a string of at most 20000 characters"),
+    );
+    // whole and valid, they pass
+    expect(asOwner((d) => rawThread(d, crypto.randomUUID()))).toMatchObject({ ok: true });
+    expect(asOwner(reply({}))).toMatchObject({ ok: true });
+  });
+
+  it('refuses an owner update whose incomplete thread rides along with an article edit', async () => {
+    const f = await fixture();
+    const edit = (d: Y.Doc) => (d.get('root', Y.XmlText).toDelta()[0].insert as Y.XmlText).insert(0, 'Breaking: ');
+    expect(decide(f, ADA, 'owner', edit)).toMatchObject({ ok: true });
+    expect(
+      decide(f, ADA, 'owner', (d) =>
+        d.transact(() => {
+          edit(d);
+          threadsMap(d).set(crypto.randomUUID(), new Y.Map());
+        }),
+      ),
+    ).toEqual({ ok: false, rule: 'a new thread arrives with its id' });
+  });
+
+  it('leaves owners every other right: delete, replace whole, change any field, fill an old map', async () => {
+    const f = await fixture();
+    const junk = crypto.randomUUID();
+    threadsMap(f.server).set(junk, new Y.Map()); // stored before these rules
+    const asOwner = (change: (d: Y.Doc) => void) => decide(f, ADA, 'owner', change);
+    expect(asOwner((d) => threadsMap(d).delete(f.threadId))).toMatchObject({ ok: true });
+    expect(asOwner((d) => threadsMap(d).delete(junk))).toMatchObject({ ok: true });
+    const replace = (d: Y.Doc) => {
+      const old = thread(d, f.threadId);
+      rawThread(d, f.threadId, { anchor: old.get('anchor'), quote: old.get('quote') });
+    };
+    expect(asOwner(replace)).toMatchObject({ ok: true }); // the thread, replaced by a whole one
+    expect(asOwner((d) => thread(d, f.threadId).set('createdBy', 'u-someone'))).toMatchObject({ ok: true });
+    expect(asOwner((d) => thread(d, f.threadId).set('colour', 'red'))).toMatchObject({ ok: true });
+    expect(asOwner((d) => commentMapOf(d, f.threadId, f.bobComment).set('authorId', 'u-x'))).toMatchObject({
+      ok: true,
+    });
+    expect(asOwner((d) => thread(d, junk).set('id', junk))).toMatchObject({ ok: true });
+    // and a commenter may not replace a thread
+    expect(asAda(f, replace)).toEqual({ ok: false, rule: 'a thread may not be replaced' });
+  });
+});
+
+describe("an owner's update is located only as far as it must be", () => {
+  it('locates nothing of an article edit or a change to an existing thread; a new map under threads, yes', async () => {
+    const f = await fixture();
+    const types = (change: (d: Y.Doc) => void) =>
+      inspectUpdate(f.server, updateFrom(f.server, change), { locate: { types: true, entriesOf: 'threads' } }).changes;
+    const typing = types((d) => (d.get('root', Y.XmlText).toDelta()[0].insert as Y.XmlText).insert(0, 'Breaking: '));
+    expect(typing.length).toBeGreaterThan(0);
+    expect(typing.every((c) => c.at === null)).toBe(true);
+    const resolving = types((d) => setThreadStatus(d, f.threadId, 'resolved', ADA.userId));
+    expect(resolving.length).toBeGreaterThan(0);
+    expect(resolving.every((c) => c.at === null)).toBe(true);
+    const meta = types((d) => d.getMap('meta').set('title', 'T'));
+    expect(meta.length).toBe(1);
+    expect(meta[0]!.at).toBeNull();
+    const creating = types((d) =>
+      createThread(d, { start: 0, end: 3, createdBy: ADA.userId, authorName: ADA.userName, body: 'x' }),
+    );
+    expect(creating.filter((c) => c.at !== null).map((c) => c.at!.root)).toContain('threads');
+    expect(creating.some((c) => c.at === null)).toBe(true); // the fields of the new maps: located only if needed
   });
 });

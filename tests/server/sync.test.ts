@@ -1,7 +1,8 @@
 import { describe, expect, test, beforeAll, afterAll, afterEach } from '@jest/globals';
 import * as Y from 'yjs';
+import { createThread } from '@marginalia/shared';
 import { connect as tcpConnect } from 'node:net';
-import { startServer, createDocument, type TestServer } from '../support/server.js';
+import { adminAuthor, startServer, createDocument, type TestServer } from '../support/server.js';
 import { connectClient, canonical, type TestClient } from '../support/clients.js';
 import { waitFor } from '../support/wait.js';
 import { seededRandom, testSeed } from '../support/random.js';
@@ -46,12 +47,10 @@ describe('sync through the server', () => {
     // concurrent: both write before either hears from the other
     a.doc.getMap('meta').set('source', 'from A');
     b.doc.getMap('meta').set('author', 'from B');
-    const ta = new Y.Map<unknown>();
-    ta.set('id', 'thread-a');
-    a.doc.getMap('threads').set('thread-a', ta);
-    const tb = new Y.Map<unknown>();
-    tb.set('id', 'thread-b');
-    b.doc.getMap('threads').set('thread-b', tb);
+    // threads arrive whole, from every writer (the admin owns the document)
+    const admin = adminAuthor(server);
+    createThread(a.doc, { start: 0, end: 5, createdBy: admin.id, authorName: admin.name, body: 'from A' });
+    createThread(b.doc, { start: 6, end: 15, createdBy: admin.id, authorName: admin.name, body: 'from B' });
     a.doc.get('root', Y.XmlText).insert(0, 'A');
     b.doc.get('root', Y.XmlText).insert(0, 'B');
 
@@ -76,9 +75,14 @@ describe('sync through the server', () => {
           const text = c.doc.get('root', Y.XmlText);
           text.insert(Math.floor(random() * (text.length + 1)), `${i}.${round}`);
         } else if (r < 0.7) {
-          const t = new Y.Map<unknown>();
-          t.set('id', `t-${i}-${round}`);
-          c.doc.getMap('threads').set(`t-${i}-${round}`, t);
+          const admin = adminAuthor(server);
+          createThread(c.doc, {
+            start: 0,
+            end: 5,
+            createdBy: admin.id,
+            authorName: admin.name,
+            body: `t-${i}-${round}`,
+          });
           expectedThreads++;
         } else {
           c.doc.getMap('meta').set(`k${Math.floor(random() * 5)}`, `${i}:${round}`);

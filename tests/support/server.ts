@@ -160,6 +160,15 @@ export function api(url: string, token?: string) {
   };
 }
 
+/**
+ * The admin as a writer of threads and comments: its user id (its token's subject) and its name (the username the
+ * server created it with). A new thread or comment must carry both, whoever sends it.
+ */
+export function adminAuthor(s: Pick<TestServer, 'adminToken'>): { id: string; name: string } {
+  const payload = JSON.parse(Buffer.from(s.adminToken.split('.')[1]!, 'base64url').toString()) as { sub: string };
+  return { id: payload.sub, name: ADMIN.username };
+}
+
 /** Creates a user (as admin) and returns a token for it. */
 export async function createUser(
   s: Pick<TestServer, 'url' | 'adminToken'>,

@@ -83,19 +83,26 @@ export class MalformedUpdateError extends Error {}
 const MAX_DEPTH = 64;
 
 /**
- * Lists what `update` would change in `doc`. `locate: false` skips finding where items sit (owners may change
- * anything: their updates are decoded only to be validated). Throws MalformedUpdateError for bytes that are not
- * an update Yjs could apply and load again.
+ * Lists what `update` would change in `doc`. `locate: false` skips finding where items sit; `locate: { types,
+ * entriesOf }` finds it only for the shared types the update creates and for entries of that root map (owners may
+ * change anything but must create threads and comments whole: such items are what may be one, or stand where one
+ * would). Throws MalformedUpdateError for bytes that are not an update Yjs
+ * could apply and load again.
  */
-export function inspectUpdate(doc: Y.Doc, update: Uint8Array, opts: { locate?: boolean } = {}): UpdateChanges {
+export function inspectUpdate(
+  doc: Y.Doc,
+  update: Uint8Array,
+  opts: { locate?: boolean | { types: true; entriesOf: string } } = {},
+): UpdateChanges {
   const decoded = decodeStrictly(update);
   const index = indexUpdate(doc, decoded);
   // both run: referencesMissing also refuses forward references
   const startsPast = startsPastDocument(index);
   let missingDependencies = referencesMissing(index, decoded) || startsPast;
-  const locator = (opts.locate ?? true) ? new Locator(index) : null;
-  const inserts = insertedItems(index, decoded, locator);
-  const deletes = deletedItems(index, decoded, locator);
+  const locate = opts.locate ?? true;
+  const locator = locate ? new Locator(index) : null;
+  const inserts = insertedItems(index, decoded, locator, typeof locate === 'object' ? locate.entriesOf : null);
+  const deletes = deletedItems(index, decoded, locate === true ? locator : null);
   missingDependencies ||= deletes.missingDependencies || (locator?.missingDependencies ?? false);
   const changes = [...inserts.changes, ...deletes.changes];
   return {
@@ -268,8 +275,27 @@ class Locator {
     return null;
   }
 
+  /** Ids (`client:clock`) of the last clock of update items located as entries of a root map (any root). */
+  private readonly rootEntries = new Set<string>();
+
+  /**
+   * Whether an item is an entry of a root map, found without a walk or a search of the update: its parent named as
+   * a root, or (an entry written again) its neighbour an entry of a root map, live or located before in this update.
+   */
+  inRootMap(item: Y.Item, root: string): boolean {
+    if (typeof item.parent === 'string') return item.parent === root;
+    if (parentId(item)) return false;
+    const n = item.origin ?? item.rightOrigin;
+    if (!n) return false;
+    if (this.rootEntries.has(`${n.client}:${n.clock}`)) return true;
+    const live = findInDoc(this.index.doc, n);
+    return live instanceof Y.Item && live.parentSub !== null && live.parent === this.index.doc.share.get(root);
+  }
+
   locationOf(item: Y.Item): Location | null {
     const place = this.placeOf(item);
+    if (place.parent && place.parent.steps.length === 0 && place.key !== null)
+      this.rootEntries.add(`${item.id.client}:${item.id.clock + item.length - 1}`);
     return place.parent ? { root: place.parent.root, steps: place.parent.steps, key: place.key } : null;
   }
 }
@@ -279,6 +305,8 @@ function insertedItems(
   index: UpdateIndex,
   decoded: DecodedUpdate,
   locator: Locator | null,
+  /** Locate only new shared types and entries of this root map (null: everything). */
+  typesAndEntriesOf: string | null,
 ): { changes: ItemChange[]; writers: number[] } {
   const changes: ItemChange[] = [];
   const writers = new Set<number>();
@@ -286,7 +314,10 @@ function insertedItems(
     if (s instanceof Y.Skip || s.id.clock + s.length <= Y.getState(index.doc.store, s.id.client)) continue; // already in the document
     writers.add(s.id.client);
     if (!(s instanceof Y.Item)) continue;
-    changes.push({ kind: 'insert', at: locator?.locationOf(s) ?? null, item: s });
+    const locate =
+      locator &&
+      (typesAndEntriesOf === null || s.content instanceof Y.ContentType || locator.inRootMap(s, typesAndEntriesOf));
+    changes.push({ kind: 'insert', at: locate ? locator.locationOf(s) : null, item: s });
   }
   return { changes, writers: [...writers] };
 }

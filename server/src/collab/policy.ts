@@ -9,7 +9,7 @@
  * - commenter: only inside `threads`, as the table allows (new threads and comments of their own, resolving and
  *   tagging any thread, editing and soft-deleting their own comments).
  * - editor: the same in `threads`, and anything in `root`, `meta` and `vocabulary`.
- * - owner: everything.
+ * - owner: everything, except that new threads and comments, like everyone's, arrive complete and valid.
  * An update is accepted or refused whole.
  */
 import * as Y from 'yjs';
@@ -41,11 +41,14 @@ export type PolicyDecision =
   /** `retry`: not a refusal of the user, but of this server's state (it lacks what the update builds on). */
   | { ok: false; rule: string; retry?: boolean };
 
-/** The decision on one update from `ctx` to `doc` (owners' updates are only validated). */
+/**
+ * The decision on one update from `ctx` to `doc`. Owners may change anything, but they too create threads and
+ * comments whole and valid: their updates are located only as far as the shared types they create, and checked
+ * further only when one of those is under `threads`.
+ */
 export function checkUpdate(ctx: UpdateContext, doc: Y.Doc, update: Uint8Array): PolicyDecision {
   const owner = ctx.role === 'owner';
-  // Owners may change anything: decode only to validate the update.
-  const inspected = inspectUpdate(doc, update, { locate: !owner });
+  const inspected = inspectUpdate(doc, update, { locate: owner ? { types: true, entriesOf: THREADS } : true });
   const { changes, missingDependencies } = inspected;
   if (changes.length === 0 && !missingDependencies) return { ok: true, empty: true, writers: [] };
   if (ctx.role === 'viewer') return deny('viewers may not change the document');
@@ -53,7 +56,7 @@ export function checkUpdate(ctx: UpdateContext, doc: Y.Doc, update: Uint8Array):
   // make a later apply throw, so the stored log no longer loads).
   if (missingDependencies)
     return { ok: false, rule: 'the update builds on content this server does not have yet', retry: true };
-  if (owner) return { ok: true, empty: false, writers: inspected.writers };
+  if (owner) return checkOwnerUpdate(ctx, doc, update, inspected);
   const judge = new Judge(ctx, doc, inspected);
   for (const change of outermostFirst(changes)) {
     const rule = judge.check(change);
@@ -62,6 +65,38 @@ export function checkUpdate(ctx: UpdateContext, doc: Y.Doc, update: Uint8Array):
   const incomplete = checkNewItemsComplete(newItems(inspected));
   if (incomplete) return deny(incomplete);
   return { ok: true, empty: false, writers: inspected.writers };
+}
+
+/**
+ * An owner's update: anything goes, except that the threads and comments it creates arrive complete and valid,
+ * as anyone's must. Cheap unless the update creates a shared type under `threads` (only its new types were
+ * located): then it is located whole, and what it puts into its new threads and comments is checked.
+ */
+function checkOwnerUpdate(
+  ctx: UpdateContext,
+  doc: Y.Doc,
+  update: Uint8Array,
+  typesLocated: UpdateChanges,
+): PolicyDecision {
+  const ok: PolicyDecision = { ok: true, empty: false, writers: typesLocated.writers };
+  if (!typesLocated.changes.some((c) => c.at?.root === THREADS)) return ok;
+  const inspected = inspectUpdate(doc, update);
+  const created = newItems(inspected);
+  const judge = new Judge(ctx, doc, inspected);
+  for (const change of outermostFirst(inspected.changes)) {
+    if (!withinNewItem(change, created)) continue;
+    const rule = judge.check(change);
+    if (rule) return deny(rule);
+  }
+  const incomplete = checkNewItemsComplete(created);
+  return incomplete ? deny(incomplete) : ok;
+}
+
+/** Whether a change adds an entry to `threads`, creates one of `created`, or sits inside one. */
+function withinNewItem(c: ItemChange, created: Map<Y.Item, NewItem>): boolean {
+  if (c.kind !== 'insert') return false;
+  if (created.has(c.item) || (c.at?.root === THREADS && c.at.steps.length === 0)) return true;
+  return c.at?.steps.some((step) => 'created' in step.ref && created.has(step.ref.created)) ?? false;
 }
 
 const deny = (rule: string): PolicyDecision => ({ ok: false, rule });
@@ -121,7 +156,10 @@ const RANK_OF_WRITER: Partial<Record<Writer, number>> = {
   owner: ROLE_RANK.owner,
 };
 
-/** Checks the touched items of one update by a non-owner against the rule table. */
+/**
+ * Checks the touched items of one update against the rule table: every change of a non-owner's update, and what an
+ * owner's update puts into the threads and comments it creates.
+ */
 export class Judge {
   private readonly rules: RuleContext;
 
@@ -185,7 +223,8 @@ export class Judge {
       const rule = list.key(key, this.rules);
       if (rule) return rule;
     }
-    if (list.replaceRefusal && key !== null && threadsMap(this.doc).has(key)) return list.replaceRefusal;
+    if (list.replaceRefusal && key !== null && this.ctx.role !== 'owner' && threadsMap(this.doc).has(key))
+      return list.replaceRefusal;
     if (!(c.item.content instanceof Y.ContentType)) return list.notMapRefusal ?? 'an element must be a map';
     return null;
   }

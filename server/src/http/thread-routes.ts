@@ -36,13 +36,14 @@ import { resolveMentions, type MentionedUser } from '../mentions.js';
 import { route } from './api-spec.js';
 import * as A from './api-answers.js';
 
-// The limits and checks of the rule table (shared/src/rules.ts), as zod schemas for request bodies.
+// The limits and checks of the rule table (shared/src/rules.ts), as zod schemas for request bodies. New threads and
+// comments take no other field (400 "Unrecognized key"): their id, author and times are the server's to set.
 const L = TEXT_LIMITS;
 const Body = z.string().max(L.body, `at most ${L.body} characters`).refine(isNonBlank, 'the comment is empty');
 const Tags = z.array(z.string().trim().min(1).max(L.restTag)).max(L.tagsPerThread);
 const CreateThread = z.union([
-  z.object({ start: z.number().int().min(0), end: z.number().int().min(0), body: Body, tags: Tags.optional() }),
-  z.object({
+  z.strictObject({ start: z.number().int().min(0), end: z.number().int().min(0), body: Body, tags: Tags.optional() }),
+  z.strictObject({
     exact: z.string().min(1).max(L.quote),
     prefix: z.string().max(L.quoteContext).optional(),
     suffix: z.string().max(L.quoteContext).optional(),
@@ -50,7 +51,7 @@ const CreateThread = z.union([
     tags: Tags.optional(),
   }),
 ]);
-const NewComment = z.object({ body: Body });
+const NewComment = z.strictObject({ body: Body });
 /** The passage a thread is re-attached to: article offsets, or a verbatim quote (as when creating one). */
 const Passage = z.union([
   z.object({ start: z.number().int().min(0), end: z.number().int().min(0) }),

@@ -19,7 +19,7 @@ import type { StoredState } from './types.js';
 import { readCopyOf, type ReadCopy } from '../versions/read-copy.js';
 
 type FoldInput = Pick<StoredState, 'snapshot' | 'updates'>;
-type Job = 'fold' | 'fold-version' | 'slice' | 'checkpoint';
+type Job = 'fold' | 'fold-and-find-invalid' | 'fold-version' | 'slice' | 'checkpoint';
 /** `pieces`: the stored pieces to fold or slice; `file`: the SQLite database to checkpoint. */
 interface Request {
   id: number;
@@ -31,6 +31,8 @@ export interface Folded {
   update: Uint8Array;
   /** Encoded state vector of `update`. */
   stateVector: Uint8Array;
+  /** Keys of `threads` holding junk no reader can read (only when asked for: see foldInWorker). */
+  invalid: string[];
 }
 /** A stored state folded for a version: the update and its read copy (versions/read-copy.ts). */
 export interface FoldedVersion extends Folded {
@@ -49,8 +51,9 @@ type Reply = { id: number; ok: true; result: Result } | { id: number; ok: false;
 /** Runs a job where it is called (the worker, or this thread when there is none). */
 function run(req: Omit<Request, 'id'>): Result {
   if (req.job === 'checkpoint') return checkpoint(req.file!);
-  if (req.job === 'fold-version') return foldPieces(req.pieces, (doc) => readCopyOf(doc));
-  return req.job === 'fold' ? foldPieces(req.pieces) : sliceUpdate(req.pieces[0]!);
+  if (req.job === 'slice') return sliceUpdate(req.pieces[0]!);
+  if (req.job === 'fold-version') return foldPieces(req.pieces, { read: readCopyOf });
+  return foldPieces(req.pieces, { findInvalid: req.job === 'fold-and-find-invalid' });
 }
 
 /**
@@ -160,9 +163,13 @@ function inWorker(job: Omit<Request, 'id'>): Promise<Result> {
   });
 }
 
-/** Folds a stored state into one update (as `foldState`) with its state vector, in the worker thread when it can. */
-export function foldInWorker(state: FoldInput): Promise<Folded> {
-  return inWorker({ job: 'fold', pieces: storedPieces(state) }) as Promise<Folded>;
+/**
+ * Folds a stored state into one update (as `foldState`) with its state vector, in the worker thread when it can.
+ * `findInvalid`: also list the keys of `threads` that hold junk (compaction purges it), found there too.
+ */
+export function foldInWorker(state: FoldInput, opts: { findInvalid?: boolean } = {}): Promise<Folded> {
+  const job = opts.findInvalid ? 'fold-and-find-invalid' : 'fold';
+  return inWorker({ job, pieces: storedPieces(state) }) as Promise<Folded>;
 }
 
 /**

@@ -12,6 +12,7 @@ import { AnchorError } from '../errors.js';
 import { threadsMap, type AnchorPositions, type TextQuote } from '../schema.js';
 import { addComment, createThread, deleteComment, editComment, readThread, setThreadStatus } from '../threads.js';
 import { readVocabulary, setTag } from '../vocabulary.js';
+import { TEXT_LIMITS } from '../rules.js';
 import type { ImportPlan, PlannedComment, PlannedThread, Rejection } from './import-plan.js';
 
 export interface ImportOptions {
@@ -122,6 +123,21 @@ function finishComment(doc: Y.Doc, threadId: string, c: PlannedComment): void {
   else if (c.editedAt !== null) editComment(doc, threadId, c.id, c.body, c.editedAt);
 }
 
+/**
+ * The limits clients are held to (TEXT_LIMITS) hold for imports too: a comment whose body is longer is rejected, a
+ * thread whose quote is longer is rejected, a quote's context is cut to its limit, and a longer tag is dropped.
+ */
+const BODY_TOO_LONG = `a comment body of more than ${TEXT_LIMITS.body} characters`;
+const QUOTE_TOO_LONG = `a quote of more than ${TEXT_LIMITS.quote} characters`;
+
+function clipQuote(t: PlannedThread): PlannedThread {
+  if (!t.quote) return t;
+  const max = TEXT_LIMITS.quoteContext;
+  const { exact, prefix = '', suffix = '' } = t.quote;
+  if (prefix.length <= max && suffix.length <= max) return t;
+  return { ...t, quote: { exact, prefix: prefix.slice(-max), suffix: suffix.slice(0, max) } };
+}
+
 /** Writes the plan into the document (call inside one transaction, e.g. a live document's `change`). */
 export function applyImport(doc: Y.Doc, plan: ImportPlan, options: ImportOptions): ImportResult {
   const now = options.now ?? Date.now();
@@ -136,6 +152,10 @@ export function applyImport(doc: Y.Doc, plan: ImportPlan, options: ImportOptions
   const index = articleIndex(doc);
   const vocabulary = readVocabulary(doc);
   const allowTag = (tag: string): boolean => {
+    if (tag.length > TEXT_LIMITS.tag) {
+      if (!result.droppedTags.includes(tag)) result.droppedTags.push(tag);
+      return false;
+    }
     if (tag in vocabulary) return true;
     if (!options.mayDefineTags) {
       if (!result.droppedTags.includes(tag)) result.droppedTags.push(tag);
@@ -146,11 +166,29 @@ export function applyImport(doc: Y.Doc, plan: ImportPlan, options: ImportOptions
     setTag(doc, tag, vocabulary[tag]);
     return true;
   };
-  for (const t of plan.threads) {
+  const withinLimits = (c: PlannedComment): boolean => {
+    if (c.body.length <= TEXT_LIMITS.body) return true;
+    result.rejected.push({ id: c.id, reason: BODY_TOO_LONG });
+    return false;
+  };
+  for (const planned of plan.threads) {
+    const t = { ...clipQuote(planned), comments: planned.comments.filter(withinLimits) };
+    if (t.quote && t.quote.exact.length > TEXT_LIMITS.quote) {
+      result.rejected.push({ ...(t.source ? { id: t.source } : {}), reason: QUOTE_TOO_LONG });
+      continue;
+    }
     const existing = readThread(doc, t.id);
     if (existing) {
       result.skipped++;
       result.comments += writeComments(doc, t.id, t.comments, new Set(existing.comments.map((c) => c.id)));
+      continue;
+    }
+    if (threadsMap(doc).has(t.id)) {
+      // an entry no reader can read (stored before new threads had to arrive whole): not filled in, not replaced
+      result.rejected.push({
+        ...(t.source ? { id: t.source } : {}),
+        reason: 'its id is taken by an entry that is no readable thread',
+      });
       continue;
     }
     const [first, ...rest] = t.comments;
@@ -198,7 +236,7 @@ export function applyImport(doc: Y.Doc, plan: ImportPlan, options: ImportOptions
       continue;
     }
     const have = new Set(existing.comments.map((c) => c.id));
-    if (have.has(r.comment.id)) continue;
+    if (have.has(r.comment.id) || !withinLimits(r.comment)) continue;
     result.comments += writeComments(doc, r.threadId, [r.comment], have);
   }
   return result;
