@@ -541,16 +541,18 @@ describe('a new thread or comment arrives whole and valid', () => {
     expect(asOwner((d) => threadsMap(d).set('k'.repeat(200_000), new Y.Map()))).toEqual(
       refused("a thread's key is its id, a UUID"),
     );
-    expect(asOwner((d) => threadsMap(d).set(crypto.randomUUID(), 'a string'))).toEqual(
+    expect(asOwner((d) => (threadsMap(d) as Y.Map<unknown>).set(crypto.randomUUID(), 'a string'))).toEqual(
       refused('a thread must be a map'),
     );
     // over an existing thread, too (the entry is located beside the one it overwrites), once or twice in one update
-    expect(asOwner((d) => threadsMap(d).set(f.threadId, 'a string'))).toEqual(refused('a thread must be a map'));
+    expect(asOwner((d) => (threadsMap(d) as Y.Map<unknown>).set(f.threadId, 'a string'))).toEqual(
+      refused('a thread must be a map'),
+    );
     expect(
       asOwner((d) =>
         d.transact(() => {
-          threadsMap(d).set(f.threadId, 'one');
-          threadsMap(d).set(f.threadId, 'two');
+          (threadsMap(d) as Y.Map<unknown>).set(f.threadId, 'one');
+          (threadsMap(d) as Y.Map<unknown>).set(f.threadId, 'two');
         }),
       ),
     ).toEqual(refused('a thread must be a map'));
