@@ -124,12 +124,20 @@ try {
   await ask(gen.proc, { cmd: 'memory-phase', target: p.target, docs: p.docIds, perDoc: 1, seedFile: null }, 120_000);
   await sleep(500);
   const m1 = await probe<Mem>(server, 'mem');
-  const before = await ask<string>(server.child.proc, { cmd: 'heap-snapshot', file: join(dir, 'a.heapsnapshot') }, 300_000);
+  const before = await ask<string>(
+    server.child.proc,
+    { cmd: 'heap-snapshot', file: join(dir, 'a.heapsnapshot') },
+    300_000,
+  );
   const perDoc = Math.ceil(conns / docsN);
   await ask(gen.proc, { cmd: 'memory-phase', target: p.target, docs: p.docIds, perDoc, seedFile: null }, 240_000);
   await sleep(500);
   const m2 = await probe<Mem>(server, 'mem');
-  const after = await ask<string>(server.child.proc, { cmd: 'heap-snapshot', file: join(dir, 'b.heapsnapshot') }, 300_000);
+  const after = await ask<string>(
+    server.child.proc,
+    { cmd: 'heap-snapshot', file: join(dir, 'b.heapsnapshot') },
+    300_000,
+  );
   const n = perDoc * docsN;
   const a = summarize(before);
   const b = summarize(after);
@@ -142,11 +150,9 @@ try {
   console.log(`load ${loadavg()}; ${n} idle connections over ${docsN} documents`);
   // RSS is not shown: the first snapshot itself grows it.
   console.log(
-    `per connection: heap+external ${(
-      (m2.heapUsed + m2.external - m1.heapUsed - m1.external) /
-      n /
-      1024
-    ).toFixed(2)} KB, snapshot self sizes ${(total / 1024).toFixed(2)} KB`,
+    `per connection: heap+external ${((m2.heapUsed + m2.external - m1.heapUsed - m1.external) / n / 1024).toFixed(
+      2,
+    )} KB, snapshot self sizes ${(total / 1024).toFixed(2)} KB`,
   );
   console.log('bytes/conn  objects/conn  kind constructor');
   for (const r of rows.slice(0, top)) {
