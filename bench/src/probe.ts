@@ -6,6 +6,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Session } from 'node:inspector';
 import { writeFileSync } from 'node:fs';
+import { writeHeapSnapshot } from 'node:v8';
 
 const RESOLUTION_MS = 10; // the default of monitorEventLoopDelay
 const lag = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
@@ -97,6 +98,12 @@ function answer(cmd: string, m: Request): unknown {
       const gc = (globalThis as { gc?: () => void }).gc;
       if (gc) for (let i = 0; i < 3; i++) gc();
       return { ...process.memoryUsage(), gc: Boolean(gc) };
+    }
+    case 'heap-snapshot': {
+      // A V8 heap snapshot after a full GC, for bench/src/heapdiff.ts.
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (gc) for (let i = 0; i < 3; i++) gc();
+      return writeHeapSnapshot(m.file);
     }
     case 'docs':
       return globalThis.__benchResidentDocs ? globalThis.__benchResidentDocs() : null;

@@ -7,6 +7,7 @@
 import { describe, expect, test, beforeAll, afterAll, afterEach } from '@jest/globals';
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
+import { connect } from 'node:net';
 import { articleText, createThread, readResolvedThreads, setThreadStatus, threadsMap } from '@marginalia/shared';
 import { startServer, createDocument, createUser, addMember, api, login, type TestServer } from '../support/server.js';
 import { rawClient, updateFrame, type RawClient } from '../support/raw-client.js';
@@ -254,6 +255,37 @@ describe('hardening against crafted updates', () => {
     expect(
       (watcher.provider.awareness.getStates().get(aliceId) as { user?: { name: string } } | undefined)?.user?.name,
     ).toBe('Cleo');
+  });
+
+  test('an invalid WebSocket frame sent with the upgrade (before a connection takes the socket) ends only that socket', async () => {
+    // The frame is not masked (a client's must be): ws reports it as an error on the socket, before the document is
+    // loaded or while a refusal (4401, no token) waits for the client's close frame. Both requests carry it right
+    // behind their headers, so it is parsed as soon as the socket is upgraded.
+    const upgradeWithBadFrame = (path: string) =>
+      new Promise<string>((resolve, reject) => {
+        const s = connect(server.port, '127.0.0.1', () => {
+          s.write(
+            Buffer.concat([
+              Buffer.from(
+                `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+                  'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+              ),
+              Buffer.from([0x82, 0x01, 0x00]),
+            ]),
+          );
+        });
+        let got = '';
+        s.on('data', (d: Buffer) => (got += d.toString('latin1')));
+        s.on('close', () => resolve(got));
+        s.on('error', reject);
+      });
+    const refused = await upgradeWithBadFrame(`/collab/${docId}`);
+    const loading = await upgradeWithBadFrame(`/collab/${docId}?token=${encodeURIComponent(carl.token)}`);
+    expect(refused).toMatch(/^HTTP\/1.1 101/);
+    expect(loading).toMatch(/^HTTP\/1.1 101/);
+    expect(server.child.exitCode).toBeNull();
+    expect((await api(server.url).get('/health')).status).toBe(200);
+    expect((await fresh()).text).toContain('The minister announced');
   });
 
   test('a malformed sync step 1 (state vector) from a viewer closes only that connection (4400)', async () => {

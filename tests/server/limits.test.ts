@@ -123,6 +123,23 @@ describe('limits and sessions', () => {
     });
   });
 
+  test('a client that keeps under the message rate is not closed, past its burst (the allowance refills)', async () => {
+    // 50 messages a second with a burst of 100: 150 presence updates at 40 a second stay within it only if what
+    // was used refills over time.
+    const c = client();
+    const watcher = client();
+    await Promise.all([c.synced(), watcher.synced()]);
+    for (let i = 0; i < 150; i++) {
+      c.provider.awareness.setLocalStateField('n', i);
+      await new Promise((r) => setTimeout(r, 25)); // pacing the sender, not waiting for the server
+    }
+    const id = c.provider.awareness.clientID;
+    await waitFor(() => (watcher.provider.awareness.getStates().get(id) as { n?: number } | undefined)?.n === 149, {
+      message: 'the last presence update arrives',
+    });
+    expect(c.closes).toEqual([]);
+  });
+
   test('a document past its size limit refuses growth with 4413 and a reason; it is not stored', async () => {
     const id = await createDocument(server.url, server.adminToken, 'Grows.');
     const c = connectClient(server.wsUrl, id, server.adminToken);
@@ -146,5 +163,33 @@ describe('limits and sessions', () => {
     await fresh.synced();
     expect(fresh.doc.getMap('meta').has('more')).toBe(false);
     expect(fresh.doc.get('root', Y.XmlText).length).toBeGreaterThan(0);
+  });
+});
+
+describe('the byte rate limit', () => {
+  let server: TestServer;
+  let docId: string;
+  beforeAll(async () => {
+    server = await startServer({
+      env: { MARGINALIA_MAX_BYTES_PER_SECOND: '1024', MARGINALIA_MAX_FRAME_BYTES: '1024' },
+    });
+    docId = await createDocument(server.url, server.adminToken, 'A small document.');
+  });
+  afterAll(async () => {
+    await server.dispose();
+  });
+
+  test('a client sending more bytes per second than allowed (few messages) is closed with 1013', async () => {
+    // Burst: twice the rate (2 KiB). Five presence updates of ~700 bytes each are far under the message limit.
+    const c = connectClient(server.wsUrl, docId, server.adminToken);
+    try {
+      await c.synced();
+      for (let i = 0; i < 5; i++) c.provider.awareness.setLocalStateField('note', String(i).repeat(600));
+      await waitFor(() => c.closes.some((x) => x.code === 1013 && /rate limit/.test(x.reason)), {
+        message: 'byte-rate close',
+      });
+    } finally {
+      c.destroy();
+    }
   });
 });

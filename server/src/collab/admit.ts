@@ -111,7 +111,7 @@ export interface PresenceRefusal {
 export function admitPresence(
   live: LiveDocument,
   update: Uint8Array,
-  sender: { controlledIds: Set<number>; principal: { id: string } },
+  sender: { controlledIds: Set<number> | null; principal: { id: string } },
 ): Uint8Array | null | PresenceRefusal {
   let entries;
   try {
@@ -135,7 +135,7 @@ export function admitPresence(
     const current = awareness.meta.get(e.clientId)?.clock ?? 0;
     const changes = current < e.clock || (current === e.clock && value === null && awareness.states.has(e.clientId));
     if (!changes) continue;
-    const mine = sender.controlledIds.has(e.clientId);
+    const mine = sender.controlledIds?.has(e.clientId) ?? false;
     if (!mine && (awareness.states.has(e.clientId) || live.awarenessOwner(e.clientId) !== null)) {
       log.debug("presence change for another client's id dropped", {
         doc: live.id,

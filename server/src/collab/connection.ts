@@ -5,16 +5,15 @@
  * matches the decision (4403 for a broken rule).
  */
 import type { Duplex } from 'node:stream';
-import type { WebSocket } from 'ws';
+import { WebSocket } from 'ws';
 import * as Y from 'yjs';
 import { applyAwarenessUpdate } from 'y-protocols/awareness';
 import type { Role } from '@marginalia/shared';
-import type { Principal } from '../auth/tokens.js';
 import type { Limits } from '../config.js';
 import type { LiveDocument, Peer } from './live-document.js';
 import { admit, admitPresence, type Admission, type Writer } from './admit.js';
 import { freshDeletions } from './deleted-ranges.js';
-import type { Hooks } from './hooks.js';
+import type { Hooks, VerifiedPrincipal } from './hooks.js';
 import {
   CLOSE,
   ProtocolError,
@@ -25,78 +24,132 @@ import {
 } from './protocol.js';
 import type { Log } from '../log.js';
 import { metrics, traffic } from '../metrics.js';
-import { TokenBucket } from '../limits.js';
 import { Outgoing } from './wire.js';
 import type { AccessDecision } from '../access.js';
 
-/** Reads a connection's access at this moment (collab/endpoint.ts): each update is admitted against it. */
-export type AccessCheck = () => Promise<AccessDecision>;
+/**
+ * Reads a principal's access to a document at this moment (collab/endpoint.ts): each update is admitted against
+ * it. One function for all connections: each passes its own principal and document.
+ */
+export type AccessCheck = (principal: VerifiedPrincipal, docId: string) => Promise<AccessDecision>;
 
-/** What happened on a socket before its Connection existed (it was upgraded while the document loaded). */
-export interface EarlyStart {
-  /** State vector of what the socket was already sent (the stored state, while the document loaded). */
-  sent: Map<number, number>;
-  /** Frames the client sent meanwhile, in order. */
+/** What a client sent before its Connection existed (its socket was upgraded while the document loaded). */
+interface EarlyFrames {
   frames: { data: Buffer; isBinary: boolean }[];
+  bytes: number;
+  /** More than this before the document is ready closes the socket. */
+  maxBytes: number;
+}
+
+/**
+ * The `ws` WebSocket of a collaboration socket (the endpoint's server makes these). Its listeners are the four
+ * functions below, shared by every socket, added once at upgrade (never removed: an emitter whose listener is
+ * removed keeps a slower, larger table of them); they reach the Connection through the socket.
+ */
+export class PeerSocket extends WebSocket {
+  /** The socket's Connection, once the document is loaded. */
+  connection: Connection | null = null;
+  /** Until then, what the client sends meanwhile (kept for the Connection). */
+  early: EarlyFrames | null = null;
+
+  /**
+   * The emitter's listener table (Node's `_events`), replaced as the socket is made: an emitter starts it as an
+   * object without a prototype, which V8 keeps as a hash table (~280 bytes with four events); one with the
+   * events' names already in it is a plain object (~60 bytes). Node's own streams start theirs the same way; an
+   * event whose entry is undefined has no listener.
+   */
+  protected _events: object = { message: undefined, close: undefined, error: undefined, pong: undefined };
+
+  /** Listens from now on: until a Connection takes the socket over, frames are kept, up to `maxBytes`. */
+  listen(maxBytes: number): void {
+    this.early = { frames: [], bytes: 0, maxBytes };
+    this.on('message', onSocketMessage);
+    this.on('pong', onSocketPong);
+    this.on('close', onSocketClose);
+    this.on('error', onSocketError);
+  }
+}
+
+const socketOf = (ws: WebSocket) => ws as PeerSocket;
+
+function onSocketMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  const ws = socketOf(this);
+  if (ws.connection) return ws.connection.onFrame(data, isBinary);
+  const early = ws.early;
+  if (!early) return;
+  early.bytes += data.byteLength;
+  if (early.bytes > early.maxBytes) return ws.close(CLOSE.tryAgainLater, 'too much sent before the document was ready');
+  early.frames.push({ data, isBinary });
+}
+function onSocketPong(this: WebSocket): void {
+  const c = socketOf(this).connection;
+  if (c) c.alive = true;
+}
+function onSocketClose(this: WebSocket): void {
+  socketOf(this).connection?.onClosed();
+}
+function onSocketError(this: WebSocket, e: Error): void {
+  socketOf(this).connection?.log.debug('socket error', { error: e.message });
 }
 
 /** Numbers connections in this process, for the logs. */
 let connections = 0;
 
-export class Connection implements Peer {
+/**
+ * What an idle connection keeps is counted (issue 22: <= 5 KB each, `ws` and the socket included): everything
+ * here is a field of this one object or made on first use — no closures per connection (the socket's listeners
+ * are shared functions), the rate limits are plain numbers, presence ids and the update chain exist once used.
+ * The connection is its own `Writer` for admission.
+ */
+export class Connection implements Peer, Writer {
   /** This connection's number, carried by each line it logs. */
   private readonly number = ++connections;
   private childLog: Log | null = null;
-  /** Awareness client ids this connection has announced; cleared when it leaves. */
-  readonly controlledIds = new Set<number>();
+  /** Awareness client ids this connection has announced (made on its first presence); cleared when it leaves. */
+  controlledIds: Set<number> | null = null;
   alive = true;
   private closed = false;
   /**
    * This connection's updates, checked and stored one after another: a client's next update may build on its
-   * previous one (typing), so it is checked only once that one is in the document.
+   * previous one (typing), so it is checked only once that one is in the document. Null while nothing is pending.
    */
-  private updates: Promise<void> = Promise.resolve();
+  private updates: Promise<void> | null = null;
   /** What this client was sent outside sync answers (the stored state while it loaded): not sent again. */
   private sent: Map<number, number> | null = null;
-  private readonly messages: TokenBucket;
-  private readonly bytes: TokenBucket;
-  /** Who writes through this connection, as admission sees it (its role is re-read before each update). */
-  private readonly writer: Writer;
+  /** The rate limits (token buckets): messages and bytes left, refilled by the time since `refilledAt`. */
+  private messageTokens: number;
+  private byteTokens: number;
+  private refilledAt: number;
 
   constructor(
-    readonly ws: WebSocket,
+    readonly ws: PeerSocket,
     /** The socket `ws` was upgraded on: broadcasts, framed once (wire.ts), are written to it directly. */
     private readonly socket: Duplex,
     readonly live: LiveDocument,
-    readonly principal: Principal & { jti?: string; exp?: number },
+    readonly principal: VerifiedPrincipal,
     /** The role at upgrade; updates are admitted against the role `check` reads at that moment. */
     public role: Role,
     private readonly limits: Limits,
     private readonly hooks: Hooks,
-    early?: EarlyStart,
+    /** What the socket was already sent (the stored state, while the document loaded), as a state vector. */
+    sent: Map<number, number> | null,
     private readonly check: AccessCheck | null = null,
   ) {
-    this.writer = { role, userId: principal.id, userName: principal.name };
-    this.messages = new TokenBucket(limits.maxMessagesPerSecond, limits.maxMessagesPerSecond * 2);
-    this.bytes = new TokenBucket(
-      limits.maxBytesPerSecond,
-      Math.max(limits.maxBytesPerSecond * 2, limits.maxFrameBytes),
-    );
+    this.messageTokens = limits.maxMessagesPerSecond * 2;
+    this.byteTokens = byteBurst(limits);
+    this.refilledAt = Date.now();
     ws.binaryType = 'nodebuffer';
-    ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
-    ws.on('pong', () => (this.alive = true));
-    ws.on('close', () => this.onClosed());
-    ws.on('error', (e) => this.log.debug('socket error', { error: e.message }));
+    const early = ws.early;
+    ws.early = null;
+    ws.connection = this;
     live.peers.add(this);
     hooks.onConnect(this);
     // The server opens with its own sync step 1 so the client sends what the server lacks.
     this.send(encodeSyncStep1(live.doc));
     const states = [...live.awareness.getStates().keys()];
     if (states.length) this.send(encodeAwareness(live.awareness, states));
-    if (early) {
-      this.sent = early.sent;
-      for (const f of early.frames) this.onFrame(f.data, f.isBinary);
-    }
+    if (sent?.size) this.sent = sent;
+    if (early) for (const f of early.frames) this.onFrame(f.data, f.isBinary);
     this.expireIfDue(Date.now());
   }
 
@@ -107,6 +160,15 @@ export class Connection implements Peer {
   get log(): Log {
     this.childLog ??= this.live.log.child({ conn: this.number });
     return this.childLog;
+  }
+
+  /** As admission sees the writer (`Writer`): the role is this connection's, re-read before each update. */
+  get userId(): string {
+    return this.principal.id;
+  }
+
+  get userName(): string {
+    return this.principal.name;
   }
 
   send(message: Uint8Array | Outgoing): void {
@@ -140,7 +202,6 @@ export class Connection implements Peer {
   /** The role taken away or changed elsewhere: closed (`code`), or, for a new role, admitted with it from now on. */
   setRole(role: Role): void {
     this.role = role;
-    this.writer.role = role;
   }
 
   close(code: number, reason: string): void {
@@ -149,7 +210,8 @@ export class Connection implements Peer {
     this.onClosed();
   }
 
-  private onFrame(data: Buffer, isBinary: boolean): void {
+  /** A frame from the socket (its 'message' event). */
+  onFrame(data: Buffer, isBinary: boolean): void {
     // Whatever a frame makes go wrong ends this connection, never the process.
     try {
       this.onMessage(data, isBinary);
@@ -163,7 +225,7 @@ export class Connection implements Peer {
     if (this.closed) return;
     traffic.bytesReceived += data.byteLength;
     if (!isBinary) return this.close(CLOSE.unsupportedData, 'binary y-websocket frames only');
-    if (!this.messages.take(1) || !this.bytes.take(data.byteLength)) {
+    if (!this.withinRate(data.byteLength)) {
       metrics.updatesRefused.inc({ reason: 'rate-limit' });
       return this.close(CLOSE.tryAgainLater, 'rate limit: too many messages or bytes per second; reconnecting');
     }
@@ -186,24 +248,16 @@ export class Connection implements Peer {
         for (const [client, clock] of this.sent ?? []) {
           if ((stateVector.get(client) ?? 0) < clock) stateVector.set(client, clock);
         }
-        this.updates = this.updates
-          .then(() => this.live.changesSettled())
-          .then(() => {
-            // A copy that lost a server-side change is being replaced: this client reconnects to the reloaded one.
-            if (this.live.broken) return this.close(CLOSE.internalError, 'document reloading');
-            for (const reply of this.live.answerSyncStep1(stateVector)) this.send(reply);
-          });
-        return;
+        return this.inTurn(async () => {
+          await this.live.changesSettled();
+          // A copy that lost a server-side change is being replaced: this client reconnects to the reloaded one.
+          if (this.live.broken) return this.close(CLOSE.internalError, 'document reloading');
+          for (const reply of this.live.answerSyncStep1(stateVector)) this.send(reply);
+        });
       }
       case 'update': {
         const update = message.update;
-        this.updates = this.updates
-          .then(() => this.onUpdate(update))
-          .catch((e: Error) => {
-            this.log.error('update failed', { error: e.message });
-            this.close(CLOSE.internalError, 'internal error');
-          });
-        return;
+        return this.inTurn(() => this.onUpdate(update));
       }
       case 'awareness':
         return this.onAwareness(message.update);
@@ -215,13 +269,47 @@ export class Connection implements Peer {
     }
   }
 
+  /**
+   * Runs `step` after this connection's earlier ones; a step that fails closes the connection. The chain is
+   * dropped once it has run out, so an idle connection keeps no promise.
+   */
+  private inTurn(step: () => Promise<void> | void): void {
+    const next: Promise<void> = (this.updates ?? Promise.resolve())
+      .then(step)
+      .catch((e: Error) => {
+        this.log.error('update failed', { error: e.message });
+        this.close(CLOSE.internalError, 'internal error');
+      })
+      .then(() => {
+        if (this.updates === next) this.updates = null;
+      });
+    this.updates = next;
+  }
+
+  /**
+   * Takes one message of `bytes` from the rate limits (token buckets: `maxMessagesPerSecond` and
+   * `maxBytesPerSecond` on average, twice that, or one largest frame, at once); false means over a limit.
+   */
+  private withinRate(bytes: number): boolean {
+    const now = Date.now();
+    const seconds = (now - this.refilledAt) / 1000;
+    this.refilledAt = now;
+    const l = this.limits;
+    this.messageTokens = Math.min(l.maxMessagesPerSecond * 2, this.messageTokens + seconds * l.maxMessagesPerSecond);
+    this.byteTokens = Math.min(byteBurst(l), this.byteTokens + seconds * l.maxBytesPerSecond);
+    if (this.messageTokens < 1 || this.byteTokens < bytes) return false;
+    this.messageTokens -= 1;
+    this.byteTokens -= bytes;
+    return true;
+  }
+
   private async onUpdate(update: Uint8Array): Promise<void> {
     if (this.closed) return;
     if (this.check) {
       // The role at this moment, from the database: a change made on any instance holds from its commit on.
       let access: AccessDecision;
       try {
-        access = await this.check();
+        access = await this.check(this.principal, this.live.id);
       } catch (e) {
         // Storage is unreachable: the update could not be stored either. The client keeps it and resends.
         return this.close(CLOSE.tryAgainLater, `update not stored: ${(e as Error).message}`);
@@ -230,10 +318,10 @@ export class Connection implements Peer {
       if ('refused' in access) return this.close(access.refused, access.reason);
       if (access.role !== this.role) this.setRole(access.role);
     }
-    const decided = admit(this.live, update, this.writer);
+    const decided = admit(this.live, update, this);
     const admission = decided instanceof Promise ? await decided : decided;
     if (admission.kind !== 'accepted') return this.refuse(admission, update.byteLength);
-    const note = { author: this.writer.userId, deleted: freshDeletions(this.live.doc, update) };
+    const note = { author: this.principal.id, deleted: freshDeletions(this.live.doc, update) };
     await this.live.submit(update, note).catch((e: Error) => {
       // Not stored, so not applied: the client keeps it and resends after reconnecting.
       this.close(CLOSE.tryAgainLater, `update not stored: ${e.message}`);
@@ -270,11 +358,17 @@ export class Connection implements Peer {
     applyAwarenessUpdate(this.live.awareness, admitted, this);
   }
 
-  private onClosed(): void {
+  /** The socket closed (its 'close' event), or this side closed it. */
+  onClosed(): void {
     if (this.closed) return;
     this.closed = true;
     this.live.peers.delete(this);
     this.live.forgetAwareness(this);
     this.hooks.onDisconnect(this);
   }
+}
+
+/** The byte bucket's size: twice the rate, and at least one frame of the largest size allowed. */
+function byteBurst(l: Limits): number {
+  return Math.max(l.maxBytesPerSecond * 2, l.maxFrameBytes);
 }

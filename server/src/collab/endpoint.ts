@@ -5,12 +5,12 @@
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
 import { DOC_ID, decideAccess, type TokenRefusals } from '../access.js';
 import { TokenError, type Tokens } from '../auth/tokens.js';
 import type { Config } from '../config.js';
 import type { Storage } from '../storage/types.js';
-import { Connection, type AccessCheck, type EarlyStart } from './connection.js';
+import { Connection, PeerSocket, type AccessCheck } from './connection.js';
 import type { DocumentRegistry, EarlyHold } from './registry.js';
 import type { Hooks, VerifiedPrincipal } from './hooks.js';
 import { CLOSE } from './protocol.js';
@@ -24,6 +24,8 @@ const EXPIRY_SWEEP_MS = 1000;
 function destroyOnError(this: Duplex): void {
   this.destroy();
 }
+
+function ignore(): void {}
 
 export interface CollabEndpoint {
   readonly connections: Set<Connection>;
@@ -52,6 +54,10 @@ export function attachCollabEndpoint(server: Server, services: CollabServices): 
     maxPayload: config.limits.maxFrameBytes,
     // No compression: frames are small Yjs updates, and broadcasts are written pre-framed (wire.ts).
     perMessageDeflate: false,
+    // The endpoint tracks its own connections: ws would keep a set of its own and a close listener per socket.
+    clientTracking: false,
+    // Sockets that carry their Connection, for listeners shared by all (connection.ts).
+    WebSocket: PeerSocket,
   });
   const connections = new Set<Connection>();
   // The endpoint's own bookkeeping follows the registered extensions: the open connections (pinged, closed at
@@ -71,16 +77,31 @@ export function attachCollabEndpoint(server: Server, services: CollabServices): 
     );
   };
   const acceptThenClose = (req: IncomingMessage, socket: Duplex, head: Buffer, code: number, reason: string) => {
-    wss.handleUpgrade(req, socket, head, (ws) => ws.close(code, reason));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      // Until the client's close frame arrives, what it sends is still parsed: an invalid frame is an 'error' event,
+      // which an emitter without a listener throws (it would end the process).
+      ws.on('error', ignore);
+      ws.close(code, reason);
+    });
   };
 
-  // Closures a connection keeps for its lifetime are made here, not inside the upgrade's own functions: a closure
-  // keeps its whole enclosing scope alive (the upgrade request, its URL, the stored state being loaded).
-  const closesIp = (ip: string) => () => perIp.close(ip);
-  const accessCheck =
-    (refusals: TokenRefusals | null, principal: VerifiedPrincipal, docId: string): AccessCheck =>
-    () =>
-      decideAccess(storage, refusals, principal, docId);
+  // What a connection keeps for its lifetime is made once here, for all of them, not inside the upgrade's own
+  // functions: a closure keeps its whole enclosing scope alive (the upgrade request, its URL, the stored state
+  // being loaded), and one per connection costs memory for each idle socket.
+  // A socket's one close listener: gives back its address's count and, if it closes while upgrading, the document
+  // hold (one listener per socket: a second one, added and removed around the upgrade, leaves ws's a larger list).
+  const ipOf = new WeakMap<Duplex, string>();
+  const upgrading = new WeakMap<Duplex, () => void>();
+  function onSocketClose(this: Duplex): void {
+    const ip = ipOf.get(this);
+    ipOf.delete(this);
+    if (ip !== undefined) perIp.close(ip);
+    const giveBack = upgrading.get(this);
+    upgrading.delete(this);
+    giveBack?.();
+  }
+  const refusals = services.refusals ?? null;
+  const check: AccessCheck = (principal, docId) => decideAccess(storage, refusals, principal, docId);
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', destroyOnError);
@@ -102,7 +123,8 @@ export function attachCollabEndpoint(server: Server, services: CollabServices): 
       }
       if (!admitted) return refuseHttp(socket, 429, 'Too Many Requests: too many connections from this address');
       if (socket.destroyed) return perIp.close(ip);
-      socket.once('close', closesIp(ip));
+      ipOf.set(socket, ip);
+      socket.on('close', onSocketClose);
       // A browser sends its session cookie with the upgrade; other clients pass ?token=.
       await accept(req, socket, head, docId, url.searchParams.get('token') ?? readCookie(req, SESSION_COOKIE));
     })();
@@ -121,11 +143,9 @@ export function attachCollabEndpoint(server: Server, services: CollabServices): 
       return acceptThenClose(req, socket, head, CLOSE.unauthorized, reason);
     }
     try {
-      const refusals = services.refusals ?? null;
-      const decided = await decideAccess(storage, refusals, principal, docId);
+      const decided = await check(principal, docId);
       if ('refused' in decided) return acceptThenClose(req, socket, head, decided.refused, decided.reason);
       const role = decided.role;
-      const check = accessCheck(refusals, principal, docId);
       let hold: EarlyHold;
       try {
         hold = await registry.acquireEarly(docId);
@@ -141,26 +161,20 @@ export function attachCollabEndpoint(server: Server, services: CollabServices): 
           () => {},
         );
       if (socket.destroyed) return void giveBack();
-      socket.once('close', giveBack);
-      wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-        socket.off('close', giveBack);
+      upgrading.set(socket, giveBack);
+      wss.handleUpgrade(req, socket, head, (upgraded) => {
+        const ws = upgraded as PeerSocket;
+        upgrading.delete(socket);
+        // ws handles the socket's errors from now on (it destroys the socket); one listener fewer to keep.
+        socket.off('error', destroyOnError);
         // While the document is built, the client is sent its stored state and what it sends is kept for later.
-        const frames: EarlyStart['frames'] = [];
-        let kept = 0;
-        const keep = (data: Buffer, isBinary: boolean) => {
-          kept += data.byteLength;
-          if (kept > config.limits.maxBytesPerSecond * 2)
-            return ws.close(CLOSE.tryAgainLater, 'too much sent before the document was ready');
-          frames.push({ data, isBinary });
-        };
-        ws.on('message', keep);
+        ws.listen(config.limits.maxBytesPerSecond * 2);
         const sentStored = hold.sendStoredState(ws);
         hold.live.then(
           (live) => {
-            ws.off('message', keep);
             if (ws.readyState !== ws.OPEN) return registry.release(docId);
-            const early = { sent: sentStored ? live.loadedStateVector : new Map<number, number>(), frames };
-            new Connection(ws, socket, live, principal, role, config.limits, hooks, early, check);
+            const sent = sentStored ? live.loadedStateVector : null;
+            new Connection(ws, socket, live, principal, role, config.limits, hooks, sent, check);
           },
           (e: Error) => {
             log.error('document load failed', { doc: docId, error: e.message });

@@ -29,6 +29,11 @@ export interface Peer {
   close(code: number, reason: string): void;
 }
 
+/** A peer that announces presence: the awareness client ids it controls (null until its first). */
+export interface PresenceOwner {
+  controlledIds: Set<number> | null;
+}
+
 /** What a live document works with: the log it writes to, the limits, and the registered extensions. */
 export interface DocumentServices {
   storage: Storage;
@@ -141,7 +146,7 @@ export class LiveDocument {
 
   /** The connection that announced presence under this client id, if one here did. */
   awarenessOwner(clientId: number): Peer | null {
-    for (const p of this.peers) if ((p as { controlledIds?: Set<number> }).controlledIds?.has(clientId)) return p;
+    for (const p of this.peers) if ((p as Partial<PresenceOwner>).controlledIds?.has(clientId)) return p;
     return null;
   }
 
@@ -276,9 +281,12 @@ export class LiveDocument {
     const changed = added.concat(updated, removed);
     if (changed.length === 0) return;
     if (origin && typeof origin === 'object' && 'controlledIds' in origin) {
-      const ids = (origin as { controlledIds: Set<number> }).controlledIds;
-      for (const id of added) ids.add(id);
-      for (const id of removed) ids.delete(id);
+      const owner = origin as PresenceOwner;
+      if (added.length) {
+        const ids = (owner.controlledIds ??= new Set());
+        for (const id of added) ids.add(id);
+      }
+      for (const id of removed) owner.controlledIds?.delete(id);
       // Encoded only when an extension listens (scale-out): a single instance pays nothing for it.
       if (this.hooks.listensToLocalAwareness)
         this.hooks.onLocalAwareness(this, encodeAwarenessUpdate(this.awareness, changed));
@@ -287,8 +295,8 @@ export class LiveDocument {
   };
 
   /** Clears the awareness states a departing peer controlled (as its own change, so other instances hear it). */
-  forgetAwareness(peer: { controlledIds: Set<number> }): void {
-    const list = [...peer.controlledIds];
+  forgetAwareness(peer: PresenceOwner): void {
+    const list = [...(peer.controlledIds ?? [])];
     if (list.length) removeAwarenessStates(this.awareness, list, peer);
   }
 
