@@ -225,6 +225,7 @@ export function metricsHooks(): { extension: Extension; consumer: ProjectionCons
    */
   const unprojected = new Map<string, { seq: number; at: number; n: number }[]>();
   const MAX_PENDING = 100_000;
+  const countedRole = new WeakMap<object, string>();
   const extension: Extension = {
     beforeLoad: async (id) => void loading.set(id, performance.now()),
     onLoad: (document) => {
@@ -251,8 +252,12 @@ export function metricsHooks(): { extension: Extension; consumer: ProjectionCons
       pending.push({ seq: Math.max(...seqs), at: performance.now(), n: seqs.length });
       metrics.projectorBacklog.set(unprojected.size);
     },
-    onConnect: (c) => metrics.connections.inc({ role: c.role }),
-    onDisconnect: (c) => metrics.connections.dec({ role: c.role }),
+    onConnect: (c) => {
+      countedRole.set(c, c.role);
+      metrics.connections.inc({ role: c.role });
+    },
+    // Counted down under the role it was counted up under (a role changed meanwhile does not move the counts).
+    onDisconnect: (c) => metrics.connections.dec({ role: countedRole.get(c) ?? c.role }),
   };
   /** Drops the batches up to `seq` (observing their lag when `observe`). */
   const settle = (docId: string, seq: number, observe: boolean) => {

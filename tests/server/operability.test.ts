@@ -230,6 +230,24 @@ describe('metrics on the main port', () => {
     });
   });
 
+  test('a connection whose role changed is counted down under the role it was counted up under', async () => {
+    const docId = await createDocument(server.url, server.adminToken, 'A room where a viewer is promoted.');
+    const viewer = await addMember(server, docId, 'metrics-promoted', 'Promoted', 'viewer');
+    const before = await scrape(`${server.url}/metrics`);
+    const socket = rawClient(server.wsUrl, docId, viewer.token);
+    await socket.synced;
+    const promoted = await api(server.url, server.adminToken).put(`/documents/${docId}/members/metrics-promoted`, {
+      role: 'commenter',
+    });
+    expect(promoted.status).toBe(200);
+    expect((await socket.closed).code).toBe(4000); // reconnect with the new role
+    const counts = (samples: Sample[]) =>
+      ['viewer', 'commenter'].map((role) => value(samples, 'marginalia_ws_connections', { role })).join(',');
+    await waitFor(async () => counts(await scrape(`${server.url}/metrics`)) === counts(before), {
+      message: 'the connection gauges back where they were',
+    });
+  });
+
   test('a reader that stops reading is closed as a slow consumer, and counted', async () => {
     const docId = await createDocument(server.url, server.adminToken, 'A room with a reader that fell asleep.');
     const before = await scrape(`${server.url}/metrics`);
