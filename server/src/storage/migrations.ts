@@ -488,10 +488,15 @@ export async function migrate(db: Kysely<unknown>, engine: EngineKind, schema?: 
     provider: { getMigrations: () => Promise.resolve(migrations(engine)) },
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
-  const failed = results?.find((r) => r.status === 'Error');
-  if (error || failed) {
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest();
+    const failed = results?.find((r) => r.status === 'Error');
+    if (!error && !failed) return;
     const reason = error instanceof Error ? error.message : String(error ?? 'failed');
+    // The Migrator looks for its tables by listing every table of the database (Kysely's introspection); a schema
+    // another tenant drops meanwhile fails that listing. Nothing was migrated then: look again.
+    const otherSchemaGone = /schema "([^"]+)" does not exist/.exec(reason);
+    if (!failed && otherSchemaGone && otherSchemaGone[1] !== schema && attempt < 5) continue;
     throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${reason}`);
   }
 }
