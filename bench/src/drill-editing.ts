@@ -4,7 +4,7 @@
  * tests/support/editing-fuzz.ts, which `npm test` runs for a few hundred schedules). Prints the schedules run, the
  * time, and the violations by class; exits 1 on any violation not in a known class, or on any at all with --strict.
  *
- *   npm run drill:editing [-- --schedules 100000 --seeds 1,2,3 --max-steps 30 --strict --binding v1|v2]
+ *   npm run drill:editing [-- --schedules 100000 --seeds 1,2,3 --max-steps 30 --strict --binding v1|v2 --ops type,format]
  *
  * `--binding v2` runs the same schedules on @lexical/yjs 0.52's experimental collab v2 binding (for comparison
  * only: nothing shipped uses it; the anchor invariant is skipped there, see BindingKind in the fuzzer).
@@ -14,12 +14,14 @@
  */
 import fc from 'fast-check';
 import {
+  ALL_OPS,
   KNOWN_CLASSES,
   classify,
   describeSchedule,
   runSchedule,
   scheduleArbitrary,
   type BindingKind,
+  type OpKind,
   type Schedule,
 } from '../../tests/support/editing-fuzz.js';
 
@@ -42,6 +44,9 @@ async function main(): Promise<void> {
   const seeds = (arg('seeds') ?? '1,2,3').split(',').map(Number);
   const maxSteps = Number(arg('max-steps') ?? 30);
   const strict = process.argv.includes('--strict');
+  // Narrows the schedules to some operations (e.g. to study one class); all of them by default.
+  const ops = (arg('ops')?.split(',') ?? [...ALL_OPS]) as OpKind[];
+  for (const op of ops) if (!ALL_OPS.includes(op)) throw new Error(`--ops: unknown operation ${op}`);
   const perSeed = Math.ceil(schedules / seeds.length);
 
   const byClass = new Map<string, number>();
@@ -52,7 +57,7 @@ async function main(): Promise<void> {
     let firstNew: Schedule | null = null;
     // The property holds for a schedule unless it breaks an invariant outside the known classes; known-class
     // failures are counted as they go.
-    const property = fc.asyncProperty(scheduleArbitrary({ maxSteps }), async (schedule) => {
+    const property = fc.asyncProperty(scheduleArbitrary({ maxSteps, ops }), async (schedule) => {
       run++;
       if (run % 1000 === 0) console.error(`… ${run} schedules, ${Math.round((Date.now() - started) / 1000)} s`);
       const result = await runSchedule(schedule, { binding });
@@ -80,7 +85,7 @@ async function main(): Promise<void> {
   }
   const seconds = (Date.now() - started) / 1000;
   console.log(
-    `editing drill (collab ${binding}): ${run} schedules (seeds ${seeds.join(',')}, up to ${maxSteps} steps, 3–5 editors), ${seconds.toFixed(0)} s (${((1000 * seconds) / Math.max(1, run)).toFixed(1)} ms per schedule)`,
+    `editing drill (collab ${binding}): ${run} schedules (seeds ${seeds.join(',')}, ops ${ops.length === ALL_OPS.length ? 'all' : ops.join(',')}, up to ${maxSteps} steps, 3–5 editors), ${seconds.toFixed(0)} s (${((1000 * seconds) / Math.max(1, run)).toFixed(1)} ms per schedule)`,
   );
   console.log(`  known classes: ${KNOWN_CLASSES.map((k) => k.name).join(', ') || 'none'}`);
   for (const [name, n] of byClass) console.log(`  ${name}: ${n}`);
