@@ -6,6 +6,9 @@
  *
  *   npm run drill:editing [-- --schedules 100000 --seeds 1,2,3 --max-steps 30 --strict --binding v1|v2 --ops type,format]
  *
+ * `--compare` runs each schedule on both bindings, interleaved (so the machine's load weighs on both alike), and
+ * prints how many fail on both, on one only, and each binding's time per run (without classification).
+ *
  * `--binding v2` runs the same schedules on @lexical/yjs 0.52's experimental collab v2 binding (for comparison
  * only: nothing shipped uses it; the anchor invariant is skipped there, see BindingKind in the fuzzer).
  *
@@ -38,6 +41,10 @@ async function main(): Promise<void> {
     const result = await runSchedule(JSON.parse(replay) as Schedule, { binding });
     console.log(JSON.stringify({ violations: result.violations, text: result.finalText }, null, 2));
     process.exitCode = result.violations.length > 0 ? 1 : 0;
+    return;
+  }
+  if (process.argv.includes('--compare')) {
+    await compare();
     return;
   }
   const schedules = Number(arg('schedules') ?? 100_000);
@@ -92,6 +99,37 @@ async function main(): Promise<void> {
   if (byClass.size === 0) console.log('  violations: 0');
   for (const f of newFailures) console.log(`  ${f}`);
   if (newFailures.length > 0) process.exitCode = 1;
+}
+
+/** Each schedule on v1 then v2; failures counted raw (any violation), times per run. */
+async function compare(): Promise<void> {
+  const schedules = Number(arg('schedules') ?? 1000);
+  const seeds = (arg('seeds') ?? '1,2,3').split(',').map(Number);
+  const maxSteps = Number(arg('max-steps') ?? 30);
+  const counts = { both: 0, v1Only: 0, v2Only: 0, neither: 0 };
+  const ms = { v1: 0, v2: 0 };
+  let run = 0;
+  for (const seed of seeds) {
+    const sample = fc.sample(scheduleArbitrary({ maxSteps }), {
+      seed,
+      numRuns: Math.ceil(schedules / seeds.length),
+    });
+    for (const schedule of sample) {
+      run++;
+      let t = performance.now();
+      const v1 = (await runSchedule(schedule, { binding: 'v1' })).violations.length > 0;
+      ms.v1 += performance.now() - t;
+      t = performance.now();
+      const v2 = (await runSchedule(schedule, { binding: 'v2' })).violations.length > 0;
+      ms.v2 += performance.now() - t;
+      counts[v1 && v2 ? 'both' : v1 ? 'v1Only' : v2 ? 'v2Only' : 'neither']++;
+    }
+  }
+  console.log(
+    `editing drill, v1 against v2: ${run} schedules (seeds ${seeds.join(',')}, up to ${maxSteps} steps); failing on both ` +
+      `${counts.both}, v1 only ${counts.v1Only}, v2 only ${counts.v2Only}, neither ${counts.neither}; ` +
+      `${(ms.v1 / run).toFixed(1)} ms per run on v1, ${(ms.v2 / run).toFixed(1)} ms on v2`,
+  );
 }
 
 await main();
