@@ -19,6 +19,7 @@ import {
   describeSchedule,
   runSchedule,
   scheduleArbitrary,
+  type BindingKind,
   type Schedule,
 } from '../support/editing-fuzz.js';
 
@@ -36,12 +37,12 @@ afterAll(() => {
   );
 });
 
-async function holds(schedule: Schedule, allowKnown: boolean): Promise<boolean> {
+async function holds(schedule: Schedule, allowKnown: boolean, binding: BindingKind = 'v1'): Promise<boolean> {
   runs++;
-  const result = await runSchedule(schedule);
+  const result = await runSchedule(schedule, { binding });
   if (result.violations.length === 0) return true;
   if (allowKnown) {
-    const c = await classify(schedule, result);
+    const c = await classify(schedule, result, { binding });
     if (c.known.length > 0) {
       const name = c.known.map((k) => k.name).join(' + ');
       known.set(name, (known.get(name) ?? 0) + 1);
@@ -73,5 +74,50 @@ describe('editors who fix the article together lose no text', () => {
       expect(k.description.length).toBeGreaterThan(40);
       expect(k.causes.length > 0 || k.reordering === true).toBe(true);
     }
+  });
+});
+
+// Collab v2 (createBindingV2__EXPERIMENTAL) is measured against the same fuzzer by the drill (`--binding v2`,
+// bench/RESULTS.md); nothing shipped uses it. These keep that measurement honest: the v2 editors really edit and
+// sync, and the invariants see v2's failures.
+describe('the collab v2 variant of the fuzzer (measurement only)', () => {
+  it('typing alone keeps every letter once, in every v2 editor', async () => {
+    await fc.assert(
+      fc.asyncProperty(scheduleArbitrary({ ops: ['type'], maxSteps: 15 }), (s) => holds(s, false, 'v2')),
+      { seed: SEED + 2, numRuns: 15 },
+    );
+  });
+
+  it('sees the text two concurrent Enters double in v2, and classes it as a move between blocks', async () => {
+    const schedule: Schedule = {
+      editors: 3,
+      steps: [
+        { kind: 'edit', r: 0, op: { kind: 'enter', at: 1 } },
+        { kind: 'edit', r: 1, op: { kind: 'enter', at: 1 } },
+      ],
+    };
+    const result = await runSchedule(schedule, { binding: 'v2' });
+    expect(result.violations.map((v) => v.invariant)).toEqual(['letters-kept']);
+    expect(result.violations[0]!.detail).toContain('doubled "āĂăĄą"');
+    const c = await classify(schedule, result, { binding: 'v2' });
+    expect(c.known.map((k) => k.name)).toEqual(['move-between-blocks']);
+  });
+
+  it('runs the binding it is given: a link over a block boundary loses a letter typed there in v2, not in v1', async () => {
+    // r0 types at the paragraph's start; r1, not having seen it, links the heading's end and that paragraph's first
+    // letter; r0 then types at the heading's start (fast-check's minimal schedule). Patched v1 keeps the first
+    // letter; v2 loses it.
+    const schedule: Schedule = {
+      editors: 3,
+      steps: [
+        { kind: 'edit', r: 0, op: { kind: 'type', at: 7, len: 1 } },
+        { kind: 'edit', r: 1, op: { kind: 'link', at: 3, len: 5 } },
+        { kind: 'edit', r: 0, op: { kind: 'type', at: 0, len: 1 } },
+      ],
+    };
+    expect((await runSchedule(schedule, { binding: 'v1' })).violations).toEqual([]);
+    const v2 = await runSchedule(schedule, { binding: 'v2' });
+    expect(v2.violations.map((v) => v.invariant)).toEqual(['letters-kept']);
+    expect(v2.violations[0]!.detail).toContain('lost "一"');
   });
 });

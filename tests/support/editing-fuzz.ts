@@ -26,6 +26,7 @@ import {
   $getSelection,
   $isRangeSelection,
   $isTextNode,
+  $parseSerializedNode,
   type TextFormatType,
 } from 'lexical';
 import { $setBlocksType } from '@lexical/selection';
@@ -33,9 +34,46 @@ import { $createHeadingNode } from '@lexical/rich-text';
 import { $insertList } from '@lexical/list';
 import { $toggleLink } from '@lexical/link';
 import { articleIndex, articleText, createThread, readThreads, resolveAnchor } from '@marginalia/shared';
-import { openArticleEditor, type ArticleEditor } from '../../server/src/article/headless.js';
+import { openArticleEditor } from '../../server/src/article/headless.js';
 import { $caretMap, deleteRange, formatRange, splitBlockAt } from '../../server/src/article/edit.js';
 import { importArticle } from '../../server/src/article/import.js';
+import { openArticleEditorV2, v2Root, type ArticleEditorV2 } from './headless-v2.js';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Bindings
+
+/**
+ * Which @lexical/yjs binding the editors use: `v1` is the project's own set-up (server/src/article/headless.ts, the
+ * shipped schema); `v2` is 0.52's `createBindingV2__EXPERIMENTAL` (tests/support/headless-v2.ts), measured against
+ * the same schedules only. For v2 the anchor invariant is skipped: threads anchor to the v1 article (shared/src reads
+ * the `root` XmlText), and v2 writes another layout, so the base has no threads there.
+ */
+export type BindingKind = 'v1' | 'v2';
+
+export interface RunOptions {
+  binding?: BindingKind;
+}
+
+/** What the fuzzer needs of an editor, whatever its binding. */
+type FuzzEditor = ArticleEditorV2;
+
+function openEditor(doc: Y.Doc, binding: BindingKind): FuzzEditor {
+  return binding === 'v1' ? openArticleEditor(doc) : openArticleEditorV2(doc);
+}
+
+/** The article's text as a fresh editor loading `doc` shows it (for v1, as the server reads it). */
+function docText(doc: Y.Doc, binding: BindingKind): string {
+  if (binding === 'v1') return articleText(doc);
+  const copy = new Y.Doc();
+  Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
+  const fresh = openArticleEditorV2(copy);
+  try {
+    return fresh.read(() => $getRoot().getTextContent());
+  } finally {
+    fresh.destroy();
+    copy.destroy();
+  }
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Schedules
@@ -165,9 +203,11 @@ function baseMarkdown(): string {
 }
 
 let baseCache: Uint8Array | null = null;
+let baseCacheV2: Uint8Array | null = null;
 
-/** The base article with two threads on it, as one update; fixed client ids so runs replay exactly. */
-export async function baseUpdate(): Promise<Uint8Array> {
+/** The base article for a binding: for v2, the same Lexical content written through a v2 editor (no threads). */
+export async function baseUpdate(binding: BindingKind = 'v1'): Promise<Uint8Array> {
+  if (binding === 'v2') return (baseCacheV2 ??= await baseUpdateV2());
   if (baseCache) return baseCache;
   const doc = new Y.Doc();
   doc.clientID = 1;
@@ -179,6 +219,27 @@ export async function baseUpdate(): Promise<Uint8Array> {
   baseCache = Y.encodeStateAsUpdate(doc);
   doc.destroy();
   return baseCache;
+}
+
+async function baseUpdateV2(): Promise<Uint8Array> {
+  const v1 = new Y.Doc();
+  Y.applyUpdate(v1, await baseUpdate('v1'));
+  const reader = openArticleEditor(v1);
+  const children = reader.editor.getEditorState().toJSON().root.children;
+  reader.destroy();
+  v1.destroy();
+  const doc = new Y.Doc();
+  doc.clientID = 1;
+  const writer = openArticleEditorV2(doc);
+  await writer.update(() => {
+    const root = $getRoot();
+    root.clear();
+    for (const child of children) root.append($parseSerializedNode(child));
+  });
+  writer.destroy();
+  const update = Y.encodeStateAsUpdate(doc);
+  doc.destroy();
+  return update;
 }
 
 function isTracked(ch: string): boolean {
@@ -193,11 +254,11 @@ const NETWORK = Symbol('network');
 
 class Network {
   readonly docs: Y.Doc[] = [];
-  readonly editors: ArticleEditor[] = [];
+  readonly editors: FuzzEditor[] = [];
   private readonly queues = new Map<string, Uint8Array[]>();
   private groups: number[] | null = null;
 
-  constructor(count: number, base: Uint8Array) {
+  constructor(count: number, base: Uint8Array, binding: BindingKind) {
     for (let i = 0; i < count; i++) {
       const doc = new Y.Doc();
       doc.clientID = 100 + i;
@@ -207,7 +268,7 @@ class Network {
         for (let j = 0; j < count; j++) if (j !== i) this.queue(i, j).push(update);
       });
       this.docs.push(doc);
-      this.editors.push(openArticleEditor(doc));
+      this.editors.push(openEditor(doc, binding));
     }
   }
 
@@ -312,7 +373,7 @@ class Letters {
   }
 }
 
-function stopsOf(editor: ArticleEditor): { stops: number[]; blocks: number[]; text: string } {
+function stopsOf(editor: FuzzEditor): { stops: number[]; blocks: number[]; text: string } {
   return editor.read(() => {
     const map = $caretMap();
     return { stops: [...map.stops.keys()].sort((a, b) => a - b), blocks: map.blockStarts, text: map.text };
@@ -320,7 +381,7 @@ function stopsOf(editor: ArticleEditor): { stops: number[]; blocks: number[]; te
 }
 
 /** Applies one edit through the editor; returns the letters it deliberately deleted. */
-async function applyOp(editor: ArticleEditor, op: Op, letters: Letters): Promise<string> {
+async function applyOp(editor: FuzzEditor, op: Op, letters: Letters): Promise<string> {
   const { stops, blocks, text } = stopsOf(editor);
   if (stops.length === 0) return '';
   const k = 'at' in op ? op.at % stops.length : 0;
@@ -420,7 +481,7 @@ function shown(node: Record<string, unknown>): unknown {
 }
 
 /** The editor's state as plain data (no node keys), for comparing two editors. */
-function editorJson(editor: ArticleEditor): string {
+function editorJson(editor: FuzzEditor): string {
   return JSON.stringify(shown(editor.editor.getEditorState().toJSON().root as unknown as Record<string, unknown>));
 }
 
@@ -441,10 +502,33 @@ function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
+/** The v2 article's Y tree as plain data: elements with their attributes, text runs with their attributes. */
+function treeOfV2(x: Y.XmlElement): unknown {
+  return {
+    name: x.nodeName,
+    attrs: sortKeys(x.getAttributes() as Record<string, unknown>),
+    children: x.toArray().map((child) =>
+      child instanceof Y.XmlText
+        ? (child.toDelta() as { insert: unknown; attributes?: Record<string, unknown> }[]).map((op) => ({
+            insert: op.insert,
+            attributes: sortKeys(op.attributes ?? {}),
+          }))
+        : child instanceof Y.XmlElement
+          ? treeOfV2(child)
+          : String(child),
+    ),
+  };
+}
+
+function treeJson(doc: Y.Doc, binding: BindingKind): string {
+  return JSON.stringify(binding === 'v1' ? treeOf(doc.get('root', Y.XmlText) as Y.XmlText) : treeOfV2(v2Root(doc)));
+}
+
 /** Runs a schedule and checks the invariants; never throws (a crash is a violation). */
-export async function runSchedule(schedule: Schedule): Promise<RunResult> {
-  const base = await baseUpdate();
-  const net = new Network(schedule.editors, base);
+export async function runSchedule(schedule: Schedule, options: RunOptions = {}): Promise<RunResult> {
+  const binding = options.binding ?? 'v1';
+  const base = await baseUpdate(binding);
+  const net = new Network(schedule.editors, base, binding);
   const letters = new Letters();
   const deleted = new Set<string>();
   const edits: EditRecord[] = [];
@@ -488,8 +572,8 @@ export async function runSchedule(schedule: Schedule): Promise<RunResult> {
       }
     }
     await net.deliverAll();
-    check(net, base, deleted, violations);
-    finalText = articleText(net.docs[0]!);
+    check(net, base, deleted, violations, binding);
+    finalText = docText(net.docs[0]!, binding);
   } catch (error) {
     violations.push({ invariant: 'crash', detail: String((error as Error).stack ?? error) });
   } finally {
@@ -498,9 +582,9 @@ export async function runSchedule(schedule: Schedule): Promise<RunResult> {
   return { violations, edits, finalText };
 }
 
-function check(net: Network, base: Uint8Array, deleted: Set<string>, out: Violation[]): void {
+function check(net: Network, base: Uint8Array, deleted: Set<string>, out: Violation[], binding: BindingKind): void {
   // converged
-  const trees = net.docs.map((d) => JSON.stringify(treeOf(d.get('root', Y.XmlText) as Y.XmlText)));
+  const trees = net.docs.map((d) => treeJson(d, binding));
   for (let i = 1; i < trees.length; i++) {
     if (trees[i] !== trees[0]) {
       out.push({ invariant: 'converged', detail: `replica ${i} differs from replica 0` });
@@ -511,7 +595,7 @@ function check(net: Network, base: Uint8Array, deleted: Set<string>, out: Violat
   for (let i = 0; i < net.size; i++) {
     const copy = new Y.Doc();
     Y.applyUpdate(copy, Y.encodeStateAsUpdate(net.docs[i]!));
-    const fresh = openArticleEditor(copy);
+    const fresh = openEditor(copy, binding);
     try {
       const live = editorJson(net.editors[i]!);
       const reloaded = editorJson(fresh);
@@ -535,13 +619,13 @@ function check(net: Network, base: Uint8Array, deleted: Set<string>, out: Violat
     }
   }
   // letters-kept, on replica 0 (the others equal it, or `converged` says otherwise)
-  const text = articleText(net.docs[0]!);
+  const text = docText(net.docs[0]!, binding);
   const counts = new Map<string, number>();
   for (const ch of text) if (isTracked(ch)) counts.set(ch, (counts.get(ch) ?? 0) + 1);
   const expected = new Set<string>();
   const baseDoc = new Y.Doc();
   Y.applyUpdate(baseDoc, base);
-  for (const ch of articleText(baseDoc)) if (isTracked(ch)) expected.add(ch);
+  for (const ch of docText(baseDoc, binding)) if (isTracked(ch)) expected.add(ch);
   // Letters typed: every typed code point up to the highest one seen or deleted was handed out in this run.
   let maxTyped = TYPED_FIRST - 1;
   for (const ch of [...counts.keys(), ...deleted]) maxTyped = Math.max(maxTyped, ch.codePointAt(0)!);
@@ -559,7 +643,11 @@ function check(net: Network, base: Uint8Array, deleted: Set<string>, out: Violat
       detail: `lost ${JSON.stringify(lost.join(''))}, doubled ${JSON.stringify(doubled.join(''))} in ${JSON.stringify(text)}`,
     });
   }
-  // anchors-honest
+  // anchors-honest (v1 only: see BindingKind)
+  if (binding !== 'v1') {
+    baseDoc.destroy();
+    return;
+  }
   const baseText = articleText(baseDoc);
   const baseThreads = readThreads(baseDoc);
   baseDoc.destroy();
@@ -669,7 +757,7 @@ function withoutSteps(schedule: Schedule, steps: Set<number>): Schedule {
   return { editors: schedule.editors, steps: schedule.steps.filter((_, i) => !steps.has(i)) };
 }
 
-export async function classify(schedule: Schedule, result: RunResult): Promise<Classified> {
+export async function classify(schedule: Schedule, result: RunResult, options: RunOptions = {}): Promise<Classified> {
   const causing = (classes: KnownClass[]): EditRecord[] =>
     result.edits.filter(
       (a) =>
@@ -690,7 +778,7 @@ export async function classify(schedule: Schedule, result: RunResult): Promise<C
       ablated = withoutSteps(ablated, removed);
     }
     if (ablated === schedule) continue;
-    const rerun = await runSchedule(ablated);
+    const rerun = await runSchedule(ablated, options);
     if (rerun.violations.length === 0) return { known: classes, violations: result.violations };
   }
   return { known: [], violations: result.violations };

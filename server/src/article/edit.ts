@@ -20,6 +20,9 @@ import {
 } from 'lexical';
 import type { ArticleEditor } from './headless.js';
 
+/** What the edits need of an article editor (any binding: the fuzzer drives collab v2 editors with them too). */
+export type EditableArticle = Pick<ArticleEditor, 'update' | 'read'>;
+
 export interface CaretPoint {
   key: string;
   offset: number;
@@ -95,7 +98,7 @@ export function $caretMap(): CaretMap {
 }
 
 /** Offsets where a caret can be put (sorted). */
-export function caretOffsets(article: ArticleEditor): number[] {
+export function caretOffsets(article: EditableArticle): number[] {
   return [...article.read(() => $caretMap()).stops.keys()].sort((a, b) => a - b);
 }
 
@@ -111,7 +114,7 @@ function $select(map: CaretMap, start: number, end: number) {
 }
 
 /** Runs an edit, naming it in any error Lexical throws (its own messages say nothing of the offsets). */
-async function edit(article: ArticleEditor, what: string, fn: () => void): Promise<void> {
+async function edit(article: EditableArticle, what: string, fn: () => void): Promise<void> {
   try {
     await article.update(fn);
   } catch (error) {
@@ -120,14 +123,14 @@ async function edit(article: ArticleEditor, what: string, fn: () => void): Promi
 }
 
 /** Types `text` at `offset`, as a user would (the new text takes the format of the text it joins). */
-export function insertTextAt(article: ArticleEditor, offset: number, text: string): Promise<void> {
+export function insertTextAt(article: EditableArticle, offset: number, text: string): Promise<void> {
   return edit(article, `insertTextAt(${offset}, ${JSON.stringify(text)})`, () =>
     $select($caretMap(), offset, offset).insertText(text),
   );
 }
 
 /** Inserts `text` at `offset` with each "\n" as a line break, as pasting plain text does. */
-export function insertRawTextAt(article: ArticleEditor, offset: number, text: string): Promise<void> {
+export function insertRawTextAt(article: EditableArticle, offset: number, text: string): Promise<void> {
   return edit(article, `insertRawTextAt(${offset}, ${JSON.stringify(text)})`, () =>
     $select($caretMap(), offset, offset).insertRawText(text),
   );
@@ -139,7 +142,7 @@ export function insertRawTextAt(article: ArticleEditor, offset: number, text: st
  * into the middle of a later block's first text node when more nodes follow it; so a range over blocks is removed in
  * two steps: the part inside the last block, then the rest (which then ends at that block's start).
  */
-export function deleteRange(article: ArticleEditor, start: number, end: number): Promise<void> {
+export function deleteRange(article: EditableArticle, start: number, end: number): Promise<void> {
   return edit(article, `deleteRange(${start}, ${end})`, () => {
     const map = $caretMap();
     const lastBlock = map.blockStarts.filter((b) => b <= end).pop() ?? 0;
@@ -154,7 +157,7 @@ export function deleteRange(article: ArticleEditor, start: number, end: number):
 
 /** Toggles a text format (bold, italic, …) on text[start, end). */
 export function formatRange(
-  article: ArticleEditor,
+  article: EditableArticle,
   start: number,
   end: number,
   format: TextFormatType = 'bold',
@@ -165,6 +168,6 @@ export function formatRange(
 }
 
 /** Splits the block at `offset`, as Enter does. */
-export function splitBlockAt(article: ArticleEditor, offset: number): Promise<void> {
+export function splitBlockAt(article: EditableArticle, offset: number): Promise<void> {
   return edit(article, `splitBlockAt(${offset})`, () => $select($caretMap(), offset, offset).insertParagraph());
 }
