@@ -5,47 +5,19 @@
  */
 import { afterEach, expect, test } from '@jest/globals';
 import * as Y from 'yjs';
-import { join } from 'node:path';
-import { openSqliteStorage } from '@marginalia/server/storage/sqlite.js';
-import { openPostgresStorage } from '@marginalia/server/storage/postgres.js';
-import type { Storage } from '@marginalia/server/storage/types.js';
 import { Projector } from '@marginalia/server/projector/projector.js';
 import { versionsConsumer } from '@marginalia/server/projector/versions.js';
 import { getVersion, insertVersion, listVersions } from '@marginalia/server/versions/store.js';
-import { POSTGRES_URL, describeIfService, dropSchema, postgresReachable, uniqueSchema } from '../support/services.js';
+import { describeIfService } from '../support/services.js';
+import { storageEngines } from '../support/engines.js';
 import { documentRecord } from '../support/records.js';
-import { tempDir } from '../support/server.js';
 
-const pgAvailable = await postgresReachable();
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-const engines: [string, boolean, () => Promise<Storage>][] = [
-  [
-    'SQLite',
-    true,
-    async () => {
-      const dir = tempDir();
-      cleanups.push(() => dir.remove());
-      const storage = await openSqliteStorage(join(dir.path, 'm.db'));
-      cleanups.push(() => storage.close());
-      return storage;
-    },
-  ],
-  [
-    'PostgreSQL',
-    pgAvailable,
-    async () => {
-      const schema = uniqueSchema('vcons');
-      cleanups.push(() => dropSchema(schema));
-      const storage = await openPostgresStorage({ connectionString: POSTGRES_URL, schema });
-      cleanups.push(() => storage.close());
-      return storage;
-    },
-  ],
-];
+const engines = await storageEngines('vcons', cleanups);
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
