@@ -154,7 +154,7 @@ const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((
 const engines: ('sqlite' | 'postgres')[] = PG ? ['sqlite', 'postgres'] : ['sqlite'];
 console.log(
   `search index lag under the hotroom load: ${WRITERS} writers × ${RATE}/s for ${SECONDS} s, ${RUNS} runs per engine, ` +
-    `projection delay ${DELAY ?? 'default (2000)'} ms`,
+    `projection delay ${DELAY ?? 'default (250)'} ms`,
 );
 for (const engine of engines) {
   const runs: Run[] = [];
