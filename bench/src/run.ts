@@ -335,6 +335,7 @@ async function main(): Promise<void> {
     };
     if (only.includes('fanout')) await profile('fanout', fanoutSpec(P.fanout.clients));
     if (only.includes('hotroom')) await profile('hotroom', hotroomSpec());
+    if (only.includes('durable')) await profile('durable', durableSpec());
   }
   d.load.end = loadavg();
   d.finished = new Date().toISOString();
