@@ -105,7 +105,13 @@ describe('mentions in the client', () => {
 
       const card = threadCard(page, 'northern region');
       await card.locator('.mention-chip', { hasText: '@Vera Viewer' }).waitFor();
-      const threads = (await api(server.url, ann.token).get(`/documents/${docId}/threads`)).body;
+      const threads = await waitFor(
+        async () => {
+          const all = (await api(server.url, ann.token).get(`/documents/${docId}/threads`)).body;
+          return all.length ? all : null;
+        },
+        { message: 'the thread stored on the server' },
+      );
       expect(threads[0].comments[0]).toEqual(
         expect.objectContaining({ body: 'Please check @vera thanks', mentions: [vera.id] }),
       );
@@ -204,12 +210,17 @@ describe('mentions in the client', () => {
         expect(await members()).toContainEqual(expect.objectContaining({ username, role: 'commenter' }));
         await box.press('Enter');
         await composer.waitFor({ state: 'detached' });
-        const threads = (await api(server.url, server.adminToken).get(`/documents/${docId}/threads`)).body as {
-          comments: { body: string; mentions: string[] }[];
-        }[];
-        expect(
-          threads.flatMap((t) => t.comments).find((c) => c.body === `Over to @${username} please check`)?.mentions,
-        ).toEqual([user.id]);
+        // The composer closes as the thread is made in the page; the server has it once the update has arrived.
+        const stored = await waitFor(
+          async () => {
+            const threads = (await api(server.url, server.adminToken).get(`/documents/${docId}/threads`)).body as {
+              comments: { body: string; mentions: string[] }[];
+            }[];
+            return threads.flatMap((t) => t.comments).find((c) => c.body === `Over to @${username} please check`);
+          },
+          { message: 'the comment stored on the server' },
+        );
+        expect(stored.mentions).toEqual([user.id]);
       }
       expect(owner.errors).toEqual([]);
       await owner.context.close();

@@ -150,9 +150,10 @@ describe('notification mail', () => {
     expect(mail!.from).toBe('notify@marginalia.test');
     expect(mail!.subject).toBe('Ann Archer mentioned you in “Test article”');
     const link = `https://marginalia.test/d/${docId}/t/${t.body.id}`;
-    expect(mail!.text).toContain(body);
+    // The comment as it shows: mentions by name.
+    expect(mail!.text).toContain('See <script>alert("x")</script> & @Vera Viewer @Otto Off');
     expect(mail!.text).toContain(link);
-    expect(mail!.html).toContain('See &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; @vera @otto');
+    expect(mail!.html).toContain('See &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; @Vera Viewer @Otto Off');
     expect(mail!.html).not.toContain('<script>');
     expect(mail!.html).toContain(`<a href="${link}">`);
   });

@@ -110,7 +110,8 @@ describe('notifications', () => {
       threadId: r.body.id,
       commentId: r.body.commentId,
       actor: { id: ann.id, name: 'Ann Archer' },
-      excerpt: '@vera @ann @olga what do you make of this?',
+      // Mentions as the comment shows them: the names of the people mentioned; an outsider's stays as typed.
+      excerpt: '@Vera Viewer @Ann Archer @olga what do you make of this?',
       createdAt: expect.any(Number),
       readAt: null,
     });
@@ -235,7 +236,7 @@ describe('notifications', () => {
     });
     await settled();
     expect((await inbox(cleo)).items.filter((i) => i.commentId === commentId)).toEqual([
-      expect.objectContaining({ kind: 'mention', actor: { id: bob.id, name: 'Bob Baker' }, excerpt: 'Ask @cleo' }),
+      expect.objectContaining({ kind: 'mention', actor: { id: bob.id, name: 'Bob Baker' }, excerpt: 'Ask @Cleo Cole' }),
     ]);
     expect((await inbox(ann)).items.filter((i) => i.commentId === commentId).map((i) => i.kind)).toEqual(['reply']);
   });

@@ -15,7 +15,7 @@
  */
 import * as Y from 'yjs';
 import { randomUUID } from 'node:crypto';
-import { readThreadCached, THREADS, type Comment, type Thread } from '@marginalia/shared';
+import { readThreadCached, THREADS, withMentionNames, type Comment, type Thread } from '@marginalia/shared';
 import type { Insertable, Kysely } from 'kysely';
 import type { Database } from '../storage/schema.js';
 import type { StoredDocuments } from './stored-documents.js';
@@ -95,7 +95,8 @@ export function notificationsConsumer(deps: NotificationsDeps): NotificationsCon
         if (s.change.actor) candidates.add(s.change.actor);
       }
       const readers = await readersAmong(deps.db, record, [...candidates]);
-      const names = await namesOf(deps.db, [...candidates]);
+      const people = await peopleOf(deps.db, [...candidates]);
+      const names = new Map([...people].map(([id, p]) => [id, p.name]));
       const editedIds = seen.filter((s) => s.change.kind === 'comment.edited').map((s) => s.change.commentId!);
       const toldOfMention = await mentionedBefore(deps.db, doc.id, editedIds);
 
@@ -125,7 +126,13 @@ export function notificationsConsumer(deps: NotificationsDeps): NotificationsCon
             read_at: null,
           });
         };
-        const body = excerptOf(comment?.body ?? '');
+        // Mentions as the comment shows them (`@Name`), not as typed.
+        const mentioned = new Map<string, string>();
+        for (const id of comment?.mentions ?? []) {
+          const p = people.get(id);
+          if (p) mentioned.set(p.username, p.name);
+        }
+        const body = excerptOf(withMentionNames(comment?.body ?? '', mentioned));
         switch (change.kind) {
           case 'thread.created':
           case 'comment.created':
@@ -210,10 +217,11 @@ async function readChanges(deps: NotificationsDeps, docId: string, structs: Batc
   });
 }
 
-async function namesOf(db: Kysely<Database>, ids: string[]): Promise<Map<string, string>> {
+/** Each user's display name and username, by id. */
+async function peopleOf(db: Kysely<Database>, ids: string[]): Promise<Map<string, { name: string; username: string }>> {
   if (ids.length === 0) return new Map();
-  const rows = await db.selectFrom('users').select(['id', 'name']).where('id', 'in', ids).execute();
-  return new Map(rows.map((r) => [r.id, r.name]));
+  const rows = await db.selectFrom('users').select(['id', 'name', 'username']).where('id', 'in', ids).execute();
+  return new Map(rows.map((r) => [r.id, { name: r.name, username: r.username }]));
 }
 
 /** For each comment, the users already told of it by a mention. */
