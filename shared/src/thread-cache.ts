@@ -47,7 +47,20 @@ function cacheOf(doc: Y.Doc): Cache {
       if (!(thread instanceof Y.Map)) continue; // the threads map itself: new keys hold new maps
       // The thread's record lists its comments: any change under it reads it again.
       made.threads.delete(thread);
-      made.liveComments.delete(thread);
+      // The live count follows comments appended or inserted (a new reply: the usual change), and is counted again
+      // after anything else under the thread (a comment marked deleted, a comment removed, a list replaced).
+      const count = made.liveComments.get(thread);
+      if (count !== undefined && path.length === 2 && path[0] === thread.get('comments')) {
+        const { added, deleted } = event.changes;
+        if (deleted.size === 0) {
+          let more = 0;
+          for (const item of added) {
+            const c: unknown = item.content instanceof Y.ContentType ? item.content.type : null;
+            if (c instanceof Y.Map && !c.get('deleted')) more++;
+          }
+          made.liveComments.set(thread, count + more);
+        } else made.liveComments.delete(thread);
+      } else made.liveComments.delete(thread);
       // Its own fields, unless the change is inside its comments.
       if (path.length === 1 || path.at(-2) !== thread.get('comments')) made.heads.delete(thread);
       for (const type of path) if (type instanceof Y.Map) made.comments.delete(type);

@@ -34,6 +34,8 @@ type Op =
   | { kind: 'replace-comments'; thread: number }
   | { kind: 'replace-thread'; thread: number }
   | { kind: 'tag'; thread: number }
+  | { kind: 'raw-insert'; thread: number; at: number }
+  | { kind: 'remove-comment'; thread: number; comment: number }
   | { kind: 'read' };
 
 const index = fc.nat({ max: 20 });
@@ -48,6 +50,8 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('replace-comments' as const), thread: index }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('replace-thread' as const), thread: index }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('tag' as const), thread: index }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('raw-insert' as const), thread: index, at: index }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('remove-comment' as const), thread: index, comment: index }) },
   { weight: 4, arbitrary: fc.constant({ kind: 'read' as const }) },
 );
 
@@ -103,6 +107,29 @@ function apply(doc: Y.Doc, o: Op): void {
     case 'tag': {
       const tags = thread?.get('tags');
       if (tags instanceof Y.Array) tags.push([`tag${ids++}`]);
+      return;
+    }
+    case 'raw-insert': {
+      // Several entries at once, anywhere in the list: two live comments, one already marked deleted, and junk.
+      const list = thread?.get('comments');
+      if (list instanceof Y.Array)
+        list.insert(o.at % (list.length + 1), [
+          new Y.Map<unknown>([
+            ['id', uuid()],
+            ['deleted', false],
+          ]),
+          new Y.Map<unknown>([['id', uuid()]]),
+          new Y.Map<unknown>([
+            ['id', uuid()],
+            ['deleted', true],
+          ]),
+          'junk',
+        ]);
+      return;
+    }
+    case 'remove-comment': {
+      const list = thread?.get('comments');
+      if (list instanceof Y.Array && list.length > 0) list.delete(o.comment % list.length, 1);
       return;
     }
     case 'read':
