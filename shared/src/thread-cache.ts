@@ -34,7 +34,8 @@ function cacheOf(doc: Y.Doc): Cache {
     liveComments: new WeakMap(),
   };
   const threads = threadsMap(doc);
-  threads.observeDeep((events) => {
+  threads.observeDeep((events, transaction) => {
+    let touched: ListChanges | null = null;
     for (const event of events) {
       // The changed type and every type above it, up to the thread (the type just below the threads map).
       const path: Y.AbstractType<unknown>[] = [];
@@ -47,19 +48,14 @@ function cacheOf(doc: Y.Doc): Cache {
       if (!(thread instanceof Y.Map)) continue; // the threads map itself: new keys hold new maps
       // The thread's record lists its comments: any change under it reads it again.
       made.threads.delete(thread);
-      // The live count follows comments appended or inserted (a new reply: the usual change), and is counted again
-      // after anything else under the thread (a comment marked deleted, a comment removed, a list replaced).
+      // The live count follows comments inserted into the list (a new reply: the usual change), and is counted
+      // again after anything else under the thread (a comment marked deleted, an entry removed, a list replaced).
       const count = made.liveComments.get(thread);
-      if (count !== undefined && path.length === 2 && path[0] === thread.get('comments')) {
-        const { added, deleted } = event.changes;
-        if (deleted.size === 0) {
-          let more = 0;
-          for (const item of added) {
-            const c: unknown = item.content instanceof Y.ContentType ? item.content.type : null;
-            if (c instanceof Y.Map && !c.get('deleted')) more++;
-          }
-          made.liveComments.set(thread, count + more);
-        } else made.liveComments.delete(thread);
+      const list = path[0]!;
+      if (count !== undefined && path.length === 2 && list === thread.get('comments')) {
+        touched ??= listChanges(transaction);
+        if (touched.removedFrom.has(list)) made.liveComments.delete(thread);
+        else made.liveComments.set(thread, count + (touched.liveAdded.get(list) ?? 0));
       } else made.liveComments.delete(thread);
       // Its own fields, unless the change is inside its comments.
       if (path.length === 1 || path.at(-2) !== thread.get('comments')) made.heads.delete(thread);
@@ -68,6 +64,40 @@ function cacheOf(doc: Y.Doc): Cache {
   });
   caches.set(doc, made);
   return made;
+}
+
+interface ListChanges {
+  /** Per list: how many live comment maps (not marked deleted) the transaction inserted into it. */
+  liveAdded: Map<Y.AbstractType<unknown>, number>;
+  /** The lists the transaction removed an entry from. */
+  removedFrom: Set<Y.AbstractType<unknown>>;
+}
+
+/**
+ * What a transaction inserted into and removed from lists, from the structs it created (its state vectors) and its
+ * delete set: as many steps as the transaction made, where a Yjs event's own `changes` walks the whole list.
+ */
+function listChanges(transaction: Y.Transaction): ListChanges {
+  const liveAdded = new Map<Y.AbstractType<unknown>, number>();
+  const removedFrom = new Set<Y.AbstractType<unknown>>();
+  const store = transaction.doc.store;
+  transaction.afterState.forEach((after, client) => {
+    const before = transaction.beforeState.get(client) ?? 0;
+    if (after <= before) return;
+    const structs = store.clients.get(client) ?? [];
+    for (let i = Y.findIndexSS(structs, before); i < structs.length; i++) {
+      const item = structs[i];
+      if (!(item instanceof Y.Item) || item.deleted || item.parentSub !== null) continue;
+      const c: unknown = item.content instanceof Y.ContentType ? item.content.type : null;
+      if (c instanceof Y.Map && !c.get('deleted') && item.parent instanceof Y.AbstractType)
+        liveAdded.set(item.parent, (liveAdded.get(item.parent) ?? 0) + 1);
+    }
+  });
+  Y.iterateDeletedStructs(transaction, transaction.deleteSet, (struct) => {
+    if (struct instanceof Y.Item && struct.parentSub === null && struct.parent instanceof Y.AbstractType)
+      removedFrom.add(struct.parent);
+  });
+  return { liveAdded, removedFrom };
 }
 
 /**
