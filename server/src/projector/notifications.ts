@@ -96,7 +96,6 @@ export function notificationsConsumer(deps: NotificationsDeps): NotificationsCon
       }
       const readers = await readersAmong(deps.db, record, [...candidates]);
       const people = await peopleOf(deps.db, [...candidates]);
-      const names = new Map([...people].map(([id, p]) => [id, p.name]));
       const editedIds = seen.filter((s) => s.change.kind === 'comment.edited').map((s) => s.change.commentId!);
       const toldOfMention = await mentionedBefore(deps.db, doc.id, editedIds);
 
@@ -105,7 +104,7 @@ export function notificationsConsumer(deps: NotificationsDeps): NotificationsCon
       for (const s of seen) {
         const { change, comment, thread } = s;
         const actorName =
-          (change.actor && names.get(change.actor)) ??
+          (change.actor && people.get(change.actor)?.name) ??
           (comment && change.actor === comment.authorId ? comment.authorName : null) ??
           'Someone';
         const told = new Set<string>();
@@ -153,7 +152,7 @@ export function notificationsConsumer(deps: NotificationsDeps): NotificationsCon
         }
       }
 
-      const deliveries = await webhookDeliveries(deps.db, doc, seen, names, at);
+      const deliveries = await webhookDeliveries(deps.db, doc, seen, people, at);
       const settings = deps.mail ? await mailSettings(deps.db, [...new Set(rows.map((r) => r.user_id))]) : new Map();
       const mails: Insertable<Database['email_outbox']>[] = rows.flatMap((r) => {
         const mode = settings.get(r.user_id);
@@ -218,7 +217,9 @@ async function readChanges(deps: NotificationsDeps, docId: string, structs: Batc
 }
 
 /** Each user's display name and username, by id. */
-async function peopleOf(db: Kysely<Database>, ids: string[]): Promise<Map<string, { name: string; username: string }>> {
+type People = Map<string, { name: string; username: string }>;
+
+async function peopleOf(db: Kysely<Database>, ids: string[]): Promise<People> {
   if (ids.length === 0) return new Map();
   const rows = await db.selectFrom('users').select(['id', 'name', 'username']).where('id', 'in', ids).execute();
   return new Map(rows.map((r) => [r.id, { name: r.name, username: r.username }]));
@@ -254,7 +255,7 @@ async function webhookDeliveries(
   db: Kysely<Database>,
   doc: { id: string; title: string },
   seen: Seen[],
-  names: Map<string, string>,
+  people: People,
   at: number,
 ): Promise<Insertable<Database['webhook_deliveries']>[]> {
   const hooks = await db.selectFrom('webhooks').select(['id', 'events']).where('doc_id', '=', doc.id).execute();
@@ -262,7 +263,7 @@ async function webhookDeliveries(
   const out: Insertable<Database['webhook_deliveries']>[] = [];
   for (const s of seen) {
     const event = s.change.kind as WebhookEvent;
-    const actorName = (s.change.actor && names.get(s.change.actor)) ?? s.comment?.authorName ?? null;
+    const actorName = (s.change.actor && people.get(s.change.actor)?.name) ?? s.comment?.authorName ?? null;
     for (const hook of hooks) {
       const events = typeof hook.events === 'string' ? (JSON.parse(hook.events) as string[]) : hook.events;
       if (!events.includes(event)) continue;
