@@ -175,7 +175,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
           if (!live) return null;
           // Read first: rows computed in slices hold at least the state this entry had reached.
           const through = live.seqs.through;
-          return { rows: await rows(live.doc), through };
+          return { groups: await rows(live.doc), through };
         },
       }),
       observed.consumer,

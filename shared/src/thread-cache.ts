@@ -20,6 +20,21 @@ interface Cache {
   comments: WeakMap<Y.Map<unknown>, Comment | null>;
   /** Thread map -> how many of its comment maps are not marked deleted (documentCounts' count). */
   liveComments: WeakMap<Y.Map<unknown>, number>;
+  /**
+   * Thread map -> where the last read of its comments list ended, kept while nothing but insertions into that list
+   * happened since: a thread with a new reply at its end is read as that reply, not as its whole list again.
+   */
+  tails: WeakMap<Y.Map<unknown>, Tail>;
+}
+
+interface Tail {
+  list: Y.Array<unknown>;
+  /** The comments read, in list order. */
+  comments: Comment[];
+  /** The list's last item when it was read (a live comment map: such an item is never merged with another). */
+  last: Y.Item;
+  /** The list's length then. */
+  length: number;
 }
 
 const caches = new WeakMap<Y.Doc, Cache>();
@@ -32,6 +47,7 @@ function cacheOf(doc: Y.Doc): Cache {
     heads: new WeakMap(),
     comments: new WeakMap(),
     liveComments: new WeakMap(),
+    tails: new WeakMap(),
   };
   const threads = threadsMap(doc);
   threads.observeDeep((events, transaction) => {
@@ -50,13 +66,20 @@ function cacheOf(doc: Y.Doc): Cache {
       made.threads.delete(thread);
       // The live count follows comments inserted into the list (a new reply: the usual change), and is counted
       // again after anything else under the thread (a comment marked deleted, an entry removed, a list replaced).
+      // So does the tail of the list's last read.
       const count = made.liveComments.get(thread);
       const list = path[0]!;
-      if (count !== undefined && path.length === 2 && list === thread.get('comments')) {
+      const inserted = path.length === 2 && list === thread.get('comments');
+      if (inserted && (count !== undefined || made.tails.has(thread))) {
         touched ??= listChanges(transaction);
-        if (touched.removedFrom.has(list)) made.liveComments.delete(thread);
-        else made.liveComments.set(thread, count + (touched.liveAdded.get(list) ?? 0));
-      } else made.liveComments.delete(thread);
+        if (touched.removedFrom.has(list)) {
+          made.liveComments.delete(thread);
+          made.tails.delete(thread);
+        } else if (count !== undefined) made.liveComments.set(thread, count + (touched.liveAdded.get(list) ?? 0));
+      } else if (!inserted) {
+        made.liveComments.delete(thread);
+        made.tails.delete(thread);
+      }
       // Its own fields, unless the change is inside its comments.
       if (path.length === 1 || path.at(-2) !== thread.get('comments')) made.heads.delete(thread);
       for (const type of path) if (type instanceof Y.Map) made.comments.delete(type);
@@ -123,11 +146,20 @@ function readFresh(map: Y.Map<unknown>, cache: Cache | null): Thread | null {
   }
   if (!head) return null;
   const list = map.get('comments');
-  const comments: Comment[] = [];
-  if (list instanceof Y.Array) {
-    for (const c of list.toArray()) {
-      if (!(c instanceof Y.Map)) continue;
-      const commentMap = c as Y.Map<unknown>;
+  if (!(list instanceof Y.Array)) return { ...head, comments: [] };
+  const tail = cache?.tails.get(map);
+  const known = tail?.list === list && !tail.last.deleted ? tail : null;
+  // The items after the last read's end, or all of them.
+  const comments = known ? [...known.comments] : [];
+  let last: Y.Item | null = known ? known.last : null;
+  let counted = known ? known.length : 0;
+  for (let item = known ? known.last.right : list._start; item; item = item.right) {
+    last = item;
+    if (item.deleted || !item.countable) continue;
+    counted += item.length;
+    for (const value of item.content.getContent()) {
+      if (!(value instanceof Y.Map)) continue;
+      const commentMap = value as Y.Map<unknown>;
       let comment = cache?.comments.get(commentMap);
       if (comment === undefined) {
         comment = readComment(commentMap);
@@ -135,6 +167,16 @@ function readFresh(map: Y.Map<unknown>, cache: Cache | null): Thread | null {
       }
       if (comment) comments.push(comment);
     }
+  }
+  // Entries inserted before the last read's end (concurrent inserts can land anywhere): read the whole list.
+  if (known && counted !== list.length) {
+    cache!.tails.delete(map);
+    return readFresh(map, cache);
+  }
+  if (cache) {
+    if (last && !last.deleted && last.content instanceof Y.ContentType)
+      cache.tails.set(map, { list, comments, last, length: list.length });
+    else cache.tails.delete(map);
   }
   return { ...head, comments };
 }

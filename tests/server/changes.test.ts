@@ -171,6 +171,23 @@ describe('changes of a batch', () => {
     expect(changesOf(h.batch(4), h.server)).toEqual([]);
   });
 
+  test('a reply removed from its list since, or whose list was replaced, is not reported; a reply beside it is', () => {
+    const h = history();
+    const t = h.write('ann', open('ann'));
+    const gone = h.write('bob', (d) => addComment(d, t.threadId, { authorId: 'bob', authorName: 'Bob', body: 'Gone' }));
+    const kept = h.write('cy', (d) => addComment(d, t.threadId, { authorId: 'cy', authorName: 'Cy', body: 'Kept' }));
+    // A hostile client removes the entry itself (the model marks comments deleted instead).
+    h.write('bob', (d) => {
+      const list = (d.getMap('threads').get(t.threadId) as Y.Map<unknown>).get('comments') as Y.Array<Y.Map<unknown>>;
+      list.delete(list.toArray().findIndex((c) => c.get('id') === gone));
+    });
+    expect(changesOf(h.batch(3, 4), h.server).map((c) => [c.kind, c.commentId])).toEqual([['comment.created', kept]]);
+    const u = h.write('ann', open('ann', 'Another'));
+    h.write('bob', (d) => addComment(d, u.threadId, { authorId: 'bob', authorName: 'Bob', body: 'Mine' }));
+    h.write('bob', (d) => (d.getMap('threads').get(u.threadId) as Y.Map<unknown>).set('comments', new Y.Array()));
+    expect(changesOf(h.batch(7), h.server)).toEqual([]);
+  });
+
   test('works on a document rebuilt from a compacted snapshot that folds the batch and what came after', () => {
     const h = history();
     const t = h.write('ann', open('ann'));

@@ -258,6 +258,62 @@ for (const [name, open, describeFor] of [
       expect(await storage.db.selectFrom('search_rows').selectAll().orderBy('id').execute()).toEqual(before);
     });
 
+    test('projected step by step from a loaded copy, the index equals what is stored after any change, repeated comment ids too (seeded)', async () => {
+      const storage = await open();
+      await newDocument(storage, 'd1');
+      const writer = await logWriter(storage, 'd1');
+      const seed = testSeed();
+      const random = seededRandom(seed);
+      const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+      // The writer's copy is the document's loaded copy: rows are computed from it, so unchanged threads and
+      // comments are the same records from one step to the next, and each step compares only what changed.
+      const projector = new Projector({
+        db: storage.db,
+        engine: storage.kind,
+        delayMs: 0,
+        batchSize: 1 + Math.floor(random() * 4),
+        consumers: [
+          searchConsumer({
+            log: storage.log,
+            fromLoaded: async (id, rows) => ({
+              groups: await rows(writer.doc),
+              through: await storage.log.lastSeq(id),
+            }),
+            reuseMs: 0,
+          }),
+        ],
+      });
+      cleanups.push(() => projector.close());
+      for (let step = 0; step < 80; step++) {
+        const threads = readThreads(writer.doc);
+        const t = threads.length ? pick(threads) : null;
+        // Edited and deleted: comments whose id is used once (the model finds a comment by its id).
+        const uses = new Map<string, number>();
+        for (const c of threads.flatMap((x) => x.comments)) uses.set(c.id, (uses.get(c.id) ?? 0) + 1);
+        const live = t?.comments.filter((c) => !c.deleted && uses.get(c.id) === 1) ?? [];
+        const op = random();
+        await writer.write((d) => {
+          if (!t || op < 0.2)
+            createThread(d, { exact: 'budget', createdBy: 'ann', authorName: 'Ann', body: `t${step}` });
+          else if (op < 0.45) addComment(d, t.id, { authorId: 'bob', authorName: 'Bob', body: `c${step}` });
+          else if (op < 0.55 && live.length) editComment(d, t.id, pick(live).id, `edited ${step}`);
+          else if (op < 0.62 && live.length > 1) deleteComment(d, t.id, pick(live.slice(1)).id);
+          else if (op < 0.7) setThreadStatus(d, t.id, t.status === 'open' ? 'resolved' : 'open', 'ann');
+          else if (op < 0.78) setThreadTags(d, t.id, t.tags.length ? [] : ['question']);
+          else if (op < 0.84) deleteThread(d, t.id);
+          else if (op < 0.92) {
+            // A malformed document: a comment id that is already used, in another thread or in the same one.
+            const other = pick(random() < 0.5 ? t.comments : threads.flatMap((x) => x.comments));
+            addComment(d, t.id, { id: other.id, authorId: 'eve', authorName: 'Eve', body: `again ${step}` });
+          } else d.get('root', Y.XmlText).insert(0, `Word${step} `);
+        });
+        if (random() < 0.5 || step === 79) {
+          await projector.projectNow('d1');
+          await expectIndexOfStoredDocument(storage, 'd1', { seed, step });
+        }
+      }
+    });
+
     test('a reindex between two projections leaves each comment indexed once, and the next projection commits', async () => {
       const storage = await open();
       await newDocument(storage, 'd1');

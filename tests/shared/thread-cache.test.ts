@@ -9,6 +9,7 @@ import * as Y from 'yjs';
 import {
   ModelError,
   addComment,
+  commentMap,
   createThread,
   deleteComment,
   editComment,
@@ -110,10 +111,12 @@ function apply(doc: Y.Doc, o: Op): void {
       return;
     }
     case 'raw-insert': {
-      // Several entries at once, anywhere in the list: two live comments, one already marked deleted, and junk.
+      // Several entries at once, anywhere in the list: a well-formed comment, two more live comment maps, one
+      // already marked deleted, and junk.
       const list = thread?.get('comments');
       if (list instanceof Y.Array)
         list.insert(o.at % (list.length + 1), [
+          commentMap({ id: uuid(), authorId: 'u3', authorName: 'Cy', body: `inserted ${ids}`, createdAt: 1 }),
           new Y.Map<unknown>([
             ['id', uuid()],
             ['deleted', false],

@@ -128,8 +128,17 @@ const keyItem = (map: Y.Map<unknown>, key: string): Y.Item | undefined => map._m
 const itemOf = (type: Y.Map<unknown>): Y.Item | null => type._item;
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
+/** The first comment map in a thread's list (its entries may include junk a hostile client wrote). */
+function firstMap(list: Y.Array<unknown>): Y.Map<unknown> | null {
+  for (let item = list._start; item; item = item.right) {
+    if (item.deleted || !item.countable) continue;
+    for (const value of item.content.getContent()) if (value instanceof Y.Map) return value as Y.Map<unknown>;
+  }
+  return null;
+}
+
 /**
- * What the batch did to the document's threads, in log order. `doc` is the document now, holding at least
+ * What the batch did to the document's threads, in log order (within one entry, in the order it wrote them). `doc` is the document now, holding at least
  * everything the batch wrote (see BatchStructs.coveredBy).
  */
 export function changesOf(batch: ProjectedBatch | BatchStructs, doc: Y.Doc): DocumentChange[] {
@@ -139,40 +148,38 @@ export function changesOf(batch: ProjectedBatch | BatchStructs, doc: Y.Doc): Doc
     changes.push({ kind, threadId, commentId, actor, seq: structs.seqOf(at) });
 
   const threads = doc.getMap<unknown>(THREADS);
-  const touched = structs.threadsTouched(doc, threads);
-  threads.forEach((thread, threadId) => {
-    const touchedComments = touched.get(threadId);
-    if (!touchedComments || !(thread instanceof Y.Map)) return;
+  // Only the threads and comments the batch wrote in: a busy thread's other comments are not looked at.
+  for (const [threadId, touchedComments] of structs.threadsTouched(doc, threads)) {
+    const thread = threads.get(threadId);
+    if (!(thread instanceof Y.Map)) continue;
     const threadItem = itemOf(thread);
     const comments = thread.get('comments');
-    const commentMaps = comments instanceof Y.Array ? comments.toArray().filter((c) => c instanceof Y.Map) : [];
     const threadIsNew = threadItem !== null && structs.has(threadItem.id);
+    // A new thread's first comment is the thread's creation.
+    const first = threadIsNew && comments instanceof Y.Array ? firstMap(comments) : null;
 
-    if (threadIsNew) {
-      const first = commentMaps[0] as Y.Map<unknown> | undefined;
+    if (threadIsNew)
       add('thread.created', threadId, str(first?.get('id')), str(thread.get('createdBy')), threadItem.id);
-    }
-    commentMaps.forEach((value, index) => {
-      if (!touchedComments.has(value)) return; // nothing in it was written in the batch
+    for (const value of touchedComments) {
       const comment = value as Y.Map<unknown>;
       const commentId = str(comment.get('id'));
       const item = itemOf(comment);
-      if (!commentId || !item) return;
+      // Still in this thread's list (not removed from it, the list not replaced).
+      if (!commentId || !item || item.deleted || item.parent !== comments) continue;
       const author = str(comment.get('authorId'));
       const deleted = comment.get('deleted') === true;
       const isNew = structs.has(item.id);
-      // A new thread's first comment is the thread's creation.
-      if (isNew && !(threadIsNew && index === 0)) add('comment.created', threadId, commentId, author, item.id);
+      if (isNew && comment !== first) add('comment.created', threadId, commentId, author, item.id);
       // A comment is created undeleted, so a flag that is true now and was written in the batch was set by it.
       const deletedItem = keyItem(comment, 'deleted');
       if (deleted && deletedItem && structs.has(deletedItem.id)) {
         add('comment.deleted', threadId, commentId, structs.writerOf(deletedItem.id) ?? author, deletedItem.id);
-        return;
+        continue;
       }
       const bodyItem = keyItem(comment, 'body');
       if (!isNew && !deleted && bodyItem && structs.has(bodyItem.id))
         add('comment.edited', threadId, commentId, structs.writerOf(bodyItem.id) ?? author, bodyItem.id);
-    });
+    }
 
     const statusItem = keyItem(thread, 'status');
     if (statusItem && structs.has(statusItem.id)) {
@@ -185,7 +192,7 @@ export function changesOf(batch: ProjectedBatch | BatchStructs, doc: Y.Doc): Doc
         add('thread.reopened', threadId, null, structs.writerOf(statusItem.id), statusItem.id);
       }
     }
-  });
+  }
   return changes.sort((a, b) => a.seq - b.seq);
 }
 

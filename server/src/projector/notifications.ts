@@ -202,18 +202,53 @@ async function readChanges(deps: NotificationsDeps, docId: string, structs: Batc
   const doc = await documentNow(structs, await deps.loadedDoc(docId), () => deps.stored.get(docId));
   const threads = doc.getMap<unknown>(THREADS);
   return changesOf(structs, doc).flatMap((change) => {
-    const map = threads.get(change.threadId);
-    const thread = map instanceof Y.Map ? readThreadCached(doc, map as Y.Map<unknown>) : null;
-    if (!thread) return [];
-    const index = change.commentId ? thread.comments.findIndex((c) => c.id === change.commentId) : -1;
+    const value = threads.get(change.threadId);
+    const map = value instanceof Y.Map ? (value as Y.Map<unknown>) : null;
+    const thread = map ? readThreadCached(doc, map) : null;
+    if (!map || !thread) return [];
+    const where = positionsOf(map, thread);
+    const index = change.commentId ? (where.index.get(change.commentId) ?? -1) : -1;
     const comment = index >= 0 ? thread.comments[index]! : null;
     const status = change.kind === 'thread.resolved' || change.kind === 'thread.reopened';
-    const earlier = status ? thread.comments : thread.comments.slice(0, Math.max(0, index));
-    const participants = [...new Set([thread.createdBy, ...earlier.map((c) => c.authorId)])];
+    const before = status ? thread.comments.length : Math.max(0, index);
+    const participants = [thread.createdBy];
+    for (const [author, first] of where.firstBy)
+      if (first < before && author !== thread.createdBy) participants.push(author);
     // A comment readers skip (malformed) is no news.
     if (change.commentId && !comment && change.kind !== 'thread.created') return [];
     return [{ change, thread, comment, participants }];
   });
+}
+
+/** Where in a thread record's comments each comment id is first found, and where each author first commented. */
+interface Positions {
+  comments: readonly Comment[];
+  index: Map<string, number>;
+  firstBy: Map<string, number>;
+}
+
+/**
+ * Per thread map, the positions in its last record read here: a record whose comments are the last one's plus
+ * new ones at the end (a busy thread's new replies) adds theirs instead of going through the whole thread again.
+ */
+const positions = new WeakMap<Y.Map<unknown>, Positions>();
+
+function positionsOf(map: Y.Map<unknown>, thread: Thread): Positions {
+  const known = positions.get(map);
+  if (known?.comments === thread.comments) return known;
+  let kept = 0;
+  if (known) while (kept < known.comments.length && thread.comments[kept] === known.comments[kept]) kept++;
+  const extended = known !== undefined && kept > 0 && kept === known.comments.length;
+  const index = extended ? known.index : new Map<string, number>();
+  const firstBy = extended ? known.firstBy : new Map<string, number>();
+  for (let i = extended ? kept : 0; i < thread.comments.length; i++) {
+    const c = thread.comments[i]!;
+    if (!index.has(c.id)) index.set(c.id, i);
+    if (!firstBy.has(c.authorId)) firstBy.set(c.authorId, i);
+  }
+  const made = { comments: thread.comments, index, firstBy };
+  positions.set(map, made);
+  return made;
 }
 
 /** Each user's display name and username, by id. */

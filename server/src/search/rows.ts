@@ -40,42 +40,86 @@ const EMPTY = {
   quote: null,
 } as const;
 
+/**
+ * A document's rows in groups: `title`, `article`, and `thread:<key>` for each thread (its key in the threads map).
+ * A group is the same array as at the last computation while nothing in it changed (a thread's record is read
+ * through readThreadCached), and within a changed thread its unchanged comments' rows are the same objects: writing
+ * the rows (writeSearchRowGroups) skips what is unchanged by identity, so a projection step costs what changed.
+ */
+export type SearchRowGroups = Map<string, readonly SearchRow[]>;
+
 export function documentSearchRows(doc: Y.Doc): SearchRow[] {
-  const rows: SearchRow[] = [];
-  for (const _ of rowSteps(doc, rows));
-  return rows;
+  const groups: SearchRowGroups = new Map();
+  for (const _ of rowSteps(doc, groups));
+  return flattenRows(groups);
 }
 
 /**
- * The same, computed in slices of at most `sliceMs` with the event loop let through between them: a busy
- * document's rows cost tens of milliseconds, and live delivery must not wait for them. The document may change
- * between slices: the rows then hold at least its state when the call began (a thread changed meanwhile is
- * marked and computed again next time).
+ * The groups' rows as one list, each key once: a malformed document may repeat a comment id (in another thread, or
+ * twice in one), and the index holds one row per key, the first in document order.
  */
-export async function documentSearchRowsInSlices(doc: Y.Doc, sliceMs = 5): Promise<SearchRow[]> {
+export function flattenRows(groups: SearchRowGroups): SearchRow[] {
+  const keys = new Set<string>();
   const rows: SearchRow[] = [];
-  let sliceStart = performance.now();
-  for (const _ of rowSteps(doc, rows)) {
-    if (performance.now() - sliceStart < sliceMs) continue;
-    await new Promise((resolve) => setImmediate(resolve));
-    sliceStart = performance.now();
+  for (const list of groups.values()) {
+    for (const row of list) {
+      if (keys.has(row.key)) continue;
+      keys.add(row.key);
+      rows.push(row);
+    }
   }
   return rows;
 }
 
-/** Pushes the document's rows onto `rows`, pausing (yield) after the article and after each thread. */
-function* rowSteps(doc: Y.Doc, rows: SearchRow[]): Generator<void> {
-  const meta = readMeta(doc);
-  if (meta?.title) rows.push(row({ ...EMPTY, key: 't', kind: 'title', body: meta.title, created_at: meta.createdAt }));
-  for (const r of articleRows(doc)) rows.push(r);
+/**
+ * The document's rows in groups, computed in slices of at most `sliceMs` with the event loop let through between
+ * them: a busy document's rows cost tens of milliseconds, and live delivery must not wait for them. The document may
+ * change between slices: the rows then hold at least its state when the call began (a thread changed meanwhile is
+ * marked and computed again next time).
+ */
+export async function documentSearchRowGroupsInSlices(doc: Y.Doc, sliceMs = 5): Promise<SearchRowGroups> {
+  const groups: SearchRowGroups = new Map();
+  let sliceStart = performance.now();
+  for (const _ of rowSteps(doc, groups)) {
+    if (performance.now() - sliceStart < sliceMs) continue;
+    await new Promise((resolve) => setImmediate(resolve));
+    sliceStart = performance.now();
+  }
+  return groups;
+}
+
+/** The same, as one list. */
+export async function documentSearchRowsInSlices(doc: Y.Doc, sliceMs = 5): Promise<SearchRow[]> {
+  return flattenRows(await documentSearchRowGroupsInSlices(doc, sliceMs));
+}
+
+/** Sets the document's groups in `groups`, pausing (yield) after the article and after each thread. */
+function* rowSteps(doc: Y.Doc, groups: SearchRowGroups): Generator<void> {
+  groups.set('title', titleRows(doc));
+  groups.set('article', articleRows(doc));
   yield;
   const threads = threadsMap(doc);
   for (const key of [...threads.keys()]) {
     const value = threads.get(key);
     if (value === undefined) continue; // deleted during a pause
-    for (const r of threadRows(doc, value)) rows.push(r);
+    groups.set(`thread:${key}`, threadRows(doc, value));
     yield;
   }
+}
+
+const NO_ROWS: readonly SearchRow[] = Object.freeze([]);
+
+/** The title's row, the same array while the title and creation time are. */
+const titleRowsOf = new WeakMap<Y.Doc, { title: string; createdAt: number; rows: readonly SearchRow[] }>();
+
+function titleRows(doc: Y.Doc): readonly SearchRow[] {
+  const meta = readMeta(doc);
+  if (!meta?.title) return NO_ROWS;
+  const known = titleRowsOf.get(doc);
+  if (known && known.title === meta.title && known.createdAt === meta.createdAt) return known.rows;
+  const rows = [row({ ...EMPTY, key: 't', kind: 'title', body: meta.title, created_at: meta.createdAt })];
+  titleRowsOf.set(doc, { title: meta.title, createdAt: meta.createdAt, rows });
+  return rows;
 }
 
 /**
@@ -116,18 +160,29 @@ function articleRows(doc: Y.Doc): SearchRow[] {
  */
 const rowsOfThread = new WeakMap<Thread, SearchRow[]>();
 const rowOfComment = new WeakMap<Comment, { context: string; row: SearchRow }>();
+/**
+ * Per thread map, its last record with its rows: a new reply at the end of a thread (the record's comments are the
+ * last record's plus new ones) is its rows plus the reply's, without looking up every comment's row again.
+ */
+const lastOfThread = new WeakMap<Y.Map<unknown>, { thread: Thread; context: string; rows: SearchRow[] }>();
 
 /** The search rows of one thread (none for a malformed one). */
-function threadRows(doc: Y.Doc, value: unknown): SearchRow[] {
-  const thread = value instanceof Y.Map ? readThreadCached(doc, value as Y.Map<unknown>) : null;
-  if (!thread) return [];
+function threadRows(doc: Y.Doc, value: unknown): readonly SearchRow[] {
+  const map = value instanceof Y.Map ? (value as Y.Map<unknown>) : null;
+  const thread = map ? readThreadCached(doc, map) : null;
+  if (!map || !thread) return NO_ROWS;
   const known = rowsOfThread.get(thread);
   if (known) return known;
   const tags = storedTags(thread.tags);
   // What a comment's row takes from its thread: a change to it changes every row of the thread.
   const context = JSON.stringify([thread.id, thread.status, tags, thread.quote.exact]);
-  const rows: SearchRow[] = [];
-  for (const c of thread.comments) {
+  const last = lastOfThread.get(map);
+  const before = last?.context === context ? last.thread.comments : [];
+  let kept = 0;
+  while (kept < before.length && thread.comments[kept] === before[kept]) kept++;
+  const extended = kept > 0 && kept === before.length;
+  const rows: SearchRow[] = extended ? [...last!.rows] : [];
+  for (const c of extended ? thread.comments.slice(kept) : thread.comments) {
     if (c.deleted) continue;
     const reused = rowOfComment.get(c);
     if (reused?.context === context) {
@@ -151,5 +206,6 @@ function threadRows(doc: Y.Doc, value: unknown): SearchRow[] {
     rows.push(made);
   }
   rowsOfThread.set(thread, rows);
+  lastOfThread.set(map, { thread, context, rows });
   return rows;
 }

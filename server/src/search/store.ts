@@ -8,7 +8,7 @@ import { sql, type Kysely, type RawBuilder, type SqlBool, type Transaction } fro
 import type { Database } from '../storage/schema.js';
 import type { EngineKind, Storage, DocumentLog } from '../storage/types.js';
 import { storedPieces } from '../storage/stored-state.js';
-import { documentSearchRows, readStoredTags, type SearchRow } from './rows.js';
+import { documentSearchRows, flattenRows, readStoredTags, type SearchRow, type SearchRowGroups } from './rows.js';
 import { fts5Query, highlightSpans, snippet, tsQuery, type QueryTerm, type Span } from './query.js';
 
 /** Rows per statement when inserting or deleting many. */
@@ -59,6 +59,99 @@ export async function writeSearchRows(
       .execute();
   }
   return want;
+}
+
+/**
+ * What a writer of a document's rows knows them to be after its write: the groups it wrote (SearchRowGroups) and
+ * each stored row by key, with its group. Kept only while every key is in one group once (a malformed document
+ * may repeat a comment id: then each write compares with every stored row).
+ */
+export interface WrittenRows {
+  groups: SearchRowGroups;
+  byKey: Map<string, { row: SearchRow; group: string }>;
+}
+
+/**
+ * Makes the document's stored rows equal `groups`, as writeSearchRows does. With `before` (what the previous write
+ * of this writer left, and the stored rows are still that in this transaction) only what changed since is
+ * compared: groups that are the same array are skipped, and within a changed group the rows it shares with its
+ * previous array by identity. `before` is consumed (changed in place); the result describes the rows as stored now,
+ * or is undefined when keys repeat.
+ */
+export async function writeSearchRowGroups(
+  trx: Transaction<Database>,
+  docId: string,
+  groups: SearchRowGroups,
+  before?: WrittenRows,
+): Promise<WrittenRows | undefined> {
+  const changes = before && changedRows(groups, before);
+  if (!before || !changes) {
+    const rows = flattenRows(groups);
+    await writeSearchRows(trx, docId, rows);
+    const byKey: WrittenRows['byKey'] = new Map();
+    let count = 0;
+    for (const [group, list] of groups) {
+      for (const row of list) byKey.set(row.key, { row, group });
+      count += list.length;
+    }
+    return byKey.size === count ? { groups, byKey } : undefined;
+  }
+  for (let i = 0; i < changes.gone.length; i += CHUNK) {
+    await trx
+      .deleteFrom('search_rows')
+      .where('doc_id', '=', docId)
+      .where('key', 'in', changes.gone.slice(i, i + CHUNK))
+      .execute();
+  }
+  for (const r of changes.rewritten) {
+    await trx.updateTable('search_rows').set(r).where('doc_id', '=', docId).where('key', '=', r.key).execute();
+  }
+  for (let i = 0; i < changes.added.length; i += CHUNK) {
+    await trx
+      .insertInto('search_rows')
+      .values(changes.added.slice(i, i + CHUNK).map((r) => ({ ...r, doc_id: docId })))
+      .execute();
+  }
+  for (const key of changes.gone) before.byKey.delete(key);
+  for (const [key, now] of changes.current) before.byKey.set(key, now);
+  before.groups = groups;
+  return before;
+}
+
+/** What writing `groups` over `before` changes; null when a key would be in two groups (or twice in one). */
+function changedRows(groups: SearchRowGroups, before: WrittenRows) {
+  const gone: string[] = [];
+  const rewritten: SearchRow[] = [];
+  const added: SearchRow[] = [];
+  /** Rows that are now the stored row of their key (rewritten, added, or equal by hash). */
+  const current = new Map<string, { row: SearchRow; group: string }>();
+  const compare = (group: string, was: readonly SearchRow[], now: readonly SearchRow[]): boolean => {
+    let same = 0;
+    while (same < was.length && same < now.length && was[same] === now[same]) same++;
+    const wasKeys = new Set<string>();
+    for (let i = same; i < was.length; i++) wasKeys.add(was[i]!.key);
+    const keys = new Set<string>();
+    for (let i = same; i < now.length; i++) {
+      const row = now[i]!;
+      if (keys.has(row.key) || current.has(row.key)) return false;
+      keys.add(row.key);
+      const stored = before.byKey.get(row.key);
+      // Stored for another group, or for this one among the rows it kept (then it is in the group twice).
+      if (stored && (stored.group !== group || !wasKeys.has(row.key))) return false;
+      if (stored?.row === row) continue;
+      current.set(row.key, { row, group });
+      if (!stored) added.push(row);
+      else if (stored.row.hash !== row.hash) rewritten.push(row);
+    }
+    for (const key of wasKeys) if (!keys.has(key)) gone.push(key);
+    return true;
+  };
+  for (const [group, now] of groups) {
+    const was = before.groups.get(group);
+    if (was !== now && !compare(group, was ?? [], now)) return null;
+  }
+  for (const [group, was] of before.groups) if (!groups.has(group) && !compare(group, was, [])) return null;
+  return { gone, rewritten, added, current };
 }
 
 /** How many times the document's rows were rebuilt outside the projector (see ProjectionCursorsTable). */
