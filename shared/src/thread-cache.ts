@@ -195,3 +195,14 @@ export function liveCommentCount(doc: Y.Doc, map: Y.Map<unknown>): number {
   cache?.liveComments.set(map, count);
   return count;
 }
+
+/**
+ * How many leading entries two lists share, by identity: a thread's record read through the cache after new replies
+ * shares its comments with the record before (so do values derived per comment and kept in step with them), and a
+ * reader of the new record can take over what it derived from the old one up to there.
+ */
+export function sharedPrefix<T>(before: readonly T[], now: readonly T[]): number {
+  let n = 0;
+  while (n < before.length && n < now.length && before[n] === now[n]) n++;
+  return n;
+}

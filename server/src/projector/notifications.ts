@@ -15,7 +15,14 @@
  */
 import * as Y from 'yjs';
 import { randomUUID } from 'node:crypto';
-import { readThreadCached, THREADS, withMentionNames, type Comment, type Thread } from '@marginalia/shared';
+import {
+  readThreadCached,
+  sharedPrefix,
+  THREADS,
+  withMentionNames,
+  type Comment,
+  type Thread,
+} from '@marginalia/shared';
 import type { Insertable, Kysely } from 'kysely';
 import type { Database } from '../storage/schema.js';
 import type { StoredDocuments } from './stored-documents.js';
@@ -236,8 +243,7 @@ const positions = new WeakMap<Y.Map<unknown>, Positions>();
 function positionsOf(map: Y.Map<unknown>, thread: Thread): Positions {
   const known = positions.get(map);
   if (known?.comments === thread.comments) return known;
-  let kept = 0;
-  if (known) while (kept < known.comments.length && thread.comments[kept] === known.comments[kept]) kept++;
+  const kept = known ? sharedPrefix(known.comments, thread.comments) : 0;
   const extended = known !== undefined && kept > 0 && kept === known.comments.length;
   const index = extended ? known.index : new Map<string, number>();
   const firstBy = extended ? known.firstBy : new Map<string, number>();

@@ -10,6 +10,7 @@ import {
   readMeta,
   readThreadCached,
   rootText,
+  sharedPrefix,
   threadsMap,
   type Comment,
   type Thread,
@@ -178,8 +179,7 @@ function threadRows(doc: Y.Doc, value: unknown): readonly SearchRow[] {
   const context = JSON.stringify([thread.id, thread.status, tags, thread.quote.exact]);
   const last = lastOfThread.get(map);
   const before = last?.context === context ? last.thread.comments : [];
-  let kept = 0;
-  while (kept < before.length && thread.comments[kept] === before[kept]) kept++;
+  const kept = sharedPrefix(before, thread.comments);
   const extended = kept > 0 && kept === before.length;
   const rows: SearchRow[] = extended ? [...last!.rows] : [];
   for (const c of extended ? thread.comments.slice(kept) : thread.comments) {

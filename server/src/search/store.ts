@@ -4,6 +4,7 @@
  * one engine-specific part is `MATCHES`, the full-text match and its score (the index itself: migrations.ts).
  */
 import * as Y from 'yjs';
+import { sharedPrefix } from '@marginalia/shared';
 import { sql, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
 import type { Database } from '../storage/schema.js';
 import type { EngineKind, Storage, DocumentLog } from '../storage/types.js';
@@ -126,8 +127,7 @@ function changedRows(groups: SearchRowGroups, before: WrittenRows) {
   /** Rows that are now the stored row of their key (rewritten, added, or equal by hash). */
   const current = new Map<string, { row: SearchRow; group: string }>();
   const compare = (group: string, was: readonly SearchRow[], now: readonly SearchRow[]): boolean => {
-    let same = 0;
-    while (same < was.length && same < now.length && was[same] === now[same]) same++;
+    const same = sharedPrefix(was, now);
     const wasKeys = new Set<string>();
     for (let i = same; i < was.length; i++) wasKeys.add(was[i]!.key);
     const keys = new Set<string>();
