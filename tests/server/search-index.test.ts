@@ -27,7 +27,7 @@ import type { Storage } from '@marginalia/server/storage/types.js';
 import { createDocument } from '@marginalia/server/documents.js';
 import { Projector } from '@marginalia/server/projector/projector.js';
 import { searchConsumer } from '@marginalia/server/projector/search.js';
-import { documentSearchRows, documentSearchRowsInSlices } from '@marginalia/server/search/rows.js';
+import { documentSearchRowGroupsInSlices, documentSearchRows, flattenRows } from '@marginalia/server/search/rows.js';
 import { parseQuery } from '@marginalia/server/search/query.js';
 import { reindexDocument, search, storedDocument } from '@marginalia/server/search/store.js';
 import { POSTGRES_URL, describeIfService, dropSchema, postgresReachable, uniqueSchema } from '../support/services.js';
@@ -142,7 +142,8 @@ describe('search rows of a changing document', () => {
       if (!local) Y.applyUpdate(doc, Y.encodeStateAsUpdate(remote, before));
       if (random() < 0.6 || step === 299) {
         // at once, or in slices with a pause after each step (as the projector computes them)
-        const rows = random() < 0.5 ? documentSearchRows(doc) : await documentSearchRowsInSlices(doc, 0);
+        const rows =
+          random() < 0.5 ? documentSearchRows(doc) : flattenRows(await documentSearchRowGroupsInSlices(doc, 0));
         expect({ seed, step, rows: byKey(rows) }).toEqual({ seed, step, rows: fresh() });
       }
     }
@@ -159,7 +160,7 @@ describe('search rows of a changing document', () => {
       (_, i) => createThread(doc, { start: 4, end: 13, createdBy: 'ann', authorName: 'Ann', body: `t${i}` }).threadId,
     );
     const before = byKey(documentSearchRows(doc)).map((r) => r.key);
-    const pending = documentSearchRowsInSlices(doc, 0);
+    const pending = documentSearchRowGroupsInSlices(doc, 0).then(flattenRows);
     // While the slices pause: a comment added to the last thread, the first thread deleted.
     addComment(doc, ids.at(-1)!, { authorId: 'bob', authorName: 'Bob', body: 'meanwhile' });
     deleteThread(doc, ids[0]!);
@@ -169,7 +170,7 @@ describe('search rows of a changing document', () => {
     expect(during.length).toBeGreaterThanOrEqual(before.length - 1);
     const copy = new Y.Doc();
     Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
-    expect(byKey(await documentSearchRowsInSlices(doc, 0))).toEqual(byKey(documentSearchRows(copy)));
+    expect(byKey(flattenRows(await documentSearchRowGroupsInSlices(doc, 0)))).toEqual(byKey(documentSearchRows(copy)));
     expect(documentSearchRows(copy).some((r) => r.body === 'meanwhile')).toBe(true);
     copy.destroy();
     doc.destroy();

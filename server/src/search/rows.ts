@@ -89,11 +89,6 @@ export async function documentSearchRowGroupsInSlices(doc: Y.Doc, sliceMs = 5): 
   return groups;
 }
 
-/** The same, as one list. */
-export async function documentSearchRowsInSlices(doc: Y.Doc, sliceMs = 5): Promise<SearchRow[]> {
-  return flattenRows(await documentSearchRowGroupsInSlices(doc, sliceMs));
-}
-
 /** Sets the document's groups in `groups`, pausing (yield) after the article and after each thread. */
 function* rowSteps(doc: Y.Doc, groups: SearchRowGroups): Generator<void> {
   groups.set('title', titleRows(doc));
