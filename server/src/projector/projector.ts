@@ -97,6 +97,9 @@ export interface ProjectorOptions {
   loadedThrough?: (docId: string) => Promise<number | null>;
 }
 
+/** Lets the event loop run what is waiting (I/O, timers) before going on. */
+const letThrough = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** How soon a document another instance was projecting is looked at again (at the least). */
 const ELSEWHERE_RETRY_MS = 100;
 
@@ -268,7 +271,14 @@ export class Projector {
       });
     }
     const batch: ProjectedBatch = { docId, after: cursor, entries: await this.withAuthors(docId, rows) };
-    const effects = await Promise.all(this.opts.consumers.map((c) => c.prepare(batch)));
+    // One consumer at a time, with the event loop let through before each and before the transaction: a step's
+    // parts are milliseconds each, and run back to back they would hold live delivery for their sum.
+    const effects: Effects[] = [];
+    for (const c of this.opts.consumers) {
+      await letThrough();
+      effects.push(await c.prepare(batch));
+    }
+    await letThrough();
     const last = rows.at(-1)!.seq;
     const outcome = await this.db.transaction().execute(async (trx) => {
       if (this.opts.engine === 'postgres') {
