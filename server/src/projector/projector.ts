@@ -13,8 +13,8 @@
  * One step for a document:
  * 1. reads the cursor and up to `batchSize` entries after it (outside any transaction), no further than the
  *    document's copy loaded here has applied when it holds some of them (`loadedThrough`);
- * 2. lets each consumer prepare (reads, CPU) outside the transaction: on SQLite a transaction holds the one
- *    connection, and with it every document's writes;
+ * 2. lets each consumer prepare (reads, CPU) outside the transaction, one at a time with the event loop let
+ *    through before each: on SQLite a transaction holds the one connection, and with it every document's writes;
  * 3. in one transaction: on PostgreSQL takes the document's advisory lock (`pg_try_advisory_xact_lock`; if another
  *    instance holds it, that instance is projecting the document and this one stops), checks the cursor is still
  *    where step 1 read it (else someone projected meanwhile: start over), runs every consumer's effects, advances
