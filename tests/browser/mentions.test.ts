@@ -211,14 +211,17 @@ describe('mentions in the client', () => {
         await box.press('Enter');
         await composer.waitFor({ state: 'detached' });
         // The composer closes as the thread is made in the page; the server has it once the update has arrived.
+        let bodies: string[] = [];
         const stored = await waitFor(
           async () => {
             const threads = (await api(server.url, server.adminToken).get(`/documents/${docId}/threads`)).body as {
               comments: { body: string; mentions: string[] }[];
             }[];
-            return threads.flatMap((t) => t.comments).find((c) => c.body === `Over to @${username} please check`);
+            const comments = threads.flatMap((t) => t.comments);
+            bodies = comments.map((c) => c.body);
+            return comments.find((c) => c.body === `Over to @${username} please check`);
           },
-          { message: 'the comment stored on the server' },
+          { message: () => `the comment stored on the server (it has: ${JSON.stringify(bodies)})` },
         );
         expect(stored.mentions).toEqual([user.id]);
       }

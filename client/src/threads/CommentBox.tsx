@@ -6,7 +6,7 @@
  * once (announced): a guest (guests have no inbox), someone who cannot see the document (an owner may share it
  * with them from there), or a name nobody has.
  */
-import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { useEffect, useId, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import type { Person } from '../app/api';
 import type { Presence } from '../collab/presence';
 import { newStore, useStoreState } from '../app/store';
@@ -79,6 +79,8 @@ export function CommentBox({
   const [focused, setFocused] = useState(autoFocus);
   const id = useId();
   const ref = useRef<HTMLTextAreaElement>(null);
+  /** Where the caret goes once the box shows the text a chosen mention made (see the layout effect below). */
+  const caretAfterRender = useRef<number | null>(null);
   const expanded = !compact || focused || body.length > 0;
   const [query, setQuery] = useState<{ start: number; end: number; query: string } | null>(null);
   const [index, setIndex] = useState(0);
@@ -119,12 +121,19 @@ export function CommentBox({
     const next = body.slice(0, suggest.start) + inserted + body.slice(suggest.end);
     setBody(next);
     setQuery(null);
-    const caret = suggest.start + inserted.length;
-    requestAnimationFrame(() => {
-      ref.current?.focus();
-      ref.current?.setSelectionRange(caret, caret);
-    });
+    caretAfterRender.current = suggest.start + inserted.length;
   }
+
+  // The caret after a chosen mention, placed as soon as the new text is in the box: before the next key is handled
+  // (React renders a keydown's update before the next event), so what is typed right after choosing follows it.
+  // (Placed in an animation frame instead, a key typed before that frame was left behind the caret.)
+  useLayoutEffect(() => {
+    const caret = caretAfterRender.current;
+    if (caret === null) return;
+    caretAfterRender.current = null;
+    ref.current?.focus({ preventScroll: true });
+    ref.current?.setSelectionRange(caret, caret);
+  });
 
   // Focus without scrolling: the box is placed beside its passage, and the browser's own scroll-into-view on
   // focus would throw the page elsewhere while the margin is still being laid out.
