@@ -335,6 +335,42 @@ describe('webhooks without MARGINALIA_WEBHOOK_ALLOW_PRIVATE', () => {
   });
 });
 
+describe('a hook made while earlier changes wait to be projected', () => {
+  let server: TestServer;
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  test('is sent only the events of changes stored after it was made', async () => {
+    // Projection a second after each stored change: the first thread is projected after the hook exists.
+    server = await startServer({
+      env: {
+        MARGINALIA_PROJECTION_DELAY_MS: '1000',
+        MARGINALIA_WEBHOOK_ALLOW_PRIVATE: '1',
+        MARGINALIA_OUTBOX_POLL_MS: '50',
+      },
+    });
+    const docId = await createDocument(server.url, server.adminToken, ARTICLE);
+    const owner = api(server.url, server.adminToken);
+    const rx = await receiver();
+    try {
+      const before = await owner.post(`/documents/${docId}/threads`, { exact: 'lacked', body: 'before the hook' });
+      const hook = await owner.post(`/documents/${docId}/webhooks`, { url: rx.url, events: ['thread.created'] });
+      expect(hook.status).toBe(201);
+      const after = await owner.post(`/documents/${docId}/threads`, { exact: 'detail', body: 'after the hook' });
+      await waitFor(() => rx.received.length >= 1, { message: 'the delivery of the thread made after the hook' });
+      // One projection covered both threads, and its deliveries were queued together: this is all of them.
+      const queued = (await owner.get(`/documents/${docId}/webhooks/${hook.body.id}/deliveries`)).body as unknown[];
+      expect(queued).toHaveLength(1);
+      const threads = rx.received.map((r) => (r.json as { data: { threadId: string } }).data.threadId);
+      expect(threads).toEqual([after.body.id]);
+      expect(before.body.id).not.toEqual(after.body.id);
+    } finally {
+      await rx.close();
+    }
+  });
+});
+
 describeIfService('postgresql', await postgresReachable())('webhook senders on two instances (PostgreSQL)', () => {
   const schema = uniqueSchema('hooks');
   afterAll(async () => {
@@ -352,7 +388,7 @@ describeIfService('postgresql', await postgresReachable())('webhook senders on t
         initialUpdate: Y.encodeStateAsUpdate(new Y.Doc()),
         members: [],
       });
-      const hook = await createWebhook(storage.db, 'd1', 'u', rx.url, ['comment.created']);
+      const hook = await createWebhook(storage.db, 'd1', 'u', rx.url, ['comment.created'], 0);
       const now = Date.now();
       const ids = Array.from({ length: 60 }, (_, i) => `msg_${i}`);
       await storage.db

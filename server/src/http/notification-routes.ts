@@ -345,7 +345,8 @@ export function notificationRoutes(ctx: AppContext, services: NotifyServices): R
         if (e instanceof WebhookTargetError) throw new HttpError(422, e.message);
         throw e;
       }
-      const hook = await createWebhook(db, record.id, principal.id, body.url, [...new Set(body.events)]);
+      const afterSeq = await ctx.storage.log.lastSeq(record.id);
+      const hook = await createWebhook(db, record.id, principal.id, body.url, [...new Set(body.events)], afterSeq);
       await ctx.storage.audit({
         docId: record.id,
         actorId: principal.id,

@@ -323,6 +323,8 @@ export async function createWebhook(
   createdBy: string,
   url: string,
   events: string[],
+  /** The document's last log entry now: the hook is sent the events of entries stored after it. */
+  afterSeq: number,
 ): Promise<WebhookView & { secret: string }> {
   const hook = { id: randomUUID(), url, events, secret: newSecret(), createdAt: Date.now() };
   await db
@@ -335,6 +337,7 @@ export async function createWebhook(
       secret: hook.secret,
       created_by: createdBy,
       created_at: hook.createdAt,
+      after_seq: afterSeq,
     })
     .execute();
   return hook;

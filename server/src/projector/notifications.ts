@@ -299,13 +299,19 @@ async function webhookDeliveries(
   people: People,
   at: number,
 ): Promise<Insertable<Database['webhook_deliveries']>[]> {
-  const hooks = await db.selectFrom('webhooks').select(['id', 'events']).where('doc_id', '=', doc.id).execute();
+  const hooks = await db
+    .selectFrom('webhooks')
+    .select(['id', 'events', 'after_seq'])
+    .where('doc_id', '=', doc.id)
+    .execute();
   if (hooks.length === 0) return [];
   const out: Insertable<Database['webhook_deliveries']>[] = [];
   for (const s of seen) {
     const event = s.change.kind as WebhookEvent;
     const actorName = (s.change.actor && people.get(s.change.actor)?.name) ?? s.comment?.authorName ?? null;
     for (const hook of hooks) {
+      // A hook is sent what was stored after it was made, also when a projection was under way then.
+      if (hook.after_seq !== null && s.change.seq <= Number(hook.after_seq)) continue;
       const events = typeof hook.events === 'string' ? (JSON.parse(hook.events) as string[]) : hook.events;
       if (!events.includes(event)) continue;
       const id = `msg_${randomUUID()}`;

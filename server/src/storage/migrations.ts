@@ -475,6 +475,13 @@ function migrations(engine: EngineKind): Migrations {
         await db.schema.alterTable('versions').addColumn('read_threads', 'text').execute();
       },
     },
+    '0010_webhook_after_seq': {
+      async up(db: Kysely<unknown>) {
+        // The document's last log entry when the hook was made: it is sent the events of later entries only (a
+        // projection under way when it was made does not send it what was stored before). Null for older hooks.
+        await db.schema.alterTable('webhooks').addColumn('after_seq', t.integer).execute();
+      },
+    },
   };
 }
 

@@ -162,6 +162,8 @@ export interface WebhooksTable {
   secret: string;
   created_by: string;
   created_at: number;
+  /** The document's last log entry when the hook was made: it is sent events of later entries only (null: older). */
+  after_seq: number | null;
 }
 
 /** The webhook outbox: one row per event and hook, written in the projection transaction (notify/webhooks.ts). */
