@@ -234,6 +234,7 @@ describeIfService('postgresql', pgAvailable)('PostgreSQL: one migration set', ()
         '0007_search_speed',
         '0008_search_epoch',
         '0009_version_read_copy',
+        '0010_webhook_after_seq',
       ]);
     } finally {
       await client.end();
