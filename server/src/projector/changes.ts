@@ -138,8 +138,8 @@ function firstMap(list: Y.Array<unknown>): Y.Map<unknown> | null {
 }
 
 /**
- * What the batch did to the document's threads, in log order (within one entry, in the order it wrote them). `doc` is the document now, holding at least
- * everything the batch wrote (see BatchStructs.coveredBy).
+ * What the batch did to the document's threads, in log order (within one entry, in the order it wrote them).
+ * `doc` is the document now, holding at least everything the batch wrote (see BatchStructs.coveredBy).
  */
 export function changesOf(batch: ProjectedBatch | BatchStructs, doc: Y.Doc): DocumentChange[] {
   const structs = batch instanceof BatchStructs ? batch : new BatchStructs(batch);
