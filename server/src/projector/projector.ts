@@ -13,8 +13,9 @@
  * One step for a document:
  * 1. reads the cursor and up to `batchSize` entries after it (outside any transaction), no further than the
  *    document's copy loaded here has applied when it holds some of them (`loadedThrough`);
- * 2. lets each consumer prepare (reads, CPU) outside the transaction, one at a time with the event loop let
- *    through before each: on SQLite a transaction holds the one connection, and with it every document's writes;
+ * 2. lets each consumer prepare (reads, CPU) outside the transaction, one at a time, with the event loop let
+ *    through before the heavy ones: on SQLite a transaction holds the one connection, and with it every document's
+ *    writes;
  * 3. in one transaction: on PostgreSQL takes the document's advisory lock (`pg_try_advisory_xact_lock`; if another
  *    instance holds it, that instance is projecting the document and this one stops), checks the cursor is still
  *    where step 1 read it (else someone projected meanwhile: start over), runs every consumer's effects, advances
@@ -74,6 +75,13 @@ export interface ProjectionConsumer {
    * where a consumer tells the world outside the database (live streams, senders).
    */
   committed?(batch: ProjectedBatch): void;
+  /**
+   * Its preparation costs milliseconds of CPU (the search rows): the event loop is let through before it. The others
+   * prepare in the step's first slice, so that what they read of the document's settings (who follows it, its
+   * webhooks) is read as close to the batch's storing as the projection delay allows: with no delay, before any
+   * request that came after the change is served.
+   */
+  readonly heavy?: boolean;
 }
 
 export interface ProjectorOptions {
@@ -271,11 +279,11 @@ export class Projector {
       });
     }
     const batch: ProjectedBatch = { docId, after: cursor, entries: await this.withAuthors(docId, rows) };
-    // One consumer at a time, with the event loop let through before each and before the transaction: a step's
-    // parts are milliseconds each, and run back to back they would hold live delivery for their sum.
+    // One consumer at a time, with the event loop let through before the heavy ones and before the transaction: a
+    // step's parts are milliseconds each, and run back to back they would hold live delivery for their sum.
     const effects: Effects[] = [];
     for (const c of this.opts.consumers) {
-      await letThrough();
+      if (c.heavy) await letThrough();
       effects.push(await c.prepare(batch));
     }
     await letThrough();

@@ -71,6 +71,7 @@ export function searchConsumer(deps: {
   };
   return {
     name: 'search',
+    heavy: true,
     async prepare(batch) {
       const last = batch.entries.at(-1)?.seq ?? batch.after;
       const groups = await rowsOf(batch.docId, last);
