@@ -69,17 +69,15 @@ function cacheOf(doc: Y.Doc): Cache {
       // So does the tail of the list's last read.
       const count = made.liveComments.get(thread);
       const list = path[0]!;
-      const inserted = path.length === 2 && list === thread.get('comments');
-      if (inserted && (count !== undefined || made.tails.has(thread))) {
+      let onlyInserted = false;
+      if (path.length === 2 && list === thread.get('comments') && (count !== undefined || made.tails.has(thread))) {
         touched ??= listChanges(transaction);
-        if (touched.removedFrom.has(list)) {
-          made.liveComments.delete(thread);
-          made.tails.delete(thread);
-        } else if (count !== undefined) made.liveComments.set(thread, count + (touched.liveAdded.get(list) ?? 0));
-      } else if (!inserted) {
+        onlyInserted = !touched.removedFrom.has(list);
+      }
+      if (!onlyInserted) {
         made.liveComments.delete(thread);
         made.tails.delete(thread);
-      }
+      } else if (count !== undefined) made.liveComments.set(thread, count + (touched!.liveAdded.get(list) ?? 0));
       // Its own fields, unless the change is inside its comments.
       if (path.length === 1 || path.at(-2) !== thread.get('comments')) made.heads.delete(thread);
       for (const type of path) if (type instanceof Y.Map) made.comments.delete(type);

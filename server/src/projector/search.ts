@@ -17,7 +17,7 @@
  */
 import type * as Y from 'yjs';
 import { documentSearchRowGroupsInSlices, type SearchRowGroups } from '../search/rows.js';
-import { searchEpoch, storedDocument, writeSearchRowGroups, type WrittenRows } from '../search/store.js';
+import { searchEpoch, storedSearchRows, writeSearchRowGroups, type WrittenRows } from '../search/store.js';
 import type { DocumentLog } from '../storage/types.js';
 import type { ProjectedBatch, ProjectionConsumer } from './projector.js';
 import type { StoredDocuments } from './stored-documents.js';
@@ -45,17 +45,9 @@ export function searchConsumer(deps: {
   const committedRows = new Map<string, { cursor: number; epoch: number; rows: WrittenRows; at: number }>();
   const pending = new WeakMap<ProjectedBatch, { cursor: number; epoch: number; rows: WrittenRows | undefined }>();
   const fromStorage = async (docId: string): Promise<Computed | null> => {
-    if (deps.stored) {
-      const { doc, through } = await deps.stored.read(docId);
-      return { groups: await documentSearchRowGroupsInSlices(doc), through };
-    }
-    const stored = await storedDocument(deps.log, docId);
-    if (!stored) return null;
-    try {
-      return { groups: await documentSearchRowGroupsInSlices(stored.doc), through: stored.through };
-    } finally {
-      stored.doc.destroy();
-    }
+    if (!deps.stored) return storedSearchRows(deps.log, docId);
+    const { doc, through } = await deps.stored.read(docId);
+    return { groups: await documentSearchRowGroupsInSlices(doc), through };
   };
   const rowsOf = async (docId: string, seq: number): Promise<SearchRowGroups> => {
     const now = Date.now();

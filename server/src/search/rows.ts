@@ -149,30 +149,25 @@ function articleRows(doc: Y.Doc): SearchRow[] {
 }
 
 /**
- * The rows last computed for a thread record and for a comment record. A busy document is projected several times
- * a second: with its records read through readThreadCached, an unchanged thread is the same record (its rows are
- * reused whole) and a thread with one new reply is a new record whose unchanged comments are the same records, so
- * only that reply's row is computed and hashed.
- */
-const rowsOfThread = new WeakMap<Thread, SearchRow[]>();
-const rowOfComment = new WeakMap<Comment, { context: string; row: SearchRow }>();
-/**
- * Per thread map, its last record with its rows: a new reply at the end of a thread (the record's comments are the
- * last record's plus new ones) is its rows plus the reply's, without looking up every comment's row again.
+ * Per thread map, its last record with its rows, and per comment record its last row. A busy document is projected
+ * several times a second: with its records read through readThreadCached, an unchanged thread is the same record
+ * (its rows are reused whole), a thread with new replies at its end is the last record's comments plus those (its
+ * rows are the last rows plus the replies'), and in any other changed thread the unchanged comments are the same
+ * records, so only what changed is computed and hashed.
  */
 const lastOfThread = new WeakMap<Y.Map<unknown>, { thread: Thread; context: string; rows: SearchRow[] }>();
+const rowOfComment = new WeakMap<Comment, { context: string; row: SearchRow }>();
 
 /** The search rows of one thread (none for a malformed one). */
 function threadRows(doc: Y.Doc, value: unknown): readonly SearchRow[] {
   const map = value instanceof Y.Map ? (value as Y.Map<unknown>) : null;
   const thread = map ? readThreadCached(doc, map) : null;
   if (!map || !thread) return NO_ROWS;
-  const known = rowsOfThread.get(thread);
-  if (known) return known;
+  const last = lastOfThread.get(map);
+  if (last?.thread === thread) return last.rows;
   const tags = storedTags(thread.tags);
   // What a comment's row takes from its thread: a change to it changes every row of the thread.
   const context = JSON.stringify([thread.id, thread.status, tags, thread.quote.exact]);
-  const last = lastOfThread.get(map);
   const before = last?.context === context ? last.thread.comments : [];
   const kept = sharedPrefix(before, thread.comments);
   const extended = kept > 0 && kept === before.length;
@@ -200,7 +195,6 @@ function threadRows(doc: Y.Doc, value: unknown): readonly SearchRow[] {
     rowOfComment.set(c, { context, row: made });
     rows.push(made);
   }
-  rowsOfThread.set(thread, rows);
   lastOfThread.set(map, { thread, context, rows });
   return rows;
 }

@@ -9,57 +9,60 @@ import { sql, type Kysely, type RawBuilder, type SqlBool, type Transaction } fro
 import type { Database } from '../storage/schema.js';
 import type { EngineKind, Storage, DocumentLog } from '../storage/types.js';
 import { storedPieces } from '../storage/stored-state.js';
-import { documentSearchRows, flattenRows, readStoredTags, type SearchRow, type SearchRowGroups } from './rows.js';
+import {
+  documentSearchRowGroupsInSlices,
+  flattenRows,
+  readStoredTags,
+  type SearchRow,
+  type SearchRowGroups,
+} from './rows.js';
 import { fts5Query, highlightSpans, snippet, tsQuery, type QueryTerm, type Span } from './query.js';
 
 /** Rows per statement when inserting or deleting many. */
 const CHUNK = 200;
 
-/** Each stored row's key and content hash. */
-export type RowHashes = Map<string, string>;
-
 /**
- * Makes the document's stored rows equal `rows`: deletes rows no longer there, rewrites those whose hash
- * differs, inserts new ones. `stored`: what the caller knows the stored rows to be in this transaction (the search
- * consumer's record of what it committed); without it they are read here, in the same transaction, so running it
- * twice, or after a crash, leaves the same rows. Returns the rows' keys and hashes as stored now.
+ * Makes the document's stored rows equal `rows` (each key once): deletes rows no longer there, rewrites those whose
+ * hash differs, inserts new ones. The stored rows are read in the same transaction, so running it twice, or after a
+ * crash, leaves the same rows.
  */
-export async function writeSearchRows(
+export async function writeSearchRows(trx: Transaction<Database>, docId: string, rows: SearchRow[]): Promise<void> {
+  const have = new Map(
+    (await trx.selectFrom('search_rows').select(['key', 'hash']).where('doc_id', '=', docId).execute()).map((r) => [
+      r.key,
+      r.hash,
+    ]),
+  );
+  const want = new Set(rows.map((r) => r.key));
+  await writeRowChanges(trx, docId, {
+    gone: [...have.keys()].filter((key) => !want.has(key)),
+    rewritten: rows.filter((r) => have.has(r.key) && have.get(r.key) !== r.hash),
+    added: rows.filter((r) => !have.has(r.key)),
+  });
+}
+
+/** Deletes, rewrites and inserts the document's rows as listed (the two writers above and below compute the lists). */
+async function writeRowChanges(
   trx: Transaction<Database>,
   docId: string,
-  rows: SearchRow[],
-  stored?: RowHashes,
-): Promise<RowHashes> {
-  const have =
-    stored ??
-    new Map(
-      (await trx.selectFrom('search_rows').select(['key', 'hash']).where('doc_id', '=', docId).execute()).map((r) => [
-        r.key,
-        r.hash,
-      ]),
-    );
-  const want: RowHashes = new Map(rows.map((r) => [r.key, r.hash]));
-  const gone = [...have.keys()].filter((key) => !want.has(key));
-  for (let i = 0; i < gone.length; i += CHUNK) {
+  changes: { gone: string[]; rewritten: SearchRow[]; added: SearchRow[] },
+): Promise<void> {
+  for (let i = 0; i < changes.gone.length; i += CHUNK) {
     await trx
       .deleteFrom('search_rows')
       .where('doc_id', '=', docId)
-      .where('key', 'in', gone.slice(i, i + CHUNK))
+      .where('key', 'in', changes.gone.slice(i, i + CHUNK))
       .execute();
   }
-  for (const r of rows) {
-    const hash = have.get(r.key);
-    if (hash === undefined || hash === r.hash) continue;
+  for (const r of changes.rewritten) {
     await trx.updateTable('search_rows').set(r).where('doc_id', '=', docId).where('key', '=', r.key).execute();
   }
-  const added = rows.filter((r) => !have.has(r.key));
-  for (let i = 0; i < added.length; i += CHUNK) {
+  for (let i = 0; i < changes.added.length; i += CHUNK) {
     await trx
       .insertInto('search_rows')
-      .values(added.slice(i, i + CHUNK).map((r) => ({ ...r, doc_id: docId })))
+      .values(changes.added.slice(i, i + CHUNK).map((r) => ({ ...r, doc_id: docId })))
       .execute();
   }
-  return want;
 }
 
 /**
@@ -97,22 +100,7 @@ export async function writeSearchRowGroups(
     }
     return byKey.size === count ? { groups, byKey } : undefined;
   }
-  for (let i = 0; i < changes.gone.length; i += CHUNK) {
-    await trx
-      .deleteFrom('search_rows')
-      .where('doc_id', '=', docId)
-      .where('key', 'in', changes.gone.slice(i, i + CHUNK))
-      .execute();
-  }
-  for (const r of changes.rewritten) {
-    await trx.updateTable('search_rows').set(r).where('doc_id', '=', docId).where('key', '=', r.key).execute();
-  }
-  for (let i = 0; i < changes.added.length; i += CHUNK) {
-    await trx
-      .insertInto('search_rows')
-      .values(changes.added.slice(i, i + CHUNK).map((r) => ({ ...r, doc_id: docId })))
-      .execute();
-  }
+  await writeRowChanges(trx, docId, changes);
   for (const key of changes.gone) before.byKey.delete(key);
   for (const [key, now] of changes.current) before.byKey.set(key, now);
   before.groups = groups;
@@ -174,15 +162,15 @@ export async function storedDocument(log: DocumentLog, docId: string): Promise<{
   return { doc, through: state.updates.at(-1)?.seq ?? state.snapshotSeq };
 }
 
-/** The rows of the document as stored, and the last entry they reflect (null: no stored state). */
+/** The rows of the document as stored, in groups, and the last entry they reflect (null: no stored state). */
 export async function storedSearchRows(
   log: DocumentLog,
   docId: string,
-): Promise<{ rows: SearchRow[]; through: number } | null> {
+): Promise<{ groups: SearchRowGroups; through: number } | null> {
   const stored = await storedDocument(log, docId);
   if (!stored) return null;
   try {
-    return { rows: documentSearchRows(stored.doc), through: stored.through };
+    return { groups: await documentSearchRowGroupsInSlices(stored.doc), through: stored.through };
   } finally {
     stored.doc.destroy();
   }
@@ -204,7 +192,7 @@ export async function reindexDocument(storage: Storage, docId: string): Promise<
       }
       if ((await projectionCursor(trx, docId)) !== cursor) return false;
       const exists = await trx.selectFrom('documents').select('id').where('id', '=', docId).executeTakeFirst();
-      if (exists) await writeSearchRows(trx, docId, stored.rows);
+      if (exists) await writeSearchRows(trx, docId, flattenRows(stored.groups));
       // The search consumer's record of the rows it committed is void from now on.
       await trx
         .updateTable('projection_cursors')
