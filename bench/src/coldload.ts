@@ -20,7 +20,11 @@ export interface ColdloadRun {
   first_data_ms: number;
   /** Connect -> the server's sync step 2 (the whole state) has arrived at that raw client, before any apply. */
   state_received_ms: number;
+  /** Connect -> the article has text at the real provider (applied; a client could show it). */
+  article_ms: number;
   first_sync_ms: number;
+  /** The same for a second provider, on the loaded document. */
+  warm_article_ms: number;
   warm_first_sync_ms: number;
   /** What a client spends applying the state it is sent (Y.applyUpdate in the generator). */
   client_apply_ms: number;
@@ -97,6 +101,8 @@ export async function buildColdloadData(
       ownerId: admin!.id,
       decorate: (doc) => addThreads(doc, threads, comments / threads),
     });
+    // Stored as a document that size is: compacted into a snapshot (with its lead), not one huge log entry.
+    await storage.log.compact(docId);
     const state = await storage.log.loadState(docId);
     return {
       dataDir,
@@ -123,7 +129,10 @@ export async function runColdload(
     });
     const { token, user } = (await res.json()) as { token: string; user: { id: string; name: string } };
     const target: Target = { server: 'marginalia', base: server.ws, token, userId: user.id, userName: user.name };
-    type Sync = Pick<ColdloadRun, 'first_sync_ms' | 'warm_first_sync_ms' | 'client_apply_ms' | 'state_bytes'>;
+    type Sync = Pick<
+      ColdloadRun,
+      'article_ms' | 'first_sync_ms' | 'warm_article_ms' | 'warm_first_sync_ms' | 'client_apply_ms' | 'state_bytes'
+    >;
     const [sync, load] = await Promise.all([
       ask<Sync>(gen.proc, { cmd: 'coldload', target, doc: data.docId }, 120_000),
       ask<Pick<ColdloadRun, 'load_ms' | 'first_data_ms' | 'state_received_ms'>>(

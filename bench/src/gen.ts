@@ -233,15 +233,32 @@ async function coldloadRaw(m: { target: Target; doc: string }) {
   };
 }
 
+/** When the document's article first has text (the client could show it), in performance.now() time. */
+function articleShown(doc: Y.Doc): Promise<number> {
+  const root = doc.get('root', Y.XmlText);
+  return new Promise((resolve) => {
+    const check = () => {
+      if (root.length === 0) return;
+      doc.off('update', check);
+      resolve(performance.now());
+    };
+    doc.on('update', check);
+  });
+}
+
 async function coldload(m: { target: Target; doc: string }) {
   const t0 = performance.now();
   const cold = new RealClient(m.target, m.doc, null);
+  const article = articleShown(cold.doc);
   await cold.synced;
   const coldSync = performance.now() - t0;
+  const coldArticle = (await article) - t0;
   const t1 = performance.now();
   const warm = new RealClient(m.target, m.doc, null);
+  const warmShown = articleShown(warm.doc);
   await warm.synced;
   const warmSync = performance.now() - t1;
+  const warmArticle = (await warmShown) - t1;
   const state = Y.encodeStateAsUpdate(warm.doc);
   const t2 = performance.now();
   const probeDoc = new Y.Doc();
@@ -251,7 +268,9 @@ async function coldload(m: { target: Target; doc: string }) {
   cold.close();
   warm.close();
   return {
+    article_ms: round(coldArticle, 1),
     first_sync_ms: round(coldSync, 1),
+    warm_article_ms: round(warmArticle, 1),
     warm_first_sync_ms: round(warmSync, 1),
     client_apply_ms: round(clientApply, 1),
     state_bytes: state.byteLength,

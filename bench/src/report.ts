@@ -76,7 +76,7 @@ export function latestJson(d: Details, previous: Json | null, exportsSection: st
           ? {
               threads: d.coldload!.threads,
               comments: d.coldload!.comments,
-              servers: { marginalia: pick(cold, ['load_ms', 'first_sync_ms']) },
+              servers: { marginalia: pick(cold, ['load_ms', 'article_ms', 'first_sync_ms']) },
             }
           : null,
       ),

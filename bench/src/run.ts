@@ -285,7 +285,7 @@ async function main(): Promise<void> {
       runs,
       () => runColdload(data),
       (x) =>
-        `load ${x.load_ms} ms, first data ${x.first_data_ms} ms, whole state ${x.state_received_ms} ms, first sync ${x.first_sync_ms} ms (cold), ${x.warm_first_sync_ms} ms (warm), state ${x.state_bytes} B`,
+        `load ${x.load_ms} ms, first data ${x.first_data_ms} ms, whole state ${x.state_received_ms} ms, article ${x.article_ms} ms, first sync ${x.first_sync_ms} ms (cold), article ${x.warm_article_ms} ms, first sync ${x.warm_first_sync_ms} ms (warm), state ${x.state_bytes} B`,
     );
     d.coldload = { threads, comments, runs: r };
     if (profiling) {

@@ -7,10 +7,10 @@ import { describe, expect, test, beforeAll, afterAll, afterEach } from '@jest/gl
 import * as Y from 'yjs';
 import WebSocket from 'ws';
 import * as decoding from 'lib0/decoding';
-import { createThread, readThread } from '@marginalia/shared';
+import { articleIndex, createThread, readThread } from '@marginalia/shared';
 import { adminAuthor, startServer, createDocument, type TestServer } from '../support/server.js';
 import { connectClient, canonical, type TestClient } from '../support/clients.js';
-import { rawClient, type RawClient } from '../support/raw-client.js';
+import { rawClient, syncStep1, type RawClient } from '../support/raw-client.js';
 import { waitFor } from '../support/wait.js';
 
 const ARTICLE = 'A short article.\n\nThe threads below make the document large.';
@@ -172,6 +172,64 @@ describe('first sync of a large document that was never compacted', () => {
     } finally {
       for (const j of joiners) await j.close();
       await writer.close();
+    }
+  });
+});
+
+describe("a large document's lead: the article before the threads", () => {
+  let server: TestServer;
+  afterAll(async () => {
+    await server.dispose();
+  });
+
+  /** The sync frames a new client with nothing is sent up to its first sync step 2, the server's step 1 left out. */
+  async function framesOfNewClient(docId: string): Promise<{ sub: number; payload: Uint8Array }[]> {
+    const { frames, ws } = listen(`${server.wsUrl}/collab/${docId}?token=${encodeURIComponent(server.adminToken)}`);
+    try {
+      await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
+      ws.send(syncStep1(new Y.Doc()));
+      await waitFor(() => frames.some((f) => f.type === 0 && f.sub === 1), { message: 'sync step 2', timeout: 20_000 });
+      const upTo = frames.findIndex((f) => f.type === 0 && f.sub === 1);
+      return frames
+        .slice(0, upTo + 1)
+        .filter((f) => f.type === 0 && f.sub !== 0)
+        .map((f) => ({ sub: f.sub, payload: f.payload! }));
+    } finally {
+      ws.close();
+    }
+  }
+
+  test('a new client is sent the lead first, while the document loads and once it is loaded; applied alone it is the article', async () => {
+    // Compaction after a few entries: the threads end up in a snapshot large enough to get a lead.
+    server = await startServer({
+      env: { MARGINALIA_COMPACT_AFTER_UPDATES: '10', MARGINALIA_UNLOAD_GRACE_MS: '10000' },
+    });
+    const docId = await createDocument(server.url, server.adminToken, ARTICLE);
+    const writer = rawClient(server.wsUrl, docId, server.adminToken);
+    await writer.synced;
+    addThreads(writer.doc, adminAuthor(server), 'lead', 150);
+    await writer.flushed(20_000);
+    const expected = stateOf(writer.doc);
+    await writer.close();
+    await server.restart();
+    // The first client loads the document (it is sent the stored state while the document is built), the second
+    // joins it loaded.
+    for (const when of ['loading', 'loaded']) {
+      const frames = await framesOfNewClient(docId);
+      expect({ when, first: frames[0]!.sub }).toEqual({ when, first: 2 }); // an update, before the rest
+      const early = new Y.Doc();
+      Y.applyUpdate(early, frames[0]!.payload);
+      expect(early.store.pendingStructs).toBeNull();
+      expect(articleIndex(early).text).toContain('A short article.');
+      expect(early.getMap('meta').get('schemaVersion')).toBe(1);
+      expect(early.getMap('threads').size).toBe(0);
+      const total = frames.reduce((n, f) => n + f.payload.byteLength, 0);
+      expect(frames[0]!.payload.byteLength).toBeLessThan(total / 10);
+      // Everything after it completes the document.
+      for (const f of frames.slice(1)) Y.applyUpdate(early, f.payload);
+      expect(early.store.pendingStructs).toBeNull();
+      expect(stateOf(early)).toBe(expected);
+      early.destroy();
     }
   });
 });

@@ -2,13 +2,15 @@
  * Building a large document in slices (server/src/storage/slice.ts): applied in order, the slices must make
  * exactly the document the whole state makes, with nothing left pending, whatever the history — several
  * clients editing concurrently (text inserts and deletes, map keys set and overwritten, nested types, deletions
- * that garbage-collect) and exchanging updates in a random order. Seeded: the seed is printed, and
+ * that garbage-collect) and exchanging updates in a random order. The same histories for a state's lead (what a
+ * joining client is sent first): applied alone it leaves nothing pending and holds everything but the threads as
+ * the whole state has it; the whole state after it makes the same document. Seeded: the seed is printed, and
  * TEST_SEED=<seed> replays a failure.
  */
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import * as Y from 'yjs';
-import { sliceUpdate } from '@marginalia/server/storage/slice.js';
+import { leadOf, sliceUpdate } from '@marginalia/server/storage/slice.js';
 import { testSeed } from '../support/random.js';
 
 const SEED = testSeed();
@@ -210,6 +212,88 @@ describe(`building a document in slices (seed ${SEED}; replay with TEST_SEED=${S
     );
     // The histories exercised the ordering: many had structs that build on another replica's.
     expect(crossed).toBeGreaterThan(45);
+  });
+
+  test("a state's lead applies alone, holds everything but the threads, and the whole state after it makes the same document", () => {
+    const scenario = fc.integer({ min: 1, max: 4 }).chain((clients) =>
+      fc.record({
+        clients: fc.constant(clients),
+        ids: fc.uniqueArray(fc.integer({ min: 1, max: 0x7fffffff }), { minLength: 4, maxLength: 4 }),
+        steps: fc.array(step(clients), { minLength: 10, maxLength: 80, size: 'max' }),
+      }),
+    );
+    let withLead = 0;
+    let threadsLeftOut = 0;
+    fc.assert(
+      fc.property(scenario, ({ clients, ids, steps }) => {
+        const { docs, log } = play(clients, steps, ids);
+        const half = Math.floor(log.length / 2);
+        const merged = Y.mergeUpdates([Y.encodeStateAsUpdate(built(log.slice(0, half))), ...log.slice(half)]);
+        const whole = built([merged]);
+        const lead = leadOf(merged, new Set(['threads']), 1);
+        const outside =
+          Y.encodeStateAsUpdate(whole).byteLength > 2 &&
+          (whole.getText('root').length > 0 ||
+            whole.getMap('meta').size > 0 ||
+            whole.getXmlFragment('blocks').length > 0);
+        if (outside) expect(lead).not.toBeNull();
+        if (lead) {
+          withLead++;
+          const doc = new Y.Doc({ gc: true });
+          Y.applyUpdate(doc, lead);
+          expect(doc.store.pendingStructs).toBeNull();
+          expect(doc.store.pendingDs).toBeNull();
+          expect(doc.getText('root').toDelta()).toEqual(whole.getText('root').toDelta());
+          expect(doc.getMap('meta').toJSON()).toEqual(whole.getMap('meta').toJSON());
+          expect(doc.getXmlFragment('blocks').toString()).toBe(whole.getXmlFragment('blocks').toString());
+          if (doc.getMap('threads').size < whole.getMap('threads').size) threadsLeftOut++;
+          Y.applyUpdate(doc, merged);
+          expect(doc.store.pendingStructs).toBeNull();
+          expect(doc.store.pendingDs).toBeNull();
+          same(doc, whole);
+          doc.destroy();
+        }
+        for (const d of docs) d.destroy();
+      }),
+      { seed: SEED, numRuns: 150, endOnFailure: true },
+    );
+    expect(withLead).toBeGreaterThan(100);
+    expect(threadsLeftOut).toBeGreaterThan(10);
+  });
+
+  test('a large document: the lead is the article without the threads, and is left out when the threads came first', () => {
+    const doc = new Y.Doc();
+    doc.clientID = 1;
+    doc.getText('root').insert(0, 'The article, written first. '.repeat(20));
+    doc.getMap('meta').set('title', 'A title');
+    const threads = doc.getMap<Y.Map<unknown>>('threads');
+    for (let i = 0; i < 400; i++) {
+      doc.clientID = 10 + (i % 10); // other writers
+      const t = new Y.Map<unknown>();
+      threads.set(`t${i}`, t);
+      t.set('body', `comment ${i} `.repeat(5));
+    }
+    doc.clientID = 11;
+    threads.get('t399')!.set('reply', 'into client 19’s thread'); // so client 19's threads must come along too
+    doc.getText('root').insert(0, 'Now: '); // an edit after that writer's threads: its threads come along
+    const update = Y.encodeStateAsUpdate(doc);
+    const lead = leadOf(update, new Set(['threads']))!;
+    expect(lead).not.toBeNull();
+    const early = new Y.Doc();
+    Y.applyUpdate(early, lead);
+    expect(early.getText('root').toString()).toBe(doc.getText('root').toString());
+    expect(early.getMap('meta').get('title')).toBe('A title');
+    expect(early.store.pendingStructs).toBeNull();
+    expect(early.getMap('threads').size).toBe(80); // client 11's, and client 19's that it replied to
+    expect(early.getMap<Y.Map<unknown>>('threads').get('t399')?.get('reply')).toBe('into client 19’s thread');
+    expect(lead.byteLength).toBeLessThan(update.byteLength / 4);
+    // Everything written by the article's own writers: no lead worth sending.
+    const mixed = new Y.Doc();
+    mixed.getText('root').insert(0, 'x');
+    for (let i = 0; i < 50; i++) mixed.getMap('threads').set(`t${i}`, `comment ${i}`);
+    mixed.getText('root').insert(1, 'y');
+    expect(leadOf(Y.encodeStateAsUpdate(mixed), new Set(['threads']))).toBeNull();
+    expect(leadOf(Y.encodeStateAsUpdate(mixed), new Set(['threads']), 1)).not.toBeNull();
   });
 
   test('an update that refers to structs it does not hold is not sliced (it is applied whole, as before)', () => {

@@ -137,6 +137,42 @@ for (const [name, make, describeFor] of [
       doc.destroy();
     });
 
+    test("compaction stores a large snapshot's lead (the article without the threads) and loadState returns it", async () => {
+      const doc = new Y.Doc();
+      doc.getText('root').insert(0, 'The article. ');
+      await storage.createDocument({
+        record: documentRecord('d1'),
+        initialUpdate: Y.encodeStateAsUpdate(doc),
+        members: [],
+      });
+      // Threads from other writers, large enough for the snapshot to get a lead.
+      const writer = new Y.Doc();
+      Y.applyUpdate(writer, Y.encodeStateAsUpdate(doc));
+      const before = Y.encodeStateVector(writer);
+      for (let i = 0; i < 300; i++) writer.getMap('threads').set(`t${i}`, 'a comment '.repeat(100));
+      await storage.log.appendUpdates('d1', [Y.encodeStateAsUpdate(writer, before)]);
+      expect((await storage.log.loadState('d1')).snapshotLead ?? null).toBeNull();
+      await storage.log.compact('d1');
+      const state = await storage.log.loadState('d1');
+      expect(state.snapshot!.byteLength).toBeGreaterThan(256 * 1024);
+      const early = new Y.Doc();
+      Y.applyUpdate(early, state.snapshotLead!);
+      expect(early.getText('root').toString()).toBe('The article. ');
+      expect(early.getMap('threads').size).toBe(0);
+      expect(early.store.pendingStructs).toBeNull();
+      // A small snapshot has none.
+      const small = new Y.Doc();
+      await storage.createDocument({
+        record: documentRecord('d2'),
+        initialUpdate: textUpdate(small, 'x'),
+        members: [],
+      });
+      await storage.log.appendUpdates('d2', [textUpdate(small, 'y')]);
+      await storage.log.compact('d2');
+      expect((await storage.log.loadState('d2')).snapshotLead).toBeNull();
+      for (const d of [doc, writer, early, small]) d.destroy();
+    });
+
     test('compaction keeps entries another writer appended (it folds what is stored, not a copy in memory)', async () => {
       const mine = new Y.Doc();
       const theirs = new Y.Doc();

@@ -235,6 +235,7 @@ describeIfService('postgresql', pgAvailable)('PostgreSQL: one migration set', ()
         '0008_search_epoch',
         '0009_version_read_copy',
         '0010_webhook_after_seq',
+        '0011_snapshot_lead',
       ]);
     } finally {
       await client.end();

@@ -75,7 +75,10 @@ function useVisibleRange(panel: HTMLElement | null): { top: number; bottom: numb
 }
 
 export function ThreadsPanel() {
-  const { ui } = useDocument();
+  const { ui, session } = useDocument();
+  // A large document's article arrives before its threads: until the server has sent everything once, an empty
+  // list may only mean they are on their way (offline, it is what this device has).
+  const arriving = useStoreState(session.connection, (s) => !s.synced && s.status !== 'offline');
   const snapshot = useAnnotations();
   const filters = useUiState(ui, (s) => s.filters);
   const showResolved = useUiState(ui, (s) => s.showResolved);
@@ -207,7 +210,9 @@ export function ThreadsPanel() {
       style={narrow ? undefined : { minHeight: bottom + 40 }}
     >
       {narrow && shown.length === 0 && (
-        <p className="muted small">{orphanCount ? 'No threads on the text.' : 'No threads to show.'}</p>
+        <p className="muted small">
+          {arriving ? 'Loading threads…' : orphanCount ? 'No threads on the text.' : 'No threads to show.'}
+        </p>
       )}
       {/* Only once its passage is measured: a composer drawn at the top first would pull the focus there. */}
       {draft && !narrow && placement.draftTop !== null && (

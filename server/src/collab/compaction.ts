@@ -46,19 +46,26 @@ export class Compaction implements Extension {
     const started = performance.now();
     try {
       const out: {
-        folded?: { entries: number; bytes: number; update: Uint8Array; stateVector: Uint8Array; invalid: string[] };
+        folded?: {
+          entries: number;
+          bytes: number;
+          update: Uint8Array;
+          stateVector: Uint8Array;
+          lead: Uint8Array | null;
+          invalid: string[];
+        };
       } = {};
       const upto = await this.storage.log.compact(document.id, async (state) => {
-        const { update, stateVector, invalid } = await foldInWorker(state, { findInvalid: true });
+        const { update, stateVector, lead, invalid } = await foldInWorker(state, { findInvalid: true });
         const bytes = state.updates.reduce((n, u) => n + u.data.byteLength, 0);
-        out.folded = { entries: state.updates.length, bytes, update, stateVector, invalid };
-        return update;
+        out.folded = { entries: state.updates.length, bytes, update, stateVector, lead, invalid };
+        return { snapshot: update, lead };
       });
       const folded = out.folded;
       if (upto < 0 || !folded) return void metrics.compactions.inc({ result: 'skipped' });
       document.storedLog.folded(folded.entries, folded.bytes, folded.update.byteLength);
       // The new snapshot is a full state already encoded (and stored): joiners are sent it from now on.
-      document.adoptStoredFullState(folded.update, Y.decodeStateVector(folded.stateVector));
+      document.adoptStoredFullState(folded.update, Y.decodeStateVector(folded.stateVector), folded.lead);
       metrics.compactions.inc({ result: 'ok' });
       metrics.compactionSeconds.observe((performance.now() - started) / 1000);
       if (folded.invalid.length > 0) await this.purge(document, folded.invalid);

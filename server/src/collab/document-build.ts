@@ -11,6 +11,8 @@ import { sliceInWorker } from '../storage/storage-worker.js';
 export interface FullState {
   update: Uint8Array;
   stateVector: Map<number, number>;
+  /** Its lead, sent ahead of it (StoredState.snapshotLead), when it has one. */
+  lead: Uint8Array | null;
 }
 
 /** Documents whose full state encodes smaller than this are encoded per joining client instead of cached. */
@@ -18,10 +20,17 @@ const FULL_STATE_CACHE_MIN_BYTES = 64 * 1024;
 
 export const stateVectorOf = (doc: Y.Doc): Map<number, number> => Y.decodeStateVector(Y.encodeStateVector(doc));
 
-/** `update` as the cached full state, covering `covered` (a state vector, or the document it was encoded from), if large. */
-export function fullStateIfLarge(update: Uint8Array, covered: Y.Doc | Map<number, number>): FullState | null {
+/**
+ * `update` as the cached full state, covering `covered` (a state vector, or the document it was encoded from), with
+ * its lead if it has one, if large.
+ */
+export function fullStateIfLarge(
+  update: Uint8Array,
+  covered: Y.Doc | Map<number, number>,
+  lead: Uint8Array | null = null,
+): FullState | null {
   if (update.byteLength < FULL_STATE_CACHE_MIN_BYTES) return null;
-  return { update, stateVector: covered instanceof Y.Doc ? stateVectorOf(covered) : covered };
+  return { update, stateVector: covered instanceof Y.Doc ? stateVectorOf(covered) : covered, lead };
 }
 
 export class LoadError extends Error {}
@@ -37,9 +46,17 @@ export function buildsSliced(pieces: Uint8Array[], slicedLoadBytes: number): boo
   return pieces.reduce((n, p) => n + p.byteLength, 0) >= slicedLoadBytes;
 }
 
-/** The document from its stored pieces: sliced when asked (and possible), else whole. Throws LoadError. */
-export async function buildDocument(id: string, pieces: Uint8Array[], sliced: boolean): Promise<BuiltDocument> {
-  return (sliced ? await buildSliced(id, pieces) : null) ?? buildWhole(id, pieces);
+/**
+ * The document from its stored pieces: sliced when asked (and possible), else whole. `lead`: the first piece's lead
+ * (the snapshot's), if stored. Throws LoadError.
+ */
+export async function buildDocument(
+  id: string,
+  pieces: Uint8Array[],
+  sliced: boolean,
+  lead: Uint8Array | null = null,
+): Promise<BuiltDocument> {
+  return (sliced ? await buildSliced(id, pieces, lead) : null) ?? buildWhole(id, pieces, lead);
 }
 
 /** Ends a build whose stored state cannot be applied: never an empty or partial stand-in document. */
@@ -52,13 +69,13 @@ function buildFailed(id: string, doc: Y.Doc, e: unknown): never {
  * The document from its stored pieces in one go. The first piece (the snapshot, or the first log entry of a
  * document never compacted: a large import) is a complete update already encoded: cached as the full state.
  */
-function buildWhole(id: string, pieces: Uint8Array[]): BuiltDocument {
+function buildWhole(id: string, pieces: Uint8Array[], lead: Uint8Array | null): BuiltDocument {
   const doc = new Y.Doc({ gc: true });
   let full: FullState | null = null;
   try {
     for (const [i, piece] of pieces.entries()) {
       Y.applyUpdate(doc, piece);
-      if (i === 0) full = fullStateIfLarge(piece, doc);
+      if (i === 0) full = fullStateIfLarge(piece, doc, lead);
     }
   } catch (e) {
     buildFailed(id, doc, e);
@@ -72,7 +89,7 @@ function buildWhole(id: string, pieces: Uint8Array[]): BuiltDocument {
  * bulk) is cut into slices in the worker (slice.ts); the log entries after it are small and already in the order
  * they were written, so they follow as they are. Null when the state cannot be sliced (it is then built whole).
  */
-async function buildSliced(id: string, pieces: Uint8Array[]): Promise<BuiltDocument | null> {
+async function buildSliced(id: string, pieces: Uint8Array[], lead: Uint8Array | null): Promise<BuiltDocument | null> {
   let sliced;
   try {
     sliced = await sliceInWorker(pieces[0]!);
@@ -97,5 +114,5 @@ async function buildSliced(id: string, pieces: Uint8Array[]): Promise<BuiltDocum
     doc.destroy();
     return null;
   }
-  return { doc, full: fullStateIfLarge(pieces[0]!, sliced.stateVector) };
+  return { doc, full: fullStateIfLarge(pieces[0]!, sliced.stateVector, lead) };
 }

@@ -115,13 +115,15 @@ export class LiveDocument {
     services: DocumentServices,
     opts: { sliced: boolean },
   ): Promise<LiveDocument> {
-    const { doc, full } = await buildDocument(id, storedPieces(state), opts.sliced);
+    const lead = state.snapshot ? (state.snapshotLead ?? null) : null;
+    const { doc, full } = await buildDocument(id, storedPieces(state), opts.sliced, lead);
     return new LiveDocument(id, doc, full, state, services);
   }
 
   /**
    * The messages that answer a client's sync step 1: everything the document has beyond `stateVector`. A client
-   * with nothing gets what changed since the cached full state (an update), then that full state (sync step 2).
+   * with nothing gets the cached full state's lead if it has one (an update: the article, shown before the rest
+   * arrives), what changed since the full state (an update), then that full state (sync step 2).
    */
   answerSyncStep1(stateVector: Map<number, number>): Uint8Array[] {
     if (stateVector.size === 0) {
@@ -134,14 +136,15 @@ export class LiveDocument {
       // arrives as sync step 2, so a client that counts itself synced at step 2 then has everything.
       const since = Y.encodeStateAsUpdate(this.doc, Y.encodeStateVector(this.full.stateVector));
       const full = encodeStep2Update(this.full.update);
-      return since.byteLength > EMPTY_UPDATE.byteLength ? [encodeUpdate(since), full] : [full];
+      const messages = since.byteLength > EMPTY_UPDATE.byteLength ? [encodeUpdate(since), full] : [full];
+      return this.full.lead ? [encodeUpdate(this.full.lead), ...messages] : messages;
     }
     return [encodeStep2Update(Y.encodeStateAsUpdate(this.doc, Y.encodeStateVector(stateVector)))];
   }
 
-  /** A full state just stored in one piece (a compaction's fold): joiners are sent it from now on. */
-  adoptStoredFullState(update: Uint8Array, stateVector: Map<number, number>): void {
-    this.full = fullStateIfLarge(update, stateVector);
+  /** A full state just stored in one piece (a compaction's fold), with its lead: joiners are sent it from now on. */
+  adoptStoredFullState(update: Uint8Array, stateVector: Map<number, number>, lead: Uint8Array | null = null): void {
+    this.full = fullStateIfLarge(update, stateVector, lead);
   }
 
   /** The connection that announced presence under this client id, if one here did. */

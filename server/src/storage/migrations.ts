@@ -482,6 +482,13 @@ function migrations(engine: EngineKind): Migrations {
         await db.schema.alterTable('webhooks').addColumn('after_seq', t.integer).execute();
       },
     },
+    '0011_snapshot_lead': {
+      async up(db: Kysely<unknown>) {
+        // A large snapshot's lead (storage/slice.ts leadOf), sent to joining clients ahead of it. Snapshots stored
+        // before have none until the next compaction.
+        await db.schema.alterTable('snapshots').addColumn('lead', t.binary).execute();
+      },
+    },
   };
 }
 

@@ -4,7 +4,7 @@
  * sequence order. Compaction takes a transaction-scoped advisory lock: one compactor per document.
  */
 import type pg from 'pg';
-import { foldState } from './stored-state.js';
+import { asFoldedSnapshot, foldSnapshot } from './stored-state.js';
 import { StorageError, type DocumentLog, type StoredState } from './types.js';
 
 /** A driver's Buffer as the plain Uint8Array the rest of the server works with (no copy). */
@@ -28,7 +28,7 @@ async function transaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T
 }
 
 const readState = async (c: pg.ClientBase, docId: string): Promise<StoredState> => {
-  const snap = await c.query('SELECT upto_seq, data FROM snapshots WHERE doc_id = $1', [docId]);
+  const snap = await c.query('SELECT upto_seq, data, lead FROM snapshots WHERE doc_id = $1', [docId]);
   const snapshotSeq = (snap.rows[0]?.upto_seq as number | undefined) ?? 0;
   const rows = await c.query('SELECT seq, data FROM updates WHERE doc_id = $1 AND seq > $2 ORDER BY seq', [
     docId,
@@ -37,6 +37,7 @@ const readState = async (c: pg.ClientBase, docId: string): Promise<StoredState> 
   return {
     snapshot: snap.rows[0] ? bytes(snap.rows[0].data as Buffer) : null,
     snapshotSeq,
+    snapshotLead: snap.rows[0]?.lead ? bytes(snap.rows[0].lead as Buffer) : null,
     updates: rows.rows.map((r) => ({ seq: r.seq as number, data: bytes(r.data as Buffer) })),
   };
 };
@@ -65,7 +66,7 @@ export function postgresLog(pool: pg.Pool): DocumentLog {
     async loadState(docId) {
       return transaction(pool, (c) => readState(c, docId));
     },
-    async compact(docId, fold = foldState) {
+    async compact(docId, fold = foldSnapshot) {
       // The advisory lock keeps other instances' compactions out while the fold runs (the transaction stays open).
       return transaction(pool, async (c) => {
         const lock = await c.query("SELECT pg_try_advisory_xact_lock(hashtext('marginalia.compact:' || $1)) AS ok", [
@@ -75,10 +76,12 @@ export function postgresLog(pool: pg.Pool): DocumentLog {
         const state = await readState(c, docId);
         const upto = state.updates.at(-1)?.seq ?? state.snapshotSeq;
         if (state.updates.length === 0) return upto;
+        const folded = asFoldedSnapshot(await fold(state));
         await c.query(
-          `INSERT INTO snapshots (doc_id, upto_seq, data, created_at) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (doc_id) DO UPDATE SET upto_seq = excluded.upto_seq, data = excluded.data, created_at = excluded.created_at`,
-          [docId, upto, await fold(state), Date.now()],
+          `INSERT INTO snapshots (doc_id, upto_seq, data, lead, created_at) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (doc_id) DO UPDATE SET upto_seq = excluded.upto_seq, data = excluded.data, lead = excluded.lead,
+             created_at = excluded.created_at`,
+          [docId, upto, folded.snapshot, folded.lead, Date.now()],
         );
         // Folded entries go, except those the projector has not projected yet (it deletes them once it has).
         await c.query(

@@ -27,6 +27,8 @@ export interface SnapshotsTable {
   doc_id: string;
   upto_seq: number;
   data: Uint8Array;
+  /** The snapshot's lead (StoredState.snapshotLead); null when it has none. */
+  lead: Uint8Array | null;
   created_at: number;
 }
 

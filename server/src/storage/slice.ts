@@ -32,8 +32,17 @@ interface Struct {
   /** Its bytes in the update. */
   start: number;
   end: number;
-  /** Other clients' IDs it refers to, as [client, clock, client, clock, …]. */
+  /** The IDs it refers to (its own client's too), as [client, clock, client, clock, …]. */
   deps: number[];
+  /** The root type it was inserted into, when it names one (else null). */
+  root: string | null;
+  /**
+   * Where in `deps` the struct whose root type it shares is (its origin, else its right origin, else the item of
+   * the type it was inserted into); -1 when it names its root type or is garbage-collected content (`GC`).
+   */
+  up: number;
+  /** The root type it belongs to (null: unknown, garbage-collected content): set by `leadOf`. */
+  owner?: string | null;
 }
 
 class NotSliceable extends Error {}
@@ -122,24 +131,31 @@ function scan(update: Uint8Array): { byClient: Map<number, Struct[]>; dsStart: n
       const info = decoding.readUint8(d);
       const ref = info & 0b11111;
       const deps: number[] = [];
+      let root: string | null = null;
+      let up = -1;
       let length: number;
       if (ref === 0) {
         length = decoding.readVarUint(d); // GC
       } else if (ref === 10) {
         throw new NotSliceable('a gap (skip)');
       } else {
+        // Whatever it refers to first shares its root type: its origin, else its right origin, else its parent.
+        if (info & 0b11000000) up = 0;
         if (info & 0b10000000) deps.push(decoding.readVarUint(d), decoding.readVarUint(d)); // origin
         if (info & 0b01000000) deps.push(decoding.readVarUint(d), decoding.readVarUint(d)); // right origin
         if ((info & 0b11000000) === 0) {
           if (decoding.readVarUint(d) === 1)
-            skipBytes(d); // a root type's name
-          else deps.push(decoding.readVarUint(d), decoding.readVarUint(d)); // the parent type's item
+            root = decoding.readVarString(d); // a root type's name
+          else {
+            up = 0;
+            deps.push(decoding.readVarUint(d), decoding.readVarUint(d)); // the parent type's item
+          }
           if (info & 0b00100000) skipBytes(d); // map key
         }
         length = skipContent(d, ref);
       }
       if (length < 1) throw new NotSliceable('an empty struct');
-      list.push({ client, clock, length, start, end: d.pos, deps });
+      list.push({ client, clock, length, start, end: d.pos, deps, root, up });
       clock += length;
     }
   }
@@ -250,4 +266,116 @@ export function sliceUpdate(
   for (const [client, list] of scanned.byClient)
     if (list.length) stateVector.set(client, list.at(-1)!.clock + list.at(-1)!.length);
   return { slices, stateVector };
+}
+
+/** The index of the struct of `list` (one client's, in order) that holds `clock`; -1 if none does. */
+function holding(list: Struct[] | undefined, clock: number): number {
+  if (!list) return -1;
+  let lo = 0;
+  let hi = list.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const s = list[mid]!;
+    if (clock < s.clock) hi = mid - 1;
+    else if (clock >= s.clock + s.length) lo = mid + 1;
+    else return mid;
+  }
+  return -1;
+}
+
+/** A v1 delete set with each client's ranges cut at `ends` (clients not in it: dropped). */
+function clipDeleteSet(update: Uint8Array, dsStart: number, ends: Map<number, number>): Uint8Array {
+  const d = decoding.createDecoder(update.subarray(dsStart));
+  const kept: [number, [number, number][]][] = [];
+  const clients = decoding.readVarUint(d);
+  for (let i = 0; i < clients; i++) {
+    const client = decoding.readVarUint(d);
+    const n = decoding.readVarUint(d);
+    const end = ends.get(client) ?? 0;
+    const ranges: [number, number][] = [];
+    for (let j = 0; j < n; j++) {
+      const clock = decoding.readVarUint(d);
+      const len = decoding.readVarUint(d);
+      if (clock < end) ranges.push([clock, Math.min(len, end - clock)]);
+    }
+    if (ranges.length) kept.push([client, ranges]);
+  }
+  const enc = encoding.createEncoder();
+  encoding.writeVarUint(enc, kept.length);
+  for (const [client, ranges] of kept) {
+    encoding.writeVarUint(enc, client);
+    encoding.writeVarUint(enc, ranges.length);
+    for (const [clock, len] of ranges) {
+      encoding.writeVarUint(enc, clock);
+      encoding.writeVarUint(enc, len);
+    }
+  }
+  return encoding.toUint8Array(enc);
+}
+
+/**
+ * The lead of a full state (v1): the smallest part of it that holds everything outside the root types named in
+ * `deferred` and can be applied on its own (each client's structs from its first, up to the last one needed or
+ * referred to by what is taken), with the deletions of what it holds. Sent to a client ahead of the full state, it
+ * lets the client show the article before the threads (most of a large document) have arrived and been applied;
+ * the full state that follows repeats those structs, which Yjs skips.
+ *
+ * Null when the state cannot be read that way (as `sliceUpdate`), holds nothing outside `deferred`, or when the
+ * lead would be more than `maxShare` of the state's size (its writers wrote the threads first: sending it
+ * first would gain little for the bytes it repeats).
+ */
+export function leadOf(update: Uint8Array, deferred: ReadonlySet<string>, maxShare = 0.25): Uint8Array | null {
+  let scanned;
+  try {
+    scanned = scan(update);
+  } catch {
+    return null;
+  }
+  const { byClient } = scanned;
+  const order = causalOrder(byClient);
+  if (!order) return null;
+  // What each struct belongs to, in an order where what it refers to comes first.
+  for (const s of order) {
+    if (s.root !== null) s.owner = s.root;
+    else if (s.up < 0) s.owner = null;
+    else {
+      const list = byClient.get(s.deps[s.up]!);
+      s.owner = list?.[holding(list, s.deps[s.up + 1]!)]?.owner ?? null;
+    }
+  }
+  // Each client's prefix (structs taken), grown until what is taken refers only to what is taken.
+  const taken = new Map<number, number>();
+  const todo: Struct[] = [];
+  const take = (client: number, index: number) => {
+    const from = taken.get(client) ?? 0;
+    if (index < from) return;
+    const list = byClient.get(client)!;
+    for (let i = from; i <= index; i++) todo.push(list[i]!);
+    taken.set(client, index + 1);
+  };
+  for (const [client, list] of byClient) {
+    for (let i = list.length - 1; i >= 0; i--) {
+      const owner = list[i]!.owner;
+      if (owner != null && !deferred.has(owner)) {
+        take(client, i);
+        break;
+      }
+    }
+  }
+  if (taken.size === 0) return null;
+  for (let s = todo.pop(); s; s = todo.pop()) {
+    for (let k = 0; k < s.deps.length; k += 2) {
+      const client = s.deps[k]!;
+      if (client !== s.client) take(client, holding(byClient.get(client), s.deps[k + 1]!));
+    }
+  }
+  const part: Struct[] = [];
+  const ends = new Map<number, number>();
+  for (const [client, n] of taken) {
+    const list = byClient.get(client)!;
+    for (let i = 0; i < n; i++) part.push(list[i]!);
+    ends.set(client, list[n - 1]!.clock + list[n - 1]!.length);
+  }
+  const lead = encodeSlice(update, part, clipDeleteSet(update, scanned.dsStart, ends));
+  return lead.byteLength <= update.byteLength * maxShare ? lead : null;
 }

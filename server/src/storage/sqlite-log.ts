@@ -5,9 +5,9 @@
  * arriving together are written in one transaction.
  */
 import type Database from 'better-sqlite3';
-import { foldState } from './stored-state.js';
+import { asFoldedSnapshot, foldSnapshot } from './stored-state.js';
 import type { Disk, SerialGate } from './sqlite-kysely.js';
-import type { DocumentLog, Fold, StoredState } from './types.js';
+import type { DocumentLog, Fold, FoldedSnapshot, StoredState } from './types.js';
 
 /** A driver's Buffer as the plain Uint8Array the rest of the server works with (no copy). */
 const bytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
@@ -19,15 +19,18 @@ export function sqliteLog(db: Database.Database, gate: SerialGate, disk: Disk | 
                                UNION ALL SELECT upto_seq AS s FROM snapshots WHERE doc_id = @doc)`,
     ),
     insertUpdate: db.prepare('INSERT INTO updates (doc_id, seq, data) VALUES (?, ?, ?)'),
-    snapshot: db.prepare<[string], { upto_seq: number; data: Buffer }>(
-      'SELECT upto_seq, data FROM snapshots WHERE doc_id = ?',
+    snapshot: db.prepare<[string], { upto_seq: number; data: Buffer; lead: Buffer | null }>(
+      'SELECT upto_seq, data, lead FROM snapshots WHERE doc_id = ?',
     ),
+    /** Only the number: reading `data` would copy the whole snapshot. */
+    snapshotSeq: db.prepare<[string], { upto_seq: number }>('SELECT upto_seq FROM snapshots WHERE doc_id = ?'),
     updatesAfter: db.prepare<[string, number], { seq: number; data: Buffer }>(
       'SELECT seq, data FROM updates WHERE doc_id = ? AND seq > ? ORDER BY seq',
     ),
     upsertSnapshot: db.prepare(
-      `INSERT INTO snapshots (doc_id, upto_seq, data, created_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (doc_id) DO UPDATE SET upto_seq = excluded.upto_seq, data = excluded.data, created_at = excluded.created_at`,
+      `INSERT INTO snapshots (doc_id, upto_seq, data, lead, created_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (doc_id) DO UPDATE SET upto_seq = excluded.upto_seq, data = excluded.data, lead = excluded.lead,
+         created_at = excluded.created_at`,
     ),
     /** Folded entries go, except those the projector has not projected yet (it deletes them once it has). */
     deleteFolded: db.prepare<[{ doc: string; upto: number }]>(
@@ -70,6 +73,7 @@ export function sqliteLog(db: Database.Database, gate: SerialGate, disk: Disk | 
     return {
       snapshot: snap ? bytes(snap.data) : null,
       snapshotSeq,
+      snapshotLead: snap?.lead ? bytes(snap.lead) : null,
       updates: q.updatesAfter.all(docId, snapshotSeq).map((u) => ({ seq: u.seq, data: bytes(u.data) })),
     };
   });
@@ -84,12 +88,14 @@ export function sqliteLog(db: Database.Database, gate: SerialGate, disk: Disk | 
   });
 
   /** Writes a folded snapshot if the stored snapshot is still the one the fold started from. */
-  const storeFold = db.transaction((docId: string, fromSeq: number, uptoSeq: number, data: Uint8Array): number => {
-    if ((q.snapshot.get(docId)?.upto_seq ?? 0) !== fromSeq) return -1;
-    q.upsertSnapshot.run(docId, uptoSeq, data, Date.now());
-    q.deleteFolded.run({ doc: docId, upto: uptoSeq });
-    return uptoSeq;
-  });
+  const storeFold = db.transaction(
+    (docId: string, fromSeq: number, uptoSeq: number, folded: FoldedSnapshot): number => {
+      if ((q.snapshotSeq.get(docId)?.upto_seq ?? 0) !== fromSeq) return -1;
+      q.upsertSnapshot.run(docId, uptoSeq, folded.snapshot, folded.lead, Date.now());
+      q.deleteFolded.run({ doc: docId, upto: uptoSeq });
+      return uptoSeq;
+    },
+  );
 
   return {
     async appendUpdates(docId, updates) {
@@ -104,19 +110,22 @@ export function sqliteLog(db: Database.Database, gate: SerialGate, disk: Disk | 
     },
     // The fold runs outside any transaction (it may be a worker's): the log is append-only, so the entries it read
     // are still there unchanged when it ends, and storeFold checks that no other compaction replaced the snapshot.
-    async compact(docId, fold: Fold = foldState) {
+    async compact(docId, fold: Fold = foldSnapshot) {
       const state = await gate.run(() => loadState(docId));
       const uptoSeq = state.updates.at(-1)?.seq ?? state.snapshotSeq;
       if (state.updates.length === 0) return uptoSeq;
-      const data = await fold(state);
-      return durably(() => storeFold(docId, state.snapshotSeq, uptoSeq, data), data.byteLength);
+      const folded = asFoldedSnapshot(await fold(state));
+      return durably(
+        () => storeFold(docId, state.snapshotSeq, uptoSeq, folded),
+        folded.snapshot.byteLength + (folded.lead?.byteLength ?? 0),
+      );
     },
     lastSeq(docId) {
       return gate.run(() => nextSeq(docId) - 1);
     },
     updatesAfter(docId, seq) {
       return gate.run(() => {
-        const snapshotSeq = q.snapshot.get(docId)?.upto_seq ?? 0;
+        const snapshotSeq = q.snapshotSeq.get(docId)?.upto_seq ?? 0;
         if (seq < snapshotSeq) return null;
         return q.updatesAfter.all(docId, seq).map((u) => ({ seq: u.seq, data: bytes(u.data) }));
       });

@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { existsSync, readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { foldPieces, storedPieces } from './stored-state.js';
+import { foldPieces, snapshotLeadOf, storedPieces } from './stored-state.js';
 import { sliceUpdate } from './slice.js';
 import type { StoredState } from './types.js';
 import { readCopyOf, type ReadCopy } from '../versions/read-copy.js';
@@ -34,6 +34,10 @@ export interface Folded {
   /** Keys of `threads` holding junk no reader can read (only when asked for: see foldInWorker). */
   invalid: string[];
 }
+/** A stored state folded for compaction: also the snapshot's lead (stored-state.ts `snapshotLeadOf`). */
+export interface FoldedSnapshotState extends Folded {
+  lead: Uint8Array | null;
+}
 /** A stored state folded for a version: the update and its read copy (versions/read-copy.ts). */
 export interface FoldedVersion extends Folded {
   readCopy: ReadCopy;
@@ -45,7 +49,7 @@ export interface Checkpointed {
   walFrames: number;
   checkpointed: number;
 }
-type Result = Folded | FoldedVersion | Sliced | Checkpointed;
+type Result = FoldedSnapshotState | FoldedVersion | Sliced | Checkpointed;
 type Reply = { id: number; ok: true; result: Result } | { id: number; ok: false; error: string };
 
 /** Runs a job where it is called (the worker, or this thread when there is none). */
@@ -53,7 +57,8 @@ function run(req: Omit<Request, 'id'>): Result {
   if (req.job === 'checkpoint') return checkpoint(req.file!);
   if (req.job === 'slice') return sliceUpdate(req.pieces[0]!);
   if (req.job === 'fold-version') return foldPieces(req.pieces, { read: readCopyOf });
-  return foldPieces(req.pieces, { findInvalid: req.job === 'fold-and-find-invalid' });
+  const folded = foldPieces(req.pieces, { findInvalid: req.job === 'fold-and-find-invalid' });
+  return { ...folded, lead: snapshotLeadOf(folded.update) };
 }
 
 /**
@@ -81,7 +86,9 @@ const buffersOf = (r: Result): ArrayBuffer[] => [
       : 'update' in r
         ? 'readCopy' in r
           ? [r.update, r.readCopy.article]
-          : [r.update]
+          : r.lead
+            ? [r.update, r.lead]
+            : [r.update]
         : r.slices
     ).map((u) => u.buffer as ArrayBuffer),
   ),
@@ -164,12 +171,13 @@ function inWorker(job: Omit<Request, 'id'>): Promise<Result> {
 }
 
 /**
- * Folds a stored state into one update (as `foldState`) with its state vector, in the worker thread when it can.
- * `findInvalid`: also list the keys of `threads` that hold junk (compaction purges it), found there too.
+ * Folds a stored state into one update (as `foldSnapshot`: with its lead) with its state vector, in the worker
+ * thread when it can. `findInvalid`: also list the keys of `threads` that hold junk (compaction purges it), found
+ * there too.
  */
-export function foldInWorker(state: FoldInput, opts: { findInvalid?: boolean } = {}): Promise<Folded> {
+export function foldInWorker(state: FoldInput, opts: { findInvalid?: boolean } = {}): Promise<FoldedSnapshotState> {
   const job = opts.findInvalid ? 'fold-and-find-invalid' : 'fold';
-  return inWorker({ job, pieces: storedPieces(state) }) as Promise<Folded>;
+  return inWorker({ job, pieces: storedPieces(state) }) as Promise<FoldedSnapshotState>;
 }
 
 /**

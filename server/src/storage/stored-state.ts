@@ -1,7 +1,8 @@
 /** Folding a stored state (snapshot + log) into one update, as compaction stores it. */
 import * as Y from 'yjs';
 import { invalidThreadKeys } from '@marginalia/shared';
-import type { StoredState } from './types.js';
+import type { FoldedSnapshot, StoredState } from './types.js';
+import { leadOf } from './slice.js';
 
 /** A stored state as the updates that rebuild it, in order: the snapshot (if any), then the log entries. */
 export function storedPieces(state: Pick<StoredState, 'snapshot' | 'updates'>): Uint8Array[] {
@@ -43,3 +44,24 @@ export function foldPieces<T>(
 export function foldState(state: Pick<StoredState, 'snapshot' | 'updates'>): Uint8Array {
   return foldPieces(storedPieces(state)).update;
 }
+
+/** Snapshots smaller than this get no lead: they arrive and apply in a moment anyway. */
+export const LEAD_MIN_BYTES = 256 * 1024;
+
+/** What a joining client can do without until the article shows: the threads. */
+const DEFERRED = new Set(['threads']);
+
+/** A snapshot's lead (StoredState.snapshotLead), or null when it is small or has none worth sending. */
+export function snapshotLeadOf(update: Uint8Array): Uint8Array | null {
+  return update.byteLength >= LEAD_MIN_BYTES ? leadOf(update, DEFERRED) : null;
+}
+
+/** A stored state folded as compaction stores it, in this thread: the snapshot and its lead. */
+export function foldSnapshot(state: Pick<StoredState, 'snapshot' | 'updates'>): FoldedSnapshot {
+  const snapshot = foldState(state);
+  return { snapshot, lead: snapshotLeadOf(snapshot) };
+}
+
+/** A fold's result as the snapshot and lead to store. */
+export const asFoldedSnapshot = (folded: Uint8Array | FoldedSnapshot): FoldedSnapshot =>
+  folded instanceof Uint8Array ? { snapshot: folded, lead: null } : folded;

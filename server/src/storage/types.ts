@@ -68,11 +68,25 @@ export interface StoredState {
   snapshot: Uint8Array | null;
   /** Highest log sequence number folded into the snapshot (0 when none). */
   snapshotSeq: number;
+  /**
+   * The snapshot's lead, stored with it when the snapshot is large (storage/slice.ts `leadOf`): the part of it that
+   * holds everything but the threads and applies on its own. A joining client is sent it first, so that the
+   * article shows before the threads have arrived. Null (or absent) when there is none.
+   */
+  snapshotLead?: Uint8Array | null;
   updates: LogEntry[];
 }
 
-/** Folds a stored state into one update holding all of it. */
-export type Fold = (state: Pick<StoredState, 'snapshot' | 'updates'>) => Uint8Array | Promise<Uint8Array>;
+/** A snapshot as compaction stores it: the folded update, and its lead (see `StoredState.snapshotLead`). */
+export interface FoldedSnapshot {
+  snapshot: Uint8Array;
+  lead: Uint8Array | null;
+}
+
+/** Folds a stored state into one update holding all of it (with its lead, or without: then none is stored). */
+export type Fold = (
+  state: Pick<StoredState, 'snapshot' | 'updates'>,
+) => Uint8Array | FoldedSnapshot | Promise<Uint8Array | FoldedSnapshot>;
 
 export interface NewDocument {
   record: DocumentRecord;
@@ -114,7 +128,7 @@ export interface DocumentLog {
    * projected, in one transaction. It reads what is stored rather than trusting a copy in memory, so entries appended
    * by anyone else (another instance, the CLI) are never dropped. Resolves with the sequence number now covered
    * (0: nothing stored; -1: someone else compacted meanwhile and nothing was written).
-   * `fold` builds the new snapshot (default: `foldState` in this thread); it may run elsewhere (a worker) while
+   * `fold` builds the new snapshot (default: `foldSnapshot` in this thread); it may run elsewhere (a worker) while
    * appends go on: only the entries it was given are folded, and only if the snapshot is still the one it read.
    */
   compact(docId: string, fold?: Fold): Promise<number>;
