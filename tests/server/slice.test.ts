@@ -173,24 +173,29 @@ const same = (a: Y.Doc, b: Y.Doc) => {
   expect(a.getText('root').toDelta()).toEqual(b.getText('root').toDelta());
 };
 
+/** Histories: 1–4 replicas (ids from the scenario, so that a failure replays exactly), their steps, a slice size. */
+const histories = fc.integer({ min: 1, max: 4 }).chain((clients) =>
+  fc.record({
+    clients: fc.constant(clients),
+    ids: fc.uniqueArray(fc.integer({ min: 1, max: 0x7fffffff }), { minLength: 4, maxLength: 4 }),
+    steps: fc.array(step(clients), { minLength: 10, maxLength: 80, size: 'max' }),
+    size: fc.integer({ min: 1, max: 12 }),
+  }),
+);
+
+/** As the server stores a history: a snapshot of some of it and the log after it, merged on load. */
+function asStored(log: Uint8Array[]): Uint8Array {
+  const half = Math.floor(log.length / 2);
+  return Y.mergeUpdates([Y.encodeStateAsUpdate(built(log.slice(0, half))), ...log.slice(half)]);
+}
+
 describe(`building a document in slices (seed ${SEED}; replay with TEST_SEED=${SEED})`, () => {
   test('slices applied in order make the same document as the whole state, with nothing pending', () => {
-    const scenario = fc.integer({ min: 1, max: 4 }).chain((clients) =>
-      fc.record({
-        clients: fc.constant(clients),
-        ids: fc.uniqueArray(fc.integer({ min: 1, max: 0x7fffffff }), { minLength: 4, maxLength: 4 }),
-        steps: fc.array(step(clients), { minLength: 10, maxLength: 80, size: 'max' }),
-        size: fc.integer({ min: 1, max: 12 }),
-      }),
-    );
     let crossed = 0;
     fc.assert(
-      fc.property(scenario, ({ clients, ids, steps, size }) => {
+      fc.property(histories, ({ clients, ids, steps, size }) => {
         const { docs, log } = play(clients, steps, ids);
-        // As the server stores it: a snapshot of some of the history and the log after it, merged on load.
-        const half = Math.floor(log.length / 2);
-        const snapshot = Y.encodeStateAsUpdate(built(log.slice(0, half)));
-        const merged = Y.mergeUpdates([snapshot, ...log.slice(half)]);
+        const merged = asStored(log);
         const whole = built([merged]);
         const cut = sliceUpdate(merged, size);
         expect(cut).not.toBeNull();
@@ -215,20 +220,12 @@ describe(`building a document in slices (seed ${SEED}; replay with TEST_SEED=${S
   });
 
   test("a state's lead applies alone, holds everything but the threads, and the whole state after it makes the same document", () => {
-    const scenario = fc.integer({ min: 1, max: 4 }).chain((clients) =>
-      fc.record({
-        clients: fc.constant(clients),
-        ids: fc.uniqueArray(fc.integer({ min: 1, max: 0x7fffffff }), { minLength: 4, maxLength: 4 }),
-        steps: fc.array(step(clients), { minLength: 10, maxLength: 80, size: 'max' }),
-      }),
-    );
     let withLead = 0;
     let threadsLeftOut = 0;
     fc.assert(
-      fc.property(scenario, ({ clients, ids, steps }) => {
+      fc.property(histories, ({ clients, ids, steps }) => {
         const { docs, log } = play(clients, steps, ids);
-        const half = Math.floor(log.length / 2);
-        const merged = Y.mergeUpdates([Y.encodeStateAsUpdate(built(log.slice(0, half))), ...log.slice(half)]);
+        const merged = asStored(log);
         const whole = built([merged]);
         const lead = leadOf(merged, new Set(['threads']), 1);
         const outside =
