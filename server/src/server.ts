@@ -194,7 +194,9 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     catchUpIntervalMs: config.catchUpIntervalMs,
     tokenTtlMs: config.tokenTtlSeconds * 1000,
     enforce: (event) => {
-      if (ctx.collab) void enforceAccess(ctx.collab.connections, storage, accessState, event);
+      if (!ctx.collab) return;
+      ctx.collab.accessChanged();
+      void enforceAccess(ctx.collab.connections, storage, accessState, event);
     },
   });
   // A new MARGINALIA_ADMIN_PASSWORD signs the administrator's earlier tokens out, as any password change does.

@@ -6,6 +6,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import type { Role } from '@marginalia/shared';
 import { DOC_ID, decideAccess, type TokenRefusals } from '../access.js';
 import { TokenError, type Tokens } from '../auth/tokens.js';
 import type { Config } from '../config.js';
@@ -29,6 +30,12 @@ function ignore(): void {}
 
 export interface CollabEndpoint {
   readonly connections: Set<Connection>;
+  /**
+   * An access change was applied here (a sign-out, a disabled account, a membership): upgrades still between
+   * their access check and their connection (the document loading) check again before they are connected.
+   * `connections` are for the caller to enforce it on.
+   */
+  accessChanged(): void;
   /** Closes every socket with `code` (1001 on shutdown). */
   closeAll(code: number, reason: string): void;
   close(): void;
@@ -60,6 +67,8 @@ export function attachCollabEndpoint(server: Server, services: CollabServices): 
     WebSocket: PeerSocket,
   });
   const connections = new Set<Connection>();
+  /** Access changes applied here so far: an upgrade that saw this move since its check checks again. */
+  let accessChanges = 0;
   // The endpoint's own bookkeeping follows the registered extensions: the open connections (pinged, closed at
   // shutdown), and the document hold each one keeps until it leaves.
   const hooks = services.hooks.with({
@@ -143,9 +152,26 @@ export function attachCollabEndpoint(server: Server, services: CollabServices): 
       return acceptThenClose(req, socket, head, CLOSE.unauthorized, reason);
     }
     try {
+      let checkedAt = accessChanges;
       const decided = await check(principal, docId);
       if ('refused' in decided) return acceptThenClose(req, socket, head, decided.refused, decided.reason);
       const role = decided.role;
+      /**
+       * Once the document is loaded: what access allows now, if an access change was applied since the last check
+       * (an open connection would have been closed by it, and this one is not registered until it is made). The
+       * role it was admitted with, or the close it gets instead.
+       */
+      const recheck = async (): Promise<{ role: Role } | { close: number; reason: string }> => {
+        while (checkedAt !== accessChanges) {
+          checkedAt = accessChanges;
+          const refused = hooks.onAuthenticate(principal, docId);
+          if (refused !== null) return { close: CLOSE.unauthorized, reason: refused };
+          const now = await check(principal, docId);
+          if ('refused' in now) return { close: now.refused, reason: now.reason };
+          if (now.role !== role) return { close: CLOSE.roleChanged, reason: 'your role changed; reconnecting' };
+        }
+        return { role };
+      };
       let hold: EarlyHold;
       try {
         hold = await registry.acquireEarly(docId);
@@ -171,8 +197,19 @@ export function attachCollabEndpoint(server: Server, services: CollabServices): 
         ws.listen(config.limits.maxBytesPerSecond * 2);
         const sentStored = hold.sendStoredState(ws);
         hold.live.then(
-          (live) => {
+          async (live) => {
+            let allowed;
+            try {
+              allowed = await recheck();
+            } catch (e) {
+              log.warn('access re-check failed', { doc: docId, error: (e as Error).message });
+              allowed = { close: CLOSE.internalError, reason: 'access could not be checked; try again later' };
+            }
             if (ws.readyState !== ws.OPEN) return registry.release(docId);
+            if ('close' in allowed) {
+              ws.close(allowed.close, allowed.reason);
+              return registry.release(docId);
+            }
             const sent = sentStored ? live.loadedStateVector : null;
             new Connection(ws, socket, live, principal, role, config.limits, hooks, sent, check);
           },
@@ -209,6 +246,9 @@ export function attachCollabEndpoint(server: Server, services: CollabServices): 
 
   return {
     connections,
+    accessChanged() {
+      accessChanges++;
+    },
     closeAll(code, reason) {
       for (const c of [...connections]) c.close(code, reason);
     },
