@@ -5,31 +5,20 @@
  * an open one would have: closed 4000 (role changed: reconnect) or 4403 (access removed), never connected under the
  * access it no longer has.
  */
-import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { expect, test } from '@jest/globals';
 import pg from 'pg';
-import { addMember, api, createDocument, startServer, type TestServer } from '../support/server.js';
+import { addMember, api, createDocument, postgresServerSuite } from '../support/server.js';
 import { rawClient } from '../support/raw-client.js';
 import { waitFor } from '../support/wait.js';
-import { POSTGRES_URL, describeIfService, dropSchema, postgresReachable, uniqueSchema } from '../support/services.js';
+import { POSTGRES_URL, describeIfService, postgresReachable } from '../support/services.js';
 
 const pgAvailable = await postgresReachable();
 
 describeIfService('postgresql', pgAvailable)('an access change while the document loads (PostgreSQL)', () => {
-  const schema = uniqueSchema('accessload');
-  let server: TestServer;
-  let admin: pg.Client;
-  beforeAll(async () => {
-    server = await startServer({ env: { DATABASE_URL: POSTGRES_URL, MARGINALIA_PG_SCHEMA: schema } });
-    admin = new pg.Client({ connectionString: POSTGRES_URL });
-    await admin.connect();
-  });
-  afterAll(async () => {
-    await admin?.end();
-    await server?.dispose();
-    await dropSchema(schema);
-  });
+  const suite = postgresServerSuite('accessload');
 
   test('a member whose role changed, or who was removed, meanwhile is closed 4000 or 4403, not connected', async () => {
+    const { schema, server, sql } = suite;
     const docId = await createDocument(server.url, server.adminToken, 'A document that loads slowly.');
     const promoted = await addMember(server, docId, 'load-promoted', 'Promoted', 'viewer');
     const removed = await addMember(server, docId, 'load-removed', 'Removed', 'commenter');
@@ -45,7 +34,7 @@ describeIfService('postgresql', pgAvailable)('an access change while the documen
       await waitFor(
         async () =>
           (
-            await admin.query(
+            await sql.query(
               `SELECT count(*)::int AS n FROM pg_locks l WHERE NOT l.granted AND l.relation = '${schema}.updates'::regclass`,
             )
           ).rows[0].n > 0,

@@ -9,10 +9,10 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { join } from 'node:path';
-import { api, createDocument, startServer, type TestServer } from '../support/server.js';
+import { api, createDocument, postgresServerSuite, startServer, type TestServer } from '../support/server.js';
 import { rawClient, type RawClient } from '../support/raw-client.js';
 import { waitFor } from '../support/wait.js';
-import { POSTGRES_URL, describeIfService, dropSchema, postgresReachable, uniqueSchema } from '../support/services.js';
+import { POSTGRES_URL, describeIfService, postgresReachable } from '../support/services.js';
 
 const ARTICLE = 'The first paragraph of the article.\n\nThe second paragraph, which gets a thread.';
 const THREAD = { exact: 'second paragraph', body: 'A thread that must never be seen' };
@@ -85,19 +85,8 @@ describe('a server-side change whose store fails (SQLite)', () => {
 const pgAvailable = await postgresReachable();
 
 describeIfService('postgresql', pgAvailable)('a server-side change whose store fails (PostgreSQL)', () => {
-  const schema = uniqueSchema('storefail');
-  let server: TestServer;
-  let admin: pg.Client;
-  beforeAll(async () => {
-    server = await startServer({ env: { DATABASE_URL: POSTGRES_URL, MARGINALIA_PG_SCHEMA: schema } });
-    admin = new pg.Client({ connectionString: POSTGRES_URL });
-    await admin.connect();
-  });
-  afterAll(async () => {
-    await admin?.end();
-    await server?.dispose();
-    await dropSchema(schema);
-  });
+  const suite = postgresServerSuite('storefail');
+  const { schema } = suite;
   /** Makes the log refuse inserts for `docId` (a trigger named `name`), on `client`'s connection. */
   const refuseLog = async (client: pg.Client, name: string, docId: string) => {
     await client.query(
@@ -124,7 +113,7 @@ describeIfService('postgresql', pgAvailable)('a server-side change whose store f
     waitFor(
       async () =>
         (
-          await admin.query(
+          await suite.sql.query(
             `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
              WHERE NOT l.granted AND l.relation = '${schema}.updates'::regclass AND now() - a.query_start > interval '${ms} milliseconds'`,
           )
@@ -133,18 +122,18 @@ describeIfService('postgresql', pgAvailable)('a server-side change whose store f
     );
 
   test('is sent to no client; the document reloads without it and carries on', async () => {
-    await failedChangeIsNeverSeen(server, {
-      refuse: (docId) => refuseLog(admin, 'refuse_log', docId),
-      allow: () => allowLog(admin, 'refuse_log'),
+    await failedChangeIsNeverSeen(suite.server, {
+      refuse: (docId) => refuseLog(suite.sql, 'refuse_log', docId),
+      allow: () => allowLog(suite.sql, 'refuse_log'),
     });
   });
 
   test('a write held up by the database is logged as slow, and the change is stored once it goes through', async () => {
-    const docId = await createDocument(server.url, server.adminToken, ARTICLE);
+    const docId = await createDocument(suite.server.url, suite.server.adminToken, ARTICLE);
     const holder = await holdLog();
     let posted: ReturnType<ReturnType<typeof api>['post']> | undefined;
     try {
-      posted = api(server.url, server.adminToken).post(`/documents/${docId}/threads`, {
+      posted = api(suite.server.url, suite.server.adminToken).post(`/documents/${docId}/threads`, {
         ...THREAD,
         body: 'held, then stored',
       });
@@ -155,32 +144,32 @@ describeIfService('postgresql', pgAvailable)('a server-side change whose store f
       await holder.end();
     }
     expect((await posted!).status).toBe(201);
-    await waitFor(() => /slow storage write/.test(server.output()), { message: 'the slow write to be logged' });
+    await waitFor(() => /slow storage write/.test(suite.server.output()), { message: 'the slow write to be logged' });
     expect(
-      server
+      suite.server
         .output()
         .split('\n')
         .some((l) => l.includes('slow storage write') && l.includes(docId)),
     ).toBe(true);
-    const c = rawClient(server.wsUrl, docId, server.adminToken);
+    const c = rawClient(suite.server.wsUrl, docId, suite.server.adminToken);
     await c.synced;
     expect(threadCount(c)).toBe(1);
     await c.close();
   });
 
   test('a client that joins while the change is being stored is not answered until it is: then closed when it fails', async () => {
-    const docId = await createDocument(server.url, server.adminToken, ARTICLE);
-    const a = rawClient(server.wsUrl, docId, server.adminToken);
+    const docId = await createDocument(suite.server.url, suite.server.adminToken, ARTICLE);
+    const a = rawClient(suite.server.wsUrl, docId, suite.server.adminToken);
     await a.synced;
     // Hold the server's next log insert.
     const holder = await holdLog();
     try {
-      const posted = api(server.url, server.adminToken).post(`/documents/${docId}/threads`, THREAD);
+      const posted = api(suite.server.url, suite.server.adminToken).post(`/documents/${docId}/threads`, THREAD);
       await serverWaitsOnLog();
       // The thread is in the server's copy now, not stored. A client joins and asks for the state (sync step 1,
       // sent on open), then asks for presence: the presence answer comes back only after the server has taken
       // the sync step 1, whose answer (were it sent) would be in the same turn, ahead of the failure below.
-      const b = rawClient(server.wsUrl, docId, server.adminToken);
+      const b = rawClient(suite.server.wsUrl, docId, suite.server.adminToken);
       let presence = 0;
       b.ws.on('message', (data: Buffer) => void (data[0] === 1 && presence++));
       await waitFor(() => b.isOpen(), { message: 'the joiner to connect' });
@@ -202,7 +191,7 @@ describeIfService('postgresql', pgAvailable)('a server-side change whose store f
       await holder.end();
     }
     // Reloaded without it.
-    const c = rawClient(server.wsUrl, docId, server.adminToken);
+    const c = rawClient(suite.server.wsUrl, docId, suite.server.adminToken);
     await c.synced;
     expect(threadCount(c)).toBe(0);
     await c.close();

@@ -8,6 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from '@jest/globals';
+import pg from 'pg';
+import { POSTGRES_URL, dropSchema, uniqueSchema } from './services.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = join(ROOT, 'server', 'dist', 'cli.js');
@@ -216,4 +219,30 @@ export async function createDocument(
 export function tempDir(prefix = 'marginalia-test-'): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** A suite's server on a PostgreSQL schema of its own, and a connection of the test's own to that database. */
+export interface PostgresServerSuite {
+  readonly schema: string;
+  server: TestServer;
+  sql: pg.Client;
+}
+
+/**
+ * Starts a server on a new PostgreSQL schema before the suite's tests (with a connection for the tests' own SQL:
+ * locks, triggers) and ends both, dropping the schema, after them. Call inside the suite's `describe`.
+ */
+export function postgresServerSuite(prefix: string): PostgresServerSuite {
+  const suite = { schema: uniqueSchema(prefix) } as PostgresServerSuite;
+  beforeAll(async () => {
+    suite.server = await startServer({ env: { DATABASE_URL: POSTGRES_URL, MARGINALIA_PG_SCHEMA: suite.schema } });
+    suite.sql = new pg.Client({ connectionString: POSTGRES_URL });
+    await suite.sql.connect();
+  });
+  afterAll(async () => {
+    await suite.sql?.end();
+    await suite.server?.dispose();
+    await dropSchema(suite.schema);
+  });
+  return suite;
 }
