@@ -207,8 +207,15 @@ describe("a large document's lead: the article before the threads", () => {
     const docId = await createDocument(server.url, server.adminToken, ARTICLE);
     const writer = rawClient(server.wsUrl, docId, server.adminToken);
     await writer.synced;
-    addThreads(writer.doc, adminAuthor(server), 'lead', 150);
+    // The threads as one log entry (about 450 KB), then one thread per entry: the eleventh stored starts a
+    // compaction, whatever the timing, and its snapshot holds every thread (the restart waits for it to end). Only
+    // threads: a writer's edit outside them would bring its threads into the lead.
+    writer.doc.transact(() => addThreads(writer.doc, adminAuthor(server), 'lead', 150));
     await writer.flushed(20_000);
+    for (let i = 0; i < 11; i++) {
+      addThreads(writer.doc, adminAuthor(server), `tick${i}`, 1);
+      await writer.flushed(20_000);
+    }
     const expected = stateOf(writer.doc);
     await writer.close();
     await server.restart();

@@ -235,12 +235,26 @@ describe('metrics on the main port', () => {
     const viewer = await addMember(server, docId, 'metrics-promoted', 'Promoted', 'viewer');
     const before = await scrape(`${server.url}/metrics`);
     const socket = rawClient(server.wsUrl, docId, viewer.token);
-    await socket.synced;
-    const promoted = await api(server.url, server.adminToken).put(`/documents/${docId}/members/metrics-promoted`, {
-      role: 'commenter',
+    // Each step waited for with a timeout of its own, so that a hang says where it is (seen twice in CI on a slow
+    // machine as the test's own 60 s timeout, never reproduced alone or under load).
+    const settled = <T>(p: Promise<T>) => {
+      const box: { value?: T } = {};
+      void p.then((v) => (box.value = v));
+      return box;
+    };
+    const synced = settled(socket.synced.then(() => true));
+    await waitFor(() => synced.value === true, { timeout: 20_000, message: "the viewer's first sync" });
+    const put = settled(
+      api(server.url, server.adminToken).put(`/documents/${docId}/members/metrics-promoted`, { role: 'commenter' }),
+    );
+    await waitFor(() => put.value !== undefined, { timeout: 20_000, message: 'the role change to be answered' });
+    expect(put.value!.status).toBe(200);
+    const closed = settled(socket.closed);
+    await waitFor(() => closed.value !== undefined, {
+      timeout: 20_000,
+      message: () => `the server to close the viewer's socket (open: ${socket.isOpen()})`,
     });
-    expect(promoted.status).toBe(200);
-    expect((await socket.closed).code).toBe(4000); // reconnect with the new role
+    expect(closed.value!.code).toBe(4000); // reconnect with the new role
     const counts = (samples: Sample[]) =>
       ['viewer', 'commenter'].map((role) => value(samples, 'marginalia_ws_connections', { role })).join(',');
     await waitFor(async () => counts(await scrape(`${server.url}/metrics`)) === counts(before), {
