@@ -56,6 +56,20 @@ export interface OpenSocket {
 }
 
 /**
+ * What a socket admitted with `role` gets when its access is decided again: the close an access change calls for
+ * (4401/4403/4404 refused, 4000 role changed: reconnect with it), or null when it keeps its access as it is.
+ */
+export function closeFor(decided: AccessDecision, role: Role): { code: number; reason: string } | null {
+  if ('refused' in decided)
+    return {
+      code: decided.refused,
+      reason: decided.refused === CLOSE.forbidden ? 'your access was removed' : decided.reason,
+    };
+  if (decided.role !== role) return { code: CLOSE.roleChanged, reason: 'your role changed; reconnecting' };
+  return null;
+}
+
+/**
  * Applies an access change to this instance's open sockets: a signed-out token's (or all of a user's tokens
  * issued before a password change or their account's disabling) or a disabled account's close 4401; a member whose access is gone closes 4403; a changed role closes 4000 so that the client reconnects with
  * it (the socket admits nothing more under the old role meanwhile).
@@ -96,13 +110,10 @@ export async function enforceAccess(
         log.warn('access re-check failed', { doc: c.live.id, error: (e as Error).message });
         return;
       }
-      if ('refused' in decided) {
-        const reason = decided.refused === CLOSE.forbidden ? 'your access was removed' : decided.reason;
-        c.close(decided.refused, reason);
-      } else if (decided.role !== c.role) {
-        c.setRole(decided.role);
-        c.close(CLOSE.roleChanged, 'your role changed; reconnecting');
-      }
+      const close = closeFor(decided, c.role);
+      if (!close) return;
+      if ('role' in decided) c.setRole(decided.role);
+      c.close(close.code, close.reason);
     }),
   );
 }

@@ -7,7 +7,7 @@ import { openPostgresStorage } from '@marginalia/server/storage/postgres.js';
 import { POSTGRES_URL, describeIfService, dropSchema, postgresReachable, uniqueSchema } from '../support/services.js';
 import type { Storage, StoredState } from '@marginalia/server/storage/types.js';
 import { StorageError } from '@marginalia/server/storage/types.js';
-import { foldState, storedPieces } from '@marginalia/server/storage/stored-state.js';
+import { foldSnapshot, storedPieces } from '@marginalia/server/storage/stored-state.js';
 import { tempDir, ROOT } from '../support/server.js';
 import { documentRecord } from '../support/records.js';
 import { seededRandom, testSeed } from '../support/random.js';
@@ -194,7 +194,7 @@ for (const [name, make, describeFor] of [
       const upto = await storage.log.compact('d1', async (state) => {
         // a write that lands while the fold is still working (as it does when the fold runs in a worker)
         expect(await storage.log.appendUpdates('d1', [textUpdate(doc, 'c')])).toEqual([3]);
-        return foldState(state);
+        return foldSnapshot(state);
       });
       expect(upto).toBe(2);
       const state = await storage.log.loadState('d1');
@@ -210,7 +210,7 @@ for (const [name, make, describeFor] of [
       let inner = 0;
       const outer = await storage.log.compact('d1', async (state) => {
         inner = await storage.log.compact('d1');
-        return foldState(state);
+        return foldSnapshot(state);
       });
       expect([outer, inner].sort((x, y) => x - y)).toEqual([-1, 3]);
       const state = await storage.log.loadState('d1');

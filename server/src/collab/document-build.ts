@@ -48,13 +48,13 @@ export function buildsSliced(pieces: Uint8Array[], slicedLoadBytes: number): boo
 
 /**
  * The document from its stored pieces: sliced when asked (and possible), else whole. `lead`: the first piece's lead
- * (the snapshot's), if stored. Throws LoadError.
+ * (the snapshot's), null if none is stored. Throws LoadError.
  */
 export async function buildDocument(
   id: string,
   pieces: Uint8Array[],
   sliced: boolean,
-  lead: Uint8Array | null = null,
+  lead: Uint8Array | null,
 ): Promise<BuiltDocument> {
   return (sliced ? await buildSliced(id, pieces, lead) : null) ?? buildWhole(id, pieces, lead);
 }

@@ -6,8 +6,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import type { Role } from '@marginalia/shared';
-import { DOC_ID, decideAccess, type TokenRefusals } from '../access.js';
+import { DOC_ID, closeFor, decideAccess, type TokenRefusals } from '../access.js';
 import { TokenError, type Tokens } from '../auth/tokens.js';
 import type { Config } from '../config.js';
 import type { Storage } from '../storage/types.js';
@@ -161,16 +160,13 @@ export function attachCollabEndpoint(server: Server, services: CollabServices): 
        * (an open connection would have been closed by it, and this one is not registered until it is made). The
        * role it was admitted with, or the close it gets instead.
        */
-      const recheck = async (): Promise<{ role: Role } | { close: number; reason: string }> => {
+      const recheck = async (): Promise<{ code: number; reason: string } | null> => {
         while (checkedAt !== accessChanges) {
           checkedAt = accessChanges;
-          const refused = hooks.onAuthenticate(principal, docId);
-          if (refused !== null) return { close: CLOSE.unauthorized, reason: refused };
-          const now = await check(principal, docId);
-          if ('refused' in now) return { close: now.refused, reason: now.reason };
-          if (now.role !== role) return { close: CLOSE.roleChanged, reason: 'your role changed; reconnecting' };
+          const close = closeFor(await check(principal, docId), role);
+          if (close) return close;
         }
-        return { role };
+        return null;
       };
       let hold: EarlyHold;
       try {
@@ -198,16 +194,16 @@ export function attachCollabEndpoint(server: Server, services: CollabServices): 
         const sentStored = hold.sendStoredState(ws);
         hold.live.then(
           async (live) => {
-            let allowed;
+            let close;
             try {
-              allowed = await recheck();
+              close = await recheck();
             } catch (e) {
               log.warn('access re-check failed', { doc: docId, error: (e as Error).message });
-              allowed = { close: CLOSE.internalError, reason: 'access could not be checked; try again later' };
+              close = { code: CLOSE.internalError, reason: 'access could not be checked; try again later' };
             }
             if (ws.readyState !== ws.OPEN) return registry.release(docId);
-            if ('close' in allowed) {
-              ws.close(allowed.close, allowed.reason);
+            if (close) {
+              ws.close(close.code, close.reason);
               return registry.release(docId);
             }
             const sent = sentStored ? live.loadedStateVector : null;

@@ -115,8 +115,7 @@ export class LiveDocument {
     services: DocumentServices,
     opts: { sliced: boolean },
   ): Promise<LiveDocument> {
-    const lead = state.snapshot ? (state.snapshotLead ?? null) : null;
-    const { doc, full } = await buildDocument(id, storedPieces(state), opts.sliced, lead);
+    const { doc, full } = await buildDocument(id, storedPieces(state), opts.sliced, state.snapshotLead);
     return new LiveDocument(id, doc, full, state, services);
   }
 
@@ -143,7 +142,7 @@ export class LiveDocument {
   }
 
   /** A full state just stored in one piece (a compaction's fold), with its lead: joiners are sent it from now on. */
-  adoptStoredFullState(update: Uint8Array, stateVector: Map<number, number>, lead: Uint8Array | null = null): void {
+  adoptStoredFullState(update: Uint8Array, stateVector: Map<number, number>, lead: Uint8Array | null): void {
     this.full = fullStateIfLarge(update, stateVector, lead);
   }
 

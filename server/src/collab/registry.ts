@@ -38,7 +38,7 @@ function sendStoredState(ws: WebSocket, state: StoredState): Promise<void> {
   const pieces = storedPieces(state);
   if (pieces.length === 0) pieces.push(EMPTY_UPDATE);
   // The snapshot's lead first, so that the client can show the article before the rest has arrived.
-  if (state.snapshot && state.snapshotLead) ws.send(encodeUpdate(state.snapshotLead), { binary: true });
+  if (state.snapshotLead) ws.send(encodeUpdate(state.snapshotLead), { binary: true });
   return new Promise((resolve) => {
     pieces.forEach((piece, i) => {
       const last = i === pieces.length - 1;

@@ -4,7 +4,7 @@
  * sequence order. Compaction takes a transaction-scoped advisory lock: one compactor per document.
  */
 import type pg from 'pg';
-import { asFoldedSnapshot, foldSnapshot } from './stored-state.js';
+import { foldSnapshot } from './stored-state.js';
 import { StorageError, type DocumentLog, type StoredState } from './types.js';
 
 /** A driver's Buffer as the plain Uint8Array the rest of the server works with (no copy). */
@@ -76,7 +76,7 @@ export function postgresLog(pool: pg.Pool): DocumentLog {
         const state = await readState(c, docId);
         const upto = state.updates.at(-1)?.seq ?? state.snapshotSeq;
         if (state.updates.length === 0) return upto;
-        const folded = asFoldedSnapshot(await fold(state));
+        const folded = await fold(state);
         await c.query(
           `INSERT INTO snapshots (doc_id, upto_seq, data, lead, created_at) VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (doc_id) DO UPDATE SET upto_seq = excluded.upto_seq, data = excluded.data, lead = excluded.lead,

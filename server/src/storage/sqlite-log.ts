@@ -5,7 +5,7 @@
  * arriving together are written in one transaction.
  */
 import type Database from 'better-sqlite3';
-import { asFoldedSnapshot, foldSnapshot } from './stored-state.js';
+import { foldSnapshot } from './stored-state.js';
 import type { Disk, SerialGate } from './sqlite-kysely.js';
 import type { DocumentLog, Fold, FoldedSnapshot, StoredState } from './types.js';
 
@@ -114,7 +114,7 @@ export function sqliteLog(db: Database.Database, gate: SerialGate, disk: Disk | 
       const state = await gate.run(() => loadState(docId));
       const uptoSeq = state.updates.at(-1)?.seq ?? state.snapshotSeq;
       if (state.updates.length === 0) return uptoSeq;
-      const folded = asFoldedSnapshot(await fold(state));
+      const folded = await fold(state);
       return durably(
         () => storeFold(docId, state.snapshotSeq, uptoSeq, folded),
         folded.snapshot.byteLength + (folded.lead?.byteLength ?? 0),

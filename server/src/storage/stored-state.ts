@@ -61,7 +61,3 @@ export function foldSnapshot(state: Pick<StoredState, 'snapshot' | 'updates'>): 
   const snapshot = foldState(state);
   return { snapshot, lead: snapshotLeadOf(snapshot) };
 }
-
-/** A fold's result as the snapshot and lead to store. */
-export const asFoldedSnapshot = (folded: Uint8Array | FoldedSnapshot): FoldedSnapshot =>
-  folded instanceof Uint8Array ? { snapshot: folded, lead: null } : folded;

@@ -71,9 +71,9 @@ export interface StoredState {
   /**
    * The snapshot's lead, stored with it when the snapshot is large (storage/slice.ts `leadOf`): the part of it that
    * holds everything but the threads and applies on its own. A joining client is sent it first, so that the
-   * article shows before the threads have arrived. Null (or absent) when there is none.
+   * article shows before the threads have arrived. Null when there is none.
    */
-  snapshotLead?: Uint8Array | null;
+  snapshotLead: Uint8Array | null;
   updates: LogEntry[];
 }
 
@@ -83,10 +83,8 @@ export interface FoldedSnapshot {
   lead: Uint8Array | null;
 }
 
-/** Folds a stored state into one update holding all of it (with its lead, or without: then none is stored). */
-export type Fold = (
-  state: Pick<StoredState, 'snapshot' | 'updates'>,
-) => Uint8Array | FoldedSnapshot | Promise<Uint8Array | FoldedSnapshot>;
+/** Folds a stored state into one update holding all of it, with that update's lead (null: none is stored). */
+export type Fold = (state: Pick<StoredState, 'snapshot' | 'updates'>) => FoldedSnapshot | Promise<FoldedSnapshot>;
 
 export interface NewDocument {
   record: DocumentRecord;
