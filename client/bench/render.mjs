@@ -127,6 +127,13 @@ await context.addInitScript(() => {
       this.addEventListener('message', () => (window.__wsFirstMessageAt ??= performance.now()));
     }
   };
+  // The server's static preview of the article (document-page.ts), in the page's own HTML.
+  new MutationObserver((_, observer) => {
+    const p = document.querySelector('.article-preview p');
+    if (!p || !p.textContent) return;
+    window.__previewAt = performance.now();
+    observer.disconnect();
+  }).observe(document, { childList: true, subtree: true, characterData: true });
   new MutationObserver((_, observer) => {
     const p = document.querySelector('.article-content p');
     if (!p || !p.textContent) return;
@@ -153,6 +160,7 @@ await page.goto(`/d/${id}`);
 await page.locator('.article-content p').first().waitFor({ timeout: 60_000 });
 const articleShown = Date.now() - started;
 const articleReadable = Math.round(await page.evaluate(() => window.__articleAt));
+const previewReadable = await page.evaluate(() => (window.__previewAt ? Math.round(window.__previewAt) : null));
 const socket = await page.evaluate(() => ({
   createdMs: Math.round(window.__wsCreatedAt),
   openMs: Math.round(window.__wsOpenAt),
@@ -175,6 +183,7 @@ const marks = await page.evaluate(() =>
   Object.fromEntries(
     ['responseEnd', 'domContentLoadedEventEnd']
       .map((k) => [k, Math.round(performance.getEntriesByType('navigation')[0][k])])
+      .concat(performance.getEntriesByType('paint').map((m) => [m.name, Math.round(m.startTime)]))
       .concat(
         performance
           .getEntriesByType('mark')
@@ -235,6 +244,7 @@ console.log(
     {
       threads: N,
       commentsPerThread: C,
+      previewReadableMs: previewReadable,
       articleReadableMs: articleReadable,
       socket,
       articleShownMs: articleShown,

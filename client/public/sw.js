@@ -37,7 +37,8 @@ self.addEventListener('fetch', (event) => {
     event.respondWith(
       fetch(request)
         .then((response) => {
-          if (response.ok) {
+          // A document's page carries its article (document-page.ts) and says no-store: it is not the shell.
+          if (response.ok && !/no-store/.test(response.headers.get('Cache-Control') ?? '')) {
             const copy = response.clone();
             void caches.open(CACHE).then((cache) => cache.put('/', copy));
           }

@@ -14,3 +14,4 @@ export * from './vocabulary.js';
 export * from './export/index.js';
 export * from './mentions.js';
 export * from './notifications.js';
+export * from './article-preview.js';

@@ -27,6 +27,7 @@ import { SelectionActionPlugin } from '../plugins/SelectionAction';
 import { ArticleFindPlugin } from '../plugins/ArticleFind';
 import { useDocument } from '../views/document/DocumentContext';
 import { articleTheme } from './theme';
+import { ArticlePreview, dropArticlePreview } from './ArticlePreview';
 
 /** Every node type the server's importer may write into `root`; an unknown type would break the sync. */
 export const ARTICLE_NODES = [
@@ -55,6 +56,9 @@ export function ArticleEditor() {
   const [layer, setLayer] = useState<HTMLDivElement | null>(null);
   // Lexical draws remote cursors here; the Presence plugins draw their own (for every role, not only focused editors).
   const hiddenCursors = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (ready) dropArticlePreview();
+  }, [ready]);
 
   const initialConfig: InitialConfigType = {
     namespace: 'marginalia-article',
@@ -86,6 +90,7 @@ export function ArticleEditor() {
             <CaretBrowsingPlugin layer={layer} />
           </div>
           <div className="article-editor">
+            {!ready && <ArticlePreview />}
             <RichTextPlugin
               contentEditable={
                 <ContentEditable

@@ -13,6 +13,7 @@ import { HttpError, errorHandler } from './errors.js';
 import { METRICS_SPEC, metricsHandler, readiness, requestContext } from './operations.js';
 import { mount, route } from './api-spec.js';
 import { apiDocsRoutes } from './api-docs.js';
+import { clientPage } from './document-page.js';
 import * as A from './api-answers.js';
 
 export const VERSION = '0.1.0';
@@ -139,14 +140,7 @@ export function createApp(ctx: AppContext, opts: AppOptions): Express {
         },
       }),
     );
-    route(app, 'get', '/{*path}', { hidden: "the web client's pages" }, (_req, res) => {
-      res.setHeader(
-        'Content-Security-Policy',
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
-      );
-      res.setHeader('Cache-Control', 'no-cache');
-      res.sendFile(join(clientDir, 'index.html'));
-    });
+    route(app, 'get', '/{*path}', { hidden: "the web client's pages" }, clientPage(ctx, clientDir));
   } else {
     route(app, 'get', '/', { hidden: 'a note that the client is not built' }, (_req, res) => {
       res.type('text/plain').send('Marginalia API is running; the client bundle is not built (run `npm run build`).');

@@ -179,4 +179,13 @@ export function placedThreads(article: AnnotatedArticle): PlacedThread[] {
   return article.threads.filter(isPlaced).sort((a, b) => a.start - b.start || a.end - b.end || a.number - b.number);
 }
 
-export const FORMAT = { bold: 1, italic: 2, strikethrough: 4, underline: 8, code: 16 } as const;
+export const FORMAT = {
+  bold: 1,
+  italic: 2,
+  strikethrough: 4,
+  underline: 8,
+  code: 16,
+  subscript: 32,
+  superscript: 64,
+  highlight: 128,
+} as const;

@@ -7,6 +7,7 @@ import { useEffect, useMemo } from 'react';
 import type { Session } from '../../app/api';
 import { followLink } from '../../app/router';
 import { ArticleEditor } from '../../editor/ArticleEditor';
+import { ArticlePreview, dropArticlePreview, hasArticlePreview } from '../../editor/ArticlePreview';
 import { CommentComposer } from '../../threads/CommentComposer';
 import { FilterBar } from '../../threads/FilterBar';
 import { OrphanedThreads } from '../../threads/OrphanedThreads';
@@ -70,6 +71,10 @@ export function DocumentView({
     return () => document.removeEventListener('keydown', onKey);
   }, [value]);
 
+  useEffect(() => {
+    if (infoState.status === 'error') dropArticlePreview();
+  }, [infoState]);
+
   if (infoState.status === 'error') {
     return (
       <main className="page message-page">
@@ -84,7 +89,11 @@ export function DocumentView({
     );
   }
   if (!value)
-    return (
+    return hasArticlePreview() ? (
+      <main className="preview-page">
+        <ArticlePreview />
+      </main>
+    ) : (
       <main className="page message-page">
         <p className="muted">Opening…</p>
       </main>
