@@ -127,19 +127,17 @@ await context.addInitScript(() => {
       this.addEventListener('message', () => (window.__wsFirstMessageAt ??= performance.now()));
     }
   };
-  // The server's static preview of the article (document-page.ts), in the page's own HTML.
-  new MutationObserver((_, observer) => {
-    const p = document.querySelector('.article-preview p');
-    if (!p || !p.textContent) return;
-    window.__previewAt = performance.now();
-    observer.disconnect();
-  }).observe(document, { childList: true, subtree: true, characterData: true });
-  new MutationObserver((_, observer) => {
-    const p = document.querySelector('.article-content p');
-    if (!p || !p.textContent) return;
-    window.__articleAt = performance.now();
-    observer.disconnect();
-  }).observe(document, { childList: true, subtree: true, characterData: true });
+  /** Notes in `window[key]` when the first paragraph under `root` has text. */
+  const whenText = (root, key) =>
+    new MutationObserver((_, observer) => {
+      const p = document.querySelector(`${root} p`);
+      if (!p || !p.textContent) return;
+      window[key] = performance.now();
+      observer.disconnect();
+    }).observe(document, { childList: true, subtree: true, characterData: true });
+  // The server's static preview of the article (document-page.ts), in the page's own HTML; then the editor's.
+  whenText('.article-preview', '__previewAt');
+  whenText('.article-content', '__articleAt');
 });
 const page = await context.newPage();
 // Signed in as a user would (the session is an HttpOnly cookie).

@@ -8,6 +8,7 @@ import { Window } from 'happy-dom';
 import { createThread } from '@marginalia/shared';
 import { addMember, adminAuthor, api, createDocument, startServer, type TestServer } from '../support/server.js';
 import { rawClient } from '../support/raw-client.js';
+import { waitFor } from '../support/wait.js';
 
 const HOSTILE = '<script>alert(1)</script> & $& $1 "quoted"';
 const ARTICLE = `A first paragraph with ${HOSTILE} in it.\n\nThe second paragraph, plainly.`;
@@ -42,6 +43,8 @@ async function page(path: string, token?: string) {
     title: document.title,
     /** The preview's paragraphs' text, or null without a preview. */
     paragraphs: preview ? [...preview.querySelectorAll('p')].map((p) => p.textContent) : null,
+    /** The document the preview is of (the client shows it only on that document's view). */
+    previewOf: preview?.getAttribute('data-doc-id') ?? null,
     scripts: document.querySelectorAll('script').length,
     root: document.querySelector('#root') !== null,
   };
@@ -56,6 +59,7 @@ describe("a document's page", () => {
     // Only the app's own script: the article's "<script>" is text.
     expect(p.scripts).toBe(shell.scripts);
     expect(p.root).toBe(true);
+    expect(p.previewOf).toBe(docId);
     expect(p.title).toBe(`Notes ${HOSTILE} · Marginalia`);
     expect(p.cacheControl).toBe('private, no-store');
     // A permalink's page too.
@@ -99,7 +103,7 @@ describe("a large document's page", () => {
     await big?.dispose();
   });
 
-  test('shows the stored article, read from storage without the threads', async () => {
+  test('shows the stored article, read from storage without the threads, and starts loading the document', async () => {
     // Compaction after a few entries, so that the threads are folded into a snapshot (with its lead).
     big = await startServer({
       env: { MARGINALIA_SAMPLE: '0', MARGINALIA_COMPACT_AFTER_UPDATES: '10', MARGINALIA_UNLOAD_GRACE_MS: '10000' },
@@ -133,5 +137,11 @@ describe("a large document's page", () => {
       'The opening line.',
       'The closing line.',
     ]);
+    // The page's socket follows: the document is loaded (or loading) by the time it comes.
+    await waitFor(
+      async () =>
+        /^marginalia_documents_loaded(?:\{[^}]*\})? 1$/m.test(await (await fetch(`${big.url}/metrics`)).text()),
+      { message: 'the document to be loaded after its page was served', timeout: 20_000 },
+    );
   });
 });

@@ -90,7 +90,7 @@ export function ArticleEditor() {
             <CaretBrowsingPlugin layer={layer} />
           </div>
           <div className="article-editor">
-            {!ready && <ArticlePreview />}
+            {!ready && <ArticlePreview docId={docId} />}
             <RichTextPlugin
               contentEditable={
                 <ContentEditable

@@ -19,11 +19,20 @@ function takePreview(): HTMLElement | null {
   return preview;
 }
 
-export function ArticlePreview() {
-  const adopt = useCallback((slot: HTMLDivElement | null) => {
-    const element = slot && takePreview();
-    if (element) slot.appendChild(element);
-  }, []);
+/** The preview of `docId`'s article, if the page came with one (a page opened on another document keeps none). */
+function previewOf(docId: string): HTMLElement | null {
+  const element = takePreview();
+  return element?.dataset.docId === docId ? element : null;
+}
+
+export function ArticlePreview({ docId }: { docId: string }) {
+  const adopt = useCallback(
+    (slot: HTMLDivElement | null) => {
+      const element = slot && previewOf(docId);
+      if (element) slot.appendChild(element);
+    },
+    [docId],
+  );
   return <div ref={adopt} className="article-preview-slot" aria-busy="true" />;
 }
 
@@ -33,7 +42,9 @@ export function dropArticlePreview(): void {
   preview = null;
 }
 
-/** Whether this page came with a preview still to show (read only: safe to call while rendering). */
-export function hasArticlePreview(): boolean {
-  return preview === undefined ? document.getElementById('article-preview') !== null : preview !== null;
+/** Whether this page came with a preview of `docId` still to show (read only: safe to call while rendering). */
+export function hasArticlePreview(docId: string): boolean {
+  const element =
+    preview === undefined ? document.querySelector<HTMLElement>('#article-preview .article-preview') : preview;
+  return element?.dataset.docId === docId;
 }

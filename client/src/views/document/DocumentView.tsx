@@ -89,9 +89,9 @@ export function DocumentView({
     );
   }
   if (!value)
-    return hasArticlePreview() ? (
+    return hasArticlePreview(docId) ? (
       <main className="preview-page">
-        <ArticlePreview />
+        <ArticlePreview docId={docId} />
       </main>
     ) : (
       <main className="page message-page">
