@@ -1,6 +1,6 @@
 /**
  * The article at first paint, in Chromium: a document's page carries the article as static HTML
- * (server/src/http/document-page.ts), so a reader sees the text before the app has synced the document, even when
+ * (server/src/http/document-page.ts), so a reader sees the text on screen before the app has run or synced the document, even when
  * the collaboration socket answers nothing at all; once the editor shows the synced article it takes the preview's
  * place, and the text is on the page once. At desktop and phone widths.
  */
@@ -48,6 +48,24 @@ describe('the article at first paint', () => {
         const { page, context } = user;
         try {
           await signIn(page, ADMIN.username, ADMIN.password);
+          // Before the app has run (here: never, scripts are off), the page shows the article on screen.
+          const bare = await browser.newContext({
+            baseURL: server.url,
+            viewport: { width, height },
+            javaScriptEnabled: false,
+          });
+          try {
+            await bare.addCookies(await context.cookies());
+            const first = await bare.newPage();
+            await first.goto(`/d/${docId}`);
+            const line = first.locator('.article-preview').getByText('The harvest came in late this year.');
+            expect(await line.isVisible()).toBe(true);
+            const box = await line.boundingBox();
+            expect(box && box.y >= 0 && box.y + box.height <= height).toBe(true);
+            await screenshot(first, `article-preview-before-app-${width}`);
+          } finally {
+            await bare.close();
+          }
           // A socket that is accepted and never answers: the document cannot sync.
           await page.routeWebSocket(/\/collab/, () => {});
           await page.goto(`/d/${docId}`);
