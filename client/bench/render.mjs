@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import Database from 'better-sqlite3';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import WebSocket from 'ws';
@@ -104,8 +105,31 @@ for (let from = 0; from < N; from += 300)
         });
     }
   });
-// Let the server store it (and, for a large document, compact it into a snapshot with its lead).
+// Let the server store it and, for a large document (the 10,000-thread case), compact it into a snapshot with its
+// lead (a new browser is sent the lead first) and project it (search rows, notifications), so that the page is
+// opened on a server at rest, as a document written earlier is. A fixed wait alone was too short on a slow machine
+// (the fold and the lead take 4-5 s there, the projection of 40,000 comments longer): some runs opened the document
+// before its lead existed, others while the projector still held the server. Whether it came to rest within a
+// minute is reported (`atRest`): a run that did not is not comparable.
 await new Promise((resolve) => setTimeout(resolve, 3000));
+let atRest = null;
+if (N >= 5000) {
+  const db = new Database(join(dataDir, 'marginalia.db'), { readonly: true });
+  const state = db.prepare(
+    `SELECT (SELECT lead IS NOT NULL FROM snapshots WHERE doc_id = :id) AS lead,
+            (SELECT seq FROM projection_cursors WHERE doc_id = :id) >=
+              max(coalesce((SELECT max(seq) FROM updates WHERE doc_id = :id), 0),
+                  coalesce((SELECT upto_seq FROM snapshots WHERE doc_id = :id), 0)) AS projected`,
+  );
+  const waitedFrom = Date.now();
+  for (;;) {
+    const s = state.get({ id });
+    atRest = s?.lead === 1 && s?.projected === 1;
+    if (atRest || Date.now() - waitedFrom > 60_000) break;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  db.close();
+}
 provider.destroy();
 provider.awareness.destroy();
 doc.destroy();
@@ -242,6 +266,7 @@ console.log(
     {
       threads: N,
       commentsPerThread: C,
+      atRest,
       previewReadableMs: previewReadable,
       articleReadableMs: articleReadable,
       socket,

@@ -8,11 +8,17 @@ import './styles/notifications.css';
 import './styles/search.css';
 import './ui/theme';
 
-createRoot(document.getElementById('root')!).render(
-  <StrictMode>
-    <App />
-  </StrictMode>,
-);
+const root = createRoot(document.getElementById('root')!);
+const render = () =>
+  root.render(
+    <StrictMode>
+      <App />
+    </StrictMode>,
+  );
+// A document's page arrives with its article (server: document-page.ts): the browser paints it first, then the app
+// renders (a frame later), instead of the app's first render holding the first paint back.
+if (document.getElementById('article-preview')) requestAnimationFrame(() => setTimeout(render, 0));
+else render();
 
 // The service worker keeps the app shell, so a document with unsynced work opens again without a network.
 if (import.meta.env.PROD && 'serviceWorker' in navigator) {
