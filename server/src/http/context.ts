@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import type { SharedLimits } from '../shared-limits.js';
 import type { AccessState } from '../auth/access-state.js';
 import type { Storage, DocumentRecord } from '../storage/types.js';
-import { TokenError, type Principal, type Tokens } from '../auth/tokens.js';
+import { TokenError, type Principal, type Tokens, type VerifiedToken } from '../auth/tokens.js';
 import type { DocumentRegistry } from '../collab/registry.js';
 import type { CollabEndpoint } from '../collab/endpoint.js';
 import { DOC_ID, roleFor } from '../access.js';
@@ -32,6 +32,23 @@ export interface AppContext {
   draining: boolean;
 }
 
+/** Who a token names, or why it is refused: expired, invalid, signed out, or an account disabled. */
+export async function tokenPrincipal(
+  ctx: AppContext,
+  token: string,
+): Promise<{ principal: VerifiedToken } | { refused: string }> {
+  let principal: VerifiedToken;
+  try {
+    principal = await ctx.tokens.verify(token);
+  } catch (e) {
+    return {
+      refused: e instanceof TokenError && e.reason === 'expired' ? 'token expired; sign in again' : 'invalid token',
+    };
+  }
+  const refused = ctx.access.refuses(principal);
+  return refused ? { refused } : { principal };
+}
+
 /** Reads the bearer token (if any) into res.locals.principal; a bad token is a 401 even on public routes. */
 export function authenticate(ctx: AppContext) {
   return async (req: Request, res: Response, next: NextFunction) => {
@@ -45,21 +62,13 @@ export function authenticate(ctx: AppContext) {
       token = readCookie(req, SESSION_COOKIE);
       if (!token) return next();
     }
-    try {
-      const p = await ctx.tokens.verify(token);
-      const refused = ctx.access.refuses(p);
-      if (refused) return next(unauthorized(refused));
-      res.locals.principal = p;
-      res.locals.tokenId = p.jti;
-      res.locals.tokenExpiry = p.exp;
-      next();
-    } catch (e) {
-      next(
-        unauthorized(
-          e instanceof TokenError && e.reason === 'expired' ? 'token expired; sign in again' : 'invalid token',
-        ),
-      );
-    }
+    const verified = await tokenPrincipal(ctx, token);
+    if ('refused' in verified) return next(unauthorized(verified.refused));
+    const p = verified.principal;
+    res.locals.principal = p;
+    res.locals.tokenId = p.jti;
+    res.locals.tokenExpiry = p.exp;
+    next();
   };
 }
 

@@ -16,7 +16,7 @@ import type { Request, Response } from 'express';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { articleBlocks, articlePreviewHtml, escapeHtml, type ArticleBlock } from '@marginalia/shared';
-import type { AppContext } from './context.js';
+import { tokenPrincipal, type AppContext } from './context.js';
 import { DOC_ID, roleFor } from '../access.js';
 import { SESSION_COOKIE, readCookie } from '../auth/cookies.js';
 import type { Principal } from '../auth/tokens.js';
@@ -34,12 +34,8 @@ const DOCUMENT_PATH = /^\/d\/([^/]+)(?:\/|$)/;
 async function pagePrincipal(ctx: AppContext, req: Request): Promise<Principal | null> {
   const token = readCookie(req, SESSION_COOKIE);
   if (!token) return null;
-  try {
-    const p = await ctx.tokens.verify(token);
-    return ctx.access.refuses(p) ? null : p;
-  } catch {
-    return null;
-  }
+  const verified = await tokenPrincipal(ctx, token);
+  return 'principal' in verified ? verified.principal : null;
 }
 
 /** The loaded copy's article, if the document is loaded here and its load has finished; else null at once. */
