@@ -160,6 +160,22 @@ for (const [name, make, describeFor] of [
       expect(early.getText('root').toString()).toBe('The article. ');
       expect(early.getMap('threads').size).toBe(0);
       expect(early.store.pendingStructs).toBeNull();
+      // A reader of the article alone gets the lead without the snapshot, and the entries after it.
+      const known = Y.encodeStateVector(doc);
+      doc.getText('root').insert(doc.getText('root').length, 'More. ');
+      await storage.log.appendUpdates('d1', [Y.encodeStateAsUpdate(doc, known)]);
+      const withEntry = await storage.log.loadState('d1');
+      const leadOnly = await storage.log.loadLeadState('d1');
+      expect(leadOnly.snapshot).toBeNull();
+      expect(Buffer.from(leadOnly.snapshotLead!).equals(Buffer.from(state.snapshotLead!))).toBe(true);
+      expect(leadOnly.snapshotSeq).toBe(withEntry.snapshotSeq);
+      expect(leadOnly.updates.map((u) => u.seq)).toEqual(withEntry.updates.map((u) => u.seq));
+      expect(leadOnly.updates).toHaveLength(1);
+      const article = new Y.Doc();
+      Y.applyUpdate(article, leadOnly.snapshotLead!);
+      Y.applyUpdate(article, leadOnly.updates[0]!.data);
+      expect(article.getText('root').toString()).toBe('The article. More. ');
+      article.destroy();
       // A small snapshot has none.
       const small = new Y.Doc();
       await storage.createDocument({
@@ -170,6 +186,10 @@ for (const [name, make, describeFor] of [
       await storage.log.appendUpdates('d2', [textUpdate(small, 'y')]);
       await storage.log.compact('d2');
       expect((await storage.log.loadState('d2')).snapshotLead).toBeNull();
+      // Without a lead, the article's reader gets the snapshot.
+      const whole = await storage.log.loadState('d2');
+      expect(await storage.log.loadLeadState('d2')).toEqual(whole);
+      expect(whole.snapshot).not.toBeNull();
       for (const d of [doc, writer, early, small]) d.destroy();
     });
 

@@ -49,7 +49,7 @@ async function loadedBlocks(ctx: AppContext, docId: string): Promise<ArticleBloc
 
 /** The article as stored: the snapshot's lead (or the snapshot) and the log after it; null if that is too large. */
 async function storedBlocks(ctx: AppContext, docId: string): Promise<ArticleBlock[] | null> {
-  const state = await ctx.storage.log.loadState(docId);
+  const state = await ctx.storage.log.loadLeadState(docId);
   const base = state.snapshotLead ?? state.snapshot;
   const bytes = state.updates.reduce((n, u) => n + u.data.byteLength, base?.byteLength ?? 0);
   if (bytes > PREVIEW_MAX_BYTES) return null;

@@ -27,15 +27,20 @@ async function transaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T
   }
 }
 
-const readState = async (c: pg.ClientBase, docId: string): Promise<StoredState> => {
-  const snap = await c.query('SELECT upto_seq, data, lead FROM snapshots WHERE doc_id = $1', [docId]);
+/**
+ * The stored state; with `leadOnly`, the snapshot's data only when it has no lead (PostgreSQL reads a TOASTed value
+ * only when it is selected).
+ */
+const readState = async (c: pg.ClientBase, docId: string, leadOnly = false): Promise<StoredState> => {
+  const data = leadOnly ? 'CASE WHEN lead IS NULL THEN data END AS data' : 'data';
+  const snap = await c.query(`SELECT upto_seq, ${data}, lead FROM snapshots WHERE doc_id = $1`, [docId]);
   const snapshotSeq = (snap.rows[0]?.upto_seq as number | undefined) ?? 0;
   const rows = await c.query('SELECT seq, data FROM updates WHERE doc_id = $1 AND seq > $2 ORDER BY seq', [
     docId,
     snapshotSeq,
   ]);
   return {
-    snapshot: snap.rows[0] ? bytes(snap.rows[0].data as Buffer) : null,
+    snapshot: snap.rows[0]?.data ? bytes(snap.rows[0].data as Buffer) : null,
     snapshotSeq,
     snapshotLead: snap.rows[0]?.lead ? bytes(snap.rows[0].lead as Buffer) : null,
     updates: rows.rows.map((r) => ({ seq: r.seq as number, data: bytes(r.data as Buffer) })),
@@ -65,6 +70,9 @@ export function postgresLog(pool: pg.Pool): DocumentLog {
     },
     async loadState(docId) {
       return transaction(pool, (c) => readState(c, docId));
+    },
+    async loadLeadState(docId) {
+      return transaction(pool, (c) => readState(c, docId, true));
     },
     async compact(docId, fold = foldSnapshot) {
       // The advisory lock keeps other instances' compactions out while the fold runs (the transaction stays open).

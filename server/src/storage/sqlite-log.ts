@@ -22,6 +22,10 @@ export function sqliteLog(db: Database.Database, gate: SerialGate, disk: Disk | 
     snapshot: db.prepare<[string], { upto_seq: number; data: Buffer; lead: Buffer | null }>(
       'SELECT upto_seq, data, lead FROM snapshots WHERE doc_id = ?',
     ),
+    /** The snapshot's `data` only when it has no lead: SQLite reads a blob's pages only when it is selected. */
+    snapshotLead: db.prepare<[string], { upto_seq: number; data: Buffer | null; lead: Buffer | null }>(
+      'SELECT upto_seq, CASE WHEN lead IS NULL THEN data END AS data, lead FROM snapshots WHERE doc_id = ?',
+    ),
     /** Only the number: reading `data` would copy the whole snapshot. */
     snapshotSeq: db.prepare<[string], { upto_seq: number }>('SELECT upto_seq FROM snapshots WHERE doc_id = ?'),
     updatesAfter: db.prepare<[string, number], { seq: number; data: Buffer }>(
@@ -67,11 +71,11 @@ export function sqliteLog(db: Database.Database, gate: SerialGate, disk: Disk | 
     return seqs;
   });
 
-  const loadState = db.transaction((docId: string): StoredState => {
-    const snap = q.snapshot.get(docId);
+  const loadState = db.transaction((docId: string, leadOnly = false): StoredState => {
+    const snap = (leadOnly ? q.snapshotLead : q.snapshot).get(docId);
     const snapshotSeq = snap?.upto_seq ?? 0;
     return {
-      snapshot: snap ? bytes(snap.data) : null,
+      snapshot: snap?.data ? bytes(snap.data) : null,
       snapshotSeq,
       snapshotLead: snap?.lead ? bytes(snap.lead) : null,
       updates: q.updatesAfter.all(docId, snapshotSeq).map((u) => ({ seq: u.seq, data: bytes(u.data) })),
@@ -107,6 +111,9 @@ export function sqliteLog(db: Database.Database, gate: SerialGate, disk: Disk | 
     },
     loadState(docId) {
       return gate.run(() => loadState(docId));
+    },
+    loadLeadState(docId) {
+      return gate.run(() => loadState(docId, true));
     },
     // The fold runs outside any transaction (it may be a worker's): the log is append-only, so the entries it read
     // are still there unchanged when it ends, and storeFold checks that no other compaction replaced the snapshot.

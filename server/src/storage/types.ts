@@ -122,6 +122,12 @@ export interface DocumentLog {
   appendUpdates(docId: string, updates: Uint8Array[]): Promise<number[]>;
   loadState(docId: string): Promise<StoredState>;
   /**
+   * The stored state for a reader of the article alone (a document page's preview): when the snapshot has a lead,
+   * `snapshot` is null and only the lead is read (a large document's snapshot is megabytes, its lead kilobytes);
+   * else as `loadState`. The log entries after the snapshot come whole.
+   */
+  loadLeadState(docId: string): Promise<StoredState>;
+  /**
    * Folds the snapshot and every log entry into a new snapshot, and deletes those entries that the projector has
    * projected, in one transaction. It reads what is stored rather than trusting a copy in memory, so entries appended
    * by anyone else (another instance, the CLI) are never dropped. Resolves with the sequence number now covered
