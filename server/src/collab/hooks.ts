@@ -51,7 +51,10 @@ export interface Extension {
   beforeLoad?(documentId: string): Promise<void>;
   /** The document is loaded and serves its first clients. */
   onLoad?(document: LiveDocument): void;
-  /** After each stored batch: its updates are durable, applied and sent to local clients. */
+  /**
+   * After each stored batch: its updates are durable and applied. Called just before the batch is sent to local
+   * clients (so that a scale-out publish is not behind the local fan-out): keep what runs at once small.
+   */
   onStored?(event: StoredEvent): void;
   /** A local client's presence changed (the awareness update that encodes the change). */
   onLocalAwareness?(document: LiveDocument, update: Uint8Array): void;

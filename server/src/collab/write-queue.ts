@@ -128,9 +128,9 @@ export class WriteQueue {
       live.discard();
       return;
     }
-    live.broadcast(encodeUpdate(merged));
-    metrics.flushSeconds.observe((performance.now() - started) / 1000);
-    for (const w of batch) w.resolve();
+    // The hooks before the local fan-out: the scale-out publish is then on its way to the other instances while
+    // this one writes to its own sockets (a hot room's fan-out takes milliseconds), not after. What the hooks do
+    // at once is small (a publish, timers, counters); their work that waits runs after the broadcast.
     this.hooks.onStored({
       document: live,
       documentId: live.id,
@@ -138,5 +138,8 @@ export class WriteQueue {
       update: merged,
       writes: batch.map((w) => w.note),
     });
+    live.broadcast(encodeUpdate(merged));
+    metrics.flushSeconds.observe((performance.now() - started) / 1000);
+    for (const w of batch) w.resolve();
   }
 }
