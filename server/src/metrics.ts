@@ -209,7 +209,7 @@ export function timedLog(inner: DocumentLog, engine: EngineKind): DocumentLog {
     ...inner,
     appendUpdates: timed('append', inner.appendUpdates.bind(inner)),
     loadState: timed('load', inner.loadState.bind(inner)),
-    loadLeadState: timed('load', inner.loadLeadState.bind(inner)),
+    loadLeadState: timed('load-lead', inner.loadLeadState.bind(inner)),
   };
 }
 

@@ -1,8 +1,8 @@
 /**
  * The article at first paint, in Chromium: a document's page carries the article as static HTML
- * (server/src/http/document-page.ts), so a reader sees the text on screen before the app has run or synced the document, even when
- * the collaboration socket answers nothing at all; once the editor shows the synced article it takes the preview's
- * place, and the text is on the page once. At desktop and phone widths.
+ * (server/src/http/document-page.ts), so a reader sees the text on screen before the app has run or synced the
+ * document, even when the collaboration socket answers nothing at all; once the editor shows the synced article it
+ * takes the preview's place, and the text is on the page once. At desktop and phone widths.
  */
 import { afterAll, beforeAll, describe, expect } from '@jest/globals';
 import type { Browser } from 'playwright-core';

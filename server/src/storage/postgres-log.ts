@@ -32,8 +32,11 @@ async function transaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T
  * only when it is selected).
  */
 const readState = async (c: pg.ClientBase, docId: string, leadOnly = false): Promise<StoredState> => {
-  const data = leadOnly ? 'CASE WHEN lead IS NULL THEN data END AS data' : 'data';
-  const snap = await c.query(`SELECT upto_seq, ${data}, lead FROM snapshots WHERE doc_id = $1`, [docId]);
+  const snap = await c.query(
+    `SELECT upto_seq, CASE WHEN $2 AND lead IS NOT NULL THEN NULL ELSE data END AS data, lead
+       FROM snapshots WHERE doc_id = $1`,
+    [docId, leadOnly],
+  );
   const snapshotSeq = (snap.rows[0]?.upto_seq as number | undefined) ?? 0;
   const rows = await c.query('SELECT seq, data FROM updates WHERE doc_id = $1 AND seq > $2 ORDER BY seq', [
     docId,

@@ -19,12 +19,16 @@ export function sqliteLog(db: Database.Database, gate: SerialGate, disk: Disk | 
                                UNION ALL SELECT upto_seq AS s FROM snapshots WHERE doc_id = @doc)`,
     ),
     insertUpdate: db.prepare('INSERT INTO updates (doc_id, seq, data) VALUES (?, ?, ?)'),
-    snapshot: db.prepare<[string], { upto_seq: number; data: Buffer; lead: Buffer | null }>(
-      'SELECT upto_seq, data, lead FROM snapshots WHERE doc_id = ?',
-    ),
-    /** The snapshot's `data` only when it has no lead: SQLite reads a blob's pages only when it is selected. */
-    snapshotLead: db.prepare<[string], { upto_seq: number; data: Buffer | null; lead: Buffer | null }>(
-      'SELECT upto_seq, CASE WHEN lead IS NULL THEN data END AS data, lead FROM snapshots WHERE doc_id = ?',
+    /**
+     * With `leadOnly` 1, the snapshot's `data` only when it has no lead: SQLite reads a blob's pages only when the
+     * branch that selects it is taken.
+     */
+    snapshot: db.prepare<
+      [{ doc: string; leadOnly: 0 | 1 }],
+      { upto_seq: number; data: Buffer | null; lead: Buffer | null }
+    >(
+      `SELECT upto_seq, CASE WHEN @leadOnly = 1 AND lead IS NOT NULL THEN NULL ELSE data END AS data, lead
+         FROM snapshots WHERE doc_id = @doc`,
     ),
     /** Only the number: reading `data` would copy the whole snapshot. */
     snapshotSeq: db.prepare<[string], { upto_seq: number }>('SELECT upto_seq FROM snapshots WHERE doc_id = ?'),
@@ -72,7 +76,7 @@ export function sqliteLog(db: Database.Database, gate: SerialGate, disk: Disk | 
   });
 
   const loadState = db.transaction((docId: string, leadOnly = false): StoredState => {
-    const snap = (leadOnly ? q.snapshotLead : q.snapshot).get(docId);
+    const snap = q.snapshot.get({ doc: docId, leadOnly: leadOnly ? 1 : 0 });
     const snapshotSeq = snap?.upto_seq ?? 0;
     return {
       snapshot: snap?.data ? bytes(snap.data) : null,
